@@ -16,9 +16,9 @@ import java.util.concurrent.CompletableFuture;
  *       with a lower offset has completed. A failed append fails every later in-flight append of
  *       this stream (no holes), and the handle then refuses appends with
  *       {@link StreamClosedException} until the stream is re-opened.</li>
- *   <li><b>Fetch.</b> {@code fetch(start, end, maxBytes)} returns whole batches in order, beginning
- *       with the batch that contains {@code start} and ending before the first batch whose base is
- *       {@code >= end}. It returns at least one batch if one exists at {@code start}, even if
+ *   <li><b>Fetch.</b> {@code fetch(start, end, maxBytes)} returns whole batches in order: those that
+ *       overlap {@code [start, end)}, beginning with the batch that contains {@code start} (which
+ *       may begin below {@code start}). It returns at least one batch if one exists at {@code start}, even if
  *       that batch is larger than {@code maxBytes}; after the first batch it stops before exceeding
  *       {@code maxBytes} of payload. A fetch at exactly {@link #nextOffset()} returns an empty result
  *       (tailing readers poll there).</li>
@@ -69,7 +69,8 @@ public interface Stream {
      * caller must close the result.
      *
      * @param startOffset first offset wanted; must lie in {@code [startOffset(), nextOffset()]}
-     * @param endOffset upper bound (exclusive) of batch bases to return; may exceed
+     * @param endOffset end (exclusive) of the wanted range; batches whose base is at or above it
+     *     are not returned, and {@code endOffset == startOffset} gives an empty result; may exceed
      *     {@link #nextOffset()} ({@code Long.MAX_VALUE} reads to the end)
      * @param maxBytes soft limit of payload bytes; at least one batch is returned if one exists
      * @return the batches; fails with {@link OffsetOutOfRangeException},
