@@ -1,0 +1,511 @@
+package dev.strata.cache;
+
+import dev.strata.api.BackpressureException;
+import io.netty.buffer.ByteBuf;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.LongAdder;
+import java.util.concurrent.locks.ReentrantLock;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Recently appended batches of every stream, shared by reference with tailing readers and with the
+ * uploader. Bounded in bytes.
+ *
+ * <h2>Use by the engine</h2>
+ * <ol>
+ *   <li>Before writing an append to the WAL: {@link #requireRoomFor(long)} (or {@link #hasRoomFor}).
+ *       It evicts uploaded data if needed and throws {@link BackpressureException} when the cache is
+ *       full of data that is not yet in object storage.</li>
+ *   <li>After the append is acknowledged: {@link #insert}. It always keeps the batch (it must still be
+ *       uploaded) and returns {@link InsertStatus#OVER_CAPACITY} when the limit was passed.</li>
+ *   <li>Tail fetch: {@link #fetch}; a miss means "read from objects".</li>
+ *   <li>Upload: {@link #sealForUpload()} returns the sealed blocks; once the object is committed,
+ *       {@link #markUploaded(long)} makes the block evictable; on failure {@link #abortUpload(long)}.</li>
+ * </ol>
+ *
+ * <h2>Thread-safety</h2>
+ * All methods are thread-safe. {@link #fetch} takes only the stream's read lock, so tail reads of
+ * different streams, and tail reads concurrent with appends to other streams, do not contend.
+ *
+ * <h2>Ownership</h2>
+ * {@link #insert} takes ownership of the batch buffer (one reference), also when it throws. Results
+ * ({@link LogCacheFetch}, {@link SealedBlock}) hold their own references; the caller closes them.
+ */
+public final class LogCache implements AutoCloseable {
+    /*
+     * Design
+     *
+     * Structure: a FIFO of blocks (oldest first). The last block is OPEN and receives inserts; it is
+     * SEALED when it reaches blockSizeBytes or when the uploader asks (sealForUpload), then TAKEN
+     * by the uploader, then UPLOADED once the engine says its object is committed. Only UPLOADED
+     * blocks are evictable, and only from the head of the FIFO: the per-stream indexes then only
+     * ever lose their oldest entries, so each stream's cached range stays contiguous
+     * [firstOffset, nextOffset) and "start offset below the cached range" is exactly a miss. An
+     * uploaded block behind a not-yet-uploaded one waits (uploads normally commit in order).
+     *
+     * Each batch is referenced from its block (which owns the buffer reference) and from its
+     * stream's StreamIndex (a sorted array with binary search, O(log n) lookup). trim and
+     * dropStream only change the indexes; the memory is reclaimed when the block is evicted, because
+     * the block is the unit the uploader writes.
+     *
+     * Concurrency: `lock` guards the block FIFO, block states and the byte counters (which are also
+     * volatile for lock-free reads). Each StreamIndex has its own read/write lock. Lock order:
+     * `lock` then a StreamIndex lock; fetch takes only a StreamIndex read lock and retains the
+     * buffers under it, and eviction removes the entry from the index under its write lock
+     * before releasing the buffer, so a reader never retains a freed buffer.
+     *
+     * Backpressure: the cache never drops acknowledged data that is not uploaded. Admission is the
+     * engine's job and is done before the WAL write with requireRoomFor; insert reports
+     * OVER_CAPACITY. Memory is bounded by capacity plus the appends admitted concurrently, which
+     * the engine bounds with its in-flight append limit.
+     */
+
+    private static final Logger LOG = LoggerFactory.getLogger(LogCache.class);
+
+    /** Default byte limit: 256 MiB, a few seconds of appends at a high ingest rate. */
+    public static final long DEFAULT_CAPACITY_BYTES = 256L << 20;
+    /** Default block size: 8 MiB, a good size for one object upload slice and for eviction. */
+    public static final long DEFAULT_BLOCK_SIZE_BYTES = 8L << 20;
+
+    private final long capacityBytes;
+    private final long blockSizeBytes;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    // guarded by lock; oldest first, the last one is the open block (if any)
+    private final ArrayDeque<LogCacheBlock> blocks = new ArrayDeque<>();
+    // guarded by lock
+    private LogCacheBlock open;
+    // guarded by lock
+    private long nextBlockId;
+    // guarded by lock
+    private boolean closed;
+    // written under lock, read anywhere
+    private volatile long usedBytes;
+    // written under lock, read anywhere
+    private volatile long unuploadedBytes;
+
+    private final ConcurrentHashMap<Long, StreamIndex> streams = new ConcurrentHashMap<>();
+
+    private final LongAdder hits = new LongAdder();
+    private final LongAdder misses = new LongAdder();
+    // guarded by lock
+    private long evictedBlocks;
+    // guarded by lock
+    private long evictedBytes;
+
+    private LogCache(Builder b) {
+        this.capacityBytes = b.capacityBytes;
+        this.blockSizeBytes = b.blockSizeBytes;
+    }
+
+    /** A builder with the defaults {@link #DEFAULT_CAPACITY_BYTES} and {@link #DEFAULT_BLOCK_SIZE_BYTES}. */
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Caches an acknowledged batch. Takes ownership of {@code data} (one reference), also when it
+     * throws. The batch is kept even when the cache is over its limit, because it has not been
+     * uploaded yet; the status reports that case.
+     *
+     * @param streamId the stream
+     * @param baseOffset offset of the batch's first record; must equal the end of the previous batch
+     *     inserted for this stream (if any is still known)
+     * @param count number of records, >= 1
+     * @param sizeBytes payload bytes, counted against a fetch's {@code maxBytes}
+     * @param data the encoded batch; memory is accounted as {@code data.readableBytes()}
+     * @return {@link InsertStatus#OVER_CAPACITY} when the engine must apply backpressure
+     * @throws IllegalArgumentException for invalid arguments or a non-contiguous base offset
+     * @throws IllegalStateException if the cache is closed
+     */
+    public InsertStatus insert(long streamId, long baseOffset, int count, int sizeBytes, ByteBuf data) {
+        if (data == null) {
+            throw new IllegalArgumentException("data must not be null");
+        }
+        boolean owned = true;
+        try {
+            if (baseOffset < 0 || count < 1 || sizeBytes < 0) {
+                throw new IllegalArgumentException("invalid LogCache insert: stream=" + streamId
+                        + " baseOffset=" + baseOffset + " count=" + count + " sizeBytes=" + sizeBytes);
+            }
+            CachedBatch batch = new CachedBatch(streamId, baseOffset, count, sizeBytes, data);
+            lock.lock();
+            try {
+                if (closed) {
+                    throw new IllegalStateException("LogCache is closed");
+                }
+                StreamIndex index = streams.computeIfAbsent(streamId, StreamIndex::new);
+                index.lock.writeLock().lock();
+                try {
+                    index.append(batch); // validates contiguity before the block takes the buffer
+                } finally {
+                    index.lock.writeLock().unlock();
+                }
+                owned = false;
+                if (open == null) {
+                    open = new LogCacheBlock(nextBlockId++);
+                    blocks.addLast(open);
+                }
+                open.add(batch);
+                long size = batch.memoryBytes();
+                usedBytes += size;
+                unuploadedBytes += size;
+                if (open.memoryBytes >= blockSizeBytes) {
+                    sealOpenBlock();
+                }
+                evictUntilFits(0);
+                return usedBytes > capacityBytes ? InsertStatus.OVER_CAPACITY : InsertStatus.OK;
+            } finally {
+                lock.unlock();
+            }
+        } finally {
+            if (owned) {
+                data.release();
+            }
+        }
+    }
+
+    /**
+     * Whether {@code bytes} more fit under the limit, after evicting uploaded blocks as needed.
+     *
+     * @throws IllegalArgumentException if {@code bytes < 0}
+     */
+    public boolean hasRoomFor(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("bytes must be >= 0, got " + bytes);
+        }
+        lock.lock();
+        try {
+            evictUntilFits(bytes);
+            return usedBytes + bytes <= capacityBytes;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Admission check for an append of {@code bytes}, done before the WAL write.
+     *
+     * @throws BackpressureException (retriable) when the cache is full of data not yet uploaded
+     * @throws IllegalArgumentException if {@code bytes < 0}
+     */
+    public void requireRoomFor(long bytes) {
+        if (!hasRoomFor(bytes)) {
+            throw new BackpressureException("log cache full of data not yet uploaded: bytes=" + bytes
+                    + " usedBytes=" + usedBytes + " unuploadedBytes=" + unuploadedBytes
+                    + " capacityBytes=" + capacityBytes);
+        }
+    }
+
+    /**
+     * Reads cached batches of a stream, with the fetch semantics of {@code dev.strata.api.Stream}:
+     * whole batches from the one containing {@code startOffset}, stopping before the first batch
+     * whose base is {@code >= endOffset} and, after the first batch, before exceeding
+     * {@code maxBytes} of payload.
+     *
+     * <p>Returns a miss when the stream has nothing cached at {@code startOffset} (below the cached
+     * range, above the end, or unknown stream). A start exactly at the end of the stream's inserted
+     * data is an empty hit. The caller closes the result.
+     *
+     * @throws IllegalArgumentException if {@code startOffset < 0}, {@code endOffset < startOffset}
+     *     or {@code maxBytes < 0}
+     */
+    public LogCacheFetch fetch(long streamId, long startOffset, long endOffset, int maxBytes) {
+        if (startOffset < 0 || endOffset < startOffset || maxBytes < 0) {
+            throw new IllegalArgumentException("invalid LogCache fetch: stream=" + streamId + " startOffset="
+                    + startOffset + " endOffset=" + endOffset + " maxBytes=" + maxBytes);
+        }
+        StreamIndex index = streams.get(streamId);
+        if (index == null) {
+            misses.increment();
+            return LogCacheFetch.miss();
+        }
+        index.lock.readLock().lock();
+        try {
+            if (startOffset == index.nextOffset()) {
+                hits.increment();
+                return LogCacheFetch.hit(List.of(), startOffset);
+            }
+            int pos = index.find(startOffset);
+            if (pos < 0) {
+                misses.increment();
+                return LogCacheFetch.miss();
+            }
+            List<CachedBatch> out = new ArrayList<>();
+            long next = index.collect(pos, endOffset, maxBytes, out);
+            hits.increment();
+            return LogCacheFetch.hit(out, out.isEmpty() ? startOffset : next);
+        } finally {
+            index.lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * The cached range of a stream as {@code [first, next)}: {@code first} is the lowest cached
+     * offset (or -1 when nothing is cached), {@code next} the end of the last inserted batch (or -1
+     * when the stream is unknown).
+     */
+    public long[] cachedRange(long streamId) {
+        StreamIndex index = streams.get(streamId);
+        if (index == null) {
+            return new long[] {-1, -1};
+        }
+        index.lock.readLock().lock();
+        try {
+            return new long[] {index.firstOffset(), index.nextOffset()};
+        } finally {
+            index.lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * Seals the open block (if it holds anything) and hands every sealed block that no upload has
+     * taken yet to the caller, oldest first. Each result holds retained buffers: close it after the
+     * upload. The blocks stay in the cache (readable, not evictable) until {@link #markUploaded}.
+     *
+     * @throws IllegalStateException if the cache is closed
+     */
+    public List<SealedBlock> sealForUpload() {
+        lock.lock();
+        try {
+            if (closed) {
+                throw new IllegalStateException("LogCache is closed");
+            }
+            if (open != null && !open.batches.isEmpty()) {
+                sealOpenBlock();
+            }
+            List<SealedBlock> out = new ArrayList<>();
+            for (LogCacheBlock block : blocks) {
+                if (block.state == LogCacheBlock.State.SEALED) {
+                    block.state = LogCacheBlock.State.TAKEN;
+                    List<CachedBatch> views = new ArrayList<>(block.batches.size());
+                    for (CachedBatch b : block.batches) {
+                        views.add(b.retainedView());
+                    }
+                    out.add(new SealedBlock(block.id, views, block.memoryBytes));
+                }
+            }
+            return out;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Records that the block is safely in object storage: it becomes evictable. Evicts uploaded
+     * blocks if the cache is over its limit.
+     *
+     * @throws IllegalArgumentException if no taken block has this id
+     */
+    public void markUploaded(long blockId) {
+        lock.lock();
+        try {
+            LogCacheBlock block = takenBlock(blockId, "markUploaded");
+            block.state = LogCacheBlock.State.UPLOADED;
+            unuploadedBytes -= block.memoryBytes;
+            evictUntilFits(0);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Records that the upload of a taken block failed: the next {@link #sealForUpload()} returns it
+     * again.
+     *
+     * @throws IllegalArgumentException if no taken block has this id
+     */
+    public void abortUpload(long blockId) {
+        lock.lock();
+        try {
+            takenBlock(blockId, "abortUpload").state = LogCacheBlock.State.SEALED;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Forgets cached batches of the stream that end at or below {@code newStartOffset}: fetches
+     * below it miss. Memory is reclaimed when their blocks are evicted.
+     */
+    public void trim(long streamId, long newStartOffset) {
+        StreamIndex index = streams.get(streamId);
+        if (index == null) {
+            return;
+        }
+        index.lock.writeLock().lock();
+        try {
+            index.trim(newStartOffset);
+        } finally {
+            index.lock.writeLock().unlock();
+        }
+    }
+
+    /**
+     * Forgets a stream (deleted, or re-opened elsewhere): later fetches miss and the next insert
+     * starts a new range at any offset. Its batches are still handed to the uploader with their
+     * blocks, and their memory is reclaimed when the blocks are evicted.
+     */
+    public void dropStream(long streamId) {
+        lock.lock(); // so that no insert is between computeIfAbsent and append
+        try {
+            streams.remove(streamId);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Encoded bytes held. */
+    public long usedBytes() {
+        return usedBytes;
+    }
+
+    /** Bytes held that are not yet in object storage. */
+    public long unuploadedBytes() {
+        return unuploadedBytes;
+    }
+
+    /** The byte limit. */
+    public long capacityBytes() {
+        return capacityBytes;
+    }
+
+    /** A snapshot of the counters. */
+    public LogCacheStats stats() {
+        lock.lock();
+        try {
+            return new LogCacheStats(capacityBytes, usedBytes, unuploadedBytes, blocks.size(), hits.sum(),
+                    misses.sum(), evictedBlocks, evictedBytes);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Releases every buffer the cache holds; later inserts fail and fetches miss. Results already
+     * handed out stay valid until closed. Idempotent.
+     */
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            streams.clear();
+            for (LogCacheBlock block : blocks) {
+                for (CachedBatch b : block.batches) {
+                    b.data().release();
+                }
+            }
+            blocks.clear();
+            open = null;
+            usedBytes = 0;
+            unuploadedBytes = 0;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    // guarded by lock
+    private void sealOpenBlock() {
+        open.state = LogCacheBlock.State.SEALED;
+        open = null;
+    }
+
+    // guarded by lock
+    private LogCacheBlock takenBlock(long blockId, String op) {
+        for (LogCacheBlock block : blocks) {
+            if (block.id == blockId) {
+                if (block.state != LogCacheBlock.State.TAKEN) {
+                    throw new IllegalArgumentException(op + " of a block not taken for upload: blockId=" + blockId
+                            + " state=" + block.state);
+                }
+                return block;
+            }
+        }
+        throw new IllegalArgumentException(op + " of an unknown block: blockId=" + blockId);
+    }
+
+    /** Evicts uploaded blocks from the head while {@code extraBytes} more would not fit. Guarded by lock. */
+    private void evictUntilFits(long extraBytes) {
+        while (usedBytes + extraBytes > capacityBytes && !blocks.isEmpty()
+                && blocks.peekFirst().state == LogCacheBlock.State.UPLOADED) {
+            LogCacheBlock block = blocks.pollFirst();
+            for (CachedBatch b : block.batches) {
+                StreamIndex index = streams.get(b.streamId());
+                if (index != null) {
+                    index.lock.writeLock().lock();
+                    try {
+                        index.evict(b);
+                    } finally {
+                        index.lock.writeLock().unlock();
+                    }
+                }
+                b.data().release();
+            }
+            usedBytes -= block.memoryBytes;
+            evictedBlocks++;
+            evictedBytes += block.memoryBytes;
+            if (LOG.isDebugEnabled()) {
+                LOG.debug("evicted log cache block: id={} bytes={} usedBytes={}", block.id, block.memoryBytes,
+                        usedBytes);
+            }
+        }
+    }
+
+    /**
+     * Validating builder. Each setter checks its argument when called.
+     */
+    public static final class Builder {
+        private long capacityBytes = DEFAULT_CAPACITY_BYTES;
+        private long blockSizeBytes = DEFAULT_BLOCK_SIZE_BYTES;
+
+        private Builder() {
+        }
+
+        /**
+         * Byte limit of the cache.
+         *
+         * @throws IllegalArgumentException if {@code bytes < 1}
+         */
+        public Builder capacityBytes(long bytes) {
+            if (bytes < 1) {
+                throw new IllegalArgumentException("capacityBytes must be >= 1, got " + bytes);
+            }
+            this.capacityBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Size at which the open block is sealed automatically.
+         *
+         * @throws IllegalArgumentException if {@code bytes < 1}
+         */
+        public Builder blockSizeBytes(long bytes) {
+            if (bytes < 1) {
+                throw new IllegalArgumentException("blockSizeBytes must be >= 1, got " + bytes);
+            }
+            this.blockSizeBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Builds the cache.
+         *
+         * @throws IllegalArgumentException if {@code blockSizeBytes > capacityBytes}
+         */
+        public LogCache build() {
+            if (blockSizeBytes > capacityBytes) {
+                throw new IllegalArgumentException("blockSizeBytes must be <= capacityBytes, got blockSizeBytes="
+                        + blockSizeBytes + " capacityBytes=" + capacityBytes);
+            }
+            return new LogCache(this);
+        }
+    }
+}
