@@ -1,0 +1,567 @@
+package dev.strata.objectstore;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
+import java.nio.file.AccessDeniedException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.stream.Stream;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * An {@link ObjectStorage} in a local directory: object {@code a/b/c} is the file {@code <root>/a/b/c}.
+ * The embedded default, and the reference the S3 backend is tested against.
+ *
+ * <pre>
+ * Durability:
+ *   A write goes to a temporary file next to the target (".strata-tmp-<uuid>", never listed and not a
+ *   valid key segment), is fsynced, then renamed over the target (or hard-linked to it, for
+ *   ifAbsent), and the directory is fsynced. After put's future completes the object survives a
+ *   crash; before that, a reader sees the old object or none, never a partial one. Temporary files
+ *   left by a crash are ignored by list and get; sweep them with {@link #deleteTemporaryFiles()}.
+ *
+ * Conditional writes:
+ *   ifAbsent uses link(2), which fails atomically if the target exists, so it holds even against
+ *   other processes. ifMatch compares the ETag and renames under a per-key lock stripe, which every
+ *   write and delete of this instance takes: it is atomic among users of this instance (one
+ *   process owns a directory, as the embedded default does), not against other processes.
+ *
+ * ETags:
+ *   The hex MD5 of the content (as S3 does for single-part objects), computed while writing and
+ *   remembered per key; on a miss (e.g. after a restart) head recomputes it by reading the file.
+ *   list returns a null ETag rather than reading every file.
+ *
+ * Concurrency:
+ *   Blocking file I/O runs on the I/O executor ("strata-objectstore-local-N" unless one is given);
+ *   futures complete there. locks[] (stripes by key hash) guard commit, delete and the etags map
+ *   entry of their keys.
+ *
+ * Failure:
+ *   NoSuchFileException -> NOT_FOUND, FileAlreadyExistsException on link -> PRECONDITION_FAILED,
+ *   AccessDenied and "No space left" -> PERMANENT, other IOException -> TRANSIENT. No retries here.
+ * </pre>
+ */
+public final class LocalObjectStorage implements ObjectStorage {
+    private static final Logger LOG = LoggerFactory.getLogger(LocalObjectStorage.class);
+
+    /** Name prefix of temporary files; a key segment may not start with it. */
+    static final String TEMP_PREFIX = ".strata-tmp-";
+    /** Default I/O threads: enough to overlap fsyncs of concurrent uploads on a 2-4 core box. */
+    public static final int DEFAULT_IO_THREADS = 4;
+    /** Lock stripes for conditional writes; a power of two. */
+    private static final int LOCK_STRIPES = 64;
+
+    private final Path root;
+    private final Executor executor;
+    private final ExecutorService ownedExecutor; // null if the executor was given
+    private final ByteBufAllocator allocator;
+    private final ReentrantLock[] locks = new ReentrantLock[LOCK_STRIPES];
+    private final Map<String, String> etags = new ConcurrentHashMap<>(); // guarded by: locks[stripe(key)] for writes
+    private final ObjectStorageMetrics metrics = new ObjectStorageMetrics();
+    private final AtomicBoolean closed = new AtomicBoolean();
+
+    private LocalObjectStorage(Path root, Executor executor, ExecutorService ownedExecutor, ByteBufAllocator allocator) {
+        this.root = root;
+        this.executor = executor;
+        this.ownedExecutor = ownedExecutor;
+        this.allocator = allocator;
+        for (int i = 0; i < LOCK_STRIPES; i++) {
+            locks[i] = new ReentrantLock();
+        }
+    }
+
+    /**
+     * Opens (creating if needed) a storage rooted at {@code root}, with its own I/O threads and the
+     * pooled allocator.
+     *
+     * @throws dev.strata.api.StorageException if the directory cannot be created
+     */
+    public static LocalObjectStorage open(Path root) {
+        AtomicInteger n = new AtomicInteger();
+        ExecutorService pool = Executors.newFixedThreadPool(DEFAULT_IO_THREADS, r -> {
+            Thread t = new Thread(r, "strata-objectstore-local-" + n.getAndIncrement());
+            t.setDaemon(true);
+            return t;
+        });
+        try {
+            return open(root, pool, pool, PooledByteBufAllocator.DEFAULT);
+        } catch (RuntimeException e) {
+            pool.shutdown();
+            throw e;
+        }
+    }
+
+    /** Opens a storage whose I/O runs on {@code executor} (not shut down by {@link #close()}). */
+    public static LocalObjectStorage open(Path root, Executor executor, ByteBufAllocator allocator) {
+        return open(root, executor, null, allocator);
+    }
+
+    private static LocalObjectStorage open(Path root, Executor executor, ExecutorService owned,
+                                           ByteBufAllocator allocator) {
+        Path abs = root.toAbsolutePath().normalize();
+        try {
+            Files.createDirectories(abs);
+        } catch (IOException e) {
+            throw new ObjectStorageException(ObjectStorageException.Kind.PERMANENT, Operation.PUT, null, 0,
+                    "cannot create object directory " + abs, e);
+        }
+        return new LocalObjectStorage(abs, executor, owned, allocator);
+    }
+
+    public Path root() {
+        return root;
+    }
+
+    @Override
+    public CompletableFuture<ObjectInfo> put(String key, ByteBuf data, PutCondition condition) {
+        ObjectUpload upload;
+        try {
+            upload = startUpload(key, condition);
+        } catch (RuntimeException e) {
+            data.release();
+            throw e;
+        }
+        upload.write(data);
+        return upload.complete();
+    }
+
+    @Override
+    public ObjectUpload startUpload(String key, PutCondition condition) {
+        Path target = pathOf(key);
+        return new LocalUpload(key, target, condition);
+    }
+
+    @Override
+    public CompletableFuture<ObjectData> get(String key, ByteRange range) {
+        Path path = pathOf(key);
+        return call(Operation.GET, key, () -> {
+            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+                long size = ch.size();
+                long pos;
+                long len;
+                if (range.isAll()) {
+                    pos = 0;
+                    len = size;
+                } else if (range.isSuffix()) {
+                    len = Math.min(size, range.length());
+                    pos = size - len;
+                } else {
+                    pos = range.position();
+                    if (pos >= size && size > 0 || pos > 0 && size == 0) {
+                        throw new ObjectStorageException(ObjectStorageException.Kind.PERMANENT, Operation.GET, key,
+                                416, "range not satisfiable: range=" + range + " size=" + size, null);
+                    }
+                    len = Math.min(range.length(), size - pos);
+                }
+                if (len > Integer.MAX_VALUE - 8) {
+                    throw new IllegalArgumentException("range too large for one buffer: key=" + key + " length=" + len);
+                }
+                ByteBuf buf = allocator.directBuffer((int) len);
+                try {
+                    while (buf.writableBytes() > 0) {
+                        int n = buf.writeBytes(ch, pos + buf.writerIndex(), buf.writableBytes());
+                        if (n < 0) {
+                            throw new IOException("file shrank while reading: key=" + key + " position="
+                                    + (pos + buf.writerIndex()));
+                        }
+                    }
+                    return new Result<>(new ObjectData(key, buf, pos, size, etags.get(key)), len);
+                } catch (IOException | RuntimeException e) {
+                    buf.release();
+                    throw e;
+                }
+            }
+        });
+    }
+
+    @Override
+    public CompletableFuture<ObjectInfo> head(String key) {
+        Path path = pathOf(key);
+        return call(Operation.HEAD, key, () -> {
+            long size = Files.size(path);
+            return new Result<>(new ObjectInfo(key, size, currentEtag(key, path)), 0);
+        });
+    }
+
+    @Override
+    public CompletableFuture<Void> delete(Collection<String> keys) {
+        List<String> all = List.copyOf(keys);
+        List<Path> paths = new ArrayList<>(all.size());
+        for (String k : all) {
+            paths.add(pathOf(k));
+        }
+        List<CompletableFuture<Void>> batches = new ArrayList<>();
+        for (int from = 0; from < all.size(); from += MAX_KEYS_PER_DELETE) {
+            int to = Math.min(all.size(), from + MAX_KEYS_PER_DELETE);
+            int start = from;
+            batches.add(call(Operation.DELETE, null, () -> {
+                for (int i = start; i < to; i++) {
+                    ReentrantLock lock = lockFor(all.get(i));
+                    lock.lock();
+                    try {
+                        Files.deleteIfExists(paths.get(i));
+                        etags.remove(all.get(i));
+                    } finally {
+                        lock.unlock();
+                    }
+                }
+                return new Result<Void>(null, 0);
+            }));
+        }
+        return CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new)).exceptionallyCompose(
+                e -> CompletableFuture.failedFuture(Retrier.unwrap(e)));
+    }
+
+    @Override
+    public CompletableFuture<List<ObjectInfo>> list(String prefix) {
+        // Walk only the deepest directory the prefix pins down ("a/b/c" -> <root>/a/b).
+        int slash = prefix.lastIndexOf('/');
+        Path start = slash < 0 ? root : root.resolve(prefix.substring(0, slash)).normalize();
+        if (!start.startsWith(root)) {
+            throw new IllegalArgumentException("list prefix escapes the storage root: prefix=" + prefix);
+        }
+        return call(Operation.LIST, prefix, () -> {
+            List<ObjectInfo> out = new ArrayList<>();
+            if (!Files.isDirectory(start)) {
+                return new Result<>(out, 0);
+            }
+            try (Stream<Path> files = Files.walk(start)) {
+                files.filter(p -> !p.getFileName().toString().startsWith(TEMP_PREFIX))
+                        .filter(Files::isRegularFile)
+                        .forEach(p -> {
+                            String key = keyOf(p);
+                            if (key.startsWith(prefix)) {
+                                try {
+                                    out.add(new ObjectInfo(key, Files.size(p), etags.get(key)));
+                                } catch (NoSuchFileException gone) {
+                                    // deleted while listing: not part of the result
+                                } catch (IOException e) {
+                                    throw new UncheckedIOException(e);
+                                }
+                            }
+                        });
+            } catch (UncheckedIOException e) {
+                throw e.getCause();
+            }
+            out.sort((a, b) -> a.key().compareTo(b.key()));
+            return new Result<>(out, 0);
+        });
+    }
+
+    /** Deletes temporary files a crash left behind. Call only when no upload is in progress. */
+    public void deleteTemporaryFiles() throws IOException {
+        try (Stream<Path> files = Files.walk(root)) {
+            for (Path p : (Iterable<Path>) files::iterator) {
+                if (p.getFileName().toString().startsWith(TEMP_PREFIX)) {
+                    Files.deleteIfExists(p);
+                }
+            }
+        }
+    }
+
+    @Override
+    public ObjectStorageMetrics metrics() {
+        return metrics;
+    }
+
+    @Override
+    public void close() {
+        if (closed.compareAndSet(false, true) && ownedExecutor != null) {
+            ownedExecutor.shutdown();
+        }
+    }
+
+    // ---- helpers ------------------------------------------------------------------------------
+
+    private Path pathOf(String key) {
+        ObjectKeys.validate(key);
+        for (String segment : key.split("/")) {
+            if (segment.startsWith(TEMP_PREFIX)) {
+                throw new IllegalArgumentException("object key segment must not start with " + TEMP_PREFIX + ": key=" + key);
+            }
+        }
+        Path p = root.resolve(key).normalize();
+        if (!p.startsWith(root) || p.equals(root)) {
+            throw new IllegalArgumentException("object key escapes the storage root: key=" + key);
+        }
+        return p;
+    }
+
+    private String keyOf(Path p) {
+        return root.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
+    }
+
+    private ReentrantLock lockFor(String key) {
+        return locks[key.hashCode() & (LOCK_STRIPES - 1)];
+    }
+
+    private String currentEtag(String key, Path path) throws IOException {
+        String cached = etags.get(key);
+        if (cached != null) {
+            return cached;
+        }
+        MessageDigest md5 = md5();
+        try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+            ByteBuffer buf = ByteBuffer.allocate(64 * 1024);
+            while (ch.read(buf) >= 0) {
+                buf.flip();
+                md5.update(buf);
+                buf.clear();
+            }
+        }
+        return HexFormat.of().formatHex(md5.digest());
+    }
+
+    private static MessageDigest md5() {
+        try {
+            return MessageDigest.getInstance("MD5");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("MD5 is required of every JDK", e);
+        }
+    }
+
+    private static void fsyncDirectory(Path dir) throws IOException {
+        try (FileChannel ch = FileChannel.open(dir, StandardOpenOption.READ)) {
+            ch.force(true);
+        }
+    }
+
+    private record Result<T>(T value, long bytes) {
+    }
+
+    @FunctionalInterface
+    private interface IoCall<T> {
+        Result<T> call() throws IOException;
+    }
+
+    /** Runs {@code body} on the I/O executor; records it under {@code op} unless that is null. */
+    private <T> CompletableFuture<T> call(Operation op, String key, IoCall<T> body) {
+        if (closed.get()) {
+            return CompletableFuture.failedFuture(new ObjectStorageException(ObjectStorageException.Kind.PERMANENT,
+                    op == null ? Operation.PUT : op, key, 0, "storage is closed", null));
+        }
+        CompletableFuture<T> f = new CompletableFuture<>();
+        try {
+            executor.execute(() -> {
+                long start = System.nanoTime();
+                try {
+                    Result<T> r = body.call();
+                    if (op != null) {
+                        metrics.record(op, r.bytes(), System.nanoTime() - start, null);
+                    }
+                    f.complete(r.value());
+                } catch (Throwable t) {
+                    ObjectStorageException e = translate(op == null ? Operation.PUT : op, key, t);
+                    if (op != null) {
+                        metrics.record(op, 0, System.nanoTime() - start, e.kind());
+                    }
+                    f.completeExceptionally(e);
+                }
+            });
+        } catch (RuntimeException rejected) {
+            f.completeExceptionally(new ObjectStorageException(ObjectStorageException.Kind.PERMANENT, op == null ? Operation.PUT : op, key, 0,
+                    "I/O executor rejected the request", rejected));
+        }
+        return f;
+    }
+
+    static ObjectStorageException translate(Operation op, String key, Throwable t) {
+        t = Retrier.unwrap(t);
+        if (t instanceof ObjectStorageException e) {
+            return e;
+        }
+        if (t instanceof NoSuchFileException) {
+            return new ObjectNotFoundException(op, key, 0, "no such object", t);
+        }
+        if (t instanceof FileAlreadyExistsException) {
+            return new PreconditionFailedException(op, key, 0, "object already exists", t);
+        }
+        String msg = String.valueOf(t.getMessage());
+        if (t instanceof AccessDeniedException || msg.contains("No space left")) {
+            return new ObjectStorageException(ObjectStorageException.Kind.PERMANENT, op, key, 0,
+                    "local I/O failed: " + msg, t);
+        }
+        if (t instanceof IOException) {
+            return new ObjectStorageException(ObjectStorageException.Kind.TRANSIENT, op, key, 0,
+                    "local I/O failed: " + msg, t);
+        }
+        if (t instanceof IllegalArgumentException) {
+            return new ObjectStorageException(ObjectStorageException.Kind.PERMANENT, op, key, 0,
+                    "invalid request: " + msg, t);
+        }
+        return new ObjectStorageException(ObjectStorageException.Kind.PERMANENT, op, key, 0,
+                "unexpected failure: " + t, t);
+    }
+
+    /**
+     * A streaming write into a temporary file. Writes are chained on {@code tail} so they run in call
+     * order on the I/O executor; complete fsyncs and commits per the condition.
+     */
+    private final class LocalUpload implements ObjectUpload {
+        private final String key;
+        private final Path target;
+        private final Path temp;
+        private final PutCondition condition;
+        private final MessageDigest md5 = md5(); // used only by tasks chained on tail
+        private FileChannel channel; // opened by the first task; used only by tasks chained on tail
+        private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null); // producer thread only
+        private long bytesWritten; // producer thread only
+        private boolean finished; // producer thread only
+
+        LocalUpload(String key, Path target, PutCondition condition) {
+            this.key = key;
+            this.target = target;
+            this.temp = target.resolveSibling(TEMP_PREFIX + UUID.randomUUID());
+            this.condition = condition;
+        }
+
+        @Override
+        public String key() {
+            return key;
+        }
+
+        @Override
+        public CompletableFuture<Void> write(ByteBuf data) {
+            if (finished) {
+                data.release();
+                throw new IllegalStateException("upload already completed or aborted: key=" + key);
+            }
+            int n = data.readableBytes();
+            bytesWritten += n;
+            // Exactly one path releases data: the write task, or the short-cut after an earlier failure.
+            tail = tail.handle((v, e) -> e).thenCompose(earlier -> {
+                if (earlier != null) {
+                    data.release();
+                    return CompletableFuture.failedFuture(Retrier.unwrap(earlier));
+                }
+                return call(null, key, () -> {
+                    ensureOpen();
+                    ByteBuffer[] nio = data.nioBuffers();
+                    for (ByteBuffer b : nio) {
+                        md5.update(b.duplicate());
+                    }
+                    long end = channel.position() + n;
+                    while (channel.position() < end) {
+                        channel.write(nio);
+                    }
+                    return new Result<Void>(null, 0);
+                }).whenComplete((v, e) -> data.release());
+            });
+            return tail;
+        }
+
+        private void ensureOpen() throws IOException {
+            if (channel == null) {
+                Files.createDirectories(target.getParent());
+                channel = FileChannel.open(temp, StandardOpenOption.CREATE_NEW, StandardOpenOption.WRITE);
+            }
+        }
+
+        @Override
+        public long bytesWritten() {
+            return bytesWritten;
+        }
+
+        @Override
+        public CompletableFuture<ObjectInfo> complete() {
+            if (finished) {
+                throw new IllegalStateException("upload already completed or aborted: key=" + key);
+            }
+            finished = true;
+            long size = bytesWritten;
+            CompletableFuture<ObjectInfo> done = tail.thenCompose(ignored -> call(Operation.PUT, key, () -> {
+                ensureOpen();
+                channel.force(true);
+                channel.close();
+                String etag = HexFormat.of().formatHex(md5.digest());
+                commit(etag);
+                return new Result<>(new ObjectInfo(key, size, etag), size);
+            }));
+            return done.handle((info, error) -> {
+                if (error != null) {
+                    discard();
+                    throw new CompletionException(Retrier.unwrap(error));
+                }
+                return info;
+            });
+        }
+
+        private void commit(String etag) throws IOException {
+            ReentrantLock lock = lockFor(key);
+            lock.lock();
+            try {
+                if (condition.isIfAbsent()) {
+                    // link(2) fails atomically if the target exists, even against other processes.
+                    Files.createLink(target, temp);
+                    Files.delete(temp);
+                } else {
+                    if (condition.matchEtag() != null) {
+                        if (!Files.exists(target)) {
+                            throw new ObjectNotFoundException(Operation.PUT, key, 0, "ifMatch on a missing object", null);
+                        }
+                        String current = currentEtag(key, target);
+                        if (!current.equals(condition.matchEtag())) {
+                            throw new PreconditionFailedException(Operation.PUT, key, 0,
+                                    "etag changed: expected=" + condition.matchEtag() + " current=" + current, null);
+                        }
+                    }
+                    Files.move(temp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+                }
+                etags.put(key, etag);
+            } finally {
+                lock.unlock();
+            }
+            fsyncDirectory(target.getParent());
+        }
+
+        private void discard() {
+            try {
+                if (channel != null) {
+                    channel.close();
+                }
+                Files.deleteIfExists(temp);
+            } catch (IOException e) {
+                LOG.warn("could not delete temporary file {} of failed upload key={}", temp, key, e);
+            }
+        }
+
+        @Override
+        public CompletableFuture<Void> abort() {
+            if (finished) {
+                return CompletableFuture.completedFuture(null);
+            }
+            finished = true;
+            return tail.handle((v, e) -> null).thenCompose(ignored -> call(null, key, () -> {
+                discard();
+                return new Result<Void>(null, 0);
+            }));
+        }
+    }
+}

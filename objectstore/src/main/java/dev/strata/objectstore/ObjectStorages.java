@@ -1,0 +1,131 @@
+package dev.strata.objectstore;
+
+import dev.strata.objectstore.s3.S3ObjectStorage;
+import dev.strata.objectstore.s3.S3Options;
+import java.net.URI;
+import java.net.URLDecoder;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.Set;
+import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
+import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
+
+/**
+ * Builds an {@link ObjectStorage} from a URI.
+ *
+ * <ul>
+ *   <li>{@code file:///var/lib/strata/objects}: a {@link LocalObjectStorage} rooted there.</li>
+ *   <li>{@code s3://bucket/prefix?region=us-east-1&endpoint=http://127.0.0.1:9000&pathStyle=true}:
+ *       an {@link S3ObjectStorage}. Query parameters (all optional): {@code region} (default
+ *       us-east-1), {@code endpoint} (for S3-compatible servers), {@code pathStyle} (true/false),
+ *       {@code accessKey} and {@code secretKey} (static credentials; both or neither; without them
+ *       the SDK's default provider chain is used), {@code partSizeBytes}, {@code maxPartsInFlight},
+ *       {@code maxConcurrentRequests}. Unknown parameters are rejected, so a typo cannot silently
+ *       fall back to a default.</li>
+ * </ul>
+ * The caller owns and closes the result. Stateless and thread-safe.
+ */
+public final class ObjectStorages {
+    private static final Set<String> S3_PARAMS = Set.of("region", "endpoint", "pathStyle", "accessKey", "secretKey",
+            "partSizeBytes", "maxPartsInFlight", "maxConcurrentRequests");
+
+    private ObjectStorages() {
+    }
+
+    /** @throws IllegalArgumentException if the URI is malformed, has an unknown scheme or parameter */
+    public static ObjectStorage fromUri(URI uri) {
+        String scheme = uri.getScheme();
+        if ("file".equals(scheme)) {
+            if (uri.getRawQuery() != null) {
+                throw new IllegalArgumentException("file object store URI takes no parameters: uri=" + uri);
+            }
+            return LocalObjectStorage.open(Path.of(uri));
+        }
+        if ("s3".equals(scheme)) {
+            return S3ObjectStorage.create(s3Options(uri));
+        }
+        throw new IllegalArgumentException("unsupported object store URI scheme (file or s3): uri=" + uri);
+    }
+
+    /** The {@link S3Options} an {@code s3://} URI describes. @throws IllegalArgumentException if malformed */
+    public static S3Options s3Options(URI uri) {
+        String bucket = uri.getHost() != null ? uri.getHost() : uri.getAuthority();
+        if (!"s3".equals(uri.getScheme()) || bucket == null || bucket.isEmpty()) {
+            throw new IllegalArgumentException("expected s3://bucket[/prefix][?params], got " + uri);
+        }
+        String path = uri.getPath() == null ? "" : uri.getPath();
+        String prefix = path.startsWith("/") ? path.substring(1) : path;
+        Map<String, String> params = query(uri);
+        for (String name : params.keySet()) {
+            if (!S3_PARAMS.contains(name)) {
+                throw new IllegalArgumentException("unknown s3 URI parameter: " + name + " (known: " + S3_PARAMS
+                        + ") uri=" + uri);
+            }
+        }
+        S3Options.Builder b = S3Options.builder(bucket).prefix(prefix);
+        if (params.containsKey("region")) {
+            b.region(params.get("region"));
+        }
+        if (params.containsKey("endpoint")) {
+            b.endpoint(URI.create(params.get("endpoint")));
+        }
+        if (params.containsKey("pathStyle")) {
+            b.pathStyle(parseBoolean("pathStyle", params.get("pathStyle")));
+        }
+        String accessKey = params.get("accessKey");
+        String secretKey = params.get("secretKey");
+        if ((accessKey == null) != (secretKey == null)) {
+            throw new IllegalArgumentException("accessKey and secretKey must be given together: uri=" + uri);
+        }
+        if (accessKey != null) {
+            b.credentials(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)));
+        }
+        if (params.containsKey("partSizeBytes")) {
+            b.partSizeBytes(parseInt("partSizeBytes", params.get("partSizeBytes")));
+        }
+        if (params.containsKey("maxPartsInFlight")) {
+            b.maxPartsInFlight(parseInt("maxPartsInFlight", params.get("maxPartsInFlight")));
+        }
+        if (params.containsKey("maxConcurrentRequests")) {
+            b.maxConcurrentRequests(parseInt("maxConcurrentRequests", params.get("maxConcurrentRequests")));
+        }
+        return b.build();
+    }
+
+    private static Map<String, String> query(URI uri) {
+        Map<String, String> out = new LinkedHashMap<>();
+        String raw = uri.getRawQuery();
+        if (raw == null || raw.isEmpty()) {
+            return out;
+        }
+        for (String pair : raw.split("&")) {
+            int eq = pair.indexOf('=');
+            if (eq <= 0) {
+                throw new IllegalArgumentException("malformed URI parameter '" + pair + "': uri=" + uri);
+            }
+            String name = URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8);
+            String value = URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+            if (out.put(name, value) != null) {
+                throw new IllegalArgumentException("URI parameter given twice: " + name + " uri=" + uri);
+            }
+        }
+        return out;
+    }
+
+    private static boolean parseBoolean(String name, String value) {
+        if (!value.equals("true") && !value.equals("false")) {
+            throw new IllegalArgumentException(name + " must be true or false, got " + value);
+        }
+        return Boolean.parseBoolean(value);
+    }
+
+    private static int parseInt(String name, String value) {
+        try {
+            return Integer.parseInt(value);
+        } catch (NumberFormatException e) {
+            throw new IllegalArgumentException(name + " must be an integer, got " + value, e);
+        }
+    }
+}

@@ -1,0 +1,79 @@
+package dev.strata.objectstore;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The storage contract on a local directory, plus what is specific to files. */
+class LocalObjectStorageTest extends ObjectStorageContractTest {
+
+    @TempDir
+    static Path dir;
+    static LocalObjectStorage storage;
+
+    @BeforeAll
+    static void open() {
+        storage = LocalObjectStorage.open(dir.resolve("objects"));
+    }
+
+    @AfterAll
+    static void close() {
+        storage.close();
+    }
+
+    @Override
+    ObjectStorage storage() {
+        return storage;
+    }
+
+    @Override
+    boolean usesMultipart() {
+        return false;
+    }
+
+    @Test
+    void objectIsAFileUnderTheRootAndNoTemporaryFileRemains() throws IOException {
+        storage.put("files/x/y", bytes("content")).join();
+        Path file = dir.resolve("objects/files/x/y");
+        assertThat(Files.readString(file, StandardCharsets.UTF_8)).isEqualTo("content");
+        try (var s = Files.list(file.getParent())) {
+            assertThat(s.map(p -> p.getFileName().toString())).containsExactly("y");
+        }
+    }
+
+    @Test
+    void keysThatWouldEscapeTheRootOrHitTemporaryFilesAreRejected() {
+        assertThatThrownBy(() -> storage.head("../outside")).isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> storage.head("a/" + LocalObjectStorage.TEMP_PREFIX + "x"))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> storage.list("../")).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void leftoverTemporaryFilesAreNotListedAndCanBeSwept() throws IOException {
+        Path temp = dir.resolve("objects/sweep/" + LocalObjectStorage.TEMP_PREFIX + "crashed");
+        Files.createDirectories(temp.getParent());
+        Files.writeString(temp, "partial");
+        storage.put("sweep/real", bytes("r")).join();
+        assertThat(storage.list("sweep/").join()).extracting(ObjectInfo::key).containsExactly("sweep/real");
+        storage.deleteTemporaryFiles();
+        assertThat(Files.exists(temp)).isFalse();
+    }
+
+    @Test
+    void etagSurvivesReopenBecauseItIsTheContentDigest() {
+        ObjectInfo put = storage.put("reopen/k", bytes("stable")).join();
+        try (LocalObjectStorage again = LocalObjectStorage.open(dir.resolve("objects"))) {
+            assertThat(again.head("reopen/k").join().etag()).isEqualTo(put.etag());
+            again.put("reopen/k", bytes("next"), PutCondition.ifMatch(put.etag())).join();
+        }
+    }
+}
