@@ -1,0 +1,31 @@
+package dev.strata.cache;
+
+/**
+ * A point-in-time snapshot of {@link BlockCache} counters; counters are cumulative since creation.
+ *
+ * @param hits reads served from the cache
+ * @param misses reads that had to wait for a load (their own or one already in flight)
+ * @param cachedBytes bytes currently held by the cache (weighted size)
+ * @param cachedBlocks blocks currently held
+ * @param evictions blocks evicted for size or expired
+ * @param evictedBytes bytes of those blocks
+ * @param loads calls to the {@link BlockLoader} (one per coalesced run)
+ * @param loadedBlocks blocks loaded
+ * @param loadedBytes bytes loaded
+ * @param prefetchedBytes bytes loaded by read-ahead
+ * @param prefetchedUnusedBytes bytes loaded by read-ahead that left the cache unread (expired or evicted)
+ * @param inFlightBytes bytes being loaded now
+ * @param rejectedReads reads failed with {@code BackpressureException} because the in-flight budget and
+ *     its wait queue were full
+ * @param skippedPrefetches read-ahead runs not loaded because the budget was full
+ */
+public record BlockCacheStats(long hits, long misses, long cachedBytes, long cachedBlocks, long evictions,
+        long evictedBytes, long loads, long loadedBlocks, long loadedBytes, long prefetchedBytes,
+        long prefetchedUnusedBytes, long inFlightBytes, long rejectedReads, long skippedPrefetches) {
+
+    /** hits / (hits + misses), or 0 when nothing was read. */
+    public double hitRatio() {
+        long total = hits + misses;
+        return total == 0 ? 0 : (double) hits / total;
+    }
+}

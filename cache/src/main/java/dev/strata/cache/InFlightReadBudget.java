@@ -1,0 +1,94 @@
+package dev.strata.cache;
+
+import dev.strata.api.BackpressureException;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.List;
+
+/**
+ * The global budget of bytes being loaded (requested from the loader and not yet in the cache).
+ *
+ * <p>Demand loads (a reader is waiting) that do not fit wait in a bounded FIFO and start when bytes
+ * are released; when the FIFO is full they fail with {@link BackpressureException}. Read-ahead loads
+ * never wait: they run only if they fit under the prefetch share of the budget and no demand load is
+ * waiting, so read-ahead cannot starve readers. A single load larger than the whole budget is
+ * admitted when nothing else is in flight, so it cannot block forever.
+ *
+ * <p>Thread-safe: all state is guarded by {@code this}. Waiters admitted by {@link #release} run on
+ * the releasing thread, outside the monitor.
+ */
+final class InFlightReadBudget {
+    private final long limitBytes;
+    private final long prefetchLimitBytes;
+    private final int maxWaiting;
+    // guarded by this
+    private long inFlightBytes;
+    // guarded by this
+    private final ArrayDeque<Waiter> waiting = new ArrayDeque<>();
+
+    private record Waiter(long bytes, Runnable start) {
+    }
+
+    InFlightReadBudget(long limitBytes, long prefetchLimitBytes, int maxWaiting) {
+        this.limitBytes = limitBytes;
+        this.prefetchLimitBytes = prefetchLimitBytes;
+        this.maxWaiting = maxWaiting;
+    }
+
+    /**
+     * Acquires {@code bytes} for a demand load: returns true if acquired now (the caller starts the
+     * load), false if queued ({@code start} runs once acquired).
+     *
+     * @throws BackpressureException when the queue of waiting loads is full
+     */
+    synchronized boolean acquireOrWait(long bytes, Runnable start) {
+        if (waiting.isEmpty() && fits(bytes, limitBytes)) {
+            inFlightBytes += bytes;
+            return true;
+        }
+        if (waiting.size() >= maxWaiting) {
+            throw new BackpressureException("block cache read budget exhausted: bytes=" + bytes + " inFlightBytes="
+                    + inFlightBytes + " limitBytes=" + limitBytes + " waitingLoads=" + waiting.size());
+        }
+        waiting.addLast(new Waiter(bytes, start));
+        return false;
+    }
+
+    /** Acquires {@code bytes} for a read-ahead load if it fits now; never waits. */
+    synchronized boolean tryAcquirePrefetch(long bytes) {
+        if (waiting.isEmpty() && inFlightBytes + bytes <= prefetchLimitBytes) {
+            inFlightBytes += bytes;
+            return true;
+        }
+        return false;
+    }
+
+    /** Returns {@code bytes} and starts the waiting loads that now fit, in FIFO order. */
+    void release(long bytes) {
+        List<Runnable> admitted = new ArrayList<>();
+        synchronized (this) {
+            inFlightBytes -= bytes;
+            while (!waiting.isEmpty() && fits(waiting.peekFirst().bytes(), limitBytes)) {
+                Waiter w = waiting.pollFirst();
+                inFlightBytes += w.bytes();
+                admitted.add(w.start());
+            }
+        }
+        for (Runnable r : admitted) {
+            r.run();
+        }
+    }
+
+    synchronized long inFlightBytes() {
+        return inFlightBytes;
+    }
+
+    synchronized int waitingLoads() {
+        return waiting.size();
+    }
+
+    // guarded by this
+    private boolean fits(long bytes, long limit) {
+        return inFlightBytes + bytes <= limit || inFlightBytes == 0;
+    }
+}

@@ -1,0 +1,231 @@
+package dev.strata.cache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.strata.api.BackpressureException;
+import dev.strata.api.StorageException;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PoolArenaMetric;
+import io.netty.buffer.PooledByteBufAllocator;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class BlockCacheTest {
+    private final PooledByteBufAllocator alloc = new PooledByteBufAllocator(true);
+    private final List<BlockCache> caches = new ArrayList<>();
+
+    @AfterEach
+    void closeAndCheckAllMemoryReturned() {
+        caches.forEach(BlockCache::close);
+        assertThat(activeAllocations(alloc)).as("buffers still allocated after close").isZero();
+    }
+
+    static long activeAllocations(PooledByteBufAllocator alloc) {
+        long n = 0;
+        for (PoolArenaMetric a : alloc.metric().directArenas()) {
+            n += a.numActiveAllocations();
+        }
+        return n;
+    }
+
+    private BlockCache cache(CountingLoader loader, long capacity, long inFlight, int waiting) {
+        BlockCache c = BlockCache.builder(loader).capacityBytes(capacity).maxInFlightBytes(inFlight)
+                .maxWaitingLoads(waiting).executor(Runnable::run).build();
+        caches.add(c);
+        return c;
+    }
+
+    private static BlockRef block(long object, int index) {
+        return new BlockRef(object, index, 100);
+    }
+
+    private static long tagOf(ByteBuf b) {
+        return b.getLong(b.readerIndex());
+    }
+
+    @Test
+    void missLoadsOnceThenHitsShareTheSameMemory() {
+        CountingLoader loader = new CountingLoader(alloc, false);
+        BlockCache cache = cache(loader, 10_000, 10_000, 10);
+        ByteBuf first = cache.read(1, block(7, 3)).join();
+        ByteBuf second = cache.read(1, block(7, 3)).join();
+        try {
+            assertThat(tagOf(first)).isEqualTo(CountingLoader.tag(7, 3));
+            assertThat(second.memoryAddress() + second.readerIndex())
+                    .isEqualTo(first.memoryAddress() + first.readerIndex());
+            assertThat(loader.calls).hasSize(1);
+            BlockCacheStats s = cache.stats();
+            assertThat(s.hits()).isEqualTo(1);
+            assertThat(s.misses()).isEqualTo(1);
+            assertThat(s.hitRatio()).isEqualTo(0.5);
+            assertThat(s.cachedBytes()).isEqualTo(100);
+        } finally {
+            first.release();
+            second.release();
+        }
+    }
+
+    @Test
+    void concurrentMissesForOneBlockCauseOneLoad() {
+        CountingLoader loader = new CountingLoader(alloc, true);
+        BlockCache cache = cache(loader, 10_000, 10_000, 10);
+        List<CompletableFuture<ByteBuf>> reads = new ArrayList<>();
+        for (int stream = 0; stream < 10; stream++) {
+            reads.add(cache.read(stream, block(1, 0)));
+        }
+        assertThat(loader.calls).hasSize(1);
+        assertThat(reads).noneMatch(CompletableFuture::isDone);
+        loader.completeNext();
+        for (CompletableFuture<ByteBuf> r : reads) {
+            ByteBuf b = r.join();
+            assertThat(tagOf(b)).isEqualTo(CountingLoader.tag(1, 0));
+            b.release();
+        }
+        assertThat(cache.stats().misses()).isEqualTo(10);
+        assertThat(cache.stats().loadedBlocks()).isEqualTo(1);
+    }
+
+    @Test
+    void cacheIsBoundedByBytesAndEvictionKeepsReaderBuffersAlive() {
+        CountingLoader loader = new CountingLoader(alloc, false);
+        BlockCache cache = cache(loader, 300, 10_000, 10);
+        ByteBuf held = cache.read(1, block(1, 0)).join();
+        for (int i = 1; i < 10; i++) {
+            cache.read(1, block(2, i * 2)).join().release();
+        }
+        cache.cleanUp();
+        BlockCacheStats s = cache.stats();
+        assertThat(s.cachedBytes()).isLessThanOrEqualTo(300);
+        assertThat(s.evictions()).isGreaterThanOrEqualTo(7);
+        assertThat(s.evictedBytes()).isEqualTo(s.evictions() * 100);
+        // Whatever was evicted, the reader's reference is intact.
+        assertThat(held.refCnt()).isPositive();
+        assertThat(tagOf(held)).isEqualTo(CountingLoader.tag(1, 0));
+        held.release();
+    }
+
+    @Test
+    void blockLargerThanTheCacheIsStillDeliveredToItsReaders() {
+        CountingLoader loader = new CountingLoader(alloc, true);
+        BlockCache cache = cache(loader, 50, 10_000, 10);
+        CompletableFuture<ByteBuf> a = cache.read(1, block(1, 0));
+        CompletableFuture<ByteBuf> b = cache.read(2, block(1, 0));
+        loader.completeNext();
+        cache.cleanUp();
+        assertThat(cache.stats().cachedBytes()).isZero();
+        ByteBuf ba = a.join();
+        ByteBuf bb = b.join();
+        assertThat(tagOf(ba)).isEqualTo(tagOf(bb)).isEqualTo(CountingLoader.tag(1, 0));
+        ba.release();
+        bb.release();
+    }
+
+    @Test
+    void inFlightBudgetQueuesBoundedThenFailsWithBackpressure() {
+        CountingLoader loader = new CountingLoader(alloc, true);
+        BlockCache cache = cache(loader, 10_000, 150, 1);
+        CompletableFuture<ByteBuf> a = cache.read(1, block(1, 0));
+        CompletableFuture<ByteBuf> b = cache.read(2, block(2, 0)); // 200 > 150: waits
+        CompletableFuture<ByteBuf> c = cache.read(3, block(3, 0)); // queue full
+        assertThat(loader.calls).hasSize(1);
+        assertThat(cache.stats().inFlightBytes()).isEqualTo(100);
+        assertThatThrownBy(c::join).isInstanceOf(CompletionException.class)
+                .hasCauseInstanceOf(BackpressureException.class)
+                .hasMessageContaining("inFlightBytes=100");
+        assertThat(cache.stats().rejectedReads()).isEqualTo(1);
+        loader.completeNext(); // frees budget: the waiting load starts
+        assertThat(loader.calls).hasSize(2);
+        loader.completeNext();
+        a.join().release();
+        b.join().release();
+        assertThat(cache.stats().inFlightBytes()).isZero();
+        // The failed block was not cached as a failure: a retry loads it.
+        CompletableFuture<ByteBuf> retry = cache.read(3, block(3, 0));
+        loader.completeNext();
+        assertThat(loader.calls).hasSize(3);
+        retry.join().release();
+    }
+
+    @Test
+    void loaderFailureReachesEveryWaitingReaderAndIsNotCached() {
+        CountingLoader loader = new CountingLoader(alloc, true);
+        BlockCache cache = cache(loader, 10_000, 10_000, 10);
+        CompletableFuture<ByteBuf> a = cache.read(1, block(1, 0));
+        CompletableFuture<ByteBuf> b = cache.read(2, block(1, 0));
+        StorageException boom = new StorageException("GET failed: key=x status=503", true);
+        loader.failNext(boom);
+        assertThatThrownBy(a::join).hasCause(boom);
+        assertThatThrownBy(b::join).hasCause(boom);
+        CompletableFuture<ByteBuf> retry = cache.read(1, block(1, 0));
+        loader.completeNext();
+        retry.join().release();
+        assertThat(loader.calls).hasSize(2);
+        assertThat(cache.stats().inFlightBytes()).isZero();
+    }
+
+    @Test
+    void loaderReturningWrongNumberOfBuffersFailsAndReleasesThem() {
+        BlockLoader bad = (objectId, blocks) -> CompletableFuture.completedFuture(
+                List.of(alloc.directBuffer(8).writeLong(1), alloc.directBuffer(8).writeLong(2)));
+        BlockCache cache = BlockCache.builder(bad).executor(Runnable::run).build();
+        caches.add(cache);
+        assertThatThrownBy(() -> cache.read(1, block(1, 0)).join())
+                .hasCauseInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("returned 2 buffers for 1 blocks");
+    }
+
+    @Test
+    void loaderThrowingSynchronouslyFailsTheRead() {
+        BlockLoader bad = (objectId, blocks) -> {
+            throw new StorageException("no connection", true);
+        };
+        BlockCache cache = BlockCache.builder(bad).executor(Runnable::run).build();
+        caches.add(cache);
+        assertThatThrownBy(() -> cache.read(1, block(1, 0)).join()).hasCauseInstanceOf(StorageException.class);
+    }
+
+    @Test
+    void closeReleasesCachedBlocksAndLateLoadsAndRefusesReads() {
+        CountingLoader loader = new CountingLoader(alloc, true);
+        BlockCache cache = cache(loader, 10_000, 10_000, 10);
+        CompletableFuture<ByteBuf> late = cache.read(1, block(1, 0));
+        CompletableFuture<ByteBuf> cached = cache.read(1, block(2, 0));
+        loader.calls.get(1).future().complete(loader.buffers(loader.calls.get(1)));
+        ByteBuf held = cached.join();
+        cache.close();
+        loader.calls.get(0).future().complete(loader.buffers(loader.calls.get(0)));
+        assertThatThrownBy(late::join).hasCauseInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> cache.read(1, block(3, 0)).join()).hasCauseInstanceOf(IllegalStateException.class);
+        assertThat(tagOf(held)).isEqualTo(CountingLoader.tag(2, 0));
+        held.release();
+    }
+
+    @Test
+    void invalidateObjectDropsItsBlocks() {
+        CountingLoader loader = new CountingLoader(alloc, false);
+        BlockCache cache = cache(loader, 10_000, 10_000, 10);
+        cache.read(1, block(1, 0)).join().release();
+        cache.read(1, block(2, 0)).join().release();
+        cache.invalidateObject(1);
+        cache.read(1, block(1, 0)).join().release();
+        cache.read(1, block(2, 0)).join().release();
+        assertThat(loader.calls).hasSize(3);
+    }
+
+    @Test
+    void builderValidatesOptions() {
+        CountingLoader loader = new CountingLoader(alloc, false);
+        assertThatThrownBy(() -> BlockCache.builder(loader).capacityBytes(0)).hasMessageContaining("capacityBytes");
+        assertThatThrownBy(() -> BlockCache.builder(loader).build()).isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("executor");
+        assertThatThrownBy(() -> BlockCache.builder(loader).executor(Runnable::run).initialWindowBytes(10)
+                .maxWindowBytes(5).build()).hasMessageContaining("initialWindowBytes=10");
+        assertThatThrownBy(() -> BlockCache.builder(loader).prefetchBudgetFraction(1.5))
+                .hasMessageContaining("prefetchBudgetFraction");
+    }
+}
