@@ -103,6 +103,7 @@ public final class BlockCache implements AutoCloseable {
 
     private final BlockLoader loader;
     private final Executor executor;
+    /** Largest coalesced run: maxLoadBytes, capped by read-ahead's share of the in-flight budget. */
     private final long maxLoadBytes;
     private final boolean readOnceSequential;
     private final Cache<BlockKey, CachedBlock> cache;
@@ -132,7 +133,8 @@ public final class BlockCache implements AutoCloseable {
     private BlockCache(Builder b) {
         this.loader = b.loader;
         this.executor = b.executor;
-        this.maxLoadBytes = b.maxLoadBytes;
+        // A run larger than read-ahead's share of the budget could never be prefetched.
+        this.maxLoadBytes = Math.max(1, Math.min(b.maxLoadBytes, (long) (b.maxInFlightBytes * b.prefetchBudgetFraction)));
         this.readOnceSequential = b.readOnceSequential;
         long ttlNanos = b.prefetchTtl.toNanos();
         this.cache = Caffeine.newBuilder()
@@ -145,8 +147,10 @@ public final class BlockCache implements AutoCloseable {
                 .build();
         this.budget = new InFlightReadBudget(b.maxInFlightBytes,
                 (long) (b.maxInFlightBytes * b.prefetchBudgetFraction), b.maxWaitingLoads);
-        this.readAhead = new ReadAhead(b.locator, b.initialWindowBytes, b.maxWindowBytes, b.sequentialThreshold,
-                b.maxTrackedStreams, b.executor);
+        // A window larger than read-ahead's share of the in-flight budget could never be loaded.
+        long maxWindow = Math.max(1, Math.min(b.maxWindowBytes, (long) (b.maxInFlightBytes * b.prefetchBudgetFraction)));
+        this.readAhead = new ReadAhead(b.locator, Math.min(b.initialWindowBytes, maxWindow), maxWindow,
+                b.sequentialThreshold, b.maxTrackedStreams, b.executor);
     }
 
     /**

@@ -1,0 +1,219 @@
+package dev.strata.cache;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.List;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class ReadAheadTest {
+    private static final int BLOCK = 64 << 10;
+
+    private final PooledByteBufAllocator alloc = new PooledByteBufAllocator(true);
+    private final FakeTicker ticker = new FakeTicker();
+    private final Layout layout = new Layout(4, 16, BLOCK); // 64 blocks of 64 KiB per stream
+    private final List<BlockCache> caches = new ArrayList<>();
+
+    @AfterEach
+    void close() {
+        caches.forEach(BlockCache::close);
+        assertThat(BlockCacheTest.activeAllocations(alloc)).isZero();
+    }
+
+    private BlockCache.Builder builder(CountingLoader loader) {
+        return BlockCache.builder(loader).locator(layout).capacityBytes(64L << 20).maxInFlightBytes(64L << 20)
+                .initialWindowBytes(256 << 10).maxWindowBytes(2 << 20).maxLoadBytes(1 << 20)
+                .executor(Runnable::run).ticker(ticker);
+    }
+
+    private BlockCache build(BlockCache.Builder b) {
+        BlockCache c = b.build();
+        caches.add(c);
+        return c;
+    }
+
+    private static void readAndCheck(BlockCache cache, long stream, BlockRef ref) {
+        ByteBuf b = cache.read(stream, ref).join();
+        try {
+            assertThat(b.getLong(b.readerIndex())).isEqualTo(CountingLoader.tag(ref.objectId(), ref.blockIndex()));
+            assertThat(b.readableBytes()).isEqualTo(ref.sizeBytes());
+        } finally {
+            b.release();
+        }
+    }
+
+    @Test
+    void sequentialScanMakesFarFewerLoadsThanBlocks() {
+        CountingLoader loader = new CountingLoader(alloc, false);
+        BlockCache cache = build(builder(loader));
+        int n = layout.totalBlocks();
+        for (int i = 0; i < n; i++) {
+            readAndCheck(cache, 1, layout.block(1, i));
+        }
+        BlockCacheStats s = cache.stats();
+        assertThat(loader.calls.size()).isLessThanOrEqualTo(n / 4);
+        assertThat(loader.blocksLoaded()).isEqualTo(n); // each block loaded exactly once
+        assertThat(s.hits()).isGreaterThanOrEqualTo(n - 3L);
+        assertThat(s.prefetchedBytes()).isGreaterThan(0);
+        // Loads are runs of adjacent blocks of one object, never above maxLoadBytes.
+        for (CountingLoader.Call c : loader.calls) {
+            for (int i = 1; i < c.blocks().size(); i++) {
+                assertThat(c.blocks().get(i - 1).isFollowedBy(c.blocks().get(i))).isTrue();
+            }
+            assertThat(c.blocks().size() * (long) BLOCK).isLessThanOrEqualTo(1 << 20);
+        }
+        assertThat(loader.calls).anyMatch(c -> c.blocks().size() > 1);
+    }
+
+    @Test
+    void randomScanMakesNoPrefetches() {
+        CountingLoader loader = new CountingLoader(alloc, false);
+        BlockCache cache = build(builder(loader));
+        List<Integer> order = new ArrayList<>();
+        for (int i = 0; i < layout.totalBlocks(); i++) {
+            order.add(i);
+        }
+        Collections.shuffle(order, new Random(42));
+        // Make sure no two consecutive reads are adjacent blocks, so the scan really is random.
+        for (int i = 1; i < order.size(); i++) {
+            if (Math.abs(order.get(i) - order.get(i - 1)) == 1) {
+                Collections.swap(order, i, (i + order.size() / 2) % order.size());
+            }
+        }
+        for (int i : order) {
+            readAndCheck(cache, 1, layout.block(1, i));
+        }
+        long adjacentPairs = 0;
+        for (int i = 1; i < order.size(); i++) {
+            adjacentPairs += order.get(i) == order.get(i - 1) + 1 ? 1 : 0;
+        }
+        assertThat(adjacentPairs).isZero();
+        assertThat(cache.stats().prefetchedBytes()).isZero();
+        assertThat(loader.calls).hasSize(layout.totalBlocks());
+        assertThat(cache.readAheadWindowBytes(1)).isZero();
+    }
+
+    @Test
+    void readAheadFollowsTheStreamIntoItsNextObject() {
+        CountingLoader loader = new CountingLoader(alloc, false);
+        BlockCache cache = build(builder(loader));
+        for (int i = 0; i < 20; i++) { // object 100 has blocks 0..15, then object 101
+            readAndCheck(cache, 1, layout.block(1, i));
+        }
+        assertThat(loader.calls).anyMatch(c -> c.objectId() == 101 && c.blocks().get(0).blockIndex() == 0
+                && c.blocks().size() > 1);
+    }
+
+    @Test
+    void windowGrowsWhileReaderKeepsUpAndShrinksWhenPrefetchedDataIsUnused() {
+        CountingLoader loader = new CountingLoader(alloc, false);
+        BlockCache cache = build(builder(loader).prefetchTtl(Duration.ofSeconds(10)));
+        readAndCheck(cache, 1, layout.block(1, 0));
+        assertThat(cache.readAheadWindowBytes(1)).isZero();
+        readAndCheck(cache, 1, layout.block(1, 1));
+        assertThat(cache.readAheadWindowBytes(1)).isEqualTo(256 << 10);
+        for (int i = 2; i < 12; i++) {
+            readAndCheck(cache, 1, layout.block(1, i));
+        }
+        assertThat(cache.readAheadWindowBytes(1)).isEqualTo(2 << 20);
+        // The reader stops; the prefetched blocks it never read expire.
+        long prefetched = cache.stats().prefetchedBytes();
+        long read = 12L * BLOCK;
+        ticker.advance(Duration.ofSeconds(11));
+        cache.cleanUp();
+        BlockCacheStats s = cache.stats();
+        assertThat(s.prefetchedUnusedBytes()).isPositive();
+        assertThat(s.prefetchedUnusedBytes()).isLessThanOrEqualTo(prefetched);
+        assertThat(s.cachedBytes()).isLessThanOrEqualTo(read); // only blocks that were read stay
+        assertThat(cache.readAheadWindowBytes(1)).isLessThan(2 << 20);
+    }
+
+    @Test
+    void prefetchedDataReadBeforeTtlStaysAndIsNotCountedUnused() {
+        CountingLoader loader = new CountingLoader(alloc, false);
+        BlockCache cache = build(builder(loader).prefetchTtl(Duration.ofSeconds(10)));
+        for (int i = 0; i < 8; i++) {
+            readAndCheck(cache, 1, layout.block(1, i));
+        }
+        long prefetchedAhead = cache.stats().loadedBytes() - 8L * BLOCK;
+        ticker.advance(Duration.ofSeconds(11));
+        cache.cleanUp();
+        assertThat(cache.stats().prefetchedUnusedBytes()).isEqualTo(prefetchedAhead);
+        assertThat(cache.stats().cachedBytes()).isEqualTo(8L * BLOCK);
+    }
+
+    @Test
+    void readerWaitingOnInFlightPrefetchJoinsItInsteadOfLoadingAgain() {
+        CountingLoader loader = new CountingLoader(alloc, true);
+        BlockCache cache = build(builder(loader));
+        CompletableFuture<ByteBuf> r0 = cache.read(1, layout.block(1, 0));
+        loader.completeNext();
+        r0.join().release();
+        CompletableFuture<ByteBuf> r1 = cache.read(1, layout.block(1, 1)); // sequential: demand + read-ahead
+        assertThat(loader.calls).hasSize(2);
+        assertThat(loader.calls.get(1).blocks().size()).isGreaterThan(1); // coalesced with the demand block
+        CompletableFuture<ByteBuf> r2 = cache.read(1, layout.block(1, 2));
+        // Block 2 was not loaded again (the reader joined the pending run); the reader caught up
+        // with read-ahead, so the window grew and the next blocks were requested.
+        assertThat(loader.calls.stream().filter(c -> c.blocks().contains(layout.block(1, 2)))).hasSize(1);
+        assertThat(cache.readAheadWindowBytes(1)).isEqualTo(512 << 10);
+        while (loader.waitingCalls() > 0) {
+            loader.completeNext();
+        }
+        r1.join().release();
+        r2.join().release();
+    }
+
+    @Test
+    void readAheadStaysWithinItsShareOfTheBudgetAndShrinks() {
+        CountingLoader loader = new CountingLoader(alloc, true);
+        BlockCache cache = build(builder(loader).maxInFlightBytes(4L * BLOCK).prefetchBudgetFraction(0.5));
+        CompletableFuture<ByteBuf> r0 = cache.read(1, layout.block(1, 0));
+        loader.completeNext();
+        r0.join().release();
+        CompletableFuture<ByteBuf> r1 = cache.read(1, layout.block(1, 1));
+        // The demand run may carry adjacent read-ahead; separate read-ahead runs need free budget.
+        assertThat(cache.stats().inFlightBytes()).isLessThanOrEqualTo(4L * BLOCK);
+        while (loader.waitingCalls() > 0) {
+            loader.completeNext();
+        }
+        r1.join().release();
+        for (int i = 2; i < 40; i++) {
+            CompletableFuture<ByteBuf> r = cache.read(1, layout.block(1, i));
+            assertThat(cache.stats().inFlightBytes()).isLessThanOrEqualTo(4L * BLOCK);
+            while (loader.waitingCalls() > 0) {
+                loader.completeNext();
+            }
+            r.join().release();
+        }
+        assertThat(cache.stats().skippedPrefetches()).isPositive();
+        // The window never exceeds read-ahead's share of the budget (2 blocks here).
+        assertThat(cache.readAheadWindowBytes(1)).isEqualTo(2L * BLOCK);
+        assertThat(cache.stats().prefetchedBytes()).isPositive();
+    }
+
+    @Test
+    void readOnceDropsBlocksASequentialReaderHasRead() {
+        CountingLoader loader = new CountingLoader(alloc, false);
+        BlockCache once = build(builder(loader).readOnceSequential(true));
+        BlockCache normal = build(builder(new CountingLoader(alloc, false)));
+        for (int i = 0; i < 32; i++) {
+            readAndCheck(once, 1, layout.block(1, i));
+            readAndCheck(normal, 1, layout.block(1, i));
+        }
+        once.cleanUp();
+        normal.cleanUp();
+        assertThat(normal.stats().cachedBytes()).isGreaterThanOrEqualTo(32L * BLOCK);
+        // Only read-ahead that is not read yet, and the first blocks read before the stream was
+        // known to be sequential, stay.
+        assertThat(once.stats().cachedBytes()).isLessThanOrEqualTo(2L * BLOCK + (2 << 20));
+        assertThat(once.stats().cachedBytes()).isLessThan(normal.stats().cachedBytes());
+    }
+}
