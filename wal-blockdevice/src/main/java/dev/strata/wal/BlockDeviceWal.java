@@ -1,0 +1,784 @@
+package dev.strata.wal;
+
+import static dev.strata.wal.WalRecordDescriptor.HEADER_BYTES;
+
+import dev.strata.api.BackpressureException;
+import dev.strata.api.CorruptDataException;
+import dev.strata.api.RecordTooLargeException;
+import dev.strata.api.StorageException;
+import dev.strata.wal.spi.WriteBackend;
+import dev.strata.wal.spi.WriteBackendFactory;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.PooledByteBufAllocator;
+import java.io.IOException;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.List;
+import java.util.Optional;
+import java.util.ServiceLoader;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.function.UnaryOperator;
+import java.util.zip.CRC32C;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * {@link WriteAheadLog} on a block device or a preallocated file: a ring of records (see
+ * {@link WalRecordDescriptor}) after two alternating header slots (see {@link WalHeaderDescriptor}),
+ * written with O_DIRECT through io_uring or a {@code FileChannel}, with group commit.
+ *
+ * <p>Thread-safety: thread-safe. Futures complete on the callback executor (see
+ * {@link WalOptions.Builder#callbackExecutor}), in append order.
+ *
+ * <p>Failure: see {@link WriteAheadLog}. {@link #open} fails with {@link StorageException} if the
+ * file cannot be opened or read and with {@link CorruptDataException} if neither header slot is
+ * valid on a file that is not blank.
+ */
+public final class BlockDeviceWal implements WriteAheadLog {
+
+    /*
+     * Design
+     *
+     * Concurrency: one ReentrantLock `lock` guards all mutable state below (marked "guarded by:
+     * lock"). Appending threads encode their record straight into the open group's pooled aligned
+     * buffer under the lock (one copy, no scratch buffer; the body CRC is computed before taking
+     * it) and release the caller's ByteBuf. One writer thread ("strata-wal-N") seals groups and
+     * submits them to the backend, up to maxInFlight at once, and writes header updates (trim). The
+     * backend reports completions on its own threads; they update state under the lock and hand the
+     * futures to complete to the callback executor, in order, while still holding the lock, so the
+     * executor sees them in append order. No I/O and no user callback runs under the lock.
+     *
+     * Group commit: a group is sealed when the writer has a free in-flight slot (so a lone append
+     * is written at once), when it reaches groupCommitBytes, when the next record does not fit its
+     * buffer, or when the lap ends. Records that arrive while writes are in flight therefore share
+     * the next write. Each write is padded with zeros to the block size; the next group starts at
+     * the next block boundary, so writes in flight never share a block.
+     *
+     * Durability: a group is durable when its write completed (O_DIRECT + fdatasync, or RWF_DSYNC).
+     * Futures complete only for the contiguous prefix of durable groups (`durableEnd`): a later
+     * group finishing first waits for the earlier ones. The trim point is made durable (header
+     * write + sync) before any space below it is reused, so recovery never starts at a position
+     * whose data was already overwritten. Each open writes a header with a new generation first.
+     * unsafeSkipSync skips the data sync only (documented as unsafe).
+     *
+     * Failure: the first failed or short write, or failed header write, sets `failure`. Groups
+     * submitted before the failed one still complete normally (they are durable and ordered
+     * earlier); the failed group and every later one (in flight, sealed or open) fail with a
+     * non-retriable StorageException, as does every later append. The WAL stays failed; the
+     * engine reopens it, and recovery decides what is durable.
+     *
+     * Backpressure: an append that does not fit between the write position and the durable trim
+     * point plus capacity, or that finds every pooled buffer in use, fails at once with
+     * BackpressureException; nothing is written and nothing untrimmed is overwritten. Memory is
+     * bounded by (maxInFlight + 2) write buffers plus one scan buffer during recovery.
+     */
+
+    private static final Logger LOG = LoggerFactory.getLogger(BlockDeviceWal.class);
+    private static final AtomicInteger IDS = new AtomicInteger();
+    private static final AtomicBoolean FALLBACK_LOGGED = new AtomicBoolean();
+
+    /** Backend names reported by {@link #backend()}. */
+    static final String FILECHANNEL_DIRECT = "filechannel-direct";
+    static final String FILECHANNEL_BUFFERED = "filechannel-buffered";
+    static final String IO_URING = "io_uring";
+
+    private final WalOptions options;
+    private final WalFile file;
+    private final WriteBackend backend;
+    private final int blockSize;
+    private final long capacity;
+    private final long dataOffset;
+    private final int maxRecordBytes;
+    private final long generation;
+    private final RecordScanner.Params scanParams;
+    private final RecoveryReport report;
+    private final Executor callbackExecutor;
+    private final ExecutorService ownedCallbackExecutor;
+    private final TokenBucket opsLimit;
+    private final TokenBucket bytesLimit;
+    private final Thread writer;
+
+    private final ReentrantLock lock = new ReentrantLock();
+    private final Condition writerWake = lock.newCondition();
+    private final ArrayDeque<ByteBuffer> freeBuffers = new ArrayDeque<>(); // guarded by: lock
+    private final ArrayDeque<WriteGroup> sealed = new ArrayDeque<>(); // guarded by: lock
+    private final ArrayDeque<WriteGroup> inFlight = new ArrayDeque<>(); // guarded by: lock; submission order
+    private final List<PendingTrim> pendingTrims = new ArrayList<>(); // guarded by: lock
+    private WriteGroup open; // guarded by: lock
+    private ByteBuffer openPrefix; // guarded by: lock; recovered tail bytes for the first group
+    private long nextGroupStart; // guarded by: lock
+    private long nextGroupSequence; // guarded by: lock
+    private int ioInFlight; // guarded by: lock
+    private long durableEnd; // guarded by: lock
+    private WalHeader header; // guarded by: lock; the last durable header
+    private long requestedTrim; // guarded by: lock
+    private StorageException failure; // guarded by: lock
+    private long failedSequence = Long.MAX_VALUE; // guarded by: lock
+    private boolean closing; // guarded by: lock
+    private boolean closed; // guarded by: lock
+
+    private record PendingTrim(long position, CompletableFuture<Void> future) {
+    }
+
+    private BlockDeviceWal(WalOptions options, WalFile file, WriteBackend backend, WalHeader header,
+            RecordScanner.Params scanParams, RecoveryReport report, ByteBuffer tail, int maxRecordBytes) {
+        this.options = options;
+        this.file = file;
+        this.backend = backend;
+        this.blockSize = header.blockSize();
+        this.capacity = header.capacity();
+        this.dataOffset = WalHeaderDescriptor.dataOffset(blockSize);
+        this.maxRecordBytes = maxRecordBytes;
+        this.generation = header.generation();
+        this.scanParams = scanParams;
+        this.report = report;
+        this.header = header;
+        this.requestedTrim = header.trimPosition();
+        this.durableEnd = report.endPosition();
+        this.nextGroupStart = WalMath.alignDown(report.endPosition(), blockSize);
+        this.openPrefix = tail;
+        int id = IDS.getAndIncrement();
+        for (int i = 0; i < backend.maxInFlight() + 2; i++) {
+            freeBuffers.add(Buffers.allocateAligned(options.writeBufferBytes(), blockSize));
+        }
+        if (options.callbackExecutor() != null) {
+            this.callbackExecutor = options.callbackExecutor();
+            this.ownedCallbackExecutor = null;
+        } else {
+            this.ownedCallbackExecutor = Executors.newSingleThreadExecutor(r -> {
+                Thread t = new Thread(r, "strata-wal-callback-" + id);
+                t.setDaemon(true);
+                return t;
+            });
+            this.callbackExecutor = ownedCallbackExecutor;
+        }
+        this.opsLimit = options.maxWriteOpsPerSecond() > 0 ? new TokenBucket(options.maxWriteOpsPerSecond(), System::nanoTime) : null;
+        this.bytesLimit = options.maxWriteBytesPerSecond() > 0 ? new TokenBucket(options.maxWriteBytesPerSecond(), System::nanoTime) : null;
+        this.writer = new Thread(this::runWriter, "strata-wal-" + id);
+        this.writer.setDaemon(true);
+    }
+
+    /**
+     * Opens (creating and preallocating if absent) the WAL at {@code options.path()}, scans it from
+     * the trim point to find the durable records, and makes it ready for appends.
+     *
+     * @throws StorageException the file cannot be created, opened, read or its header written
+     * @throws CorruptDataException neither header slot is valid and the slots are not blank
+     */
+    public static BlockDeviceWal open(WalOptions options) {
+        return open(options, UnaryOperator.identity());
+    }
+
+    /** As {@link #open(WalOptions)}, with the write backend wrapped (fault injection in tests). */
+    static BlockDeviceWal open(WalOptions options, UnaryOperator<WriteBackend> wrapBackend) {
+        Path path = options.path();
+        WalOptions.Backend choice = options.backend();
+        WriteBackendFactory uring = null;
+        if (choice == WalOptions.Backend.AUTO || choice == WalOptions.Backend.IO_URING) {
+            Optional<String> why = Optional.empty();
+            uring = findUring();
+            if (uring == null) {
+                why = Optional.of("needs JDK 22+ (running " + Runtime.version().feature() + ")");
+            } else {
+                why = uring.unavailableReason();
+                if (why.isPresent()) {
+                    uring = null;
+                }
+            }
+            if (uring == null) {
+                if (choice == WalOptions.Backend.IO_URING) {
+                    throw new StorageException("io_uring backend unavailable: file=" + path + " reason=" + why.get(),
+                            false);
+                }
+                if (FALLBACK_LOGGED.compareAndSet(false, true)) {
+                    LOG.info("WAL io_uring backend unavailable, using FileChannel: reason={}", why.get());
+                }
+            }
+        }
+        WalFile file;
+        try {
+            if (choice == WalOptions.Backend.BUFFERED) {
+                file = WalFile.open(path, false, options.capacityBytes());
+            } else {
+                try {
+                    file = WalFile.open(path, true, options.capacityBytes());
+                } catch (IOException e) {
+                    if (choice != WalOptions.Backend.AUTO) {
+                        throw e;
+                    }
+                    LOG.warn("WAL O_DIRECT unsupported, using buffered I/O + fdatasync: file={} error={}", path,
+                            e.toString());
+                    uring = null;
+                    file = WalFile.open(path, false, options.capacityBytes());
+                }
+            }
+        } catch (IOException e) {
+            throw new StorageException("WAL open failed: file=" + path + " error=" + e, false, e);
+        }
+        try {
+            return openOn(options, file, uring, wrapBackend);
+        } catch (RuntimeException e) {
+            closeQuietly(file);
+            throw e;
+        }
+    }
+
+    /** Why the io_uring backend cannot run in this JVM, or empty if it can. */
+    static Optional<String> uringUnavailableReason() {
+        WriteBackendFactory f = findUring();
+        return f == null ? Optional.of("needs JDK 22+ (running " + Runtime.version().feature() + ")")
+                : f.unavailableReason();
+    }
+
+    private static WriteBackendFactory findUring() {
+        if (Runtime.version().feature() < 22) {
+            return null; // the provider class is compiled for 22 and must not even be loaded
+        }
+        for (WriteBackendFactory f : ServiceLoader.load(WriteBackendFactory.class, BlockDeviceWal.class.getClassLoader())) {
+            if (IO_URING.equals(f.name())) {
+                return f;
+            }
+        }
+        return null;
+    }
+
+    private static BlockDeviceWal openOn(WalOptions options, WalFile file, WriteBackendFactory uring,
+            UnaryOperator<WriteBackend> wrapBackend) {
+        Path path = file.path();
+        WriteBackend backend = null;
+        try {
+            WalHeader h = readHeader(file, options);
+            int bs = h.blockSize();
+            long dataOffset = WalHeaderDescriptor.dataOffset(bs);
+            int maxRecord = (int) Math.min(options.writeBufferBytes() - 2L * bs - 2L * HEADER_BYTES,
+                    (h.capacity() - bs) / 2 - 2L * HEADER_BYTES);
+            RecordScanner.Params params = new RecordScanner.Params(bs, h.capacity(), dataOffset, h.trimPosition(),
+                    h.generation(), h.generationStart());
+            RecordScanner scanner = new RecordScanner(file, params, maxRecord, -1);
+            while (scanner.next()) {
+                // counting only; recover() reads the records again
+            }
+            RecoveryReport report = scanner.report(h.nodeEpoch());
+            long end = report.endPosition();
+            ByteBuffer tail = null;
+            if (end % bs != 0) {
+                ByteBuffer block = Buffers.allocateAligned(bs, bs);
+                file.read(dataOffset + WalMath.alignDown(end, bs) % h.capacity(), block);
+                tail = block.flip().limit((int) (end % bs)).slice();
+            }
+            WalHeader next = h.nextGeneration(end, options.nodeEpoch().orElse(h.nodeEpoch()));
+            writeHeader(file, next);
+            LOG.info("WAL recovered: file={} records={} bodyBytes={} start={} end={} stopReason={} tornBytes={} {}",
+                    path, report.records(), report.bodyBytes(), report.startPosition(), end, report.stopReason(),
+                    report.tornBytes(), report.detail());
+            boolean durable = !options.unsafeSkipSync();
+            if (uring != null) {
+                backend = uring.open(path, options.maxInFlightWrites(), durable);
+            } else {
+                backend = new ChannelWriteBackend(file.channel(), file.direct() ? FILECHANNEL_DIRECT
+                        : FILECHANNEL_BUFFERED, durable, options.maxInFlightWrites());
+            }
+            backend = wrapBackend.apply(backend);
+            BlockDeviceWal wal = new BlockDeviceWal(options, file, backend, next, params, report, tail, maxRecord);
+            LOG.info("WAL open: file={} backend={} blockSize={} capacity={} generation={} durable={} maxInFlight={}",
+                    path, backend.name(), bs, h.capacity(), next.generation(), durable, backend.maxInFlight());
+            wal.writer.start();
+            return wal;
+        } catch (IOException e) {
+            closeQuietly(backend);
+            throw new StorageException("WAL open failed: file=" + path + " error=" + e, false, e);
+        } catch (RuntimeException e) {
+            closeQuietly(backend);
+            throw e;
+        }
+    }
+
+    /** Reads both header slots; the valid one with the higher sequence wins. Blank slots: a new WAL. */
+    private static WalHeader readHeader(WalFile file, WalOptions options) throws IOException {
+        int bs = file.blockSize();
+        WalHeader best = null;
+        List<String> problems = new ArrayList<>();
+        boolean blank = true;
+        for (int slot = 0; slot < WalHeaderDescriptor.SLOTS; slot++) {
+            ByteBuffer b = Buffers.allocateAligned(bs, bs);
+            file.read(WalHeaderDescriptor.slotOffset(slot, bs), b);
+            WalHeaderDescriptor.Decoded d = WalHeaderDescriptor.decode(b);
+            if (d instanceof WalHeaderDescriptor.Valid v) {
+                blank = false;
+                if (best == null || v.header().sequence() > best.sequence()) {
+                    best = v.header();
+                }
+            } else if (d instanceof WalHeaderDescriptor.Invalid inv) {
+                blank = false;
+                problems.add("slot" + slot + ": " + inv.reason());
+            }
+        }
+        if (best != null) {
+            if (best.blockSize() < bs || best.blockSize() % bs != 0) {
+                throw new StorageException("WAL block size incompatible with device: file=" + file.path()
+                        + " headerBlockSize=" + best.blockSize() + " deviceBlockSize=" + bs, false);
+            }
+            if (!problems.isEmpty()) {
+                LOG.warn("WAL header slot invalid, using the other: file={} {}", file.path(), problems);
+            }
+            return best;
+        }
+        if (!blank) {
+            throw new CorruptDataException("WAL header unreadable: file=" + file.path() + " " + problems);
+        }
+        long cap = WalMath.alignDown(file.deviceBytes() - WalHeaderDescriptor.dataOffset(bs), bs);
+        if (cap < WalOptions.MIN_CAPACITY_BYTES) {
+            throw new StorageException("WAL device too small: file=" + file.path() + " bytes=" + file.deviceBytes(),
+                    false);
+        }
+        return new WalHeader(bs, cap, 0, 0, 0, 0, 0);
+    }
+
+    private static void writeHeader(WalFile file, WalHeader h) throws IOException {
+        ByteBuffer b = Buffers.allocateAligned(h.blockSize(), h.blockSize());
+        WalHeaderDescriptor.encode(h, b, h.blockSize());
+        file.writeDurably(WalHeaderDescriptor.slotOffset(h.slot(), h.blockSize()), b);
+    }
+
+    // ---------------------------------------------------------------- append path
+
+    @Override
+    public CompletableFuture<WalAppendResult> append(ByteBuf body) {
+        try {
+            int length = body.readableBytes();
+            if (length > maxRecordBytes) {
+                return CompletableFuture.failedFuture(new RecordTooLargeException(length, maxRecordBytes));
+            }
+            int crc = crc32c(body);
+            CompletableFuture<WalAppendResult> future = new CompletableFuture<>();
+            RuntimeException rejected;
+            lock.lock();
+            try {
+                rejected = place(body, crc, future);
+            } finally {
+                lock.unlock();
+            }
+            return rejected == null ? future : CompletableFuture.failedFuture(rejected);
+        } finally {
+            body.release();
+        }
+    }
+
+    private static int crc32c(ByteBuf body) {
+        CRC32C crc = new CRC32C();
+        if (body.nioBufferCount() == 1) {
+            crc.update(body.nioBuffer());
+        } else {
+            for (ByteBuffer b : body.nioBuffers()) {
+                crc.update(b);
+            }
+        }
+        return (int) crc.getValue();
+    }
+
+    /** Encodes the record into the open group; returns the rejection, or null. Holds: lock. */
+    private RuntimeException place(ByteBuf body, int crc, CompletableFuture<WalAppendResult> future) {
+        if (failure != null) {
+            return new StorageException("WAL failed earlier: file=" + file.path() + " cause=" + failure.getMessage(),
+                    false, failure);
+        }
+        if (closing) {
+            return new StorageException("WAL closed: file=" + file.path(), false);
+        }
+        long encoded = WalRecordDescriptor.encodedLength(body.readableBytes());
+        long limit = WalMath.alignDown(header.trimPosition(), blockSize) + capacity;
+        while (true) {
+            if (open == null) {
+                ByteBuffer buf = freeBuffers.poll();
+                if (buf == null) {
+                    return new BackpressureException("WAL write buffers all in use: file=" + file.path()
+                            + " buffers=" + (backend.maxInFlight() + 2) + " bufferBytes=" + options.writeBufferBytes());
+                }
+                open = new WriteGroup(nextGroupSequence++, nextGroupStart, buf, generation, blockSize, openPrefix);
+                openPrefix = null;
+            }
+            long pos = open.endPosition();
+            long lapEnd = (pos / capacity + 1) * capacity;
+            boolean fitsLap = pos + encoded == lapEnd || pos + encoded + HEADER_BYTES <= lapEnd;
+            if (!fitsLap) {
+                if (lapEnd + encoded > limit) {
+                    return full(encoded, limit);
+                }
+                if (!open.hasRoom(HEADER_BYTES)) {
+                    sealOpen();
+                    continue;
+                }
+                open.addPadding(lapEnd);
+                sealOpen();
+                continue;
+            }
+            if (pos + encoded > limit) {
+                return full(encoded, limit);
+            }
+            if (!open.hasRoom(encoded + HEADER_BYTES)) {
+                sealOpen();
+                continue;
+            }
+            open.addRecord(body, crc, future);
+            // a write never crosses the physical end of the ring: a record ending the lap ends its write
+            if (open.fill() >= options.groupCommitBytes() || open.endPosition() % capacity == 0) {
+                sealOpen();
+            }
+            if (ioInFlight < backend.maxInFlight()) {
+                writerWake.signal();
+            }
+            return null;
+        }
+    }
+
+    private BackpressureException full(long encoded, long limit) {
+        long pos = open != null ? open.endPosition() : nextGroupStart;
+        return new BackpressureException("WAL full: file=" + file.path() + " recordBytes=" + encoded + " writePosition="
+                + pos + " trimPosition=" + header.trimPosition() + " limit=" + limit + " capacity=" + capacity);
+    }
+
+    /** Moves the open group (if it has records) to the sealed queue. Holds: lock. */
+    private void sealOpen() {
+        WriteGroup g = open;
+        open = null;
+        if (g == null) {
+            return;
+        }
+        if (g.recordCount() == 0) {
+            if (g.fill() > 0) {
+                // only the recovered prefix: keep it for the next group
+                openPrefix = g.buffer.duplicate().limit(g.fill()).position(0);
+                ByteBuffer copy = ByteBuffer.allocate(g.fill());
+                copy.put(openPrefix).flip();
+                openPrefix = copy;
+            }
+            freeBuffers.add(g.buffer);
+            return;
+        }
+        nextGroupStart = g.seal();
+        sealed.add(g);
+    }
+
+    // ---------------------------------------------------------------- writer thread
+
+    private void runWriter() {
+        lock.lock();
+        try {
+            while (true) {
+                if (failure == null && requestedTrim > header.trimPosition()) {
+                    writeTrim();
+                    continue;
+                }
+                if (failure == null && ioInFlight < backend.maxInFlight()) {
+                    WriteGroup g = sealed.poll();
+                    if (g == null && open != null && open.recordCount() > 0) {
+                        sealOpen();
+                        g = sealed.poll();
+                    }
+                    if (g != null) {
+                        ioInFlight++;
+                        inFlight.add(g);
+                        lock.unlock();
+                        try {
+                            submit(g);
+                        } finally {
+                            lock.lock();
+                        }
+                        continue;
+                    }
+                }
+                if (closing && inFlight.isEmpty() && (failure != null || (sealed.isEmpty()
+                        && (open == null || open.recordCount() == 0) && requestedTrim <= header.trimPosition()))) {
+                    return;
+                }
+                writerWake.awaitUninterruptibly();
+            }
+        } catch (Throwable t) {
+            LOG.error("WAL writer thread died: file={}", file.path(), t);
+            fail(new StorageException("WAL writer thread died: file=" + file.path(), false, t), Long.MIN_VALUE);
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /** Runs on the writer thread without the lock. */
+    private void submit(WriteGroup g) {
+        if (opsLimit != null) {
+            opsLimit.acquire(1);
+        }
+        if (bytesLimit != null) {
+            bytesLimit.acquire(g.writeLength());
+        }
+        long offset = dataOffset + g.start % capacity;
+        try {
+            backend.submit(offset, g.writeView(), (written, error) -> onWriteComplete(g, offset, written, error));
+        } catch (RuntimeException e) {
+            onWriteComplete(g, offset, 0, new IOException("submit failed: " + e, e));
+        }
+    }
+
+    /** Runs on a backend thread. */
+    private void onWriteComplete(WriteGroup g, long offset, long written, IOException error) {
+        lock.lock();
+        try {
+            ioInFlight--;
+            g.done = true;
+            if (error == null && written != g.writeLength()) {
+                error = new IOException("short write: offset=" + offset + " length=" + g.writeLength() + " written="
+                        + written);
+            }
+            if (error != null) {
+                g.error = error;
+                fail(new StorageException("WAL write failed: file=" + file.path() + " position=" + g.start
+                        + " offset=" + offset + " length=" + g.writeLength() + " error=" + error.getMessage(), false,
+                        error), g.sequence);
+            }
+            freeBuffers.add(g.buffer);
+            advance();
+            writerWake.signal();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Completes the futures of the contiguous prefix of finished groups, in order. Holds: lock.
+     */
+    private void advance() {
+        List<Runnable> completions = new ArrayList<>();
+        while (!inFlight.isEmpty() && inFlight.peek().done) {
+            WriteGroup g = inFlight.poll();
+            if (g.sequence < failedSequence && g.error == null) {
+                durableEnd = g.nextPosition();
+                g.succeed(completions);
+            } else {
+                g.fail(failure, completions);
+            }
+        }
+        if (failure != null && inFlight.isEmpty()) {
+            for (WriteGroup g; (g = sealed.poll()) != null; ) {
+                g.fail(failure, completions);
+                freeBuffers.add(g.buffer);
+            }
+            if (open != null) {
+                open.fail(failure, completions);
+                freeBuffers.add(open.buffer);
+                open = null;
+            }
+        }
+        dispatch(completions);
+    }
+
+    /** Hands completions to the callback executor in order. Holds: lock. */
+    private void dispatch(List<Runnable> completions) {
+        if (completions.isEmpty()) {
+            return;
+        }
+        Runnable all = () -> completions.forEach(Runnable::run);
+        try {
+            callbackExecutor.execute(all);
+        } catch (RuntimeException e) {
+            LOG.error("WAL callback executor rejected completions, running them inline: file={}", file.path(), e);
+            all.run();
+        }
+    }
+
+    /** Enters the failed state (once). Holds: lock. */
+    private void fail(StorageException e, long sequence) {
+        failedSequence = Math.min(failedSequence, sequence);
+        if (failure == null) {
+            failure = e;
+            LOG.error("WAL failed, rejecting all further appends: file={} error={}", file.path(), e.getMessage());
+            List<Runnable> trims = new ArrayList<>();
+            for (PendingTrim t : pendingTrims) {
+                trims.add(() -> t.future().completeExceptionally(e));
+            }
+            pendingTrims.clear();
+            dispatch(trims);
+        }
+        advance();
+        writerWake.signal();
+    }
+
+    /** Writes a header with the requested trim point; on the writer thread, holding the lock except during I/O. */
+    private void writeTrim() {
+        WalHeader next = header.withTrim(requestedTrim);
+        lock.unlock();
+        IOException error = null;
+        try {
+            writeHeader(file, next);
+        } catch (IOException e) {
+            error = e;
+        } finally {
+            lock.lock();
+        }
+        if (error != null) {
+            fail(new StorageException("WAL header write failed: file=" + file.path() + " trimPosition="
+                    + next.trimPosition() + " error=" + error.getMessage(), false, error), Long.MIN_VALUE);
+            return;
+        }
+        header = next;
+        List<Runnable> done = new ArrayList<>();
+        for (Iterator<PendingTrim> it = pendingTrims.iterator(); it.hasNext(); ) {
+            PendingTrim t = it.next();
+            if (t.position() <= next.trimPosition()) {
+                it.remove();
+                done.add(() -> t.future().complete(null));
+            }
+        }
+        dispatch(done);
+    }
+
+    // ---------------------------------------------------------------- trim, recovery, state
+
+    @Override
+    public CompletableFuture<Void> trim(long position) {
+        lock.lock();
+        try {
+            if (failure != null) {
+                return CompletableFuture.failedFuture(new StorageException("WAL failed earlier: file=" + file.path(),
+                        false, failure));
+            }
+            if (closing) {
+                return CompletableFuture.failedFuture(new StorageException("WAL closed: file=" + file.path(), false));
+            }
+            if (position > durableEnd) {
+                throw new IllegalArgumentException("trim beyond the durable end: position=" + position
+                        + " durableEnd=" + durableEnd);
+            }
+            if (position <= header.trimPosition()) {
+                return CompletableFuture.completedFuture(null);
+            }
+            CompletableFuture<Void> f = new CompletableFuture<>();
+            pendingTrims.add(new PendingTrim(position, f));
+            requestedTrim = Math.max(requestedTrim, position);
+            writerWake.signal();
+            return f;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public WalRecovery recover() {
+        RecordScanner scanner = new RecordScanner(file, scanParams, maxRecordBytes, report.endPosition());
+        return new WalRecovery(scanner, report, PooledByteBufAllocator.DEFAULT, file.path().toString());
+    }
+
+    @Override
+    public RecoveryReport recoveryReport() {
+        return report;
+    }
+
+    @Override
+    public long capacity() {
+        return capacity;
+    }
+
+    @Override
+    public long used() {
+        lock.lock();
+        try {
+            return writePositionLocked() - header.trimPosition();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public long free() {
+        return capacity - used();
+    }
+
+    @Override
+    public long writePosition() {
+        lock.lock();
+        try {
+            return writePositionLocked();
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    private long writePositionLocked() {
+        return open != null ? open.endPosition() : nextGroupStart + (openPrefix != null ? openPrefix.remaining() : 0);
+    }
+
+    /** Largest body {@link #append} accepts. */
+    public int maxRecordBytes() {
+        return maxRecordBytes;
+    }
+
+    @Override
+    public String backend() {
+        return backend.name();
+    }
+
+    /** Block size all writes are aligned to (at least the device's logical block size). */
+    public int blockSize() {
+        return blockSize;
+    }
+
+    /** Whether the WAL failed after an I/O error (every append then fails). */
+    public boolean isFailed() {
+        lock.lock();
+        try {
+            return failure != null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void close() {
+        lock.lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            closing = true;
+            writerWake.signal();
+        } finally {
+            lock.unlock();
+        }
+        boolean interrupted = false;
+        while (writer.isAlive()) {
+            try {
+                writer.join();
+            } catch (InterruptedException e) {
+                interrupted = true;
+            }
+        }
+        closeQuietly(backend);
+        closeQuietly(file);
+        if (ownedCallbackExecutor != null) {
+            ownedCallbackExecutor.shutdown();
+        }
+        if (interrupted) {
+            Thread.currentThread().interrupt();
+        }
+        LOG.info("WAL closed: file={}", file.path());
+    }
+
+    private static void closeQuietly(AutoCloseable c) {
+        if (c == null) {
+            return;
+        }
+        try {
+            c.close();
+        } catch (Exception e) {
+            LOG.warn("WAL close failed: resource={} error={}", c, e.toString());
+        }
+    }
+}

@@ -1,0 +1,75 @@
+package dev.strata.wal;
+
+import io.netty.buffer.ByteBuf;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * A durable, ordered log of opaque records addressed by logical byte positions, with space
+ * reclaimed from the front by {@link #trim}. The interface the engine uses; {@link BlockDeviceWal}
+ * implements it on a block device or preallocated file.
+ *
+ * <p>Thread-safety: all methods may be called from any thread. Futures complete on the WAL's
+ * callback executor (never on an I/O thread unless the caller supplied such an executor), in
+ * append order.
+ *
+ * <p>Failure: futures fail with {@link dev.strata.api.BackpressureException} (WAL full or too many
+ * bytes waiting; nothing was written, retry later), {@link dev.strata.api.RecordTooLargeException}
+ * (can never fit) or {@link dev.strata.api.StorageException} (I/O error or closed WAL). After an
+ * I/O error the WAL is failed: every pending and later append fails with a non-retriable
+ * {@code StorageException}, and nothing that was not made durable is reported as durable.
+ */
+public interface WriteAheadLog extends AutoCloseable {
+
+    /**
+     * Appends {@code body} (its readable bytes) as one record. Takes ownership of {@code body} and
+     * releases it on every outcome, including when this method throws.
+     *
+     * @return completes, in append order, once the record is durable, with its position and the
+     *     position where the next record starts (use that as a {@link #trim} point)
+     */
+    CompletableFuture<WalAppendResult> append(ByteBuf body);
+
+    /**
+     * Declares everything before {@code position} no longer needed, so its space can be reused.
+     * {@code position} must be a record boundary: a {@link WalAppendResult#nextPosition()} (or
+     * {@link WalRecord#nextPosition()}) of a durable record; a position at or below the current
+     * trim point is ignored.
+     *
+     * @return completes once the new trim point is durable (space is reused only after that)
+     * @throws IllegalArgumentException if {@code position} is beyond the durable end
+     */
+    CompletableFuture<Void> trim(long position);
+
+    /**
+     * Every durable record from the trim point found when the WAL was opened up to where the
+     * recovery scan ended, in order. Reads the device again; the caller owns each returned
+     * record's body and must release it. The report of the scan is in {@link WalRecovery#report()}.
+     */
+    WalRecovery recover();
+
+    /** What the recovery scan at open found: records, bytes, why it ended. */
+    RecoveryReport recoveryReport();
+
+    /** Bytes of the data ring. */
+    long capacity();
+
+    /** Bytes between the trim point and the next write position (including padding). */
+    long used();
+
+    /** {@code capacity() - used()}; an append needs its record size plus framing. */
+    long free();
+
+    /** Position the next write starts at (everything below it was accepted; not all is durable yet). */
+    long writePosition();
+
+    /** Which I/O backend carries the writes: {@code "io_uring"}, {@code "filechannel-direct"} or {@code "filechannel-buffered"}. */
+    String backend();
+
+    /**
+     * Stops accepting appends, waits for accepted ones to complete, and releases threads, buffers
+     * and the file. Appends after close fail with a non-retriable {@code StorageException}.
+     * Idempotent.
+     */
+    @Override
+    void close();
+}

@@ -1,0 +1,53 @@
+/**
+ * The write-ahead log on a block device or preallocated file.
+ *
+ * <p>Owns: the WAL on-device formats ({@link dev.strata.wal.WalHeaderDescriptor header slots},
+ * {@link dev.strata.wal.WalRecordDescriptor records}), group commit, durability (O_DIRECT +
+ * fdatasync or RWF_DSYNC), space accounting and backpressure, the recovery scan, and the choice of
+ * I/O backend. Public: {@link dev.strata.wal.WriteAheadLog} (what the engine codes against),
+ * {@link dev.strata.wal.BlockDeviceWal}, {@link dev.strata.wal.WalOptions} and the value types it
+ * returns. Everything else is package-private.
+ *
+ * <p>Does not own: what a record means (the engine encodes its batches into opaque bodies), when
+ * to trim (the engine trims after upload), or retrying (a failed WAL stays failed; the engine
+ * reopens it).
+ *
+ * <p>Backends, chosen at open and reported by {@link dev.strata.wal.WriteAheadLog#backend()}:
+ * <ol>
+ *   <li>{@code io_uring}: our own thin binding through the FFM API ({@code dev.strata.wal.uring},
+ *       JDK 22+), one {@code IORING_OP_WRITE} with {@code RWF_DSYNC} per group, several in flight.
+ *       Chosen by evidence in io.md: no maintained Java library does O_DIRECT file writes with a
+ *       sync (Netty's io_uring is a network transport; jasyncfio hung with O_DIRECT, and is
+ *       unmaintained), JNI would mean shipping per-architecture {@code .so} files, and the FFM
+ *       binding is about 300 lines of plain Java. {@code RWF_DSYNC} rather than a linked
+ *       {@code WRITE -> FSYNC}: the linked fsync is punted to an io-wq worker and measured about
+ *       1.7x slower per 4 KiB commit here (io.md §6b).</li>
+ *   <li>{@code filechannel-direct}: {@code FileChannel} with {@code ExtendedOpenOption.DIRECT} and
+ *       {@code force(false)} (fdatasync) per write, one thread per write in flight: JDK 17-21, or
+ *       where io_uring is unavailable (native access not enabled, kernel without io_uring).</li>
+ *   <li>{@code filechannel-buffered}: the same without O_DIRECT, for filesystems that reject it
+ *       (tmpfs on older kernels); still one fdatasync per write.</li>
+ * </ol>
+ *
+ * <p>Java versions: the library baseline is JDK 17. The io_uring classes are compiled with
+ * {@code --release 22} into the normal class output as <em>distinct</em> classes (not as a
+ * multi-release override of a JDK 17 class), and are found with {@link java.util.ServiceLoader}
+ * through {@link dev.strata.wal.spi.WriteBackendFactory} only when
+ * {@code Runtime.version().feature() >= 22}, so JDK 17 never loads them. Distinct classes rather
+ * than {@code META-INF/versions/22}: Surefire tests against {@code target/classes}, where
+ * multi-release selection does not apply, so overriding classes would go untested. The backend
+ * also requires native access ({@code --enable-native-access=ALL-UNNAMED}, or the jar manifest's
+ * {@code Enable-Native-Access: ALL-UNNAMED} for an executable jar); without it the WAL falls back
+ * to {@code filechannel-direct} and logs why, once.
+ *
+ * <p>Threads: {@code strata-wal-N} seals groups, submits writes and writes headers;
+ * {@code strata-wal-io-N-K} (FileChannel) or {@code strata-wal-uring-N} (io_uring) run the I/O and
+ * report completions; {@code strata-wal-callback-N} completes futures unless the caller supplied a
+ * callback executor. No user callback runs on the writer or I/O threads with the default executor.
+ *
+ * <p>Buffers: {@link dev.strata.wal.WriteAheadLog#append} takes ownership of the body and releases
+ * it on every outcome, after copying it once into a pooled, block-aligned write buffer. Write
+ * buffers are allocated at open ({@code maxInFlightWrites + 2} of {@code writeBufferBytes}) and
+ * reused; none is allocated per append. Recovered bodies are new buffers owned by the caller.
+ */
+package dev.strata.wal;
