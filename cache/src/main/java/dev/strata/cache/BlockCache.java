@@ -193,11 +193,16 @@ public final class BlockCache implements AutoCloseable {
             ByteBuf buf = cached.retainedDuplicate();
             if (buf != null) {
                 hits.increment();
-                boolean paidOff = cached.markRead();
-                if (attempt == 1) {
-                    prefetch(streamId, readAhead.onRead(streamId, ref, paidOff));
+                try {
+                    boolean paidOff = cached.markRead();
+                    if (attempt == 1) {
+                        prefetch(streamId, readAhead.onRead(streamId, ref, paidOff));
+                    }
+                    readOnce(streamId, key, cached);
+                } catch (RuntimeException e) {
+                    buf.release();
+                    return CompletableFuture.failedFuture(e);
                 }
-                readOnce(streamId, key, cached);
                 return CompletableFuture.completedFuture(buf);
             }
         }

@@ -7,6 +7,8 @@ import java.util.HashSet;
 import java.util.List;
 import java.util.Set;
 import java.util.concurrent.Executor;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Per-stream sequential-read detection and the adaptive read-ahead window of the {@link BlockCache}.
@@ -26,6 +28,8 @@ import java.util.concurrent.Executor;
  * bounded Caffeine cache (least recently used streams are forgotten).
  */
 final class ReadAhead {
+    private static final Logger LOG = LoggerFactory.getLogger(ReadAhead.class);
+
     private final BlockLocator locator;
     private final long initialWindowBytes;
     private final long maxWindowBytes;
@@ -79,7 +83,14 @@ final class ReadAhead {
                 return List.of();
             }
             BlockRef from = s.planned.isEmpty() ? block : s.planned.peekLast();
-            List<BlockRef> next = locator.blocksAfter(streamId, from, s.windowBytes - s.plannedBytes);
+            List<BlockRef> next;
+            try {
+                next = List.copyOf(locator.blocksAfter(streamId, from, s.windowBytes - s.plannedBytes));
+            } catch (RuntimeException e) {
+                // Read-ahead is an optimisation: a failing locator must not fail (or leak) the read.
+                LOG.warn("read-ahead locator failed: streamId={} after={}", streamId, from, e);
+                return List.of();
+            }
             for (BlockRef r : next) {
                 s.planned.addLast(r);
                 s.plannedBytes += r.sizeBytes();

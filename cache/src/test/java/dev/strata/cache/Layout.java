@@ -29,11 +29,12 @@ final class Layout implements BlockLocator {
 
     @Override
     public List<BlockRef> blocksAfter(long streamId, BlockRef block, long maxBytes) {
-        int n = (int) (block.objectId() - streamId * 100) * blocksPerObject + block.blockIndex();
+        long owner = block.objectId() / 100; // the data's stream, whatever id the reader uses
+        int n = (int) (block.objectId() - owner * 100) * blocksPerObject + block.blockIndex();
         List<BlockRef> out = new ArrayList<>();
         long bytes = 0;
         for (int i = n + 1; i < totalBlocks() && (out.isEmpty() || bytes + blockBytes <= maxBytes); i++) {
-            out.add(block(streamId, i));
+            out.add(block(owner, i));
             bytes += blockBytes;
         }
         return out;
