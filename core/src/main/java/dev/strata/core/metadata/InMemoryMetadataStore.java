@@ -1,0 +1,36 @@
+package dev.strata.core.metadata;
+
+import java.util.concurrent.Executor;
+
+/**
+ * Metadata held in memory only: for tests and for a broker that persists metadata elsewhere
+ * through its own {@link MetadataStore}. Obeys the same rules as the manifest store
+ * ({@link MetadataState}); nothing survives the process.
+ *
+ * <p>Changes run on the calling thread, one at a time (serialised by a lock), so returned futures
+ * are already complete. Thread-safe.
+ */
+public final class InMemoryMetadataStore extends AbstractMetadataStore {
+
+    public InMemoryMetadataStore() {
+        super(new MetadataState(), new SerialDirectExecutor());
+    }
+
+    @Override
+    protected boolean persist(MetadataChange change, long version) {
+        return true; // nothing to write: the local state is the only copy
+    }
+
+    @Override
+    public void close() {
+        markClosed();
+    }
+
+    /** Runs tasks on the calling thread, one at a time. */
+    private static final class SerialDirectExecutor implements Executor {
+        @Override
+        public synchronized void execute(Runnable task) {
+            task.run();
+        }
+    }
+}

@@ -1,0 +1,274 @@
+package dev.strata.core.metadata;
+
+import static dev.strata.core.metadata.ManifestDescriptor.check;
+
+import dev.strata.api.CorruptDataException;
+import java.nio.BufferUnderflowException;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.zip.CRC32C;
+
+/** Encodes and decodes manifest files ({@link ManifestDescriptor}). Stateless, thread-safe. */
+final class ManifestCodec {
+
+    /** A decoded log entry: the change and who wrote it. */
+    record LogEntry(long version, long writerId, long writerSequence, MetadataChange change) {
+    }
+
+    private ManifestCodec() {
+    }
+
+    static byte[] encodeLog(long version, long writerId, long writerSequence, MetadataChange change) {
+        Writer w = new Writer();
+        w.putLong(writerId);
+        w.putLong(writerSequence);
+        if (change instanceof MetadataChange.RegisterNode r) {
+            w.putByte(ManifestDescriptor.CHANGE_REGISTER_NODE);
+            w.putLong(r.nodeEpoch());
+        } else if (change instanceof MetadataChange.CreateStream c) {
+            w.putByte(ManifestDescriptor.CHANGE_CREATE_STREAM);
+            w.putLong(c.nodeEpoch());
+            w.putLong(c.streamId());
+            w.putLong(c.epoch());
+        } else if (change instanceof MetadataChange.OpenStream o) {
+            w.putByte(ManifestDescriptor.CHANGE_OPEN_STREAM);
+            w.putLong(o.nodeEpoch());
+            w.putLong(o.streamId());
+            w.putLong(o.epoch());
+        } else if (change instanceof MetadataChange.TrimStream t) {
+            w.putByte(ManifestDescriptor.CHANGE_TRIM_STREAM);
+            w.putLong(t.nodeEpoch());
+            w.putLong(t.streamId());
+            w.putLong(t.epoch());
+            w.putLong(t.newStartOffset());
+        } else if (change instanceof MetadataChange.DeleteStream d) {
+            w.putByte(ManifestDescriptor.CHANGE_DELETE_STREAM);
+            w.putLong(d.nodeEpoch());
+            w.putLong(d.streamId());
+            w.putLong(d.epoch());
+        } else if (change instanceof MetadataChange.CommitObjects c) {
+            w.putByte(ManifestDescriptor.CHANGE_COMMIT_OBJECTS);
+            w.putLong(c.nodeEpoch());
+            w.putLong(c.walTrimPosition());
+            w.putInt(c.objects().size());
+            for (ObjectMetadata o : c.objects()) {
+                putObject(w, o);
+            }
+        } else {
+            throw new IllegalArgumentException("unknown change: " + change);
+        }
+        return frame(ManifestDescriptor.KIND_LOG, version, w.toArray());
+    }
+
+    static byte[] encodeSnapshot(MetadataState state) {
+        Writer w = new Writer();
+        w.putLong(state.nodeEpoch());
+        w.putLong(state.nextStreamId());
+        w.putLong(state.walTrimPosition());
+        w.putInt(state.streams().size());
+        for (StreamMetadata s : state.streams()) {
+            w.putLong(s.streamId());
+            w.putLong(s.epoch());
+            w.putLong(s.startOffset());
+            w.putLong(s.committedEndOffset());
+        }
+        w.putInt(state.objects().size());
+        for (ObjectMetadata o : state.objects()) {
+            putObject(w, o);
+        }
+        return frame(ManifestDescriptor.KIND_SNAPSHOT, state.version(), w.toArray());
+    }
+
+    static LogEntry decodeLog(String key, long expectedVersion, ByteBuffer file) {
+        ByteBuffer body = unframe(key, ManifestDescriptor.KIND_LOG, expectedVersion, file);
+        try {
+            long writerId = body.getLong();
+            long writerSequence = body.getLong();
+            byte type = body.get();
+            MetadataChange change = switch (type) {
+                case ManifestDescriptor.CHANGE_REGISTER_NODE -> new MetadataChange.RegisterNode(body.getLong());
+                case ManifestDescriptor.CHANGE_CREATE_STREAM ->
+                        new MetadataChange.CreateStream(body.getLong(), body.getLong(), body.getLong());
+                case ManifestDescriptor.CHANGE_OPEN_STREAM ->
+                        new MetadataChange.OpenStream(body.getLong(), body.getLong(), body.getLong());
+                case ManifestDescriptor.CHANGE_TRIM_STREAM ->
+                        new MetadataChange.TrimStream(body.getLong(), body.getLong(), body.getLong(), body.getLong());
+                case ManifestDescriptor.CHANGE_DELETE_STREAM ->
+                        new MetadataChange.DeleteStream(body.getLong(), body.getLong(), body.getLong());
+                case ManifestDescriptor.CHANGE_COMMIT_OBJECTS -> {
+                    long nodeEpoch = body.getLong();
+                    long walTrim = body.getLong();
+                    int count = count(key, body, body.getInt());
+                    List<ObjectMetadata> objects = new ArrayList<>(count);
+                    for (int i = 0; i < count; i++) {
+                        objects.add(getObject(key, body));
+                    }
+                    yield new MetadataChange.CommitObjects(nodeEpoch, objects, walTrim);
+                }
+                default -> throw new CorruptDataException("corrupt manifest file: key=" + key + " unknown change type=" + type);
+            };
+            check(!body.hasRemaining(), key, "trailing bytes=" + body.remaining());
+            return new LogEntry(expectedVersion, writerId, writerSequence, change);
+        } catch (BufferUnderflowException | IllegalArgumentException e) {
+            throw new CorruptDataException("corrupt manifest file: key=" + key + " " + e.getMessage(), e);
+        }
+    }
+
+    static MetadataState decodeSnapshot(String key, long expectedVersion, ByteBuffer file) {
+        ByteBuffer body = unframe(key, ManifestDescriptor.KIND_SNAPSHOT, expectedVersion, file);
+        try {
+            long nodeEpoch = body.getLong();
+            long nextStreamId = body.getLong();
+            long walTrim = body.getLong();
+            int streamCount = count(key, body, body.getInt());
+            List<StreamMetadata> streams = new ArrayList<>(streamCount);
+            for (int i = 0; i < streamCount; i++) {
+                streams.add(new StreamMetadata(body.getLong(), body.getLong(), body.getLong(), body.getLong()));
+            }
+            int objectCount = count(key, body, body.getInt());
+            List<ObjectMetadata> objects = new ArrayList<>(objectCount);
+            for (int i = 0; i < objectCount; i++) {
+                objects.add(getObject(key, body));
+            }
+            check(!body.hasRemaining(), key, "trailing bytes=" + body.remaining());
+            return MetadataState.restore(expectedVersion, nodeEpoch, nextStreamId, walTrim, streams, objects);
+        } catch (BufferUnderflowException | IllegalArgumentException e) {
+            throw new CorruptDataException("corrupt manifest file: key=" + key + " " + e.getMessage(), e);
+        }
+    }
+
+    private static void putObject(Writer w, ObjectMetadata o) {
+        byte[] key = o.key().getBytes(StandardCharsets.UTF_8);
+        if (key.length > 0xFFFF) {
+            throw new IllegalArgumentException("object key too long: " + key.length + " bytes");
+        }
+        w.putShort((short) key.length);
+        w.putBytes(key);
+        w.putLong(o.sizeBytes());
+        w.putByte((byte) o.type().ordinal());
+        w.putInt(o.ranges().size());
+        for (StreamRange r : o.ranges()) {
+            w.putLong(r.streamId());
+            w.putLong(r.startOffset());
+            w.putLong(r.endOffset());
+        }
+    }
+
+    private static ObjectMetadata getObject(String fileKey, ByteBuffer body) {
+        int keyLength = Short.toUnsignedInt(body.getShort());
+        byte[] key = new byte[keyLength];
+        body.get(key);
+        long size = body.getLong();
+        int type = body.get();
+        check(type >= 0 && type < ObjectType.values().length, fileKey, "object type=" + type);
+        int rangeCount = count(fileKey, body, body.getInt());
+        List<StreamRange> ranges = new ArrayList<>(rangeCount);
+        for (int i = 0; i < rangeCount; i++) {
+            ranges.add(new StreamRange(body.getLong(), body.getLong(), body.getLong()));
+        }
+        return new ObjectMetadata(new String(key, StandardCharsets.UTF_8), size, ObjectType.values()[type], ranges);
+    }
+
+    /** A count read from the file, checked against what the remaining bytes could hold (no huge allocations). */
+    private static int count(String key, ByteBuffer body, int count) {
+        check(count >= 0 && count <= body.remaining(), key, "count=" + count + " remaining=" + body.remaining());
+        return count;
+    }
+
+    private static byte[] frame(byte kind, long version, byte[] body) {
+        ByteBuffer out = ByteBuffer.allocate(ManifestDescriptor.HEADER_LENGTH + body.length);
+        out.putInt(ManifestDescriptor.MAGIC);
+        out.putShort(ManifestDescriptor.FORMAT_VERSION);
+        out.put(kind);
+        out.put((byte) 0);
+        out.putLong(version);
+        out.putInt(body.length);
+        out.putInt(crc(body, 0, body.length));
+        out.putInt(crc(out.array(), 0, ManifestDescriptor.HEADER_CRC_OFFSET));
+        out.put(body);
+        return out.array();
+    }
+
+    private static ByteBuffer unframe(String key, byte kind, long expectedVersion, ByteBuffer file) {
+        ByteBuffer f = file.duplicate();
+        check(f.remaining() >= ManifestDescriptor.HEADER_LENGTH, key, "length=" + f.remaining() + " below header length");
+        byte[] header = new byte[ManifestDescriptor.HEADER_LENGTH];
+        f.get(header);
+        ByteBuffer h = ByteBuffer.wrap(header);
+        int storedHeaderCrc = h.getInt(ManifestDescriptor.HEADER_CRC_OFFSET);
+        int computedHeaderCrc = crc(header, 0, ManifestDescriptor.HEADER_CRC_OFFSET);
+        check(storedHeaderCrc == computedHeaderCrc, key, "header CRC mismatch stored=" + storedHeaderCrc
+                + " computed=" + computedHeaderCrc);
+        check(h.getInt(ManifestDescriptor.MAGIC_OFFSET) == ManifestDescriptor.MAGIC, key, "bad magic");
+        short format = h.getShort(ManifestDescriptor.FORMAT_OFFSET);
+        check(format == ManifestDescriptor.FORMAT_VERSION, key, "unknown format version=" + format);
+        check(h.get(ManifestDescriptor.KIND_OFFSET) == kind, key, "kind=" + h.get(ManifestDescriptor.KIND_OFFSET)
+                + " expected=" + kind);
+        long version = h.getLong(ManifestDescriptor.VERSION_OFFSET);
+        check(version == expectedVersion, key, "version=" + version + " expected=" + expectedVersion);
+        int bodyLength = h.getInt(ManifestDescriptor.BODY_LENGTH_OFFSET);
+        check(bodyLength >= 0 && bodyLength <= ManifestDescriptor.MAX_BODY_LENGTH && bodyLength == f.remaining(), key,
+                "bodyLength=" + bodyLength + " available=" + f.remaining());
+        byte[] body = new byte[bodyLength];
+        f.get(body);
+        int storedBodyCrc = h.getInt(ManifestDescriptor.BODY_CRC_OFFSET);
+        int computedBodyCrc = crc(body, 0, body.length);
+        check(storedBodyCrc == computedBodyCrc, key, "body CRC mismatch stored=" + storedBodyCrc
+                + " computed=" + computedBodyCrc);
+        return ByteBuffer.wrap(body);
+    }
+
+    private static int crc(byte[] bytes, int offset, int length) {
+        CRC32C crc = new CRC32C();
+        crc.update(bytes, offset, length);
+        return (int) crc.getValue();
+    }
+
+    /** A growable big-endian byte writer. */
+    private static final class Writer {
+        private ByteBuffer buf = ByteBuffer.allocate(256);
+
+        private void ensure(int n) {
+            if (buf.remaining() < n) {
+                ByteBuffer bigger = ByteBuffer.allocate(Math.max(buf.capacity() * 2, buf.position() + n));
+                buf.flip();
+                bigger.put(buf);
+                buf = bigger;
+            }
+        }
+
+        void putByte(byte b) {
+            ensure(1);
+            buf.put(b);
+        }
+
+        void putShort(short s) {
+            ensure(2);
+            buf.putShort(s);
+        }
+
+        void putInt(int i) {
+            ensure(4);
+            buf.putInt(i);
+        }
+
+        void putLong(long l) {
+            ensure(8);
+            buf.putLong(l);
+        }
+
+        void putBytes(byte[] b) {
+            ensure(b.length);
+            buf.put(b);
+        }
+
+        byte[] toArray() {
+            byte[] out = new byte[buf.position()];
+            buf.flip();
+            buf.get(out);
+            return out;
+        }
+    }
+}

@@ -1,0 +1,65 @@
+package dev.strata.core.metadata;
+
+import dev.strata.api.CorruptDataException;
+
+/**
+ * Layout of a manifest file: one log entry (a {@link MetadataChange}) or one snapshot (a whole
+ * {@link MetadataState}), each stored as one object. Big-endian.
+ *
+ * <pre>
+ *  0        4      6      7      8                16       20       24       28
+ *  +--------+------+------+------+----------------+--------+--------+--------+-----------------+
+ *  | magic  | fmt  | kind | rsvd | version (i64)  | bodyLen| bodyCrc| hdrCrc | body (bodyLen) ...
+ *  +--------+------+------+------+----------------+--------+--------+--------+-----------------+
+ * </pre>
+ * <ul>
+ *   <li>{@code magic} = {@link #MAGIC} ("SMAN"); {@code fmt} = {@link #FORMAT_VERSION}: a reader
+ *       refuses a format it does not know rather than guess.</li>
+ *   <li>{@code kind}: {@link #KIND_LOG} or {@link #KIND_SNAPSHOT}; {@code version}: the metadata
+ *       version the file holds (a log entry's change makes that version; a snapshot is the state at
+ *       it). The version is also in the object key; both must agree.</li>
+ *   <li>{@code bodyCrc} is CRC32C of the body; {@code hdrCrc} is CRC32C of bytes [0, 24).</li>
+ * </ul>
+ * Log body: writer id (i64), writer sequence (i64), change type (u8), then the change's fields.
+ * Snapshot body: node epoch, next stream id, WAL trim position (i64 each), stream count (i32) and
+ * streams (id, epoch, start offset, committed end offset: i64 each), object count (i32) and objects
+ * (key length u16 + UTF-8 key, size i64, type u8, range count i32, ranges of (stream id, start,
+ * end): i64 each).
+ */
+final class ManifestDescriptor {
+    /** "SMAN". */
+    static final int MAGIC = 0x534D414E;
+    static final short FORMAT_VERSION = 1;
+    static final byte KIND_LOG = 1;
+    static final byte KIND_SNAPSHOT = 2;
+
+    static final int MAGIC_OFFSET = 0;
+    static final int FORMAT_OFFSET = MAGIC_OFFSET + Integer.BYTES;
+    static final int KIND_OFFSET = FORMAT_OFFSET + Short.BYTES;
+    static final int RESERVED_OFFSET = KIND_OFFSET + Byte.BYTES;
+    static final int VERSION_OFFSET = RESERVED_OFFSET + Byte.BYTES;
+    static final int BODY_LENGTH_OFFSET = VERSION_OFFSET + Long.BYTES;
+    static final int BODY_CRC_OFFSET = BODY_LENGTH_OFFSET + Integer.BYTES;
+    static final int HEADER_CRC_OFFSET = BODY_CRC_OFFSET + Integer.BYTES;
+    static final int HEADER_LENGTH = HEADER_CRC_OFFSET + Integer.BYTES;
+
+    /** Largest body a reader accepts: a bound against corrupt lengths (64 MiB). */
+    static final int MAX_BODY_LENGTH = 64 << 20;
+
+    /** Change type tags in a log body. */
+    static final byte CHANGE_REGISTER_NODE = 1;
+    static final byte CHANGE_CREATE_STREAM = 2;
+    static final byte CHANGE_OPEN_STREAM = 3;
+    static final byte CHANGE_TRIM_STREAM = 4;
+    static final byte CHANGE_DELETE_STREAM = 5;
+    static final byte CHANGE_COMMIT_OBJECTS = 6;
+
+    private ManifestDescriptor() {
+    }
+
+    static void check(boolean ok, String key, String what) {
+        if (!ok) {
+            throw new CorruptDataException("corrupt manifest file: key=" + key + " " + what);
+        }
+    }
+}

@@ -1,0 +1,296 @@
+package dev.strata.core.metadata;
+
+import dev.strata.api.CorruptDataException;
+import dev.strata.api.StorageException;
+import dev.strata.objectstore.ByteRange;
+import dev.strata.objectstore.ObjectData;
+import dev.strata.objectstore.ObjectInfo;
+import dev.strata.objectstore.ObjectNotFoundException;
+import dev.strata.objectstore.ObjectStorage;
+import dev.strata.objectstore.PreconditionFailedException;
+import dev.strata.objectstore.PutCondition;
+import io.netty.buffer.Unpooled;
+import java.nio.ByteBuffer;
+import java.security.SecureRandom;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The default {@link MetadataStore}: a manifest kept in the object store itself, so object storage
+ * stays the only shared dependency.
+ *
+ * <h2>Layout</h2>
+ * Under {@code <root>manifest/}: {@code log/<version>} holds the change that made metadata version
+ * {@code version} (20-digit zero-padded, so keys sort by version); {@code snapshot/<version>} holds
+ * the whole state at a version. Format: {@link ManifestDescriptor}.
+ *
+ * <h2>Concurrency and fencing</h2>
+ * A change to version {@code v} is written with create-if-absent ({@code If-None-Match: *}) on
+ * {@code log/v}: of two processes racing for the same version exactly one succeeds. The loser reads
+ * what won, applies it, rebuilds its own change from the newer state and validates it again; if the
+ * winner was a newer process's {@code RegisterNode}, the loser's change now fails with
+ * {@link dev.strata.api.StreamFencedException}. Changes run one at a time on the thread
+ * "strata-metadata"; the local view is read under a lock without I/O.
+ *
+ * <h2>Durability and failure</h2>
+ * A change is applied locally only after its log entry is stored. If the write fails with an
+ * unknown outcome (a timeout after the server stored it), the call fails with
+ * {@link StorageException}; the next change then finds the entry (by its writer id) and applies it,
+ * so the metadata never forks. Such a change did happen: trims and commits are idempotent, so a
+ * caller's retry is harmless.
+ *
+ * <h2>Bounded size</h2>
+ * Every {@code snapshotInterval} versions a snapshot is written, and logs and snapshots older than
+ * the previous snapshot are deleted, so opening reads one snapshot and at most
+ * {@code 2 * snapshotInterval} log entries. Keeping one extra interval lets a process that is
+ * opening while a snapshot is written still find the entries after the snapshot it listed.
+ */
+public final class ManifestMetadataStore extends AbstractMetadataStore {
+
+    private static final Logger LOG = LoggerFactory.getLogger(ManifestMetadataStore.class);
+
+    /** Default versions between snapshots: small enough that opening reads few files, large enough to write few snapshots. */
+    public static final int DEFAULT_SNAPSHOT_INTERVAL = 64;
+
+    /** Bound on waiting for one storage call; the storage retries inside it. */
+    private static final long STORAGE_TIMEOUT_SECONDS = 120;
+
+    private final ObjectStorage storage;
+    private final String root;
+    private final int snapshotInterval;
+    private final ExecutorService writer;
+    /** Identifies this store instance's log entries (see Durability). */
+    private final long writerId;
+    // writer thread only
+    private long writerSequence;
+    /** Snapshot writes and cleanups in flight; close() waits for them. */
+    private final Set<CompletableFuture<Void>> background = ConcurrentHashMap.newKeySet();
+
+    private ManifestMetadataStore(ObjectStorage storage, String root, int snapshotInterval, MetadataState state,
+            ExecutorService writer) {
+        super(state, writer);
+        this.storage = storage;
+        this.root = root;
+        this.snapshotInterval = snapshotInterval;
+        this.writer = writer;
+        this.writerId = new SecureRandom().nextLong();
+    }
+
+    /**
+     * Loads the manifest under {@code root} (empty if none exists yet). Blocks on storage I/O.
+     *
+     * @param storage the object store holding the manifest; not closed by this store
+     * @param root key prefix ("" or ending with '/') under which {@code manifest/} lives
+     * @param snapshotInterval versions between snapshots, at least 2
+     * @throws StorageException if the storage fails
+     * @throws CorruptDataException if a manifest file is damaged
+     */
+    public static ManifestMetadataStore open(ObjectStorage storage, String root, int snapshotInterval) {
+        if (root == null || (!root.isEmpty() && !root.endsWith("/"))) {
+            throw new IllegalArgumentException("root must be empty or end with '/', got " + root);
+        }
+        if (snapshotInterval < 2) {
+            throw new IllegalArgumentException("snapshotInterval must be >= 2, got " + snapshotInterval);
+        }
+        ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "strata-metadata");
+            t.setDaemon(true);
+            return t;
+        });
+        ManifestMetadataStore store = new ManifestMetadataStore(storage, root, snapshotInterval, new MetadataState(), writer);
+        try {
+            await(CompletableFuture.runAsync(store::catchUp, writer));
+        } catch (RuntimeException e) {
+            writer.shutdownNow();
+            throw e;
+        }
+        LOG.info("manifest loaded: root={} version={} nodeEpoch={} streams={} objects={}", root, store.version(),
+                store.snapshotState().nodeEpoch(), store.streams().size(), store.objects().size());
+        return store;
+    }
+
+    /** {@link #open(ObjectStorage, String, int)} with {@link #DEFAULT_SNAPSHOT_INTERVAL}. */
+    public static ManifestMetadataStore open(ObjectStorage storage, String root) {
+        return open(storage, root, DEFAULT_SNAPSHOT_INTERVAL);
+    }
+
+    @Override
+    protected boolean persist(MetadataChange change, long version) {
+        long sequence = ++writerSequence;
+        byte[] entry = ManifestCodec.encodeLog(version, writerId, sequence, change);
+        try {
+            await(storage.put(logKey(version), Unpooled.wrappedBuffer(entry), PutCondition.ifAbsent()));
+            return true;
+        } catch (PreconditionFailedException lost) {
+            ManifestCodec.LogEntry found = readLog(version)
+                    .orElseThrow(() -> new StorageException("manifest entry vanished after a conflicting write: key="
+                            + logKey(version), true));
+            if (found.writerId() == writerId && found.writerSequence() == sequence) {
+                return true; // our own write landed; the conflict came from a retry of it
+            }
+            applyFound(found.change());
+            catchUp();
+            return false;
+        }
+    }
+
+    @Override
+    protected void afterApply(MetadataState state) {
+        long version = state.version();
+        if (version % snapshotInterval != 0) {
+            return;
+        }
+        byte[] snapshot = ManifestCodec.encodeSnapshot(state);
+        CompletableFuture<Void> work = storage.put(snapshotKey(version), Unpooled.wrappedBuffer(snapshot))
+                .thenCompose(info -> deleteOlderThan(version - snapshotInterval));
+        background.add(work);
+        work.whenComplete((v, e) -> {
+            background.remove(work);
+            if (e != null) {
+                LOG.warn("manifest snapshot or cleanup failed (will retry at the next snapshot): version={}", version, e);
+            }
+        });
+    }
+
+    /** Deletes log entries at or below {@code version} and snapshots below it. */
+    private CompletableFuture<Void> deleteOlderThan(long version) {
+        if (version <= 0) {
+            return CompletableFuture.completedFuture(null);
+        }
+        CompletableFuture<List<ObjectInfo>> logs = storage.list(root + "manifest/log/");
+        CompletableFuture<List<ObjectInfo>> snapshots = storage.list(root + "manifest/snapshot/");
+        return logs.thenCombine(snapshots, (l, s) -> {
+            List<String> doomed = new ArrayList<>();
+            for (ObjectInfo info : l) {
+                if (versionOf(info.key()) <= version) {
+                    doomed.add(info.key());
+                }
+            }
+            for (ObjectInfo info : s) {
+                if (versionOf(info.key()) < version) {
+                    doomed.add(info.key());
+                }
+            }
+            return doomed;
+        }).thenCompose(doomed -> doomed.isEmpty() ? CompletableFuture.completedFuture(null) : storage.delete(doomed));
+    }
+
+    /**
+     * Brings the local state up to the newest stored version: loads a newer snapshot if there is
+     * one, then applies log entries until the next version does not exist. Runs on the writer.
+     */
+    private void catchUp() {
+        long latestSnapshot = -1;
+        for (ObjectInfo info : await(storage.list(root + "manifest/snapshot/"))) {
+            latestSnapshot = Math.max(latestSnapshot, versionOf(info.key()));
+        }
+        if (latestSnapshot > version()) {
+            String key = snapshotKey(latestSnapshot);
+            replaceState(ManifestCodec.decodeSnapshot(key, latestSnapshot, read(key)
+                    .orElseThrow(() -> new StorageException("manifest snapshot listed but missing: key=" + key, true))));
+        }
+        for (long v = version() + 1; ; v++) {
+            Optional<ManifestCodec.LogEntry> entry = readLog(v);
+            if (entry.isEmpty()) {
+                return;
+            }
+            applyFound(entry.get().change());
+        }
+    }
+
+    private Optional<ManifestCodec.LogEntry> readLog(long version) {
+        String key = logKey(version);
+        return read(key).map(bytes -> ManifestCodec.decodeLog(key, version, bytes));
+    }
+
+    private Optional<ByteBuffer> read(String key) {
+        ObjectData data;
+        try {
+            data = await(storage.get(key, ByteRange.all()));
+        } catch (ObjectNotFoundException e) {
+            return Optional.empty();
+        }
+        try {
+            ByteBuffer copy = ByteBuffer.allocate(data.content().readableBytes());
+            data.content().getBytes(data.content().readerIndex(), copy);
+            copy.flip();
+            return Optional.of(copy);
+        } finally {
+            data.release();
+        }
+    }
+
+    private String logKey(long version) {
+        return root + "manifest/log/" + String.format("%020d", version);
+    }
+
+    private String snapshotKey(long version) {
+        return root + "manifest/snapshot/" + String.format("%020d", version);
+    }
+
+    private static long versionOf(String key) {
+        String name = key.substring(key.lastIndexOf('/') + 1);
+        try {
+            return Long.parseLong(name);
+        } catch (NumberFormatException e) {
+            throw new CorruptDataException("unexpected manifest key: key=" + key);
+        }
+    }
+
+    private static <T> T await(CompletableFuture<T> future) {
+        try {
+            return future.get(STORAGE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (ExecutionException | CompletionException e) {
+            Throwable cause = e.getCause();
+            while ((cause instanceof CompletionException || cause instanceof ExecutionException) && cause.getCause() != null) {
+                cause = cause.getCause();
+            }
+            if (cause instanceof RuntimeException r) {
+                throw r;
+            }
+            throw new StorageException("manifest storage call failed", true, cause);
+        } catch (java.util.concurrent.TimeoutException e) {
+            throw new StorageException("manifest storage call timed out after " + STORAGE_TIMEOUT_SECONDS + " s", true, e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new StorageException("interrupted while waiting for manifest storage", true, e);
+        }
+    }
+
+    /** The metadata version of the local view (for tests and diagnostics). */
+    long snapshotStateVersion() {
+        return version();
+    }
+
+    /**
+     * Stops taking changes, waits (bounded) for the change in progress and for snapshot writes in
+     * flight, and releases the writer thread. Does not close the object storage. Idempotent.
+     */
+    @Override
+    public void close() {
+        markClosed();
+        writer.shutdown();
+        try {
+            if (!writer.awaitTermination(STORAGE_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
+                LOG.warn("manifest writer did not stop within {} s", STORAGE_TIMEOUT_SECONDS);
+            }
+            CompletableFuture.allOf(background.toArray(new CompletableFuture<?>[0]))
+                    .get(STORAGE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
+            LOG.warn("manifest background work did not finish cleanly at close", e);
+        }
+    }
+}

@@ -1,0 +1,45 @@
+package dev.strata.core.metadata;
+
+import java.util.List;
+
+/**
+ * One atomic change to the metadata, as written to the manifest log and applied by
+ * {@link MetadataState#apply}. Every change except {@link RegisterNode} carries the node epoch of
+ * the process that made it; a change from an older node epoch is fenced.
+ */
+public sealed interface MetadataChange {
+
+    /** The node epoch the change was made under. */
+    long nodeEpoch();
+
+    /** A process takes ownership of the store: the node epoch becomes {@code nodeEpoch}. */
+    record RegisterNode(long nodeEpoch) implements MetadataChange {
+    }
+
+    /** Creates stream {@code streamId} (which must be the next unused id) at {@code epoch}. */
+    record CreateStream(long nodeEpoch, long streamId, long epoch) implements MetadataChange {
+    }
+
+    /** Opens {@code streamId} at {@code epoch}, which must not be lower than the stored epoch. */
+    record OpenStream(long nodeEpoch, long streamId, long epoch) implements MetadataChange {
+    }
+
+    /** Moves the start offset of {@code streamId} forward to {@code newStartOffset}. */
+    record TrimStream(long nodeEpoch, long streamId, long epoch, long newStartOffset) implements MetadataChange {
+    }
+
+    /** Deletes {@code streamId}; its ranges in objects become garbage. */
+    record DeleteStream(long nodeEpoch, long streamId, long epoch) implements MetadataChange {
+    }
+
+    /**
+     * Commits uploaded objects: adds them and advances each stream's committed end offset; then the
+     * WAL may be trimmed up to {@code walTrimPosition}. Idempotent: objects already committed are
+     * skipped.
+     */
+    record CommitObjects(long nodeEpoch, List<ObjectMetadata> objects, long walTrimPosition) implements MetadataChange {
+        public CommitObjects {
+            objects = List.copyOf(objects);
+        }
+    }
+}

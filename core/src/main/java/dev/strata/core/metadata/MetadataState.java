@@ -1,0 +1,284 @@
+package dev.strata.core.metadata;
+
+import dev.strata.api.StreamFencedException;
+import dev.strata.api.StreamNotFoundException;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.Collections;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.NavigableMap;
+import java.util.Optional;
+import java.util.TreeMap;
+
+/**
+ * The metadata at one version, and the rules every change obeys. Both {@link MetadataStore}
+ * implementations apply changes only through {@link #apply}, so they obey the same rules.
+ *
+ * <h2>Rules (named checks below)</h2>
+ * <ul>
+ *   <li>{@link #checkNodeEpoch}: a change made under an older node epoch is fenced
+ *       ({@link StreamFencedException}); a new node epoch must be higher than the current one.</li>
+ *   <li>{@link #checkStreamEpoch}: open, trim and delete with an epoch lower than the stored one are
+ *       fenced.</li>
+ *   <li>{@link #checkContiguous}: a committed range of a stream starts exactly at the stream's
+ *       committed end offset: committed data has no gaps and no overlaps.</li>
+ *   <li>Idempotent commit: an object whose key is already committed is skipped (a retried commit
+ *       succeeds once).</li>
+ *   <li>Stream ids are never reused; ranges of a deleted stream are kept in their objects but not
+ *       indexed (they are garbage for the collector).</li>
+ * </ul>
+ * {@code apply} validates the whole change before mutating anything: a rejected change leaves the
+ * state as it was.
+ *
+ * <p>Not thread-safe: owners guard it with their own lock.
+ */
+public final class MetadataState {
+
+    private long version;
+    private long nodeEpoch;
+    private long nextStreamId = 1;
+    private long walTrimPosition;
+    private final NavigableMap<Long, StreamMetadata> streams = new TreeMap<>();
+    private final Map<String, ObjectMetadata> objects = new LinkedHashMap<>();
+    /** streamId -> (range start offset -> object holding the range). */
+    private final Map<Long, NavigableMap<Long, ObjectMetadata>> rangeIndex = new HashMap<>();
+
+    /** An empty state at version 0. */
+    public MetadataState() {
+    }
+
+    /** A state restored from a snapshot. */
+    static MetadataState restore(long version, long nodeEpoch, long nextStreamId, long walTrimPosition,
+            Collection<StreamMetadata> streams, Collection<ObjectMetadata> objects) {
+        MetadataState s = new MetadataState();
+        s.version = version;
+        s.nodeEpoch = nodeEpoch;
+        s.nextStreamId = nextStreamId;
+        s.walTrimPosition = walTrimPosition;
+        for (StreamMetadata m : streams) {
+            s.streams.put(m.streamId(), m);
+        }
+        for (ObjectMetadata o : objects) {
+            s.objects.put(o.key(), o);
+            s.index(o);
+        }
+        return s;
+    }
+
+    /** Number of changes applied since the empty state. */
+    public long version() {
+        return version;
+    }
+
+    public long nodeEpoch() {
+        return nodeEpoch;
+    }
+
+    /** The id the next created stream gets. */
+    public long nextStreamId() {
+        return nextStreamId;
+    }
+
+    public long walTrimPosition() {
+        return walTrimPosition;
+    }
+
+    public Optional<StreamMetadata> stream(long streamId) {
+        return Optional.ofNullable(streams.get(streamId));
+    }
+
+    public Collection<StreamMetadata> streams() {
+        return Collections.unmodifiableCollection(streams.values());
+    }
+
+    public Collection<ObjectMetadata> objects() {
+        return Collections.unmodifiableCollection(objects.values());
+    }
+
+    public Optional<ObjectMetadata> object(String key) {
+        return Optional.ofNullable(objects.get(key));
+    }
+
+    /**
+     * The objects holding offsets of {@code streamId} in {@code [startOffset, endOffset)}, in offset
+     * order, each with the range it holds.
+     */
+    public List<Map.Entry<StreamRange, ObjectMetadata>> objectsCovering(long streamId, long startOffset, long endOffset) {
+        NavigableMap<Long, ObjectMetadata> index = rangeIndex.get(streamId);
+        List<Map.Entry<StreamRange, ObjectMetadata>> out = new ArrayList<>();
+        if (index == null || endOffset <= startOffset) {
+            return out;
+        }
+        Long from = index.floorKey(startOffset);
+        for (ObjectMetadata o : index.subMap(from == null ? startOffset : from, true, endOffset, false).values()) {
+            StreamRange r = rangeOf(o, streamId);
+            if (r.endOffset() > startOffset) {
+                out.add(Map.entry(r, o));
+            }
+        }
+        return out;
+    }
+
+    /** Applies {@code change} (validating it first) and advances the version. */
+    public void apply(MetadataChange change) {
+        validate(change);
+        mutate(change);
+        version++;
+    }
+
+    /**
+     * What {@code change} would do, checked without applying it.
+     *
+     * @throws StreamFencedException if the change's node or stream epoch is stale
+     * @throws StreamNotFoundException if it names a stream that does not exist
+     * @throws IllegalStateException if it would break contiguity or reuse an id (a programming error)
+     */
+    public void validate(MetadataChange change) {
+        if (change instanceof MetadataChange.RegisterNode r) {
+            if (r.nodeEpoch() <= nodeEpoch) {
+                throw new StreamFencedException("node epoch must increase: current=" + nodeEpoch + " proposed=" + r.nodeEpoch());
+            }
+        } else if (change instanceof MetadataChange.CreateStream c) {
+            checkNodeEpoch(c.nodeEpoch());
+            if (c.streamId() != nextStreamId) {
+                throw new IllegalStateException("stream id must be the next unused id: expected=" + nextStreamId
+                        + " got=" + c.streamId());
+            }
+        } else if (change instanceof MetadataChange.OpenStream o) {
+            checkNodeEpoch(o.nodeEpoch());
+            checkStreamEpoch(existing(o.streamId()), o.epoch(), "open");
+        } else if (change instanceof MetadataChange.TrimStream t) {
+            checkNodeEpoch(t.nodeEpoch());
+            checkStreamEpoch(existing(t.streamId()), t.epoch(), "trim");
+        } else if (change instanceof MetadataChange.DeleteStream d) {
+            checkNodeEpoch(d.nodeEpoch());
+            checkStreamEpoch(existing(d.streamId()), d.epoch(), "delete");
+        } else if (change instanceof MetadataChange.CommitObjects c) {
+            checkNodeEpoch(c.nodeEpoch());
+            Map<Long, Long> ends = new HashMap<>();
+            for (ObjectMetadata o : c.objects()) {
+                ObjectMetadata existing = objects.get(o.key());
+                if (existing != null) {
+                    if (!existing.equals(o)) {
+                        throw new IllegalStateException("object key already committed with other content: key=" + o.key());
+                    }
+                    continue;
+                }
+                for (StreamRange r : o.ranges()) {
+                    StreamMetadata s = streams.get(r.streamId());
+                    if (s == null) {
+                        checkKnownId(r.streamId());
+                        continue; // deleted stream: garbage, not indexed
+                    }
+                    long end = ends.getOrDefault(r.streamId(), s.committedEndOffset());
+                    checkContiguous(r, end, o.key());
+                    ends.put(r.streamId(), r.endOffset());
+                }
+            }
+        } else {
+            throw new IllegalArgumentException("unknown change: " + change);
+        }
+    }
+
+    private void mutate(MetadataChange change) {
+        if (change instanceof MetadataChange.RegisterNode r) {
+            nodeEpoch = r.nodeEpoch();
+        } else if (change instanceof MetadataChange.CreateStream c) {
+            streams.put(c.streamId(), new StreamMetadata(c.streamId(), c.epoch(), 0, 0));
+            nextStreamId = c.streamId() + 1;
+        } else if (change instanceof MetadataChange.OpenStream o) {
+            StreamMetadata s = streams.get(o.streamId());
+            streams.put(s.streamId(), new StreamMetadata(s.streamId(), o.epoch(), s.startOffset(), s.committedEndOffset()));
+        } else if (change instanceof MetadataChange.TrimStream t) {
+            StreamMetadata s = streams.get(t.streamId());
+            streams.put(s.streamId(), new StreamMetadata(s.streamId(), s.epoch(),
+                    Math.max(s.startOffset(), t.newStartOffset()), s.committedEndOffset()));
+        } else if (change instanceof MetadataChange.DeleteStream d) {
+            streams.remove(d.streamId());
+            rangeIndex.remove(d.streamId());
+        } else if (change instanceof MetadataChange.CommitObjects c) {
+            for (ObjectMetadata o : c.objects()) {
+                if (objects.putIfAbsent(o.key(), o) != null) {
+                    continue;
+                }
+                index(o);
+                for (StreamRange r : o.ranges()) {
+                    StreamMetadata s = streams.get(r.streamId());
+                    if (s != null) {
+                        streams.put(s.streamId(), new StreamMetadata(s.streamId(), s.epoch(), s.startOffset(), r.endOffset()));
+                    }
+                }
+            }
+            walTrimPosition = Math.max(walTrimPosition, c.walTrimPosition());
+        } else {
+            throw new IllegalArgumentException("unknown change: " + change);
+        }
+    }
+
+    /** Rule: only the current node may change the metadata. */
+    private void checkNodeEpoch(long changeNodeEpoch) {
+        if (changeNodeEpoch < nodeEpoch) {
+            throw new StreamFencedException("node fenced: another process took over the store: nodeEpoch="
+                    + changeNodeEpoch + " currentNodeEpoch=" + nodeEpoch);
+        }
+        if (changeNodeEpoch > nodeEpoch) {
+            throw new IllegalStateException("change from an unregistered node epoch: nodeEpoch=" + changeNodeEpoch
+                    + " currentNodeEpoch=" + nodeEpoch);
+        }
+    }
+
+    /** Rule: a holder with an epoch below the stored one is fenced. */
+    private static void checkStreamEpoch(StreamMetadata s, long epoch, String what) {
+        if (epoch < s.epoch()) {
+            throw new StreamFencedException(what + " with stale epoch: streamId=" + s.streamId() + " epoch=" + epoch
+                    + " storedEpoch=" + s.epoch());
+        }
+    }
+
+    /** Rule: committed ranges of a stream follow each other with no gap and no overlap. */
+    private static void checkContiguous(StreamRange range, long committedEnd, String key) {
+        if (range.startOffset() != committedEnd) {
+            throw new IllegalStateException("committed ranges must be contiguous: streamId=" + range.streamId()
+                    + " committedEndOffset=" + committedEnd + " rangeStart=" + range.startOffset() + " key=" + key);
+        }
+    }
+
+    private void checkKnownId(long streamId) {
+        if (streamId >= nextStreamId || streamId < 1) {
+            throw new StreamNotFoundException(streamId);
+        }
+    }
+
+    private StreamMetadata existing(long streamId) {
+        StreamMetadata s = streams.get(streamId);
+        if (s == null) {
+            throw new StreamNotFoundException(streamId);
+        }
+        return s;
+    }
+
+    private void index(ObjectMetadata o) {
+        for (StreamRange r : o.ranges()) {
+            if (streams.containsKey(r.streamId())) {
+                rangeIndex.computeIfAbsent(r.streamId(), k -> new TreeMap<>()).put(r.startOffset(), o);
+            }
+        }
+    }
+
+    private static StreamRange rangeOf(ObjectMetadata o, long streamId) {
+        for (StreamRange r : o.ranges()) {
+            if (r.streamId() == streamId) {
+                return r;
+            }
+        }
+        throw new IllegalStateException("object does not hold stream: key=" + o.key() + " streamId=" + streamId);
+    }
+
+    /** A deep copy (records are immutable, so copying the maps suffices). */
+    public MetadataState copy() {
+        return restore(version, nodeEpoch, nextStreamId, walTrimPosition, streams.values(), objects.values());
+    }
+}

@@ -1,0 +1,73 @@
+package dev.strata.core.metadata;
+
+import java.util.Collection;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+
+/**
+ * Where the store keeps its metadata: streams, committed objects, the WAL trim point and the node
+ * epoch. An SPI, so a broker can back it with its own controller (KRaft, ZooKeeper, etcd); Strata
+ * ships {@link InMemoryMetadataStore} and {@link ManifestMetadataStore} (the default, kept in the
+ * object store). Every implementation obeys the rules of {@link MetadataState}: contiguous committed
+ * ranges per stream, epoch checks, idempotent commits.
+ *
+ * <h2>Node epoch</h2>
+ * {@link #registerNode()} is called once, when a process opens the store; it raises the node epoch,
+ * so a previous process using the same metadata can no longer change anything: its changes fail
+ * with {@link dev.strata.api.StreamFencedException}.
+ *
+ * <h2>Thread-safety and failures</h2>
+ * Thread-safe. Changes are applied one at a time, in call order. Futures fail with
+ * {@link dev.strata.api.StreamFencedException} (stale node or stream epoch),
+ * {@link dev.strata.api.StreamNotFoundException}, {@link dev.strata.api.StorageException} (the
+ * backing storage failed: the change may or may not have been applied; retrying a commit is safe
+ * because commits are idempotent), or {@link IllegalStateException} for a change that breaks an
+ * invariant (a bug in the caller). The read methods return the local view and never do I/O.
+ */
+public interface MetadataStore extends AutoCloseable {
+
+    /** Takes ownership of the metadata for this process; returns the new node epoch. */
+    CompletableFuture<Long> registerNode();
+
+    /** The node epoch registered by this store, or -1 before {@link #registerNode()}. */
+    long nodeEpoch();
+
+    /** Creates a stream with the next unused id at {@code epoch}. */
+    CompletableFuture<StreamMetadata> createStream(long epoch);
+
+    /** Records that {@code streamId} is opened at {@code epoch} (not lower than the stored epoch). */
+    CompletableFuture<StreamMetadata> openStream(long streamId, long epoch);
+
+    /** Moves the start offset of {@code streamId} forward (never backward). */
+    CompletableFuture<StreamMetadata> trimStream(long streamId, long epoch, long newStartOffset);
+
+    /** Deletes {@code streamId}; its objects become garbage once no live stream needs them. */
+    CompletableFuture<Void> deleteStream(long streamId, long epoch);
+
+    /**
+     * Commits uploaded objects atomically (all or none) and records that the WAL may be trimmed up to
+     * {@code walTrimPosition}. Objects already committed (same key) are skipped.
+     */
+    CompletableFuture<Void> commitObjects(List<ObjectMetadata> objects, long walTrimPosition);
+
+    /** The local view of one stream. */
+    Optional<StreamMetadata> stream(long streamId);
+
+    /** The local view of every live stream. */
+    List<StreamMetadata> streams();
+
+    /** The committed objects holding offsets of {@code streamId} in {@code [startOffset, endOffset)}, in order. */
+    List<Map.Entry<StreamRange, ObjectMetadata>> objectsCovering(long streamId, long startOffset, long endOffset);
+
+    /** Every committed object. */
+    Collection<ObjectMetadata> objects();
+
+    /** The highest WAL position committed data reaches; the WAL may be trimmed to it. */
+    long walTrimPosition();
+
+    /** Releases threads and clients; idempotent. Pending changes fail. */
+    @Override
+    void close();
+}

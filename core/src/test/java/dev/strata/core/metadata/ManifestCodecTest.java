@@ -1,0 +1,146 @@
+package dev.strata.core.metadata;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.strata.api.CorruptDataException;
+import java.nio.ByteBuffer;
+import java.util.Arrays;
+import java.util.HexFormat;
+import java.util.List;
+import java.util.zip.CRC32C;
+import net.jqwik.api.Arbitraries;
+import net.jqwik.api.Arbitrary;
+import net.jqwik.api.Combinators;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.Provide;
+import net.jqwik.api.constraints.IntRange;
+import org.junit.jupiter.api.Test;
+
+class ManifestCodecTest {
+
+    private static final String KEY = "manifest/log/00000000000000000007";
+
+    private static int crc(byte[] b, int off, int len) {
+        CRC32C c = new CRC32C();
+        c.update(b, off, len);
+        return (int) c.getValue();
+    }
+
+    /** Pins the log entry layout documented in {@link ManifestDescriptor}, field by field. */
+    @Test
+    void trimEntryHasTheDocumentedLayout() {
+        byte[] actual = ManifestCodec.encodeLog(7, 0x1122334455667788L, 3,
+                new MetadataChange.TrimStream(2, 42, 5, 1000));
+
+        ByteBuffer body = ByteBuffer.allocate(8 + 8 + 1 + 8 * 4);
+        body.putLong(0x1122334455667788L).putLong(3).put((byte) 4).putLong(2).putLong(42).putLong(5).putLong(1000);
+        byte[] b = body.array();
+        ByteBuffer expected = ByteBuffer.allocate(28 + b.length);
+        expected.putInt(0x534D414E).putShort((short) 1).put((byte) 1).put((byte) 0).putLong(7).putInt(b.length)
+                .putInt(crc(b, 0, b.length));
+        expected.putInt(crc(expected.array(), 0, 24));
+        expected.put(b);
+
+        assertThat(HexFormat.of().formatHex(actual)).isEqualTo(HexFormat.of().formatHex(expected.array()));
+    }
+
+    @Test
+    void everyChangeTypeRoundTrips() {
+        List<MetadataChange> changes = List.of(
+                new MetadataChange.RegisterNode(9),
+                new MetadataChange.CreateStream(9, 1, 3),
+                new MetadataChange.OpenStream(9, 1, 4),
+                new MetadataChange.TrimStream(9, 1, 4, 77),
+                new MetadataChange.DeleteStream(9, 1, 4),
+                new MetadataChange.CommitObjects(9, List.of(
+                        new ObjectMetadata("ab/sso-1", 12345, ObjectType.STREAM_SET,
+                                List.of(new StreamRange(1, 0, 10), new StreamRange(2, 5, 6))),
+                        new ObjectMetadata("cd/so-2", 999, ObjectType.STREAM, List.of(new StreamRange(3, 100, 200)))), 4096));
+        long version = 1;
+        for (MetadataChange c : changes) {
+            byte[] bytes = ManifestCodec.encodeLog(version, 1, version, c);
+            ManifestCodec.LogEntry e = ManifestCodec.decodeLog(KEY, version, ByteBuffer.wrap(bytes));
+            assertThat(e.change()).isEqualTo(c);
+            assertThat(e.writerSequence()).isEqualTo(version);
+            version++;
+        }
+    }
+
+    @Test
+    void snapshotRoundTripsTheWholeState() {
+        MetadataState s = new MetadataState();
+        s.apply(new MetadataChange.RegisterNode(1));
+        s.apply(new MetadataChange.CreateStream(1, 1, 0));
+        s.apply(new MetadataChange.CreateStream(1, 2, 5));
+        s.apply(new MetadataChange.CommitObjects(1, List.of(new ObjectMetadata("k1", 10, ObjectType.STREAM_SET,
+                List.of(new StreamRange(1, 0, 4), new StreamRange(2, 0, 2)))), 512));
+        s.apply(new MetadataChange.TrimStream(1, 1, 0, 2));
+        s.apply(new MetadataChange.DeleteStream(1, 2, 5));
+
+        MetadataState back = ManifestCodec.decodeSnapshot("snap", s.version(),
+                ByteBuffer.wrap(ManifestCodec.encodeSnapshot(s)));
+        assertThat(back.version()).isEqualTo(s.version());
+        assertThat(back.nodeEpoch()).isEqualTo(1);
+        assertThat(back.nextStreamId()).isEqualTo(3);
+        assertThat(back.walTrimPosition()).isEqualTo(512);
+        assertThat(back.streams()).containsExactlyElementsOf(s.streams());
+        assertThat(back.objects()).containsExactlyElementsOf(s.objects());
+        assertThat(back.objectsCovering(1, 0, 10)).hasSize(1);
+        assertThat(back.objectsCovering(2, 0, 10)).isEmpty();
+    }
+
+    @Test
+    void entryStoredUnderAnotherVersionIsRejected() {
+        byte[] bytes = ManifestCodec.encodeLog(7, 1, 1, new MetadataChange.RegisterNode(1));
+        assertThatThrownBy(() -> ManifestCodec.decodeLog(KEY, 8, ByteBuffer.wrap(bytes)))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("version=7 expected=8");
+    }
+
+    @Provide
+    Arbitrary<MetadataChange> changes() {
+        Arbitrary<Long> ids = Arbitraries.longs().between(1, 1 << 20);
+        Arbitrary<StreamRange> range = Combinators.combine(ids, Arbitraries.longs().between(0, 1L << 40),
+                Arbitraries.longs().between(1, 1 << 20)).as((id, start, len) -> new StreamRange(id, start, start + len));
+        Arbitrary<ObjectMetadata> object = Combinators.combine(
+                Arbitraries.strings().withCharRange('a', 'z').ofMinLength(1).ofMaxLength(40),
+                Arbitraries.longs().between(0, 1L << 32), range)
+                .as((k, size, r) -> new ObjectMetadata(k, size, ObjectType.STREAM, List.of(r)));
+        return Arbitraries.oneOf(
+                ids.map(MetadataChange.RegisterNode::new),
+                Combinators.combine(ids, ids, ids).as(MetadataChange.CreateStream::new),
+                Combinators.combine(ids, ids, ids, ids).as(MetadataChange.TrimStream::new),
+                Combinators.combine(ids, object.list().ofMaxSize(5), ids).as(MetadataChange.CommitObjects::new));
+    }
+
+    /** Damaged bytes never decode into a different change: either the same change or CorruptDataException. */
+    @Property(tries = 300)
+    void flippedByteGivesCorruptDataOrTheSameChange(@ForAll("changes") MetadataChange change,
+            @ForAll @IntRange(min = 0, max = 10_000) int where, @ForAll @IntRange(min = 1, max = 255) int xor) {
+        byte[] bytes = ManifestCodec.encodeLog(3, 1, 1, change);
+        bytes[where % bytes.length] ^= (byte) xor;
+        try {
+            assertThat(ManifestCodec.decodeLog(KEY, 3, ByteBuffer.wrap(bytes)).change()).isEqualTo(change);
+        } catch (CorruptDataException expected) {
+            // detected
+        }
+    }
+
+    @Property(tries = 200)
+    void truncatedEntryGivesCorruptData(@ForAll("changes") MetadataChange change, @ForAll @IntRange(min = 0, max = 10_000) int cut) {
+        byte[] bytes = ManifestCodec.encodeLog(3, 1, 1, change);
+        byte[] truncated = Arrays.copyOf(bytes, cut % bytes.length);
+        assertThatThrownBy(() -> ManifestCodec.decodeLog(KEY, 3, ByteBuffer.wrap(truncated)))
+                .isInstanceOf(CorruptDataException.class);
+    }
+
+    @Property(tries = 200)
+    void randomBytesGiveCorruptData(@ForAll byte[] garbage) {
+        assertThatThrownBy(() -> ManifestCodec.decodeLog(KEY, 3, ByteBuffer.wrap(garbage)))
+                .isInstanceOf(CorruptDataException.class);
+        assertThatThrownBy(() -> ManifestCodec.decodeSnapshot(KEY, 3, ByteBuffer.wrap(garbage)))
+                .isInstanceOf(CorruptDataException.class);
+    }
+}
