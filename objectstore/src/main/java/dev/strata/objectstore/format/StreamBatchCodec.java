@@ -1,0 +1,124 @@
+package dev.strata.objectstore.format;
+
+import static dev.strata.objectstore.format.StreamBatchDescriptor.CRC_COVERED_FROM;
+import static dev.strata.objectstore.format.StreamBatchDescriptor.HEADER_SIZE;
+
+import dev.strata.api.CorruptDataException;
+import dev.strata.api.RecordBatch;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.nio.ByteBuffer;
+
+/**
+ * Encodes and decodes stream batches (layout: {@link StreamBatchDescriptor}). Core encodes each
+ * append once with {@link #encode}; the same buffer then goes to the WAL, the LogCache and, at
+ * upload, to {@link ObjectWriter#append}, unchanged.
+ *
+ * <p>Stateless and thread-safe.
+ */
+public final class StreamBatchCodec {
+    private StreamBatchCodec() {
+    }
+
+    /**
+     * Encodes one batch into a new buffer from {@code allocator}, CRC included. Copies {@code payload}'s
+     * readable bytes and leaves its indexes and reference count alone.
+     *
+     * @return a buffer the caller owns and must release
+     * @throws IllegalArgumentException if {@code count < 1}, {@code baseOffset < 0}, or the offsets overflow
+     */
+    public static ByteBuf encode(ByteBufAllocator allocator, long streamId, long epoch, long baseOffset, int count,
+                                 long baseTimestamp, ByteBuf payload) {
+        ByteBuf out = allocator.directBuffer(StreamBatchDescriptor.encodedSize(payload.readableBytes()));
+        try {
+            encodeTo(out, streamId, epoch, baseOffset, count, baseTimestamp, payload);
+            return out;
+        } catch (RuntimeException e) {
+            out.release();
+            throw e;
+        }
+    }
+
+    /** {@link #encode} for an API {@link RecordBatch} (its count, base timestamp and payload). */
+    public static ByteBuf encode(ByteBufAllocator allocator, long streamId, long epoch, long baseOffset,
+                                 RecordBatch batch) {
+        ByteBuffer payload = batch.payload();
+        ByteBuf out = allocator.directBuffer(StreamBatchDescriptor.encodedSize(payload.remaining()));
+        try {
+            writeHeader(out, streamId, epoch, baseOffset, batch.count(), batch.baseTimestamp(), payload.remaining());
+            out.writeBytes(payload);
+            finishCrc(out, 0);
+            return out;
+        } catch (RuntimeException e) {
+            out.release();
+            throw e;
+        }
+    }
+
+    /** Appends one encoded batch to {@code out} at its writer index. */
+    public static void encodeTo(ByteBuf out, long streamId, long epoch, long baseOffset, int count,
+                                long baseTimestamp, ByteBuf payload) {
+        int start = out.writerIndex();
+        int length = payload.readableBytes();
+        writeHeader(out, streamId, epoch, baseOffset, count, baseTimestamp, length);
+        out.writeBytes(payload, payload.readerIndex(), length);
+        finishCrc(out, start);
+    }
+
+    private static void writeHeader(ByteBuf out, long streamId, long epoch, long baseOffset, int count,
+                                    long baseTimestamp, int payloadLength) {
+        if (count < 1 || baseOffset < 0 || baseOffset > Long.MAX_VALUE - count) {
+            throw new IllegalArgumentException("batch needs count >= 1 and 0 <= baseOffset <= Long.MAX_VALUE - count, got count="
+                    + count + " baseOffset=" + baseOffset);
+        }
+        out.writeInt(0); // CRC, filled in by finishCrc
+        out.writeInt(payloadLength);
+        out.writeByte(StreamBatchDescriptor.MAGIC_V1);
+        out.writeByte(0); // attributes
+        out.writeShort(0); // reserved
+        out.writeInt(count);
+        out.writeLong(streamId);
+        out.writeLong(epoch);
+        out.writeLong(baseOffset);
+        out.writeLong(baseTimestamp);
+    }
+
+    private static void finishCrc(ByteBuf out, int start) {
+        int crc = Crc32c.compute(out, start + CRC_COVERED_FROM, out.writerIndex() - start - CRC_COVERED_FROM);
+        out.setInt(start + StreamBatchDescriptor.CRC_OFFSET, crc);
+    }
+
+    /**
+     * A view of the batch at {@code buf}'s reader index, checking the header against the readable
+     * bytes (not the CRC: call {@link StreamBatch#verifyChecksum}). Does not move the reader index
+     * and does not retain {@code buf}.
+     *
+     * @throws CorruptDataException if the header is invalid or the batch runs past the readable bytes
+     */
+    public static StreamBatch wrap(ByteBuf buf) {
+        return wrap(buf, "buffer", 0);
+    }
+
+    /** {@link #wrap(ByteBuf)} naming the source and position in error messages. */
+    public static StreamBatch wrap(ByteBuf buf, String where, long position) {
+        int size = StreamBatchDescriptor.checkHeader(buf, buf.readerIndex(), buf.readableBytes(), where, position);
+        return new StreamBatch(buf.slice(buf.readerIndex(), size));
+    }
+
+    /**
+     * Reads the batch at {@code buf}'s reader index, verifies its CRC, and advances the reader index
+     * past it. The view is not retained.
+     *
+     * @throws CorruptDataException if the header or CRC is bad
+     */
+    public static StreamBatch read(ByteBuf buf, String where, long position) {
+        StreamBatch batch = wrap(buf, where, position).verifyChecksum(where + " position=" + position);
+        buf.skipBytes(batch.sizeBytes());
+        return batch;
+    }
+
+    /** Header size, i.e. the encoded size of an empty payload. */
+    public static int headerSize() {
+        return HEADER_SIZE;
+    }
+}

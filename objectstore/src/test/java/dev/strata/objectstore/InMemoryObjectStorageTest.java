@@ -1,0 +1,23 @@
+package dev.strata.objectstore;
+
+import dev.strata.objectstore.testing.InMemoryObjectStorage;
+
+/** The test double other modules use obeys the same contract as the real storages. */
+class InMemoryObjectStorageTest extends ObjectStorageContractTest {
+    private static final InMemoryObjectStorage STORAGE = new InMemoryObjectStorage();
+
+    @Override
+    ObjectStorage storage() {
+        return STORAGE;
+    }
+
+    @Override
+    boolean usesMultipart() {
+        return false;
+    }
+
+    @Override
+    boolean measuresLatency() {
+        return false;
+    }
+}
