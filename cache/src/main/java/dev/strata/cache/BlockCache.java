@@ -2,7 +2,6 @@ package dev.strata.cache;
 
 import com.github.benmanes.caffeine.cache.Cache;
 import com.github.benmanes.caffeine.cache.Caffeine;
-import com.github.benmanes.caffeine.cache.Expiry;
 import com.github.benmanes.caffeine.cache.RemovalCause;
 import com.github.benmanes.caffeine.cache.Ticker;
 import dev.strata.api.BackpressureException;
@@ -35,45 +34,56 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Failures</h2>
  * A read's future fails with the loader's exception, with {@link BackpressureException} (retriable)
- * when the in-flight read budget and its bounded wait queue are full, or with
- * {@link IllegalStateException} after {@link #close()}.
+ * when the in-flight read budget stays full (its bounded wait queue is full, or the load waited longer
+ * than {@code maxWait}), or with {@link IllegalStateException} after {@link #close()}.
  */
 public final class BlockCache implements AutoCloseable {
     /*
      * Design
      *
-     * Structure: Caffeine Cache<BlockKey, CachedBlock> with maximumWeight = capacity and a weigher
-     * of the buffer's bytes. The cache owns one claim on each CachedBlock; the removal listener
-     * (eviction, expiry, invalidation, replacement) drops it. Readers take their own Netty reference
-     * through CachedBlock.retainedDuplicate, which refuses a block whose claims already reached zero,
-     * so eviction never frees memory a reader holds and a reader never retains freed memory (see
-     * CachedBlock). Nothing is copied.
+     * Structure: three places a block can be, each holding one claim on its CachedBlock (see there
+     * for why claims exist on top of Netty's count):
+     *   inflight   - BlockKey -> PendingLoad: being loaded; readers wait on its future.
+     *   prefetched - BlockKey -> CachedBlock: loaded by read-ahead and not read yet.
+     *   cache      - Caffeine Cache<BlockKey, CachedBlock>, maximumWeight = capacity, weigher = bytes;
+     *                the removal listener (eviction, invalidation, replacement) drops its claim.
+     * Readers take their own Netty reference through CachedBlock.retainedDuplicate, which refuses a
+     * block whose claims already reached zero: eviction never frees memory a reader holds, and a
+     * reader never retains freed memory. Nothing is copied.
      *
-     * Single flight: `inflight` maps each block being loaded to a PendingLoad. A miss joins the
-     * pending load if there is one, otherwise registers its own (putIfAbsent decides races). When a
-     * load completes, each block is put in the cache and its pending future completed while the
-     * completing thread holds an extra claim, so every reader registered before completion gets the
-     * block even if Caffeine evicts it at once (a block larger than the cache, read-once). A reader
-     * that attaches after that claim is dropped may find the block gone; it then reads again (a
-     * bounded number of times).
+     * Why prefetched data is not put in Caffeine at once: Caffeine's W-TinyLFU admits a new entry
+     * into its main space only if it is more popular than the victim, and its admission window is
+     * 1% of the capacity. Blocks nobody has read yet are the least popular entries there are, so in a
+     * full cache read-ahead would be evicted before the reader arrives (measured: more than half of
+     * the prefetched bytes went unused in CatchUpScanBenchmark). Read-ahead blocks therefore wait in
+     * `prefetched` and enter Caffeine on their first read (not at all with readOnceSequential). They
+     * keep their in-flight budget bytes until then, so unread read-ahead is bounded by read-ahead's
+     * share of the budget, and they expire after prefetchTtl on the injected ticker (checked when
+     * read-ahead inserts and in cleanUp); expired bytes are counted as prefetched-unused and shrink
+     * that stream's window.
+     *
+     * Single flight: a miss joins the PendingLoad of its block if there is one, otherwise registers
+     * its own (putIfAbsent decides races; after winning, the reader re-checks cache and prefetched,
+     * which closes the gap where a load finished between its checks). When a load completes, each
+     * block is published (cache or prefetched) and its future completed while the completing thread
+     * holds an extra claim, so every reader attached before completion gets the block even if
+     * Caffeine evicts it at once (a block larger than the cache, read-once). A reader attaching later
+     * may find it gone and reads again, a bounded number of times.
      *
      * Read-ahead: ReadAhead decides per stream (sequential detection, adaptive window); the planned
-     * blocks not cached or in flight are grouped with the demand block into runs of adjacent blocks
-     * of one object, each run one loader call of at most maxLoadBytes. Prefetched entries carry a
-     * time to live (Caffeine variable expiry, on the injected ticker) until their first read; an
-     * entry that leaves unread is counted as prefetched-unused and shrinks that stream's window.
-     * With readOnceSequential, a block read by a sequential stream is invalidated right after the
-     * read (the reader's reference keeps it alive), so a catch-up scan does not flush the cache.
+     * blocks that are nowhere yet are grouped, with the demand block when adjacent, into runs of
+     * adjacent blocks of one object, each run one loader call of at most maxLoadBytes.
      *
-     * Backpressure: InFlightReadBudget bounds the bytes requested from the loader and not yet in the
-     * cache. Demand loads wait in a bounded FIFO, then fail with BackpressureException; read-ahead
-     * only uses a share of the budget and never waits. Memory held by the cache is therefore at most
-     * capacity + in-flight budget (Caffeine enforces the weight in its maintenance, which runs on the
-     * executor right after a write), plus what readers still hold after eviction.
+     * Backpressure and memory: InFlightReadBudget counts bytes requested from the loader and not yet
+     * in Caffeine (loading, or prefetched and unread). Demand loads wait in a bounded FIFO, with a
+     * bounded wait, then fail with BackpressureException; read-ahead only uses its share of the budget
+     * and never waits. Memory held is at most capacity + budget (Caffeine enforces the weight in its
+     * maintenance, run on the executor right after a write), plus what readers still hold after
+     * eviction, plus a block larger than the whole budget when it is the only load.
      *
      * Concurrency: no lock on the read path except Caffeine's and a per-stream monitor in ReadAhead.
-     * `lifecycle` makes close() exclusive with inserting loaded blocks, so nothing is put into a
-     * closed cache (which would leak).
+     * `lifecycle` makes close() exclusive with publishing loaded blocks, so nothing is published into
+     * a closed cache (which would leak).
      */
 
     private static final Logger LOG = LoggerFactory.getLogger(BlockCache.class);
@@ -86,6 +96,8 @@ public final class BlockCache implements AutoCloseable {
     public static final double DEFAULT_PREFETCH_BUDGET_FRACTION = 0.75;
     /** Default bound of demand loads waiting for budget; beyond it reads fail with BackpressureException. */
     public static final int DEFAULT_MAX_WAITING_LOADS = 1024;
+    /** Default longest wait of a demand load for in-flight budget: 5 s, then BackpressureException. */
+    public static final Duration DEFAULT_MAX_WAIT = Duration.ofSeconds(5);
     /** Default first read-ahead window: 512 KiB, half a typical 1 MiB block. */
     public static final long DEFAULT_INITIAL_WINDOW_BYTES = 512L << 10;
     /** Default largest read-ahead window: 32 MiB, enough to hide ~100 ms of latency at ~300 MB/s. */
@@ -103,15 +115,18 @@ public final class BlockCache implements AutoCloseable {
 
     private final BlockLoader loader;
     private final Executor executor;
+    private final Ticker ticker;
+    private final long prefetchTtlNanos;
     /** Largest coalesced run: maxLoadBytes, capped by read-ahead's share of the in-flight budget. */
     private final long maxLoadBytes;
     private final boolean readOnceSequential;
     private final Cache<BlockKey, CachedBlock> cache;
     private final ConcurrentHashMap<BlockKey, PendingLoad> inflight = new ConcurrentHashMap<>();
+    private final ConcurrentHashMap<BlockKey, CachedBlock> prefetched = new ConcurrentHashMap<>();
     private final InFlightReadBudget budget;
     private final ReadAhead readAhead;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
-    // guarded by lifecycle (written under the write lock)
+    // written under lifecycle's write lock
     private volatile boolean closed;
 
     private final LongAdder hits = new LongAdder();
@@ -123,6 +138,7 @@ public final class BlockCache implements AutoCloseable {
     private final LongAdder loadedBytes = new LongAdder();
     private final LongAdder prefetchedBytes = new LongAdder();
     private final LongAdder prefetchedUnusedBytes = new LongAdder();
+    private final LongAdder prefetchedUnreadBytes = new LongAdder();
     private final LongAdder rejectedReads = new LongAdder();
     private final LongAdder skippedPrefetches = new LongAdder();
 
@@ -133,22 +149,21 @@ public final class BlockCache implements AutoCloseable {
     private BlockCache(Builder b) {
         this.loader = b.loader;
         this.executor = b.executor;
-        // A run larger than read-ahead's share of the budget could never be prefetched.
-        this.maxLoadBytes = Math.max(1, Math.min(b.maxLoadBytes, (long) (b.maxInFlightBytes * b.prefetchBudgetFraction)));
+        this.ticker = b.ticker;
+        this.prefetchTtlNanos = b.prefetchTtl.toNanos();
+        long prefetchBudget = (long) (b.maxInFlightBytes * b.prefetchBudgetFraction);
+        // A run or a window larger than read-ahead's share of the budget could never be prefetched.
+        this.maxLoadBytes = Math.max(1, Math.min(b.maxLoadBytes, prefetchBudget));
+        long maxWindow = Math.max(1, Math.min(b.maxWindowBytes, prefetchBudget));
         this.readOnceSequential = b.readOnceSequential;
-        long ttlNanos = b.prefetchTtl.toNanos();
         this.cache = Caffeine.newBuilder()
                 .maximumWeight(b.capacityBytes)
                 .weigher((BlockKey k, CachedBlock v) -> v.sizeBytes)
-                .expireAfter(new PrefetchExpiry(ttlNanos))
-                .ticker(b.ticker)
                 .executor(b.executor)
                 .removalListener((BlockKey k, CachedBlock v, RemovalCause cause) -> onRemoval(v, cause))
                 .build();
-        this.budget = new InFlightReadBudget(b.maxInFlightBytes,
-                (long) (b.maxInFlightBytes * b.prefetchBudgetFraction), b.maxWaitingLoads);
-        // A window larger than read-ahead's share of the in-flight budget could never be loaded.
-        long maxWindow = Math.max(1, Math.min(b.maxWindowBytes, (long) (b.maxInFlightBytes * b.prefetchBudgetFraction)));
+        this.budget = new InFlightReadBudget(b.maxInFlightBytes, prefetchBudget, b.maxWaitingLoads,
+                b.maxWait.toNanos(), b.ticker);
         this.readAhead = new ReadAhead(b.locator, Math.min(b.initialWindowBytes, maxWindow), maxWindow,
                 b.sequentialThreshold, b.maxTrackedStreams, b.executor);
     }
@@ -184,58 +199,67 @@ public final class BlockCache implements AutoCloseable {
     }
 
     private CompletableFuture<ByteBuf> read(long streamId, BlockRef ref, int attempt) {
-        if (closed) {
-            return CompletableFuture.failedFuture(new IllegalStateException("BlockCache is closed"));
-        }
         BlockKey key = ref.key();
-        CachedBlock cached = cache.getIfPresent(key);
-        if (cached != null) {
-            ByteBuf buf = cached.retainedDuplicate();
-            if (buf != null) {
-                hits.increment();
-                try {
-                    boolean paidOff = cached.markRead();
-                    if (attempt == 1) {
-                        prefetch(streamId, readAhead.onRead(streamId, ref, paidOff));
+        boolean first = attempt == 1;
+        for (;;) {
+            if (closed) {
+                return CompletableFuture.failedFuture(new IllegalStateException("BlockCache is closed"));
+            }
+            CachedBlock cached = cache.getIfPresent(key);
+            boolean firstReadOfPrefetch = false;
+            if (cached == null) {
+                cached = prefetched.get(key);
+                firstReadOfPrefetch = cached != null;
+            }
+            if (cached != null) {
+                ByteBuf buf = cached.retainedDuplicate();
+                if (buf != null) {
+                    hits.increment();
+                    try {
+                        afterRead(streamId, key, cached);
+                        if (first) {
+                            prefetch(streamId, readAhead.onRead(streamId, ref, firstReadOfPrefetch));
+                        }
+                    } catch (RuntimeException e) {
+                        buf.release();
+                        return CompletableFuture.failedFuture(e);
                     }
-                    readOnce(streamId, key, cached);
-                } catch (RuntimeException e) {
-                    buf.release();
-                    return CompletableFuture.failedFuture(e);
+                    return CompletableFuture.completedFuture(buf);
                 }
-                return CompletableFuture.completedFuture(buf);
             }
-        }
-        if (attempt == 1) {
-            misses.increment();
-        }
-        PendingLoad pending = inflight.get(key);
-        if (pending != null) {
-            if (attempt == 1) {
-                prefetch(streamId, readAhead.onRead(streamId, ref, pending.prefetch()));
+            PendingLoad pending = inflight.get(key);
+            if (pending != null) {
+                if (first) {
+                    misses.increment();
+                    prefetch(streamId, readAhead.onRead(streamId, ref, pending.prefetch()));
+                }
+                return join(streamId, ref, pending, attempt);
             }
-            return join(streamId, ref, pending, attempt);
+            PendingLoad mine = new PendingLoad(ref, false, streamId, new CompletableFuture<>());
+            if (inflight.putIfAbsent(key, mine) != null) {
+                continue; // another reader registered first: join it
+            }
+            if (cache.policy().getIfPresentQuietly(key) != null || prefetched.containsKey(key)) {
+                inflight.remove(key, mine); // a load finished between our checks: read what it published
+                continue;
+            }
+            if (first) {
+                misses.increment();
+            }
+            List<BlockRef> plan = first ? readAhead.onRead(streamId, ref, false) : List.of();
+            // Attach before the load starts: the load may complete on this thread.
+            CompletableFuture<ByteBuf> result = mine.future().thenApply(block -> {
+                ByteBuf buf = block.retainedDuplicate(); // not null: the completer holds a claim
+                afterRead(streamId, key, block);
+                return buf;
+            });
+            List<PendingLoad> run = new ArrayList<>();
+            run.add(mine);
+            List<List<PendingLoad>> prefetchRuns = registerRuns(streamId, plan, run);
+            startDemand(run);
+            startPrefetches(streamId, prefetchRuns);
+            return result;
         }
-        List<BlockRef> plan = attempt == 1 ? readAhead.onRead(streamId, ref, false) : List.of();
-        PendingLoad mine = new PendingLoad(ref, false, streamId, new CompletableFuture<>());
-        PendingLoad raced = inflight.putIfAbsent(key, mine);
-        if (raced != null) {
-            prefetch(streamId, plan);
-            return join(streamId, ref, raced, attempt);
-        }
-        // Attach before the load starts: the load may complete on this thread.
-        CompletableFuture<ByteBuf> result = mine.future().thenApply(block -> {
-            ByteBuf buf = block.retainedDuplicate(); // cannot be null: the completer holds a claim
-            block.markRead();
-            readOnce(streamId, key, block);
-            return buf;
-        });
-        List<PendingLoad> run = new ArrayList<>();
-        run.add(mine);
-        List<List<PendingLoad>> prefetchRuns = registerRuns(streamId, plan, run);
-        startDemand(run);
-        startPrefetches(streamId, prefetchRuns);
-        return result;
     }
 
     private CompletableFuture<ByteBuf> join(long streamId, BlockRef ref, PendingLoad pending, int attempt) {
@@ -243,8 +267,12 @@ public final class BlockCache implements AutoCloseable {
             if (error == null) {
                 ByteBuf buf = block.retainedDuplicate();
                 if (buf != null) {
-                    block.markRead();
-                    readOnce(streamId, ref.key(), block);
+                    try {
+                        afterRead(streamId, ref.key(), block);
+                    } catch (RuntimeException e) {
+                        buf.release();
+                        throw e;
+                    }
                     return CompletableFuture.completedFuture(buf);
                 }
             } else if (!(error instanceof CancellationException)) {
@@ -258,6 +286,38 @@ public final class BlockCache implements AutoCloseable {
             }
             return read(streamId, ref, attempt + 1);
         }).thenCompose(f -> f);
+    }
+
+    /**
+     * After a reader got its buffer: a prefetched block moves into Caffeine (its first read) and
+     * gives back its budget; with read-once, a sequential reader's block leaves the cache.
+     */
+    private void afterRead(long streamId, BlockKey key, CachedBlock block) {
+        boolean once = readOnceSequential && readAhead.isSequential(streamId);
+        if (block.prefetched && prefetched.containsKey(key)) {
+            if (!once && block.tryRetain()) {
+                publishToCache(key, block);
+            }
+            if (prefetched.remove(key, block)) {
+                prefetchedUnreadBytes.add(-block.sizeBytes);
+                block.release();
+                budget.release(block.budgetBytes);
+            }
+        } else if (once) {
+            cache.asMap().remove(key, block);
+        }
+    }
+
+    /** Puts a block in Caffeine with a claim the caller already took for it. */
+    private void publishToCache(BlockKey key, CachedBlock block) {
+        lifecycle.readLock().lock();
+        try {
+            if (closed || cache.asMap().putIfAbsent(key, block) != null) {
+                block.release();
+            }
+        } finally {
+            lifecycle.readLock().unlock();
+        }
     }
 
     /** Starts loads for planned read-ahead blocks that are neither cached nor in flight. */
@@ -277,7 +337,8 @@ public final class BlockCache implements AutoCloseable {
         long currentBytes = demandRun == null ? 0 : demandRun.get(0).ref().sizeBytes();
         for (BlockRef ref : plan) {
             BlockKey key = ref.key();
-            if (cache.policy().getIfPresentQuietly(key) != null || inflight.containsKey(key)) {
+            if (prefetched.containsKey(key) || cache.policy().getIfPresentQuietly(key) != null
+                    || inflight.containsKey(key)) {
                 current = null; // a gap: the next block starts a new run
                 continue;
             }
@@ -302,23 +363,25 @@ public final class BlockCache implements AutoCloseable {
         long bytes = bytesOf(run);
         boolean now;
         try {
-            now = budget.acquireOrWait(bytes, () -> load(run, bytes));
+            now = budget.acquireOrWait(bytes, () -> load(run), e -> {
+                rejectedReads.increment();
+                fail(run, e);
+            });
         } catch (BackpressureException e) {
             rejectedReads.increment();
             fail(run, e);
             return;
         }
         if (now) {
-            load(run, bytes);
+            load(run);
         }
     }
 
     private void startPrefetches(long streamId, List<List<PendingLoad>> runs) {
         for (int i = 0; i < runs.size(); i++) {
             List<PendingLoad> run = runs.get(i);
-            long bytes = bytesOf(run);
-            if (budget.tryAcquirePrefetch(bytes)) {
-                load(run, bytes);
+            if (budget.tryAcquirePrefetch(bytesOf(run))) {
+                load(run);
                 continue;
             }
             // Memory is tight: drop this and the later runs, and shrink the window.
@@ -336,7 +399,7 @@ public final class BlockCache implements AutoCloseable {
         }
     }
 
-    private void load(List<PendingLoad> run, long bytes) {
+    private void load(List<PendingLoad> run) {
         List<BlockRef> refs = new ArrayList<>(run.size());
         for (PendingLoad p : run) {
             refs.add(p.ref());
@@ -351,10 +414,12 @@ public final class BlockCache implements AutoCloseable {
         } catch (RuntimeException e) {
             f = CompletableFuture.failedFuture(e);
         }
-        f.whenCompleteAsync((bufs, error) -> completeLoad(run, bytes, bufs, error), executor);
+        f.whenCompleteAsync((bufs, error) -> completeLoad(run, bufs, error), executor);
     }
 
-    private void completeLoad(List<PendingLoad> run, long bytes, List<ByteBuf> bufs, Throwable error) {
+    private void completeLoad(List<PendingLoad> run, List<ByteBuf> bufs, Throwable error) {
+        // Prefetched blocks keep their budget bytes until read or expired; the rest return it now.
+        long returnBytes = bytesOf(run);
         try {
             if (error == null && (bufs == null || bufs.size() != run.size())) {
                 releaseAll(bufs);
@@ -369,31 +434,43 @@ public final class BlockCache implements AutoCloseable {
                 return;
             }
             for (int i = 0; i < run.size(); i++) {
-                insertLoaded(run.get(i), bufs.get(i));
+                if (publishLoaded(run.get(i), bufs.get(i))) {
+                    returnBytes -= run.get(i).ref().sizeBytes();
+                }
             }
         } finally {
-            budget.release(bytes);
+            budget.release(returnBytes);
         }
+        expirePrefetched();
     }
 
-    private void insertLoaded(PendingLoad p, ByteBuf buf) {
+    /** Publishes a loaded block and completes its readers; true if it now holds budget as read-ahead. */
+    private boolean publishLoaded(PendingLoad p, ByteBuf buf) {
         BlockKey key = p.ref().key();
-        CachedBlock block = new CachedBlock(buf, p.prefetch(), p.streamId());
+        CachedBlock block = new CachedBlock(buf, p.ref().sizeBytes(), p.prefetch(), p.streamId(), ticker.read());
         loadedBlocks.increment();
         loadedBytes.add(block.sizeBytes);
-        if (p.prefetch()) {
-            prefetchedBytes.add(block.sizeBytes);
-        }
+        boolean holdsBudget = false;
         lifecycle.readLock().lock();
         try {
             if (closed) {
                 inflight.remove(key, p);
                 p.future().completeExceptionally(new IllegalStateException("BlockCache is closed"));
                 block.release();
-                return;
+                return false;
             }
-            block.retain(); // the completer's claim, held while the waiting readers take theirs
-            cache.put(key, block);
+            block.tryRetain(); // the completer's claim, held while the waiting readers take theirs
+            if (p.prefetch()) {
+                prefetchedBytes.add(block.sizeBytes);
+                CachedBlock previous = prefetched.put(key, block);
+                holdsBudget = true;
+                prefetchedUnreadBytes.add(block.sizeBytes);
+                if (previous != null) { // cannot happen under single flight; stay balanced anyway
+                    dropPrefetched(key, previous, false);
+                }
+            } else {
+                cache.put(key, block);
+            }
         } finally {
             lifecycle.readLock().unlock();
         }
@@ -403,18 +480,37 @@ public final class BlockCache implements AutoCloseable {
         } finally {
             block.release();
         }
+        return holdsBudget;
+    }
+
+    /** Drops read-ahead blocks unread for longer than the prefetch TTL. */
+    private void expirePrefetched() {
+        if (prefetched.isEmpty()) {
+            return;
+        }
+        long now = ticker.read();
+        for (var e : prefetched.entrySet()) {
+            if (now - e.getValue().loadedAtNanos > prefetchTtlNanos) {
+                dropPrefetched(e.getKey(), e.getValue(), true);
+            }
+        }
+    }
+
+    private void dropPrefetched(BlockKey key, CachedBlock block, boolean removeFromMap) {
+        if (removeFromMap && !prefetched.remove(key, block)) {
+            return; // read or dropped meanwhile
+        }
+        prefetchedUnreadBytes.add(-block.sizeBytes);
+        prefetchedUnusedBytes.add(block.sizeBytes);
+        readAhead.unusedPrefetch(block.streamId);
+        block.release();
+        budget.release(block.budgetBytes);
     }
 
     private void fail(List<PendingLoad> run, Throwable cause) {
         for (PendingLoad p : run) {
             inflight.remove(p.ref().key(), p);
             p.future().completeExceptionally(cause);
-        }
-    }
-
-    private void readOnce(long streamId, BlockKey key, CachedBlock block) {
-        if (readOnceSequential && readAhead.isSequential(streamId)) {
-            cache.asMap().remove(key, block);
         }
     }
 
@@ -426,16 +522,17 @@ public final class BlockCache implements AutoCloseable {
             evictions.increment();
             evictedBytes.add(block.sizeBytes);
         }
-        if (block.prefetched && !block.wasRead()) {
-            prefetchedUnusedBytes.add(block.sizeBytes);
-            readAhead.unusedPrefetch(block.streamId);
-        }
         block.release();
     }
 
     /** Drops every cached block of an object (deleted by compaction). Readers keep what they hold. */
     public void invalidateObject(long objectId) {
         cache.asMap().keySet().removeIf(k -> k.objectId() == objectId);
+        for (var e : prefetched.entrySet()) {
+            if (e.getKey().objectId() == objectId) {
+                dropPrefetched(e.getKey(), e.getValue(), true);
+            }
+        }
     }
 
     /** Forgets the read pattern of a stream (closed or deleted). */
@@ -444,11 +541,13 @@ public final class BlockCache implements AutoCloseable {
     }
 
     /**
-     * Runs pending Caffeine maintenance (eviction, expiry) now, on the calling thread. Tests use it
-     * with a fake ticker; production relies on the maintenance Caffeine schedules itself.
+     * Runs pending maintenance now, on the calling thread: Caffeine's (eviction) and the expiry of
+     * unread read-ahead. Tests use it with a fake ticker; in production both also run on their own
+     * as the cache is used.
      */
     public void cleanUp() {
         cache.cleanUp();
+        expirePrefetched();
     }
 
     /** The read-ahead window of a stream in bytes, 0 when it does not read sequentially. */
@@ -461,12 +560,13 @@ public final class BlockCache implements AutoCloseable {
         long weighted = cache.policy().eviction().map(e -> e.weightedSize().orElse(0)).orElse(0L);
         return new BlockCacheStats(hits.sum(), misses.sum(), weighted, cache.estimatedSize(), evictions.sum(),
                 evictedBytes.sum(), loads.sum(), loadedBlocks.sum(), loadedBytes.sum(), prefetchedBytes.sum(),
-                prefetchedUnusedBytes.sum(), budget.inFlightBytes(), rejectedReads.sum(), skippedPrefetches.sum());
+                prefetchedUnusedBytes.sum(), prefetchedUnreadBytes.sum(), budget.inFlightBytes(), rejectedReads.sum(),
+                skippedPrefetches.sum());
     }
 
     /**
-     * Drops every cached block (readers keep what they hold) and refuses later reads. Loads still in
-     * flight release their buffers when they complete. Idempotent.
+     * Drops every cached and prefetched block (readers keep what they hold) and refuses later reads.
+     * Loads still in flight release their buffers when they complete. Idempotent.
      */
     @Override
     public void close() {
@@ -481,6 +581,13 @@ public final class BlockCache implements AutoCloseable {
         }
         cache.invalidateAll();
         cache.cleanUp();
+        for (var e : prefetched.entrySet()) {
+            if (prefetched.remove(e.getKey(), e.getValue())) {
+                prefetchedUnreadBytes.add(-e.getValue().sizeBytes);
+                e.getValue().release();
+                budget.release(e.getValue().budgetBytes);
+            }
+        }
     }
 
     private static long bytesOf(List<PendingLoad> run) {
@@ -505,30 +612,6 @@ public final class BlockCache implements AutoCloseable {
         }
     }
 
-    /** Prefetched blocks expire after a TTL until first read; everything else only leaves by size. */
-    private static final class PrefetchExpiry implements Expiry<BlockKey, CachedBlock> {
-        private final long ttlNanos;
-
-        PrefetchExpiry(long ttlNanos) {
-            this.ttlNanos = ttlNanos;
-        }
-
-        @Override
-        public long expireAfterCreate(BlockKey key, CachedBlock value, long currentTime) {
-            return value.prefetched && !value.wasRead() ? ttlNanos : Long.MAX_VALUE;
-        }
-
-        @Override
-        public long expireAfterUpdate(BlockKey key, CachedBlock value, long currentTime, long currentDuration) {
-            return expireAfterCreate(key, value, currentTime);
-        }
-
-        @Override
-        public long expireAfterRead(BlockKey key, CachedBlock value, long currentTime, long currentDuration) {
-            return Long.MAX_VALUE; // read once: it paid off, keep it like any other block
-        }
-    }
-
     /**
      * Validating builder; each setter checks its argument when called.
      */
@@ -539,6 +622,7 @@ public final class BlockCache implements AutoCloseable {
         private long maxInFlightBytes = DEFAULT_MAX_IN_FLIGHT_BYTES;
         private double prefetchBudgetFraction = DEFAULT_PREFETCH_BUDGET_FRACTION;
         private int maxWaitingLoads = DEFAULT_MAX_WAITING_LOADS;
+        private Duration maxWait = DEFAULT_MAX_WAIT;
         private long initialWindowBytes = DEFAULT_INITIAL_WINDOW_BYTES;
         private long maxWindowBytes = DEFAULT_MAX_WINDOW_BYTES;
         private int sequentialThreshold = DEFAULT_SEQUENTIAL_THRESHOLD;
@@ -592,6 +676,20 @@ public final class BlockCache implements AutoCloseable {
                 throw new IllegalArgumentException("maxWaitingLoads must be >= 0, got " + n);
             }
             this.maxWaitingLoads = n;
+            return this;
+        }
+
+        /**
+         * Longest time a demand load waits for in-flight budget before its readers fail with
+         * {@link BackpressureException} (measured on the ticker, checked when budget is released).
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder maxWait(Duration wait) {
+            if (wait == null || wait.isNegative() || wait.isZero()) {
+                throw new IllegalArgumentException("maxWait must be positive, got " + wait);
+            }
+            this.maxWait = wait;
             return this;
         }
 
@@ -657,7 +755,7 @@ public final class BlockCache implements AutoCloseable {
             return this;
         }
 
-        /** Time source for the prefetch TTL. Default: {@link Ticker#systemTicker()}. */
+        /** Time source for the prefetch TTL and the budget wait. Default: {@link Ticker#systemTicker()}. */
         public Builder ticker(Ticker ticker) {
             if (ticker == null) {
                 throw new IllegalArgumentException("ticker must not be null");

@@ -5,7 +5,7 @@ package dev.strata.cache;
  *
  * @param hits reads served from the cache
  * @param misses reads that had to wait for a load (their own or one already in flight)
- * @param cachedBytes bytes currently held by the cache (weighted size)
+ * @param cachedBytes bytes currently held by the cache (Caffeine's weighted size; read blocks)
  * @param cachedBlocks blocks currently held
  * @param evictions blocks evicted for size or expired
  * @param evictedBytes bytes of those blocks
@@ -13,15 +13,17 @@ package dev.strata.cache;
  * @param loadedBlocks blocks loaded
  * @param loadedBytes bytes loaded
  * @param prefetchedBytes bytes loaded by read-ahead
- * @param prefetchedUnusedBytes bytes loaded by read-ahead that left the cache unread (expired or evicted)
- * @param inFlightBytes bytes being loaded now
+ * @param prefetchedUnusedBytes bytes loaded by read-ahead that were dropped unread (expired, invalidated)
+ * @param prefetchedUnreadBytes bytes loaded by read-ahead and waiting for their first read now (held
+ *     outside {@code cachedBytes}, inside the in-flight budget)
+ * @param inFlightBytes bytes charged to the in-flight budget now: being loaded, or prefetched and unread
  * @param rejectedReads reads failed with {@code BackpressureException} because the in-flight budget and
  *     its wait queue were full
  * @param skippedPrefetches read-ahead runs not loaded because the budget was full
  */
 public record BlockCacheStats(long hits, long misses, long cachedBytes, long cachedBlocks, long evictions,
         long evictedBytes, long loads, long loadedBlocks, long loadedBytes, long prefetchedBytes,
-        long prefetchedUnusedBytes, long inFlightBytes, long rejectedReads, long skippedPrefetches) {
+        long prefetchedUnusedBytes, long prefetchedUnreadBytes, long inFlightBytes, long rejectedReads, long skippedPrefetches) {
 
     /** hits / (hits + misses), or 0 when nothing was read. */
     public double hitRatio() {

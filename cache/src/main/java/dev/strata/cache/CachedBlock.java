@@ -1,73 +1,72 @@
 package dev.strata.cache;
 
 import io.netty.buffer.ByteBuf;
-import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 
 /**
- * A block in the {@link BlockCache} and the cache's claim on its buffer.
+ * A loaded block of the {@link BlockCache} and the claims the cache's structures hold on its buffer.
  *
- * <p>Why a second reference count on top of Netty's: a reader finds the block in Caffeine and then
- * retains its buffer, while eviction may release the cache's reference in between. Retaining a
- * pooled Netty buffer after its last release is unsafe (the memory may already belong to another
- * buffer), so readers go through {@link #retainedDuplicate()}, which only retains the buffer while
- * {@link #refs} shows it alive. The buffer holds one Netty reference for as long as {@code refs > 0}.
+ * <p>Why claims on top of Netty's reference count: a reader finds the block in a map and then retains
+ * its buffer, while eviction may release the map's reference in between. Retaining a pooled Netty
+ * buffer after its last release is unsafe (the memory may already belong to another buffer), so
+ * every retain goes through {@link #tryRetain()}, which refuses once the claims reached zero. The
+ * buffer holds exactly one Netty reference for as long as {@code claims > 0}; readers get their own
+ * Netty reference through {@link #retainedDuplicate()}.
  *
  * <p>Thread-safe.
  */
 final class CachedBlock {
     final ByteBuf buf;
+    /** Bytes the cache weighs the block by: the buffer's readable bytes. */
     final int sizeBytes;
+    /** Bytes the load charged to the in-flight budget (the size the engine announced). */
+    final long budgetBytes;
     /** Loaded by read-ahead rather than for a waiting reader. */
     final boolean prefetched;
     /** The stream whose read caused the load (read-ahead feedback). */
     final long streamId;
-    private final AtomicInteger refs = new AtomicInteger(1);
-    private final AtomicBoolean read = new AtomicBoolean();
+    /** Ticker time of the load, for the prefetch time to live. */
+    final long loadedAtNanos;
+    private final AtomicInteger claims = new AtomicInteger(1);
 
-    CachedBlock(ByteBuf buf, boolean prefetched, long streamId) {
+    CachedBlock(ByteBuf buf, long budgetBytes, boolean prefetched, long streamId, long loadedAtNanos) {
         this.buf = buf;
         this.sizeBytes = buf.readableBytes();
+        this.budgetBytes = budgetBytes;
         this.prefetched = prefetched;
         this.streamId = streamId;
+        this.loadedAtNanos = loadedAtNanos;
     }
 
-    /** A duplicate with its own reference for a reader, or null when the block was already released. */
-    ByteBuf retainedDuplicate() {
+    /** Adds a claim unless the block was already released; true on success. */
+    boolean tryRetain() {
         for (;;) {
-            int r = refs.get();
-            if (r == 0) {
-                return null;
+            int c = claims.get();
+            if (c == 0) {
+                return false;
             }
-            if (refs.compareAndSet(r, r + 1)) {
-                break;
+            if (claims.compareAndSet(c, c + 1)) {
+                return true;
             }
+        }
+    }
+
+    /** Drops a claim; the last one releases the buffer. */
+    void release() {
+        if (claims.decrementAndGet() == 0) {
+            buf.release();
+        }
+    }
+
+    /** A duplicate with its own Netty reference for a reader, or null when the block was already released. */
+    ByteBuf retainedDuplicate() {
+        if (!tryRetain()) {
+            return null;
         }
         try {
             return buf.retainedDuplicate();
         } finally {
             release();
         }
-    }
-
-    /** Adds a claim; only valid while the caller already holds one. */
-    void retain() {
-        refs.incrementAndGet();
-    }
-
-    /** Drops a claim; the last one releases the buffer. */
-    void release() {
-        if (refs.decrementAndGet() == 0) {
-            buf.release();
-        }
-    }
-
-    /** Marks the block read; true on the first read of a prefetched block (the prefetch paid off). */
-    boolean markRead() {
-        return read.compareAndSet(false, true) && prefetched;
-    }
-
-    boolean wasRead() {
-        return read.get();
     }
 }

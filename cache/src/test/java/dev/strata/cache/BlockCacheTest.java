@@ -152,6 +152,25 @@ class BlockCacheTest {
     }
 
     @Test
+    void loadWaitingTooLongForBudgetFailsWithBackpressureWhenItsTurnComes() {
+        CountingLoader loader = new CountingLoader(alloc, true);
+        FakeTicker ticker = new FakeTicker();
+        BlockCache cache = BlockCache.builder(loader).capacityBytes(10_000).maxInFlightBytes(150)
+                .maxWait(java.time.Duration.ofSeconds(1)).ticker(ticker).executor(Runnable::run).build();
+        caches.add(cache);
+        CompletableFuture<ByteBuf> a = cache.read(1, block(1, 0));
+        CompletableFuture<ByteBuf> b = cache.read(2, block(2, 0));
+        ticker.advance(java.time.Duration.ofSeconds(2));
+        loader.completeNext();
+        a.join().release();
+        assertThatThrownBy(b::join).hasCauseInstanceOf(BackpressureException.class)
+                .hasMessageContaining("waited too long");
+        assertThat(loader.calls).hasSize(1);
+        assertThat(cache.stats().rejectedReads()).isEqualTo(1);
+        assertThat(cache.stats().inFlightBytes()).isZero();
+    }
+
+    @Test
     void loaderFailureReachesEveryWaitingReaderAndIsNotCached() {
         CountingLoader loader = new CountingLoader(alloc, true);
         BlockCache cache = cache(loader, 10_000, 10_000, 10);

@@ -72,6 +72,31 @@ class ReadAheadTest {
         assertThat(loader.calls).anyMatch(c -> c.blocks().size() > 1);
     }
 
+    /**
+     * Regression: read-ahead blocks used to go straight into Caffeine, whose TinyLFU admission
+     * evicted them (never read, so least popular) before the reader arrived whenever the cache was
+     * full of more popular blocks; the scan then ran at one load per block.
+     */
+    @Test
+    void readAheadIsNotEvictedByAFullCacheOfPopularBlocks() {
+        CountingLoader loader = new CountingLoader(alloc, false);
+        BlockCache cache = build(builder(loader).capacityBytes(16L * BLOCK));
+        for (int round = 0; round < 5; round++) {
+            for (int i = 0; i < 16; i++) {
+                readAndCheck(cache, 9, new BlockRef(9_999, i * 2, BLOCK)); // popular, not sequential
+            }
+        }
+        cache.cleanUp();
+        int callsBefore = loader.calls.size();
+        int n = layout.totalBlocks();
+        for (int i = 0; i < n; i++) {
+            readAndCheck(cache, 1, layout.block(1, i));
+        }
+        cache.cleanUp();
+        assertThat(cache.stats().prefetchedUnusedBytes()).isZero();
+        assertThat(loader.calls.size() - callsBefore).isLessThanOrEqualTo(n / 4);
+    }
+
     @Test
     void randomScanMakesNoPrefetches() {
         CountingLoader loader = new CountingLoader(alloc, false);
