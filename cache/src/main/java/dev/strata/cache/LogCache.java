@@ -245,18 +245,34 @@ public final class LogCache implements AutoCloseable {
     }
 
     /**
-     * The cached range of a stream as {@code [first, next)}: {@code first} is the lowest cached
-     * offset (or -1 when nothing is cached), {@code next} the end of the last inserted batch (or -1
-     * when the stream is unknown).
+     * The lowest offset the cache can serve for a stream, or -1 when it holds none of its batches:
+     * a fetch below it is a miss.
      */
-    public long[] cachedRange(long streamId) {
+    public long firstCachedOffset(long streamId) {
         StreamIndex index = streams.get(streamId);
         if (index == null) {
-            return new long[] {-1, -1};
+            return -1;
         }
         index.lock.readLock().lock();
         try {
-            return new long[] {index.firstOffset(), index.nextOffset()};
+            return index.firstOffset();
+        } finally {
+            index.lock.readLock().unlock();
+        }
+    }
+
+    /**
+     * The end (exclusive) of the batches inserted for a stream, or -1 for a stream the cache does
+     * not know (never inserted, or dropped).
+     */
+    public long nextOffset(long streamId) {
+        StreamIndex index = streams.get(streamId);
+        if (index == null) {
+            return -1;
+        }
+        index.lock.readLock().lock();
+        try {
+            return index.nextOffset();
         } finally {
             index.lock.readLock().unlock();
         }

@@ -19,8 +19,10 @@ import org.slf4j.LoggerFactory;
  * object). After {@code sequentialThreshold} sequential reads in a row the stream gets a window of
  * {@code initialWindowBytes}. The window doubles (up to {@code maxWindowBytes}) each time the reader
  * finds a block that read-ahead loaded or is loading: the reader keeps up with read-ahead, so bigger
- * loads help. It halves (not below the initial window) when memory is tight: read-ahead was refused
- * by the in-flight budget, or prefetched data was evicted or expired unread. A non-sequential read
+ * loads help. It halves (not below the initial window) when memory is tight or read-ahead is
+ * wasted: read-ahead was refused by the in-flight budget, or prefetched data expired (or was
+ * invalidated) unread. The window never exceeds read-ahead's share of the in-flight budget, since a
+ * larger one could never be loaded. A non-sequential read
  * resets the stream to no read-ahead. When the bytes planned ahead of the reader fall below half of
  * the window, the next blocks up to the window are planned through the {@link BlockLocator}.
  *

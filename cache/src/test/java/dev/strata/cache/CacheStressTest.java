@@ -169,7 +169,7 @@ class CacheStressTest {
                     try (LogCacheFetch f = cache.fetch(stream, next, Long.MAX_VALUE, 1024)) {
                         if (!f.isHit()) {
                             // Evicted or trimmed below us: a real reader would go to objects; skip ahead.
-                            long first = cache.cachedRange(stream)[0];
+                            long first = cache.firstCachedOffset(stream);
                             next = Math.max(next, first < 0 ? next : first);
                             continue;
                         }

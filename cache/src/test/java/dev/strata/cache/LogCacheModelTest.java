@@ -83,7 +83,7 @@ class LogCacheModelTest {
                         long endOffset = start + op.b() % 30;
                         int maxBytes = op.c() % 600;
                         try (LogCacheFetch f = cache.fetch(stream, start, endOffset, maxBytes)) {
-                            long first = cache.cachedRange(stream)[0];
+                            long first = cache.firstCachedOffset(stream);
                             if (f.isHit()) {
                                 assertThat(describe(f.batches())).isEqualTo(describe(expected(batches, start,
                                         endOffset, maxBytes)));
