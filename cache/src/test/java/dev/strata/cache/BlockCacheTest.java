@@ -225,6 +225,21 @@ class BlockCacheTest {
     }
 
     @Test
+    void failingLocatorDoesNotFailReads() {
+        CountingLoader loader = new CountingLoader(alloc, false);
+        BlockCache cache = BlockCache.builder(loader).locator((s, b, max) -> {
+            throw new IllegalStateException("index unavailable");
+        }).executor(Runnable::run).build();
+        caches.add(cache);
+        for (int i = 0; i < 5; i++) {
+            ByteBuf b = cache.read(1, block(1, i)).join();
+            assertThat(tagOf(b)).isEqualTo(CountingLoader.tag(1, i));
+            b.release();
+        }
+        assertThat(cache.stats().prefetchedBytes()).isZero();
+    }
+
+    @Test
     void invalidateObjectDropsItsBlocks() {
         CountingLoader loader = new CountingLoader(alloc, false);
         BlockCache cache = cache(loader, 10_000, 10_000, 10);
