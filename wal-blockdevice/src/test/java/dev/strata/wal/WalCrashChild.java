@@ -1,0 +1,66 @@
+package dev.strata.wal;
+
+import java.io.PrintStream;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Semaphore;
+
+/**
+ * Child JVM of {@link WalCrashTest}: appends forever with several appends in flight, printing one
+ * line per acknowledged record ({@code ACK position nextPosition seed length}) and per trim request
+ * ({@code TRIM position}) before the trim is issued, until the parent kills it with SIGKILL.
+ * Arguments: WAL file, backend, seed.
+ */
+public final class WalCrashChild {
+    private WalCrashChild() {
+    }
+
+    public static void main(String[] args) throws Exception {
+        Path file = Path.of(args[0]);
+        WalOptions.Backend backend = WalOptions.Backend.valueOf(args[1]);
+        long seed = Long.parseLong(args[2]);
+        PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false);
+        BlockDeviceWal wal = BlockDeviceWal.open(WalTesting.options(file, backend).capacityBytes(512 << 10).build());
+        out.println("OPEN " + wal.backend() + " " + wal.recoveryReport().endPosition());
+        out.flush();
+        Semaphore inFlight = new Semaphore(16);
+        ArrayDeque<Long> ackedNext = new ArrayDeque<>();
+        java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
+        for (long i = 0; ; i++) {
+            long bodySeed = seed * 1_000_000_000L + i;
+            int length = 1 + (int) ((bodySeed * 2654435761L) & 0x3FFF);
+            inFlight.acquire();
+            CompletableFuture<WalAppendResult> f = wal.append(WalTesting.buf(WalTesting.bytes(bodySeed, length)));
+            f.whenComplete((r, e) -> {
+                if (r != null) {
+                    synchronized (out) {
+                        out.println("ACK " + r.position() + " " + r.nextPosition() + " " + bodySeed + " " + length);
+                        out.flush();
+                        ackedNext.add(r.nextPosition());
+                        if (ackedNext.size() > 12) {
+                            long trimTo = 0;
+                            for (int k = 0; k < 6; k++) {
+                                trimTo = ackedNext.poll();
+                            }
+                            out.println("TRIM " + trimTo);
+                            out.flush();
+                            wal.trim(trimTo);
+                        }
+                    }
+                } else if (!(e instanceof dev.strata.api.BackpressureException)) {
+                    synchronized (out) {
+                        out.println("ERROR " + e);
+                        out.flush();
+                    }
+                    Runtime.getRuntime().halt(2);
+                } else if (refused.incrementAndGet() > 1_000_000) {
+                    out.println("STUCK " + e);
+                    out.flush();
+                    Runtime.getRuntime().halt(3);
+                }
+                inFlight.release();
+            });
+        }
+    }
+}
