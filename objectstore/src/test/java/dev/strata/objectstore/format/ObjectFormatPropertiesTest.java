@@ -27,7 +27,7 @@ import net.jqwik.api.constraints.IntRange;
  * exactly; random corruption and truncation give CorruptDataException or exactly the written data,
  * never anything else.
  */
-class ObjectFormatProperties {
+class ObjectFormatPropertiesTest {
 
     record BatchSpec(int count, long timestamp, byte[] payload) {
     }

@@ -1,0 +1,86 @@
+package dev.strata.objectstore.format;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.strata.api.CorruptDataException;
+import dev.strata.api.RecordBatch;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufUtil;
+import io.netty.buffer.PooledByteBufAllocator;
+import io.netty.buffer.Unpooled;
+import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
+import org.junit.jupiter.api.Test;
+
+class StreamBatchCodecTest {
+
+    @Test
+    void recordBatchEncodesToTheSameBytesAsTheByteBufOverload() {
+        byte[] payload = "records".getBytes(StandardCharsets.UTF_8);
+        ByteBuf a = StreamBatchCodec.encode(PooledByteBufAllocator.DEFAULT, 9, 2, 40, RecordBatch.of(3, 77L, ByteBuffer.wrap(payload)));
+        ByteBuf p = Unpooled.wrappedBuffer(payload);
+        ByteBuf b = StreamBatchCodec.encode(PooledByteBufAllocator.DEFAULT, 9, 2, 40, 3, 77L, p);
+        try {
+            assertThat(ByteBufUtil.equals(a, b)).isTrue();
+            assertThat(p.readerIndex()).isZero();
+            assertThat(p.refCnt()).isEqualTo(1);
+            StreamBatch v = StreamBatchCodec.wrap(a).verifyChecksum("test");
+            assertThat(v.sizeBytes()).isEqualTo(StreamBatchDescriptor.HEADER_SIZE + payload.length);
+            assertThat(v.encoded().readableBytes()).isEqualTo(a.readableBytes());
+        } finally {
+            a.release();
+            b.release();
+            p.release();
+        }
+    }
+
+    @Test
+    void readAdvancesPastOneBatchAndVerifiesIt() {
+        ByteBuf two = PooledByteBufAllocator.DEFAULT.directBuffer();
+        ByteBuf p = Unpooled.wrappedBuffer(new byte[] {1, 2, 3});
+        try {
+            StreamBatchCodec.encodeTo(two, 1, 1, 0, 1, 0, p);
+            StreamBatchCodec.encodeTo(two, 1, 1, 1, 4, 0, p);
+            assertThat(StreamBatchCodec.read(two, "buf", 0).nextOffset()).isEqualTo(1);
+            assertThat(StreamBatchCodec.read(two, "buf", 51).nextOffset()).isEqualTo(5);
+            assertThat(two.isReadable()).isFalse();
+        } finally {
+            two.release();
+            p.release();
+        }
+    }
+
+    @Test
+    void damagedHeadersAndPayloadsAreCorruptData() {
+        ByteBuf p = Unpooled.wrappedBuffer(new byte[10]);
+        ByteBuf b = StreamBatchCodec.encode(PooledByteBufAllocator.DEFAULT, 1, 1, 0, 1, 0, p);
+        try {
+            b.setByte(StreamBatchDescriptor.MAGIC_OFFSET, 2);
+            assertThatThrownBy(() -> StreamBatchCodec.wrap(b, "src", 5)).isInstanceOf(CorruptDataException.class)
+                    .hasMessageContaining("magic").hasMessageContaining("src position=5");
+            b.setByte(StreamBatchDescriptor.MAGIC_OFFSET, 1);
+            b.setInt(StreamBatchDescriptor.LENGTH_OFFSET, 11);
+            assertThatThrownBy(() -> StreamBatchCodec.wrap(b)).isInstanceOf(CorruptDataException.class)
+                    .hasMessageContaining("length");
+            b.setInt(StreamBatchDescriptor.LENGTH_OFFSET, 10);
+            b.setByte(StreamBatchDescriptor.HEADER_SIZE + 3, 1);
+            assertThatThrownBy(() -> StreamBatchCodec.wrap(b).verifyChecksum("src")).isInstanceOf(CorruptDataException.class)
+                    .hasMessageContaining("CRC mismatch").hasMessageContaining("stored=");
+            assertThatThrownBy(() -> StreamBatchCodec.wrap(b.slice(0, 20))).isInstanceOf(CorruptDataException.class)
+                    .hasMessageContaining("truncated");
+        } finally {
+            b.release();
+            p.release();
+        }
+    }
+
+    @Test
+    void invalidArgumentsAreRejected() {
+        ByteBuf p = Unpooled.EMPTY_BUFFER;
+        assertThatThrownBy(() -> StreamBatchCodec.encode(PooledByteBufAllocator.DEFAULT, 1, 1, 0, 0, 0, p))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("count");
+        assertThatThrownBy(() -> StreamBatchCodec.encode(PooledByteBufAllocator.DEFAULT, 1, 1, Long.MAX_VALUE, 2, 0, p))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+}
