@@ -52,10 +52,13 @@ public final class BlockDeviceWal implements WriteAheadLog {
      * Concurrency: one ReentrantLock `lock` guards all mutable state below (marked "guarded by:
      * lock"). Appending threads encode their record straight into the open group's pooled aligned
      * buffer under the lock (one copy, no scratch buffer; the body CRC is computed before taking
-     * it) and release the caller's ByteBuf. One writer thread ("strata-wal-N") seals groups and
-     * submits them to the backend, up to maxInFlight at once, and writes header updates (trim). The
-     * backend reports completions on its own threads; they update state under the lock and hand the
-     * futures to complete to the callback executor, in order, while still holding the lock, so the
+     * it) and release the caller's ByteBuf. Whichever thread finds a free in-flight slot (the
+     * appender, or the backend thread reporting a completion) seals the open group and submits it
+     * after releasing the lock, so the latency path has no thread hand-off. A writer thread
+     * ("strata-wal-N") writes header updates (trim), drains at close, and submits instead when a
+     * rate limit is configured (it may then park waiting for tokens). The backend reports
+     * completions on its own threads; they update state under the lock and hand the futures to
+     * complete to the callback executor, in order, while still holding the lock, so the
      * executor sees them in append order. No I/O and no user callback runs under the lock.
      *
      * Group commit: a group is sealed when the writer has a free in-flight slot (so a lone append
@@ -106,6 +109,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
     private final ExecutorService ownedCallbackExecutor;
     private final TokenBucket opsLimit;
     private final TokenBucket bytesLimit;
+    private final boolean rateLimited;
     private final Thread writer;
 
     private final ReentrantLock lock = new ReentrantLock();
@@ -164,6 +168,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
         }
         this.opsLimit = options.maxWriteOpsPerSecond() > 0 ? new TokenBucket(options.maxWriteOpsPerSecond(), System::nanoTime) : null;
         this.bytesLimit = options.maxWriteBytesPerSecond() > 0 ? new TokenBucket(options.maxWriteBytesPerSecond(), System::nanoTime) : null;
+        this.rateLimited = opsLimit != null || bytesLimit != null;
         this.writer = new Thread(this::runWriter, "strata-wal-" + id);
         this.writer.setDaemon(true);
     }
@@ -362,12 +367,15 @@ public final class BlockDeviceWal implements WriteAheadLog {
             int crc = crc32c(body);
             CompletableFuture<WalAppendResult> future = new CompletableFuture<>();
             RuntimeException rejected;
+            List<WriteGroup> ready;
             lock.lock();
             try {
                 rejected = place(body, crc, future);
+                ready = rejected == null ? takeSubmittable() : List.of();
             } finally {
                 lock.unlock();
             }
+            submitAll(ready);
             return rejected == null ? future : CompletableFuture.failedFuture(rejected);
         } finally {
             body.release();
@@ -434,7 +442,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
             if (open.fill() >= options.groupCommitBytes() || open.endPosition() % capacity == 0) {
                 sealOpen();
             }
-            if (ioInFlight < backend.maxInFlight()) {
+            if (rateLimited && ioInFlight < backend.maxInFlight()) {
                 writerWake.signal();
             }
             return null;
@@ -467,6 +475,43 @@ public final class BlockDeviceWal implements WriteAheadLog {
         }
         nextGroupStart = g.seal();
         sealed.add(g);
+    }
+
+    /**
+     * Without rate limits, the thread that finds a free in-flight slot (an appender, or the thread
+     * reporting a completion) seals and submits the next group itself: no hand-off to the writer
+     * thread on the latency path. Returns the groups to submit once the lock is released, already
+     * registered in flight in sequence order. Holds: lock.
+     */
+    private List<WriteGroup> takeSubmittable() {
+        if (rateLimited || failure != null) {
+            return List.of();
+        }
+        List<WriteGroup> ready = null;
+        while (ioInFlight < backend.maxInFlight()) {
+            WriteGroup g = sealed.poll();
+            if (g == null && open != null && open.recordCount() > 0) {
+                sealOpen();
+                g = sealed.poll();
+            }
+            if (g == null) {
+                break;
+            }
+            ioInFlight++;
+            inFlight.add(g);
+            if (ready == null) {
+                ready = new ArrayList<>(2);
+            }
+            ready.add(g);
+        }
+        return ready == null ? List.of() : ready;
+    }
+
+    /** Submits groups taken by {@link #takeSubmittable()}; without the lock. */
+    private void submitAll(List<WriteGroup> ready) {
+        for (WriteGroup g : ready) {
+            submit(g);
+        }
     }
 
     // ---------------------------------------------------------------- writer thread
@@ -529,6 +574,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
 
     /** Runs on a backend thread. */
     private void onWriteComplete(WriteGroup g, long offset, long written, IOException error) {
+        List<WriteGroup> ready;
         lock.lock();
         try {
             ioInFlight--;
@@ -545,10 +591,14 @@ public final class BlockDeviceWal implements WriteAheadLog {
             }
             freeBuffers.add(g.buffer);
             advance();
-            writerWake.signal();
+            ready = takeSubmittable();
+            if (rateLimited || closing || failure != null || requestedTrim > header.trimPosition()) {
+                writerWake.signal();
+            }
         } finally {
             lock.unlock();
         }
+        submitAll(ready);
     }
 
     /**

@@ -9,8 +9,10 @@ import java.nio.ByteBuffer;
  * users (it is public only because the io_uring backend lives in another package, compiled for
  * JDK 22).
  *
- * <p>Thread-safety: {@link #submit} is called by one thread (the WAL writer) at a time;
- * completions may be reported on any backend thread, concurrently with {@link #submit}.
+ * <p>Thread-safety: implementations are thread-safe; {@link #submit} may be called from several
+ * threads at once (appenders, completion threads). Completions may be reported on any backend
+ * thread, concurrently with {@link #submit}, or even inside {@code submit} on the caller's thread
+ * (an immediate failure); the caller must not hold locks that the completion needs.
  *
  * <p>Durability: when the backend was opened durable, a write is reported complete only once its
  * bytes are stable (O_DIRECT write followed by {@code fdatasync}, or a write with
