@@ -1,0 +1,470 @@
+package dev.strata.core;
+
+import dev.strata.api.AppendResult;
+import dev.strata.api.BackpressureException;
+import dev.strata.api.FetchResult;
+import dev.strata.api.FetchedBatch;
+import dev.strata.api.OffsetOutOfRangeException;
+import dev.strata.api.RecordBatch;
+import dev.strata.api.StorageException;
+import dev.strata.api.StrataException;
+import dev.strata.api.Stream;
+import dev.strata.api.StreamClosedException;
+import dev.strata.api.StreamFencedException;
+import dev.strata.api.StreamNotFoundException;
+import dev.strata.api.StreamOptions;
+import dev.strata.cache.CachedBatch;
+import dev.strata.cache.LogCache;
+import dev.strata.cache.LogCacheFetch;
+import dev.strata.core.metadata.MetadataStore;
+import dev.strata.core.metadata.StreamMetadata;
+import dev.strata.objectstore.ObjectStorage;
+import dev.strata.objectstore.format.StreamBatch;
+import dev.strata.objectstore.format.StreamBatchCodec;
+import dev.strata.wal.WalAppendResult;
+import dev.strata.wal.WriteAheadLog;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The durable {@link StreamStore}: appends go to the WAL, then the LogCache; the {@link Uploader}
+ * moves them to objects and commits them to the {@link MetadataStore}; fetches read the LogCache
+ * or, below it, objects through the {@link BlockCache}. Built by {@link Strata#builder()}.
+ *
+ * <h2>Concurrency</h2>
+ * Each stream's {@link StreamState} monitor guards offset assignment and the WAL hand-off, so the
+ * WAL receives a stream's batches in offset order. The WAL completes appends in order on its
+ * callback thread; there, under {@code ingestLock}, the batch enters the LogCache and the stream's
+ * acknowledged end moves; the user's future is then completed on the stream's
+ * {@link SerialExecutor} (never on the WAL thread). {@code ingestLock} also makes "seal the cache
+ * for upload" and "the WAL position the sealed data reaches" one atomic step (see Uploader).
+ *
+ * <h2>Durability</h2>
+ * An append completes only after the WAL reported it durable. Trims and stream lifecycle changes
+ * complete after the metadata store made them durable.
+ *
+ * <h2>Failure</h2>
+ * An append refused before reaching the WAL (no room, closed, fenced) fails alone and takes no
+ * offset. An append that fails after reaching the WAL (I/O error) fails the stream: every later
+ * in-flight append of that stream fails too (no holes), and the stream refuses appends until it is
+ * re-opened. Object-store failures never fail appends: the uploader retries, the WAL absorbs writes
+ * meanwhile, and when WAL or cache are full appends fail with {@link BackpressureException}.
+ *
+ * <h2>Backpressure</h2>
+ * Before the WAL hand-off an append needs room in the LogCache for its encoded size; the WAL
+ * refuses what does not fit. Either way the append fails fast with {@link BackpressureException}
+ * (retriable) and takes no offset.
+ */
+final class DefaultStreamStore implements DurableStreamStore {
+    private static final Logger LOG = LoggerFactory.getLogger(DefaultStreamStore.class);
+
+    private final EngineConfig config;
+    private final WriteAheadLog wal;
+    private final MetadataStore metadata;
+    private final LogCache logCache;
+    private final ObjectReadPath readPath;
+    private final Uploader uploader;
+    private final ByteBufAllocator allocator;
+    private final ExecutorService callbackExecutor;
+    private final List<AutoCloseable> owned;
+    private volatile StoreRecoveryReport recoveryReport;
+
+    /** Makes "insert into the LogCache, then mark the WAL record handled" atomic with sealing for upload. */
+    private final Object ingestLock = new Object();
+    /** WAL position below which every record is in the LogCache (or was dropped): the safe trim point. */
+    private final WalPrefix walPrefix;
+
+    private final ConcurrentHashMap<Long, StreamState> streams = new ConcurrentHashMap<>();
+    private volatile boolean closed;
+    /** Set when a newer process took over the store's metadata: every write then fails fenced. */
+    private volatile Throwable fencedBy;
+
+    DefaultStreamStore(EngineConfig config, WriteAheadLog wal, MetadataStore metadata, ObjectStorage storage,
+            LogCache logCache, long blockCacheBytes, long maxInFlightReadBytes, ByteBufAllocator allocator,
+            ExecutorService callbackExecutor, ExecutorService readExecutor, List<AutoCloseable> owned) {
+        this.config = config;
+        this.wal = wal;
+        this.metadata = metadata;
+        this.logCache = logCache;
+        this.allocator = allocator;
+        this.walPrefix = new WalPrefix(wal.writePosition());
+        this.callbackExecutor = callbackExecutor;
+        this.owned = owned;
+        this.readPath = new ObjectReadPath(storage, metadata, blockCacheBytes, maxInFlightReadBytes, readExecutor);
+        this.uploader = new Uploader(this, storage, metadata, logCache, wal, config);
+    }
+
+    // ---- wiring for Strata/Recovery/Uploader ------------------------------------------------------------
+
+    int maxBatchBytes() {
+        return config.maxBatchBytes();
+    }
+
+    boolean isClosed() {
+        return closed;
+    }
+
+    /** The reason this store was fenced by a newer process, or null. */
+    Throwable fencedBy() {
+        return fencedBy;
+    }
+
+    /** A newer process registered on the same metadata: refuse every later write. */
+    void fence(Throwable cause) {
+        if (fencedBy == null) {
+            fencedBy = cause;
+            LOG.error("store fenced by a newer process; appends and trims now fail: {}", cause.toString());
+        }
+    }
+
+    /** Whether {@code streamId} exists (not deleted) in this store. */
+    boolean isLive(long streamId) {
+        StreamState s = streams.get(streamId);
+        return s != null && !s.deleted;
+    }
+
+    /** Seeds the read path with the index of an object just written. */
+    void registerObject(dev.strata.core.metadata.ObjectMetadata object, dev.strata.objectstore.format.ObjectIndex index) {
+        readPath.register(object, index);
+    }
+
+    /** Accounts recovered WAL data that was skipped (already committed, deleted, unacknowledged). */
+    void advanceWalEnd(long position) {
+        synchronized (ingestLock) {
+            walPrefix.advanceTo(position);
+        }
+    }
+
+    @Override
+    public StoreRecoveryReport recoveryReport() {
+        return recoveryReport;
+    }
+
+    void setRecoveryReport(StoreRecoveryReport report) {
+        this.recoveryReport = report;
+    }
+
+    @Override
+    public CompletableFuture<Void> flush() {
+        if (closed) {
+            return CompletableFuture.failedFuture(new StreamClosedException("store closed"));
+        }
+        return uploader.flush();
+    }
+
+    Uploader uploader() {
+        return uploader;
+    }
+
+    /** Starts background uploads; called once recovery's data is committed. */
+    void start() {
+        uploader.start();
+    }
+
+    /** Seals everything in the LogCache for upload, with the WAL position it reaches (atomically). */
+    Uploader.Sealed sealForUpload() {
+        synchronized (ingestLock) {
+            return new Uploader.Sealed(logCache.sealForUpload(), walPrefix.end());
+        }
+    }
+
+    /** Adds a recovered WAL record to the cache (recovery only, before the store serves). */
+    void insertRecovered(StreamBatch batch, ByteBuf encoded, long walNextPosition) {
+        synchronized (ingestLock) {
+            logCache.insert(batch.streamId(), batch.baseOffset(), batch.count(), batch.payloadLength(), encoded);
+            walPrefix.advanceTo(walNextPosition);
+        }
+    }
+
+    /**
+     * Registers every stream the metadata knows, with the next offset recovery found (its committed
+     * end, or the end of what the WAL replayed); recovery only, before the store serves.
+     */
+    void registerRecoveredStreams(MetadataStore metadata, java.util.Map<Long, Long> replayedEnds) {
+        for (StreamMetadata meta : metadata.streams()) {
+            long next = Math.max(meta.committedEndOffset(), replayedEnds.getOrDefault(meta.streamId(), 0L));
+            streams.compute(meta.streamId(), (id, old) -> {
+                if (old != null) {
+                    old.ackedEnd = next;
+                    old.assignedEnd = next;
+                    return old;
+                }
+                return new StreamState(id, meta.epoch(), meta.startOffset(), next, new SerialExecutor(callbackExecutor));
+            });
+        }
+    }
+
+    // ---- StreamStore --------------------------------------------------------------------------------------
+
+    @Override
+    public CompletableFuture<Stream> createStream(StreamOptions options) {
+        if (options == null) {
+            throw new IllegalArgumentException("options must not be null");
+        }
+        if (closed) {
+            return CompletableFuture.failedFuture(new StreamClosedException("store closed"));
+        }
+        return unwrapping(metadata.createStream(options.epoch()).thenApply(meta -> {
+            StreamState state = new StreamState(meta.streamId(), meta.epoch(), 0, 0, new SerialExecutor(callbackExecutor));
+            DefaultStream handle = new DefaultStream(this, state, meta.epoch());
+            state.holder = handle;
+            streams.put(meta.streamId(), state);
+            return handle;
+        }));
+    }
+
+    @Override
+    public CompletableFuture<Stream> openStream(long streamId, long epoch) {
+        if (epoch < 0) {
+            throw new IllegalArgumentException("epoch must be >= 0, got " + epoch);
+        }
+        if (closed) {
+            return CompletableFuture.failedFuture(new StreamClosedException("store closed"));
+        }
+        StreamState existing = streams.get(streamId);
+        if (existing != null) {
+            synchronized (existing) {
+                if (existing.holder != null && !existing.holder.isClosed() && existing.epoch == epoch) {
+                    return CompletableFuture.failedFuture(new StreamFencedException(
+                            "stream already open at this epoch: streamId=" + streamId + " epoch=" + epoch));
+                }
+            }
+        }
+        return unwrapping(metadata.openStream(streamId, epoch).thenApply(meta -> {
+            StreamState state = streams.computeIfAbsent(streamId, id -> new StreamState(id, meta.epoch(),
+                    meta.startOffset(), meta.committedEndOffset(), new SerialExecutor(callbackExecutor)));
+            synchronized (state) {
+                if (state.holder != null && !state.holder.isClosed() && state.epoch == epoch) {
+                    throw new StreamFencedException("stream already open at this epoch: streamId=" + streamId
+                            + " epoch=" + epoch);
+                }
+                DefaultStream handle = new DefaultStream(this, state, epoch);
+                state.epoch = epoch;
+                state.holder = handle; // fences the previous holder
+                state.failure = null;  // a re-open clears a failed append's refusal
+                state.assignedEnd = state.ackedEnd;
+                return handle;
+            }
+        }));
+    }
+
+    @Override
+    public CompletableFuture<Void> deleteStream(long streamId, long epoch) {
+        if (epoch < 0) {
+            throw new IllegalArgumentException("epoch must be >= 0, got " + epoch);
+        }
+        if (closed) {
+            return CompletableFuture.failedFuture(new StreamClosedException("store closed"));
+        }
+        return unwrapping(metadata.deleteStream(streamId, epoch).thenRun(() -> {
+            StreamState state = streams.remove(streamId);
+            if (state != null) {
+                synchronized (state) {
+                    state.deleted = true;
+                    state.holder = null;
+                }
+            }
+            logCache.dropStream(streamId);
+            readPath.forgetStream(streamId);
+        }));
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
+        uploader.close(); // one last upload of what the WAL holds, bounded; the WAL keeps it anyway
+        readPath.close();
+        for (int i = owned.size() - 1; i >= 0; i--) {
+            try {
+                owned.get(i).close();
+            } catch (Exception e) {
+                LOG.warn("close failed: {}", owned.get(i), e);
+            }
+        }
+    }
+
+    // ---- append ---------------------------------------------------------------------------------------------
+
+    CompletableFuture<AppendResult> append(DefaultStream handle, RecordBatch batch) {
+        StreamState state = handle.state();
+        CompletableFuture<AppendResult> result = new CompletableFuture<>();
+        ByteBuf encoded;
+        long base;
+        CompletableFuture<WalAppendResult> durable;
+        synchronized (state) {
+            RuntimeException refused = handle.refusal(true);
+            if (refused != null) {
+                return CompletableFuture.failedFuture(refused);
+            }
+            int encodedSize = StreamBatchCodec.headerSize() + batch.sizeBytes();
+            try {
+                logCache.requireRoomFor(encodedSize);
+            } catch (BackpressureException e) {
+                uploader.wakeUp();
+                return CompletableFuture.failedFuture(e);
+            }
+            base = state.assignedEnd;
+            encoded = StreamBatchCodec.encode(allocator, state.id, handle.epoch(), base, batch);
+            durable = wal.append(encoded.retain()); // the WAL owns one reference, we keep one for the cache
+            if (durable.isCompletedExceptionally()) {
+                // Refused before anything was written (full WAL, record too large): this append alone
+                // fails and its offsets are not taken.
+                encoded.release();
+                uploader.wakeUp();
+                return durable.handle((r, e) -> {
+                    throw new CompletionException(unwrap(e));
+                });
+            }
+            state.assignedEnd = base + batch.count();
+            int count = batch.count();
+            int payloadBytes = batch.sizeBytes();
+            long assigned = base;
+            // Registered under the stream's lock: if the WAL already completed this append, the callback
+            // runs here, before the stream's next append can be handed to the WAL, so a stream's
+            // callbacks always run in offset order.
+            durable.whenComplete((walResult, error) ->
+                    onDurable(state, assigned, count, payloadBytes, encoded, walResult, error, result));
+        }
+        return result;
+    }
+
+    /** Runs on the WAL's callback thread, in WAL order. Always completes {@code result}. */
+    private void onDurable(StreamState state, long base, int count, int payloadBytes, ByteBuf encoded,
+            WalAppendResult walResult, Throwable error, CompletableFuture<AppendResult> result) {
+        Throwable failure = null;
+        boolean handedOff = false; // LogCache.insert owns the buffer from the call on, even if it throws
+        try {
+            synchronized (state) {
+                if (error != null) {
+                    if (state.failure == null) {
+                        state.failure = unwrap(error);
+                    }
+                    failure = storageFailure(unwrap(error));
+                } else if (state.failure != null || state.deleted) {
+                    // An earlier in-flight append failed (or the stream is gone): this one must not
+                    // become visible, or the stream would have a hole.
+                    failure = state.deleted ? new StreamNotFoundException(state.id)
+                            : new StreamClosedException("an earlier append of this stream failed: streamId=" + state.id,
+                                    state.failure);
+                } else {
+                    synchronized (ingestLock) {
+                        handedOff = true;
+                        logCache.insert(state.id, base, count, payloadBytes, encoded);
+                        walPrefix.handled(walResult.position(), walResult.nextPosition());
+                    }
+                    state.ackedEnd = base + count;
+                }
+            }
+        } catch (Throwable t) {
+            LOG.error("accepting a durable append failed: streamId={} baseOffset={}", state.id, base, t);
+            synchronized (state) {
+                if (state.failure == null) {
+                    state.failure = t;
+                }
+            }
+            failure = new StorageException("accepting a durable append failed: streamId=" + state.id + " baseOffset="
+                    + base, false, t);
+        } finally {
+            if (!handedOff) {
+                encoded.release();
+            }
+        }
+        if (walResult != null && failure != null) {
+            walPrefix.handled(walResult.position(), walResult.nextPosition()); // written but dropped: never acknowledged
+        }
+        if (failure == null && logCache.unuploadedBytes() >= config.uploadThresholdBytes()) {
+            uploader.wakeUp();
+        }
+        Throwable f = failure;
+        state.completions.execute(() -> {
+            if (f == null) {
+                result.complete(new AppendResult(base));
+            } else {
+                result.completeExceptionally(f);
+            }
+        });
+    }
+
+    // ---- fetch ----------------------------------------------------------------------------------------------
+
+    CompletableFuture<FetchResult> fetch(StreamState state, long start, long end, int maxBytes) {
+        LogCacheFetch cached = logCache.fetch(state.id, start, end, maxBytes);
+        if (cached.isHit()) {
+            return CompletableFuture.completedFuture(toFetchResult(cached));
+        }
+        cached.close();
+        return readPath.fetch(state.id, start, end, maxBytes);
+    }
+
+    private static FetchResult toFetchResult(LogCacheFetch cached) {
+        List<FetchedBatch> batches = new ArrayList<>(cached.batches().size());
+        for (CachedBatch b : cached.batches()) {
+            StreamBatch sb = StreamBatchCodec.wrap(b.data());
+            batches.add(new FetchedBatch(sb.baseOffset(), sb.count(), sb.baseTimestamp(), sb.payload().nioBuffer()));
+        }
+        return new PooledFetchResult(batches, cached);
+    }
+
+    // ---- trim -----------------------------------------------------------------------------------------------
+
+    CompletableFuture<Void> trim(DefaultStream handle, long newStart) {
+        StreamState state = handle.state();
+        synchronized (state) {
+            RuntimeException refused = handle.refusal(true);
+            if (refused != null) {
+                return CompletableFuture.failedFuture(refused);
+            }
+            if (newStart > state.ackedEnd) {
+                return CompletableFuture.failedFuture(
+                        new OffsetOutOfRangeException(state.id, newStart, state.startOffset, state.ackedEnd));
+            }
+            if (newStart <= state.startOffset) {
+                return CompletableFuture.completedFuture(null);
+            }
+        }
+        return unwrapping(metadata.trimStream(state.id, handle.epoch(), newStart).thenAccept(meta -> {
+            synchronized (state) {
+                state.startOffset = Math.max(state.startOffset, meta.startOffset());
+            }
+        }));
+    }
+
+    // ---- helpers --------------------------------------------------------------------------------------------
+
+    static Throwable unwrap(Throwable t) {
+        Throwable cur = t;
+        while ((cur instanceof CompletionException || cur instanceof ExecutionException) && cur.getCause() != null) {
+            cur = cur.getCause();
+        }
+        return cur;
+    }
+
+    private static Throwable storageFailure(Throwable t) {
+        return t instanceof StrataException ? t : new StorageException("WAL append failed", false, t);
+    }
+
+    /** Makes a future fail with the unwrapped typed cause, as the API promises. */
+    static <T> CompletableFuture<T> unwrapping(CompletableFuture<T> future) {
+        CompletableFuture<T> out = new CompletableFuture<>();
+        future.whenComplete((v, e) -> {
+            if (e == null) {
+                out.complete(v);
+            } else {
+                out.completeExceptionally(unwrap(e));
+            }
+        });
+        return out;
+    }
+}

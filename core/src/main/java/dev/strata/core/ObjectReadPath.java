@@ -1,0 +1,250 @@
+package dev.strata.core;
+
+import dev.strata.api.FetchResult;
+import dev.strata.api.FetchedBatch;
+import dev.strata.api.StorageException;
+import dev.strata.cache.BlockCache;
+import dev.strata.cache.BlockRef;
+import dev.strata.core.metadata.MetadataStore;
+import dev.strata.core.metadata.ObjectMetadata;
+import dev.strata.core.metadata.StreamRange;
+import dev.strata.objectstore.ObjectKeys;
+import dev.strata.objectstore.ObjectStorage;
+import dev.strata.objectstore.format.DataBlock;
+import dev.strata.objectstore.format.IndexEntry;
+import dev.strata.objectstore.format.ObjectIndex;
+import dev.strata.objectstore.format.ObjectReader;
+import dev.strata.objectstore.format.StreamBatch;
+import dev.strata.objectstore.format.StreamBatchCodec;
+import io.netty.buffer.ByteBuf;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ExecutorService;
+
+/**
+ * Catch-up reads: data below what the LogCache holds, read from committed objects through the
+ * {@link BlockCache} (decoded blocks, single-flight loads, read-ahead, bounded in-flight bytes).
+ *
+ * <p>Finding data: the metadata's range index gives the objects holding a stream's offsets; each
+ * object's index (footer + index, one tail GET, then cached) gives the blocks. Both the
+ * {@link dev.strata.cache.BlockLoader} and the {@link dev.strata.cache.BlockLocator} the block cache
+ * uses are implemented here.
+ *
+ * <p>Concurrency: fetches run on the read executor ("strata-read-N"), separate from the WAL and
+ * upload threads, so catch-up reads never delay tail reads or appends. Thread-safe.
+ *
+ * <p>Buffers: a fetch result holds retained block buffers and releases them when closed.
+ */
+final class ObjectReadPath implements AutoCloseable {
+
+    /** Object indexes kept: about a hundred bytes per block each; bounded so metadata of huge stores fits. */
+    private static final int MAX_CACHED_READERS = 4096;
+
+    private final ObjectStorage storage;
+    private final MetadataStore metadata;
+    private final BlockCache blockCache;
+    private final ExecutorService readExecutor;
+    /** objectId -> committed object, learnt from the metadata range index. */
+    private final ConcurrentHashMap<Long, ObjectMetadata> objects = new ConcurrentHashMap<>();
+    // guarded by: itself; LRU of open readers by objectId
+    private final Map<Long, CompletableFuture<ObjectReader>> readers = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, CompletableFuture<ObjectReader>> eldest) {
+            return size() > MAX_CACHED_READERS;
+        }
+    };
+
+    ObjectReadPath(ObjectStorage storage, MetadataStore metadata, long blockCacheBytes, long maxInFlightReadBytes,
+            ExecutorService readExecutor) {
+        this.storage = storage;
+        this.metadata = metadata;
+        this.readExecutor = readExecutor;
+        this.blockCache = BlockCache.builder(this::load)
+                .locator(this::blocksAfter)
+                .capacityBytes(blockCacheBytes)
+                .maxInFlightBytes(maxInFlightReadBytes)
+                .executor(readExecutor)
+                .build();
+    }
+
+    /** Reads batches of {@code streamId} from {@code start}, at most up to {@code end}, from objects. */
+    CompletableFuture<FetchResult> fetch(long streamId, long start, long end, int maxBytes) {
+        return CompletableFuture.supplyAsync(() -> fetchBlocking(streamId, start, end, maxBytes), readExecutor);
+    }
+
+    private FetchResult fetchBlocking(long streamId, long start, long end, int maxBytes) {
+        List<Map.Entry<StreamRange, ObjectMetadata>> covering = metadata.objectsCovering(streamId, start, end);
+        if (covering.isEmpty()) {
+            throw new StorageException("offset neither in the log cache nor in committed objects (raced with an "
+                    + "upload; retry): streamId=" + streamId + " offset=" + start, true);
+        }
+        List<ByteBuf> held = new ArrayList<>();
+        List<FetchedBatch> out = new ArrayList<>();
+        boolean done = false;
+        try {
+            long cursor = start;
+            long bytes = 0;
+            for (Map.Entry<StreamRange, ObjectMetadata> entry : covering) {
+                ObjectMetadata object = entry.getValue();
+                long objectId = ObjectKeys.parseObjectId(object.key());
+                objects.putIfAbsent(objectId, object);
+                ObjectReader reader = reader(objectId).join();
+                ObjectIndex index = reader.index();
+                int block = index.findBlock(streamId, cursor);
+                while (block >= 0 && block < index.size() && !done) {
+                    IndexEntry e = index.entry(block);
+                    if (e.streamId() != streamId || e.startOffset() >= end) {
+                        break;
+                    }
+                    ByteBuf content = blockCache.read(streamId, new BlockRef(objectId, block, e.size())).join();
+                    boolean used = false;
+                    ByteBuf view = content.duplicate();
+                    String where = "object=" + object.key() + " block=" + block;
+                    while (view.isReadable()) {
+                        int at = view.readerIndex();
+                        StreamBatch b = StreamBatchCodec.read(view, where, at);
+                        if (b.nextOffset() <= cursor) {
+                            continue;
+                        }
+                        if (b.baseOffset() >= end || (!out.isEmpty() && bytes + b.payloadLength() > maxBytes)) {
+                            done = true;
+                            break;
+                        }
+                        out.add(new FetchedBatch(b.baseOffset(), b.count(), b.baseTimestamp(), b.payload().nioBuffer()));
+                        bytes += b.payloadLength();
+                        cursor = b.nextOffset();
+                        used = true;
+                    }
+                    if (used) {
+                        held.add(content);
+                    } else {
+                        content.release();
+                    }
+                    block++;
+                }
+                if (done || cursor >= end) {
+                    break;
+                }
+            }
+            if (out.isEmpty()) {
+                throw new StorageException("committed objects do not hold the requested offset: streamId=" + streamId
+                        + " offset=" + start, false);
+            }
+            List<ByteBuf> toRelease = List.copyOf(held);
+            held.clear();
+            return new PooledFetchResult(out, () -> toRelease.forEach(ByteBuf::release));
+        } finally {
+            held.forEach(ByteBuf::release);
+        }
+    }
+
+    private CompletableFuture<ObjectReader> reader(long objectId) {
+        synchronized (readers) {
+            CompletableFuture<ObjectReader> r = readers.get(objectId);
+            if (r == null || r.isCompletedExceptionally()) {
+                ObjectMetadata object = objects.get(objectId);
+                if (object == null) {
+                    return CompletableFuture.failedFuture(new StorageException("unknown object id " + objectId, false));
+                }
+                r = ObjectReader.open(storage, object.key(), object.sizeBytes());
+                readers.put(objectId, r);
+            }
+            return r;
+        }
+    }
+
+    /** Seeds the reader cache with an index the uploader already has (saves the tail GET). */
+    void register(ObjectMetadata object, ObjectIndex index) {
+        long objectId = ObjectKeys.parseObjectId(object.key());
+        objects.put(objectId, object);
+        synchronized (readers) {
+            readers.put(objectId, CompletableFuture.completedFuture(ObjectReader.of(storage, object.key(), object.sizeBytes(), index)));
+        }
+    }
+
+    /** BlockLoader: one ranged read of adjacent blocks, decoded; ownership of the buffers passes to the cache. */
+    private CompletableFuture<List<ByteBuf>> load(long objectId, List<BlockRef> blocks) {
+        int from = blocks.get(0).blockIndex();
+        int to = blocks.get(blocks.size() - 1).blockIndex() + 1;
+        return reader(objectId).thenCompose(r -> r.readBlocks(from, to)).thenApply(decoded -> {
+            List<ByteBuf> out = new ArrayList<>(decoded.size());
+            for (DataBlock block : decoded) {
+                out.add(block.content()); // the block's one reference moves to the cache
+            }
+            return out;
+        });
+    }
+
+    /** BlockLocator: the stream's next blocks after {@code block}, in this object and the next ones whose index is known. */
+    private List<BlockRef> blocksAfter(long streamId, BlockRef block, long maxBytes) {
+        List<BlockRef> out = new ArrayList<>();
+        long bytes = 0;
+        long objectId = block.objectId();
+        int next = block.blockIndex() + 1;
+        long lastEnd = -1;
+        for (int hops = 0; hops < 4 && bytes < maxBytes; hops++) {
+            CompletableFuture<ObjectReader> f;
+            synchronized (readers) {
+                f = readers.get(objectId);
+            }
+            if (f == null || !f.isDone() || f.isCompletedExceptionally()) {
+                if (f == null && objects.containsKey(objectId)) {
+                    reader(objectId); // open it in the background for the next call
+                }
+                return out;
+            }
+            ObjectIndex index = f.join().index();
+            if (hops == 0 && next - 1 < index.size()) {
+                lastEnd = index.entry(next - 1).endOffset(); // end of the block just read
+            }
+            while (next < index.size() && bytes < maxBytes) {
+                IndexEntry e = index.entry(next);
+                if (e.streamId() != streamId) {
+                    break;
+                }
+                out.add(new BlockRef(objectId, next, e.size()));
+                bytes += e.size();
+                lastEnd = e.endOffset();
+                next++;
+            }
+            if (bytes >= maxBytes || lastEnd < 0) {
+                return out;
+            }
+            List<Map.Entry<StreamRange, ObjectMetadata>> following = metadata.objectsCovering(streamId, lastEnd, lastEnd + 1);
+            if (following.isEmpty()) {
+                return out;
+            }
+            ObjectMetadata nextObject = following.get(0).getValue();
+            objectId = ObjectKeys.parseObjectId(nextObject.key());
+            objects.putIfAbsent(objectId, nextObject);
+            synchronized (readers) {
+                f = readers.get(objectId);
+            }
+            if (f == null) {
+                reader(objectId);
+                return out;
+            }
+            if (!f.isDone() || f.isCompletedExceptionally()) {
+                return out;
+            }
+            next = f.join().index().findBlock(streamId, lastEnd);
+            if (next < 0) {
+                return out;
+            }
+        }
+        return out;
+    }
+
+    void forgetStream(long streamId) {
+        blockCache.forgetStream(streamId);
+    }
+
+    @Override
+    public void close() {
+        blockCache.close();
+    }
+}

@@ -1,0 +1,39 @@
+package dev.strata.core;
+
+import dev.strata.wal.RecoveryReport;
+import java.util.Map;
+
+/**
+ * What opening the store replayed from the WAL, per stream and in total, and what it skipped.
+ *
+ * @param wal the WAL scan: positions, bytes, torn bytes and why the scan ended
+ * @param streams per stream: records and payload-carrying bytes replayed into the cache
+ * @param recordsReplayed WAL records replayed (acknowledged data not yet in objects)
+ * @param bytesReplayed their encoded bytes
+ * @param recordsAlreadyCommitted records skipped because objects already hold them
+ * @param recordsOfDeletedStreams records skipped because their stream was deleted
+ * @param recordsNotAcknowledged records skipped because an earlier append of their stream failed
+ *     (they were never acknowledged: keeping them would leave a hole)
+ * @param durationNanos time from opening the WAL to serving
+ */
+public record StoreRecoveryReport(RecoveryReport wal, Map<Long, StreamReplay> streams, long recordsReplayed,
+        long bytesReplayed, long recordsAlreadyCommitted, long recordsOfDeletedStreams, long recordsNotAcknowledged,
+        long durationNanos) {
+
+    /** One stream's replay: records and bytes, and the offsets they cover. */
+    public record StreamReplay(long records, long bytes, long startOffset, long endOffset) {
+    }
+
+    public StoreRecoveryReport {
+        streams = Map.copyOf(streams);
+    }
+
+    /** One line for the log. */
+    public String summary() {
+        return "recovery: replayed " + recordsReplayed + " records (" + bytesReplayed + " bytes) of " + streams.size()
+                + " streams in " + durationNanos / 1_000_000 + " ms; skipped committed=" + recordsAlreadyCommitted
+                + " deleted=" + recordsOfDeletedStreams + " unacknowledged=" + recordsNotAcknowledged
+                + "; WAL scan " + wal.startPosition() + ".." + wal.endPosition() + " stopped: " + wal.stopReason()
+                + " tornBytes=" + wal.tornBytes();
+    }
+}

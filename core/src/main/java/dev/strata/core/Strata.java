@@ -1,0 +1,358 @@
+package dev.strata.core;
+
+import dev.strata.api.StrataException;
+import dev.strata.api.StorageException;
+import dev.strata.cache.LogCache;
+import dev.strata.core.metadata.ManifestMetadataStore;
+import dev.strata.core.metadata.MetadataStore;
+import dev.strata.objectstore.ObjectStorage;
+import dev.strata.objectstore.ObjectStorages;
+import dev.strata.objectstore.format.StreamBatchCodec;
+import dev.strata.wal.BlockDeviceWal;
+import dev.strata.wal.WalOptions;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Entry point: {@code Strata.builder().dataDir(dir).build()} opens a durable {@link DurableStreamStore}.
+ *
+ * <pre>{@code
+ * try (DurableStreamStore store = Strata.builder().dataDir(Path.of("/var/lib/strata")).build()) {
+ *     Stream s = store.createStream(StreamOptions.defaults()).join();
+ *     s.append(RecordBatch.of(1, ByteBuffer.wrap(bytes))).join();
+ * }
+ * }</pre>
+ *
+ * <p>{@code build()} opens the object store and the metadata (the manifest in the object store by
+ * default), takes ownership (fencing any previous process on the same metadata), opens the WAL,
+ * replays what the WAL holds beyond the committed data, uploads and commits it, then serves.
+ */
+public final class Strata {
+    private static final Logger LOG = LoggerFactory.getLogger(Strata.class);
+
+    private Strata() {
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /**
+     * Settings of a store. Setters check their value at once (naming the setting and the value);
+     * {@link #build()} checks combinations. Not thread-safe.
+     */
+    public static final class Builder {
+        /** Default WAL size: 1 GiB holds minutes of data at typical rates until it reaches objects. */
+        public static final long DEFAULT_WAL_CAPACITY_BYTES = 1L << 30;
+        /** Default LogCache size: recent data for tailing readers plus what awaits upload. */
+        public static final long DEFAULT_LOG_CACHE_BYTES = 256L << 20;
+        /** Default BlockCache size for catch-up readers. */
+        public static final long DEFAULT_BLOCK_CACHE_BYTES = 256L << 20;
+        /** Default bound on bytes being read from objects at once (catch-up reads). */
+        public static final long DEFAULT_MAX_IN_FLIGHT_READ_BYTES = 64L << 20;
+        /** Default upload trigger by size: large objects keep request costs low. */
+        public static final long DEFAULT_UPLOAD_THRESHOLD_BYTES = 64L << 20;
+        /** Default upload trigger by age: bounds how much the WAL holds and how stale objects are. */
+        public static final Duration DEFAULT_UPLOAD_INTERVAL = Duration.ofSeconds(5);
+        /** Default largest batch payload. */
+        public static final int DEFAULT_MAX_BATCH_BYTES = 1 << 20;
+        /** Default data block size in objects: the unit of catch-up reads and caching. */
+        public static final int DEFAULT_OBJECT_BLOCK_BYTES = 1 << 20;
+
+        private Path dataDir;
+        private Path walPath;
+        private long walCapacityBytes = DEFAULT_WAL_CAPACITY_BYTES;
+        private WalOptions.Backend walBackend = WalOptions.Backend.AUTO;
+        private boolean unsafeSkipWalSync;
+        private URI objectStoreUri;
+        private ObjectStorage objectStorage;
+        private MetadataStore metadataStore;
+        private long logCacheBytes = DEFAULT_LOG_CACHE_BYTES;
+        private long blockCacheBytes = DEFAULT_BLOCK_CACHE_BYTES;
+        private long maxInFlightReadBytes = DEFAULT_MAX_IN_FLIGHT_READ_BYTES;
+        private long uploadThresholdBytes = DEFAULT_UPLOAD_THRESHOLD_BYTES;
+        private Duration uploadInterval = DEFAULT_UPLOAD_INTERVAL;
+        private Duration uploadRetryBackoff = Duration.ofMillis(100);
+        private int maxBatchBytes = DEFAULT_MAX_BATCH_BYTES;
+        private int objectBlockBytes = DEFAULT_OBJECT_BLOCK_BYTES;
+        private Clock clock = Clock.systemUTC();
+
+        private Builder() {
+        }
+
+        private static void require(boolean ok, String message) {
+            if (!ok) {
+                throw new IllegalArgumentException(message);
+            }
+        }
+
+        /**
+         * The embedded default: the WAL as a preallocated file {@code dataDir/wal/strata.wal} and objects
+         * in {@code dataDir/objects}, unless {@link #walPath} or an object store is set.
+         */
+        public Builder dataDir(Path dir) {
+            require(dir != null, "dataDir must not be null");
+            this.dataDir = dir;
+            return this;
+        }
+
+        /** A block device or file for the WAL (a file is created and preallocated if absent). */
+        public Builder walPath(Path path) {
+            require(path != null, "walPath must not be null");
+            this.walPath = path;
+            return this;
+        }
+
+        /** WAL size in bytes for a file WAL (a block device's size is its own). */
+        public Builder walCapacity(long bytes) {
+            require(bytes >= WalOptions.MIN_CAPACITY_BYTES, "walCapacity must be >= " + WalOptions.MIN_CAPACITY_BYTES
+                    + ", got " + bytes);
+            this.walCapacityBytes = bytes;
+            return this;
+        }
+
+        /** The WAL's I/O backend; default AUTO (io_uring where possible, else O_DIRECT, else buffered). */
+        public Builder walBackend(WalOptions.Backend backend) {
+            require(backend != null, "walBackend must not be null");
+            this.walBackend = backend;
+            return this;
+        }
+
+        /**
+         * UNSAFE, for benchmarks only: acknowledge appends without syncing the WAL, so a power loss can
+         * lose acknowledged data. Never enable it in production.
+         */
+        public Builder unsafeSkipWalSync(boolean skip) {
+            this.unsafeSkipWalSync = skip;
+            return this;
+        }
+
+        /** {@code file:///dir} or {@code s3://bucket/prefix?region=..&endpoint=..&pathStyle=..}. */
+        public Builder objectStore(URI uri) {
+            require(uri != null, "objectStore must not be null");
+            this.objectStoreUri = uri;
+            return this;
+        }
+
+        /** An object storage the caller owns (not closed with the store). */
+        public Builder objectStorage(ObjectStorage storage) {
+            require(storage != null, "objectStorage must not be null");
+            this.objectStorage = storage;
+            return this;
+        }
+
+        /** A metadata store the caller owns (not closed with the store); default: the manifest in the object store. */
+        public Builder metadataStore(MetadataStore store) {
+            require(store != null, "metadataStore must not be null");
+            this.metadataStore = store;
+            return this;
+        }
+
+        public Builder logCacheBytes(long bytes) {
+            require(bytes >= (1 << 20), "logCacheBytes must be >= 1 MiB, got " + bytes);
+            this.logCacheBytes = bytes;
+            return this;
+        }
+
+        public Builder blockCacheBytes(long bytes) {
+            require(bytes >= (1 << 20), "blockCacheBytes must be >= 1 MiB, got " + bytes);
+            this.blockCacheBytes = bytes;
+            return this;
+        }
+
+        public Builder maxInFlightReadBytes(long bytes) {
+            require(bytes >= (1 << 20), "maxInFlightReadBytes must be >= 1 MiB, got " + bytes);
+            this.maxInFlightReadBytes = bytes;
+            return this;
+        }
+
+        /** Unuploaded bytes that trigger an upload. */
+        public Builder uploadThresholdBytes(long bytes) {
+            require(bytes >= 1, "uploadThresholdBytes must be >= 1, got " + bytes);
+            this.uploadThresholdBytes = bytes;
+            return this;
+        }
+
+        /** Longest time acknowledged data waits before an upload starts. */
+        public Builder uploadInterval(Duration interval) {
+            require(interval != null && !interval.isNegative() && !interval.isZero(),
+                    "uploadInterval must be positive, got " + interval);
+            this.uploadInterval = interval;
+            return this;
+        }
+
+        /** First wait after a failed upload; doubles on each failure up to 30 s. */
+        public Builder uploadRetryBackoff(Duration backoff) {
+            require(backoff != null && !backoff.isNegative() && !backoff.isZero(),
+                    "uploadRetryBackoff must be positive, got " + backoff);
+            this.uploadRetryBackoff = backoff;
+            return this;
+        }
+
+        /** Largest payload of one batch; larger appends fail with RecordTooLargeException. */
+        public Builder maxBatchBytes(int bytes) {
+            require(bytes >= 1, "maxBatchBytes must be >= 1, got " + bytes);
+            this.maxBatchBytes = bytes;
+            return this;
+        }
+
+        /** Target size of a data block in objects. */
+        public Builder objectBlockBytes(int bytes) {
+            require(bytes >= 1024 && bytes <= (64 << 20), "objectBlockBytes must be in [1 KiB, 64 MiB], got " + bytes);
+            this.objectBlockBytes = bytes;
+            return this;
+        }
+
+        public Builder clock(Clock clock) {
+            require(clock != null, "clock must not be null");
+            this.clock = clock;
+            return this;
+        }
+
+        /**
+         * Opens the store: object store, metadata (fencing earlier processes), WAL, recovery, uploads.
+         *
+         * @throws IllegalArgumentException if the settings are incomplete or inconsistent (the message
+         *     names the setting)
+         * @throws StorageException if a storage cannot be opened (e.g. the bucket is missing)
+         * @throws dev.strata.api.CorruptDataException if the WAL header or the manifest is damaged
+         */
+        public DurableStreamStore build() {
+            require(dataDir != null || walPath != null, "walPath (or dataDir) must be set");
+            require(dataDir != null || objectStoreUri != null || objectStorage != null,
+                    "objectStore (or objectStorage, or dataDir) must be set");
+            require(objectStoreUri == null || objectStorage == null, "set objectStore or objectStorage, not both");
+            require(uploadThresholdBytes <= logCacheBytes / 2, "uploadThresholdBytes (" + uploadThresholdBytes
+                    + ") must be at most half of logCacheBytes (" + logCacheBytes + ") so uploads start before the cache is full");
+            require(uploadThresholdBytes <= walCapacityBytes / 2, "uploadThresholdBytes (" + uploadThresholdBytes
+                    + ") must be at most half of walCapacity (" + walCapacityBytes + ")");
+
+            long startNanos = System.nanoTime();
+            List<AutoCloseable> owned = new ArrayList<>();
+            try {
+                ObjectStorage storage = objectStorage;
+                if (storage == null) {
+                    URI uri = objectStoreUri != null ? objectStoreUri : dataDir.resolve("objects").toUri();
+                    if ("file".equals(uri.getScheme())) {
+                        createDirectories(Path.of(uri), "objectStore");
+                    }
+                    storage = ObjectStorages.fromUri(uri);
+                    owned.add(storage);
+                }
+                MetadataStore metadata = metadataStore;
+                if (metadata == null) {
+                    metadata = openManifest(storage);
+                    owned.add(metadata);
+                }
+                long nodeEpoch = metadata.registerNode().join();
+
+                Path wal = walPath != null ? walPath : dataDir.resolve("wal").resolve("strata.wal");
+                if (wal.getParent() != null) {
+                    createDirectories(wal.getParent(), "walPath");
+                }
+                BlockDeviceWal blockWal = BlockDeviceWal.open(WalOptions.builder(wal)
+                        .capacityBytes(walCapacityBytes)
+                        .backend(walBackend)
+                        .unsafeSkipSync(unsafeSkipWalSync)
+                        .nodeEpoch(nodeEpoch)
+                        .build());
+                owned.add(blockWal);
+                int maxRecord = StreamBatchCodec.headerSize() + maxBatchBytes;
+                require(maxRecord <= blockWal.maxRecordBytes(), "maxBatchBytes (" + maxBatchBytes
+                        + ") does not fit in one WAL write: walCapacity (" + walCapacityBytes + ") allows batches up to "
+                        + (blockWal.maxRecordBytes() - StreamBatchCodec.headerSize()) + " bytes");
+
+                LogCache logCache = LogCache.builder().capacityBytes(logCacheBytes).build();
+                owned.add(logCache);
+                ExecutorService callbacks = Executors.newFixedThreadPool(2, named("strata-callback"));
+                owned.add(() -> shutdown(callbacks));
+                ExecutorService reads = Executors.newFixedThreadPool(4, named("strata-read"));
+                owned.add(() -> shutdown(reads));
+
+                EngineConfig config = new EngineConfig(maxBatchBytes, uploadThresholdBytes, uploadInterval,
+                        uploadRetryBackoff, Duration.ZERO, objectBlockBytes, clock);
+                ByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
+                DefaultStreamStore store = new DefaultStreamStore(config, blockWal, metadata, storage, logCache,
+                        blockCacheBytes, maxInFlightReadBytes, allocator, callbacks, reads, owned);
+                try {
+                    StoreRecoveryReport report = WalReplay.replay(store, blockWal, metadata, uploadThresholdBytes,
+                            logCache::unuploadedBytes, startNanos);
+                    try {
+                        store.uploader().flush().join();
+                    } catch (RuntimeException e) {
+                        // Serving is still safe: the replayed data is in the WAL and the cache, and
+                        // background uploads retry. Recovery never crash-loops on object-store errors.
+                        LOG.warn("uploading replayed data failed; background uploads will retry: {}", e.toString());
+                    }
+                    store.setRecoveryReport(new StoreRecoveryReport(report.wal(), report.streams(), report.recordsReplayed(),
+                            report.bytesReplayed(), report.recordsAlreadyCommitted(), report.recordsOfDeletedStreams(),
+                            report.recordsNotAcknowledged(), System.nanoTime() - startNanos));
+                    LOG.info("{} (nodeEpoch={}, walBackend={})", store.recoveryReport().summary(), nodeEpoch, blockWal.backend());
+                    store.start();
+                    return store;
+                } catch (RuntimeException | Error e) {
+                    store.close();
+                    throw e;
+                }
+            } catch (RuntimeException | Error e) {
+                for (int i = owned.size() - 1; i >= 0; i--) {
+                    try {
+                        owned.get(i).close();
+                    } catch (Exception suppressed) {
+                        e.addSuppressed(suppressed);
+                    }
+                }
+                throw e;
+            }
+        }
+
+        private static MetadataStore openManifest(ObjectStorage storage) {
+            try {
+                return ManifestMetadataStore.open(storage, "");
+            } catch (StrataException e) {
+                throw new StorageException("objectStore: cannot open the manifest (is the bucket there and readable?): "
+                        + e.getMessage(), e.isRetriable(), e);
+            }
+        }
+
+        private static void createDirectories(Path dir, String setting) {
+            try {
+                Files.createDirectories(dir);
+            } catch (IOException e) {
+                throw new UncheckedIOException(setting + ": cannot create directory " + dir, e);
+            }
+        }
+    }
+
+    private static ThreadFactory named(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.getAndIncrement());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    private static void shutdown(ExecutorService executor) throws InterruptedException {
+        executor.shutdown();
+        if (!executor.awaitTermination(10, TimeUnit.SECONDS)) {
+            executor.shutdownNow();
+        }
+    }
+}

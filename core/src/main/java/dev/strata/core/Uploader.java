@@ -1,0 +1,296 @@
+package dev.strata.core;
+
+import dev.strata.api.StreamFencedException;
+import dev.strata.cache.CachedBatch;
+import dev.strata.cache.LogCache;
+import dev.strata.cache.SealedBlock;
+import dev.strata.core.metadata.MetadataStore;
+import dev.strata.core.metadata.ObjectMetadata;
+import dev.strata.core.metadata.ObjectType;
+import dev.strata.core.metadata.StreamRange;
+import dev.strata.objectstore.ObjectKeys;
+import dev.strata.objectstore.ObjectStorage;
+import dev.strata.objectstore.PutCondition;
+import dev.strata.objectstore.format.ObjectWriter;
+import dev.strata.objectstore.format.ObjectWriterOptions;
+import dev.strata.objectstore.format.WrittenObject;
+import dev.strata.wal.WriteAheadLog;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.function.LongPredicate;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Moves acknowledged data from the WAL and LogCache into object storage.
+ *
+ * <h2>One upload</h2>
+ * <ol>
+ *   <li>Seal: take every LogCache block, together with the WAL position the sealed data reaches
+ *       (one atomic step under the store's ingest lock).</li>
+ *   <li>Write: one stream-set object holding each live stream's batches, grouped by stream in offset
+ *       order, written by {@link ObjectWriter} (streamed: one data block in memory at a time), the
+ *       very buffers the WAL and cache hold, with no re-encoding.</li>
+ *   <li>Commit: one metadata change adds the object, advances the streams' committed end offsets and
+ *       records the WAL trim point. Commits happen strictly in upload order (one uploader thread).</li>
+ *   <li>Release: the blocks become evictable in the LogCache; the WAL is trimmed.</li>
+ * </ol>
+ *
+ * <h2>Failure</h2>
+ * A failed write or commit is retried with exponential backoff, forever, with the same blocks and,
+ * once the object is written, the same object (so a commit whose outcome was unknown is retried
+ * idempotently, never committed twice). Meanwhile appends keep going to the WAL until it or the
+ * cache is full, then fail with retriable backpressure: never a halt, never data loss. Objects
+ * written but never committed are orphans, left for garbage collection. A commit fenced by a
+ * newer process ({@link StreamFencedException}) stops uploads for good and fences the store.
+ *
+ * <h2>Concurrency</h2>
+ * Everything runs on the single thread "strata-upload"; fields are confined to it unless marked.
+ */
+final class Uploader implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Uploader.class);
+
+    /** Longest wait between retries of a failed upload. */
+    private static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(30);
+
+    /** Bound on the final upload at close; the WAL still holds the data if it does not finish. */
+    private static final long CLOSE_FLUSH_SECONDS = 30;
+
+    /** What one seal took: the blocks, and the WAL position their data reaches. */
+    record Sealed(List<SealedBlock> blocks, long walEnd) {
+    }
+
+    /** An object written but not yet committed. */
+    private record PendingCommit(ObjectMetadata object, dev.strata.objectstore.format.ObjectIndex index, long walEnd) {
+    }
+
+    private final DefaultStreamStore store;
+    private final ObjectStorage storage;
+    private final MetadataStore metadata;
+    private final LogCache logCache;
+    private final WriteAheadLog wal;
+    private final EngineConfig config;
+    private final ObjectWriterOptions writerOptions;
+    private final ScheduledExecutorService executor;
+    private final AtomicBoolean wakeUpQueued = new AtomicBoolean();
+
+    // confined to the upload thread
+    private final List<SealedBlock> taken = new ArrayList<>();
+    private long takenWalEnd;
+    private PendingCommit pendingCommit;
+    private long objectSequence;
+    private long backoffNanos;
+    private long retryNotBeforeNanos;
+    private volatile Throwable fenced;
+
+    Uploader(DefaultStreamStore store, ObjectStorage storage, MetadataStore metadata, LogCache logCache,
+            WriteAheadLog wal, EngineConfig config) {
+        this.store = store;
+        this.storage = storage;
+        this.metadata = metadata;
+        this.logCache = logCache;
+        this.wal = wal;
+        this.config = config;
+        this.writerOptions = ObjectWriterOptions.builder().blockSizeBytes(config.objectBlockBytes()).build();
+        this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "strata-upload");
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** Starts the periodic (age-based) upload. */
+    void start() {
+        long intervalNanos = config.uploadInterval().toNanos();
+        executor.scheduleWithFixedDelay(() -> uploadQuietly(false), intervalNanos, intervalNanos, TimeUnit.NANOSECONDS);
+    }
+
+    /** Asks for an upload soon (size threshold reached, or the cache is full); cheap and idempotent. */
+    void wakeUp() {
+        if (wakeUpQueued.compareAndSet(false, true)) {
+            try {
+                executor.execute(() -> {
+                    wakeUpQueued.set(false);
+                    uploadQuietly(false);
+                });
+            } catch (java.util.concurrent.RejectedExecutionException closed) {
+                wakeUpQueued.set(false);
+            }
+        }
+    }
+
+    /** The newer process that fenced this one, or null. */
+    Throwable fenced() {
+        return fenced;
+    }
+
+    /**
+     * Uploads and commits everything acknowledged so far, ignoring any retry backoff; completes when
+     * it is committed (or fails with the reason it could not be).
+     */
+    CompletableFuture<Void> flush() {
+        CompletableFuture<Void> done = new CompletableFuture<>();
+        try {
+            executor.execute(() -> {
+                try {
+                    uploadOnce(true);
+                    done.complete(null);
+                } catch (Throwable t) {
+                    done.completeExceptionally(DefaultStreamStore.unwrap(t));
+                }
+            });
+        } catch (java.util.concurrent.RejectedExecutionException e) {
+            done.completeExceptionally(new dev.strata.api.StreamClosedException("store closed"));
+        }
+        return done;
+    }
+
+    private void uploadQuietly(boolean force) {
+        try {
+            uploadOnce(force);
+        } catch (Throwable t) {
+            Throwable cause = DefaultStreamStore.unwrap(t);
+            if (fenced == null) {
+                LOG.warn("upload failed, will retry in {} ms: {}", TimeUnit.NANOSECONDS.toMillis(backoffNanos), cause.toString());
+            }
+        }
+    }
+
+    /** One upload cycle; runs on the upload thread. */
+    private void uploadOnce(boolean force) {
+        if (fenced != null) {
+            throw new StreamFencedException("store fenced by a newer process; uploads stopped", fenced);
+        }
+        long now = System.nanoTime();
+        if (!force && now < retryNotBeforeNanos) {
+            return;
+        }
+        try {
+            if (pendingCommit != null) {
+                commitPending(); // an earlier commit's outcome was unknown: retry it, idempotently
+            }
+            if (taken.isEmpty() || force) {
+                Sealed sealed = store.sealForUpload();
+                taken.addAll(sealed.blocks());
+                takenWalEnd = Math.max(takenWalEnd, sealed.walEnd());
+            }
+            if (!taken.isEmpty()) {
+                pendingCommit = writeObject(taken, store::isLive, takenWalEnd);
+                commitPending();
+            }
+            backoffNanos = 0;
+            retryNotBeforeNanos = 0;
+        } catch (Throwable t) {
+            Throwable cause = DefaultStreamStore.unwrap(t);
+            if (cause instanceof StreamFencedException) {
+                fenced = cause;
+                store.fence(cause);
+            }
+            backoffNanos = backoffNanos == 0 ? config.uploadRetryBackoff().toNanos()
+                    : Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
+            retryNotBeforeNanos = System.nanoTime() + backoffNanos;
+            throw t;
+        }
+    }
+
+    /** Commits the pending object (if any live data was in it), then releases its blocks and trims the WAL. */
+    private void commitPending() {
+        if (pendingCommit.object() != null) {
+            join(metadata.commitObjects(List.of(pendingCommit.object()), pendingCommit.walEnd()));
+            store.registerObject(pendingCommit.object(), pendingCommit.index());
+        }
+        long walEnd = pendingCommit.walEnd();
+        pendingCommit = null;
+        for (SealedBlock block : taken) {
+            logCache.markUploaded(block.id());
+            block.close();
+        }
+        taken.clear();
+        wal.trim(walEnd).whenComplete((v, e) -> {
+            if (e != null) {
+                LOG.warn("WAL trim to {} failed", walEnd, e);
+            }
+        });
+    }
+
+    /**
+     * Writes one stream-set object of the live streams' batches in {@code blocks}; the returned
+     * commit has no object when no live stream has data in them (all belonged to deleted streams).
+     */
+    private PendingCommit writeObject(List<SealedBlock> blocks, LongPredicate live, long walEnd) {
+        Map<Long, List<CachedBatch>> byStream = new LinkedHashMap<>();
+        for (SealedBlock block : blocks) {
+            for (CachedBatch batch : block.batches()) {
+                if (live.test(batch.streamId())) {
+                    byStream.computeIfAbsent(batch.streamId(), id -> new ArrayList<>()).add(batch);
+                }
+            }
+        }
+        if (byStream.isEmpty()) {
+            return new PendingCommit(null, null, walEnd);
+        }
+        long objectId = (Math.max(0, metadata.nodeEpoch()) << 32) | (objectSequence++ & 0xFFFF_FFFFL);
+        String key = ObjectKeys.dataObjectKey(ObjectKeys.ObjectType.STREAM_SET, objectId);
+        ObjectWriter writer = new ObjectWriter(storage.startUpload(key, PutCondition.none()), writerOptions);
+        try {
+            List<Long> streamIds = new ArrayList<>(byStream.keySet());
+            streamIds.sort(Long::compare);
+            for (long streamId : streamIds) {
+                for (CachedBatch batch : byStream.get(streamId)) {
+                    // Waiting on each append bounds memory to the writer's open block plus one in flight.
+                    join(writer.append(batch.data().retainedDuplicate()));
+                }
+            }
+            WrittenObject written = join(writer.finish());
+            List<StreamRange> ranges = new ArrayList<>();
+            for (dev.strata.objectstore.format.StreamRange r : written.streamRanges()) {
+                ranges.add(new StreamRange(r.streamId(), r.startOffset(), r.endOffset()));
+            }
+            ranges.sort((a, b) -> Long.compare(a.streamId(), b.streamId()));
+            return new PendingCommit(new ObjectMetadata(key, written.size(), ObjectType.STREAM_SET, ranges),
+                    written.index(), walEnd);
+        } catch (Throwable t) {
+            writer.abort();
+            throw t;
+        }
+    }
+
+    private static <T> T join(CompletableFuture<T> future) {
+        return future.join();
+    }
+
+    /** Uploads what is left (bounded wait), then stops the thread and releases held blocks. */
+    @Override
+    public void close() {
+        if (fenced == null) {
+            try {
+                flush().get(CLOSE_FLUSH_SECONDS, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                LOG.warn("final upload at close did not finish; the WAL keeps the data for the next start: {}",
+                        e.toString());
+            }
+        }
+        executor.shutdownNow();
+        try {
+            executor.awaitTermination(CLOSE_FLUSH_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        for (SealedBlock block : taken) {
+            block.close();
+        }
+        taken.clear();
+    }
+
+    static Duration maxBackoff() {
+        return Duration.ofNanos(MAX_BACKOFF_NANOS);
+    }
+}

@@ -1,0 +1,23 @@
+package dev.strata.core;
+
+import dev.strata.api.StreamStore;
+import dev.strata.api.testkit.StreamStoreContractTest;
+
+/** The durable engine on the embedded default (WAL file + local object directory) obeys the whole contract, restarts included. */
+class DurableStreamStoreContractTest extends StreamStoreContractTest {
+
+    @Override
+    protected StreamStore createStore() {
+        return DurableStoreFixture.open(b -> b);
+    }
+
+    @Override
+    protected int maxBatchBytes() {
+        return DurableStoreFixture.MAX_BATCH_BYTES;
+    }
+
+    @Override
+    protected StreamStore restart(StreamStore store) {
+        return ((DurableStoreFixture.OwningStore) store).restart();
+    }
+}
