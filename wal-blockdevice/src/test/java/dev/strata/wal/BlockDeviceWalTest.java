@@ -222,4 +222,27 @@ class BlockDeviceWalTest {
             assertThat(wal.used()).isZero();
         }
     }
+
+    @ParameterizedTest
+    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "IO_URING"})
+    void rateLimitedWalSubmitsFromTheWriterThreadAndKeepsOrder(WalOptions.Backend backend) {
+        assumeAvailable(backend);
+        List<Rec> written = new ArrayList<>();
+        try (BlockDeviceWal wal = BlockDeviceWal.open(options(file(), backend).maxWriteOpsPerSecond(1_000_000)
+                .maxWriteBytesPerSecond(1L << 40).build())) {
+            List<CompletableFuture<WalAppendResult>> futures = new ArrayList<>();
+            List<byte[]> bodies = new ArrayList<>();
+            for (int i = 0; i < 30; i++) {
+                bodies.add(bytes(i, 700));
+                futures.add(wal.append(buf(bodies.get(i))));
+            }
+            for (int i = 0; i < 30; i++) {
+                WalAppendResult r = Futures.await(futures.get(i));
+                written.add(new Rec(r.position(), r.nextPosition(), bodies.get(i)));
+            }
+        }
+        try (BlockDeviceWal wal = BlockDeviceWal.open(options(file(), backend).build())) {
+            assertSameRecords(recoverAll(wal), written);
+        }
+    }
 }
