@@ -23,7 +23,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
@@ -235,8 +234,7 @@ public final class LocalObjectStorage implements ObjectStorage {
                 return new Result<Void>(null, 0);
             }));
         }
-        return CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new)).exceptionallyCompose(
-                e -> CompletableFuture.failedFuture(Retrier.unwrap(e)));
+        return Retrier.unwrapped(CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new)));
     }
 
     @Override
@@ -474,7 +472,7 @@ public final class LocalObjectStorage implements ObjectStorage {
                     return new Result<Void>(null, 0);
                 }).whenComplete((v, e) -> data.release());
             });
-            return tail;
+            return Retrier.unwrapped(tail);
         }
 
         private void ensureOpen() throws IOException {
@@ -504,13 +502,11 @@ public final class LocalObjectStorage implements ObjectStorage {
                 commit(etag);
                 return new Result<>(new ObjectInfo(key, size, etag), size);
             }));
-            return done.handle((info, error) -> {
+            return Retrier.unwrapped(done.whenComplete((info, error) -> {
                 if (error != null) {
                     discard();
-                    throw new CompletionException(Retrier.unwrap(error));
                 }
-                return info;
-            });
+            }));
         }
 
         private void commit(String etag) throws IOException {
@@ -558,10 +554,10 @@ public final class LocalObjectStorage implements ObjectStorage {
                 return CompletableFuture.completedFuture(null);
             }
             finished = true;
-            return tail.handle((v, e) -> null).thenCompose(ignored -> call(null, key, () -> {
+            return Retrier.unwrapped(tail.handle((v, e) -> null).thenCompose(ignored -> call(null, key, () -> {
                 discard();
                 return new Result<Void>(null, 0);
-            }));
+            })));
         }
     }
 }

@@ -107,6 +107,23 @@ public final class Retrier {
         return idempotent || e.kind() == ObjectStorageException.Kind.THROTTLED;
     }
 
+    /**
+     * A future that completes like {@code f}, but on failure with the unwrapped cause (see
+     * {@link #unwrap}), so that callbacks see the typed exception itself, as the
+     * {@link ObjectStorage} contract promises.
+     */
+    public static <T> CompletableFuture<T> unwrapped(CompletableFuture<T> f) {
+        CompletableFuture<T> out = new CompletableFuture<>();
+        f.whenComplete((v, e) -> {
+            if (e != null) {
+                out.completeExceptionally(unwrap(e));
+            } else {
+                out.complete(v);
+            }
+        });
+        return out;
+    }
+
     /** Strips {@link CompletionException} and {@link ExecutionException} wrappers. */
     public static Throwable unwrap(Throwable t) {
         while ((t instanceof CompletionException || t instanceof ExecutionException) && t.getCause() != null) {

@@ -32,9 +32,9 @@ public final class RetryingObjectStorage implements ObjectStorage {
             data.release();
             throw e;
         }
-        return retrier.run(Operation.PUT, key, condition.isNone(),
+        return Retrier.unwrapped(retrier.run(Operation.PUT, key, condition.isNone(),
                 () -> delegate.put(key, data.retainedDuplicate(), condition))
-                .whenComplete((v, e) -> data.release());
+                .whenComplete((v, e) -> data.release()));
     }
 
     @Override

@@ -140,6 +140,11 @@ abstract class ObjectStorageContractTest {
         assertThat(failure(storage().get(prefix(info) + "missing", ByteRange.all())))
                 .isInstanceOf(ObjectNotFoundException.class);
         assertThat(failure(storage().head(prefix(info) + "missing"))).isInstanceOf(ObjectNotFoundException.class);
+        // callbacks see the typed exception itself, not a CompletionException around it
+        assertThat(storage().get(prefix(info) + "missing", ByteRange.all()).handle((v, e) -> e).join())
+                .isInstanceOf(ObjectNotFoundException.class);
+        assertThat(storage().put(prefix(info) + "x", bytes("x"), PutCondition.ifMatch("\"nope\"")).handle((v, e) -> e)
+                .join()).isInstanceOf(ObjectNotFoundException.class);
     }
 
     @Test

@@ -74,6 +74,11 @@ public final class ObjectReader {
      */
     public static CompletableFuture<ObjectReader> open(ObjectStorage storage, String key, long objectSize,
                                                        int tailGuessBytes) {
+        return Retrier.unwrapped(openTail(storage, key, objectSize, tailGuessBytes));
+    }
+
+    private static CompletableFuture<ObjectReader> openTail(ObjectStorage storage, String key, long objectSize,
+                                                            int tailGuessBytes) {
         if (tailGuessBytes < FOOTER_SIZE) {
             throw new IllegalArgumentException("tailGuessBytes must be >= " + FOOTER_SIZE + ", got " + tailGuessBytes);
         }
@@ -231,7 +236,7 @@ public final class ObjectReader {
         for (List<Integer> r : runs) {
             gets.add(readRun(r, out, fromBlock));
         }
-        return CompletableFuture.allOf(gets.toArray(CompletableFuture[]::new)).handle((v, error) -> {
+        return Retrier.unwrapped(CompletableFuture.allOf(gets.toArray(CompletableFuture[]::new)).handle((v, error) -> {
             if (error != null) {
                 synchronized (out) {
                     for (DataBlock b : out) {
@@ -245,7 +250,7 @@ public final class ObjectReader {
                 throw new CompletionException(cause);
             }
             return List.of(out);
-        });
+        }));
     }
 
     private CompletableFuture<Void> readRun(List<Integer> run, DataBlock[] out, int fromBlock) {

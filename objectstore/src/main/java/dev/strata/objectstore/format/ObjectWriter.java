@@ -91,7 +91,12 @@ public final class ObjectWriter {
         }
         if (!block.isEmpty() && (view.streamId() != blockStream || view.baseOffset() != blockNext
                 || blockRecords + view.count() > Integer.MAX_VALUE || blockRawBytes >= options.blockSizeBytes())) {
-            flushBlock();
+            try {
+                flushBlock();
+            } catch (RuntimeException e) {
+                batch.release();
+                throw e;
+            }
         }
         if (block.isEmpty()) {
             blockStream = view.streamId();
@@ -163,9 +168,8 @@ public final class ObjectWriter {
         tail.addComponent(true, footer);
         long size = position + tail.readableBytes();
         upload.write(tail);
-        return upload.complete()
-                .thenApply(info -> new WrittenObject(key(), size, info.etag(), index))
-                .exceptionallyCompose(e -> CompletableFuture.failedFuture(Retrier.unwrap(e)));
+        return Retrier.unwrapped(upload.complete()
+                .thenApply(info -> new WrittenObject(key(), size, info.etag(), index)));
     }
 
     /** Releases buffered batches and aborts the upload; idempotent. */

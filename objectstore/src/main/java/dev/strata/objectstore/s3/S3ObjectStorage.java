@@ -218,10 +218,10 @@ public final class S3ObjectStorage implements ObjectStorage {
         }
         PutObjectRequest request = req.build();
         // A fresh body per attempt: nioBuffers() returns new views, so a retry re-reads from the start.
-        return call(Operation.PUT, key, condition.isNone(), size,
+        return Retrier.unwrapped(call(Operation.PUT, key, condition.isNone(), size,
                 () -> client.putObject(request, AsyncRequestBody.fromRemainingByteBuffersUnsafe(data.nioBuffers())))
                 .whenComplete((r, e) -> data.release())
-                .thenApply(r -> new ObjectInfo(key, size, r.eTag()));
+                .thenApply(r -> new ObjectInfo(key, size, r.eTag())));
     }
 
     @Override
@@ -238,7 +238,7 @@ public final class S3ObjectStorage implements ObjectStorage {
             return CompletableFuture.failedFuture(ObjectStorageException.of(ObjectStorageException.Kind.PERMANENT,
                     op, key, 0, "storage is closed", null));
         }
-        return retrier.run(op, key, true, () -> attempt(op, key, -1,
+        return Retrier.unwrapped(retrier.run(op, key, true, () -> attempt(op, key, -1,
                 () -> client.getObject(b -> b.bucket(options.bucket()).key(s3Key).range(header),
                         AsyncResponseTransformer.toBytes()),
                 r -> r.asByteArrayUnsafe().length))
@@ -257,15 +257,15 @@ public final class S3ObjectStorage implements ObjectStorage {
                         objectSize = total.equals("*") ? -1 : Long.parseLong(total);
                     }
                     return new ObjectData(key, Unpooled.wrappedBuffer(bytes), position, objectSize, resp.eTag());
-                });
+                }));
     }
 
     @Override
     public CompletableFuture<ObjectInfo> head(String key) {
         String s3Key = s3Key(key);
-        return call(Operation.HEAD, key, true, 0,
+        return Retrier.unwrapped(call(Operation.HEAD, key, true, 0,
                 () -> client.headObject(b -> b.bucket(options.bucket()).key(s3Key)))
-                .thenApply(r -> new ObjectInfo(key, r.contentLength(), r.eTag()));
+                .thenApply(r -> new ObjectInfo(key, r.contentLength(), r.eTag())));
     }
 
     @Override
@@ -283,8 +283,7 @@ public final class S3ObjectStorage implements ObjectStorage {
                     () -> client.deleteObjects(b -> b.bucket(options.bucket()).delete(delete))
                             .thenApply(this::checkDeleteErrors)));
         }
-        return CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new))
-                .exceptionallyCompose(e -> CompletableFuture.failedFuture(Retrier.unwrap(e)));
+        return Retrier.unwrapped(CompletableFuture.allOf(batches.toArray(CompletableFuture[]::new)));
     }
 
     private Void checkDeleteErrors(DeleteObjectsResponse response) {
@@ -303,7 +302,7 @@ public final class S3ObjectStorage implements ObjectStorage {
     public CompletableFuture<List<ObjectInfo>> list(String prefix) {
         String s3Prefix = options.prefix() + prefix;
         List<ObjectInfo> out = new ArrayList<>();
-        return listPage(prefix, s3Prefix, null, out).thenApply(v -> out);
+        return Retrier.unwrapped(listPage(prefix, s3Prefix, null, out).thenApply(v -> out));
     }
 
     private CompletableFuture<Void> listPage(String prefix, String s3Prefix, String token, List<ObjectInfo> out) {

@@ -167,7 +167,7 @@ final class S3Upload implements ObjectUpload {
             if (failure != null) {
                 Throwable f = failure;
                 pending.release();
-                return abortMultipart().thenCompose(v -> CompletableFuture.failedFuture(f));
+                return Retrier.unwrapped(abortMultipart().thenCompose(v -> CompletableFuture.failedFuture(f)));
             }
             size = bytesWritten;
             if (uploadId == null) {
@@ -203,10 +203,10 @@ final class S3Upload implements ObjectUpload {
                             () -> storage.client().completeMultipartUpload(request));
                 })
                 .thenApply(r -> new ObjectInfo(key, size, r.eTag()));
-        return done.handle((info, error) -> error == null
+        return Retrier.unwrapped(done.handle((info, error) -> error == null
                         ? CompletableFuture.completedFuture(info)
                         : abortMultipart().thenCompose(v -> CompletableFuture.<ObjectInfo>failedFuture(Retrier.unwrap(error))))
-                .thenCompose(f -> f);
+                .thenCompose(f -> f));
     }
 
     /** Aborts the multipart upload, if one was started, after its parts settled. Best effort. */

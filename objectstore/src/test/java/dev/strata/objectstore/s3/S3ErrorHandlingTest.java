@@ -100,13 +100,15 @@ class S3ErrorHandlingTest {
         try (InputStream in = exchange.getRequestBody()) {
             in.readAllBytes();
         }
-        seen.add(exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath());
+        String query = exchange.getRequestURI().getQuery();
+        seen.add(exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath()
+                + (query != null && query.contains("uploadId") ? "?uploadId" : query != null && query.contains("uploads") ? "?uploads" : ""));
         Reply reply;
         synchronized (script) {
             reply = script.isEmpty() ? new Reply(500, "InternalError", null) : script.poll();
         }
         byte[] body;
-        if (reply.status() == 200) {
+        if (reply.status() < 300) {
             body = reply.body() == null ? new byte[0] : reply.body().getBytes(StandardCharsets.UTF_8);
             exchange.getResponseHeaders().add("ETag", "\"etag-1\"");
         } else {
@@ -229,6 +231,26 @@ class S3ErrorHandlingTest {
             Throwable e = failure(s.head("k"));
             assertThat(((ObjectStorageException) e).kind()).isEqualTo(Kind.TRANSIENT);
             assertThat(s.metrics().stats(Operation.HEAD).requests()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void aFailedPartAbortsTheMultipartUploadAndFailsCompletion() {
+        String init = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><InitiateMultipartUploadResult"
+                + " xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Bucket>bucket</Bucket><Key>k</Key>"
+                + "<UploadId>up-1</UploadId></InitiateMultipartUploadResult>";
+        script(ok(init), error(403, "AccessDenied"), new Reply(204, null, null));
+        S3Options small = S3Options.builder("bucket").endpoint(options.endpoint()).pathStyle(true)
+                .credentials(options.credentials()).partSizeBytes(S3Options.MIN_PART_SIZE_BYTES).build();
+        try (S3ObjectStorage s = S3ObjectStorage.create(client, small,
+                new Retrier(small.retryPolicy(), scheduler, scheduler::nanoTime, new SplittableRandom(1)))) {
+            dev.strata.objectstore.ObjectUpload up = s.startUpload("k", PutCondition.none());
+            up.write(Unpooled.wrappedBuffer(new byte[S3Options.MIN_PART_SIZE_BYTES]));
+            Throwable e = failure(up.complete());
+            assertThat(((ObjectStorageException) e).kind()).isEqualTo(Kind.PERMANENT);
+            assertThat(((ObjectStorageException) e).operation()).isEqualTo(Operation.MULTIPART_UPLOAD_PART);
+            assertThat(seen).containsExactly("POST /bucket/k?uploads", "PUT /bucket/k?uploadId", "DELETE /bucket/k?uploadId");
+            assertThat(s.metrics().stats(Operation.MULTIPART_ABORT).requests()).isEqualTo(1);
         }
     }
 }
