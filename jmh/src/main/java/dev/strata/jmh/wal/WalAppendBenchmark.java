@@ -64,6 +64,13 @@ public class WalAppendBenchmark {
     @Param({"16"})
     public int maxInFlightWrites;
 
+    /**
+     * Complete futures on the I/O completion thread ({@code callbackExecutor(Runnable::run)}), as an
+     * engine that hops to its own executor anyway would configure; false = the WAL's callback thread.
+     */
+    @Param({"false"})
+    public boolean inlineCallbacks;
+
     /** UNSAFE when true: no sync; for comparison only. */
     @Param({"false"})
     public boolean unsafeSkipSync;
@@ -77,7 +84,11 @@ public class WalAppendBenchmark {
     @Setup(Level.Trial)
     public void open() {
         Path dir = Path.of(System.getProperty("strata.bench.dir", System.getProperty("java.io.tmpdir")));
-        wal = BlockDeviceWal.open(WalOptions.builder(dir.resolve("strata-wal-bench.dat"))
+        WalOptions.Builder options = WalOptions.builder(dir.resolve("strata-wal-bench.dat"));
+        if (inlineCallbacks) {
+            options.callbackExecutor(Runnable::run);
+        }
+        wal = BlockDeviceWal.open(options
                 .backend(WalOptions.Backend.valueOf(backend))
                 .capacityBytes(1L << 30)
                 .maxInFlightWrites(maxInFlightWrites)
