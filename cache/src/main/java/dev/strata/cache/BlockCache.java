@@ -8,7 +8,9 @@ import dev.strata.api.BackpressureException;
 import io.netty.buffer.ByteBuf;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CancellationException;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -77,7 +79,8 @@ public final class BlockCache implements AutoCloseable {
      * Backpressure and memory: InFlightReadBudget counts bytes requested from the loader and not yet
      * in Caffeine (loading, or prefetched and unread). Demand loads wait in a bounded FIFO, with a
      * bounded wait, then fail with BackpressureException; read-ahead only uses its share of the budget
-     * and never waits. Memory held is at most capacity + budget (Caffeine enforces the weight in its
+     * and never waits, and while demand loads wait, unread read-ahead is dropped to make room (so a
+     * waiting load always starts once the loads in flight complete). Memory held is at most capacity + budget (Caffeine enforces the weight in its
      * maintenance, run on the executor right after a write), plus what readers still hold after
      * eviction, plus a block larger than the whole budget when it is the only load.
      *
@@ -374,6 +377,28 @@ public final class BlockCache implements AutoCloseable {
         }
         if (now) {
             load(run);
+        } else {
+            reclaimPrefetchedForWaitingLoads();
+        }
+    }
+
+    /**
+     * Demand reads come before read-ahead: while demand loads wait for budget, unread read-ahead
+     * (which holds budget until read) is dropped, oldest first. This is also what guarantees that a
+     * waiting load starts: once unread read-ahead is gone, only loads in flight hold budget, and each
+     * of them releases it when it completes.
+     */
+    private void reclaimPrefetchedForWaitingLoads() {
+        if (budget.waitingLoads() == 0 || prefetched.isEmpty()) {
+            return;
+        }
+        List<Map.Entry<BlockKey, CachedBlock>> oldestFirst = new ArrayList<>(prefetched.entrySet());
+        oldestFirst.sort(Comparator.comparingLong(e -> e.getValue().loadedAtNanos));
+        for (Map.Entry<BlockKey, CachedBlock> e : oldestFirst) {
+            if (budget.waitingLoads() == 0) {
+                return;
+            }
+            dropPrefetched(e.getKey(), e.getValue(), true);
         }
     }
 
@@ -442,6 +467,7 @@ public final class BlockCache implements AutoCloseable {
             budget.release(returnBytes);
         }
         expirePrefetched();
+        reclaimPrefetchedForWaitingLoads();
     }
 
     /** Publishes a loaded block and completes its readers; true if it now holds budget as read-ahead. */

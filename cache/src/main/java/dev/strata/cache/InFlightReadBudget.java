@@ -12,8 +12,9 @@ import java.util.function.Consumer;
  *
  * <p>Demand loads (a reader is waiting) that do not fit wait in a bounded FIFO and start when bytes
  * are released; when the FIFO is full they fail with {@link BackpressureException} at once, and a
- * load that waited longer than {@code maxWaitNanos} fails with it when its turn comes (a load is
- * only queued while another is in flight, so a release always comes to decide). Read-ahead loads
+ * load that waited longer than {@code maxWaitNanos} fails with it when its turn comes. A load is
+ * only queued while bytes are held; the owner of this budget must make sure a release follows (the
+ * {@link BlockCache} drops unread read-ahead while loads wait, so only loads in flight remain). Read-ahead loads
  * never wait: they run only if they fit under the prefetch share of the budget and no demand load is
  * waiting, so read-ahead cannot starve readers. A single load larger than the whole budget is
  * admitted when nothing else is in flight, so it cannot block forever.

@@ -224,6 +224,28 @@ class ReadAheadTest {
         assertThat(cache.stats().prefetchedBytes()).isPositive();
     }
 
+    /**
+     * Regression: unread read-ahead holds in-flight budget until read; a demand load that had to wait
+     * behind it, with no load in flight, was never started.
+     */
+    @Test
+    void demandReadWaitingBehindUnreadReadAheadReclaimsItsBudget() {
+        CountingLoader loader = new CountingLoader(alloc, false);
+        BlockCache cache = build(builder(loader).maxInFlightBytes(4L * BLOCK).prefetchBudgetFraction(1.0)
+                .initialWindowBytes(4L * BLOCK).maxWindowBytes(4L * BLOCK));
+        readAndCheck(cache, 1, layout.block(1, 0));
+        readAndCheck(cache, 1, layout.block(1, 1));
+        BlockCacheStats before = cache.stats();
+        assertThat(before.prefetchedUnreadBytes()).isEqualTo(4L * BLOCK);
+        assertThat(before.inFlightBytes()).isEqualTo(4L * BLOCK);
+        CompletableFuture<ByteBuf> other = cache.read(2, layout.block(2, 7));
+        assertThat(other).isDone();
+        ByteBuf b = other.join();
+        assertThat(b.getLong(b.readerIndex())).isEqualTo(CountingLoader.tag(200, 7));
+        b.release();
+        assertThat(cache.stats().prefetchedUnusedBytes()).isPositive();
+    }
+
     @Test
     void readOnceDropsBlocksASequentialReaderHasRead() {
         CountingLoader loader = new CountingLoader(alloc, false);
