@@ -14,7 +14,6 @@ import dev.strata.objectstore.Retrier;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
-import io.netty.buffer.Unpooled;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
@@ -31,7 +30,6 @@ import org.slf4j.LoggerFactory;
 import software.amazon.awssdk.auth.credentials.DefaultCredentialsProvider;
 import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.async.AsyncRequestBody;
-import software.amazon.awssdk.core.async.AsyncResponseTransformer;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
 import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
@@ -240,23 +238,29 @@ public final class S3ObjectStorage implements ObjectStorage {
         }
         return Retrier.unwrapped(retrier.run(op, key, true, () -> attempt(op, key, -1,
                 () -> client.getObject(b -> b.bucket(options.bucket()).key(s3Key).range(header),
-                        AsyncResponseTransformer.toBytes()),
-                r -> r.asByteArrayUnsafe().length))
+                        new ByteBufResponseTransformer(allocator)),
+                r -> r.content().readableBytes()))
                 .thenApply(r -> {
-                    byte[] bytes = r.asByteArrayUnsafe();
+                    ByteBuf content = r.content();
                     GetObjectResponse resp = r.response();
                     long position = 0;
-                    long objectSize = bytes.length;
+                    long objectSize = content.readableBytes();
                     String cr = resp.contentRange();
-                    if (cr != null) { // "bytes 100-199/1000"
-                        int space = cr.indexOf(' ');
-                        int dash = cr.indexOf('-', space);
-                        int slash = cr.indexOf('/', dash);
-                        position = Long.parseLong(cr.substring(space + 1, dash));
-                        String total = cr.substring(slash + 1);
-                        objectSize = total.equals("*") ? -1 : Long.parseLong(total);
+                    try {
+                        if (cr != null) { // "bytes 100-199/1000"
+                            int space = cr.indexOf(' ');
+                            int dash = cr.indexOf('-', space);
+                            int slash = cr.indexOf('/', dash);
+                            position = Long.parseLong(cr.substring(space + 1, dash));
+                            String total = cr.substring(slash + 1);
+                            objectSize = total.equals("*") ? -1 : Long.parseLong(total);
+                        }
+                    } catch (RuntimeException e) {
+                        content.release();
+                        throw ObjectStorageException.of(ObjectStorageException.Kind.PERMANENT, op, key, 0,
+                                "unparseable Content-Range: " + cr, e);
                     }
-                    return new ObjectData(key, Unpooled.wrappedBuffer(bytes), position, objectSize, resp.eTag());
+                    return new ObjectData(key, content, position, objectSize, resp.eTag());
                 }));
     }
 

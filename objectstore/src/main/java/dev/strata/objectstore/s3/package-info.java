@@ -7,7 +7,7 @@
  * Threads: requests complete on the SDK's threads ({@code sdk-async-response-*}); retries are
  * scheduled on {@code strata-objectstore-retry}. Neither runs user work.
  * Buffers: writes take ownership of the given buffer and release it once the request (with all
- * retries) has finished; reads return an unpooled buffer wrapping the response bytes, which the
- * caller releases.
+ * retries) has finished; reads stream the response body into one pooled direct buffer
+ * ({@code ByteBufResponseTransformer}), which the caller releases.
  */
 package dev.strata.objectstore.s3;
