@@ -7,18 +7,19 @@ package dev.strata.cache;
  * @param misses reads that had to wait for a load (their own or one already in flight)
  * @param cachedBytes bytes currently held by the cache (Caffeine's weighted size; read blocks)
  * @param cachedBlocks blocks currently held
- * @param evictions blocks evicted for size or expired
+ * @param evictions blocks Caffeine evicted for size
  * @param evictedBytes bytes of those blocks
  * @param loads calls to the {@link BlockLoader} (one per coalesced run)
  * @param loadedBlocks blocks loaded
  * @param loadedBytes bytes loaded
  * @param prefetchedBytes bytes loaded by read-ahead
- * @param prefetchedUnusedBytes bytes loaded by read-ahead that were dropped unread (expired, invalidated)
+ * @param prefetchedUnusedBytes bytes loaded by read-ahead that were dropped unread (expired, invalidated, or
+ *     reclaimed for waiting demand loads)
  * @param prefetchedUnreadBytes bytes loaded by read-ahead and waiting for their first read now (held
  *     outside {@code cachedBytes}, inside the in-flight budget)
  * @param inFlightBytes bytes charged to the in-flight budget now: being loaded, or prefetched and unread
- * @param rejectedReads reads failed with {@code BackpressureException} because the in-flight budget and
- *     its wait queue were full
+ * @param rejectedReads loads failed with {@code BackpressureException}: the in-flight budget's wait queue
+ *     was full, or the load waited longer than {@code maxWait}
  * @param skippedPrefetches read-ahead runs not loaded because the budget was full
  */
 public record BlockCacheStats(long hits, long misses, long cachedBytes, long cachedBlocks, long evictions,
