@@ -278,7 +278,10 @@ public final class Strata {
                         + ") does not fit in one WAL write: walCapacity (" + walCapacityBytes + ") allows batches up to "
                         + (blockWal.maxRecordBytes() - StreamBatchCodec.headerSize()) + " bytes");
 
-                LogCache logCache = LogCache.builder().capacityBytes(logCacheBytes).build();
+                // Blocks are the unit the uploader seals and the cache evicts: a few per upload.
+                long cacheBlockBytes = Math.max(64L << 10, Math.min(LogCache.DEFAULT_BLOCK_SIZE_BYTES,
+                        Math.min(uploadThresholdBytes / 4, logCacheBytes / 8)));
+                LogCache logCache = LogCache.builder().capacityBytes(logCacheBytes).blockSizeBytes(cacheBlockBytes).build();
                 owned.add(logCache);
                 ExecutorService callbacks = Executors.newFixedThreadPool(2, named("strata-callback"));
                 owned.add(() -> shutdown(callbacks));

@@ -1,0 +1,188 @@
+package dev.strata.core;
+
+import static dev.strata.api.testkit.Futures.await;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.strata.api.FetchResult;
+import dev.strata.api.FetchedBatch;
+import dev.strata.api.RecordBatch;
+import dev.strata.api.StorageException;
+import dev.strata.api.Stream;
+import dev.strata.api.StreamFencedException;
+import dev.strata.api.StreamOptions;
+import dev.strata.objectstore.LocalObjectStorage;
+import dev.strata.objectstore.ObjectStorageException;
+import dev.strata.objectstore.Operation;
+import dev.strata.objectstore.testing.FaultInjectingObjectStorage;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Random;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Engine behaviour beyond the API contract: uploads, catch-up reads, recovery, faults, fencing. */
+class DurableStreamStoreTest {
+
+    @TempDir
+    Path dir;
+
+    static byte[] payload(long streamId, long offset) {
+        Random r = new Random(streamId * 1_000_003L + offset);
+        byte[] b = new byte[50 + r.nextInt(2000)];
+        r.nextBytes(b);
+        return b;
+    }
+
+    /** Appends batches whose bytes are derived from (stream, base offset) and waits for all. */
+    static void appendDerived(Stream s, int batches) {
+        for (int i = 0; i < batches; i++) {
+            long base = s.nextOffset();
+            byte[] p = payload(s.id(), base);
+            long got = await(s.append(RecordBatch.of(1 + (int) (base % 3), base, ByteBuffer.wrap(p)))).baseOffset();
+            assertThat(got).isEqualTo(base);
+        }
+    }
+
+    /** Reads the whole stream from its start and checks every batch's bytes against {@link #payload}. */
+    static long verifyDerived(Stream s) {
+        long offset = s.startOffset();
+        long batches = 0;
+        while (offset < s.nextOffset()) {
+            try (FetchResult r = await(s.fetch(offset, Long.MAX_VALUE, 64 * 1024))) {
+                assertThat(r.batches()).as("fetch at %d of stream %d", offset, s.id()).isNotEmpty();
+                for (FetchedBatch b : r.batches()) {
+                    assertThat(b.baseOffset()).as("contiguous offsets").isLessThanOrEqualTo(offset);
+                    assertThat(b.nextOffset()).isGreaterThan(offset);
+                    byte[] got = new byte[b.sizeBytes()];
+                    b.payload().get(got);
+                    assertThat(got).as("bytes of stream %d at %d", s.id(), b.baseOffset())
+                            .isEqualTo(payload(s.id(), b.baseOffset()));
+                    assertThat(b.baseTimestamp()).isEqualTo(b.baseOffset());
+                    offset = b.nextOffset();
+                    batches++;
+                }
+            }
+        }
+        return batches;
+    }
+
+    private Strata.Builder builder() {
+        return DurableStoreFixture.smallBuilder(dir).logCacheBytes(2L << 20).uploadThresholdBytes(256 << 10);
+    }
+
+    @Test
+    void catchUpReadsComeFromObjectsWithExactBytesAfterCacheEviction() {
+        try (DurableStreamStore store = builder().build()) {
+            List<Stream> streams = new ArrayList<>();
+            for (int i = 0; i < 12; i++) {
+                streams.add(await(store.createStream(StreamOptions.defaults())));
+            }
+            for (int round = 0; round < 5; round++) {
+                for (Stream s : streams) {
+                    appendDerived(s, 20);
+                }
+            }
+            await(store.flush());
+            long batches = 0;
+            for (Stream s : streams) {
+                batches += verifyDerived(s);
+            }
+            assertThat(batches).isEqualTo(12 * 100);
+        }
+        // Objects really are in the object directory.
+        try (LocalObjectStorage objects = LocalObjectStorage.open(dir.resolve("objects"))) {
+            assertThat(await(objects.list("")).stream().filter(o -> o.key().contains("/sso/"))).isNotEmpty();
+        }
+    }
+
+    @Test
+    void flushCommitsEverythingSoRestartReplaysNothing() {
+        long id;
+        try (DurableStreamStore store = builder().build()) {
+            Stream s = await(store.createStream(StreamOptions.defaults()));
+            id = s.id();
+            appendDerived(s, 50);
+            await(store.flush());
+        }
+        try (DurableStreamStore store = builder().build()) {
+            assertThat(store.recoveryReport().recordsReplayed()).isZero();
+            Stream s = await(store.openStream(id, 0));
+            assertThat(s.nextOffset()).isPositive();
+            assertThat(verifyDerived(s)).isEqualTo(50);
+        }
+    }
+
+    @Test
+    void objectStoreOutageLosesNothingAndUploadsResume() {
+        try (LocalObjectStorage local = LocalObjectStorage.open(dir.resolve("objects"))) {
+            FaultInjectingObjectStorage faulty = new FaultInjectingObjectStorage(local, 42);
+            long id;
+            try (DurableStreamStore store = builder().objectStorage(faulty).uploadInterval(Duration.ofHours(1)).build()) {
+                Stream s = await(store.createStream(StreamOptions.defaults()));
+                id = s.id();
+                appendDerived(s, 20);
+                for (Operation op : List.of(Operation.PUT, Operation.MULTIPART_CREATE, Operation.MULTIPART_UPLOAD_PART,
+                        Operation.MULTIPART_COMPLETE)) {
+                    faulty.failRate(op, 1.0, ObjectStorageException.Kind.TRANSIENT);
+                }
+                appendDerived(s, 20); // the WAL absorbs appends while the object store is down
+                assertThatThrownBy(() -> await(store.flush())).isInstanceOf(StorageException.class);
+                assertThat(verifyDerived(s)).isEqualTo(40);
+
+                faulty.clear();
+                await(store.flush());
+                assertThat(faulty.injectedFaults()).isPositive();
+            }
+            try (DurableStreamStore store = builder().objectStorage(local).build()) {
+                assertThat(store.recoveryReport().recordsReplayed()).isZero();
+                assertThat(verifyDerived(await(store.openStream(id, 0)))).isEqualTo(40);
+            }
+        }
+    }
+
+    @Test
+    void newProcessOnSameObjectStoreFencesThePreviousOne() {
+        Path objects = dir.resolve("shared-objects");
+        Strata.Builder a = builder().walPath(dir.resolve("a.wal")).objectStore(objects.toUri());
+        Strata.Builder b = builder().walPath(dir.resolve("b.wal")).objectStore(objects.toUri());
+        try (DurableStreamStore first = a.build()) {
+            Stream s = await(first.createStream(StreamOptions.defaults()));
+            appendDerived(s, 10);
+            await(first.flush());
+            try (DurableStreamStore second = b.build()) {
+                Stream taken = await(second.openStream(s.id(), 1));
+                assertThat(verifyDerived(taken)).isEqualTo(10);
+
+                appendDerived(s, 1); // still reaches the old process's own WAL...
+                assertThatThrownBy(() -> await(first.flush())).isInstanceOf(StreamFencedException.class);
+                // ...but once it learnt it was fenced, it refuses every write.
+                assertThatThrownBy(() -> await(s.append(RecordBatch.of(1, ByteBuffer.wrap(new byte[1])))))
+                        .isInstanceOf(StreamFencedException.class);
+
+                appendDerived(taken, 5);
+                await(second.flush());
+                assertThat(verifyDerived(taken)).isEqualTo(15);
+            }
+        }
+    }
+
+    @Test
+    void invalidConfigurationFailsBuildNamingTheSetting() {
+        assertThatThrownBy(() -> Strata.builder().build()).hasMessageContaining("walPath");
+        assertThatThrownBy(() -> Strata.builder().walPath(dir.resolve("w")).build()).hasMessageContaining("objectStore");
+        assertThatThrownBy(() -> Strata.builder().walCapacity(10)).hasMessageContaining("walCapacity");
+        assertThatThrownBy(() -> Strata.builder().dataDir(dir).walCapacity(1L << 20).maxBatchBytes(4 << 20)
+                .logCacheBytes(8L << 20).uploadThresholdBytes(256 << 10).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("maxBatchBytes");
+        assertThatThrownBy(() -> Strata.builder().dataDir(dir).uploadThresholdBytes(200L << 20).build())
+                .hasMessageContaining("uploadThresholdBytes");
+    }
+}
