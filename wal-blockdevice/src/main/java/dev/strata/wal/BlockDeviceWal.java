@@ -61,8 +61,8 @@ public final class BlockDeviceWal implements WriteAheadLog {
      * complete to the callback executor, in order, while still holding the lock, so the
      * executor sees them in append order. No I/O and no user callback runs under the lock.
      *
-     * Group commit: a group is sealed when the writer has a free in-flight slot (so a lone append
-     * is written at once), when it reaches groupCommitBytes, when the next record does not fit its
+     * Group commit: a group is sealed when an in-flight slot is free (so a lone append is written
+     * at once), when it reaches groupCommitBytes, when the next record does not fit its
      * buffer, or when the lap ends. Records that arrive while writes are in flight therefore share
      * the next write. Each write is padded with zeros to the block size; the next group starts at
      * the next block boundary, so writes in flight never share a block.
@@ -439,7 +439,10 @@ public final class BlockDeviceWal implements WriteAheadLog {
             }
             open.addRecord(body, crc, future);
             // a write never crosses the physical end of the ring: a record ending the lap ends its write
-            if (open.fill() >= options.groupCommitBytes() || open.endPosition() % capacity == 0) {
+            // the soft limit seals a group only while another buffer is free: when every buffer is
+            // taken, the open group keeps absorbing appends up to its capacity instead of refusing them
+            if ((open.fill() >= options.groupCommitBytes() && !freeBuffers.isEmpty())
+                    || open.endPosition() % capacity == 0) {
                 sealOpen();
             }
             if (rateLimited && ioInFlight < backend.maxInFlight()) {

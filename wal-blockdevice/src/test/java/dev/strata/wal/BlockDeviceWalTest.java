@@ -70,8 +70,9 @@ class BlockDeviceWalTest {
         assumeAvailable(backend);
         ConcurrentLinkedQueue<Long> completionOrder = new ConcurrentLinkedQueue<>();
         List<CompletableFuture<WalAppendResult>> futures = new ArrayList<>();
-        try (BlockDeviceWal wal = BlockDeviceWal.open(options(file(), backend).writeBufferBytes(1 << 20)
-                .groupCommitBytes(256 << 10).build())) {
+        // 8 MiB ring: an append that finds an idle slot is written alone, padded to a 4 KiB block
+        try (BlockDeviceWal wal = BlockDeviceWal.open(options(file(), backend).capacityBytes(8 << 20)
+                .writeBufferBytes(1 << 20).groupCommitBytes(256 << 10).build())) {
             for (int i = 0; i < 400; i++) {
                 futures.add(wal.append(buf(bytes(i, 100 + (i % 7) * 300)))
                         .thenApply(r -> {

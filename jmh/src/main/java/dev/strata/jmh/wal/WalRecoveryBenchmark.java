@@ -61,8 +61,15 @@ public class WalRecoveryBenchmark {
             long records = ((long) dataMiB << 20) / recordBytes;
             List<CompletableFuture<?>> window = new ArrayList<>();
             for (long i = 0; i < records; i++) {
-                window.add(wal.append(template.retainedDuplicate()));
-                if (window.size() == 64) {
+                CompletableFuture<?> f = wal.append(template.retainedDuplicate());
+                if (f.isCompletedExceptionally()) { // all write buffers busy: let the window drain, retry
+                    window.forEach(CompletableFuture::join);
+                    window.clear();
+                    i--;
+                    continue;
+                }
+                window.add(f);
+                if (window.size() == 16) {
                     window.forEach(CompletableFuture::join);
                     window.clear();
                 }
