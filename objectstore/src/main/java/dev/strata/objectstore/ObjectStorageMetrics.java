@@ -73,6 +73,29 @@ public final class ObjectStorageMetrics {
         return sum;
     }
 
+    /**
+     * A one-line summary of every operation that saw a request, e.g.
+     * {@code GET[requests=12 bytes=50331648 errors=0 throttles=0 p50=1843us p99=5023us max=5023us] PUT[...]},
+     * for logs and request-cost reports.
+     */
+    @Override
+    public String toString() {
+        StringBuilder sb = new StringBuilder();
+        for (OperationStats s : snapshot().values()) {
+            if (s.requests() == 0) {
+                continue;
+            }
+            if (sb.length() > 0) {
+                sb.append(' ');
+            }
+            sb.append(s.operation()).append("[requests=").append(s.requests()).append(" bytes=").append(s.bytes())
+                    .append(" errors=").append(s.errors()).append(" throttles=").append(s.throttles())
+                    .append(" p50=").append(s.p50Micros()).append("us p99=").append(s.p99Micros())
+                    .append("us max=").append(s.maxMicros()).append("us]");
+        }
+        return sb.length() == 0 ? "no requests" : sb.toString();
+    }
+
     /** One operation's counters at one moment; latencies in microseconds. */
     public record OperationStats(Operation operation, long requests, long bytes, long errors, long throttles,
                                  long p50Micros, long p99Micros, long maxMicros) {

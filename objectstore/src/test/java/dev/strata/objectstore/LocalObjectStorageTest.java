@@ -76,4 +76,25 @@ class LocalObjectStorageTest extends ObjectStorageContractTest {
             again.put("reopen/k", bytes("next"), PutCondition.ifMatch(put.etag())).join();
         }
     }
+
+    @Test
+    void aLosingConditionalWriteLeavesNoTemporaryFile() throws IOException {
+        storage.put("cond/k", bytes("first")).join();
+        ObjectUpload up = storage.startUpload("cond/k", PutCondition.ifAbsent());
+        up.write(bytes("second")).join();
+        assertThat(failure(up.complete())).isInstanceOf(PreconditionFailedException.class);
+        try (var s = Files.list(dir.resolve("objects/cond"))) {
+            assertThat(s.map(p -> p.getFileName().toString())).containsExactly("k");
+        }
+        assertThat(Files.readString(dir.resolve("objects/cond/k"))).isEqualTo("first");
+    }
+
+    @Test
+    void metricsSummaryNamesOperationsWithRequests() {
+        assertThat(new ObjectStorageMetrics().toString()).isEqualTo("no requests");
+        ObjectStorageMetrics m = new ObjectStorageMetrics();
+        m.record(Operation.GET, 100, 2_000_000, null);
+        m.record(Operation.GET, 0, 1_000_000, ObjectStorageException.Kind.THROTTLED);
+        assertThat(m.toString()).startsWith("GET[requests=2 bytes=100 errors=1 throttles=1 p50=").doesNotContain("PUT");
+    }
 }

@@ -50,4 +50,16 @@ class S3ObjectStorageTest extends ObjectStorageContractTest {
     boolean atomicIfMatch() {
         return false;
     }
+
+    @org.junit.jupiter.api.Test
+    void closingFailsRequestsInsteadOfLeavingThemHanging() {
+        S3ObjectStorage s = S3ObjectStorage.create(S3Options.builder("contract")
+                .endpoint(S3.endpoint()).pathStyle(true)
+                .credentials(StaticCredentialsProvider.create(
+                        AwsBasicCredentials.create(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)))
+                .build());
+        s.close();
+        org.assertj.core.api.Assertions.assertThat(failure(s.head("closed/k")))
+                .isInstanceOf(ObjectStorageException.class).hasMessageContaining("closed");
+    }
 }

@@ -168,6 +168,10 @@ public final class S3ObjectStorage implements ObjectStorage {
      */
     <T> CompletableFuture<T> attempt(Operation op, String key, long bytes, Supplier<CompletableFuture<T>> request,
                                      java.util.function.ToLongFunction<T> responseBytes) {
+        if (closed.get()) {
+            return CompletableFuture.failedFuture(ObjectStorageException.of(ObjectStorageException.Kind.PERMANENT,
+                    op, key, 0, "storage is closed", null));
+        }
         long start = System.nanoTime();
         CompletableFuture<T> f;
         try {
@@ -333,11 +337,15 @@ public final class S3ObjectStorage implements ObjectStorage {
         if (!closed.compareAndSet(false, true)) {
             return;
         }
+        if (ownedScheduler != null) {
+            // Run the retries still waiting: each fails at once ("storage is closed"), so every
+            // pending future completes instead of hanging.
+            for (Runnable pending : ownedScheduler.shutdownNow()) {
+                pending.run();
+            }
+        }
         if (ownsClient) {
             client.close();
-        }
-        if (ownedScheduler != null) {
-            ownedScheduler.shutdownNow();
         }
         LOG.debug("closed S3 storage bucket={} prefix={}", options.bucket(), options.prefix());
     }
