@@ -31,7 +31,7 @@ class WalCrashTest {
     Path dir;
 
     @ParameterizedTest
-    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "IO_URING"})
+    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "BUFFERED", "IO_URING"})
     void everyAcknowledgedRecordSurvivesSigkill(WalOptions.Backend backend) throws Exception {
         assumeAvailable(backend);
         int rounds = Boolean.getBoolean("strata.long") ? 20 : 3;

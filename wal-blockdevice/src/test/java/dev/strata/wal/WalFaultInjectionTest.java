@@ -31,11 +31,22 @@ class WalFaultInjectionTest {
     @ParameterizedTest
     @EnumSource(Fault.class)
     void faultyWriteFailsItsAppendAndEveryLaterOneAndRecoveryKeepsTheAcknowledgedOnes(Fault fault) {
-        Path file = dir.resolve("wal.dat");
+        for (WalOptions.Backend backend : List.of(WalOptions.Backend.DIRECT, WalOptions.Backend.BUFFERED,
+                WalOptions.Backend.IO_URING)) {
+            if (backend != WalOptions.Backend.IO_URING || BlockDeviceWal.uringUnavailableReason().isEmpty()) {
+                faultyWrite(fault, backend);
+            }
+        }
+    }
+
+    private void faultyWrite(Fault fault, WalOptions.Backend backend) {
+        Path file = dir.resolve("wal-" + backend + ".dat");
         List<Rec> acked = new ArrayList<>();
         FaultInjectingWal.Plan plan = FaultInjectingWal.plan(7).failWrite(4, fault).build();
-        try (BlockDeviceWal wal = FaultInjectingWal.open(options(file, WalOptions.Backend.DIRECT).maxInFlightWrites(1)
+        try (BlockDeviceWal wal = FaultInjectingWal.open(options(file, backend).maxInFlightWrites(1)
                 .build(), plan)) {
+            assertThat(wal.backend()).isEqualTo(backend == WalOptions.Backend.IO_URING ? "io_uring"
+                    : backend == WalOptions.Backend.DIRECT ? "filechannel-direct" : "filechannel-buffered");
             for (int i = 0; i < 3; i++) {
                 acked.add(append(wal, bytes(i, 9000)));
             }
@@ -49,7 +60,7 @@ class WalFaultInjectionTest {
                     .isInstanceOf(StorageException.class);
         }
         assertThat(plan.injected()).isEqualTo(1);
-        try (BlockDeviceWal wal = BlockDeviceWal.open(options(file, WalOptions.Backend.DIRECT).build())) {
+        try (BlockDeviceWal wal = BlockDeviceWal.open(options(file, backend).build())) {
             WalTesting.assertSameRecords(recoverAll(wal), acked);
             // the WAL is usable again after reopening
             Rec next = append(wal, bytes(5, 100));
@@ -58,7 +69,7 @@ class WalFaultInjectionTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "IO_URING"})
+    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "BUFFERED", "IO_URING"})
     void randomTornWritesWithSeveralInFlightNeverLoseAnAcknowledgedRecord(WalOptions.Backend backend) {
         assumeAvailable(backend);
         long injected = 0;
