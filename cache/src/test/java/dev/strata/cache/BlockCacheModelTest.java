@@ -52,9 +52,12 @@ class BlockCacheModelTest {
                 Arbitraries.integers().between(0, 1000)).as(Op::new).list().ofMinSize(1).ofMaxSize(150);
     }
 
+    /** Shared by the tries (creating an allocator is costly); each try ends with nothing allocated. */
+    private static final PooledByteBufAllocator ALLOC = new PooledByteBufAllocator(true);
+
     @Property(tries = 200)
     void readsAreCorrectSingleFlightBoundedAndLeakFree(@ForAll("ops") List<Op> ops) {
-        PooledByteBufAllocator alloc = new PooledByteBufAllocator(true);
+        PooledByteBufAllocator alloc = ALLOC;
         CountingLoader loader = new CountingLoader(alloc, true);
         FakeTicker ticker = new FakeTicker();
         Layout layout = new Layout(2, 8, 1024);
