@@ -8,9 +8,12 @@ import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryNotEmptyException;
 import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.FileSystemException;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
+import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
@@ -64,7 +67,11 @@ import org.slf4j.LoggerFactory;
  *
  * Failure:
  *   NoSuchFileException -> NOT_FOUND, FileAlreadyExistsException on link -> PRECONDITION_FAILED,
- *   AccessDenied and "No space left" -> PERMANENT, other IOException -> TRANSIENT. No retries here.
+ *   AccessDenied, "No space left" and file/directory conflicts -> PERMANENT, other IOException ->
+ *   TRANSIENT. No retries here (wrap in RetryingObjectStorage for them).
+ *
+ * Limitation vs S3: a key cannot also be the directory of other keys ("a" and "a/b"); such a write
+ *   fails PERMANENT. Strata's key scheme never produces that.
  * </pre>
  */
 public final class LocalObjectStorage implements ObjectStorage {
@@ -161,6 +168,7 @@ public final class LocalObjectStorage implements ObjectStorage {
     public CompletableFuture<ObjectData> get(String key, ByteRange range) {
         Path path = pathOf(key);
         return call(Operation.GET, key, () -> {
+            requireNotDirectory(path);
             try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
                 long size = ch.size();
                 long pos;
@@ -204,6 +212,7 @@ public final class LocalObjectStorage implements ObjectStorage {
     public CompletableFuture<ObjectInfo> head(String key) {
         Path path = pathOf(key);
         return call(Operation.HEAD, key, () -> {
+            requireNotDirectory(path);
             long size = Files.size(path);
             return new Result<>(new ObjectInfo(key, size, currentEtag(key, path)), 0);
         });
@@ -312,6 +321,13 @@ public final class LocalObjectStorage implements ObjectStorage {
         return p;
     }
 
+    /** A directory (the parent of other keys) is not an object: "no such key", as on S3. */
+    private static void requireNotDirectory(Path path) throws NoSuchFileException {
+        if (Files.isDirectory(path)) {
+            throw new NoSuchFileException(path.toString(), null, "is a directory, not an object");
+        }
+    }
+
     private String keyOf(Path p) {
         return root.relativize(p).toString().replace(p.getFileSystem().getSeparator(), "/");
     }
@@ -398,10 +414,13 @@ public final class LocalObjectStorage implements ObjectStorage {
         if (t instanceof NoSuchFileException) {
             return new ObjectNotFoundException(op, key, 0, "no such object", t);
         }
-        if (t instanceof FileAlreadyExistsException) {
-            return new PreconditionFailedException(op, key, 0, "object already exists", t);
-        }
         String msg = String.valueOf(t.getMessage());
+        if (t instanceof FileAlreadyExistsException || t instanceof DirectoryNotEmptyException
+                || t instanceof NotDirectoryException || t instanceof FileSystemException && msg.contains("directory")) {
+            // A file cannot also be a directory: keys "a" and "a/b" cannot both exist here (unlike S3).
+            return new ObjectStorageException(ObjectStorageException.Kind.PERMANENT, op, key, 0,
+                    "key conflicts with another key's directory (a file cannot also be a directory): " + msg, t);
+        }
         if (t instanceof AccessDeniedException || msg.contains("No space left")) {
             return new ObjectStorageException(ObjectStorageException.Kind.PERMANENT, op, key, 0,
                     "local I/O failed: " + msg, t);
@@ -515,7 +534,11 @@ public final class LocalObjectStorage implements ObjectStorage {
             try {
                 if (condition.isIfAbsent()) {
                     // link(2) fails atomically if the target exists, even against other processes.
-                    Files.createLink(target, temp);
+                    try {
+                        Files.createLink(target, temp);
+                    } catch (FileAlreadyExistsException exists) {
+                        throw new PreconditionFailedException(Operation.PUT, key, 0, "object already exists", exists);
+                    }
                     Files.delete(temp);
                 } else {
                     if (condition.matchEtag() != null) {

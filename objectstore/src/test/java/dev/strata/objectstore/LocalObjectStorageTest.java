@@ -97,4 +97,15 @@ class LocalObjectStorageTest extends ObjectStorageContractTest {
         m.record(Operation.GET, 0, 1_000_000, ObjectStorageException.Kind.THROTTLED);
         assertThat(m.toString()).startsWith("GET[requests=2 bytes=100 errors=1 throttles=1 p50=").doesNotContain("PUT");
     }
+
+    @Test
+    void aKeyThatIsAlsoAnotherKeysDirectoryIsNotFoundOrAPermanentConflict() {
+        storage.put("dir/a/b", bytes("x")).join();
+        assertThat(failure(storage.get("dir/a", ByteRange.all()))).isInstanceOf(ObjectNotFoundException.class);
+        assertThat(failure(storage.head("dir/a"))).isInstanceOf(ObjectNotFoundException.class);
+        Throwable e = failure(storage.put("dir/a", bytes("y")));
+        assertThat(((ObjectStorageException) e).kind()).isEqualTo(ObjectStorageException.Kind.PERMANENT);
+        Throwable under = failure(storage.put("dir/a/b/c", bytes("z")));
+        assertThat(((ObjectStorageException) under).kind()).isEqualTo(ObjectStorageException.Kind.PERMANENT);
+    }
 }
