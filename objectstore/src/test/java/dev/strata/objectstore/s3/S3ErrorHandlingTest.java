@@ -77,6 +77,7 @@ class S3ErrorHandlingTest {
 
     @BeforeEach
     void newStorage() {
+        partGate = null;
         synchronized (script) {
             script.clear();
         }
@@ -96,9 +97,21 @@ class S3ErrorHandlingTest {
         }
     }
 
+    /** When set, part uploads wait for it before answering (to observe backpressure). */
+    private static volatile java.util.concurrent.CountDownLatch partGate;
+
     private static void handle(HttpExchange exchange) throws IOException {
         try (InputStream in = exchange.getRequestBody()) {
             in.readAllBytes();
+        }
+        java.util.concurrent.CountDownLatch gate = partGate;
+        String q = exchange.getRequestURI().getQuery();
+        if (gate != null && "PUT".equals(exchange.getRequestMethod()) && q != null && q.contains("uploadId")) {
+            try {
+                gate.await(30, java.util.concurrent.TimeUnit.SECONDS); // bounded: never hang the build
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
         }
         String query = exchange.getRequestURI().getQuery();
         seen.add(exchange.getRequestMethod() + " " + exchange.getRequestURI().getPath()
@@ -251,6 +264,38 @@ class S3ErrorHandlingTest {
             assertThat(((ObjectStorageException) e).operation()).isEqualTo(Operation.MULTIPART_UPLOAD_PART);
             assertThat(seen).containsExactly("POST /bucket/k?uploads", "PUT /bucket/k?uploadId", "DELETE /bucket/k?uploadId");
             assertThat(s.metrics().stats(Operation.MULTIPART_ABORT).requests()).isEqualTo(1);
+        }
+    }
+
+    @Test
+    void writeWaitsWhileMaxPartsAreInFlightAndCompleteSendsTheRest() {
+        String init = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><InitiateMultipartUploadResult"
+                + " xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Bucket>bucket</Bucket><Key>k</Key>"
+                + "<UploadId>up-2</UploadId></InitiateMultipartUploadResult>";
+        String done = "<?xml version=\"1.0\" encoding=\"UTF-8\"?><CompleteMultipartUploadResult"
+                + " xmlns=\"http://s3.amazonaws.com/doc/2006-03-01/\"><Bucket>bucket</Bucket><Key>k</Key>"
+                + "<ETag>\"final-2\"</ETag></CompleteMultipartUploadResult>";
+        script(ok(init), ok(null), ok(null), ok(done));
+        java.util.concurrent.CountDownLatch gate = new java.util.concurrent.CountDownLatch(1);
+        partGate = gate;
+        S3Options small = S3Options.builder("bucket").endpoint(options.endpoint()).pathStyle(true)
+                .credentials(options.credentials()).partSizeBytes(S3Options.MIN_PART_SIZE_BYTES).maxPartsInFlight(1)
+                .build();
+        try (S3ObjectStorage s = S3ObjectStorage.create(client, small,
+                new Retrier(small.retryPolicy(), scheduler, scheduler::nanoTime, new SplittableRandom(1)))) {
+            dev.strata.objectstore.ObjectUpload up = s.startUpload("k", PutCondition.none());
+            CompletableFuture<Void> first = up.write(Unpooled.wrappedBuffer(new byte[S3Options.MIN_PART_SIZE_BYTES]));
+            assertThat(first).isNotDone(); // one part in flight = the limit; the server holds it
+            gate.countDown();
+            first.join();
+            up.write(Unpooled.wrappedBuffer(new byte[100])).join(); // stays pending: below a part
+            dev.strata.objectstore.ObjectInfo info = up.complete().join();
+            assertThat(info.etag()).isEqualTo("\"final-2\"");
+            assertThat(info.size()).isEqualTo(S3Options.MIN_PART_SIZE_BYTES + 100);
+            assertThat(seen).containsExactly("POST /bucket/k?uploads", "PUT /bucket/k?uploadId", "PUT /bucket/k?uploadId",
+                    "POST /bucket/k?uploadId");
+            assertThat(s.metrics().stats(Operation.MULTIPART_UPLOAD_PART).bytes())
+                    .isEqualTo(S3Options.MIN_PART_SIZE_BYTES + 100);
         }
     }
 }
