@@ -6,7 +6,8 @@ import io.netty.buffer.DefaultByteBufHolder;
 /**
  * Bytes read from an object: {@link #content()} holds the bytes starting at {@link #position()} of
  * an object whose total size is {@link #objectSize()}. The caller owns this holder and must
- * {@link #release()} it (or its content) exactly once.
+ * {@link #release()} it (or its content) exactly once. Not thread-safe beyond what Netty's
+ * reference count guarantees: share the bytes across threads with {@code retainedDuplicate()}.
  */
 public final class ObjectData extends DefaultByteBufHolder {
     private final String key;

@@ -214,4 +214,16 @@ class ObjectReaderTest {
         assertThat(r.index().findBlock(1, 0)).isEqualTo(-1);
         assertThat(r.verify().join()).isEmpty();
     }
+
+    @Test
+    void verifierRebuildsRangesOrReportsCorruptionWithKeyAndPosition() {
+        WrittenObject obj = writeTwoStreams("v");
+        assertThat(ObjectVerifier.verify(storage, "v")).isEqualTo(obj.streamRanges());
+        byte[] bytes = storage.bytes("v");
+        int inSecondBlock = (int) obj.index().entry(1).position() + 100;
+        bytes[inSecondBlock] ^= 0x40;
+        storage.overwrite("v", bytes);
+        assertThatThrownBy(() -> ObjectVerifier.verify(storage, "v")).isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("object=v").hasMessageContaining("position=" + obj.index().entry(1).position());
+    }
 }
