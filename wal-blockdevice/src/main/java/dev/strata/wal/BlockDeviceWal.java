@@ -102,9 +102,12 @@ public final class BlockDeviceWal implements WriteAheadLog {
     private final long capacity;
     private final long dataOffset;
     private final int maxRecordBytes;
-    private final long generation;
     private final RecordScanner.Params scanParams;
-    private final RecoveryReport report;
+    private final WalHeader recoveredHeader;
+    private final Object initLock = new Object();
+    /** Set once the log's end is known and the new generation's header is durable; see {@link #ensureReady}. */
+    private volatile boolean ready;
+    private RecoveryReport report; // written once under initLock before ready is set
     private final Executor callbackExecutor;
     private final ExecutorService ownedCallbackExecutor;
     private final TokenBucket opsLimit;
@@ -125,6 +128,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
     private int ioInFlight; // guarded by: lock
     private long durableEnd; // guarded by: lock
     private WalHeader header; // guarded by: lock; the last durable header
+    private long generation; // guarded by: lock
     private long requestedTrim; // guarded by: lock
     private StorageException failure; // guarded by: lock
     private long failedSequence = Long.MAX_VALUE; // guarded by: lock
@@ -135,7 +139,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
     }
 
     private BlockDeviceWal(WalOptions options, WalFile file, WriteBackend backend, WalHeader header,
-            RecordScanner.Params scanParams, RecoveryReport report, ByteBuffer tail, int maxRecordBytes) {
+            RecordScanner.Params scanParams, int maxRecordBytes) {
         this.options = options;
         this.file = file;
         this.backend = backend;
@@ -143,14 +147,10 @@ public final class BlockDeviceWal implements WriteAheadLog {
         this.capacity = header.capacity();
         this.dataOffset = WalHeaderDescriptor.dataOffset(blockSize);
         this.maxRecordBytes = maxRecordBytes;
-        this.generation = header.generation();
         this.scanParams = scanParams;
-        this.report = report;
+        this.recoveredHeader = header;
         this.header = header;
         this.requestedTrim = header.trimPosition();
-        this.durableEnd = report.endPosition();
-        this.nextGroupStart = WalMath.alignDown(report.endPosition(), blockSize);
-        this.openPrefix = tail;
         int id = IDS.getAndIncrement();
         for (int i = 0; i < backend.maxInFlight() + 2; i++) {
             freeBuffers.add(Buffers.allocateAligned(options.writeBufferBytes(), blockSize));
@@ -174,8 +174,9 @@ public final class BlockDeviceWal implements WriteAheadLog {
     }
 
     /**
-     * Opens (creating and preallocating if absent) the WAL at {@code options.path()}, scans it from
-     * the trim point to find the durable records, and makes it ready for appends.
+     * Opens (creating and preallocating if absent) the WAL at {@code options.path()} and reads its
+     * header. The log itself is scanned once: by the first {@link #recover()} iterated to its end,
+     * or else by the first call that needs to know where the log ends (append, trim, report).
      *
      * @throws StorageException the file cannot be created, opened, read or its header written
      * @throws CorruptDataException neither header slot is valid and the slots are not blank
@@ -269,23 +270,6 @@ public final class BlockDeviceWal implements WriteAheadLog {
                     (h.capacity() - bs) / 2 - 2L * HEADER_BYTES);
             RecordScanner.Params params = new RecordScanner.Params(bs, h.capacity(), dataOffset, h.trimPosition(),
                     h.generation(), h.generationStart());
-            RecordScanner scanner = new RecordScanner(file, params, maxRecord, -1);
-            while (scanner.next()) {
-                // counting only; recover() reads the records again
-            }
-            RecoveryReport report = scanner.report(h.nodeEpoch());
-            long end = report.endPosition();
-            ByteBuffer tail = null;
-            if (end % bs != 0) {
-                ByteBuffer block = Buffers.allocateAligned(bs, bs);
-                file.read(dataOffset + WalMath.alignDown(end, bs) % h.capacity(), block);
-                tail = block.flip().limit((int) (end % bs)).slice();
-            }
-            WalHeader next = h.nextGeneration(end, options.nodeEpoch().orElse(h.nodeEpoch()));
-            writeHeader(file, next);
-            LOG.info("WAL recovered: file={} records={} bodyBytes={} start={} end={} stopReason={} tornBytes={} {}",
-                    path, report.records(), report.bodyBytes(), report.startPosition(), end, report.stopReason(),
-                    report.tornBytes(), report.detail());
             boolean durable = !options.unsafeSkipSync();
             if (uring != null) {
                 backend = uring.open(path, options.maxInFlightWrites(), durable);
@@ -294,10 +278,9 @@ public final class BlockDeviceWal implements WriteAheadLog {
                         : FILECHANNEL_BUFFERED, durable, options.maxInFlightWrites());
             }
             backend = wrapBackend.apply(backend);
-            BlockDeviceWal wal = new BlockDeviceWal(options, file, backend, next, params, report, tail, maxRecord);
-            LOG.info("WAL open: file={} backend={} blockSize={} capacity={} generation={} durable={} maxInFlight={}",
-                    path, backend.name(), bs, h.capacity(), next.generation(), durable, backend.maxInFlight());
-            wal.writer.start();
+            BlockDeviceWal wal = new BlockDeviceWal(options, file, backend, h, params, maxRecord);
+            LOG.info("WAL open: file={} backend={} blockSize={} capacity={} trimPosition={} durable={} maxInFlight={}",
+                    path, backend.name(), bs, h.capacity(), h.trimPosition(), durable, backend.maxInFlight());
             return wal;
         } catch (IOException e) {
             closeQuietly(backend);
@@ -355,11 +338,99 @@ public final class BlockDeviceWal implements WriteAheadLog {
         file.writeDurably(WalHeaderDescriptor.slotOffset(h.slot(), h.blockSize()), b);
     }
 
+    // ---------------------------------------------------------------- initialization
+
+    /*
+     * The log is read once: open() reads only the header. If the engine iterates recover() to the
+     * end first (the normal restart), that scan defines where the log ends; otherwise the first
+     * call that needs the end (append, trim, recoveryReport, used, ...) scans without copying
+     * bodies. Either way, before the first write the header of the new generation, starting at
+     * that end, is made durable, and appends are accepted from then on.
+     */
+
+    /** Makes sure the log's end is known and the WAL accepts appends; scans if nobody did yet. */
+    private void ensureReady() {
+        if (ready) {
+            return;
+        }
+        synchronized (initLock) {
+            if (ready) {
+                return;
+            }
+            try {
+                RecordScanner scanner = new RecordScanner(file, scanParams, maxRecordBytes, -1);
+                while (scanner.next()) {
+                    // finding the end only
+                }
+                finishInit(scanner.report(recoveredHeader.nodeEpoch()));
+            } catch (IOException e) {
+                throw new StorageException("WAL recovery scan failed: file=" + file.path() + " error=" + e, false, e);
+            }
+        }
+    }
+
+    /** Called by a {@link WalRecovery} that scanned the whole log: its end is the WAL's end, no second read. */
+    void recoveryScanFinished(RecoveryReport scanned) {
+        synchronized (initLock) {
+            if (ready) {
+                return;
+            }
+            try {
+                finishInit(scanned);
+            } catch (IOException e) {
+                throw new StorageException("WAL header write failed: file=" + file.path() + " error=" + e, false, e);
+            }
+        }
+    }
+
+    /** Holds: initLock. Writes the new generation's header, then opens the WAL for appends. */
+    private void finishInit(RecoveryReport scanned) throws IOException {
+        lock.lock();
+        try {
+            if (closed) {
+                throw new StorageException("WAL closed: file=" + file.path(), false);
+            }
+        } finally {
+            lock.unlock();
+        }
+        long end = scanned.endPosition();
+        ByteBuffer tail = null;
+        if (end % blockSize != 0) {
+            ByteBuffer block = Buffers.allocateAligned(blockSize, blockSize);
+            file.read(dataOffset + WalMath.alignDown(end, blockSize) % capacity, block);
+            tail = block.flip().limit((int) (end % blockSize)).slice();
+        }
+        WalHeader next = recoveredHeader.nextGeneration(end, options.nodeEpoch().orElse(recoveredHeader.nodeEpoch()));
+        writeHeader(file, next);
+        lock.lock();
+        try {
+            report = scanned;
+            header = next;
+            generation = next.generation();
+            requestedTrim = next.trimPosition();
+            durableEnd = end;
+            nextGroupStart = WalMath.alignDown(end, blockSize);
+            openPrefix = tail;
+        } finally {
+            lock.unlock();
+        }
+        writer.start();
+        ready = true;
+        LOG.info("WAL recovered: file={} records={} bodyBytes={} start={} end={} stopReason={} tornBytes={} generation={} {}",
+                file.path(), scanned.records(), scanned.bodyBytes(), scanned.startPosition(), end, scanned.stopReason(),
+                scanned.tornBytes(), next.generation(), scanned.detail());
+    }
+
     // ---------------------------------------------------------------- append path
 
     @Override
     public CompletableFuture<WalAppendResult> append(ByteBuf body) {
         try {
+            try {
+                ensureReady();
+            } catch (StorageException e) {
+                return CompletableFuture.failedFuture(e);
+            }
             int length = body.readableBytes();
             if (length > maxRecordBytes) {
                 return CompletableFuture.failedFuture(new RecordTooLargeException(length, maxRecordBytes));
@@ -696,6 +767,11 @@ public final class BlockDeviceWal implements WriteAheadLog {
 
     @Override
     public CompletableFuture<Void> trim(long position) {
+        try {
+            ensureReady();
+        } catch (StorageException e) {
+            return CompletableFuture.failedFuture(e);
+        }
         lock.lock();
         try {
             if (failure != null) {
@@ -724,12 +800,21 @@ public final class BlockDeviceWal implements WriteAheadLog {
 
     @Override
     public WalRecovery recover() {
-        RecordScanner scanner = new RecordScanner(file, scanParams, maxRecordBytes, report.endPosition());
-        return new WalRecovery(scanner, report, PooledByteBufAllocator.DEFAULT, file.path().toString());
+        String name = file.path().toString();
+        if (ready) {
+            RecordScanner scanner = new RecordScanner(file, scanParams, maxRecordBytes, report.endPosition());
+            return new WalRecovery(scanner, report, PooledByteBufAllocator.DEFAULT, name, recoveredHeader.nodeEpoch(), r -> {
+            });
+        }
+        // the one scan of the log: when it ends, the WAL knows where to write
+        RecordScanner scanner = new RecordScanner(file, scanParams, maxRecordBytes, -1);
+        return new WalRecovery(scanner, null, PooledByteBufAllocator.DEFAULT, name, recoveredHeader.nodeEpoch(),
+                this::recoveryScanFinished);
     }
 
     @Override
     public RecoveryReport recoveryReport() {
+        ensureReady();
         return report;
     }
 
@@ -740,6 +825,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
 
     @Override
     public long used() {
+        ensureReady();
         lock.lock();
         try {
             return writePositionLocked() - header.trimPosition();
@@ -755,6 +841,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
 
     @Override
     public long writePosition() {
+        ensureReady();
         lock.lock();
         try {
             return writePositionLocked();

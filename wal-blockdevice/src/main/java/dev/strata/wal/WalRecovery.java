@@ -7,10 +7,12 @@ import io.netty.buffer.ByteBufAllocator;
 import java.io.IOException;
 import java.util.Iterator;
 import java.util.NoSuchElementException;
+import java.util.function.Consumer;
 
 /**
- * Iterator over the records found by the recovery scan at open, in order, read again from the
- * device in large aligned chunks. Each {@link WalRecord#body()} is a fresh buffer owned by the
+ * Iterator over the durable records after the trim point, in order, read from the device in large
+ * aligned chunks. The first recovery after open is the WAL's only scan of the log (appends wait for
+ * its end); later ones read the same records again. Each {@link WalRecord#body()} is a fresh buffer owned by the
  * caller, who must release it. Not thread-safe. {@link #close()} is idempotent and needed only to
  * stop early.
  *
@@ -21,21 +23,40 @@ import java.util.NoSuchElementException;
 public final class WalRecovery implements Iterator<WalRecord>, AutoCloseable {
 
     private final RecordScanner scanner;
-    private final RecoveryReport report;
+    private final long nodeEpoch;
+    private final Consumer<RecoveryReport> onEnd;
+    private RecoveryReport report;
     private final ByteBufAllocator allocator;
     private final String file;
     private WalRecord next;
     private boolean done;
 
-    WalRecovery(RecordScanner scanner, RecoveryReport report, ByteBufAllocator allocator, String file) {
+    /**
+     * @param report the scan result known from an earlier scan (the iterator must end exactly there),
+     *     or null when this iterator is the scan that finds the end
+     * @param onEnd receives this scan's report when it ends (the WAL then knows where to write)
+     */
+    WalRecovery(RecordScanner scanner, RecoveryReport report, ByteBufAllocator allocator, String file, long nodeEpoch,
+            Consumer<RecoveryReport> onEnd) {
         this.scanner = scanner;
         this.report = report;
+        this.nodeEpoch = nodeEpoch;
+        this.onEnd = onEnd;
         this.allocator = allocator;
         this.file = file;
     }
 
-    /** What the scan at open found; the records this iterator returns are exactly those. */
+    /**
+     * What the recovery scan found: records, bytes, why it ended. Available once {@link #hasNext()}
+     * returned false (or at once if the WAL had already scanned the log).
+     *
+     * @throws IllegalStateException if this iterator is still scanning
+     */
     public RecoveryReport report() {
+        if (report == null) {
+            throw new IllegalStateException("recovery report available once iteration ended: position="
+                    + scanner.position());
+        }
         return report;
     }
 
@@ -57,10 +78,15 @@ public final class WalRecovery implements Iterator<WalRecord>, AutoCloseable {
         }
         if (!found) {
             done = true;
+            if (report == null) {
+                report = scanner.report(nodeEpoch);
+                onEnd.accept(report);
+                return false;
+            }
             if (scanner.position() != report.endPosition()) {
                 throw new CorruptDataException("WAL changed since open: file=" + file + " scanEnd="
                         + scanner.position() + " endAtOpen=" + report.endPosition() + " reason="
-                        + scanner.stopReason() + " " + scanner.report(report.nodeEpoch()).detail());
+                        + scanner.stopReason() + " " + scanner.report(nodeEpoch).detail());
             }
             return false;
         }
@@ -73,7 +99,7 @@ public final class WalRecovery implements Iterator<WalRecord>, AutoCloseable {
     @Override
     public WalRecord next() {
         if (!hasNext()) {
-            throw new NoSuchElementException("no more WAL records: endPosition=" + report.endPosition());
+            throw new NoSuchElementException("no more WAL records: position=" + scanner.position());
         }
         WalRecord r = next;
         next = null;

@@ -41,13 +41,17 @@ public interface WriteAheadLog extends AutoCloseable {
     CompletableFuture<Void> trim(long position);
 
     /**
-     * Every durable record from the trim point found when the WAL was opened up to where the
-     * recovery scan ended, in order. Reads the device again; the caller owns each returned
-     * record's body and must release it. The report of the scan is in {@link WalRecovery#report()}.
+     * Every durable record after the trim point, in order, as of open. The first call, made before
+     * any append, is the WAL's one scan of the log: when it has been iterated to the end, the WAL
+     * knows where to write (appends made earlier scan the log themselves, and a later call reads
+     * the same records again). The caller owns each returned record's body and must release it.
      */
     WalRecovery recover();
 
-    /** What the recovery scan at open found: records, bytes, why it ended. */
+    /**
+     * What the recovery scan found: records, bytes, why it ended, torn bytes. Scans the log if
+     * {@link #recover()} was not iterated to its end first.
+     */
     RecoveryReport recoveryReport();
 
     /** Bytes of the data ring. */
