@@ -84,6 +84,7 @@ final class DefaultStreamStore implements DurableStreamStore {
     private final WalPrefix walPrefix;
 
     private final ConcurrentHashMap<Long, StreamState> streams = new ConcurrentHashMap<>();
+    private final RoomSignal room = new RoomSignal();
     private volatile boolean closed;
     /** Set when a newer process took over the store's metadata: every write then fails fenced. */
     private volatile Throwable fencedBy;
@@ -297,9 +298,21 @@ final class DefaultStreamStore implements DurableStreamStore {
 
     // ---- append ---------------------------------------------------------------------------------------------
 
+    /** Called by the uploader after a commit freed cache and WAL space. */
+    void roomFreed() {
+        room.signalFreed();
+    }
+
     CompletableFuture<AppendResult> append(DefaultStream handle, RecordBatch batch) {
         StreamState state = handle.state();
         CompletableFuture<AppendResult> result = new CompletableFuture<>();
+        long encodedSize = (long) StreamBatchCodec.headerSize() + batch.sizeBytes();
+        if (!logCache.hasRoomFor(encodedSize) || wal.free() < 2 * encodedSize) {
+            // Bounded wait for the uploader, without holding any lock; then the checks below decide.
+            uploader.wakeUp();
+            room.awaitRoom(() -> logCache.hasRoomFor(encodedSize) && wal.free() >= 2 * encodedSize,
+                    RoomSignal.nanos(config.appendBackpressureWait()));
+        }
         ByteBuf encoded;
         long base;
         CompletableFuture<WalAppendResult> durable;
@@ -308,7 +321,6 @@ final class DefaultStreamStore implements DurableStreamStore {
             if (refused != null) {
                 return CompletableFuture.failedFuture(refused);
             }
-            int encodedSize = StreamBatchCodec.headerSize() + batch.sizeBytes();
             try {
                 logCache.requireRoomFor(encodedSize);
             } catch (BackpressureException e) {

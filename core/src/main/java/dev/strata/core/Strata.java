@@ -72,6 +72,8 @@ public final class Strata {
         public static final Duration DEFAULT_UPLOAD_INTERVAL = Duration.ofSeconds(5);
         /** Default largest batch payload. */
         public static final int DEFAULT_MAX_BATCH_BYTES = 1 << 20;
+        /** Default bound on how long an append waits for WAL or cache room before BackpressureException. */
+        public static final Duration DEFAULT_APPEND_BACKPRESSURE_WAIT = Duration.ofMillis(500);
         /** Default data block size in objects: the unit of catch-up reads and caching. */
         public static final int DEFAULT_OBJECT_BLOCK_BYTES = 1 << 20;
 
@@ -89,6 +91,7 @@ public final class Strata {
         private long uploadThresholdBytes = DEFAULT_UPLOAD_THRESHOLD_BYTES;
         private Duration uploadInterval = DEFAULT_UPLOAD_INTERVAL;
         private Duration uploadRetryBackoff = Duration.ofMillis(100);
+        private Duration appendBackpressureWait = DEFAULT_APPEND_BACKPRESSURE_WAIT;
         private int maxBatchBytes = DEFAULT_MAX_BATCH_BYTES;
         private int objectBlockBytes = DEFAULT_OBJECT_BLOCK_BYTES;
         private Clock clock = Clock.systemUTC();
@@ -205,6 +208,17 @@ public final class Strata {
             return this;
         }
 
+        /**
+         * How long an append may wait for room in the WAL or the LogCache (freed by uploads) before it
+         * fails with {@code BackpressureException}; zero fails at once. The wait blocks the appending
+         * thread, holding no lock.
+         */
+        public Builder appendBackpressureWait(Duration wait) {
+            require(wait != null && !wait.isNegative(), "appendBackpressureWait must be >= 0, got " + wait);
+            this.appendBackpressureWait = wait;
+            return this;
+        }
+
         /** Largest payload of one batch; larger appends fail with RecordTooLargeException. */
         public Builder maxBatchBytes(int bytes) {
             require(bytes >= 1, "maxBatchBytes must be >= 1, got " + bytes);
@@ -266,14 +280,20 @@ public final class Strata {
                 if (wal.getParent() != null) {
                     createDirectories(wal.getParent(), "walPath");
                 }
+                // A WAL write buffer holds at least one whole batch (plus headers), in 1 MiB steps.
+                int maxRecord = StreamBatchCodec.headerSize() + maxBatchBytes;
+                long writeBuffer = Math.max(WalOptions.DEFAULT_WRITE_BUFFER_BYTES,
+                        ((maxRecord + (64L << 10)) + (1 << 20) - 1) / (1 << 20) * (1 << 20));
+                require(writeBuffer <= walCapacityBytes / 4, "maxBatchBytes (" + maxBatchBytes
+                        + ") is too large for walCapacity (" + walCapacityBytes + "): a WAL write must hold a batch");
                 BlockDeviceWal blockWal = BlockDeviceWal.open(WalOptions.builder(wal)
                         .capacityBytes(walCapacityBytes)
+                        .writeBufferBytes((int) writeBuffer)
                         .backend(walBackend)
                         .unsafeSkipSync(unsafeSkipWalSync)
                         .nodeEpoch(nodeEpoch)
                         .build());
                 owned.add(blockWal);
-                int maxRecord = StreamBatchCodec.headerSize() + maxBatchBytes;
                 require(maxRecord <= blockWal.maxRecordBytes(), "maxBatchBytes (" + maxBatchBytes
                         + ") does not fit in one WAL write: walCapacity (" + walCapacityBytes + ") allows batches up to "
                         + (blockWal.maxRecordBytes() - StreamBatchCodec.headerSize()) + " bytes");
@@ -289,7 +309,7 @@ public final class Strata {
                 owned.add(() -> shutdown(reads));
 
                 EngineConfig config = new EngineConfig(maxBatchBytes, uploadThresholdBytes, uploadInterval,
-                        uploadRetryBackoff, Duration.ZERO, objectBlockBytes, clock);
+                        uploadRetryBackoff, appendBackpressureWait, objectBlockBytes, clock);
                 ByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
                 DefaultStreamStore store = new DefaultStreamStore(config, blockWal, metadata, storage, logCache,
                         blockCacheBytes, maxInFlightReadBytes, allocator, callbacks, reads, owned);

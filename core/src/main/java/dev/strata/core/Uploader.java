@@ -214,10 +214,12 @@ final class Uploader implements AutoCloseable {
             block.close();
         }
         taken.clear();
+        store.roomFreed(); // the blocks are evictable now
         wal.trim(walEnd).whenComplete((v, e) -> {
             if (e != null) {
                 LOG.warn("WAL trim to {} failed", walEnd, e);
             }
+            store.roomFreed(); // WAL space is reusable now
         });
     }
 

@@ -148,6 +148,55 @@ class DurableStreamStoreTest {
     }
 
     @Test
+    void outageLongerThanTheCacheCanAbsorbFailsAppendsWithRetriableBackpressureThenResumes() {
+        try (LocalObjectStorage local = LocalObjectStorage.open(dir.resolve("objects"))) {
+            FaultInjectingObjectStorage faulty = new FaultInjectingObjectStorage(local, 7);
+            long id;
+            long acknowledged = 0;
+            try (DurableStreamStore store = builder().objectStorage(faulty).logCacheBytes(1L << 20)
+                    .uploadThresholdBytes(128 << 10).appendBackpressureWait(Duration.ofMillis(20)).build()) {
+                Stream s = await(store.createStream(StreamOptions.defaults()));
+                id = s.id();
+                for (Operation op : List.of(Operation.PUT, Operation.MULTIPART_CREATE, Operation.MULTIPART_UPLOAD_PART,
+                        Operation.MULTIPART_COMPLETE)) {
+                    faulty.failRate(op, 1.0, ObjectStorageException.Kind.THROTTLED);
+                }
+                Throwable refused = null;
+                for (int i = 0; i < 5000 && refused == null; i++) {
+                    long base = s.nextOffset();
+                    try {
+                        await(s.append(RecordBatch.of(1 + (int) (base % 3), base, ByteBuffer.wrap(payload(s.id(), base)))));
+                        acknowledged++;
+                    } catch (RuntimeException e) {
+                        refused = e;
+                    }
+                }
+                assertThat(refused).isInstanceOf(dev.strata.api.BackpressureException.class);
+                assertThat(((dev.strata.api.StrataException) refused).isRetriable()).isTrue();
+                assertThat(verifyDerived(s)).as("everything acknowledged is readable during the outage").isEqualTo(acknowledged);
+
+                faulty.clear(); // the outage ends: uploads resume by themselves (after their backoff)
+                int refusals = 0;
+                long target = acknowledged + 50;
+                while (acknowledged < target) {
+                    long base = s.nextOffset();
+                    try {
+                        await(s.append(RecordBatch.of(1 + (int) (base % 3), base, ByteBuffer.wrap(payload(s.id(), base)))));
+                        acknowledged++;
+                    } catch (dev.strata.api.BackpressureException e) {
+                        // each refusal waited (bounded) for the uploader to free room; then we retry
+                        assertThat(++refusals).as("appends resume without intervention").isLessThan(5000);
+                    }
+                }
+                await(store.flush());
+            }
+            try (DurableStreamStore store = builder().objectStorage(local).build()) {
+                assertThat(verifyDerived(await(store.openStream(id, 0)))).isEqualTo(acknowledged);
+            }
+        }
+    }
+
+    @Test
     void newProcessOnSameObjectStoreFencesThePreviousOne() {
         Path objects = dir.resolve("shared-objects");
         Strata.Builder a = builder().walPath(dir.resolve("a.wal")).objectStore(objects.toUri());
@@ -169,6 +218,23 @@ class DurableStreamStoreTest {
                 appendDerived(taken, 5);
                 await(second.flush());
                 assertThat(verifyDerived(taken)).isEqualTo(15);
+            }
+        }
+    }
+
+    /** Regression: the default maxBatchBytes (1 MiB) once did not fit in one default WAL write buffer. */
+    @Test
+    void batchOfDefaultMaximumSizeIsAcceptedWithDefaultSettings() {
+        try (DurableStreamStore store = Strata.builder().dataDir(dir).walCapacity(64L << 20)
+                .uploadThresholdBytes(8L << 20).build()) {
+            Stream s = await(store.createStream(StreamOptions.defaults()));
+            byte[] big = new byte[Strata.Builder.DEFAULT_MAX_BATCH_BYTES];
+            new Random(3).nextBytes(big);
+            assertThat(await(s.append(RecordBatch.of(1, ByteBuffer.wrap(big)))).baseOffset()).isZero();
+            try (FetchResult r = await(s.fetch(0, 1, 1))) {
+                byte[] got = new byte[r.batches().get(0).sizeBytes()];
+                r.batches().get(0).payload().get(got);
+                assertThat(got).isEqualTo(big);
             }
         }
     }
