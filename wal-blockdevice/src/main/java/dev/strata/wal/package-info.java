@@ -40,9 +40,10 @@
  * {@code Enable-Native-Access: ALL-UNNAMED} for an executable jar); without it the WAL falls back
  * to {@code filechannel-direct} and logs why, once.
  *
- * <p>Threads: {@code strata-wal-N} seals groups, submits writes and writes headers;
- * {@code strata-wal-io-N-K} (FileChannel) or {@code strata-wal-uring-N} (io_uring) run the I/O and
- * report completions; {@code strata-wal-callback-N} completes futures unless the caller supplied a
+ * <p>Threads: an appending thread, or the backend thread reporting a completion, seals and
+ * submits the next group when an in-flight slot is free; {@code strata-wal-N} writes headers
+ * (trim), drains at close and submits under rate limits; {@code strata-wal-io-N-K} (FileChannel)
+ * or {@code strata-wal-uring-N} (io_uring) run the I/O and report completions; {@code strata-wal-callback-N} completes futures unless the caller supplied a
  * callback executor. No user callback runs on the writer or I/O threads with the default executor.
  *
  * <p>Buffers: {@link dev.strata.wal.WriteAheadLog#append} takes ownership of the body and releases
