@@ -78,10 +78,18 @@ final class DefaultStreamStore implements DurableStreamStore {
     private final List<AutoCloseable> owned;
     private volatile StoreRecoveryReport recoveryReport;
 
-    /** Makes "insert into the LogCache, then mark the WAL record handled" atomic with sealing for upload. */
+    /** Makes "insert into the LogCache, then note the record's WAL end" atomic with sealing for upload. */
     private final Object ingestLock = new Object();
-    /** WAL position below which every record is in the LogCache (or was dropped): the safe trim point. */
-    private final WalPrefix walPrefix;
+    /** Highest WAL end position of a record handled (inserted, or dropped as never acknowledged). Guarded by: ingestLock. */
+    private long handledWalEnd;
+    /**
+     * Appends hold the read lock from the WAL hand-off until their completion callback is registered;
+     * sealing takes the write lock. Why: a callback runs out of WAL order only when its future
+     * completed before the callback was registered (it then runs inline, late). With no append inside
+     * that window, every completed WAL record has been handled, in WAL order, so the highest handled
+     * end position is a safe WAL trim point for what the seal takes.
+     */
+    private final java.util.concurrent.locks.ReentrantReadWriteLock handOff = new java.util.concurrent.locks.ReentrantReadWriteLock();
 
     private final ConcurrentHashMap<Long, StreamState> streams = new ConcurrentHashMap<>();
     private final RoomSignal room = new RoomSignal();
@@ -97,7 +105,6 @@ final class DefaultStreamStore implements DurableStreamStore {
         this.metadata = metadata;
         this.logCache = logCache;
         this.allocator = allocator;
-        this.walPrefix = new WalPrefix(wal.writePosition());
         this.callbackExecutor = callbackExecutor;
         this.owned = owned;
         this.readPath = new ObjectReadPath(storage, metadata, blockCacheBytes, maxInFlightReadBytes, readExecutor);
@@ -141,7 +148,7 @@ final class DefaultStreamStore implements DurableStreamStore {
     /** Accounts recovered WAL data that was skipped (already committed, deleted, unacknowledged). */
     void advanceWalEnd(long position) {
         synchronized (ingestLock) {
-            walPrefix.advanceTo(position);
+            handledWalEnd = Math.max(handledWalEnd, position);
         }
     }
 
@@ -173,8 +180,13 @@ final class DefaultStreamStore implements DurableStreamStore {
 
     /** Seals everything in the LogCache for upload, with the WAL position it reaches (atomically). */
     Uploader.Sealed sealForUpload() {
-        synchronized (ingestLock) {
-            return new Uploader.Sealed(logCache.sealForUpload(), walPrefix.end());
+        handOff.writeLock().lock();
+        try {
+            synchronized (ingestLock) {
+                return new Uploader.Sealed(logCache.sealForUpload(), handledWalEnd);
+            }
+        } finally {
+            handOff.writeLock().unlock();
         }
     }
 
@@ -182,7 +194,7 @@ final class DefaultStreamStore implements DurableStreamStore {
     void insertRecovered(StreamBatch batch, ByteBuf encoded, long walNextPosition) {
         synchronized (ingestLock) {
             logCache.insert(batch.streamId(), batch.baseOffset(), batch.count(), batch.payloadLength(), encoded);
-            walPrefix.advanceTo(walNextPosition);
+            handledWalEnd = Math.max(handledWalEnd, walNextPosition);
         }
     }
 
@@ -329,25 +341,30 @@ final class DefaultStreamStore implements DurableStreamStore {
             }
             base = state.assignedEnd;
             encoded = StreamBatchCodec.encode(allocator, state.id, handle.epoch(), base, batch);
-            durable = wal.append(encoded.retain()); // the WAL owns one reference, we keep one for the cache
-            if (durable.isCompletedExceptionally()) {
-                // Refused before anything was written (full WAL, record too large): this append alone
-                // fails and its offsets are not taken.
-                encoded.release();
-                uploader.wakeUp();
-                return durable.handle((r, e) -> {
-                    throw new CompletionException(unwrap(e));
-                });
+            handOff.readLock().lock();
+            try {
+                durable = wal.append(encoded.retain()); // the WAL owns one reference, we keep one for the cache
+                if (durable.isCompletedExceptionally()) {
+                    // Refused before anything was written (full WAL, record too large): this append alone
+                    // fails and its offsets are not taken.
+                    encoded.release();
+                    uploader.wakeUp();
+                    return durable.handle((r, e) -> {
+                        throw new CompletionException(unwrap(e));
+                    });
+                }
+                state.assignedEnd = base + batch.count();
+                int count = batch.count();
+                int payloadBytes = batch.sizeBytes();
+                long assigned = base;
+                // Registered under the stream's lock: if the WAL already completed this append, the
+                // callback runs here, before the stream's next append can be handed to the WAL, so a
+                // stream's callbacks always run in offset order.
+                durable.whenComplete((walResult, error) ->
+                        onDurable(state, assigned, count, payloadBytes, encoded, walResult, error, result));
+            } finally {
+                handOff.readLock().unlock();
             }
-            state.assignedEnd = base + batch.count();
-            int count = batch.count();
-            int payloadBytes = batch.sizeBytes();
-            long assigned = base;
-            // Registered under the stream's lock: if the WAL already completed this append, the callback
-            // runs here, before the stream's next append can be handed to the WAL, so a stream's
-            // callbacks always run in offset order.
-            durable.whenComplete((walResult, error) ->
-                    onDurable(state, assigned, count, payloadBytes, encoded, walResult, error, result));
         }
         return result;
     }
@@ -374,7 +391,7 @@ final class DefaultStreamStore implements DurableStreamStore {
                     synchronized (ingestLock) {
                         handedOff = true;
                         logCache.insert(state.id, base, count, payloadBytes, encoded);
-                        walPrefix.handled(walResult.position(), walResult.nextPosition());
+                        handledWalEnd = Math.max(handledWalEnd, walResult.nextPosition());
                     }
                     state.ackedEnd = base + count;
                 }
@@ -394,7 +411,9 @@ final class DefaultStreamStore implements DurableStreamStore {
             }
         }
         if (walResult != null && failure != null) {
-            walPrefix.handled(walResult.position(), walResult.nextPosition()); // written but dropped: never acknowledged
+            synchronized (ingestLock) { // written but dropped (never acknowledged): nothing to keep for it
+                handledWalEnd = Math.max(handledWalEnd, walResult.nextPosition());
+            }
         }
         if (failure == null && logCache.unuploadedBytes() >= config.uploadThresholdBytes()) {
             uploader.wakeUp();
