@@ -222,6 +222,31 @@ class DurableStreamStoreTest {
         }
     }
 
+    /**
+     * Regression: the WAL trim point once followed record positions as a chain, which the WAL's
+     * padding at the end of each lap breaks; trims stalled after the first lap and appends then
+     * failed with backpressure for ever. Writes several laps of a small WAL.
+     */
+    @Test
+    void walKeepsBeingTrimmedAcrossManyLaps() {
+        try (DurableStreamStore store = DurableStoreFixture.smallBuilder(dir).walCapacity(4L << 20)
+                .logCacheBytes(2L << 20).uploadThresholdBytes(256 << 10).appendBackpressureWait(Duration.ofSeconds(5))
+                .build()) {
+            Stream s = await(store.createStream(StreamOptions.defaults()));
+            byte[] chunk = new byte[8 * 1024 - 7];
+            long written = 0;
+            int batches = 0;
+            while (written < (16L << 20)) { // four laps
+                long base = s.nextOffset();
+                chunk[0] = (byte) base;
+                await(s.append(RecordBatch.of(1, base, ByteBuffer.wrap(chunk))));
+                written += chunk.length;
+                batches++;
+            }
+            assertThat(s.nextOffset()).isEqualTo(batches);
+        }
+    }
+
     /** Regression: the default maxBatchBytes (1 MiB) once did not fit in one default WAL write buffer. */
     @Test
     void batchOfDefaultMaximumSizeIsAcceptedWithDefaultSettings() {
