@@ -95,6 +95,7 @@ public final class Strata {
         private int maxBatchBytes = DEFAULT_MAX_BATCH_BYTES;
         private int objectBlockBytes = DEFAULT_OBJECT_BLOCK_BYTES;
         private Clock clock = Clock.systemUTC();
+        private java.util.function.Function<WalOptions, BlockDeviceWal> walOpener = BlockDeviceWal::open;
 
         private Builder() {
         }
@@ -233,6 +234,17 @@ public final class Strata {
             return this;
         }
 
+        /**
+         * How the WAL is opened from the options the builder computed; default {@code BlockDeviceWal::open}.
+         * For tests that inject device faults (e.g. the wal-blockdevice test-jar's
+         * {@code FaultInjectingWal.open(options, plan)}); not needed in production.
+         */
+        public Builder walOpener(java.util.function.Function<WalOptions, BlockDeviceWal> opener) {
+            require(opener != null, "walOpener must not be null");
+            this.walOpener = opener;
+            return this;
+        }
+
         public Builder clock(Clock clock) {
             require(clock != null, "clock must not be null");
             this.clock = clock;
@@ -286,7 +298,7 @@ public final class Strata {
                         ((maxRecord + (64L << 10)) + (1 << 20) - 1) / (1 << 20) * (1 << 20));
                 require(writeBuffer <= walCapacityBytes / 4, "maxBatchBytes (" + maxBatchBytes
                         + ") is too large for walCapacity (" + walCapacityBytes + "): a WAL write must hold a batch");
-                BlockDeviceWal blockWal = BlockDeviceWal.open(WalOptions.builder(wal)
+                BlockDeviceWal blockWal = walOpener.apply(WalOptions.builder(wal)
                         .capacityBytes(walCapacityBytes)
                         .writeBufferBytes((int) writeBuffer)
                         .backend(walBackend)
