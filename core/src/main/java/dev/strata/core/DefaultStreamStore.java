@@ -316,18 +316,35 @@ final class DefaultStreamStore implements DurableStreamStore {
     }
 
     CompletableFuture<AppendResult> append(DefaultStream handle, RecordBatch batch) {
+        long encodedSize = (long) StreamBatchCodec.headerSize() + batch.sizeBytes();
+        long waitNanos = RoomSignal.nanos(config.appendBackpressureWait());
+        if (!logCache.hasRoomFor(encodedSize)) {
+            // Bounded wait for the uploader to free cache space, holding no lock.
+            uploader.wakeUp();
+            room.awaitRoom(() -> logCache.hasRoomFor(encodedSize), waitNanos);
+        }
+        CompletableFuture<AppendResult> result = assignAndWrite(handle, batch, encodedSize, waitNanos == 0);
+        if (result == WAL_FULL) {
+            // The WAL was full: wait (bounded) for an upload to trim it, then try once more.
+            uploader.wakeUp();
+            room.awaitRoom(() -> wal.free() >= 2 * encodedSize, waitNanos);
+            result = assignAndWrite(handle, batch, encodedSize, true);
+        }
+        return result;
+    }
+
+    /** Marker returned by {@link #assignAndWrite} when the WAL refused the append for lack of space. */
+    private static final CompletableFuture<AppendResult> WAL_FULL = new CompletableFuture<>();
+
+    /**
+     * Assigns the offsets and hands the batch to the WAL, under the stream's lock. Returns
+     * {@link #WAL_FULL} (nothing taken, nothing written) if the WAL had no room and
+     * {@code lastAttempt} is false.
+     */
+    private CompletableFuture<AppendResult> assignAndWrite(DefaultStream handle, RecordBatch batch, long encodedSize,
+            boolean lastAttempt) {
         StreamState state = handle.state();
         CompletableFuture<AppendResult> result = new CompletableFuture<>();
-        long encodedSize = (long) StreamBatchCodec.headerSize() + batch.sizeBytes();
-        if (!logCache.hasRoomFor(encodedSize) || wal.free() < 2 * encodedSize) {
-            // Bounded wait for the uploader, without holding any lock; then the checks below decide.
-            uploader.wakeUp();
-            room.awaitRoom(() -> logCache.hasRoomFor(encodedSize) && wal.free() >= 2 * encodedSize,
-                    RoomSignal.nanos(config.appendBackpressureWait()));
-        }
-        ByteBuf encoded;
-        long base;
-        CompletableFuture<WalAppendResult> durable;
         synchronized (state) {
             RuntimeException refused = handle.refusal(true);
             if (refused != null) {
@@ -339,29 +356,30 @@ final class DefaultStreamStore implements DurableStreamStore {
                 uploader.wakeUp();
                 return CompletableFuture.failedFuture(e);
             }
-            base = state.assignedEnd;
-            encoded = StreamBatchCodec.encode(allocator, state.id, handle.epoch(), base, batch);
+            long base = state.assignedEnd;
+            ByteBuf encoded = StreamBatchCodec.encode(allocator, state.id, handle.epoch(), base, batch);
             handOff.readLock().lock();
             try {
-                durable = wal.append(encoded.retain()); // the WAL owns one reference, we keep one for the cache
+                CompletableFuture<WalAppendResult> durable = wal.append(encoded.retain()); // WAL owns one reference
                 if (durable.isCompletedExceptionally()) {
                     // Refused before anything was written (full WAL, record too large): this append alone
                     // fails and its offsets are not taken.
                     encoded.release();
+                    Throwable cause = durable.handle((r, e) -> unwrap(e)).join();
+                    if (cause instanceof BackpressureException && !lastAttempt) {
+                        return WAL_FULL;
+                    }
                     uploader.wakeUp();
-                    return durable.handle((r, e) -> {
-                        throw new CompletionException(unwrap(e));
-                    });
+                    return CompletableFuture.failedFuture(cause);
                 }
                 state.assignedEnd = base + batch.count();
                 int count = batch.count();
                 int payloadBytes = batch.sizeBytes();
-                long assigned = base;
                 // Registered under the stream's lock: if the WAL already completed this append, the
                 // callback runs here, before the stream's next append can be handed to the WAL, so a
                 // stream's callbacks always run in offset order.
                 durable.whenComplete((walResult, error) ->
-                        onDurable(state, assigned, count, payloadBytes, encoded, walResult, error, result));
+                        onDurable(state, base, count, payloadBytes, encoded, walResult, error, result));
             } finally {
                 handOff.readLock().unlock();
             }

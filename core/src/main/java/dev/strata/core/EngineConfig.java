@@ -13,8 +13,10 @@ import java.time.Duration;
  * @param appendBackpressureWait how long an append waits for cache or WAL room before failing with
  *     {@code BackpressureException}
  * @param objectBlockBytes target size of a data block in uploaded objects
+ * @param streamObjectThresholdBytes a stream with at least this much data in one upload gets its own
+ *     stream object instead of a share of the stream-set object
  * @param clock time source
  */
 record EngineConfig(int maxBatchBytes, long uploadThresholdBytes, Duration uploadInterval, Duration uploadRetryBackoff,
-        Duration appendBackpressureWait, int objectBlockBytes, Clock clock) {
+        Duration appendBackpressureWait, int objectBlockBytes, long streamObjectThresholdBytes, Clock clock) {
 }

@@ -74,6 +74,8 @@ public final class Strata {
         public static final int DEFAULT_MAX_BATCH_BYTES = 1 << 20;
         /** Default bound on how long an append waits for WAL or cache room before BackpressureException. */
         public static final Duration DEFAULT_APPEND_BACKPRESSURE_WAIT = Duration.ofMillis(500);
+        /** Default share of one upload above which a stream gets its own stream object (DESIGN: large streams). */
+        public static final long DEFAULT_STREAM_OBJECT_THRESHOLD_BYTES = 8L << 20;
         /** Default data block size in objects: the unit of catch-up reads and caching. */
         public static final int DEFAULT_OBJECT_BLOCK_BYTES = 1 << 20;
 
@@ -94,6 +96,7 @@ public final class Strata {
         private Duration appendBackpressureWait = DEFAULT_APPEND_BACKPRESSURE_WAIT;
         private int maxBatchBytes = DEFAULT_MAX_BATCH_BYTES;
         private int objectBlockBytes = DEFAULT_OBJECT_BLOCK_BYTES;
+        private long streamObjectThresholdBytes = DEFAULT_STREAM_OBJECT_THRESHOLD_BYTES;
         private Clock clock = Clock.systemUTC();
         private java.util.function.Function<WalOptions, BlockDeviceWal> walOpener = BlockDeviceWal::open;
 
@@ -245,6 +248,16 @@ public final class Strata {
             return this;
         }
 
+        /**
+         * A stream with at least this many bytes in one upload is written to its own stream object
+         * (read without touching other streams' data); smaller shares go into the stream-set object.
+         */
+        public Builder streamObjectThresholdBytes(long bytes) {
+            require(bytes >= 1, "streamObjectThresholdBytes must be >= 1, got " + bytes);
+            this.streamObjectThresholdBytes = bytes;
+            return this;
+        }
+
         public Builder clock(Clock clock) {
             require(clock != null, "clock must not be null");
             this.clock = clock;
@@ -321,7 +334,7 @@ public final class Strata {
                 owned.add(() -> shutdown(reads));
 
                 EngineConfig config = new EngineConfig(maxBatchBytes, uploadThresholdBytes, uploadInterval,
-                        uploadRetryBackoff, appendBackpressureWait, objectBlockBytes, clock);
+                        uploadRetryBackoff, appendBackpressureWait, objectBlockBytes, streamObjectThresholdBytes, clock);
                 ByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
                 DefaultStreamStore store = new DefaultStreamStore(config, blockWal, metadata, storage, logCache,
                         blockCacheBytes, maxInFlightReadBytes, allocator, callbacks, reads, owned);

@@ -17,6 +17,7 @@ import dev.strata.objectstore.format.WrittenObject;
 import dev.strata.wal.WriteAheadLog;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -61,6 +62,9 @@ final class Uploader implements AutoCloseable {
     /** Longest wait between retries of a failed upload. */
     private static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(30);
 
+    /** Objects of one upload written at once (the stream-set object plus stream objects). */
+    private static final int UPLOAD_WRITER_THREADS = 2;
+
     /** Bound on the final upload at close; the WAL still holds the data if it does not finish. */
     private static final long CLOSE_FLUSH_SECONDS = 30;
 
@@ -68,8 +72,12 @@ final class Uploader implements AutoCloseable {
     record Sealed(List<SealedBlock> blocks, long walEnd) {
     }
 
-    /** An object written but not yet committed. */
-    private record PendingCommit(ObjectMetadata object, dev.strata.objectstore.format.ObjectIndex index, long walEnd) {
+    /** An object written, with the index a reader would fetch. */
+    private record WrittenPart(ObjectMetadata metadata, dev.strata.objectstore.format.ObjectIndex index) {
+    }
+
+    /** Objects written but not yet committed (empty when all data belonged to deleted streams). */
+    private record PendingCommit(List<WrittenPart> objects, long walEnd) {
     }
 
     private final DefaultStreamStore store;
@@ -80,6 +88,8 @@ final class Uploader implements AutoCloseable {
     private final EngineConfig config;
     private final ObjectWriterOptions writerOptions;
     private final ScheduledExecutorService executor;
+    /** Writes the objects of one upload in parallel. */
+    private final java.util.concurrent.ExecutorService writers;
     private final AtomicBoolean wakeUpQueued = new AtomicBoolean();
 
     // confined to the upload thread
@@ -102,6 +112,12 @@ final class Uploader implements AutoCloseable {
         this.writerOptions = ObjectWriterOptions.builder().blockSizeBytes(config.objectBlockBytes()).build();
         this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "strata-upload");
+            t.setDaemon(true);
+            return t;
+        });
+        java.util.concurrent.atomic.AtomicInteger writerIds = new java.util.concurrent.atomic.AtomicInteger();
+        this.writers = Executors.newFixedThreadPool(UPLOAD_WRITER_THREADS, r -> {
+            Thread t = new Thread(r, "strata-upload-writer-" + writerIds.getAndIncrement());
             t.setDaemon(true);
             return t;
         });
@@ -183,7 +199,7 @@ final class Uploader implements AutoCloseable {
                 takenWalEnd = Math.max(takenWalEnd, sealed.walEnd());
             }
             if (!taken.isEmpty()) {
-                pendingCommit = writeObject(taken, store::isLive, takenWalEnd);
+                pendingCommit = writeObjects(taken, store::isLive, takenWalEnd);
                 commitPending();
             }
             backoffNanos = 0;
@@ -203,9 +219,15 @@ final class Uploader implements AutoCloseable {
 
     /** Commits the pending object (if any live data was in it), then releases its blocks and trims the WAL. */
     private void commitPending() {
-        if (pendingCommit.object() != null) {
-            join(metadata.commitObjects(List.of(pendingCommit.object()), pendingCommit.walEnd()));
-            store.registerObject(pendingCommit.object(), pendingCommit.index());
+        if (!pendingCommit.objects().isEmpty()) {
+            List<ObjectMetadata> objects = new ArrayList<>();
+            for (WrittenPart part : pendingCommit.objects()) {
+                objects.add(part.metadata());
+            }
+            join(metadata.commitObjects(objects, pendingCommit.walEnd()));
+            for (WrittenPart part : pendingCommit.objects()) {
+                store.registerObject(part.metadata(), part.index());
+            }
         }
         long walEnd = pendingCommit.walEnd();
         pendingCommit = null;
@@ -224,31 +246,69 @@ final class Uploader implements AutoCloseable {
     }
 
     /**
-     * Writes one stream-set object of the live streams' batches in {@code blocks}; the returned
-     * commit has no object when no live stream has data in them (all belonged to deleted streams).
+     * Writes the live streams' batches in {@code blocks}: each stream with at least
+     * {@code streamObjectThresholdBytes} of data gets its own stream object, the rest share one
+     * stream-set object. The objects are written in parallel on the writer threads; each stream is
+     * in exactly one of them, so they can be committed together in any order.
      */
-    private PendingCommit writeObject(List<SealedBlock> blocks, LongPredicate live, long walEnd) {
+    private PendingCommit writeObjects(List<SealedBlock> blocks, LongPredicate live, long walEnd) {
         Map<Long, List<CachedBatch>> byStream = new LinkedHashMap<>();
+        Map<Long, Long> bytes = new HashMap<>();
         for (SealedBlock block : blocks) {
             for (CachedBatch batch : block.batches()) {
                 if (live.test(batch.streamId())) {
                     byStream.computeIfAbsent(batch.streamId(), id -> new ArrayList<>()).add(batch);
+                    bytes.merge(batch.streamId(), (long) batch.data().readableBytes(), Long::sum);
                 }
             }
         }
-        if (byStream.isEmpty()) {
-            return new PendingCommit(null, null, walEnd);
+        List<Long> shared = new ArrayList<>();
+        List<CompletableFuture<WrittenPart>> writes = new ArrayList<>();
+        List<Long> streamIds = new ArrayList<>(byStream.keySet());
+        streamIds.sort(Long::compare);
+        for (long streamId : streamIds) {
+            if (bytes.get(streamId) >= config.streamObjectThresholdBytes()) {
+                writes.add(startWrite(ObjectKeys.ObjectType.STREAM, List.of(streamId), byStream));
+            } else {
+                shared.add(streamId);
+            }
         }
+        if (!shared.isEmpty()) {
+            writes.add(startWrite(ObjectKeys.ObjectType.STREAM_SET, shared, byStream));
+        }
+        List<WrittenPart> parts = new ArrayList<>();
+        Throwable failure = null;
+        for (CompletableFuture<WrittenPart> write : writes) {
+            try {
+                parts.add(write.join()); // objects written when another failed become orphans, collected later
+            } catch (Throwable t) {
+                failure = failure == null ? t : failure;
+            }
+        }
+        if (failure != null) {
+            throw failure instanceof RuntimeException r ? r : new java.util.concurrent.CompletionException(failure);
+        }
+        return new PendingCommit(parts, walEnd);
+    }
+
+    private CompletableFuture<WrittenPart> startWrite(ObjectKeys.ObjectType type, List<Long> streamIds,
+            Map<Long, List<CachedBatch>> byStream) {
         long objectId = (Math.max(0, metadata.nodeEpoch()) << 32) | (objectSequence++ & 0xFFFF_FFFFL);
-        String key = ObjectKeys.dataObjectKey(ObjectKeys.ObjectType.STREAM_SET, objectId);
+        String key = ObjectKeys.dataObjectKey(type, objectId);
+        return CompletableFuture.supplyAsync(() -> writeOne(key, type, streamIds, byStream), writers);
+    }
+
+    /** Writes one object with {@code streamIds}' batches, in stream then offset order; runs on a writer thread. */
+    private WrittenPart writeOne(String key, ObjectKeys.ObjectType type, List<Long> streamIds,
+            Map<Long, List<CachedBatch>> byStream) {
         ObjectWriter writer = new ObjectWriter(storage.startUpload(key, PutCondition.none()), writerOptions);
         try {
-            List<Long> streamIds = new ArrayList<>(byStream.keySet());
-            streamIds.sort(Long::compare);
             for (long streamId : streamIds) {
                 for (CachedBatch batch : byStream.get(streamId)) {
-                    // Waiting on each append bounds memory to the writer's open block plus one in flight.
-                    join(writer.append(batch.data().retainedDuplicate()));
+                    CompletableFuture<Void> room = writer.append(batch.data().retainedDuplicate());
+                    if (!room.isDone()) {
+                        join(room); // bounds memory to the writer's open block plus what the upload has in flight
+                    }
                 }
             }
             WrittenObject written = join(writer.finish());
@@ -257,8 +317,8 @@ final class Uploader implements AutoCloseable {
                 ranges.add(new StreamRange(r.streamId(), r.startOffset(), r.endOffset()));
             }
             ranges.sort((a, b) -> Long.compare(a.streamId(), b.streamId()));
-            return new PendingCommit(new ObjectMetadata(key, written.size(), ObjectType.STREAM_SET, ranges),
-                    written.index(), walEnd);
+            ObjectType metaType = type == ObjectKeys.ObjectType.STREAM ? ObjectType.STREAM : ObjectType.STREAM_SET;
+            return new WrittenPart(new ObjectMetadata(key, written.size(), metaType, ranges), written.index());
         } catch (Throwable t) {
             writer.abort();
             throw t;
@@ -281,8 +341,10 @@ final class Uploader implements AutoCloseable {
             }
         }
         executor.shutdownNow();
+        writers.shutdownNow();
         try {
             executor.awaitTermination(CLOSE_FLUSH_SECONDS, TimeUnit.SECONDS);
+            writers.awaitTermination(CLOSE_FLUSH_SECONDS, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -103,6 +103,31 @@ class DurableStreamStoreTest {
     }
 
     @Test
+    void streamWithLargeShareOfAnUploadGetsItsOwnStreamObject() {
+        List<Long> ids = new ArrayList<>();
+        try (DurableStreamStore store = builder().streamObjectThresholdBytes(64 << 10).build()) {
+            Stream big = await(store.createStream(StreamOptions.defaults()));
+            Stream small = await(store.createStream(StreamOptions.defaults()));
+            Stream tiny = await(store.createStream(StreamOptions.defaults()));
+            ids.addAll(List.of(big.id(), small.id(), tiny.id()));
+            appendDerived(big, 150);   // ~150 KiB: above the threshold
+            appendDerived(small, 5);   // a few KiB: shares the stream-set object
+            appendDerived(tiny, 1);
+            await(store.flush());
+        }
+        try (LocalObjectStorage objects = LocalObjectStorage.open(dir.resolve("objects"))) {
+            List<String> keys = await(objects.list("")).stream().map(o -> o.key()).toList();
+            assertThat(keys).filteredOn(k -> k.contains("/so/")).hasSize(1);
+            assertThat(keys).filteredOn(k -> k.contains("/sso/")).hasSize(1);
+        }
+        try (DurableStreamStore store = builder().build()) {
+            assertThat(verifyDerived(await(store.openStream(ids.get(0), 0)))).isEqualTo(150);
+            assertThat(verifyDerived(await(store.openStream(ids.get(1), 0)))).isEqualTo(5);
+            assertThat(verifyDerived(await(store.openStream(ids.get(2), 0)))).isEqualTo(1);
+        }
+    }
+
+    @Test
     void flushCommitsEverythingSoRestartReplaysNothing() {
         long id;
         try (DurableStreamStore store = builder().build()) {
