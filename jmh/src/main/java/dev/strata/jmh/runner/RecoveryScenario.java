@@ -1,0 +1,9 @@
+package dev.strata.jmh.runner;
+
+/** Placeholder. */
+final class RecoveryScenario implements Scenario {
+    @Override
+    public ScenarioResult run(RunContext context) {
+        throw new UnsupportedOperationException("not yet");
+    }
+}

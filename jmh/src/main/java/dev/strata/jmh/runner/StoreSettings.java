@@ -1,0 +1,77 @@
+package dev.strata.jmh.runner;
+
+import dev.strata.core.DurableStreamStore;
+import dev.strata.core.Strata;
+import java.net.URI;
+import java.net.URISyntaxException;
+import java.nio.file.Path;
+import java.time.Duration;
+
+/**
+ * How a scenario's store is built: the data directory (WAL file, and objects unless an object store
+ * is given), sizes, and the upload policy. Every scenario gets its own directory and object prefix.
+ *
+ * @param dataDir the scenario's own directory
+ * @param objectStore object store URI already pointing at the scenario's own prefix, or null
+ * @param walBytes WAL file size
+ * @param cacheBytes LogCache and BlockCache size each
+ * @param deferUploads true to keep data in the WAL (recovery scenario: upload only when half the
+ *     cache or WAL is used, or after ten minutes)
+ */
+record StoreSettings(Path dataDir, URI objectStore, long walBytes, long cacheBytes, boolean deferUploads) {
+
+    /** Largest batch the runner appends; bounds the WAL write buffer, so small WALs work. */
+    static final int MAX_BATCH_BYTES = 1 << 20;
+    /** Upload age trigger: short, so tail and replay see data reach objects within a run. */
+    static final Duration UPLOAD_INTERVAL = Duration.ofSeconds(1);
+
+    /** The upload size trigger: a quarter of the smaller of cache and WAL, at most 64 MiB. */
+    long uploadThresholdBytes() {
+        long smaller = Math.min(cacheBytes, walBytes);
+        return deferUploads ? smaller / 2 : Math.min(64L << 20, smaller / 4);
+    }
+
+    /** The same settings with uploads deferred (see {@link #deferUploads}). */
+    StoreSettings withDeferredUploads() {
+        return new StoreSettings(dataDir, objectStore, walBytes, cacheBytes, true);
+    }
+
+    DurableStreamStore open() {
+        Strata.Builder b = Strata.builder()
+                .dataDir(dataDir)
+                .walCapacity(walBytes)
+                .logCacheBytes(cacheBytes)
+                .blockCacheBytes(cacheBytes)
+                .maxInFlightReadBytes(Math.max(1L << 20, Math.min(64L << 20, cacheBytes / 4)))
+                .uploadThresholdBytes(uploadThresholdBytes())
+                .uploadInterval(deferUploads ? Duration.ofMinutes(10) : UPLOAD_INTERVAL)
+                .maxBatchBytes((int) Math.min(MAX_BATCH_BYTES, walBytes / 16))
+                .objectBlockBytes((int) Math.max(64 << 10, Math.min(1 << 20, cacheBytes / 16)));
+        if (objectStore != null) {
+            b.objectStore(objectStore);
+        }
+        return b.build();
+    }
+
+    /** {@code base} with {@code /name} appended to its path (a fresh prefix per scenario run). */
+    static URI withPrefix(URI base, String name) {
+        String path = base.getPath() == null || base.getPath().isEmpty() ? "/" : base.getPath();
+        String joined = (path.endsWith("/") ? path : path + "/") + name;
+        try {
+            return new URI(base.getScheme(), base.getAuthority(), joined, base.getQuery(), base.getFragment());
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException("--object-store: cannot add prefix " + name + " to " + base, e);
+        }
+    }
+
+    /** Arguments that rebuild these settings in another process ({@link #fromArgs}). */
+    String[] toArgs() {
+        return new String[] {dataDir.toString(), objectStore == null ? "-" : objectStore.toString(),
+                Long.toString(walBytes), Long.toString(cacheBytes), Boolean.toString(deferUploads)};
+    }
+
+    static StoreSettings fromArgs(String[] args, int from) {
+        return new StoreSettings(Path.of(args[from]), "-".equals(args[from + 1]) ? null : URI.create(args[from + 1]),
+                Long.parseLong(args[from + 2]), Long.parseLong(args[from + 3]), Boolean.parseBoolean(args[from + 4]));
+    }
+}

@@ -1,0 +1,54 @@
+package dev.strata.jmh.runner;
+
+import dev.strata.api.FetchResult;
+import dev.strata.api.FetchedBatch;
+import java.util.List;
+
+/**
+ * Reads every stream from offset 0 to its end and checks that each record is there, once, at its
+ * offset, with the derived bytes ({@link Payloads}), and that the stream holds at least what was
+ * acknowledged.
+ */
+final class Verifier {
+    /** Payload bytes asked per fetch. */
+    static final int FETCH_BYTES = 1 << 20;
+
+    private Verifier() {
+    }
+
+    /**
+     * Verifies every slot's stream through its handle.
+     *
+     * @return records verified
+     * @throws VerificationException on the first difference
+     */
+    static long verifyAll(List<StreamSlot> slots, int recordBytes) {
+        long verified = 0;
+        for (StreamSlot slot : slots) {
+            long end = slot.stream.nextOffset();
+            if (end < slot.acked) {
+                throw new VerificationException("stream lost acknowledged records: stream=" + slot.id()
+                        + " acknowledgedEnd=" + slot.acked + " nextOffset=" + end);
+            }
+            verified += verifyRange(slot, 0, end, recordBytes);
+        }
+        return verified;
+    }
+
+    /** Verifies offsets {@code [from, to)} of one stream; returns the records read. */
+    static long verifyRange(StreamSlot slot, long from, long to, int recordBytes) {
+        long offset = from;
+        while (offset < to) {
+            try (FetchResult r = slot.stream.fetch(offset, to, FETCH_BYTES).join()) {
+                if (r.isEmpty()) {
+                    throw new VerificationException("records missing: stream=" + slot.id() + " from=" + offset + " to=" + to);
+                }
+                for (FetchedBatch b : r.batches()) {
+                    Payloads.verify(slot.id(), offset, recordBytes, b);
+                    offset = b.nextOffset();
+                }
+            }
+        }
+        return to - from;
+    }
+}

@@ -1,0 +1,47 @@
+package dev.strata.jmh.runner;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import java.nio.file.Path;
+
+/** Each scenario in a tiny configuration completes and its verification passes; speed is never asserted. */
+class ScenarioTest {
+
+    @TempDir
+    Path dir;
+
+    private ScenarioResult run(Scenario scenario, String name, String... extra) throws Exception {
+        RunContext context = TinyRuns.context(dir, name, extra);
+        try {
+            return scenario.run(context);
+        } finally {
+            context.progress.close();
+            context.cleanUp();
+        }
+    }
+
+    @Test
+    void ingestAtMaxRateReadsEveryRecordBack() throws Exception {
+        ScenarioResult r = run(new IngestScenario(), "ingest");
+        assertThat(r.number("appends")).isPositive();
+        assertThat(r.number("records verified")).isEqualTo(r.number("appends"));
+        assertThat(r.latencies()).containsKey("append latency");
+    }
+
+    @Test
+    void ingestAtTargetRateRecordsCorrectedLatency() throws Exception {
+        ScenarioResult r = run(new IngestScenario(), "ingest", "--rate", "2000");
+        assertThat(r.number("appends")).isPositive();
+        assertThat(r.number("records verified")).isEqualTo(r.number("appends"));
+        assertThat(r.latencies()).containsKeys("append latency (CO-corrected)", "append service time");
+    }
+
+    @Test
+    void tailReadersSeeEveryRecord() throws Exception {
+        ScenarioResult r = run(new TailScenario(), "tail");
+        assertThat(r.number("records tailed")).isEqualTo(r.number("appends")).isPositive();
+        assertThat(r.number("records verified")).isEqualTo(r.number("appends"));
+    }
+}
