@@ -1,0 +1,193 @@
+package dev.strata.core.reliability;
+
+import static dev.strata.api.testkit.Futures.await;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import dev.strata.api.FetchResult;
+import dev.strata.api.FetchedBatch;
+import dev.strata.api.RecordBatch;
+import dev.strata.api.Stream;
+import dev.strata.core.Strata;
+import java.nio.ByteBuffer;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Arrays;
+import java.util.HashMap;
+import java.util.Map;
+import java.util.SplittableRandom;
+import java.util.TreeMap;
+import java.util.concurrent.ConcurrentHashMap;
+
+/**
+ * Shared pieces of the reliability campaigns: self-describing payloads, a ledger of what the store
+ * acknowledged, and the verifier that reads streams back.
+ *
+ * <p>Payloads are self-describing: the first 8 bytes are a seed and the rest is derived from it, so
+ * the verifier can tell a genuine batch from damaged bytes even for batches whose acknowledgement it
+ * never saw (in flight at a crash or fault). The record count of a batch is derived from the seed too.
+ *
+ * <p>Every campaign prints one line {@code RELIABILITY campaign=... } with its totals, which
+ * RELIABILITY.md quotes.
+ */
+final class Campaigns {
+    /** {@code -Dstrata.long=true} runs the long versions of the campaigns. */
+    static final boolean LONG = Boolean.getBoolean("strata.long");
+    /** Base seed of all campaigns; {@code -Dstrata.seed=N} replays another run. */
+    static final long BASE_SEED = Long.getLong("strata.seed", 20261122L);
+
+    private Campaigns() {
+    }
+
+    static int rounds(int ci, int longRun) {
+        return LONG ? longRun : ci;
+    }
+
+    /** Settings small enough that uploads, evictions and WAL laps happen within a test. */
+    static Strata.Builder smallBuilder(Path dir) {
+        return Strata.builder()
+                .dataDir(dir)
+                .walCapacity(16L << 20)
+                .logCacheBytes(4L << 20)
+                .blockCacheBytes(2L << 20)
+                .maxInFlightReadBytes(1L << 20)
+                .uploadThresholdBytes(512L << 10)
+                .uploadInterval(Duration.ofMillis(200))
+                .uploadRetryBackoff(Duration.ofMillis(10))
+                .maxBatchBytes(64 * 1024)
+                .objectBlockBytes(8 * 1024);
+    }
+
+    /** A genuine payload for {@code seed}: 8 bytes of seed, then 0..4000 bytes derived from it. */
+    static byte[] payload(long seed) {
+        SplittableRandom r = new SplittableRandom(seed);
+        byte[] b = new byte[8 + r.nextInt(4000)];
+        for (int i = 8; i < b.length; i++) {
+            b[i] = (byte) r.nextInt(256);
+        }
+        ByteBuffer.wrap(b).putLong(0, seed);
+        return b;
+    }
+
+    /** The record count a batch with {@code seed} carries: 1..4. */
+    static int count(long seed) {
+        return 1 + (int) Math.floorMod(seed, 4L);
+    }
+
+    static RecordBatch batch(long seed) {
+        return RecordBatch.of(count(seed), seed, ByteBuffer.wrap(payload(seed)));
+    }
+
+    /** True when {@code bytes} is exactly the payload of the seed it starts with. */
+    static boolean isGenuine(byte[] bytes) {
+        return bytes.length >= 8 && Arrays.equals(bytes, payload(ByteBuffer.wrap(bytes).getLong(0)));
+    }
+
+    static long seedOf(byte[] bytes) {
+        return ByteBuffer.wrap(bytes).getLong(0);
+    }
+
+    static void report(String campaign, String totals) {
+        System.out.println("RELIABILITY campaign=" + campaign + " " + totals + " long=" + LONG + " seed=" + BASE_SEED);
+    }
+
+    /** What the store acknowledged: per stream, base offset to seed; and acknowledged trims. Thread-safe. */
+    static final class Ledger {
+        final Map<Long, TreeMap<Long, Long>> acked = new ConcurrentHashMap<>();
+        final Map<Long, Long> trims = new ConcurrentHashMap<>();
+
+        void ack(long stream, long base, long seed) {
+            TreeMap<Long, Long> m = acked.computeIfAbsent(stream, k -> new TreeMap<>());
+            synchronized (m) {
+                Long previous = m.put(base, seed);
+                assertThat(previous).as("offset %d of stream %d acknowledged twice", base, stream).isNull();
+            }
+        }
+
+        void trim(long stream, long offset) {
+            trims.merge(stream, offset, Math::max);
+        }
+
+        int acknowledged() {
+            return acked.values().stream().mapToInt(TreeMap::size).sum();
+        }
+
+        TreeMap<Long, Long> of(long stream) {
+            return acked.computeIfAbsent(stream, k -> new TreeMap<>());
+        }
+    }
+
+    /** What reading a stream back found. */
+    static final class ReadBack {
+        /** base offset -> seed of every batch read */
+        final TreeMap<Long, Long> batches = new TreeMap<>();
+        long start;
+        long end;
+    }
+
+    /**
+     * Reads {@code s} from its start to its end and checks what any reader may rely on: offsets
+     * contiguous from the start offset, no duplicates, every payload genuine and its count the one
+     * its seed implies, and the acknowledged trim respected.
+     */
+    static ReadBack readAll(Stream s, Ledger ledger, String context) {
+        ReadBack out = new ReadBack();
+        out.start = s.startOffset();
+        out.end = s.nextOffset();
+        long trim = ledger.trims.getOrDefault(s.id(), 0L);
+        assertThat(out.start).as("%s: stream %d start offset respects the acknowledged trim", context, s.id())
+                .isGreaterThanOrEqualTo(trim);
+        long offset = out.start;
+        Long expected = null;
+        while (offset < out.end) {
+            try (FetchResult r = await(s.fetch(offset, Long.MAX_VALUE, 128 * 1024))) {
+                assertThat(r.batches()).as("%s: fetch at %d of stream %d (end %d)", context, offset, s.id(), out.end)
+                        .isNotEmpty();
+                for (FetchedBatch b : r.batches()) {
+                    if (expected != null) {
+                        assertThat(b.baseOffset()).as("%s: stream %d contiguous, exactly once", context, s.id())
+                                .isEqualTo(expected);
+                    } else {
+                        assertThat(b.baseOffset()).isLessThanOrEqualTo(offset);
+                        assertThat(b.nextOffset()).isGreaterThan(offset);
+                    }
+                    byte[] bytes = new byte[b.sizeBytes()];
+                    b.payload().get(bytes);
+                    assertThat(isGenuine(bytes)).as("%s: stream %d batch at %d has genuine bytes", context, s.id(),
+                            b.baseOffset()).isTrue();
+                    assertThat(b.count()).as("%s: count of stream %d batch at %d", context, s.id(), b.baseOffset())
+                            .isEqualTo(count(seedOf(bytes)));
+                    assertThat(b.baseTimestamp()).isEqualTo(seedOf(bytes));
+                    out.batches.put(b.baseOffset(), seedOf(bytes));
+                    expected = b.nextOffset();
+                    offset = b.nextOffset();
+                }
+            }
+        }
+        return out;
+    }
+
+    /**
+     * Checks that every acknowledged batch of {@code s} at or above its start offset was read back at
+     * its offset with its bytes; returns how many were verified.
+     */
+    static long verifyAcknowledged(Stream s, Ledger ledger, String context) {
+        ReadBack back = readAll(s, ledger, context);
+        long verified = 0;
+        TreeMap<Long, Long> acked = ledger.of(s.id());
+        synchronized (acked) {
+            for (Map.Entry<Long, Long> a : acked.entrySet()) {
+                if (a.getKey() + count(a.getValue()) <= back.start) {
+                    continue;
+                }
+                assertThat(back.batches.get(a.getKey())).as("%s: acknowledged batch of stream %d at %d (seed %d)",
+                        context, s.id(), a.getKey(), a.getValue()).isEqualTo(a.getValue());
+                verified++;
+            }
+        }
+        return verified;
+    }
+
+    static Map<Long, Long> copy(Map<Long, Long> m) {
+        return new HashMap<>(m);
+    }
+}
