@@ -1,9 +1,112 @@
 package dev.strata.jmh.runner;
 
-/** Placeholder. */
+import dev.strata.core.DurableStreamStore;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.atomic.AtomicLong;
+
+/**
+ * Replay: a historical catch-up read from object storage with a cold cache while live ingest
+ * continues. Four phases on one store directory:
+ * <ol>
+ *   <li>history: ingest for 40% of the duration, flush everything to objects, close the store;</li>
+ *   <li>reopen (both caches empty, nothing left in the WAL to replay);</li>
+ *   <li>ingest alone at the live rate for 30% of the duration: the p99 without replay;</li>
+ *   <li>the same ingest for 30% of the duration while readers replay the whole history of every
+ *       stream from offset 0 (read from objects, bytes verified): replay throughput and ingest p99
+ *       during replay. The replay runs to its end even if that takes longer than the phase.</li>
+ * </ol>
+ * The live rate is {@code --rate}, or half the throughput the history phase reached when that is 0,
+ * so the two p99 figures compare like with like. Everything is verified at the end.
+ */
 final class ReplayScenario implements Scenario {
+    /** Threads replaying history: each takes whole streams, reading from 0 to the history's end. */
+    static final int REPLAY_THREADS = 2;
+
     @Override
-    public ScenarioResult run(RunContext context) {
-        throw new UnsupportedOperationException("not yet");
+    public ScenarioResult run(RunContext context) throws Exception {
+        RunnerOptions o = context.options;
+        ScenarioResult result = new ScenarioResult("replay");
+        StoreSettings settings = context.freshStore("replay");
+        long d = context.durationNanos();
+        List<Long> ids;
+        LoadDriver history;
+        try (DurableStreamStore store = settings.open()) {
+            List<StreamSlot> slots = StreamSlot.create(store, o.streams());
+            history = new LoadDriver(slots, o.recordBytes(), o.rate(), Long.MAX_VALUE, null).start(d * 4 / 10);
+            context.progress.phase("replay: writing history", () -> IngestFigures.status(history));
+            history.await();
+            history.rethrowFailure();
+            store.flush().join();
+            ids = StreamSlot.ids(slots);
+        }
+        long liveRate = o.rate() > 0 ? o.rate() : Math.max(1, (long) (history.appendsPerSecond() / 2));
+        result.add("streams", o.streams(), "").add("record size", o.recordBytes(), "bytes");
+        result.add("history appends", history.appended.get(), "");
+        result.add("history MiB", history.appended.get() * (double) o.recordBytes() / (1 << 20), "MiB");
+        try (DurableStreamStore store = settings.open()) {
+            List<StreamSlot> slots = StreamSlot.reopen(store, ids, 0);
+            long[] historyEnd = slots.stream().mapToLong(s -> s.next).toArray();
+
+            LoadDriver alone = new LoadDriver(slots, o.recordBytes(), liveRate, Long.MAX_VALUE, null).start(d * 3 / 10);
+            context.progress.phase("replay: ingest without replay", () -> IngestFigures.status(alone));
+            alone.await();
+            alone.rethrowFailure();
+
+            AtomicLong replayed = new AtomicLong();
+            LoadDriver during = new LoadDriver(slots, o.recordBytes(), liveRate, Long.MAX_VALUE, null);
+            ExecutorService readers = Executors.newFixedThreadPool(REPLAY_THREADS, r -> {
+                Thread t = new Thread(r, "strata-bench-replay");
+                t.setDaemon(true);
+                return t;
+            });
+            long replayStart = System.nanoTime();
+            List<CompletableFuture<Void>> replays = new ArrayList<>();
+            try {
+                during.start(d * 3 / 10);
+                for (int i = 0; i < slots.size(); i++) {
+                    StreamSlot slot = slots.get(i);
+                    long end = historyEnd[i];
+                    replays.add(CompletableFuture.runAsync(
+                            () -> replayed.addAndGet(Verifier.verifyRange(slot, 0, end, o.recordBytes())), readers));
+                }
+                context.progress.phase("replay: ingest with replay", () -> IngestFigures.status(during)
+                        + ", " + replayed.get() + " streams' records replayed");
+                CompletableFuture<Void> all = CompletableFuture.allOf(replays.toArray(CompletableFuture[]::new));
+                all.whenComplete((v, e) -> {
+                    if (e != null) {
+                        during.stop();
+                    }
+                });
+                try {
+                    all.join();
+                } finally {
+                    long replayNanos = System.nanoTime() - replayStart;
+                    during.await();
+                    context.progress.end();
+                    result.add("replayed records", replayed.get(), "");
+                    result.add("replay time", replayNanos / 1e9, "s");
+                    result.add("replay throughput", replayed.get() * 1e9 / replayNanos, "records/s");
+                    result.add("replay throughput MiB", replayed.get() * (double) o.recordBytes() / (1 << 20) * 1e9
+                            / replayNanos, "MiB/s");
+                }
+            } catch (java.util.concurrent.CompletionException e) {
+                throw e.getCause() instanceof RuntimeException r ? r : e;
+            } finally {
+                readers.shutdownNow();
+            }
+            during.rethrowFailure();
+            result.add("live rate", liveRate, "appends/s");
+            IngestFigures.add(result, "without replay: ", alone, liveRate, o.recordBytes());
+            IngestFigures.add(result, "during replay: ", during, liveRate, o.recordBytes());
+            String p99 = liveRate > 0 ? "append latency (CO-corrected) p99" : "append latency p99";
+            result.add("ingest p99 ratio during/without replay",
+                    result.number("during replay: " + p99) / result.number("without replay: " + p99), "x");
+            result.add("records verified", Verifier.verifyAll(slots, o.recordBytes()), "");
+        }
+        return result;
     }
 }

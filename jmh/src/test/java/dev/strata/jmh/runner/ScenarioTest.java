@@ -44,4 +44,28 @@ class ScenarioTest {
         assertThat(r.number("records tailed")).isEqualTo(r.number("appends")).isPositive();
         assertThat(r.number("records verified")).isEqualTo(r.number("appends"));
     }
+
+    @Test
+    void replayReadsTheWholeHistoryFromObjectsWhileIngestContinues() throws Exception {
+        ScenarioResult r = run(new ReplayScenario(), "replay");
+        assertThat(r.number("replayed records")).isEqualTo(r.number("history appends")).isPositive();
+        assertThat(r.number("records verified")).isEqualTo(r.number("history appends")
+                + r.number("without replay: appends") + r.number("during replay: appends"));
+    }
+
+    @Test
+    void burstStormCompletesWithOnlyRetriableBackpressure() throws Exception {
+        ScenarioResult r = run(new BurstScenario(), "burst");
+        assertThat(r.number("storm appends")).isPositive();
+        assertThat(r.number("failures other than backpressure")).isZero();
+        assertThat(r.number("records verified")).isGreaterThanOrEqualTo(r.number("storm appends"));
+    }
+
+    @Test
+    void recoveryAfterKillServesEveryAcknowledgedRecord() throws Exception {
+        ScenarioResult r = run(new RecoveryScenario(), "recovery");
+        assertThat(r.number("acknowledged before kill")).isPositive();
+        assertThat(r.number("records verified")).isGreaterThanOrEqualTo(r.number("acknowledged before kill"));
+        assertThat(r.number("time to serve")).isPositive();
+    }
 }
