@@ -260,11 +260,19 @@ final class DefaultStreamStore implements DurableStreamStore {
                     throw new StreamFencedException("stream already open at this epoch: streamId=" + streamId
                             + " epoch=" + epoch);
                 }
+                if (state.failure != null) {
+                    if (state.inFlight > 0) {
+                        // Appends written after the failure are still completing (and will be dropped):
+                        // their offsets cannot be handed out again yet.
+                        throw new StorageException("stream still completing appends after a failure; retry the open: streamId="
+                                + streamId + " inFlight=" + state.inFlight, true);
+                    }
+                    state.failure = null; // a re-open clears a failed append's refusal...
+                    state.assignedEnd = state.ackedEnd; // ...and reuses the offsets no append kept
+                }
                 DefaultStream handle = new DefaultStream(this, state, epoch);
                 state.epoch = epoch;
-                state.holder = handle; // fences the previous holder
-                state.failure = null;  // a re-open clears a failed append's refusal
-                state.assignedEnd = state.ackedEnd;
+                state.holder = handle; // fences the previous holder; its appends already handed to the WAL complete
                 return handle;
             }
         }));
@@ -373,6 +381,7 @@ final class DefaultStreamStore implements DurableStreamStore {
                     return CompletableFuture.failedFuture(cause);
                 }
                 state.assignedEnd = base + batch.count();
+                state.inFlight++;
                 int count = batch.count();
                 int payloadBytes = batch.sizeBytes();
                 // Registered under the stream's lock: if the WAL already completed this append, the
@@ -394,6 +403,7 @@ final class DefaultStreamStore implements DurableStreamStore {
         boolean handedOff = false; // LogCache.insert owns the buffer from the call on, even if it throws
         try {
             synchronized (state) {
+                state.inFlight--;
                 if (error != null) {
                     if (state.failure == null) {
                         state.failure = unwrap(error);

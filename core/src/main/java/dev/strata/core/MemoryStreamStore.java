@@ -95,17 +95,11 @@ public final class MemoryStreamStore implements StreamStore {
     public CompletableFuture<Stream> openStream(long streamId, long epoch) {
         requireEpoch(epoch);
         synchronized (this) {
-            if (closed) {
-                return CompletableFuture.failedFuture(storeClosed());
+            RuntimeException refused = refusal(streamId, epoch, "open");
+            if (refused != null) {
+                return CompletableFuture.failedFuture(refused);
             }
             StreamState state = streams.get(streamId);
-            if (state == null) {
-                return CompletableFuture.failedFuture(new StreamNotFoundException(streamId));
-            }
-            if (epoch < state.epoch) {
-                return CompletableFuture.failedFuture(new StreamFencedException(
-                        "open with stale epoch: streamId=" + streamId + " epoch=" + epoch + " storedEpoch=" + state.epoch));
-            }
             if (epoch == state.epoch && state.holder != null && !state.holder.closed) {
                 return CompletableFuture.failedFuture(new StreamFencedException(
                         "stream already open at this epoch: streamId=" + streamId + " epoch=" + epoch));
@@ -118,18 +112,11 @@ public final class MemoryStreamStore implements StreamStore {
     public CompletableFuture<Void> deleteStream(long streamId, long epoch) {
         requireEpoch(epoch);
         synchronized (this) {
-            if (closed) {
-                return CompletableFuture.failedFuture(storeClosed());
+            RuntimeException refused = refusal(streamId, epoch, "delete");
+            if (refused != null) {
+                return CompletableFuture.failedFuture(refused);
             }
-            StreamState state = streams.get(streamId);
-            if (state == null) {
-                return CompletableFuture.failedFuture(new StreamNotFoundException(streamId));
-            }
-            if (epoch < state.epoch) {
-                return CompletableFuture.failedFuture(new StreamFencedException(
-                        "delete with stale epoch: streamId=" + streamId + " epoch=" + epoch + " storedEpoch=" + state.epoch));
-            }
-            streams.remove(streamId);
+            StreamState state = streams.remove(streamId);
             state.deleted = true;
             storedBytes -= state.bytes;
             state.batches.clear();
@@ -146,6 +133,22 @@ public final class MemoryStreamStore implements StreamStore {
     /** Payload bytes currently held (trimmed and deleted data excluded). */
     public synchronized long storedBytes() {
         return storedBytes;
+    }
+
+    /** Why {@code what} (open or delete) of {@code streamId} at {@code epoch} is refused, or null. Holds: this. */
+    private RuntimeException refusal(long streamId, long epoch, String what) {
+        if (closed) {
+            return storeClosed();
+        }
+        StreamState state = streams.get(streamId);
+        if (state == null) {
+            return new StreamNotFoundException(streamId);
+        }
+        if (epoch < state.epoch) {
+            return new StreamFencedException(what + " with stale epoch: streamId=" + streamId + " epoch=" + epoch
+                    + " storedEpoch=" + state.epoch);
+        }
+        return null;
     }
 
     private static void requireEpoch(long epoch) {

@@ -23,6 +23,8 @@ final class StreamState {
     volatile long startOffset;
     // guarded by: this; non-null once an in-flight append failed: later appends fail until re-open
     Throwable failure;
+    /** Appends handed to the WAL whose completion has not been handled yet. Guarded by: this. */
+    int inFlight;
     volatile boolean deleted;
 
     StreamState(long id, long epoch, long startOffset, long nextOffset, SerialExecutor completions) {
