@@ -244,15 +244,26 @@ final class DefaultStreamStore implements DurableStreamStore {
             return CompletableFuture.failedFuture(new StreamClosedException("store closed"));
         }
         StreamState existing = streams.get(streamId);
+        long epochStart = -1; // the committed end, when this process holds nothing of the stream
         if (existing != null) {
             synchronized (existing) {
                 if (existing.holder != null && !existing.holder.isClosed() && existing.epoch == epoch) {
                     return CompletableFuture.failedFuture(new StreamFencedException(
                             "stream already open at this epoch: streamId=" + streamId + " epoch=" + epoch));
                 }
+                if (epoch < existing.epoch) {
+                    return CompletableFuture.failedFuture(new StreamFencedException("open with stale epoch: streamId="
+                            + streamId + " epoch=" + epoch + " storedEpoch=" + existing.epoch));
+                }
+                if (epoch > existing.epoch) {
+                    // Fence the current holder now, so nothing it appends lands at or above the offset
+                    // from which the new epoch owns the stream (recorded in the metadata below).
+                    existing.holder = null;
+                    epochStart = existing.assignedEnd;
+                }
             }
         }
-        return unwrapping(metadata.openStream(streamId, epoch).thenApply(meta -> {
+        return unwrapping(metadata.openStream(streamId, epoch, epochStart).thenApply(meta -> {
             StreamState state = streams.computeIfAbsent(streamId, id -> new StreamState(id, meta.epoch(),
                     meta.startOffset(), meta.committedEndOffset(), new SerialExecutor(callbackExecutor)));
             synchronized (state) {

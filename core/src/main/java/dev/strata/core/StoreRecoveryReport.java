@@ -14,11 +14,13 @@ import java.util.Map;
  * @param recordsOfDeletedStreams records skipped because their stream was deleted
  * @param recordsNotAcknowledged records skipped because an earlier append of their stream failed
  *     (they were never acknowledged: keeping them would leave a hole)
+ * @param recordsOfFencedWriters records skipped because a newer epoch took their stream over before
+ *     them (they were written by a holder that had lost the stream and must not become visible)
  * @param durationNanos time from opening the WAL to serving
  */
 public record StoreRecoveryReport(RecoveryReport wal, Map<Long, StreamReplay> streams, long recordsReplayed,
         long bytesReplayed, long recordsAlreadyCommitted, long recordsOfDeletedStreams, long recordsNotAcknowledged,
-        long durationNanos) {
+        long recordsOfFencedWriters, long durationNanos) {
 
     /** One stream's replay: records and bytes, and the offsets they cover. */
     public record StreamReplay(long records, long bytes, long startOffset, long endOffset) {
@@ -33,6 +35,7 @@ public record StoreRecoveryReport(RecoveryReport wal, Map<Long, StreamReplay> st
         return "recovery: replayed " + recordsReplayed + " records (" + bytesReplayed + " bytes) of " + streams.size()
                 + " streams in " + durationNanos / 1_000_000 + " ms; skipped committed=" + recordsAlreadyCommitted
                 + " deleted=" + recordsOfDeletedStreams + " unacknowledged=" + recordsNotAcknowledged
+                + " fenced=" + recordsOfFencedWriters
                 + "; WAL scan " + wal.startPosition() + ".." + wal.endPosition() + " stopped: " + wal.stopReason()
                 + " tornBytes=" + wal.tornBytes();
     }

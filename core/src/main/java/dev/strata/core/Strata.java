@@ -350,7 +350,7 @@ public final class Strata {
                     }
                     store.setRecoveryReport(new StoreRecoveryReport(report.wal(), report.streams(), report.recordsReplayed(),
                             report.bytesReplayed(), report.recordsAlreadyCommitted(), report.recordsOfDeletedStreams(),
-                            report.recordsNotAcknowledged(), System.nanoTime() - startNanos));
+                            report.recordsNotAcknowledged(), report.recordsOfFencedWriters(), System.nanoTime() - startNanos));
                     LOG.info("{} (nodeEpoch={}, walBackend={})", store.recoveryReport().summary(), nodeEpoch, blockWal.backend());
                     store.start();
                     return store;

@@ -39,6 +39,7 @@ final class WalReplay {
         long committed = 0;
         long deleted = 0;
         long unacknowledged = 0;
+        long fenced = 0;
         WalRecovery recovery = wal.recover();
         try (recovery) {
             while (recovery.hasNext()) {
@@ -55,6 +56,8 @@ final class WalReplay {
                     long next = expected.computeIfAbsent(batch.streamId(), id -> meta.get().committedEndOffset());
                     if (batch.nextOffset() <= meta.get().committedEndOffset()) {
                         committed++;
+                    } else if (batch.epoch() < meta.get().epoch() && batch.baseOffset() >= meta.get().epochStartOffset()) {
+                        fenced++; // written by a holder after a newer epoch took the stream over
                     } else if (batch.baseOffset() != next) {
                         unacknowledged++;
                     } else {
@@ -85,6 +88,6 @@ final class WalReplay {
         Map<Long, StoreRecoveryReport.StreamReplay> streams = new HashMap<>();
         perStream.forEach((id, s) -> streams.put(id, new StoreRecoveryReport.StreamReplay(s[0], s[1], s[2], s[3])));
         return new StoreRecoveryReport(recovery.report(), streams, replayed, replayedBytes, committed, deleted,
-                unacknowledged, System.nanoTime() - startNanos);
+                unacknowledged, fenced, System.nanoTime() - startNanos);
     }
 }

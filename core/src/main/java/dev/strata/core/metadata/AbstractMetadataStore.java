@@ -181,9 +181,9 @@ abstract class AbstractMetadataStore implements MetadataStore {
     }
 
     @Override
-    public CompletableFuture<StreamMetadata> openStream(long streamId, long epoch) {
+    public CompletableFuture<StreamMetadata> openStream(long streamId, long epoch, long epochStartOffset) {
         long node = registeredEpoch();
-        return change(s -> new MetadataChange.OpenStream(node, streamId, epoch),
+        return change(s -> new MetadataChange.OpenStream(node, streamId, epoch, epochStartOffset),
                 s -> s.stream(streamId).orElseThrow(() -> new StreamNotFoundException(streamId)));
     }
 

@@ -37,6 +37,7 @@ final class ManifestCodec {
             w.putLong(o.nodeEpoch());
             w.putLong(o.streamId());
             w.putLong(o.epoch());
+            w.putLong(o.epochStartOffset());
         } else if (change instanceof MetadataChange.TrimStream t) {
             w.putByte(ManifestDescriptor.CHANGE_TRIM_STREAM);
             w.putLong(t.nodeEpoch());
@@ -73,6 +74,7 @@ final class ManifestCodec {
             w.putLong(s.epoch());
             w.putLong(s.startOffset());
             w.putLong(s.committedEndOffset());
+            w.putLong(s.epochStartOffset());
         }
         w.putInt(state.objects().size());
         for (ObjectMetadata o : state.objects()) {
@@ -92,7 +94,7 @@ final class ManifestCodec {
                 case ManifestDescriptor.CHANGE_CREATE_STREAM ->
                         new MetadataChange.CreateStream(body.getLong(), body.getLong(), body.getLong());
                 case ManifestDescriptor.CHANGE_OPEN_STREAM ->
-                        new MetadataChange.OpenStream(body.getLong(), body.getLong(), body.getLong());
+                        new MetadataChange.OpenStream(body.getLong(), body.getLong(), body.getLong(), body.getLong());
                 case ManifestDescriptor.CHANGE_TRIM_STREAM ->
                         new MetadataChange.TrimStream(body.getLong(), body.getLong(), body.getLong(), body.getLong());
                 case ManifestDescriptor.CHANGE_DELETE_STREAM ->
@@ -125,7 +127,7 @@ final class ManifestCodec {
             int streamCount = count(key, body, body.getInt());
             List<StreamMetadata> streams = new ArrayList<>(streamCount);
             for (int i = 0; i < streamCount; i++) {
-                streams.add(new StreamMetadata(body.getLong(), body.getLong(), body.getLong(), body.getLong()));
+                streams.add(new StreamMetadata(body.getLong(), body.getLong(), body.getLong(), body.getLong(), body.getLong()));
             }
             int objectCount = count(key, body, body.getInt());
             List<ObjectMetadata> objects = new ArrayList<>(objectCount);

@@ -22,7 +22,7 @@ import dev.strata.api.CorruptDataException;
  * </ul>
  * Log body: writer id (i64), writer sequence (i64), change type (u8), then the change's fields.
  * Snapshot body: node epoch, next stream id, WAL trim position (i64 each), stream count (i32) and
- * streams (id, epoch, start offset, committed end offset: i64 each), object count (i32) and objects
+ * streams (id, epoch, start offset, committed end offset, epoch start offset: i64 each), object count (i32) and objects
  * (key length u16 + UTF-8 key, size i64, type u8, range count i32, ranges of (stream id, start,
  * end): i64 each).
  */

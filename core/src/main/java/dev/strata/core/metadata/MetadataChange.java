@@ -20,8 +20,13 @@ public sealed interface MetadataChange {
     record CreateStream(long nodeEpoch, long streamId, long epoch) implements MetadataChange {
     }
 
-    /** Opens {@code streamId} at {@code epoch}, which must not be lower than the stored epoch. */
-    record OpenStream(long nodeEpoch, long streamId, long epoch) implements MetadataChange {
+    /**
+     * Opens {@code streamId} at {@code epoch}, which must not be lower than the stored epoch. When the
+     * epoch rises, the new epoch owns the stream from {@code epochStartOffset} (the opener's view of
+     * the end: what older holders wrote below it stays, anything of theirs at or above it is fenced);
+     * -1 means the committed end offset.
+     */
+    record OpenStream(long nodeEpoch, long streamId, long epoch, long epochStartOffset) implements MetadataChange {
     }
 
     /** Moves the start offset of {@code streamId} forward to {@code newStartOffset}. */

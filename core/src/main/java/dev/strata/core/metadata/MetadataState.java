@@ -191,11 +191,13 @@ public final class MetadataState {
             nextStreamId = c.streamId() + 1;
         } else if (change instanceof MetadataChange.OpenStream o) {
             StreamMetadata s = streams.get(o.streamId());
-            streams.put(s.streamId(), new StreamMetadata(s.streamId(), o.epoch(), s.startOffset(), s.committedEndOffset()));
+            long fence = o.epoch() == s.epoch() ? s.epochStartOffset()
+                    : Math.max(s.committedEndOffset(), o.epochStartOffset());
+            streams.put(s.streamId(), new StreamMetadata(s.streamId(), o.epoch(), s.startOffset(),
+                    s.committedEndOffset(), fence));
         } else if (change instanceof MetadataChange.TrimStream t) {
             StreamMetadata s = streams.get(t.streamId());
-            streams.put(s.streamId(), new StreamMetadata(s.streamId(), s.epoch(),
-                    Math.max(s.startOffset(), t.newStartOffset()), s.committedEndOffset()));
+            streams.put(s.streamId(), s.withOffsets(Math.max(s.startOffset(), t.newStartOffset()), s.committedEndOffset()));
         } else if (change instanceof MetadataChange.DeleteStream d) {
             streams.remove(d.streamId());
             rangeIndex.remove(d.streamId());
@@ -208,7 +210,7 @@ public final class MetadataState {
                 for (StreamRange r : o.ranges()) {
                     StreamMetadata s = streams.get(r.streamId());
                     if (s != null) {
-                        streams.put(s.streamId(), new StreamMetadata(s.streamId(), s.epoch(), s.startOffset(), r.endOffset()));
+                        streams.put(s.streamId(), s.withOffsets(s.startOffset(), r.endOffset()));
                     }
                 }
             }

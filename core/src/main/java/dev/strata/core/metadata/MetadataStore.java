@@ -37,8 +37,17 @@ public interface MetadataStore extends AutoCloseable {
     /** Creates a stream with the next unused id at {@code epoch}. */
     CompletableFuture<StreamMetadata> createStream(long epoch);
 
-    /** Records that {@code streamId} is opened at {@code epoch} (not lower than the stored epoch). */
-    CompletableFuture<StreamMetadata> openStream(long streamId, long epoch);
+    /**
+     * Records that {@code streamId} is opened at {@code epoch} (not lower than the stored epoch). If
+     * the epoch rises, the new epoch owns the stream from {@code epochStartOffset} (-1: the committed
+     * end); older holders' data at or above it is fenced and never becomes visible.
+     */
+    CompletableFuture<StreamMetadata> openStream(long streamId, long epoch, long epochStartOffset);
+
+    /** {@link #openStream(long, long, long)} from the committed end offset. */
+    default CompletableFuture<StreamMetadata> openStream(long streamId, long epoch) {
+        return openStream(streamId, epoch, -1);
+    }
 
     /** Moves the start offset of {@code streamId} forward (never backward). */
     CompletableFuture<StreamMetadata> trimStream(long streamId, long epoch, long newStartOffset);

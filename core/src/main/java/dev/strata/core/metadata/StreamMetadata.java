@@ -8,6 +8,20 @@ package dev.strata.core.metadata;
  * @param startOffset first readable offset (moved by trim)
  * @param committedEndOffset end (exclusive) of the data committed to objects; data above it lives
  *     only in the WAL of the node that appended it
+ * @param epochStartOffset the offset from which {@code epoch} owns the stream: data of an older
+ *     epoch at or above it was written by a fenced holder after it lost the stream, and must never
+ *     become visible (WAL replay drops it)
  */
-public record StreamMetadata(long streamId, long epoch, long startOffset, long committedEndOffset) {
+public record StreamMetadata(long streamId, long epoch, long startOffset, long committedEndOffset,
+        long epochStartOffset) {
+
+    /** A stream no older epoch can have written to ({@code epochStartOffset} 0). */
+    public StreamMetadata(long streamId, long epoch, long startOffset, long committedEndOffset) {
+        this(streamId, epoch, startOffset, committedEndOffset, 0);
+    }
+
+    /** A copy with other offsets and the same epoch data. */
+    StreamMetadata withOffsets(long newStartOffset, long newCommittedEndOffset) {
+        return new StreamMetadata(streamId, epoch, newStartOffset, newCommittedEndOffset, epochStartOffset);
+    }
 }

@@ -51,7 +51,7 @@ class ManifestCodecTest {
         List<MetadataChange> changes = List.of(
                 new MetadataChange.RegisterNode(9),
                 new MetadataChange.CreateStream(9, 1, 3),
-                new MetadataChange.OpenStream(9, 1, 4),
+                new MetadataChange.OpenStream(9, 1, 4, 17),
                 new MetadataChange.TrimStream(9, 1, 4, 77),
                 new MetadataChange.DeleteStream(9, 1, 4),
                 new MetadataChange.CommitObjects(9, List.of(

@@ -62,6 +62,17 @@ abstract class MetadataStoreContractTest {
     }
 
     @Test
+    void risingEpochRecordsWhereItOwnsTheStreamAndReopeningAtTheSameEpochKeepsIt() {
+        long a = await(store.createStream(0)).streamId();
+        await(store.commitObjects(List.of(sso("o1", new StreamRange(a, 0, 10))), 0));
+        assertThat(store.stream(a).orElseThrow().epochStartOffset()).isZero();
+        assertThat(await(store.openStream(a, 1, 25)).epochStartOffset()).isEqualTo(25);
+        assertThat(await(store.openStream(a, 1, 40)).epochStartOffset()).as("same epoch: unchanged").isEqualTo(25);
+        assertThat(await(store.openStream(a, 2)).epochStartOffset()).as("-1: the committed end").isEqualTo(10);
+        assertThat(await(store.openStream(a, 3, 4)).epochStartOffset()).as("never below committed data").isEqualTo(10);
+    }
+
+    @Test
     void unknownStreamIsNotFound() {
         assertThatThrownBy(() -> await(store.openStream(12345, 0))).isInstanceOf(StreamNotFoundException.class);
         assertThatThrownBy(() -> await(store.trimStream(12345, 0, 1))).isInstanceOf(StreamNotFoundException.class);
