@@ -35,7 +35,12 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
     /** Default WAL: large enough that the default run never waits for uploads to free it. */
     public static final long DEFAULT_WAL_BYTES = 512L << 20;
     public static final long DEFAULT_CACHE_BYTES = 256L << 20;
-    public static final Path DEFAULT_JSON = Path.of("strata-bench.json");
+    /** Default JSON report: {@code strata-bench-<UTC time>.json} in the working directory (git-ignored). */
+    public static Path defaultJson() {
+        String stamp = java.time.format.DateTimeFormatter.ofPattern("yyyyMMdd'T'HHmmss'Z'")
+                .withZone(java.time.ZoneOffset.UTC).format(java.time.Instant.now());
+        return Path.of("strata-bench-" + stamp + ".json");
+    }
 
     public RunnerOptions {
         scenarios = List.copyOf(scenarios);
@@ -58,7 +63,8 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
                                        directory beside the WAL)
                   --wal-bytes N        WAL size, with k/m/g suffix (default 512m)
                   --cache-bytes N      LogCache and BlockCache size each (default 256m)
-                  --json FILE          JSON report of all figures (default strata-bench.json; 'none' for none)
+                  --json FILE          JSON report of all figures (default strata-bench-<UTC time>.json;
+                                       'none' for none)
                   --plot FILE          self-contained HTML latency-percentile chart
                   --baseline           run ../shared/bench/fio-baseline.sh first and print its rows
                   --help               this text
@@ -78,7 +84,7 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
         long rate = 0;
         Path dir = Path.of(System.getProperty("java.io.tmpdir"));
         URI objectStore = null;
-        Path json = DEFAULT_JSON;
+        Path json = defaultJson();
         Path plot = null;
         boolean baseline = false;
         long walBytes = DEFAULT_WAL_BYTES;

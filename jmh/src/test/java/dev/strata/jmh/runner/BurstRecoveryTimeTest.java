@@ -25,14 +25,14 @@ class BurstRecoveryTimeTest {
         steadyAcks(steady, 0, 11, MS);
         steady.ack(5 * 100 * MS + 2, 50 * MS); // window 5: mean way above 2x baseline
         storm.backpressure(3 * 100 * MS + 5);
-        assertThat(BurstScenario.recoverySeconds(steady, storm, 200 * MS)).isEqualTo(0.4);
+        assertThat(BurstScenario.recoverySeconds(steady, storm, 200 * MS, MS)).isEqualTo(0.4);
     }
 
     @Test
     void aStormWithoutEffectRecoversAtOnce() {
         Timeline steady = timeline();
         steadyAcks(steady, 0, 11, MS);
-        assertThat(BurstScenario.recoverySeconds(steady, timeline(), 200 * MS)).isZero();
+        assertThat(BurstScenario.recoverySeconds(steady, timeline(), 200 * MS, MS)).isZero();
     }
 
     @Test
@@ -40,6 +40,6 @@ class BurstRecoveryTimeTest {
         Timeline steady = timeline();
         steadyAcks(steady, 0, 3, MS);
         steadyAcks(steady, 3, 11, 40 * MS);
-        assertThat(BurstScenario.recoverySeconds(steady, timeline(), 200 * MS)).isNaN();
+        assertThat(BurstScenario.recoverySeconds(steady, timeline(), 200 * MS, MS)).isNaN();
     }
 }

@@ -20,7 +20,7 @@ class RunnerOptionsTest {
         assertThat(o.recordBytes()).isEqualTo(RunnerOptions.DEFAULT_RECORD_BYTES);
         assertThat(o.rate()).isZero();
         assertThat(o.objectStore()).isNull();
-        assertThat(o.json()).isEqualTo(RunnerOptions.DEFAULT_JSON);
+        assertThat(o.json().getFileName().toString()).startsWith("strata-bench-").endsWith(".json");
         assertThat(o.plot()).isNull();
         assertThat(o.baseline()).isFalse();
         assertThat(o.help()).isFalse();
