@@ -31,7 +31,6 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -74,7 +73,7 @@ final class DefaultStreamStore implements DurableStreamStore {
     private final ObjectReadPath readPath;
     private final Uploader uploader;
     private final ByteBufAllocator allocator;
-    private final ExecutorService callbackExecutor;
+    private final java.util.concurrent.Executor callbackExecutor;
     private final List<AutoCloseable> owned;
     private volatile StoreRecoveryReport recoveryReport;
 
@@ -99,7 +98,8 @@ final class DefaultStreamStore implements DurableStreamStore {
 
     DefaultStreamStore(EngineConfig config, WriteAheadLog wal, MetadataStore metadata, ObjectStorage storage,
             LogCache logCache, long blockCacheBytes, long maxInFlightReadBytes, ByteBufAllocator allocator,
-            ExecutorService callbackExecutor, ExecutorService readExecutor, List<AutoCloseable> owned) {
+            java.util.concurrent.Executor callbackExecutor, java.util.concurrent.Executor readExecutor,
+            List<AutoCloseable> owned) {
         this.config = config;
         this.wal = wal;
         this.metadata = metadata;

@@ -23,7 +23,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
-import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executor;
 
 /**
  * Catch-up reads: data below what the LogCache holds, read from committed objects through the
@@ -47,7 +47,7 @@ final class ObjectReadPath implements AutoCloseable {
     private final ObjectStorage storage;
     private final MetadataStore metadata;
     private final BlockCache blockCache;
-    private final ExecutorService readExecutor;
+    private final Executor readExecutor;
     /** objectId -> committed object, learnt from the metadata range index. */
     private final ConcurrentHashMap<Long, ObjectMetadata> objects = new ConcurrentHashMap<>();
     // guarded by: itself; LRU of open readers by objectId
@@ -59,7 +59,7 @@ final class ObjectReadPath implements AutoCloseable {
     };
 
     ObjectReadPath(ObjectStorage storage, MetadataStore metadata, long blockCacheBytes, long maxInFlightReadBytes,
-            ExecutorService readExecutor) {
+            Executor readExecutor) {
         this.storage = storage;
         this.metadata = metadata;
         this.readExecutor = readExecutor;

@@ -99,6 +99,8 @@ public final class Strata {
         private long streamObjectThresholdBytes = DEFAULT_STREAM_OBJECT_THRESHOLD_BYTES;
         private Clock clock = Clock.systemUTC();
         private java.util.function.Function<WalOptions, BlockDeviceWal> walOpener = BlockDeviceWal::open;
+        private java.util.concurrent.Executor callbackExecutor;
+        private java.util.concurrent.Executor readExecutor;
 
         private Builder() {
         }
@@ -258,6 +260,29 @@ public final class Strata {
             return this;
         }
 
+        /**
+         * Where append and fetch futures complete (and so where the caller's dependent stages run);
+         * default: two "strata-callback" threads owned by the store. A stream's completions stay in
+         * offset order on any executor. The store does not shut a given executor down. Never runs on
+         * WAL or I/O threads.
+         */
+        public Builder callbackExecutor(java.util.concurrent.Executor executor) {
+            require(executor != null, "callbackExecutor must not be null");
+            this.callbackExecutor = executor;
+            return this;
+        }
+
+        /**
+         * Where catch-up reads from object storage run (they may block on I/O); default: four
+         * "strata-read" threads owned by the store. Separate from the append path so catch-up reads
+         * never delay appends or tail reads. The store does not shut a given executor down.
+         */
+        public Builder readExecutor(java.util.concurrent.Executor executor) {
+            require(executor != null, "readExecutor must not be null");
+            this.readExecutor = executor;
+            return this;
+        }
+
         public Builder clock(Clock clock) {
             require(clock != null, "clock must not be null");
             this.clock = clock;
@@ -328,10 +353,18 @@ public final class Strata {
                         Math.min(uploadThresholdBytes / 4, logCacheBytes / 8)));
                 LogCache logCache = LogCache.builder().capacityBytes(logCacheBytes).blockSizeBytes(cacheBlockBytes).build();
                 owned.add(logCache);
-                ExecutorService callbacks = Executors.newFixedThreadPool(2, named("strata-callback"));
-                owned.add(() -> shutdown(callbacks));
-                ExecutorService reads = Executors.newFixedThreadPool(4, named("strata-read"));
-                owned.add(() -> shutdown(reads));
+                java.util.concurrent.Executor callbacks = callbackExecutor;
+                if (callbacks == null) {
+                    ExecutorService pool = Executors.newFixedThreadPool(2, named("strata-callback"));
+                    owned.add(() -> shutdown(pool));
+                    callbacks = pool;
+                }
+                java.util.concurrent.Executor reads = readExecutor;
+                if (reads == null) {
+                    ExecutorService pool = Executors.newFixedThreadPool(4, named("strata-read"));
+                    owned.add(() -> shutdown(pool));
+                    reads = pool;
+                }
 
                 EngineConfig config = new EngineConfig(maxBatchBytes, uploadThresholdBytes, uploadInterval,
                         uploadRetryBackoff, appendBackpressureWait, objectBlockBytes, streamObjectThresholdBytes, clock);

@@ -290,6 +290,26 @@ class DurableStreamStoreTest {
     }
 
     @Test
+    void appendFuturesCompleteOnTheInjectedCallbackExecutor() {
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
+        java.util.concurrent.atomic.AtomicInteger tasks = new java.util.concurrent.atomic.AtomicInteger();
+        java.util.concurrent.Executor counting = task -> {
+            tasks.incrementAndGet();
+            pool.execute(task);
+        };
+        try (DurableStreamStore store = builder().callbackExecutor(counting).build()) {
+            Stream s = await(store.createStream(StreamOptions.defaults()));
+            for (int i = 0; i < 5; i++) {
+                await(s.append(RecordBatch.of(1, ByteBuffer.wrap(new byte[10]))));
+            }
+            assertThat(tasks.get()).as("each acknowledgement was completed by a task on the given executor")
+                    .isGreaterThanOrEqualTo(5);
+        } finally {
+            pool.shutdown();
+        }
+    }
+
+    @Test
     void invalidConfigurationFailsBuildNamingTheSetting() {
         assertThatThrownBy(() -> Strata.builder().build()).hasMessageContaining("walPath");
         assertThatThrownBy(() -> Strata.builder().walPath(dir.resolve("w")).build()).hasMessageContaining("objectStore");
