@@ -8,14 +8,11 @@ import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
 import dev.strata.core.Strata;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
@@ -78,8 +75,7 @@ public class StreamStoreAppendBenchmark {
 
     @Setup(Level.Trial)
     public void open() throws IOException {
-        Path base = Path.of(System.getProperty("strata.bench.dir", System.getProperty("java.io.tmpdir")));
-        dir = Files.createTempDirectory(base, "strata-store-bench");
+        dir = BenchDirs.create("strata-store-bench");
         store = Strata.builder()
                 .dataDir(dir)
                 .walCapacity(1L << 30)
@@ -115,11 +111,7 @@ public class StreamStoreAppendBenchmark {
     @TearDown(Level.Trial)
     public void close() {
         store.close();
-        try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        BenchDirs.delete(dir);
     }
 
     /** One appender: its own stream and window of appends in flight. */

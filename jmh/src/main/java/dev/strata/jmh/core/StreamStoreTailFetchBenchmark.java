@@ -7,11 +7,8 @@ import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
 import dev.strata.core.Strata;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.Comparator;
 import java.util.concurrent.TimeUnit;
 import org.openjdk.jmh.annotations.Benchmark;
 import org.openjdk.jmh.annotations.BenchmarkMode;
@@ -53,8 +50,7 @@ public class StreamStoreTailFetchBenchmark {
 
     @Setup(Level.Trial)
     public void open() throws IOException {
-        Path base = Path.of(System.getProperty("strata.bench.dir", System.getProperty("java.io.tmpdir")));
-        dir = Files.createTempDirectory(base, "strata-fetch-bench");
+        dir = BenchDirs.create("strata-fetch-bench");
         store = Strata.builder().dataDir(dir).walCapacity(256L << 20).logCacheBytes(128L << 20)
                 .uploadThresholdBytes(32L << 20).build();
         stream = store.createStream(StreamOptions.defaults()).join();
@@ -67,11 +63,7 @@ public class StreamStoreTailFetchBenchmark {
     @TearDown(Level.Trial)
     public void close() {
         store.close();
-        try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
-            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
+        BenchDirs.delete(dir);
     }
 
     @Benchmark
