@@ -33,12 +33,17 @@ final class JsonReport {
         StringBuilder sb = new StringBuilder();
         sb.append("{\n  \"tool\": \"strata-bench\",\n  \"time\": ").append(quote(Instant.now().toString()));
         sb.append(",\n  \"cores\": ").append(Runtime.getRuntime().availableProcessors());
-        sb.append(",\n  \"options\": {\"scenarios\": ").append(quote(o.scenarios().toString()))
+        sb.append(",\n  \"java\": ").append(quote(System.getProperty("java.version")));
+        sb.append(",\n  \"options\": {\"scenarios\": [");
+        for (int i = 0; i < o.scenarios().size(); i++) {
+            sb.append(i == 0 ? "" : ", ").append(quote(o.scenarios().get(i).label()));
+        }
+        sb.append("]")
                 .append(", \"durationMs\": ").append(o.duration().toMillis())
                 .append(", \"streams\": ").append(o.streams())
                 .append(", \"recordBytes\": ").append(o.recordBytes())
                 .append(", \"rate\": ").append(o.rate())
-                .append(", \"objectStore\": ").append(quote(o.objectStore() == null ? "local" : o.objectStore().toString()))
+                .append(", \"objectStore\": ").append(quote(Conditions.objectStore(o)))
                 .append(", \"walBytes\": ").append(o.walBytes())
                 .append(", \"cacheBytes\": ").append(o.cacheBytes()).append("},\n");
         sb.append("  \"scenarios\": [");

@@ -64,6 +64,7 @@ public final class WorkloadRunner {
                 context.cleanUp();
             }
         }
+        out.println(Conditions.describe(options));
         out.print(ReportTable.render(results, baseline));
         if (options.json() != null) {
             JsonReport.write(options.json(), options, results, baseline);

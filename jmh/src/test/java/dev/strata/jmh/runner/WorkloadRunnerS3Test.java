@@ -29,6 +29,7 @@ class WorkloadRunnerS3Test {
                         S3.objectStoreUri("bench", "runs").toString()),
                 new PrintStream(out, true, StandardCharsets.UTF_8), new PrintStream(err, true, StandardCharsets.UTF_8));
         assertThat(status).as("stderr: %s", err.toString(StandardCharsets.UTF_8)).isZero();
-        assertThat(out.toString(StandardCharsets.UTF_8)).contains("ingest", "passed").doesNotContain("FAILED");
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("ingest", "passed").doesNotContain("FAILED")
+                .doesNotContain("secretKey");
     }
 }

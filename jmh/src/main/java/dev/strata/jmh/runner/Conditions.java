@@ -1,0 +1,27 @@
+package dev.strata.jmh.runner;
+
+/**
+ * The conditions a run's figures hold under, printed above the table: cores, Java, where data and
+ * objects went, and the load settings. Object store URIs are shown without their query, which may
+ * carry credentials.
+ */
+final class Conditions {
+    private Conditions() {
+    }
+
+    static String describe(RunnerOptions o) {
+        return "conditions: cores=" + Runtime.getRuntime().availableProcessors() + " java=" + System.getProperty("java.version")
+                + " dir=" + o.dir().toAbsolutePath() + " objects=" + objectStore(o) + " duration=" + o.duration().toMillis()
+                + "ms streams=" + o.streams() + " recordBytes=" + o.recordBytes() + " rate=" + (o.rate() == 0 ? "max" : o.rate())
+                + " walBytes=" + o.walBytes() + " cacheBytes=" + o.cacheBytes();
+    }
+
+    /** "local directory", or the object store URI without its query. */
+    static String objectStore(RunnerOptions o) {
+        if (o.objectStore() == null) {
+            return "local directory";
+        }
+        java.net.URI u = o.objectStore();
+        return u.getScheme() + "://" + u.getAuthority() + (u.getPath() == null ? "" : u.getPath());
+    }
+}
