@@ -92,6 +92,7 @@ final class DefaultStreamStore implements DurableStreamStore {
 
     private final ConcurrentHashMap<Long, StreamState> streams = new ConcurrentHashMap<>();
     private final RoomSignal room = new RoomSignal();
+    private volatile StoreMetrics metrics = StoreMetrics.NONE;
     private volatile boolean closed;
     /** Set when a newer process took over the store's metadata: every write then fails fenced. */
     private volatile Throwable fencedBy;
@@ -329,12 +330,22 @@ final class DefaultStreamStore implements DurableStreamStore {
 
     // ---- append ---------------------------------------------------------------------------------------------
 
+    /** Publishes the engine's metrics to {@code m} (set once, before serving). */
+    void setMetrics(StoreMetrics m) {
+        this.metrics = m;
+    }
+
+    StoreMetrics metrics() {
+        return metrics;
+    }
+
     /** Called by the uploader after a commit freed cache and WAL space. */
     void roomFreed() {
         room.signalFreed();
     }
 
     CompletableFuture<AppendResult> append(DefaultStream handle, RecordBatch batch) {
+        long startNanos = System.nanoTime();
         long encodedSize = (long) StreamBatchCodec.headerSize() + batch.sizeBytes();
         long waitNanos = RoomSignal.nanos(config.appendBackpressureWait());
         if (!logCache.hasRoomFor(encodedSize)) {
@@ -342,12 +353,15 @@ final class DefaultStreamStore implements DurableStreamStore {
             uploader.wakeUp();
             room.awaitRoom(() -> logCache.hasRoomFor(encodedSize), waitNanos);
         }
-        CompletableFuture<AppendResult> result = assignAndWrite(handle, batch, encodedSize, waitNanos == 0);
+        CompletableFuture<AppendResult> result = assignAndWrite(handle, batch, encodedSize, waitNanos == 0, startNanos);
         if (result == WAL_FULL) {
             // The WAL was full: wait (bounded) for an upload to trim it, then try once more.
             uploader.wakeUp();
             room.awaitRoom(() -> wal.free() >= 2 * encodedSize, waitNanos);
-            result = assignAndWrite(handle, batch, encodedSize, true);
+            result = assignAndWrite(handle, batch, encodedSize, true, startNanos);
+        }
+        if (result.isCompletedExceptionally()) {
+            metrics.appendFailed(result.handle((r, e) -> unwrap(e)).join());
         }
         return result;
     }
@@ -361,7 +375,7 @@ final class DefaultStreamStore implements DurableStreamStore {
      * {@code lastAttempt} is false.
      */
     private CompletableFuture<AppendResult> assignAndWrite(DefaultStream handle, RecordBatch batch, long encodedSize,
-            boolean lastAttempt) {
+            boolean lastAttempt, long startNanos) {
         StreamState state = handle.state();
         CompletableFuture<AppendResult> result = new CompletableFuture<>();
         synchronized (state) {
@@ -399,7 +413,7 @@ final class DefaultStreamStore implements DurableStreamStore {
                 // callback runs here, before the stream's next append can be handed to the WAL, so a
                 // stream's callbacks always run in offset order.
                 durable.whenComplete((walResult, error) ->
-                        onDurable(state, base, count, payloadBytes, encoded, walResult, error, result));
+                        onDurable(state, base, count, payloadBytes, encoded, walResult, error, result, startNanos));
             } finally {
                 handOff.readLock().unlock();
             }
@@ -409,7 +423,7 @@ final class DefaultStreamStore implements DurableStreamStore {
 
     /** Runs on the WAL's callback thread, in WAL order. Always completes {@code result}. */
     private void onDurable(StreamState state, long base, int count, int payloadBytes, ByteBuf encoded,
-            WalAppendResult walResult, Throwable error, CompletableFuture<AppendResult> result) {
+            WalAppendResult walResult, Throwable error, CompletableFuture<AppendResult> result, long startNanos) {
         Throwable failure = null;
         boolean handedOff = false; // LogCache.insert owns the buffer from the call on, even if it throws
         try {
@@ -457,6 +471,11 @@ final class DefaultStreamStore implements DurableStreamStore {
         if (failure == null && logCache.unuploadedBytes() >= config.uploadThresholdBytes()) {
             uploader.wakeUp();
         }
+        if (failure == null) {
+            metrics.appendAcknowledged(payloadBytes, System.nanoTime() - startNanos);
+        } else {
+            metrics.appendFailed(failure);
+        }
         Throwable f = failure;
         state.completions.execute(() -> {
             if (f == null) {
@@ -471,6 +490,7 @@ final class DefaultStreamStore implements DurableStreamStore {
 
     CompletableFuture<FetchResult> fetch(StreamState state, long start, long end, int maxBytes) {
         LogCacheFetch cached = logCache.fetch(state.id, start, end, maxBytes);
+        metrics.fetched(cached.isHit());
         if (cached.isHit()) {
             return CompletableFuture.completedFuture(toFetchResult(cached));
         }

@@ -100,6 +100,7 @@ public final class Strata {
         private Clock clock = Clock.systemUTC();
         private java.util.function.Function<WalOptions, BlockDeviceWal> walOpener = BlockDeviceWal::open;
         private java.util.concurrent.Executor callbackExecutor;
+        private io.micrometer.core.instrument.MeterRegistry meterRegistry;
         private java.util.concurrent.Executor readExecutor;
 
         private Builder() {
@@ -283,6 +284,17 @@ public final class Strata {
             return this;
         }
 
+        /**
+         * Publishes the store's metrics ({@code strata.*}: append latency and bytes, failures by type,
+         * fetches by source, uploads, WAL and LogCache usage) to {@code registry}. Optional: without
+         * it the store records nothing and Micrometer need not be on the class path.
+         */
+        public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
+            require(registry != null, "meterRegistry must not be null");
+            this.meterRegistry = registry;
+            return this;
+        }
+
         public Builder clock(Clock clock) {
             require(clock != null, "clock must not be null");
             this.clock = clock;
@@ -371,6 +383,9 @@ public final class Strata {
                 ByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
                 DefaultStreamStore store = new DefaultStreamStore(config, blockWal, metadata, storage, logCache,
                         blockCacheBytes, maxInFlightReadBytes, allocator, callbacks, reads, owned);
+                if (meterRegistry != null) {
+                    store.setMetrics(new MicrometerStoreMetrics(meterRegistry, blockWal, logCache));
+                }
                 try {
                     StoreRecoveryReport report = WalReplay.replay(store, blockWal, metadata, uploadThresholdBytes,
                             logCache::unuploadedBytes, startNanos);

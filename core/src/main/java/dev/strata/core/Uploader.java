@@ -199,12 +199,20 @@ final class Uploader implements AutoCloseable {
                 takenWalEnd = Math.max(takenWalEnd, sealed.walEnd());
             }
             if (!taken.isEmpty()) {
+                long start = System.nanoTime();
                 pendingCommit = writeObjects(taken, store::isLive, takenWalEnd);
+                int objects = pendingCommit.objects().size();
+                long bytes = 0;
+                for (WrittenPart part : pendingCommit.objects()) {
+                    bytes += part.metadata().sizeBytes();
+                }
                 commitPending();
+                store.metrics().uploadCommitted(objects, bytes, System.nanoTime() - start);
             }
             backoffNanos = 0;
             retryNotBeforeNanos = 0;
         } catch (Throwable t) {
+            store.metrics().uploadFailed();
             Throwable cause = DefaultStreamStore.unwrap(t);
             if (cause instanceof StreamFencedException) {
                 fenced = cause;

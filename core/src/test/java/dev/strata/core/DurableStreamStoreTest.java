@@ -310,6 +310,23 @@ class DurableStreamStoreTest {
     }
 
     @Test
+    void metricsArePublishedToTheGivenMeterRegistry() {
+        io.micrometer.core.instrument.simple.SimpleMeterRegistry registry = new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+        try (DurableStreamStore store = builder().meterRegistry(registry).build()) {
+            Stream s = await(store.createStream(StreamOptions.defaults()));
+            appendDerived(s, 10);
+            await(store.flush());
+            verifyDerived(s);
+            assertThatThrownBy(() -> await(s.append(RecordBatch.of(1, ByteBuffer.allocate(DurableStoreFixture.MAX_BATCH_BYTES + 1)))))
+                    .isInstanceOf(dev.strata.api.RecordTooLargeException.class);
+        }
+        assertThat(registry.get("strata.append.latency").timer().count()).isEqualTo(10);
+        assertThat(registry.get("strata.upload.commits").counter().count()).isGreaterThanOrEqualTo(1);
+        assertThat(registry.get("strata.fetch").tag("source", "logcache").counter().count()).isPositive();
+        assertThat(registry.get("strata.logcache.used.bytes").gauge()).isNotNull();
+    }
+
+    @Test
     void invalidConfigurationFailsBuildNamingTheSetting() {
         assertThatThrownBy(() -> Strata.builder().build()).hasMessageContaining("walPath");
         assertThatThrownBy(() -> Strata.builder().walPath(dir.resolve("w")).build()).hasMessageContaining("objectStore");
