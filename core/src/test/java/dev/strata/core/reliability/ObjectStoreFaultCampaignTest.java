@@ -36,7 +36,8 @@ import org.junit.jupiter.api.io.TempDir;
  * {@link FaultInjectingObjectStorage} with a seeded random generator: (1) random error rates per
  * operation (PUT incl. the manifest's conditional writes, GET, HEAD, LIST, DELETE, multipart) with
  * 503 throttling or 500-style transient errors, plus lost responses of applied writes; (2) a 503
- * storm on every operation, longer than the WAL and cache can absorb; (3) latency spikes on every
+ * storm on every operation, longer than the WAL and cache can absorb (alternate rounds make the
+ * WAL, not the cache, the resource that runs out); (3) latency spikes on every
  * completion. Meanwhile three streams append and a catch-up reader fetches older offsets. The
  * fault injector is wrapped in {@link UploadContractStorage}, because on its own it breaks the
  * streaming-upload contract (a failed part does not fail the upload) and so fabricates objects with
@@ -66,9 +67,15 @@ class ObjectStoreFaultCampaignTest {
         timer.shutdownNow();
     }
 
+    /**
+     * Even rounds: the LogCache (2 MiB) fills before the WAL (16 MiB) during an outage; odd rounds:
+     * the WAL (4 MiB) fills before the LogCache (8 MiB), an outage longer than the WAL can absorb.
+     */
     private static Strata.Builder builder(Path dir) {
-        return Campaigns.smallBuilder(dir).logCacheBytes(2L << 20).uploadThresholdBytes(256L << 10)
+        boolean walBound = dir.getFileName().toString().endsWith("-wal-bound");
+        Strata.Builder b = Campaigns.smallBuilder(dir).uploadThresholdBytes(256L << 10)
                 .appendBackpressureWait(Duration.ofMillis(20)).uploadRetryBackoff(Duration.ofMillis(5));
+        return walBound ? b.walCapacity(4L << 20).logCacheBytes(8L << 20) : b.logCacheBytes(2L << 20);
     }
 
     @Test
@@ -81,8 +88,8 @@ class ObjectStoreFaultCampaignTest {
         for (int round = 0; round < ROUNDS; round++) {
             long seed = Campaigns.BASE_SEED + round;
             SplittableRandom random = new SplittableRandom(seed);
-            String context = "round " + round + " seed " + seed;
-            Path dir = tmp.resolve("round-" + round);
+            Path dir = tmp.resolve("round-" + round + (round % 2 == 1 ? "-wal-bound" : "-cache-bound"));
+            String context = "round " + round + " seed " + seed + " " + dir.getFileName();
             Campaigns.Ledger ledger = new Campaigns.Ledger();
             List<Long> ids = new ArrayList<>();
             try (LocalObjectStorage local = LocalObjectStorage.open(dir.resolve("objects"))) {
@@ -113,6 +120,8 @@ class ObjectStoreFaultCampaignTest {
                     }
                     load.run(3000, true);
                     assertThat(load.backpressured).as("%s: the storm must end in backpressure", context).isPositive();
+                    assertThat(load.lastRefusal).as("%s: the resource that ran out", context)
+                            .contains(dir.getFileName().toString().endsWith("-wal-bound") ? "WAL full" : "log cache full");
                     // (3) latency spikes
                     faulty.clear();
                     faulty.latency(TimeUnit.MILLISECONDS.toNanos(1 + random.nextInt(30)),
@@ -210,6 +219,7 @@ class ObjectStoreFaultCampaignTest {
         long sequence;
         long backpressured;
         long fetchFailures;
+        String lastRefusal = "";
 
         Load(Campaigns.Ledger ledger, SplittableRandom random, long seed, String context) {
             this.ledger = ledger;
@@ -228,6 +238,7 @@ class ObjectStoreFaultCampaignTest {
                     ledger.ack(s.id(), base, batchSeed);
                 } catch (BackpressureException e) {
                     backpressured++;
+                    lastRefusal = e.getMessage();
                     if (untilBackpressure) {
                         return;
                     }
