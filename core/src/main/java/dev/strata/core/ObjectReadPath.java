@@ -35,7 +35,9 @@ import java.util.concurrent.Executor;
  * uses are implemented here.
  *
  * <p>Concurrency: fetches run on the read executor ("strata-read-N"), separate from the WAL and
- * upload threads, so catch-up reads never delay tail reads or appends. Thread-safe.
+ * upload threads, so catch-up reads never delay tail reads or appends; they block on cache reads,
+ * whose loads complete on the storage's threads and the cache's own "strata-blockcache-N" threads
+ * (never on the read executor). Thread-safe.
  *
  * <p>Buffers: a fetch result holds retained block buffers and releases them when closed.
  */
@@ -48,6 +50,8 @@ final class ObjectReadPath implements AutoCloseable {
     private final MetadataStore metadata;
     private final BlockCache blockCache;
     private final Executor readExecutor;
+    /** Runs the BlockCache's completions and read-ahead; never blocked by fetches. */
+    private final java.util.concurrent.ExecutorService cacheExecutor;
     /** objectId -> committed object, learnt from the metadata range index. */
     private final ConcurrentHashMap<Long, ObjectMetadata> objects = new ConcurrentHashMap<>();
     // guarded by: itself; LRU of open readers by objectId
@@ -63,11 +67,20 @@ final class ObjectReadPath implements AutoCloseable {
         this.storage = storage;
         this.metadata = metadata;
         this.readExecutor = readExecutor;
+        // The cache's own work (load completions, read-ahead) gets its own threads: fetches block the
+        // read executor's threads on cache reads, so sharing them would deadlock once every read
+        // thread waits for a load that needs a read thread to complete (found by MemoryUnderLoadTest).
+        java.util.concurrent.atomic.AtomicInteger ids = new java.util.concurrent.atomic.AtomicInteger();
+        this.cacheExecutor = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "strata-blockcache-" + ids.getAndIncrement());
+            t.setDaemon(true);
+            return t;
+        });
         this.blockCache = BlockCache.builder(this::load)
                 .locator(this::blocksAfter)
                 .capacityBytes(blockCacheBytes)
                 .maxInFlightBytes(maxInFlightReadBytes)
-                .executor(readExecutor)
+                .executor(cacheExecutor)
                 .build();
     }
 
@@ -246,5 +259,6 @@ final class ObjectReadPath implements AutoCloseable {
     @Override
     public void close() {
         blockCache.close();
+        cacheExecutor.shutdown();
     }
 }
