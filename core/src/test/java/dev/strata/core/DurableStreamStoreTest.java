@@ -105,7 +105,9 @@ class DurableStreamStoreTest {
     @Test
     void streamWithLargeShareOfAnUploadGetsItsOwnStreamObject() {
         List<Long> ids = new ArrayList<>();
-        try (DurableStreamStore store = builder().streamObjectThresholdBytes(64 << 10).build()) {
+        // Only the flush below uploads (no size or age trigger), so exactly one upload sees all three streams.
+        try (DurableStreamStore store = builder().uploadThresholdBytes(1L << 20).uploadInterval(Duration.ofHours(1))
+                .streamObjectThresholdBytes(64 << 10).build()) {
             Stream big = await(store.createStream(StreamOptions.defaults()));
             Stream small = await(store.createStream(StreamOptions.defaults()));
             Stream tiny = await(store.createStream(StreamOptions.defaults()));
