@@ -182,6 +182,11 @@ class ApiMisuseTest {
                             try {
                                 AppendResult r = mine.get(i).get(Futures.TIMEOUT_SECONDS, TimeUnit.SECONDS);
                                 ledger.ack(meta.get(i)[0], r.baseOffset(), meta.get(i)[1]);
+                            } catch (java.util.concurrent.TimeoutException e) {
+                                throw new AssertionError("seed " + seed + (wholeStore ? " store" : " stream handles")
+                                        + " closed while appending: append of seed " + meta.get(i)[1] + " to stream "
+                                        + meta.get(i)[0] + " neither completed nor failed within "
+                                        + Futures.TIMEOUT_SECONDS + " s (hang)", e);
                             } catch (java.util.concurrent.ExecutionException e) {
                                 Throwable cause = Futures.unwrap(e);
                                 if (cause instanceof StreamClosedException
