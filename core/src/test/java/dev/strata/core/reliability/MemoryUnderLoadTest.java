@@ -27,7 +27,7 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Memory under catch-up load: hundreds of streams hold several times more data than the configured
- * memory (LogCache 4 MiB, BlockCache 2 MiB, in-flight reads 1 MiB); three catch-up readers read
+ * memory (LogCache 4 MiB, BlockCache 2 MiB, in-flight reads 1 MiB); four catch-up readers read
  * every stream from offset 0 (so reads come from objects) while a tail writer appends to a few hot
  * streams and reads each batch back at once. Measured after every fetch: the bytes of live pooled
  * direct buffers (the sum of {@code numActiveBytes()} over
@@ -41,11 +41,8 @@ import org.junit.jupiter.api.io.TempDir;
 class MemoryUnderLoadTest {
     private static final int STREAMS = Campaigns.LONG ? 500 : 200;
     private static final int BATCHES = Integer.getInteger("strata.memory.batches", Campaigns.LONG ? 300 : 100);
-    /**
-     * Catch-up readers: fewer than the store's 4 read threads, since 4 deadlock the read path (see
-     * {@link #asManyCatchUpReadersAsReadThreadsDoNotDeadlock}).
-     */
-    private static final int READERS = Integer.getInteger("strata.memory.readers", 3);
+    /** Catch-up readers: as many as the store's read threads (see {@link #asManyCatchUpReadersAsReadThreadsDoNotDeadlock}). */
+    private static final int READERS = Integer.getInteger("strata.memory.readers", 4);
     private static final long LOG_CACHE = 4L << 20;
     private static final long BLOCK_CACHE = 2L << 20;
     private static final long IN_FLIGHT = 1L << 20;
@@ -64,10 +61,10 @@ class MemoryUnderLoadTest {
 
     @Test
     void catchUpReadersOnHundredsOfStreamsStayWithinMemoryLimitsAndTailReadsFlow() throws Exception {
-        runLoad(READERS, BATCHES);
+        runLoad(READERS, BATCHES, true);
     }
 
-    private void runLoad(int readerCount, int batchesPerStream) throws Exception {
+    private void runLoad(int readerCount, int batchesPerStream, boolean checkMemory) throws Exception {
         MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
         System.gc();
         long heapBaseline = memory.getHeapMemoryUsage().getUsed();
@@ -184,11 +181,15 @@ class MemoryUnderLoadTest {
                     + " poolChunkGrowth=" + poolGrowth
                     + " peakHeapUsed=" + maxHeap.get() + " heapRetainedAfterGc=" + heapRetained
                     + " tailReads=" + tailResult[0] + " tailReadMaxMs=" + tailResult[1] / 1_000_000;
-            assertThat(bytesRead.get()).as("the readers read more than the memory bound; %s", measured)
-                    .isGreaterThan(directLimit);
-            assertThat(writePhasePeak).as("live pooled direct memory while writing; %s", measured).isLessThanOrEqualTo(directLimit);
-            assertThat(directGrowth).as("live pooled direct memory while reading; %s", measured).isLessThanOrEqualTo(directLimit);
-            assertThat(heapRetained).as("heap retained after the load; %s", measured).isLessThan(HEAP_RETAINED_LIMIT);
+            if (checkMemory) {
+                assertThat(bytesRead.get()).as("the readers read more than the memory bound; %s", measured)
+                        .isGreaterThan(directLimit);
+                assertThat(writePhasePeak).as("live pooled direct memory while writing; %s", measured)
+                        .isLessThanOrEqualTo(directLimit);
+                assertThat(directGrowth).as("live pooled direct memory while reading; %s", measured)
+                        .isLessThanOrEqualTo(directLimit);
+                assertThat(heapRetained).as("heap retained after the load; %s", measured).isLessThan(HEAP_RETAINED_LIMIT);
+            }
             assertThat(tailResult[0]).as(measured).isGreaterThanOrEqualTo(50);
             assertThat(tailResult[1]).as("slowest tail read; %s", measured).isLessThan(TimeUnit.SECONDS.toNanos(2));
             Campaigns.report("MemoryUnderLoadTest", measured + " oom=0");
@@ -198,17 +199,15 @@ class MemoryUnderLoadTest {
     }
 
     /**
-     * Four catch-up readers, as many as the store's read threads: each fetch blocks a read thread in
-     * {@code ObjectReadPath.fetchBlocking} on {@code blockCache.read(..).join()}, while the block
-     * loads it waits for are scheduled on the same read executor, so all four threads wait for work
-     * that no thread is left to run. Every fetch of the store then hangs for good (thread dump: all
-     * {@code strata-read-N} parked in {@code fetchBlocking} line {@code blockCache.read(...).join()}).
+     * Regression test: four catch-up readers, as many as the store's read threads. Each fetch blocked
+     * a read thread in {@code ObjectReadPath.fetchBlocking} on {@code blockCache.read(..).join()}
+     * while the block loads it waited for were scheduled on the same read executor, so every fetch
+     * of the store hung for good. Found by this campaign; fixed by giving the BlockCache its own
+     * threads.
      */
     @Test
-    @org.junit.jupiter.api.Disabled("bug: 4 concurrent catch-up fetches deadlock the read path: strata-read threads block "
-            + "in ObjectReadPath.fetchBlocking on BlockCache loads that need a strata-read thread")
     void asManyCatchUpReadersAsReadThreadsDoNotDeadlock() throws Exception {
-        runLoad(4, 20);
+        runLoad(4, 20, false); // small: only that every fetch completes, with exact bytes
     }
 
     /** Appends, retrying (bounded) while the store applies backpressure; returns the base offset. */
