@@ -421,6 +421,8 @@ public final class Strata {
         private static MetadataStore openManifest(ObjectStorage storage) {
             try {
                 return ManifestMetadataStore.open(storage, "");
+            } catch (dev.strata.api.CorruptDataException e) {
+                throw e; // a damaged manifest is reported as such (build() documents it), never as "bucket missing"
             } catch (StrataException e) {
                 throw new StorageException("objectStore: cannot open the manifest (is the bucket there and readable?): "
                         + e.getMessage(), e.isRetriable(), e);

@@ -313,10 +313,10 @@ final class Uploader implements AutoCloseable {
         try {
             for (long streamId : streamIds) {
                 for (CachedBatch batch : byStream.get(streamId)) {
-                    CompletableFuture<Void> room = writer.append(batch.data().retainedDuplicate());
-                    if (!room.isDone()) {
-                        join(room); // bounds memory to the writer's open block plus what the upload has in flight
-                    }
+                    // Waiting bounds memory to the writer's open block plus what the upload has in flight,
+                    // and surfaces a failed part write here (a done-but-failed future too), so an object
+                    // with a missing part is never finished and committed.
+                    join(writer.append(batch.data().retainedDuplicate()));
                 }
             }
             WrittenObject written = join(writer.finish());
