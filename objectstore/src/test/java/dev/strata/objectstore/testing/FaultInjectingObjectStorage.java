@@ -214,6 +214,8 @@ public final class FaultInjectingObjectStorage implements ObjectStorage {
         ObjectUpload inner = delegate.startUpload(key, condition);
         return new ObjectUpload() {
             private long written;
+            /** The first injected write failure: the upload contract says every later call fails. */
+            private volatile Throwable failed;
 
             @Override
             public String key() {
@@ -222,6 +224,11 @@ public final class FaultInjectingObjectStorage implements ObjectStorage {
 
             @Override
             public CompletableFuture<Void> write(ByteBuf data) {
+                Throwable earlier = failed;
+                if (earlier != null) {
+                    data.release();
+                    return CompletableFuture.failedFuture(earlier);
+                }
                 long limit;
                 synchronized (FaultInjectingObjectStorage.this) {
                     limit = failAfterBytes;
@@ -229,9 +236,17 @@ public final class FaultInjectingObjectStorage implements ObjectStorage {
                 written += data.readableBytes();
                 if (limit >= 0 && written > limit) {
                     data.release();
-                    return CompletableFuture.failedFuture(fault(Kind.TRANSIENT, Operation.MULTIPART_UPLOAD_PART, key));
+                    ObjectStorageException e = fault(Kind.TRANSIENT, Operation.MULTIPART_UPLOAD_PART, key);
+                    failed = e;
+                    return CompletableFuture.failedFuture(e);
                 }
-                return run(Operation.MULTIPART_UPLOAD_PART, key, () -> inner.write(data), data::release);
+                CompletableFuture<Void> f = run(Operation.MULTIPART_UPLOAD_PART, key, () -> inner.write(data), data::release);
+                f.whenComplete((v, e) -> {
+                    if (e != null && failed == null) {
+                        failed = e;
+                    }
+                });
+                return f;
             }
 
             @Override
@@ -241,6 +256,10 @@ public final class FaultInjectingObjectStorage implements ObjectStorage {
 
             @Override
             public CompletableFuture<ObjectInfo> complete() {
+                Throwable earlier = failed;
+                if (earlier != null) {
+                    return inner.abort().thenCompose(v -> CompletableFuture.failedFuture(earlier));
+                }
                 Rule rule = decide(Operation.MULTIPART_COMPLETE, key);
                 if (rule != null && !rule.applyFirst) {
                     return inner.abort().thenCompose(v -> CompletableFuture.failedFuture(
