@@ -7,19 +7,15 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.strata.api.CorruptDataException;
 import dev.strata.api.StorageException;
 import dev.strata.api.StreamFencedException;
-import dev.strata.objectstore.ByteRange;
 import dev.strata.objectstore.LocalObjectStorage;
-import dev.strata.objectstore.ObjectData;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectStorage;
-import dev.strata.objectstore.ObjectStorageMetrics;
-import dev.strata.objectstore.ObjectUpload;
 import dev.strata.objectstore.PutCondition;
+import dev.strata.objectstore.testing.ForwardingObjectStorage;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
@@ -185,12 +181,11 @@ class ManifestMetadataStoreTest extends MetadataStoreContractTest {
     }
 
     /** Stores a put but reports a retriable failure, as when the response is lost after the server stored it. */
-    private static final class LostResponseStorage implements ObjectStorage {
-        private final ObjectStorage delegate;
+    private static final class LostResponseStorage extends ForwardingObjectStorage {
         final AtomicBoolean loseNextPutResponse = new AtomicBoolean();
 
         LostResponseStorage(ObjectStorage delegate) {
-            this.delegate = delegate;
+            super(delegate);
         }
 
         @Override
@@ -201,40 +196,6 @@ class ManifestMetadataStoreTest extends MetadataStoreContractTest {
                         new StorageException("response lost: key=" + key, true)));
             }
             return result;
-        }
-
-        @Override
-        public ObjectUpload startUpload(String key, PutCondition condition) {
-            return delegate.startUpload(key, condition);
-        }
-
-        @Override
-        public CompletableFuture<ObjectData> get(String key, ByteRange range) {
-            return delegate.get(key, range);
-        }
-
-        @Override
-        public CompletableFuture<ObjectInfo> head(String key) {
-            return delegate.head(key);
-        }
-
-        @Override
-        public CompletableFuture<Void> delete(Collection<String> keys) {
-            return delegate.delete(keys);
-        }
-
-        @Override
-        public CompletableFuture<List<ObjectInfo>> list(String prefix) {
-            return delegate.list(prefix);
-        }
-
-        @Override
-        public ObjectStorageMetrics metrics() {
-            return delegate.metrics();
-        }
-
-        @Override
-        public void close() {
         }
     }
 }

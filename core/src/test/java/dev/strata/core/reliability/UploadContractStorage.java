@@ -1,15 +1,11 @@
 package dev.strata.core.reliability;
 
-import dev.strata.objectstore.ByteRange;
-import dev.strata.objectstore.ObjectData;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectStorage;
-import dev.strata.objectstore.ObjectStorageMetrics;
 import dev.strata.objectstore.ObjectUpload;
 import dev.strata.objectstore.PutCondition;
+import dev.strata.objectstore.testing.ForwardingObjectStorage;
 import io.netty.buffer.ByteBuf;
-import java.util.Collection;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -20,16 +16,10 @@ import java.util.concurrent.CompletableFuture;
  * directory never produce (reported with this campaign; see RELIABILITY.md). Thread-safe as far as
  * the contract requires (one producer per upload).
  */
-final class UploadContractStorage implements ObjectStorage {
-    private final ObjectStorage delegate;
+final class UploadContractStorage extends ForwardingObjectStorage {
 
     UploadContractStorage(ObjectStorage delegate) {
-        this.delegate = delegate;
-    }
-
-    @Override
-    public CompletableFuture<ObjectInfo> put(String key, ByteBuf data, PutCondition condition) {
-        return delegate.put(key, data, condition);
+        super(delegate);
     }
 
     @Override
@@ -81,34 +71,5 @@ final class UploadContractStorage implements ObjectStorage {
                 return inner.abort();
             }
         };
-    }
-
-    @Override
-    public CompletableFuture<ObjectData> get(String key, ByteRange range) {
-        return delegate.get(key, range);
-    }
-
-    @Override
-    public CompletableFuture<ObjectInfo> head(String key) {
-        return delegate.head(key);
-    }
-
-    @Override
-    public CompletableFuture<Void> delete(Collection<String> keys) {
-        return delegate.delete(keys);
-    }
-
-    @Override
-    public CompletableFuture<List<ObjectInfo>> list(String prefix) {
-        return delegate.list(prefix);
-    }
-
-    @Override
-    public ObjectStorageMetrics metrics() {
-        return delegate.metrics();
-    }
-
-    @Override
-    public void close() {
     }
 }
