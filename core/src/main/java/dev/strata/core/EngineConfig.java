@@ -1,6 +1,5 @@
 package dev.strata.core;
 
-import java.time.Clock;
 import java.time.Duration;
 
 /**
@@ -15,8 +14,7 @@ import java.time.Duration;
  * @param objectBlockBytes target size of a data block in uploaded objects
  * @param streamObjectThresholdBytes a stream with at least this much data in one upload gets its own
  *     stream object instead of a share of the stream-set object
- * @param clock time source
  */
 record EngineConfig(int maxBatchBytes, long uploadThresholdBytes, Duration uploadInterval, Duration uploadRetryBackoff,
-        Duration appendBackpressureWait, int objectBlockBytes, long streamObjectThresholdBytes, Clock clock) {
+        Duration appendBackpressureWait, int objectBlockBytes, long streamObjectThresholdBytes) {
 }

@@ -17,7 +17,6 @@ import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Clock;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -97,7 +96,6 @@ public final class Strata {
         private int maxBatchBytes = DEFAULT_MAX_BATCH_BYTES;
         private int objectBlockBytes = DEFAULT_OBJECT_BLOCK_BYTES;
         private long streamObjectThresholdBytes = DEFAULT_STREAM_OBJECT_THRESHOLD_BYTES;
-        private Clock clock = Clock.systemUTC();
         private java.util.function.Function<WalOptions, BlockDeviceWal> walOpener = BlockDeviceWal::open;
         private java.util.concurrent.Executor callbackExecutor;
         private io.micrometer.core.instrument.MeterRegistry meterRegistry;
@@ -295,12 +293,6 @@ public final class Strata {
             return this;
         }
 
-        public Builder clock(Clock clock) {
-            require(clock != null, "clock must not be null");
-            this.clock = clock;
-            return this;
-        }
-
         /**
          * Opens the store: object store, metadata (fencing earlier processes), WAL, recovery, uploads.
          *
@@ -379,7 +371,7 @@ public final class Strata {
                 }
 
                 EngineConfig config = new EngineConfig(maxBatchBytes, uploadThresholdBytes, uploadInterval,
-                        uploadRetryBackoff, appendBackpressureWait, objectBlockBytes, streamObjectThresholdBytes, clock);
+                        uploadRetryBackoff, appendBackpressureWait, objectBlockBytes, streamObjectThresholdBytes);
                 ByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
                 DefaultStreamStore store = new DefaultStreamStore(config, blockWal, metadata, storage, logCache,
                         blockCacheBytes, maxInFlightReadBytes, allocator, callbacks, reads, owned);

@@ -15,7 +15,6 @@ import dev.strata.objectstore.format.ObjectWriter;
 import dev.strata.objectstore.format.ObjectWriterOptions;
 import dev.strata.objectstore.format.WrittenObject;
 import dev.strata.wal.WriteAheadLog;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
@@ -232,7 +231,7 @@ final class Uploader implements AutoCloseable {
             for (WrittenPart part : pendingCommit.objects()) {
                 objects.add(part.metadata());
             }
-            join(metadata.commitObjects(objects, pendingCommit.walEnd()));
+            metadata.commitObjects(objects, pendingCommit.walEnd()).join();
             for (WrittenPart part : pendingCommit.objects()) {
                 store.registerObject(part.metadata(), part.index());
             }
@@ -316,10 +315,10 @@ final class Uploader implements AutoCloseable {
                     // Waiting bounds memory to the writer's open block plus what the upload has in flight,
                     // and surfaces a failed part write here (a done-but-failed future too), so an object
                     // with a missing part is never finished and committed.
-                    join(writer.append(batch.data().retainedDuplicate()));
+                    writer.append(batch.data().retainedDuplicate()).join();
                 }
             }
-            WrittenObject written = join(writer.finish());
+            WrittenObject written = writer.finish().join();
             List<StreamRange> ranges = new ArrayList<>();
             for (dev.strata.objectstore.format.StreamRange r : written.streamRanges()) {
                 ranges.add(new StreamRange(r.streamId(), r.startOffset(), r.endOffset()));
@@ -331,10 +330,6 @@ final class Uploader implements AutoCloseable {
             writer.abort();
             throw t;
         }
-    }
-
-    private static <T> T join(CompletableFuture<T> future) {
-        return future.join();
     }
 
     /** Uploads what is left (bounded wait), then stops the thread and releases held blocks. */
@@ -360,9 +355,5 @@ final class Uploader implements AutoCloseable {
             block.close();
         }
         taken.clear();
-    }
-
-    static Duration maxBackoff() {
-        return Duration.ofNanos(MAX_BACKOFF_NANOS);
     }
 }
