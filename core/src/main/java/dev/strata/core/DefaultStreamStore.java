@@ -72,6 +72,7 @@ final class DefaultStreamStore implements DurableStreamStore {
     private final LogCache logCache;
     private final ObjectReadPath readPath;
     private final Uploader uploader;
+    private final Compactor compactor;
     private final ByteBufAllocator allocator;
     private final java.util.concurrent.Executor callbackExecutor;
     private final List<AutoCloseable> owned;
@@ -100,7 +101,7 @@ final class DefaultStreamStore implements DurableStreamStore {
     DefaultStreamStore(EngineConfig config, WriteAheadLog wal, MetadataStore metadata, ObjectStorage storage,
             LogCache logCache, long blockCacheBytes, long maxInFlightReadBytes, ByteBufAllocator allocator,
             java.util.concurrent.Executor callbackExecutor, java.util.concurrent.Executor readExecutor,
-            List<AutoCloseable> owned) {
+            List<AutoCloseable> owned, CompactionConfig compaction, java.time.Clock clock) {
         this.config = config;
         this.wal = wal;
         this.metadata = metadata;
@@ -109,7 +110,9 @@ final class DefaultStreamStore implements DurableStreamStore {
         this.callbackExecutor = callbackExecutor;
         this.owned = owned;
         this.readPath = new ObjectReadPath(storage, metadata, blockCacheBytes, maxInFlightReadBytes, readExecutor);
-        this.uploader = new Uploader(this, storage, metadata, logCache, wal, config);
+        ObjectKeyAllocator keys = new ObjectKeyAllocator(metadata::nodeEpoch);
+        this.uploader = new Uploader(this, storage, metadata, logCache, wal, config, keys, clock);
+        this.compactor = new Compactor(this, storage, metadata, keys, compaction, config.objectBlockBytes(), clock);
     }
 
     // ---- wiring for Strata/Recovery/Uploader ------------------------------------------------------------
@@ -146,6 +149,11 @@ final class DefaultStreamStore implements DurableStreamStore {
         readPath.register(object, index);
     }
 
+    /** Forgets what the read path cached about a deleted object. */
+    void forgetObject(String key) {
+        readPath.forgetObject(key);
+    }
+
     /** Accounts recovered WAL data that was skipped (already committed, deleted, unacknowledged). */
     void advanceWalEnd(long position) {
         synchronized (ingestLock) {
@@ -174,9 +182,23 @@ final class DefaultStreamStore implements DurableStreamStore {
         return uploader;
     }
 
+    @Override
+    public CompletableFuture<CompactionReport> compact() {
+        if (closed) {
+            return CompletableFuture.failedFuture(new StreamClosedException("store closed"));
+        }
+        return compactor.runNow();
+    }
+
+    @Override
+    public StorageSummary storageSummary() {
+        return compactor.summary();
+    }
+
     /** Starts background uploads; called once recovery's data is committed. */
     void start() {
         uploader.start();
+        compactor.start();
     }
 
     /** Seals everything in the LogCache for upload, with the WAL position it reaches (atomically). */
@@ -317,6 +339,7 @@ final class DefaultStreamStore implements DurableStreamStore {
             return;
         }
         closed = true;
+        compactor.close(); // a task that has not committed leaves orphans, swept at a later start
         uploader.close(); // one last upload of what the WAL holds, bounded; the WAL keeps it anyway
         readPath.close();
         for (int i = owned.size() - 1; i >= 0; i--) {

@@ -20,4 +20,21 @@ public interface DurableStreamStore extends StreamStore {
      * took over.
      */
     CompletableFuture<Void> flush();
+
+    /**
+     * Runs one compaction and garbage-collection cycle now (the one the store also runs on its
+     * schedule): drops objects holding only trimmed or deleted data, splits stream-set objects into
+     * stream objects, merges small stream objects, deletes replaced objects whose grace period ended
+     * and orphans older than the orphan TTL. Completes when the cycle is done, after any running one.
+     * A task that fails (object-store errors) is reported in the result and retried next cycle; the
+     * future fails with {@link dev.strata.api.StreamFencedException} if a newer process took over, or
+     * {@link dev.strata.api.StreamClosedException} if the store is closed. Thread-safe.
+     */
+    CompletableFuture<CompactionReport> compact();
+
+    /**
+     * Objects, stored and live bytes, amplification, compaction backlog and garbage, from the local
+     * metadata view (no I/O). Thread-safe.
+     */
+    StorageSummary storageSummary();
 }

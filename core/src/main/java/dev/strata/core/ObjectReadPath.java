@@ -252,6 +252,15 @@ final class ObjectReadPath implements AutoCloseable {
         return out;
     }
 
+    /** Drops what is cached about a deleted object (its reader and index). */
+    void forgetObject(String key) {
+        long objectId = ObjectKeys.parseObjectId(key);
+        objects.remove(objectId);
+        synchronized (readers) {
+            readers.remove(objectId);
+        }
+    }
+
     void forgetStream(long streamId) {
         blockCache.forgetStream(streamId);
     }

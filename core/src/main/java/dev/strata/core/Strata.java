@@ -78,6 +78,19 @@ public final class Strata {
         /** Default data block size in objects: the unit of catch-up reads and caching. */
         public static final int DEFAULT_OBJECT_BLOCK_BYTES = 1 << 20;
 
+        /** Default time between compaction cycles. */
+        public static final Duration DEFAULT_COMPACTION_INTERVAL = Duration.ofMinutes(5);
+        /** Default size compaction aims at for the objects it writes. */
+        public static final long DEFAULT_COMPACTION_TARGET_OBJECT_BYTES = 256L << 20;
+        /** Default age after which a stream's data leaves stream-set objects whatever its size. */
+        public static final Duration DEFAULT_STREAM_SET_SPLIT_AGE = Duration.ofHours(1);
+        /** Default time a replaced object stays readable before it is deleted. */
+        public static final Duration DEFAULT_GARBAGE_GRACE_PERIOD = Duration.ofMinutes(2);
+        /** Default time an unreferenced object found by listing waits before it is deleted. */
+        public static final Duration DEFAULT_ORPHAN_TTL = Duration.ofMinutes(30);
+        /** Default limit on compaction reads. */
+        public static final long DEFAULT_COMPACTION_BYTES_PER_SECOND = 64L << 20;
+
         private Path dataDir;
         private Path walPath;
         private long walCapacityBytes = DEFAULT_WAL_CAPACITY_BYTES;
@@ -96,6 +109,13 @@ public final class Strata {
         private int maxBatchBytes = DEFAULT_MAX_BATCH_BYTES;
         private int objectBlockBytes = DEFAULT_OBJECT_BLOCK_BYTES;
         private long streamObjectThresholdBytes = DEFAULT_STREAM_OBJECT_THRESHOLD_BYTES;
+        private Duration compactionInterval = DEFAULT_COMPACTION_INTERVAL;
+        private long compactionTargetObjectBytes = DEFAULT_COMPACTION_TARGET_OBJECT_BYTES;
+        private Duration streamSetSplitAge = DEFAULT_STREAM_SET_SPLIT_AGE;
+        private Duration garbageGracePeriod = DEFAULT_GARBAGE_GRACE_PERIOD;
+        private Duration orphanTtl = DEFAULT_ORPHAN_TTL;
+        private long compactionBytesPerSecond = DEFAULT_COMPACTION_BYTES_PER_SECOND;
+        private java.time.Clock clock = java.time.Clock.systemUTC();
         private java.util.function.Function<WalOptions, BlockDeviceWal> walOpener = BlockDeviceWal::open;
         private java.util.concurrent.Executor callbackExecutor;
         private io.micrometer.core.instrument.MeterRegistry meterRegistry;
@@ -294,6 +314,76 @@ public final class Strata {
         }
 
         /**
+         * Time between compaction and garbage-collection cycles (default 5 minutes);
+         * {@link Duration#ZERO} schedules none ({@link DurableStreamStore#compact()} still runs one).
+         */
+        public Builder compactionInterval(Duration interval) {
+            require(interval != null && !interval.isNegative(), "compactionInterval must be >= 0, got " + interval);
+            this.compactionInterval = interval;
+            return this;
+        }
+
+        /**
+         * Size compaction aims at for the objects it writes (default 256 MiB): small stream objects are
+         * merged up to it, stream-set remainders packed up to it.
+         */
+        public Builder compactionTargetObjectBytes(long bytes) {
+            require(bytes >= 1, "compactionTargetObjectBytes must be >= 1, got " + bytes);
+            this.compactionTargetObjectBytes = bytes;
+            return this;
+        }
+
+        /**
+         * Age after which a stream's data is split out of stream-set objects into a stream object
+         * whatever its size (default 1 hour); data reaching {@link #streamObjectThresholdBytes} is
+         * split at the next cycle.
+         */
+        public Builder streamSetSplitAge(Duration age) {
+            require(age != null && !age.isNegative(), "streamSetSplitAge must be >= 0, got " + age);
+            this.streamSetSplitAge = age;
+            return this;
+        }
+
+        /**
+         * How long an object replaced by compaction (or dropped after a trim or delete) stays in the
+         * object store before it is deleted, so that reads that found it just before can finish
+         * (default 2 minutes).
+         */
+        public Builder garbageGracePeriod(Duration grace) {
+            require(grace != null && !grace.isNegative(), "garbageGracePeriod must be >= 0, got " + grace);
+            this.garbageGracePeriod = grace;
+            return this;
+        }
+
+        /**
+         * How long an object found by listing, neither committed nor being written by this process
+         * (an upload that crashed before its commit, an object replaced just before a crash), stays
+         * before it is deleted (default 30 minutes, counted from when this process first saw it).
+         */
+        public Builder orphanTtl(Duration ttl) {
+            require(ttl != null && !ttl.isNegative(), "orphanTtl must be >= 0, got " + ttl);
+            this.orphanTtl = ttl;
+            return this;
+        }
+
+        /** Limit on the bytes compaction reads per second (default 64 MiB/s); 0 means no limit. */
+        public Builder compactionBytesPerSecond(long bytesPerSecond) {
+            require(bytesPerSecond >= 0, "compactionBytesPerSecond must be >= 0, got " + bytesPerSecond);
+            this.compactionBytesPerSecond = bytesPerSecond;
+            return this;
+        }
+
+        /**
+         * The wall clock behind data ages, the garbage grace period and the orphan TTL (default the
+         * system UTC clock); tests pass a controllable one.
+         */
+        public Builder clock(java.time.Clock clock) {
+            require(clock != null, "clock must not be null");
+            this.clock = clock;
+            return this;
+        }
+
+        /**
          * Opens the store: object store, metadata (fencing earlier processes), WAL, recovery, uploads.
          *
          * @throws IllegalArgumentException if the settings are incomplete or inconsistent (the message
@@ -373,8 +463,12 @@ public final class Strata {
                 EngineConfig config = new EngineConfig(maxBatchBytes, uploadThresholdBytes, uploadInterval,
                         uploadRetryBackoff, appendBackpressureWait, objectBlockBytes, streamObjectThresholdBytes);
                 ByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
+                CompactionConfig compaction = new CompactionConfig(compactionInterval,
+                        new CompactionPlanner.Settings(compactionTargetObjectBytes, streamObjectThresholdBytes,
+                                streamSetSplitAge.toMillis(), 0.2, 4 * compactionTargetObjectBytes, 8),
+                        garbageGracePeriod, orphanTtl, compactionBytesPerSecond);
                 DefaultStreamStore store = new DefaultStreamStore(config, blockWal, metadata, storage, logCache,
-                        blockCacheBytes, maxInFlightReadBytes, allocator, callbacks, reads, owned);
+                        blockCacheBytes, maxInFlightReadBytes, allocator, callbacks, reads, owned, compaction, clock);
                 if (meterRegistry != null) {
                     store.setMetrics(new MicrometerStoreMetrics(meterRegistry, blockWal, logCache));
                 }

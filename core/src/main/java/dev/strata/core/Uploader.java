@@ -86,6 +86,8 @@ final class Uploader implements AutoCloseable {
     private final WriteAheadLog wal;
     private final EngineConfig config;
     private final ObjectWriterOptions writerOptions;
+    private final ObjectKeyAllocator keys;
+    private final java.time.Clock clock;
     private final ScheduledExecutorService executor;
     /** Writes the objects of one upload in parallel. */
     private final java.util.concurrent.ExecutorService writers;
@@ -95,19 +97,23 @@ final class Uploader implements AutoCloseable {
     private final List<SealedBlock> taken = new ArrayList<>();
     private long takenWalEnd;
     private PendingCommit pendingCommit;
-    private long objectSequence;
     private long backoffNanos;
     private long retryNotBeforeNanos;
     private volatile Throwable fenced;
+    /** Guards {@code uploading}; waited on by {@link #awaitIdle}. */
+    private final Object idleLock = new Object();
+    private boolean uploading;
 
     Uploader(DefaultStreamStore store, ObjectStorage storage, MetadataStore metadata, LogCache logCache,
-            WriteAheadLog wal, EngineConfig config) {
+            WriteAheadLog wal, EngineConfig config, ObjectKeyAllocator keys, java.time.Clock clock) {
         this.store = store;
         this.storage = storage;
         this.metadata = metadata;
         this.logCache = logCache;
         this.wal = wal;
         this.config = config;
+        this.keys = keys;
+        this.clock = clock;
         this.writerOptions = ObjectWriterOptions.builder().blockSizeBytes(config.objectBlockBytes()).build();
         this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "strata-upload");
@@ -199,6 +205,7 @@ final class Uploader implements AutoCloseable {
             }
             if (!taken.isEmpty()) {
                 long start = System.nanoTime();
+                setUploading(true);
                 pendingCommit = writeObjects(taken, store::isLive, takenWalEnd);
                 int objects = pendingCommit.objects().size();
                 long bytes = 0;
@@ -221,6 +228,37 @@ final class Uploader implements AutoCloseable {
                     : Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
             retryNotBeforeNanos = System.nanoTime() + backoffNanos;
             throw t;
+        } finally {
+            setUploading(false);
+        }
+    }
+
+    private void setUploading(boolean value) {
+        synchronized (idleLock) {
+            uploading = value;
+            if (!value) {
+                idleLock.notifyAll();
+            }
+        }
+    }
+
+    /**
+     * Waits until no upload is writing objects, at most {@code maxNanos}: background work (compaction)
+     * calls it before each read so that uploads, which free WAL and cache space, go first.
+     */
+    void awaitIdle(long maxNanos) {
+        long deadline = System.nanoTime() + maxNanos;
+        synchronized (idleLock) {
+            long left = maxNanos;
+            while (uploading && left > 0) {
+                try {
+                    TimeUnit.NANOSECONDS.timedWait(idleLock, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                left = deadline - System.nanoTime();
+            }
         }
     }
 
@@ -234,6 +272,7 @@ final class Uploader implements AutoCloseable {
             metadata.commitObjects(objects, pendingCommit.walEnd()).join();
             for (WrittenPart part : pendingCommit.objects()) {
                 store.registerObject(part.metadata(), part.index());
+                keys.settle(part.metadata().key());
             }
         }
         long walEnd = pendingCommit.walEnd();
@@ -287,12 +326,15 @@ final class Uploader implements AutoCloseable {
         Throwable failure = null;
         for (CompletableFuture<WrittenPart> write : writes) {
             try {
-                parts.add(write.join()); // objects written when another failed become orphans, collected later
+                parts.add(write.join());
             } catch (Throwable t) {
                 failure = failure == null ? t : failure;
             }
         }
         if (failure != null) {
+            for (WrittenPart part : parts) {
+                keys.settle(part.metadata().key()); // written but never committed: an orphan for the sweep
+            }
             throw failure instanceof RuntimeException r ? r : new java.util.concurrent.CompletionException(failure);
         }
         return new PendingCommit(parts, walEnd);
@@ -300,14 +342,14 @@ final class Uploader implements AutoCloseable {
 
     private CompletableFuture<WrittenPart> startWrite(ObjectKeys.ObjectType type, List<Long> streamIds,
             Map<Long, List<CachedBatch>> byStream) {
-        long objectId = (Math.max(0, metadata.nodeEpoch()) << 32) | (objectSequence++ & 0xFFFF_FFFFL);
-        String key = ObjectKeys.dataObjectKey(type, objectId);
-        return CompletableFuture.supplyAsync(() -> writeOne(key, type, streamIds, byStream), writers);
+        String key = keys.allocate(type);
+        long dataTime = clock.millis();
+        return CompletableFuture.supplyAsync(() -> writeOne(key, type, streamIds, byStream, dataTime), writers);
     }
 
     /** Writes one object with {@code streamIds}' batches, in stream then offset order; runs on a writer thread. */
     private WrittenPart writeOne(String key, ObjectKeys.ObjectType type, List<Long> streamIds,
-            Map<Long, List<CachedBatch>> byStream) {
+            Map<Long, List<CachedBatch>> byStream, long dataTimeMillis) {
         ObjectWriter writer = new ObjectWriter(storage.startUpload(key, PutCondition.none()), writerOptions);
         try {
             for (long streamId : streamIds) {
@@ -319,17 +361,27 @@ final class Uploader implements AutoCloseable {
                 }
             }
             WrittenObject written = writer.finish().join();
-            List<StreamRange> ranges = new ArrayList<>();
-            for (dev.strata.objectstore.format.StreamRange r : written.streamRanges()) {
-                ranges.add(new StreamRange(r.streamId(), r.startOffset(), r.endOffset()));
-            }
-            ranges.sort((a, b) -> Long.compare(a.streamId(), b.streamId()));
-            ObjectType metaType = type == ObjectKeys.ObjectType.STREAM ? ObjectType.STREAM : ObjectType.STREAM_SET;
-            return new WrittenPart(new ObjectMetadata(key, written.size(), metaType, ranges), written.index());
+            return new WrittenPart(describe(written, type, dataTimeMillis), written.index());
         } catch (Throwable t) {
             writer.abort();
+            keys.settle(key); // never written whole: nothing to commit
             throw t;
         }
+    }
+
+    /** The metadata of a written object: its stream ranges with the bytes of their blocks. */
+    static ObjectMetadata describe(WrittenObject written, ObjectKeys.ObjectType type, long dataTimeMillis) {
+        Map<Long, Long> bytes = new HashMap<>();
+        for (dev.strata.objectstore.format.IndexEntry e : written.index().entries()) {
+            bytes.merge(e.streamId(), (long) e.size(), Long::sum);
+        }
+        List<StreamRange> ranges = new ArrayList<>();
+        for (dev.strata.objectstore.format.StreamRange r : written.streamRanges()) {
+            ranges.add(new StreamRange(r.streamId(), r.startOffset(), r.endOffset(), bytes.getOrDefault(r.streamId(), 0L)));
+        }
+        ranges.sort((a, b) -> Long.compare(a.streamId(), b.streamId()));
+        ObjectType metaType = type == ObjectKeys.ObjectType.STREAM ? ObjectType.STREAM : ObjectType.STREAM_SET;
+        return new ObjectMetadata(written.key(), written.size(), metaType, ranges, dataTimeMillis);
     }
 
     /** Uploads what is left (bounded wait), then stops the thread and releases held blocks. */

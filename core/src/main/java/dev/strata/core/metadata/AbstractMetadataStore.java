@@ -208,6 +208,21 @@ abstract class AbstractMetadataStore implements MetadataStore {
     }
 
     @Override
+    public CompletableFuture<Void> replaceObjects(List<String> removedKeys, List<ObjectMetadata> added) {
+        long node = registeredEpoch();
+        List<String> removed = List.copyOf(removedKeys);
+        List<ObjectMetadata> copy = List.copyOf(added);
+        return change(s -> new MetadataChange.ReplaceObjects(node, removed, copy), s -> null);
+    }
+
+    @Override
+    public CompletableFuture<Void> deleteOrphans(List<String> keys) {
+        long node = registeredEpoch();
+        List<String> copy = List.copyOf(keys);
+        return change(s -> new MetadataChange.DeleteOrphans(node, copy), s -> null);
+    }
+
+    @Override
     public Optional<StreamMetadata> stream(long streamId) {
         lock.readLock().lock();
         try {

@@ -57,6 +57,24 @@ final class ManifestCodec {
             for (ObjectMetadata o : c.objects()) {
                 putObject(w, o);
             }
+        } else if (change instanceof MetadataChange.ReplaceObjects r) {
+            w.putByte(ManifestDescriptor.CHANGE_REPLACE_OBJECTS);
+            w.putLong(r.nodeEpoch());
+            w.putInt(r.removedKeys().size());
+            for (String key : r.removedKeys()) {
+                putKey(w, key);
+            }
+            w.putInt(r.added().size());
+            for (ObjectMetadata o : r.added()) {
+                putObject(w, o);
+            }
+        } else if (change instanceof MetadataChange.DeleteOrphans d) {
+            w.putByte(ManifestDescriptor.CHANGE_DELETE_ORPHANS);
+            w.putLong(d.nodeEpoch());
+            w.putInt(d.keys().size());
+            for (String key : d.keys()) {
+                putKey(w, key);
+            }
         } else {
             throw new IllegalArgumentException("unknown change: " + change);
         }
@@ -109,6 +127,29 @@ final class ManifestCodec {
                     }
                     yield new MetadataChange.CommitObjects(nodeEpoch, objects, walTrim);
                 }
+                case ManifestDescriptor.CHANGE_REPLACE_OBJECTS -> {
+                    long nodeEpoch = body.getLong();
+                    int removedCount = count(key, body, body.getInt());
+                    List<String> removed = new ArrayList<>(removedCount);
+                    for (int i = 0; i < removedCount; i++) {
+                        removed.add(getKey(body));
+                    }
+                    int addedCount = count(key, body, body.getInt());
+                    List<ObjectMetadata> added = new ArrayList<>(addedCount);
+                    for (int i = 0; i < addedCount; i++) {
+                        added.add(getObject(key, body));
+                    }
+                    yield new MetadataChange.ReplaceObjects(nodeEpoch, removed, added);
+                }
+                case ManifestDescriptor.CHANGE_DELETE_ORPHANS -> {
+                    long nodeEpoch = body.getLong();
+                    int keyCount = count(key, body, body.getInt());
+                    List<String> keys = new ArrayList<>(keyCount);
+                    for (int i = 0; i < keyCount; i++) {
+                        keys.add(getKey(body));
+                    }
+                    yield new MetadataChange.DeleteOrphans(nodeEpoch, keys);
+                }
                 default -> throw new CorruptDataException("corrupt manifest file: key=" + key + " unknown change type=" + type);
             };
             check(!body.hasRemaining(), key, "trailing bytes=" + body.remaining());
@@ -141,36 +182,48 @@ final class ManifestCodec {
         }
     }
 
-    private static void putObject(Writer w, ObjectMetadata o) {
-        byte[] key = o.key().getBytes(StandardCharsets.UTF_8);
+    private static void putKey(Writer w, String objectKey) {
+        byte[] key = objectKey.getBytes(StandardCharsets.UTF_8);
         if (key.length > 0xFFFF) {
             throw new IllegalArgumentException("object key too long: " + key.length + " bytes");
         }
         w.putShort((short) key.length);
         w.putBytes(key);
+    }
+
+    private static String getKey(ByteBuffer body) {
+        int keyLength = Short.toUnsignedInt(body.getShort());
+        byte[] key = new byte[keyLength];
+        body.get(key);
+        return new String(key, StandardCharsets.UTF_8);
+    }
+
+    private static void putObject(Writer w, ObjectMetadata o) {
+        putKey(w, o.key());
         w.putLong(o.sizeBytes());
         w.putByte((byte) o.type().ordinal());
+        w.putLong(o.dataTimeMillis());
         w.putInt(o.ranges().size());
         for (StreamRange r : o.ranges()) {
             w.putLong(r.streamId());
             w.putLong(r.startOffset());
             w.putLong(r.endOffset());
+            w.putLong(r.sizeBytes());
         }
     }
 
     private static ObjectMetadata getObject(String fileKey, ByteBuffer body) {
-        int keyLength = Short.toUnsignedInt(body.getShort());
-        byte[] key = new byte[keyLength];
-        body.get(key);
+        String key = getKey(body);
         long size = body.getLong();
         int type = body.get();
         check(type >= 0 && type < ObjectType.values().length, fileKey, "object type=" + type);
+        long dataTime = body.getLong();
         int rangeCount = count(fileKey, body, body.getInt());
         List<StreamRange> ranges = new ArrayList<>(rangeCount);
         for (int i = 0; i < rangeCount; i++) {
-            ranges.add(new StreamRange(body.getLong(), body.getLong(), body.getLong()));
+            ranges.add(new StreamRange(body.getLong(), body.getLong(), body.getLong(), body.getLong()));
         }
-        return new ObjectMetadata(new String(key, StandardCharsets.UTF_8), size, ObjectType.values()[type], ranges);
+        return new ObjectMetadata(key, size, ObjectType.values()[type], ranges, dataTime);
     }
 
     /** A count read from the file, checked against what the remaining bytes could hold (no huge allocations). */

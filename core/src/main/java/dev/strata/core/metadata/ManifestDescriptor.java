@@ -23,13 +23,15 @@ import dev.strata.api.CorruptDataException;
  * Log body: writer id (i64), writer sequence (i64), change type (u8), then the change's fields.
  * Snapshot body: node epoch, next stream id, WAL trim position (i64 each), stream count (i32) and
  * streams (id, epoch, start offset, committed end offset, epoch start offset: i64 each), object count (i32) and objects
- * (key length u16 + UTF-8 key, size i64, type u8, range count i32, ranges of (stream id, start,
- * end): i64 each).
+ * (key length u16 + UTF-8 key, size i64, type u8, data time i64 (epoch ms), range count i32,
+ * ranges of (stream id, start, end, size): i64 each). Keys in log bodies (replaced objects, orphans)
+ * are u16 length + UTF-8. Format 2 added the data time, range sizes and the replace/orphan changes;
+ * format 1 files are refused.
  */
 final class ManifestDescriptor {
     /** "SMAN". */
     static final int MAGIC = 0x534D414E;
-    static final short FORMAT_VERSION = 1;
+    static final short FORMAT_VERSION = 2;
     static final byte KIND_LOG = 1;
     static final byte KIND_SNAPSHOT = 2;
 
@@ -53,6 +55,8 @@ final class ManifestDescriptor {
     static final byte CHANGE_TRIM_STREAM = 4;
     static final byte CHANGE_DELETE_STREAM = 5;
     static final byte CHANGE_COMMIT_OBJECTS = 6;
+    static final byte CHANGE_REPLACE_OBJECTS = 7;
+    static final byte CHANGE_DELETE_ORPHANS = 8;
 
     private ManifestDescriptor() {
     }

@@ -47,4 +47,30 @@ public sealed interface MetadataChange {
             objects = List.copyOf(objects);
         }
     }
+
+    /**
+     * Replaces committed objects by others in one step: a compaction's commit, or (with no
+     * {@code added} objects) dropping objects that hold only dead data (trimmed or deleted streams).
+     * For every live stream the removed objects hold, the added objects hold the same offsets except
+     * ones below the stream's start offset, so readers never see a gap or a duplicate. Idempotent:
+     * a retry after the change was applied is a no-op.
+     */
+    record ReplaceObjects(long nodeEpoch, List<String> removedKeys, List<ObjectMetadata> added) implements MetadataChange {
+        public ReplaceObjects {
+            removedKeys = List.copyOf(removedKeys);
+            added = List.copyOf(added);
+        }
+    }
+
+    /**
+     * Records, under the node epoch, that objects found in the store but not in the metadata (uploads
+     * never committed, objects removed before a crash) are about to be deleted. Changes nothing; it
+     * exists so that only the current node may delete: a fenced node's sweep fails here instead of
+     * deleting what the new owner may have uploaded.
+     */
+    record DeleteOrphans(long nodeEpoch, List<String> keys) implements MetadataChange {
+        public DeleteOrphans {
+            keys = List.copyOf(keys);
+        }
+    }
 }

@@ -6,11 +6,13 @@ import java.util.ArrayList;
 import java.util.Collection;
 import java.util.Collections;
 import java.util.HashMap;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.NavigableMap;
 import java.util.Optional;
+import java.util.Set;
 import java.util.TreeMap;
 
 /**
@@ -29,6 +31,11 @@ import java.util.TreeMap;
  *       succeeds once).</li>
  *   <li>Stream ids are never reused; ranges of a deleted stream are kept in their objects but not
  *       indexed (they are garbage for the collector).</li>
+ *   <li>{@link #checkReplace}: replacing objects (compaction) keeps every live offset: for each live
+ *       stream, the added objects hold exactly the offsets the removed ones held, except offsets
+ *       below the stream's start offset, which may be dropped; no object that stays may overlap what
+ *       is replaced. A replace that was already applied is a no-op (idempotent).</li>
+ *   <li>{@link #checkOrphans}: objects about to be deleted as orphans are not committed.</li>
  * </ul>
  * {@code apply} validates the whole change before mutating anything: a rejected change leaves the
  * state as it was.
@@ -178,6 +185,14 @@ public final class MetadataState {
                     ends.put(r.streamId(), r.endOffset());
                 }
             }
+        } else if (change instanceof MetadataChange.ReplaceObjects r) {
+            checkNodeEpoch(r.nodeEpoch());
+            if (!isApplied(r)) {
+                checkReplace(r);
+            }
+        } else if (change instanceof MetadataChange.DeleteOrphans d) {
+            checkNodeEpoch(d.nodeEpoch());
+            checkOrphans(d.keys());
         } else {
             throw new IllegalArgumentException("unknown change: " + change);
         }
@@ -215,6 +230,19 @@ public final class MetadataState {
                 }
             }
             walTrimPosition = Math.max(walTrimPosition, c.walTrimPosition());
+        } else if (change instanceof MetadataChange.ReplaceObjects r) {
+            if (isApplied(r)) {
+                return;
+            }
+            for (String key : r.removedKeys()) {
+                unindex(objects.remove(key));
+            }
+            for (ObjectMetadata o : r.added()) {
+                objects.put(o.key(), o);
+                index(o);
+            }
+        } else if (change instanceof MetadataChange.DeleteOrphans) {
+            // nothing to change: the entry only proves this node still owns the store
         } else {
             throw new IllegalArgumentException("unknown change: " + change);
         }
@@ -229,6 +257,132 @@ public final class MetadataState {
         if (changeNodeEpoch > nodeEpoch) {
             throw new IllegalStateException("change from an unregistered node epoch: nodeEpoch=" + changeNodeEpoch
                     + " currentNodeEpoch=" + nodeEpoch);
+        }
+    }
+
+    /** Whether {@code r} was applied already: none of its removed objects and all of its added ones are committed. */
+    private boolean isApplied(MetadataChange.ReplaceObjects r) {
+        for (String key : r.removedKeys()) {
+            if (objects.containsKey(key)) {
+                return false;
+            }
+        }
+        for (ObjectMetadata o : r.added()) {
+            if (!o.equals(objects.get(o.key()))) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /** Rule: a replace keeps every live offset, exactly once (see the class comment). */
+    private void checkReplace(MetadataChange.ReplaceObjects r) {
+        Set<String> removed = new HashSet<>(r.removedKeys());
+        if (removed.size() != r.removedKeys().size()) {
+            throw new IllegalStateException("replace names an object twice: removed=" + r.removedKeys());
+        }
+        if (removed.isEmpty()) {
+            throw new IllegalStateException("replace removes no object: added=" + r.added());
+        }
+        Map<Long, List<StreamRange>> removedRanges = new TreeMap<>();
+        for (String key : r.removedKeys()) {
+            ObjectMetadata o = objects.get(key);
+            if (o == null) {
+                throw new IllegalStateException("object to replace is not committed: key=" + key);
+            }
+            for (StreamRange range : o.ranges()) {
+                if (streams.containsKey(range.streamId())) {
+                    removedRanges.computeIfAbsent(range.streamId(), id -> new ArrayList<>()).add(range);
+                }
+            }
+        }
+        Map<Long, List<StreamRange>> addedRanges = new TreeMap<>();
+        Set<String> addedKeys = new HashSet<>();
+        for (ObjectMetadata o : r.added()) {
+            if (objects.containsKey(o.key()) || !addedKeys.add(o.key())) {
+                throw new IllegalStateException("replacement object key already used: key=" + o.key());
+            }
+            for (StreamRange range : o.ranges()) {
+                if (streams.containsKey(range.streamId())) {
+                    addedRanges.computeIfAbsent(range.streamId(), id -> new ArrayList<>()).add(range);
+                } else {
+                    checkKnownId(range.streamId()); // deleted since the compaction read it: garbage, not indexed
+                }
+            }
+        }
+        for (long streamId : addedRanges.keySet()) {
+            if (!removedRanges.containsKey(streamId)) {
+                throw new IllegalStateException("replacement adds offsets of a stream the replaced objects do not hold: streamId="
+                        + streamId);
+            }
+        }
+        for (Map.Entry<Long, List<StreamRange>> e : removedRanges.entrySet()) {
+            long streamId = e.getKey();
+            long startOffset = streams.get(streamId).startOffset();
+            List<long[]> removedRuns = runs(e.getValue());
+            for (long[] run : removedRuns) {
+                for (Map.Entry<StreamRange, ObjectMetadata> covering : objectsCovering(streamId, run[0], run[1])) {
+                    if (!removed.contains(covering.getValue().key())) {
+                        throw new IllegalStateException("replaced range of stream " + streamId + " [" + run[0] + ","
+                                + run[1] + ") overlaps object " + covering.getValue().key() + " which stays");
+                    }
+                }
+            }
+            List<long[]> liveRuns = new ArrayList<>();
+            for (long[] run : removedRuns) {
+                if (run[1] > startOffset) {
+                    liveRuns.add(run);
+                }
+            }
+            List<long[]> addedRuns = runs(addedRanges.getOrDefault(streamId, new ArrayList<>()));
+            if (addedRuns.size() != liveRuns.size()) {
+                throw new IllegalStateException("replacement of stream " + streamId + " must hold the live runs "
+                        + describe(liveRuns) + " (start offset " + startOffset + "), holds " + describe(addedRuns));
+            }
+            for (int i = 0; i < liveRuns.size(); i++) {
+                long[] was = liveRuns.get(i);
+                long[] now = addedRuns.get(i);
+                if (now[1] != was[1] || now[0] < was[0] || now[0] > Math.max(was[0], startOffset)) {
+                    throw new IllegalStateException("replacement of stream " + streamId + " holds [" + now[0] + ","
+                            + now[1] + ") for the replaced run [" + was[0] + "," + was[1] + ") (start offset "
+                            + startOffset + "): it must end where the run ends and may drop only offsets below the start");
+                }
+            }
+        }
+    }
+
+    /** Ranges of one stream, sorted and joined into runs of contiguous offsets {start, end}. */
+    private static List<long[]> runs(List<StreamRange> ranges) {
+        ranges.sort((a, b) -> Long.compare(a.startOffset(), b.startOffset()));
+        List<long[]> runs = new ArrayList<>();
+        for (StreamRange range : ranges) {
+            long[] last = runs.isEmpty() ? null : runs.get(runs.size() - 1);
+            if (last != null && range.startOffset() < last[1]) {
+                throw new IllegalStateException("overlapping ranges of stream " + range.streamId() + ": " + ranges);
+            }
+            if (last != null && range.startOffset() == last[1]) {
+                last[1] = range.endOffset();
+            } else {
+                runs.add(new long[] {range.startOffset(), range.endOffset()});
+            }
+        }
+        return runs;
+    }
+
+    private static String describe(List<long[]> runs) {
+        StringBuilder sb = new StringBuilder("[");
+        for (long[] run : runs) {
+            sb.append(sb.length() > 1 ? ", " : "").append('[').append(run[0]).append(',').append(run[1]).append(')');
+        }
+        return sb.append(']').toString();
+    }
+
+    /** Rule: objects deleted as orphans are not committed. */
+    private void checkOrphans(List<String> keys) {
+        for (String key : keys) {
+            if (objects.containsKey(key)) {
+                throw new IllegalStateException("object is committed, not an orphan: key=" + key);
+            }
         }
     }
 
@@ -266,6 +420,15 @@ public final class MetadataState {
         for (StreamRange r : o.ranges()) {
             if (streams.containsKey(r.streamId())) {
                 rangeIndex.computeIfAbsent(r.streamId(), k -> new TreeMap<>()).put(r.startOffset(), o);
+            }
+        }
+    }
+
+    private void unindex(ObjectMetadata o) {
+        for (StreamRange r : o.ranges()) {
+            NavigableMap<Long, ObjectMetadata> index = rangeIndex.get(r.streamId());
+            if (index != null && index.get(r.startOffset()) == o) {
+                index.remove(r.startOffset());
             }
         }
     }

@@ -61,6 +61,24 @@ public interface MetadataStore extends AutoCloseable {
      */
     CompletableFuture<Void> commitObjects(List<ObjectMetadata> objects, long walTrimPosition);
 
+    /**
+     * Replaces committed objects atomically (compaction): {@code removedKeys} leave the metadata and
+     * {@code added} (already fully uploaded) take their place; for every live stream the added objects
+     * hold the same offsets as the removed ones, except offsets below the stream's start offset. With
+     * no {@code added} objects, drops objects holding only trimmed or deleted data. Readers see the
+     * old set or the new one, never a mix. Idempotent: a retry after success is a no-op. The removed
+     * objects become garbage: the caller deletes them once no reader can still be using them.
+     */
+    CompletableFuture<Void> replaceObjects(List<String> removedKeys, List<ObjectMetadata> added);
+
+    /**
+     * Records that {@code keys}, found in the object store but not committed, are about to be deleted
+     * as orphans. Fails with {@link dev.strata.api.StreamFencedException} if a newer process owns the
+     * store (so a fenced process never deletes the new owner's uploads) and with
+     * {@link IllegalStateException} if any key is committed.
+     */
+    CompletableFuture<Void> deleteOrphans(List<String> keys);
+
     /** The local view of one stream. */
     Optional<StreamMetadata> stream(long streamId);
 

@@ -3,15 +3,19 @@ package dev.strata.core.metadata;
 import java.util.List;
 
 /**
- * A committed object: its key in the object store, size, type and the stream ranges it holds
- * (sorted by stream id, then start offset; at most one range per stream).
+ * A committed object: its key in the object store, size, type, the stream ranges it holds (sorted
+ * by stream id; at most one range per stream) and the age of its data.
  *
  * @param key the object's key, relative to the store's root
  * @param sizeBytes the object's size
  * @param type stream-set or stream object
  * @param ranges the stream ranges, non-empty; a {@link ObjectType#STREAM} object has exactly one
+ * @param dataTimeMillis when the oldest data in the object was uploaded (epoch milliseconds): the
+ *     upload time for an uploaded object, the oldest input's for a compacted one. Compaction uses it
+ *     to split old data out of stream-set objects.
  */
-public record ObjectMetadata(String key, long sizeBytes, ObjectType type, List<StreamRange> ranges) {
+public record ObjectMetadata(String key, long sizeBytes, ObjectType type, List<StreamRange> ranges,
+        long dataTimeMillis) {
     public ObjectMetadata {
         if (key == null || key.isEmpty()) {
             throw new IllegalArgumentException("object key must not be empty");
@@ -35,5 +39,15 @@ public record ObjectMetadata(String key, long sizeBytes, ObjectType type, List<S
                         + " ranges=" + ranges);
             }
         }
+    }
+
+    /** The range of {@code streamId} this object holds, or null. */
+    public StreamRange range(long streamId) {
+        for (StreamRange r : ranges) {
+            if (r.streamId() == streamId) {
+                return r;
+            }
+        }
+        return null;
     }
 }

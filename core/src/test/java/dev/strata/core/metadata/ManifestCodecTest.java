@@ -38,7 +38,7 @@ class ManifestCodecTest {
         body.putLong(0x1122334455667788L).putLong(3).put((byte) 4).putLong(2).putLong(42).putLong(5).putLong(1000);
         byte[] b = body.array();
         ByteBuffer expected = ByteBuffer.allocate(28 + b.length);
-        expected.putInt(0x534D414E).putShort((short) 1).put((byte) 1).put((byte) 0).putLong(7).putInt(b.length)
+        expected.putInt(0x534D414E).putShort((short) 2).put((byte) 1).put((byte) 0).putLong(7).putInt(b.length)
                 .putInt(crc(b, 0, b.length));
         expected.putInt(crc(expected.array(), 0, 24));
         expected.put(b);
@@ -56,8 +56,12 @@ class ManifestCodecTest {
                 new MetadataChange.DeleteStream(9, 1, 4),
                 new MetadataChange.CommitObjects(9, List.of(
                         new ObjectMetadata("ab/sso-1", 12345, ObjectType.STREAM_SET,
-                                List.of(new StreamRange(1, 0, 10), new StreamRange(2, 5, 6))),
-                        new ObjectMetadata("cd/so-2", 999, ObjectType.STREAM, List.of(new StreamRange(3, 100, 200)))), 4096));
+                                List.of(new StreamRange(1, 0, 10, 100), new StreamRange(2, 5, 6, 100)), 1_700_000_000_000L),
+                        new ObjectMetadata("cd/so-2", 999, ObjectType.STREAM, List.of(new StreamRange(3, 100, 200, 100)), 7)), 4096),
+                new MetadataChange.ReplaceObjects(9, List.of("ab/sso-1", "cd/so-2"), List.of(
+                        new ObjectMetadata("ef/so-3", 4321, ObjectType.STREAM, List.of(new StreamRange(1, 2, 10, 80)), 5))),
+                new MetadataChange.ReplaceObjects(9, List.of("gh/so-4"), List.of()),
+                new MetadataChange.DeleteOrphans(9, List.of("ij/sso-5", "kl/so-6")));
         long version = 1;
         for (MetadataChange c : changes) {
             byte[] bytes = ManifestCodec.encodeLog(version, 1, version, c);
@@ -75,7 +79,7 @@ class ManifestCodecTest {
         s.apply(new MetadataChange.CreateStream(1, 1, 0));
         s.apply(new MetadataChange.CreateStream(1, 2, 5));
         s.apply(new MetadataChange.CommitObjects(1, List.of(new ObjectMetadata("k1", 10, ObjectType.STREAM_SET,
-                List.of(new StreamRange(1, 0, 4), new StreamRange(2, 0, 2)))), 512));
+                List.of(new StreamRange(1, 0, 4, 100), new StreamRange(2, 0, 2, 100)), 0)), 512));
         s.apply(new MetadataChange.TrimStream(1, 1, 0, 2));
         s.apply(new MetadataChange.DeleteStream(1, 2, 5));
 
@@ -103,16 +107,18 @@ class ManifestCodecTest {
     Arbitrary<MetadataChange> changes() {
         Arbitrary<Long> ids = Arbitraries.longs().between(1, 1 << 20);
         Arbitrary<StreamRange> range = Combinators.combine(ids, Arbitraries.longs().between(0, 1L << 40),
-                Arbitraries.longs().between(1, 1 << 20)).as((id, start, len) -> new StreamRange(id, start, start + len));
-        Arbitrary<ObjectMetadata> object = Combinators.combine(
-                Arbitraries.strings().withCharRange('a', 'z').ofMinLength(1).ofMaxLength(40),
+                Arbitraries.longs().between(1, 1 << 20)).as((id, start, len) -> new StreamRange(id, start, start + len, 100));
+        Arbitrary<String> keys = Arbitraries.strings().withCharRange('a', 'z').ofMinLength(1).ofMaxLength(40);
+        Arbitrary<ObjectMetadata> object = Combinators.combine(keys,
                 Arbitraries.longs().between(0, 1L << 32), range)
-                .as((k, size, r) -> new ObjectMetadata(k, size, ObjectType.STREAM, List.of(r)));
+                .as((k, size, r) -> new ObjectMetadata(k, size, ObjectType.STREAM, List.of(r), size * 3));
         return Arbitraries.oneOf(
                 ids.map(MetadataChange.RegisterNode::new),
                 Combinators.combine(ids, ids, ids).as(MetadataChange.CreateStream::new),
                 Combinators.combine(ids, ids, ids, ids).as(MetadataChange.TrimStream::new),
-                Combinators.combine(ids, object.list().ofMaxSize(5), ids).as(MetadataChange.CommitObjects::new));
+                Combinators.combine(ids, object.list().ofMaxSize(5), ids).as(MetadataChange.CommitObjects::new),
+                Combinators.combine(ids, keys.list().ofMaxSize(5), object.list().ofMaxSize(3)).as(MetadataChange.ReplaceObjects::new),
+                Combinators.combine(ids, keys.list().ofMaxSize(5)).as(MetadataChange.DeleteOrphans::new));
     }
 
     /** Damaged bytes never decode into a different change: either the same change or CorruptDataException. */

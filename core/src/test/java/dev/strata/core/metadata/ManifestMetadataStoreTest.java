@@ -44,7 +44,7 @@ class ManifestMetadataStoreTest extends MetadataStoreContractTest {
     }
 
     private static ObjectMetadata sso(String key, long streamId, long start, long end) {
-        return new ObjectMetadata(key, 100, ObjectType.STREAM_SET, List.of(new StreamRange(streamId, start, end)));
+        return new ObjectMetadata(key, 100, ObjectType.STREAM_SET, List.of(new StreamRange(streamId, start, end, 100)), 0);
     }
 
     @Test
@@ -63,6 +63,36 @@ class ManifestMetadataStoreTest extends MetadataStoreContractTest {
             assertThat(again.walTrimPosition()).isEqualTo(800);
             assertThat(again.stream(a).orElseThrow()).isEqualTo(new StreamMetadata(a, 2, 35, 90));
             assertThat(again.objectsCovering(a, 35, 50)).extracting(e -> e.getValue().key()).containsExactly("o3", "o4");
+        }
+    }
+
+    @Test
+    void replacedObjectsStayReplacedAfterReopenAndSnapshots() {
+        long a = await(store.createStream(0)).streamId();
+        for (int i = 0; i < 6; i++) {
+            await(store.commitObjects(List.of(sso("o" + i, a, i * 10L, i * 10L + 10)), i));
+        }
+        await(store.trimStream(a, 0, 15));
+        await(store.replaceObjects(List.of("o0"), List.of()));
+        await(store.replaceObjects(List.of("o1", "o2", "o3"), List.of(new ObjectMetadata("m", 50, ObjectType.STREAM,
+                List.of(new StreamRange(a, 10, 40, 60)), 0))));
+        try (ManifestMetadataStore again = ManifestMetadataStore.open(storage, "node/", 4)) {
+            assertThat(again.objects()).extracting(ObjectMetadata::key).containsExactlyInAnyOrder("m", "o4", "o5");
+            assertThat(again.objectsCovering(a, 15, 60)).extracting(e -> e.getValue().key()).containsExactly("m", "o4", "o5");
+        }
+    }
+
+    @Test
+    void fencedProcessCannotDeleteOrphansOrReplaceObjects() {
+        long a = await(store.createStream(0)).streamId();
+        await(store.commitObjects(List.of(sso("o1", a, 0, 5), sso("o2", a, 5, 9)), 10));
+        try (ManifestMetadataStore next = ManifestMetadataStore.open(storage, "node/", 4)) {
+            await(next.registerNode());
+            assertThatThrownBy(() -> await(store.deleteOrphans(List.of("new-owner-upload"))))
+                    .isInstanceOf(StreamFencedException.class);
+            assertThatThrownBy(() -> await(store.replaceObjects(List.of("o1", "o2"), List.of(sso("m", a, 0, 9)))))
+                    .isInstanceOf(StreamFencedException.class);
+            assertThat(next.objects()).extracting(ObjectMetadata::key).containsExactlyInAnyOrder("o1", "o2");
         }
     }
 

@@ -31,7 +31,7 @@ abstract class MetadataStoreContractTest {
     }
 
     static ObjectMetadata sso(String key, StreamRange... ranges) {
-        return new ObjectMetadata(key, 1000, ObjectType.STREAM_SET, List.of(ranges));
+        return new ObjectMetadata(key, 1000, ObjectType.STREAM_SET, List.of(ranges), 0);
     }
 
     @Test
@@ -64,7 +64,7 @@ abstract class MetadataStoreContractTest {
     @Test
     void risingEpochRecordsWhereItOwnsTheStreamAndReopeningAtTheSameEpochKeepsIt() {
         long a = await(store.createStream(0)).streamId();
-        await(store.commitObjects(List.of(sso("o1", new StreamRange(a, 0, 10))), 0));
+        await(store.commitObjects(List.of(sso("o1", new StreamRange(a, 0, 10, 100))), 0));
         assertThat(store.stream(a).orElseThrow().epochStartOffset()).isZero();
         assertThat(await(store.openStream(a, 1, 25)).epochStartOffset()).isEqualTo(25);
         assertThat(await(store.openStream(a, 1, 40)).epochStartOffset()).as("same epoch: unchanged").isEqualTo(25);
@@ -98,14 +98,14 @@ abstract class MetadataStoreContractTest {
     void commitAdvancesCommittedEndAndIndexesRanges() {
         long a = await(store.createStream(0)).streamId();
         long b = await(store.createStream(0)).streamId();
-        await(store.commitObjects(List.of(sso("o1", new StreamRange(a, 0, 10), new StreamRange(b, 0, 5))), 4096));
-        await(store.commitObjects(List.of(sso("o2", new StreamRange(a, 10, 20))), 8192));
+        await(store.commitObjects(List.of(sso("o1", new StreamRange(a, 0, 10, 100), new StreamRange(b, 0, 5, 100))), 4096));
+        await(store.commitObjects(List.of(sso("o2", new StreamRange(a, 10, 20, 100))), 8192));
 
         assertThat(store.stream(a).orElseThrow().committedEndOffset()).isEqualTo(20);
         assertThat(store.stream(b).orElseThrow().committedEndOffset()).isEqualTo(5);
         assertThat(store.walTrimPosition()).isEqualTo(8192);
         assertThat(store.objectsCovering(a, 5, 15)).extracting(e -> e.getValue().key()).containsExactly("o1", "o2");
-        assertThat(store.objectsCovering(a, 10, 11)).extracting(Map.Entry::getKey).containsExactly(new StreamRange(a, 10, 20));
+        assertThat(store.objectsCovering(a, 10, 11)).extracting(Map.Entry::getKey).containsExactly(new StreamRange(a, 10, 20, 100));
         assertThat(store.objectsCovering(a, 20, 30)).isEmpty();
         assertThat(store.objectsCovering(b, 0, 100)).hasSize(1);
     }
@@ -114,8 +114,8 @@ abstract class MetadataStoreContractTest {
     void nonContiguousCommitIsRejectedWholeAndChangesNothing() {
         long a = await(store.createStream(0)).streamId();
         long b = await(store.createStream(0)).streamId();
-        ObjectMetadata good = sso("good", new StreamRange(b, 0, 3));
-        ObjectMetadata gap = sso("gap", new StreamRange(a, 1, 3)); // committed end is 0
+        ObjectMetadata good = sso("good", new StreamRange(b, 0, 3, 100));
+        ObjectMetadata gap = sso("gap", new StreamRange(a, 1, 3, 100)); // committed end is 0
         assertThatThrownBy(() -> await(store.commitObjects(List.of(good, gap), 100)))
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("contiguous");
@@ -127,15 +127,15 @@ abstract class MetadataStoreContractTest {
     @Test
     void overlappingCommitIsRejected() {
         long a = await(store.createStream(0)).streamId();
-        await(store.commitObjects(List.of(sso("o1", new StreamRange(a, 0, 10))), 0));
-        assertThatThrownBy(() -> await(store.commitObjects(List.of(sso("o2", new StreamRange(a, 5, 15))), 0)))
+        await(store.commitObjects(List.of(sso("o1", new StreamRange(a, 0, 10, 100))), 0));
+        assertThatThrownBy(() -> await(store.commitObjects(List.of(sso("o2", new StreamRange(a, 5, 15, 100))), 0)))
                 .isInstanceOf(IllegalStateException.class);
     }
 
     @Test
     void retriedCommitOfSameObjectsSucceedsOnce() {
         long a = await(store.createStream(0)).streamId();
-        List<ObjectMetadata> objects = List.of(sso("o1", new StreamRange(a, 0, 10)));
+        List<ObjectMetadata> objects = List.of(sso("o1", new StreamRange(a, 0, 10, 100)));
         await(store.commitObjects(objects, 10));
         await(store.commitObjects(objects, 10));
         assertThat(store.objects()).hasSize(1);
@@ -147,7 +147,7 @@ abstract class MetadataStoreContractTest {
         long a = await(store.createStream(0)).streamId();
         long b = await(store.createStream(0)).streamId();
         await(store.deleteStream(a, 0));
-        await(store.commitObjects(List.of(sso("o1", new StreamRange(a, 0, 10), new StreamRange(b, 0, 4))), 0));
+        await(store.commitObjects(List.of(sso("o1", new StreamRange(a, 0, 10, 100), new StreamRange(b, 0, 4, 100))), 0));
         assertThat(store.objects()).extracting(ObjectMetadata::key).containsExactly("o1");
         assertThat(store.objectsCovering(a, 0, 10)).isEmpty();
         assertThat(store.stream(b).orElseThrow().committedEndOffset()).isEqualTo(4);
@@ -155,15 +155,114 @@ abstract class MetadataStoreContractTest {
 
     @Test
     void commitOfNeverCreatedStreamIsRejected() {
-        assertThatThrownBy(() -> await(store.commitObjects(List.of(sso("o1", new StreamRange(999, 0, 1))), 0)))
+        assertThatThrownBy(() -> await(store.commitObjects(List.of(sso("o1", new StreamRange(999, 0, 1, 100))), 0)))
                 .isInstanceOf(StreamNotFoundException.class);
     }
 
     @Test
     void walTrimPositionNeverMovesBack() {
         long a = await(store.createStream(0)).streamId();
-        await(store.commitObjects(List.of(sso("o1", new StreamRange(a, 0, 1))), 500));
-        await(store.commitObjects(List.of(sso("o2", new StreamRange(a, 1, 2))), 200));
+        await(store.commitObjects(List.of(sso("o1", new StreamRange(a, 0, 1, 100))), 500));
+        await(store.commitObjects(List.of(sso("o2", new StreamRange(a, 1, 2, 100))), 200));
         assertThat(store.walTrimPosition()).isEqualTo(500);
+    }
+
+    static ObjectMetadata so(String key, long streamId, long start, long end) {
+        return new ObjectMetadata(key, 1000, ObjectType.STREAM, List.of(new StreamRange(streamId, start, end, 100)), 0);
+    }
+
+    private static List<String> keys(List<Map.Entry<StreamRange, ObjectMetadata>> covering) {
+        return covering.stream().map(e -> e.getValue().key()).toList();
+    }
+
+    @Test
+    void replaceSwapsObjectsAtomicallyAndKeepsEveryOffset() {
+        long a = await(store.createStream(0)).streamId();
+        long b = await(store.createStream(0)).streamId();
+        await(store.commitObjects(List.of(sso("o1", new StreamRange(a, 0, 10, 100), new StreamRange(b, 0, 4, 40))), 0));
+        await(store.commitObjects(List.of(sso("o2", new StreamRange(a, 10, 20, 100), new StreamRange(b, 4, 6, 20))), 0));
+        await(store.commitObjects(List.of(so("o3", a, 20, 30)), 0));
+
+        await(store.replaceObjects(List.of("o1", "o2"), List.of(so("a-0", a, 0, 20), so("b-0", b, 0, 6))));
+
+        assertThat(store.objects()).extracting(ObjectMetadata::key).containsExactlyInAnyOrder("o3", "a-0", "b-0");
+        assertThat(keys(store.objectsCovering(a, 0, 30))).containsExactly("a-0", "o3");
+        assertThat(keys(store.objectsCovering(b, 5, 6))).containsExactly("b-0");
+        assertThat(store.stream(a).orElseThrow().committedEndOffset()).isEqualTo(30);
+        // retried after success (a lost response): a no-op
+        await(store.replaceObjects(List.of("o1", "o2"), List.of(so("a-0", a, 0, 20), so("b-0", b, 0, 6))));
+        assertThat(store.objects()).hasSize(3);
+    }
+
+    @Test
+    void replaceMayDropOnlyOffsetsBelowTheStartOffset() {
+        long a = await(store.createStream(0)).streamId();
+        await(store.commitObjects(List.of(so("o1", a, 0, 10), so("o2", a, 10, 20)), 0));
+        await(store.trimStream(a, 0, 5));
+
+        assertThatThrownBy(() -> await(store.replaceObjects(List.of("o1", "o2"), List.of(so("x", a, 6, 20)))))
+                .as("drops live offset 5").isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> await(store.replaceObjects(List.of("o1", "o2"), List.of(so("x", a, 0, 19)))))
+                .as("drops the last offset").isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> await(store.replaceObjects(List.of("o1"), List.of())))
+                .as("o1 still holds live offsets 5..9").isInstanceOf(IllegalStateException.class);
+        assertThat(store.objects()).extracting(ObjectMetadata::key).containsExactlyInAnyOrder("o1", "o2");
+
+        await(store.replaceObjects(List.of("o1", "o2"), List.of(so("x", a, 3, 20))));
+        assertThat(keys(store.objectsCovering(a, 5, 20))).containsExactly("x");
+
+        await(store.trimStream(a, 0, 20));
+        await(store.replaceObjects(List.of("x"), List.of()));
+        assertThat(store.objects()).isEmpty();
+    }
+
+    @Test
+    void replaceMustNotOverlapAnObjectThatStays() {
+        long a = await(store.createStream(0)).streamId();
+        await(store.commitObjects(List.of(so("o1", a, 0, 10), so("o2", a, 10, 20), so("o3", a, 20, 30)), 0));
+        assertThatThrownBy(() -> await(store.replaceObjects(List.of("o1"), List.of(so("x", a, 0, 20)))))
+                .isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> await(store.replaceObjects(List.of("o1", "o3"), List.of(so("x", a, 0, 30)))))
+                .as("o2 lies between o1 and o3").isInstanceOf(IllegalStateException.class);
+        // two separate runs are fine when the replacement keeps them separate
+        await(store.replaceObjects(List.of("o1", "o3"), List.of(so("x", a, 0, 10), so("y", a, 20, 30))));
+        assertThat(keys(store.objectsCovering(a, 0, 30))).containsExactly("x", "o2", "y");
+    }
+
+    @Test
+    void replaceRejectsUncommittedInputsReusedKeysAndForeignStreams() {
+        long a = await(store.createStream(0)).streamId();
+        long b = await(store.createStream(0)).streamId();
+        await(store.commitObjects(List.of(so("o1", a, 0, 10), so("o2", b, 0, 10)), 0));
+        assertThatThrownBy(() -> await(store.replaceObjects(List.of("o1", "nope"), List.of(so("x", a, 0, 10)))))
+                .isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> await(store.replaceObjects(List.of("o1"), List.of(so("o2", a, 0, 10)))))
+                .isInstanceOf(IllegalStateException.class);
+        assertThatThrownBy(() -> await(store.replaceObjects(List.of("o1"), List.of(so("x", a, 0, 10), so("y", b, 0, 10)))))
+                .as("adds offsets of stream b that o1 does not hold").isInstanceOf(IllegalStateException.class);
+    }
+
+    @Test
+    void objectsOfDeletedStreamsCanBeDropped() {
+        long a = await(store.createStream(0)).streamId();
+        long b = await(store.createStream(0)).streamId();
+        await(store.commitObjects(List.of(sso("o1", new StreamRange(a, 0, 10, 100), new StreamRange(b, 0, 4, 40))), 0));
+        await(store.deleteStream(b, 0));
+        assertThatThrownBy(() -> await(store.replaceObjects(List.of("o1"), List.of())))
+                .as("stream a is live in o1").isInstanceOf(IllegalStateException.class);
+        await(store.replaceObjects(List.of("o1"), List.of(so("a", a, 0, 10))));
+        assertThat(store.objects()).extracting(ObjectMetadata::key).containsExactly("a");
+        await(store.deleteStream(a, 0));
+        await(store.replaceObjects(List.of("a"), List.of()));
+        assertThat(store.objects()).isEmpty();
+    }
+
+    @Test
+    void orphansMustNotBeCommitted() {
+        long a = await(store.createStream(0)).streamId();
+        await(store.commitObjects(List.of(so("o1", a, 0, 10)), 0));
+        await(store.deleteOrphans(List.of("never-committed", "other")));
+        assertThatThrownBy(() -> await(store.deleteOrphans(List.of("other", "o1"))))
+                .isInstanceOf(IllegalStateException.class);
     }
 }
