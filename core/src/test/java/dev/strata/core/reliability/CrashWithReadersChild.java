@@ -19,8 +19,9 @@ import java.util.concurrent.Semaphore;
  * The process {@link CrashWithReadersTest} kills: appends to its streams without end (several
  * appends in flight per stream), trims now and then, and runs two readers meanwhile (a catch-up
  * reader from each stream's start, from objects, and a tail reader at each stream's end), which
- * check every batch they read is genuine. Prints {@code STREAM id}, {@code READY},
- * {@code ACK stream base seed}, {@code TRIM stream offset}, {@code READ n} and {@code BAD ...}.
+ * check every batch they read is genuine; compaction and garbage collection run every 100 ms. Prints {@code STREAM id}, {@code READY},
+ * {@code ACK stream base seed}, {@code TRIM stream offset}, {@code READ n}, {@code REWRITTEN bytes}
+ * (written by compaction so far) and {@code BAD ...}.
  *
  * <p>Args: {@code dir round streams} where streams is {@code new:N} (round 0) or a comma list of ids.
  */
@@ -28,9 +29,21 @@ public final class CrashWithReadersChild {
     private CrashWithReadersChild() {
     }
 
+    /**
+     * The child's settings: frequent uploads, and compaction that runs every 100 ms with small
+     * targets and no split age, so that a kill often lands inside a compaction (reading inputs,
+     * writing outputs, committing, deleting garbage).
+     */
     static Strata.Builder builder(Path dir) {
         return Campaigns.smallBuilder(dir).walCapacity(32L << 20).logCacheBytes(8L << 20).uploadThresholdBytes(1L << 20)
-                .uploadInterval(Duration.ofMillis(100));
+                .uploadInterval(Duration.ofMillis(100))
+                .compactionInterval(Duration.ofMillis(100))
+                .compactionTargetObjectBytes(256L << 10)
+                .streamObjectThresholdBytes(64L << 10)
+                .streamSetSplitAge(Duration.ZERO)
+                .garbageGracePeriod(Duration.ofSeconds(5))
+                .orphanTtl(Duration.ofSeconds(1))
+                .compactionBytesPerSecond(0);
     }
 
     public static void main(String[] args) throws Exception {
@@ -53,7 +66,7 @@ public final class CrashWithReadersChild {
         System.out.flush();
         for (int r = 0; r < 2; r++) {
             boolean catchUp = r == 0;
-            Thread reader = new Thread(() -> read(streams, catchUp, round), catchUp ? "catch-up" : "tail");
+            Thread reader = new Thread(() -> read(store, streams, catchUp, round), catchUp ? "catch-up" : "tail");
             reader.setDaemon(true);
             reader.start();
         }
@@ -84,7 +97,7 @@ public final class CrashWithReadersChild {
         }
     }
 
-    private static void read(List<Stream> streams, boolean catchUp, int round) {
+    private static void read(DurableStreamStore store, List<Stream> streams, boolean catchUp, int round) {
         SplittableRandom random = new SplittableRandom(round * 31L + (catchUp ? 1 : 2));
         long read = 0;
         while (true) {
@@ -114,6 +127,7 @@ public final class CrashWithReadersChild {
             }
             if (read % 1000 == 0) {
                 print("READ " + read);
+                print("REWRITTEN " + store.storageSummary().bytesRewritten());
             }
         }
     }

@@ -3,13 +3,18 @@ package dev.strata.core.reliability;
 import static dev.strata.api.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.strata.api.Stream;
+import dev.strata.core.CompactionReport;
 import dev.strata.core.DurableStreamStore;
+import dev.strata.objectstore.LocalObjectStorage;
+import dev.strata.objectstore.ObjectKeys;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -25,7 +30,9 @@ import org.junit.jupiter.api.io.TempDir;
  * acknowledgements, many rounds on the same directory; after each, a replacement opens the store and
  * checks that every acknowledged batch is readable at its offset with its exact bytes, contiguous,
  * exactly once, that nothing below an acknowledged trim is readable, and that the child's readers
- * never saw a damaged batch. Compaction does not exist yet, so it is not part of the load.
+ * never saw a damaged batch. Compaction runs every 100 ms in the child, so kills land in every phase of
+ * it; after each round the verifier runs compaction with no orphan TTL and checks that the bucket then
+ * holds exactly the committed objects (the orphans a kill left were found and deleted).
  * CI: 3 rounds; long: 20.
  */
 class CrashWithReadersTest {
@@ -37,6 +44,9 @@ class CrashWithReadersTest {
 
     private final Campaigns.Ledger ledger = new Campaigns.Ledger();
     private long readsInChild;
+    private long orphansDeleted;
+    private long rewrittenInChild;
+    private long compactionTasks;
 
     @Test
     void everyAcknowledgedBatchSurvivesSigkillWhileReadersRun() throws Exception {
@@ -47,16 +57,33 @@ class CrashWithReadersTest {
             String streams = round == 0 ? "new:" + STREAMS : ids.stream().map(String::valueOf).collect(Collectors.joining(","));
             runChildAndKill(round, streams, 300 + random.nextInt(1500), ids);
             String context = "round " + round + " seed " + Campaigns.BASE_SEED;
-            try (DurableStreamStore store = CrashWithReadersChild.builder(dir).build()) {
+            try (DurableStreamStore store = CrashWithReadersChild.builder(dir).compactionInterval(Duration.ZERO)
+                    .orphanTtl(Duration.ZERO).garbageGracePeriod(Duration.ZERO).build()) {
+                List<Stream> opened = new ArrayList<>();
                 for (long id : ids) {
-                    verified += Campaigns.verifyAcknowledged(await(store.openStream(id, 2L * round + 1)), ledger,
+                    opened.add(await(store.openStream(id, 2L * round + 1)));
+                    verified += Campaigns.verifyAcknowledged(opened.get(opened.size() - 1), ledger,
                             context + "; " + store.recoveryReport().summary());
+                }
+                CompactionReport sweep = await(store.compact());
+                orphansDeleted += sweep.orphansDeleted();
+                compactionTasks += sweep.tasksRun();
+                try (LocalObjectStorage bucket = LocalObjectStorage.open(dir.resolve("objects"))) {
+                    long dataObjects = await(bucket.list("")).stream()
+                            .filter(o -> ObjectKeys.parseObjectId(o.key()) >= 0).count();
+                    assertThat(dataObjects).as("%s: after the sweep the bucket holds exactly the committed objects", context)
+                            .isEqualTo(store.storageSummary().objects());
+                }
+                for (Stream s : opened) {
+                    Campaigns.verifyAcknowledged(s, ledger, context + " after compaction");
                 }
             }
         }
         assertThat(verified).isGreaterThan(ROUNDS * 300L);
+        assertThat(rewrittenInChild).as("bytes the children's compaction wrote before the kills").isPositive();
         Campaigns.report("CrashWithReadersTest", "rounds=" + ROUNDS + " batchesVerified=" + verified
-                + " batchesReadInChild=" + readsInChild + " badReads=0 losses=0");
+                + " batchesReadInChild=" + readsInChild + " orphansDeletedAfterKills=" + orphansDeleted
+                + " verifierCompactionTasks=" + compactionTasks + " bytesCompactedInChildren=" + rewrittenInChild + " badReads=0 losses=0");
     }
 
     private void runChildAndKill(int round, String streams, int killAfterAcks, List<Long> ids) throws Exception {
@@ -67,6 +94,7 @@ class CrashWithReadersTest {
                 String.valueOf(round), streams).redirectError(err.toFile()).start();
         int acks = 0;
         long reads = 0;
+        long rewritten = 0;
         boolean killed = false;
         try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
             String line;
@@ -80,6 +108,7 @@ class CrashWithReadersTest {
                     }
                     case "TRIM" -> ledger.trim(Long.parseLong(f[1]), Long.parseLong(f[2]));
                     case "READ" -> reads = Math.max(reads, Long.parseLong(f[1]));
+                    case "REWRITTEN" -> rewritten = Math.max(rewritten, Long.parseLong(f[1]));
                     case "BAD", "ERR" -> {
                         child.destroyForcibly();
                         throw new AssertionError("round " + round + ": child reported: " + line);
@@ -97,6 +126,7 @@ class CrashWithReadersTest {
             assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
         }
         readsInChild += reads;
+        rewrittenInChild += rewritten;
         assertThat(acks).as("round %d acknowledgements; child stderr:%n%s", round, Files.readString(err))
                 .isGreaterThanOrEqualTo(killAfterAcks);
     }
