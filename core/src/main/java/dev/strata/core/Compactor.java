@@ -108,6 +108,8 @@ final class Compactor implements AutoCloseable {
     private final AtomicLong bytesRewritten = new AtomicLong();
     private final AtomicLong objectsDeleted = new AtomicLong();
     private volatile boolean stopped;
+    /** The summary as of the end of the last cycle (for gauges); null before the first. */
+    private volatile StorageSummary lastSummary;
 
     Compactor(DefaultStreamStore store, ObjectStorage storage, MetadataStore metadata, ObjectKeyAllocator keys,
             CompactionConfig config, int objectBlockBytes, Clock clock) {
@@ -179,11 +181,17 @@ final class Compactor implements AutoCloseable {
                 break;
             }
             try {
-                written += runTask(task, bytes);
+                long[] taskBytes = new long[2];
+                int outputs = runTask(task, taskBytes);
+                store.metrics().compactionTaskCommitted(task.inputs().size(), outputs, taskBytes[0], taskBytes[1]);
+                written += outputs;
                 replaced += task.inputs().size();
+                bytes[0] += taskBytes[0];
+                bytes[1] += taskBytes[1];
                 run++;
             } catch (Throwable t) {
                 Throwable cause = DefaultStreamStore.unwrap(t);
+                store.metrics().compactionTaskFailed();
                 failed++;
                 if (cause instanceof StreamFencedException) {
                     store.fence(cause);
@@ -203,6 +211,7 @@ final class Compactor implements AutoCloseable {
         }
         int deleted = collectGarbage();
         int orphans = sweepOrphans();
+        lastSummary = summary();
         return new CompactionReport(run, failed, replaced, written, bytes[0], bytes[1], deleted + orphans, orphans,
                 System.nanoTime() - start);
     }
@@ -353,6 +362,7 @@ final class Compactor implements AutoCloseable {
             store.forgetObject(key);
         }
         objectsDeleted.addAndGet(dueKeys.size());
+        store.metrics().objectsDeleted(dueKeys.size(), false);
         return dueKeys.size();
     }
 
@@ -406,6 +416,7 @@ final class Compactor implements AutoCloseable {
         }
         orphanFirstSeen.keySet().removeAll(due);
         objectsDeleted.addAndGet(due.size());
+        store.metrics().objectsDeleted(due.size(), true);
         LOG.info("deleted {} orphan objects (uploaded or replaced but not referenced for {} ms or more)", due.size(),
                 config.orphanTtl().toMillis());
         return due.size();
@@ -420,6 +431,12 @@ final class Compactor implements AutoCloseable {
         }
         garbageObjects = n;
         garbageBytes = b;
+    }
+
+    /** The summary as of the last cycle's end (computed now if no cycle ran yet). */
+    StorageSummary lastSummary() {
+        StorageSummary s = lastSummary;
+        return s != null ? s : summary();
     }
 
     /** The storage summary, from the local metadata view; any thread, no I/O. */

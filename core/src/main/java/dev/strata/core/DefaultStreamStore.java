@@ -195,6 +195,11 @@ final class DefaultStreamStore implements DurableStreamStore {
         return compactor.summary();
     }
 
+    /** The storage summary as of the last compaction cycle (cheap; for metrics gauges). */
+    StorageSummary lastStorageSummary() {
+        return compactor.lastSummary();
+    }
+
     /** Starts background uploads; called once recovery's data is committed. */
     void start() {
         uploader.start();

@@ -12,7 +12,9 @@ import java.util.concurrent.TimeUnit;
 /**
  * {@link StoreMetrics} on a Micrometer {@link MeterRegistry}: meters named {@code strata.*}
  * (appends, append latency, failures by type, fetches by source, uploads, upload failures) and
- * gauges of the bounded resources (WAL used/capacity, LogCache used/unuploaded bytes). Thread-safe.
+ * gauges of the bounded resources (WAL used/capacity, LogCache used/unuploaded bytes), compaction and
+ * garbage collection ({@code strata.compaction.*}, {@code strata.gc.*}) and the storage summary as of
+ * the last compaction cycle ({@code strata.storage.*}). Thread-safe.
  */
 final class MicrometerStoreMetrics implements StoreMetrics {
     private final MeterRegistry registry;
@@ -26,7 +28,17 @@ final class MicrometerStoreMetrics implements StoreMetrics {
     private final Timer uploadDuration;
     private final Counter uploadFailures;
 
-    MicrometerStoreMetrics(MeterRegistry registry, WriteAheadLog wal, LogCache logCache) {
+    private final Counter compactionTasks;
+    private final Counter compactionFailures;
+    private final Counter compactionInputs;
+    private final Counter compactionOutputs;
+    private final Counter compactionBytesRead;
+    private final Counter compactionBytesWritten;
+    private final Counter deletedReplaced;
+    private final Counter deletedOrphans;
+
+    MicrometerStoreMetrics(MeterRegistry registry, WriteAheadLog wal, LogCache logCache,
+            java.util.function.Supplier<StorageSummary> summary) {
         this.registry = registry;
         this.appendLatency = Timer.builder("strata.append.latency").description("append call to acknowledgement")
                 .publishPercentileHistogram().register(registry);
@@ -42,6 +54,24 @@ final class MicrometerStoreMetrics implements StoreMetrics {
         Gauge.builder("strata.wal.capacity.bytes", wal, WriteAheadLog::capacity).register(registry);
         Gauge.builder("strata.logcache.used.bytes", logCache, LogCache::usedBytes).register(registry);
         Gauge.builder("strata.logcache.unuploaded.bytes", logCache, LogCache::unuploadedBytes).register(registry);
+        this.compactionTasks = Counter.builder("strata.compaction.tasks").register(registry);
+        this.compactionFailures = Counter.builder("strata.compaction.failures").register(registry);
+        this.compactionInputs = Counter.builder("strata.compaction.objects").tag("side", "input").register(registry);
+        this.compactionOutputs = Counter.builder("strata.compaction.objects").tag("side", "output").register(registry);
+        this.compactionBytesRead = Counter.builder("strata.compaction.bytes").tag("side", "read").baseUnit("bytes")
+                .register(registry);
+        this.compactionBytesWritten = Counter.builder("strata.compaction.bytes").tag("side", "written").baseUnit("bytes")
+                .register(registry);
+        this.deletedReplaced = Counter.builder("strata.gc.deleted.objects").tag("kind", "replaced").register(registry);
+        this.deletedOrphans = Counter.builder("strata.gc.deleted.objects").tag("kind", "orphan").register(registry);
+        // The summary as of the last compaction cycle (computing it walks the metadata, so not per scrape).
+        Gauge.builder("strata.storage.objects", summary, s -> s.get().objects()).strongReference(true).register(registry);
+        Gauge.builder("strata.storage.stored.bytes", summary, s -> s.get().storedBytes()).baseUnit("bytes").strongReference(true).register(registry);
+        Gauge.builder("strata.storage.live.bytes", summary, s -> s.get().liveBytes()).baseUnit("bytes").strongReference(true).register(registry);
+        Gauge.builder("strata.storage.amplification", summary, s -> s.get().amplification()).strongReference(true).register(registry);
+        Gauge.builder("strata.storage.garbage.objects", summary, s -> s.get().garbageObjects()).strongReference(true).register(registry);
+        Gauge.builder("strata.compaction.backlog.bytes", summary, s -> s.get().compactionBacklogBytes()).baseUnit("bytes")
+                .strongReference(true).register(registry);
     }
 
     @Override
@@ -71,5 +101,24 @@ final class MicrometerStoreMetrics implements StoreMetrics {
     @Override
     public void uploadFailed() {
         uploadFailures.increment();
+    }
+
+    @Override
+    public void compactionTaskCommitted(int inputs, int outputs, long bytesRead, long bytesWritten) {
+        compactionTasks.increment();
+        compactionInputs.increment(inputs);
+        compactionOutputs.increment(outputs);
+        compactionBytesRead.increment(bytesRead);
+        compactionBytesWritten.increment(bytesWritten);
+    }
+
+    @Override
+    public void compactionTaskFailed() {
+        compactionFailures.increment();
+    }
+
+    @Override
+    public void objectsDeleted(int count, boolean orphans) {
+        (orphans ? deletedOrphans : deletedReplaced).increment(count);
     }
 }

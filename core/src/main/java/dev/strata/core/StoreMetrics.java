@@ -30,4 +30,16 @@ interface StoreMetrics {
     /** An upload attempt failed (it is retried). */
     default void uploadFailed() {
     }
+
+    /** A compaction task committed: {@code inputs} objects replaced by {@code outputs}, with the bytes it moved. */
+    default void compactionTaskCommitted(int inputs, int outputs, long bytesRead, long bytesWritten) {
+    }
+
+    /** A compaction task failed (its inputs stay; it is planned again next cycle). */
+    default void compactionTaskFailed() {
+    }
+
+    /** Garbage collection deleted {@code count} objects; {@code orphans} says whether they were orphans. */
+    default void objectsDeleted(int count, boolean orphans) {
+    }
 }

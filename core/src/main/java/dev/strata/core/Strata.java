@@ -470,7 +470,7 @@ public final class Strata {
                 DefaultStreamStore store = new DefaultStreamStore(config, blockWal, metadata, storage, logCache,
                         blockCacheBytes, maxInFlightReadBytes, allocator, callbacks, reads, owned, compaction, clock);
                 if (meterRegistry != null) {
-                    store.setMetrics(new MicrometerStoreMetrics(meterRegistry, blockWal, logCache));
+                    store.setMetrics(new MicrometerStoreMetrics(meterRegistry, blockWal, logCache, store::lastStorageSummary));
                 }
                 try {
                     StoreRecoveryReport report = WalReplay.replay(store, blockWal, metadata, uploadThresholdBytes,

@@ -318,11 +318,18 @@ class DurableStreamStoreTest {
             Stream s = await(store.createStream(StreamOptions.defaults()));
             appendDerived(s, 10);
             await(store.flush());
+            appendDerived(s, 10);
+            await(store.flush()); // two stream-set objects: one compaction task merges them
             verifyDerived(s);
             assertThatThrownBy(() -> await(s.append(RecordBatch.of(1, ByteBuffer.allocate(DurableStoreFixture.MAX_BATCH_BYTES + 1)))))
                     .isInstanceOf(dev.strata.api.RecordTooLargeException.class);
+            assertThat(await(store.compact()).tasksRun()).isPositive();
+            assertThat(registry.get("strata.compaction.tasks").counter().count()).isPositive();
+            assertThat(registry.get("strata.compaction.objects").tag("side", "input").counter().count()).isEqualTo(2);
+            assertThat(registry.get("strata.storage.objects").gauge().value())
+                    .isEqualTo((double) store.storageSummary().objects());
         }
-        assertThat(registry.get("strata.append.latency").timer().count()).isEqualTo(10);
+        assertThat(registry.get("strata.append.latency").timer().count()).isEqualTo(20);
         assertThat(registry.get("strata.upload.commits").counter().count()).isGreaterThanOrEqualTo(1);
         assertThat(registry.get("strata.fetch").tag("source", "logcache").counter().count()).isPositive();
         assertThat(registry.get("strata.logcache.used.bytes").gauge()).isNotNull();
