@@ -28,7 +28,7 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
         long rate, Path dir, URI objectStore, Path json, Path plot, boolean baseline, long walBytes,
         long cacheBytes, boolean help) {
 
-    /** Scenario length of the default run: five scenarios in about a minute. */
+    /** Scenario length of the default run: six scenarios in a little over a minute. */
     public static final Duration DEFAULT_DURATION = Duration.ofSeconds(8);
     public static final int DEFAULT_STREAMS = 16;
     public static final int DEFAULT_RECORD_BYTES = 1024;
@@ -53,7 +53,7 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
                 Runs workload scenarios against a durable Strata store (embedded default: WAL file and object
                 directory in a temp dir) and verifies that every acknowledged record reads back with its bytes.
                   --scenario LIST      all (default, short version of each) or a comma list of
-                                       ingest,tail,replay,burst,recovery
+                                       ingest,tail,replay,burst,recovery,retention
                   --duration D         run length of each scenario: 8s (default), 500ms, 2m, or seconds
                   --streams N          streams appended to (default 16)
                   --record-bytes N     payload bytes per record, one record per append (default 1024)
@@ -144,7 +144,7 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
                 }
             } catch (IllegalArgumentException e) {
                 throw new IllegalArgumentException("--scenario: unknown scenario '" + part
-                        + "' (all, ingest, tail, replay, burst, recovery)");
+                        + "' (all, ingest, tail, replay, burst, recovery, retention)");
             }
         }
         return out;

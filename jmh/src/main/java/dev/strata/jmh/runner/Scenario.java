@@ -5,7 +5,7 @@ interface Scenario {
 
     /** The scenarios, in the order the default run takes them. */
     enum Kind {
-        INGEST, TAIL, REPLAY, BURST, RECOVERY;
+        INGEST, TAIL, REPLAY, BURST, RECOVERY, RETENTION;
 
         String label() {
             return name().toLowerCase(java.util.Locale.ROOT);
@@ -18,6 +18,7 @@ interface Scenario {
                 case REPLAY -> new ReplayScenario();
                 case BURST -> new BurstScenario();
                 case RECOVERY -> new RecoveryScenario();
+                case RETENTION -> new RetentionScenario();
             };
         }
     }

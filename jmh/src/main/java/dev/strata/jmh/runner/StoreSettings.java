@@ -37,6 +37,11 @@ record StoreSettings(Path dataDir, URI objectStore, long walBytes, long cacheByt
     }
 
     DurableStreamStore open() {
+        return open(b -> b);
+    }
+
+    /** Opens the store with these settings, then {@code customize}'s (e.g. compaction settings). */
+    DurableStreamStore open(java.util.function.UnaryOperator<Strata.Builder> customize) {
         Strata.Builder b = Strata.builder()
                 .dataDir(dataDir)
                 .walCapacity(walBytes)
@@ -50,7 +55,7 @@ record StoreSettings(Path dataDir, URI objectStore, long walBytes, long cacheByt
         if (objectStore != null) {
             b.objectStore(objectStore);
         }
-        return b.build();
+        return customize.apply(b).build();
     }
 
     /** {@code base} with {@code /name} appended to its path (a fresh prefix per scenario run). */

@@ -1,6 +1,6 @@
 /**
  * The workload runner ({@code java -jar jmh/target/strata-bench.jar --help}): end-to-end scenarios
- * that IoT platforms rehearse (ingest, tail, replay, burst, recovery) against a real
+ * that IoT platforms rehearse (ingest, tail, replay, burst, recovery, retention with compaction) against a real
  * {@code DurableStreamStore} on the embedded default or S3, reported as a table, a JSON file and an
  * optional HTML latency chart.
  *

@@ -68,4 +68,14 @@ class ScenarioTest {
         assertThat(r.number("records verified")).isGreaterThanOrEqualTo(r.number("acknowledged before kill"));
         assertThat(r.number("time to serve")).isPositive();
     }
+
+    @Test
+    void retentionCompactsTrimmedStreamsAndReadsEveryLiveRecordBack() throws Exception {
+        ScenarioResult r = run(new RetentionScenario(), "retention");
+        assertThat(r.number("appends")).isPositive();
+        assertThat(r.number("compaction tasks")).isPositive();
+        assertThat(r.number("records verified")).isPositive().isLessThan(r.number("appends"));
+        assertThat(r.number("storage amplification")).isBetween(1.0, 1.3);
+        assertThat(r.number("DELETE requests per ingested GiB")).isPositive();
+    }
 }
