@@ -29,8 +29,8 @@ import org.junit.jupiter.api.io.TempDir;
  * sent. Checked: A's flush, appends and trims fail with {@link StreamFencedException}; B's
  * acknowledged data and A's committed data are all readable at their offsets; nothing A wrote while
  * paused ever becomes visible, neither to B nor when A's process restarts on its old WAL and
- * replays it (its records carry the old epoch). Garbage collection does not exist yet, so "GC never
- * deletes an object the new owner references" is not tested here.
+ * replays it (its records carry the old epoch). The old owner's garbage collection never deletes an
+ * object the new owner references ({@link #oldOwnersGarbageCollectionNeverDeletesTheNewOwnersObjects}).
  * CI: 6 rounds; long: 100.
  */
 class FencingCampaignTest {
@@ -193,5 +193,74 @@ class FencingCampaignTest {
                         .doesNotContainAnyElementsOf(zombies);
             }
         }
+    }
+
+    /**
+     * The old owner, fenced but unaware, runs a compaction cycle with nothing to compact and an orphan
+     * sweep with no TTL: every object the new owner uploaded is unknown to its stale metadata, so it
+     * looks like an orphan. The sweep must fail fenced (its DeleteOrphans change cannot be written)
+     * and delete nothing; the new owner's data stays readable. (A compaction task of a fenced owner
+     * fails the same way at its replace: MetadataStoreContractTest and ManifestMetadataStoreTest.)
+     */
+    @Test
+    void oldOwnersGarbageCollectionNeverDeletesTheNewOwnersObjects() {
+        Path objects = tmp.resolve("gc-objects");
+        Campaigns.Ledger ledger = new Campaigns.Ledger();
+        List<Long> ids = new ArrayList<>();
+        try (LocalObjectStorage localA = LocalObjectStorage.open(objects);
+             LocalObjectStorage localB = LocalObjectStorage.open(objects)) {
+            java.time.Duration zero = java.time.Duration.ZERO;
+            try (DurableStreamStore a = Campaigns.smallBuilder(tmp.resolve("gc-a")).objectStorage(localA).uploadInterval(java.time.Duration.ofHours(1))
+                    .compactionInterval(zero).orphanTtl(zero).garbageGracePeriod(zero).build()) {
+                for (int i = 0; i < STREAMS; i++) {
+                    Stream s = await(a.createStream(StreamOptions.defaults()));
+                    ids.add(s.id());
+                    for (long n = 0; n < 5; n++) {
+                        long seed = 9_000_000L + s.id() * 100 + n;
+                        ledger.ack(s.id(), await(s.append(Campaigns.batch(seed))).baseOffset(), seed);
+                    }
+                }
+                await(a.flush()); // one small, young stream-set object: nothing to compact, so the cycle goes to the sweep
+                assertThat(a.storageSummary().compactionBacklogObjects()).isZero();
+                List<String> newOwners;
+                try (DurableStreamStore b = Campaigns.smallBuilder(tmp.resolve("gc-b")).objectStorage(localB)
+                        .compactionInterval(zero).build()) {
+                    List<Stream> streamsB = new ArrayList<>();
+                    for (long id : ids) {
+                        Stream s = await(b.openStream(id, 1));
+                        streamsB.add(s);
+                        for (long n = 0; n < 5; n++) {
+                            long seed = 9_500_000L + id * 100 + n;
+                            ledger.ack(id, await(s.append(Campaigns.batch(seed))).baseOffset(), seed);
+                        }
+                    }
+                    await(b.flush());
+                    newOwners = dataObjects(localB);
+
+                    assertThatThrownBy(() -> await(a.compact())).as("the fenced owner's compaction")
+                            .isInstanceOf(StreamFencedException.class);
+                    assertThat(dataObjects(localB)).as("every object of the new owner is still there")
+                            .containsAll(newOwners);
+                    for (Stream s : streamsB) {
+                        Campaigns.verifyAcknowledged(s, ledger, "after the old owner's GC");
+                    }
+                }
+            }
+            try (DurableStreamStore c = Campaigns.smallBuilder(tmp.resolve("gc-c")).objectStorage(localB).build()) {
+                for (long id : ids) {
+                    Campaigns.verifyAcknowledged(await(c.openStream(id, 2)), ledger, "next owner");
+                }
+            }
+        }
+    }
+
+    private static List<String> dataObjects(LocalObjectStorage bucket) {
+        List<String> keys = new ArrayList<>();
+        for (var info : await(bucket.list(""))) {
+            if (dev.strata.objectstore.ObjectKeys.parseObjectId(info.key()) >= 0) {
+                keys.add(info.key());
+            }
+        }
+        return keys;
     }
 }
