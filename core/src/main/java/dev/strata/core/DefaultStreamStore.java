@@ -82,6 +82,10 @@ final class DefaultStreamStore implements DurableStreamStore {
     private final Object ingestLock = new Object();
     /** Highest WAL end position of a record handled (inserted, or dropped as never acknowledged). Guarded by: ingestLock. */
     private long handledWalEnd;
+    /** The WAL position the last seal reached: WAL bytes above it are not being uploaded yet. Guarded by: ingestLock. */
+    private long sealedWalEnd;
+    /** WAL bytes written since the last seal (handledWalEnd - sealedWalEnd); read without the lock by the upload trigger. */
+    private volatile long unsealedWalBytes;
     /**
      * Appends hold the read lock from the WAL hand-off until their completion callback is registered;
      * sealing takes the write lock. Why: a callback runs out of WAL order only when its future
@@ -211,6 +215,8 @@ final class DefaultStreamStore implements DurableStreamStore {
         handOff.writeLock().lock();
         try {
             synchronized (ingestLock) {
+                sealedWalEnd = handledWalEnd;
+                unsealedWalBytes = 0;
                 return new Uploader.Sealed(logCache.sealForUpload(), handledWalEnd);
             }
         } finally {
@@ -473,6 +479,7 @@ final class DefaultStreamStore implements DurableStreamStore {
                         handedOff = true;
                         logCache.insert(state.id, base, count, payloadBytes, encoded);
                         handledWalEnd = Math.max(handledWalEnd, walResult.nextPosition());
+                        unsealedWalBytes = handledWalEnd - sealedWalEnd;
                     }
                     state.ackedEnd = base + count;
                 }
@@ -496,7 +503,10 @@ final class DefaultStreamStore implements DurableStreamStore {
                 handledWalEnd = Math.max(handledWalEnd, walResult.nextPosition());
             }
         }
-        if (failure == null && logCache.unuploadedBytes() >= config.uploadThresholdBytes()) {
+        // Size trigger, in both units: cache bytes, and WAL bytes (records padded to the device's blocks,
+        // so many small appends fill the WAL faster than the cache; the WAL must not fill silently).
+        if (failure == null && (logCache.unuploadedBytes() >= config.uploadThresholdBytes()
+                || unsealedWalBytes >= config.uploadThresholdBytes())) {
             uploader.wakeUp();
         }
         if (failure == null) {

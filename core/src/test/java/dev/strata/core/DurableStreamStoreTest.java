@@ -335,6 +335,28 @@ class DurableStreamStoreTest {
         assertThat(registry.get("strata.logcache.used.bytes").gauge()).isNotNull();
     }
 
+    /**
+     * One-byte appends, one at a time: every record is its own WAL write, padded to a 4 KiB block, so
+     * the WAL fills about 80 times faster than the LogCache. The upload size trigger counts WAL bytes
+     * too, so uploads trim the WAL long before it is full: with no backpressure wait at all, no append
+     * is refused. (Counting cache bytes alone, the 16 MiB WAL fills after about 4,000 appends while
+     * the cache holds 200 KiB, below the 256 KiB trigger: append 4,000 or so fails.)
+     */
+    @Test
+    void walFilledByPaddingTriggersUploadsBeforeItIsFull() {
+        try (DurableStreamStore store = builder().uploadInterval(java.time.Duration.ofHours(1))
+                .appendBackpressureWait(java.time.Duration.ZERO).build()) {
+            Stream s = await(store.createStream(StreamOptions.defaults()));
+            for (int i = 0; i < 5000; i++) {
+                assertThat(await(s.append(RecordBatch.of(1, ByteBuffer.wrap(new byte[] {(byte) i})))).baseOffset())
+                        .isEqualTo(i);
+            }
+            try (FetchResult r = await(s.fetch(0, 1, 100))) {
+                assertThat(r.batches().get(0).payload().get(0)).isEqualTo((byte) 0);
+            }
+        }
+    }
+
     @Test
     void invalidConfigurationFailsBuildNamingTheSetting() {
         assertThatThrownBy(() -> Strata.builder().build()).hasMessageContaining("walPath");
