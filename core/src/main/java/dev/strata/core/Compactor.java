@@ -176,7 +176,11 @@ final class Compactor implements AutoCloseable {
         int replaced = 0;
         int written = 0;
         long[] bytes = new long[2]; // read, written
-        for (CompactionPlanner.Task task : planner.plan(metadata.streams(), metadata.objects(), clock.millis(), quarantined)) {
+        // Objects before streams: every stream an object in the snapshot holds then appears in the stream
+        // snapshot (unless deleted since), so no live stream's data is mistaken for a deleted stream's.
+        List<ObjectMetadata> objects = new ArrayList<>(metadata.objects());
+        List<StreamMetadata> streams = metadata.streams();
+        for (CompactionPlanner.Task task : planner.plan(streams, objects, clock.millis(), quarantined)) {
             if (stopped) {
                 break;
             }
@@ -441,8 +445,8 @@ final class Compactor implements AutoCloseable {
 
     /** The storage summary, from the local metadata view; any thread, no I/O. */
     StorageSummary summary() {
+        List<ObjectMetadata> objects = new ArrayList<>(metadata.objects()); // before streams: see cycle()
         List<StreamMetadata> streams = metadata.streams();
-        List<ObjectMetadata> objects = new ArrayList<>(metadata.objects());
         Map<Long, StreamMetadata> byId = new HashMap<>();
         for (StreamMetadata s : streams) {
             byId.put(s.streamId(), s);
