@@ -61,8 +61,11 @@ final class Uploader implements AutoCloseable {
     /** Longest wait between retries of a failed upload. */
     private static final long MAX_BACKOFF_NANOS = TimeUnit.SECONDS.toNanos(30);
 
-    /** Objects of one upload written at once (the stream-set object plus stream objects). */
+    /** Objects of one upload written at once (stream-set objects plus stream objects). */
     private static final int UPLOAD_WRITER_THREADS = 2;
+
+    /** Shared data per stream-set object above which an upload writes several in parallel. */
+    static final long PARALLEL_STREAM_SET_BYTES = 8L << 20;
 
     /** Bound on the final upload at close; the WAL still holds the data if it does not finish. */
     private static final long CLOSE_FLUSH_SECONDS = 30;
@@ -319,8 +322,8 @@ final class Uploader implements AutoCloseable {
                 shared.add(streamId);
             }
         }
-        if (!shared.isEmpty()) {
-            writes.add(startWrite(ObjectKeys.ObjectType.STREAM_SET, shared, byStream));
+        for (List<Long> group : splitForParallelWrite(shared, bytes)) {
+            writes.add(startWrite(ObjectKeys.ObjectType.STREAM_SET, group, byStream));
         }
         List<WrittenPart> parts = new ArrayList<>();
         Throwable failure = null;
@@ -338,6 +341,38 @@ final class Uploader implements AutoCloseable {
             throw failure instanceof RuntimeException r ? r : new java.util.concurrent.CompletionException(failure);
         }
         return new PendingCommit(parts, walEnd);
+    }
+
+    /**
+     * The shared streams in as many stream-set objects as there are writer threads, when there is
+     * enough data that writing it on one thread would be the upload's bottleneck (at least
+     * {@link #PARALLEL_STREAM_SET_BYTES} per object); otherwise one object. Groups are runs of
+     * streams in id order with about equal bytes.
+     */
+    static List<List<Long>> splitForParallelWrite(List<Long> shared, Map<Long, Long> bytes) {
+        if (shared.isEmpty()) {
+            return List.of();
+        }
+        long total = 0;
+        for (long id : shared) {
+            total += bytes.get(id);
+        }
+        int groups = (int) Math.max(1, Math.min(UPLOAD_WRITER_THREADS, total / PARALLEL_STREAM_SET_BYTES));
+        List<List<Long>> out = new ArrayList<>();
+        List<Long> group = new ArrayList<>();
+        long groupBytes = 0;
+        long perGroup = (total + groups - 1) / groups;
+        for (long id : shared) {
+            if (!group.isEmpty() && groupBytes >= perGroup && out.size() < groups - 1) {
+                out.add(group);
+                group = new ArrayList<>();
+                groupBytes = 0;
+            }
+            group.add(id);
+            groupBytes += bytes.get(id);
+        }
+        out.add(group);
+        return out;
     }
 
     private CompletableFuture<WrittenPart> startWrite(ObjectKeys.ObjectType type, List<Long> streamIds,

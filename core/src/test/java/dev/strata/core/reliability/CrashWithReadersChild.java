@@ -31,8 +31,8 @@ public final class CrashWithReadersChild {
 
     /**
      * The child's settings: frequent uploads, and compaction that runs every 100 ms with small
-     * targets and no split age, so that a kill often lands inside a compaction (reading inputs,
-     * writing outputs, committing, deleting garbage).
+     * targets and no split age, throttled to 2 MiB/s so that each task takes a while: a kill usually
+     * lands inside a compaction (reading inputs, writing outputs, committing, deleting garbage).
      */
     static Strata.Builder builder(Path dir) {
         return Campaigns.smallBuilder(dir).walCapacity(32L << 20).logCacheBytes(8L << 20).uploadThresholdBytes(1L << 20)
@@ -43,7 +43,7 @@ public final class CrashWithReadersChild {
                 .streamSetSplitAge(Duration.ZERO)
                 .garbageGracePeriod(Duration.ofSeconds(5))
                 .orphanTtl(Duration.ofSeconds(1))
-                .compactionBytesPerSecond(0);
+                .compactionBytesPerSecond(2L << 20);
     }
 
     public static void main(String[] args) throws Exception {

@@ -58,7 +58,7 @@ class CrashWithReadersTest {
             runChildAndKill(round, streams, 300 + random.nextInt(1500), ids);
             String context = "round " + round + " seed " + Campaigns.BASE_SEED;
             try (DurableStreamStore store = CrashWithReadersChild.builder(dir).compactionInterval(Duration.ZERO)
-                    .orphanTtl(Duration.ZERO).garbageGracePeriod(Duration.ZERO).build()) {
+                    .orphanTtl(Duration.ZERO).garbageGracePeriod(Duration.ZERO).compactionBytesPerSecond(0).build()) {
                 List<Stream> opened = new ArrayList<>();
                 for (long id : ids) {
                     opened.add(await(store.openStream(id, 2L * round + 1)));
