@@ -41,8 +41,9 @@ import org.slf4j.LoggerFactory;
  * {@link WalOptions.Builder#callbackExecutor}), in append order.
  *
  * <p>Failure: see {@link WriteAheadLog}. {@link #open} fails with {@link StorageException} if the
- * file cannot be opened or read and with {@link CorruptDataException} if neither header slot is
- * valid on a file that is not blank.
+ * file cannot be opened or read, with {@link UnsupportedWalFormatException} (a
+ * {@code StorageException}) if the WAL was written in another format version, and with
+ * {@link CorruptDataException} if neither header slot is valid on a file that is not blank.
  */
 public final class BlockDeviceWal implements WriteAheadLog {
 
@@ -72,6 +73,9 @@ public final class BlockDeviceWal implements WriteAheadLog {
      * group finishing first waits for the earlier ones. The trim point is made durable (header
      * write + sync) before any space below it is reused, so recovery never starts at a position
      * whose data was already overwritten. Each open writes a header with a new generation first.
+     * Every write carries the durable end known when it is submitted (its records' durable mark,
+     * stamped under the lock in startWrite): recovery uses it to tell acknowledged data lost inside
+     * the log from a torn tail (see WalRecordDescriptor).
      * unsafeSkipSync skips the data sync only (documented as unsafe).
      *
      * Failure: the first failed or short write, or failed header write, sets `failure`. Groups
@@ -179,6 +183,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
      * or else by the first call that needs to know where the log ends (append, trim, report).
      *
      * @throws StorageException the file cannot be created, opened, read or its header written
+     * @throws UnsupportedWalFormatException the WAL was written in another format version
      * @throws CorruptDataException neither header slot is valid and the slots are not blank
      */
     public static BlockDeviceWal open(WalOptions options) {
@@ -269,7 +274,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
             int maxRecord = (int) Math.min(options.writeBufferBytes() - 2L * bs - 2L * HEADER_BYTES,
                     (h.capacity() - bs) / 2 - 2L * HEADER_BYTES);
             RecordScanner.Params params = new RecordScanner.Params(bs, h.capacity(), dataOffset, h.trimPosition(),
-                    h.generation(), h.generationStart());
+                    h.generation(), h.generationStart(), h.closedEnd());
             boolean durable = !options.unsafeSkipSync();
             if (uring != null) {
                 backend = uring.open(path, options.maxInFlightWrites(), durable);
@@ -296,6 +301,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
         int bs = file.blockSize();
         WalHeader best = null;
         List<String> problems = new ArrayList<>();
+        WalHeaderDescriptor.Unsupported unsupported = null;
         boolean blank = true;
         for (int slot = 0; slot < WalHeaderDescriptor.SLOTS; slot++) {
             ByteBuffer b = Buffers.allocateAligned(bs, bs);
@@ -309,7 +315,15 @@ public final class BlockDeviceWal implements WriteAheadLog {
             } else if (d instanceof WalHeaderDescriptor.Invalid inv) {
                 blank = false;
                 problems.add("slot" + slot + ": " + inv.reason());
+            } else if (d instanceof WalHeaderDescriptor.Unsupported u) {
+                blank = false;
+                unsupported = u;
+                problems.add("slot" + slot + ": unsupported version " + u.version());
             }
+        }
+        if (best == null && unsupported != null) {
+            throw new UnsupportedWalFormatException(file.path().toString(), unsupported.version(),
+                    WalHeaderDescriptor.VERSION);
         }
         if (best != null) {
             if (best.blockSize() < bs || best.blockSize() % bs != 0) {
@@ -329,7 +343,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
             throw new StorageException("WAL device too small: file=" + file.path() + " bytes=" + file.deviceBytes(),
                     false);
         }
-        return new WalHeader(bs, cap, 0, 0, 0, 0, 0);
+        return new WalHeader(bs, cap, 0, 0, 0, 0, 0, WalHeader.OPEN);
     }
 
     private static void writeHeader(WalFile file, WalHeader h) throws IOException {
@@ -358,7 +372,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
                 return;
             }
             try {
-                RecordScanner scanner = new RecordScanner(file, scanParams, maxRecordBytes, -1);
+                RecordScanner scanner = new RecordScanner(file, scanParams, maxRecordBytes, -1, null);
                 while (scanner.next()) {
                     // finding the end only
                 }
@@ -416,6 +430,11 @@ public final class BlockDeviceWal implements WriteAheadLog {
         }
         writer.start();
         ready = true;
+        if (scanned.acknowledgedDataLost()) {
+            // reported, not handled here: the engine decides (the report says where and how much)
+            LOG.error("WAL recovery found acknowledged data lost inside the log: file={} lostRegions={} lostBytes={} {}",
+                    file.path(), scanned.lostRegions().size(), scanned.lostBytes(), scanned.detail());
+        }
         LOG.info("WAL recovered: file={} records={} bodyBytes={} start={} end={} stopReason={} tornBytes={} generation={} {}",
                 file.path(), scanned.records(), scanned.bodyBytes(), scanned.startPosition(), end, scanned.stopReason(),
                 scanned.tornBytes(), next.generation(), scanned.detail());
@@ -571,14 +590,24 @@ public final class BlockDeviceWal implements WriteAheadLog {
             if (g == null) {
                 break;
             }
-            ioInFlight++;
-            inFlight.add(g);
+            startWrite(g);
             if (ready == null) {
                 ready = new ArrayList<>(2);
             }
             ready.add(g);
         }
         return ready == null ? List.of() : ready;
+    }
+
+    /**
+     * Registers {@code g} in flight, in sequence order, and stamps the durable end known now into
+     * its records: recovery uses it to tell lost acknowledged data from a torn tail (see
+     * {@link WalRecordDescriptor}). Holds: lock.
+     */
+    private void startWrite(WriteGroup g) {
+        g.stampDurableMark(durableEnd);
+        ioInFlight++;
+        inFlight.add(g);
     }
 
     /** Submits groups taken by {@link #takeSubmittable()}; without the lock. */
@@ -605,8 +634,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
                         g = sealed.poll();
                     }
                     if (g != null) {
-                        ioInFlight++;
-                        inFlight.add(g);
+                        startWrite(g);
                         lock.unlock();
                         try {
                             submit(g);
@@ -802,12 +830,13 @@ public final class BlockDeviceWal implements WriteAheadLog {
     public WalRecovery recover() {
         String name = file.path().toString();
         if (ready) {
-            RecordScanner scanner = new RecordScanner(file, scanParams, maxRecordBytes, report.endPosition());
+            RecordScanner scanner = new RecordScanner(file, scanParams, maxRecordBytes, report.endPosition(),
+                    report.lostRegions());
             return new WalRecovery(scanner, report, PooledByteBufAllocator.DEFAULT, name, recoveredHeader.nodeEpoch(), r -> {
             });
         }
         // the one scan of the log: when it ends, the WAL knows where to write
-        RecordScanner scanner = new RecordScanner(file, scanParams, maxRecordBytes, -1);
+        RecordScanner scanner = new RecordScanner(file, scanParams, maxRecordBytes, -1, null);
         return new WalRecovery(scanner, null, PooledByteBufAllocator.DEFAULT, name, recoveredHeader.nodeEpoch(),
                 this::recoveryScanFinished);
     }
@@ -900,6 +929,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
                 interrupted = true;
             }
         }
+        writeClosedHeader();
         closeQuietly(backend);
         closeQuietly(file);
         if (ownedCallbackExecutor != null) {
@@ -909,6 +939,40 @@ public final class BlockDeviceWal implements WriteAheadLog {
             Thread.currentThread().interrupt();
         }
         LOG.info("WAL closed: file={}", file.path());
+    }
+
+    /**
+     * After the writer drained: records where the log ends in the header, so that the next
+     * recovery knows the end without looking ahead (see {@link WalHeaderDescriptor}). Only when
+     * every write completed and nothing failed; a failure to write it only costs the next open a
+     * look-ahead over the ring.
+     */
+    private void writeClosedHeader() {
+        if (!ready) {
+            return; // never initialized: the header on the device still describes the log
+        }
+        WalHeader next;
+        lock.lock();
+        try {
+            if (failure != null || !inFlight.isEmpty() || !sealed.isEmpty() || (open != null && open.recordCount() > 0)) {
+                return;
+            }
+            next = header.closedAt(durableEnd);
+        } finally {
+            lock.unlock();
+        }
+        try {
+            writeHeader(file, next);
+            lock.lock();
+            try {
+                header = next;
+            } finally {
+                lock.unlock();
+            }
+        } catch (IOException e) {
+            LOG.warn("WAL clean-close header not written, the next open scans the whole ring: file={} error={}",
+                    file.path(), e.toString());
+        }
     }
 
     private static void closeQuietly(AutoCloseable c) {

@@ -1,6 +1,7 @@
 package dev.strata.wal;
 
 import static dev.strata.wal.WalRecordDescriptor.BODY_CRC_OFFSET;
+import static dev.strata.wal.WalRecordDescriptor.DURABLE_MARK_OFFSET;
 import static dev.strata.wal.WalRecordDescriptor.FLAGS_OFFSET;
 import static dev.strata.wal.WalRecordDescriptor.FLAG_PADDING;
 import static dev.strata.wal.WalRecordDescriptor.GENERATION_OFFSET;
@@ -12,18 +13,32 @@ import static dev.strata.wal.WalRecordDescriptor.MAGIC;
 import static dev.strata.wal.WalRecordDescriptor.MAGIC_OFFSET;
 import static dev.strata.wal.WalRecordDescriptor.POSITION_OFFSET;
 
+import dev.strata.wal.RecoveryReport.LostRegion;
 import dev.strata.wal.RecoveryReport.StopReason;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.zip.CRC32C;
 
 /**
- * Walks the record chain of the data ring from a start position and stops at the first record
- * that fails a check (see {@link WalRecordDescriptor} for the chain rule and
- * {@link WalHeaderDescriptor} for the generation rule). Reads in large block-aligned chunks (not
- * one read per record), so a scan runs near sequential read speed. Not thread-safe; one scan per
- * instance.
+ * Walks the record chain of the data ring from a start position, and past holes that a later
+ * record proves were durable, to the end of the log (see {@link WalRecordDescriptor} for the chain
+ * and recovery rules and {@link WalHeaderDescriptor} for the generation rule). Reads in large
+ * block-aligned chunks (not one read per record), so a scan runs near sequential read speed. Not
+ * thread-safe; one scan per instance.
+ *
+ * <p>Where the chain breaks, the scan looks ahead: every block boundary up to a full ring past the
+ * trim point is probed for an intact record header (the first record of every write starts at a
+ * block boundary). After a crash, that costs one read of the rest of the ring at the end of the
+ * first scan; after a clean close, the header says where the log ends ({@code closedEnd}), and
+ * the scan looks no further.
+ * If a probed record's durable mark proves that the hole had been durable, the first intact
+ * record after the hole (searched byte by byte, as records inside a write are not aligned) is
+ * where the scan resumes, and the hole is reported as a lost region. A rescan with a known end
+ * (a later {@link WalRecovery}) skips exactly the lost regions the first scan found, without
+ * looking ahead.
  */
 final class RecordScanner {
 
@@ -32,13 +47,14 @@ final class RecordScanner {
 
     /** Scan parameters that come from the header. */
     record Params(int blockSize, long capacity, long dataOffset, long start, long headerGeneration,
-            long generationStart) {
+            long generationStart, long closedEnd) {
     }
 
     private final WalFile file;
     private final Params p;
     private final long hardLimit;
     private final long endLimit;
+    private final List<LostRegion> knownLost;
     private final ByteBuffer buf;
     private final ByteBuffer le;
     private long bufPos;
@@ -52,6 +68,7 @@ final class RecordScanner {
     private long tornBytes;
     private StopReason stopReason;
     private String detail = "";
+    private final List<LostRegion> lost = new ArrayList<>();
 
     // the current record (valid after next() returned true)
     private long recPosition;
@@ -59,15 +76,30 @@ final class RecordScanner {
     private int recBodyOffset;
     private int recLength;
 
+    // the header last accepted by inspect()
+    private int hFlags;
+    private int hLength;
+    private long hGeneration;
+    private long hMark;
+    private long hNext;
+    private int hBodyOffset;
+    // why inspect() last refused a header
+    private StopReason fReason;
+    private long fTorn;
+    private String fDetail;
+
     /**
      * @param maxRecordBytes largest body the WAL accepts; the buffer holds one whole record
      * @param end where to stop with {@link StopReason#END_OF_LOG} (a previous scan's end), or -1
+     * @param knownLost with {@code end}: the lost regions the previous scan found (skipped again,
+     *     with no look-ahead); null for the first scan
      */
-    RecordScanner(WalFile file, Params params, int maxRecordBytes, long end) {
+    RecordScanner(WalFile file, Params params, int maxRecordBytes, long end, List<LostRegion> knownLost) {
         this.file = file;
         this.p = params;
         this.hardLimit = WalMath.alignDown(params.start(), params.blockSize()) + params.capacity();
         this.endLimit = end;
+        this.knownLost = knownLost;
         int size = (int) WalMath.alignUp((long) READ_CHUNK_BYTES + maxRecordBytes + 2L * HEADER_BYTES
                 + params.blockSize(), params.blockSize());
         this.buf = Buffers.allocateAligned(size, params.blockSize());
@@ -78,7 +110,7 @@ final class RecordScanner {
     }
 
     /**
-     * Advances to the next data record (skipping padding records).
+     * Advances to the next data record (skipping padding records and proven lost regions).
      *
      * @return false once the scan stopped; {@link #stopReason()} says why
      */
@@ -92,75 +124,25 @@ final class RecordScanner {
                 stop(StopReason.CAPACITY_REACHED, 0, "a full ring past the trim point: position=" + position);
                 return false;
             }
-            int h = ensure(position, HEADER_BYTES);
-            int magic = le.getInt(h + MAGIC_OFFSET);
-            if (magic != MAGIC) {
-                if (allZero(h, HEADER_BYTES)) {
-                    stop(StopReason.END_OF_LOG, 0, "no record at position=" + position);
-                } else {
-                    stop(StopReason.INVALID_HEADER, bytesToBlockEnd(), "bad magic at position=" + position
-                            + " stored=0x" + Integer.toHexString(magic));
-                }
-                return false;
+            if (!inspect(position, prevGeneration, true, true)) {
+                resync();
+                continue;
             }
-            int storedHeaderCrc = le.getInt(h + HEADER_CRC_OFFSET);
-            int computedHeaderCrc = WalRecordDescriptor.headerCrc(le, h);
-            if (storedHeaderCrc != computedHeaderCrc) {
-                stop(StopReason.HEADER_CRC_MISMATCH, bytesToBlockEnd(), "record header CRC mismatch: position="
-                        + position + " stored=0x" + Integer.toHexString(storedHeaderCrc) + " computed=0x"
-                        + Integer.toHexString(computedHeaderCrc));
-                return false;
-            }
-            long stamped = le.getLong(h + POSITION_OFFSET);
-            if (stamped != position) {
-                stop(StopReason.POSITION_MISMATCH, 0, "record from another lap: position=" + position
-                        + " stamped=" + stamped);
-                return false;
-            }
-            long generation = le.getLong(h + GENERATION_OFFSET);
-            if (!generationValid(position, generation)) {
-                stop(StopReason.STALE_GENERATION, 0, "record of a cut-off generation: position=" + position
-                        + " generation=" + generation + " previous=" + prevGeneration + " headerGeneration="
-                        + p.headerGeneration() + " generationStart=" + p.generationStart());
-                return false;
-            }
-            int flags = le.getInt(h + FLAGS_OFFSET);
-            int length = le.getInt(h + LENGTH_OFFSET);
-            long lapEnd = (position / p.capacity() + 1) * p.capacity();
-            long end = position + HEADER_BYTES + (long) length;
-            boolean padding = (flags & FLAG_PADDING) != 0;
-            if ((flags & ~KNOWN_FLAGS) != 0 || length < 0 || end > lapEnd || (padding && end != lapEnd)
-                    || end > hardLimit || (!padding && length > buf.capacity() - 2 * HEADER_BYTES - p.blockSize())) {
-                stop(StopReason.INVALID_HEADER, bytesToBlockEnd(), "impossible record header: position=" + position
-                        + " flags=" + flags + " length=" + length + " lapEnd=" + lapEnd);
-                return false;
-            }
-            long next = WalRecordDescriptor.nextPosition(position, flags, length, p.blockSize());
-            if (padding) {
+            long next = hNext;
+            if ((hFlags & FLAG_PADDING) != 0) {
                 paddingBytes += next - position;
-                prevGeneration = generation;
+                prevGeneration = hGeneration;
                 position = next;
                 continue;
             }
-            int r = ensure(position, HEADER_BYTES + length);
-            int storedBodyCrc = le.getInt(r + BODY_CRC_OFFSET);
-            CRC32C crc = new CRC32C();
-            crc.update(buf.duplicate().limit(r + HEADER_BYTES + length).position(r + HEADER_BYTES));
-            int computedBodyCrc = (int) crc.getValue();
-            if (storedBodyCrc != computedBodyCrc) {
-                stop(StopReason.BODY_CRC_MISMATCH, HEADER_BYTES + (long) length, "record body CRC mismatch: position="
-                        + position + " length=" + length + " stored=0x" + Integer.toHexString(storedBodyCrc)
-                        + " computed=0x" + Integer.toHexString(computedBodyCrc));
-                return false;
-            }
             recPosition = position;
             recNext = next;
-            recBodyOffset = r + HEADER_BYTES;
-            recLength = length;
+            recBodyOffset = hBodyOffset;
+            recLength = hLength;
             records++;
-            bodyBytes += length;
-            paddingBytes += next - end;
-            prevGeneration = generation;
+            bodyBytes += hLength;
+            paddingBytes += next - (position + HEADER_BYTES + hLength);
+            prevGeneration = hGeneration;
             position = next;
             return true;
         }
@@ -168,13 +150,184 @@ final class RecordScanner {
     }
 
     /**
+     * The chain broke at {@link #position} ({@code f*} fields say why). Either continues after a
+     * proven lost region (position moves on) or stops the scan. See the recovery rule in
+     * {@link WalRecordDescriptor}.
+     */
+    private void resync() throws IOException {
+        long a = position;
+        StopReason reason = fReason;
+        long torn = fTorn;
+        String why = fDetail;
+        if (knownLost != null) {
+            for (LostRegion r : knownLost) {
+                if (r.position() == a && r.endPosition() <= endLimit) {
+                    lost.add(r);
+                    position = r.endPosition();
+                    return;
+                }
+            }
+            stop(reason, torn, why);
+            return;
+        }
+        if (p.headerGeneration() == 0) {
+            stop(reason, torn, why); // a new WAL: nothing was ever written, nothing to look for
+            return;
+        }
+        // after a clean close the log ends at closedEnd, and everything below it was acknowledged
+        long closedEnd = p.closedEnd();
+        long probeLimit = closedEnd >= 0 ? Math.min(closedEnd, hardLimit) : hardLimit;
+        long minGeneration = prevGeneration;
+        long firstIntact = -1;
+        long maxMark = closedEnd;
+        long resumeGeneration = Long.MIN_VALUE;
+        long resume = -1;
+        for (long b = WalMath.alignDown(a, p.blockSize()) + p.blockSize(); b < probeLimit
+                && b + HEADER_BYTES <= hardLimit; b += p.blockSize()) {
+            if (!inspect(b, minGeneration, false, false)) {
+                continue;
+            }
+            if (firstIntact < 0) {
+                firstIntact = b;
+            }
+            long mark = Math.max(hMark, closedEnd);
+            long generation = hGeneration;
+            maxMark = Math.max(maxMark, mark);
+            if (mark <= a) {
+                continue; // written while the hole was not yet durable: proves nothing
+            }
+            if (generation != resumeGeneration) {
+                // resume only at a record of the proving record's generation: an older generation's
+                // record inside the hole may be a leftover that this generation had overwritten
+                resume = findResume(a, b, generation, minGeneration);
+                resumeGeneration = generation;
+            }
+            if (mark >= resume) {
+                lost.add(new LostRegion(a, resume, reason, why + "; bytes=" + (resume - a) + " proven durable by "
+                        + (hMarkOf(b, mark, closedEnd))));
+                position = resume;
+                return;
+            }
+        }
+        if (maxMark > a) {
+            lost.add(new LostRegion(a, maxMark, reason, why + "; bytes [" + a + ", " + maxMark + ") proven durable by "
+                    + (maxMark == closedEnd ? "the clean close at closedEnd=" + closedEnd : "a later durableMark")
+                    + ", no intact record after them: the scan ends at position=" + a));
+        }
+        if (firstIntact >= 0) {
+            torn = Math.max(torn, firstIntact - a);
+            if (reason == StopReason.END_OF_LOG) {
+                reason = StopReason.UNFINISHED_WRITE;
+            }
+            why += "; intact records follow from position=" + firstIntact + " but none proves the hole durable "
+                    + "(maxDurableMark=" + (maxMark < 0 ? "none" : Long.toString(maxMark))
+                    + "): a torn tail, never acknowledged";
+        }
+        stop(reason, torn, why);
+    }
+
+    private static String hMarkOf(long b, long mark, long closedEnd) {
+        return mark == closedEnd ? "the clean close at closedEnd=" + closedEnd
+                : "the record at position=" + b + " durableMark=" + mark;
+    }
+
+    /**
+     * The first intact record (header and body) of {@code generation} in {@code (a, limit]},
+     * searched byte by byte; {@code limit} (an intact header) if none is found before it.
+     */
+    private long findResume(long a, long limit, long generation, long minGeneration) throws IOException {
+        for (long pos = a + 1; pos < limit; pos++) {
+            int i = ensure(pos, Integer.BYTES);
+            if (le.getInt(i + MAGIC_OFFSET) == MAGIC && pos + HEADER_BYTES <= hardLimit
+                    && inspect(pos, minGeneration, true, false) && hGeneration == generation) {
+                return pos;
+            }
+        }
+        return limit;
+    }
+
+    /**
+     * Checks the record at {@code pos}: magic, header CRC, stamped position, generation (at least
+     * {@code minGeneration}), flags and length, and with {@code checkBody} the body CRC. On success
+     * sets the {@code h*} fields; on failure the {@code f*} fields (the detail only if
+     * {@code explain}).
+     */
+    private boolean inspect(long pos, long minGeneration, boolean checkBody, boolean explain) throws IOException {
+        int h = ensure(pos, HEADER_BYTES);
+        int magic = le.getInt(h + MAGIC_OFFSET);
+        if (magic != MAGIC) {
+            if (allZero(h, HEADER_BYTES)) {
+                return fail(StopReason.END_OF_LOG, 0, explain ? "no record at position=" + pos : null);
+            }
+            return fail(StopReason.INVALID_HEADER, bytesToBlockEnd(pos), explain ? "bad magic at position=" + pos
+                    + " stored=0x" + Integer.toHexString(magic) : null);
+        }
+        int storedHeaderCrc = le.getInt(h + HEADER_CRC_OFFSET);
+        int computedHeaderCrc = WalRecordDescriptor.headerCrc(le, h);
+        if (storedHeaderCrc != computedHeaderCrc) {
+            return fail(StopReason.HEADER_CRC_MISMATCH, bytesToBlockEnd(pos), explain ? "record header CRC mismatch: "
+                    + "position=" + pos + " stored=0x" + Integer.toHexString(storedHeaderCrc) + " computed=0x"
+                    + Integer.toHexString(computedHeaderCrc) : null);
+        }
+        long stamped = le.getLong(h + POSITION_OFFSET);
+        if (stamped != pos) {
+            return fail(StopReason.POSITION_MISMATCH, 0, explain ? "record from another lap: position=" + pos
+                    + " stamped=" + stamped : null);
+        }
+        long generation = le.getLong(h + GENERATION_OFFSET);
+        if (!generationValid(pos, generation, minGeneration)) {
+            return fail(StopReason.STALE_GENERATION, 0, explain ? "record of a cut-off generation: position=" + pos
+                    + " generation=" + generation + " previous=" + minGeneration + " headerGeneration="
+                    + p.headerGeneration() + " generationStart=" + p.generationStart() : null);
+        }
+        int flags = le.getInt(h + FLAGS_OFFSET);
+        int length = le.getInt(h + LENGTH_OFFSET);
+        long lapEnd = (pos / p.capacity() + 1) * p.capacity();
+        long end = pos + HEADER_BYTES + (long) length;
+        boolean padding = (flags & FLAG_PADDING) != 0;
+        if ((flags & ~KNOWN_FLAGS) != 0 || length < 0 || end > lapEnd || (padding && end != lapEnd)
+                || end > hardLimit || (!padding && length > buf.capacity() - 2 * HEADER_BYTES - p.blockSize())) {
+            return fail(StopReason.INVALID_HEADER, bytesToBlockEnd(pos), explain ? "impossible record header: "
+                    + "position=" + pos + " flags=" + flags + " length=" + length + " lapEnd=" + lapEnd : null);
+        }
+        long mark = le.getLong(h + DURABLE_MARK_OFFSET);
+        if (!padding && checkBody) {
+            int r = ensure(pos, HEADER_BYTES + length);
+            int storedBodyCrc = le.getInt(r + BODY_CRC_OFFSET);
+            CRC32C crc = new CRC32C();
+            crc.update(buf.duplicate().limit(r + HEADER_BYTES + length).position(r + HEADER_BYTES));
+            int computedBodyCrc = (int) crc.getValue();
+            if (storedBodyCrc != computedBodyCrc) {
+                return fail(StopReason.BODY_CRC_MISMATCH, HEADER_BYTES + (long) length, explain ? "record body CRC "
+                        + "mismatch: position=" + pos + " length=" + length + " stored=0x"
+                        + Integer.toHexString(storedBodyCrc) + " computed=0x" + Integer.toHexString(computedBodyCrc)
+                        : null);
+            }
+            hBodyOffset = r + HEADER_BYTES;
+        }
+        hFlags = flags;
+        hLength = length;
+        hGeneration = generation;
+        hMark = mark;
+        hNext = WalRecordDescriptor.nextPosition(pos, flags, length, p.blockSize());
+        return true;
+    }
+
+    private boolean fail(StopReason reason, long torn, String why) {
+        fReason = reason;
+        fTorn = torn;
+        fDetail = why;
+        return false;
+    }
+
+    /**
      * The generation rule: at or past the current generation's start only that generation; before
      * it only older ones; and never decreasing along the chain.
      */
-    private boolean generationValid(long pos, long generation) {
+    private boolean generationValid(long pos, long generation, long minGeneration) {
         boolean inCurrent = pos >= p.generationStart();
         boolean matches = inCurrent ? generation == p.headerGeneration() : generation < p.headerGeneration();
-        return matches && generation >= prevGeneration;
+        return matches && generation >= minGeneration;
     }
 
     long recordPosition() {
@@ -203,9 +356,25 @@ final class RecordScanner {
         return stopReason;
     }
 
+    /** Lost regions found (or, on a rescan, skipped) so far. */
+    List<LostRegion> lostRegions() {
+        return lost;
+    }
+
     RecoveryReport report(long nodeEpoch) {
-        return new RecoveryReport(p.start(), position, records, bodyBytes, paddingBytes, tornBytes, stopReason,
-                detail, p.headerGeneration(), nodeEpoch);
+        String full = detail;
+        if (!lost.isEmpty()) {
+            StringBuilder sb = new StringBuilder("acknowledged data lost: regions=").append(lost.size())
+                    .append(" bytes=").append(lost.stream().mapToLong(LostRegion::bytes).sum());
+            for (LostRegion r : lost) {
+                sb.append(" [").append(r.position()).append(", ").append(r.endPosition()).append(") found=")
+                        .append(r.found()).append(" (").append(r.detail()).append(')');
+            }
+            full = sb.append("; scan ended: ").append(stopReason).append(' ').append(detail).toString();
+        }
+        return new RecoveryReport(p.start(), position, records, bodyBytes, paddingBytes, tornBytes,
+                lost.isEmpty() ? stopReason : StopReason.ACKNOWLEDGED_DATA_LOST, full, p.headerGeneration(), nodeEpoch,
+                stopReason, lost);
     }
 
     private void stop(StopReason reason, long torn, String why) {
@@ -214,9 +383,9 @@ final class RecordScanner {
         detail = why;
     }
 
-    private long bytesToBlockEnd() {
-        long blockEnd = WalMath.alignUp(position + 1, p.blockSize());
-        return blockEnd - position;
+    private long bytesToBlockEnd(long pos) {
+        long blockEnd = WalMath.alignUp(pos + 1, p.blockSize());
+        return blockEnd - pos;
     }
 
     private boolean allZero(int from, int len) {

@@ -13,16 +13,20 @@ import java.util.zip.CRC32C;
  *  +--------+--------+--------+--------+----------------+----------------+
  *  | magic  | version| blkSize| zero   | capacity (i64) | sequence (i64) |
  *  +--------+--------+--------+--------+----------------+----------------+
- *  32               40               48                56               64       68
- *  +----------------+----------------+-----------------+----------------+--------+
- *  | trimPos (i64)  | generation     | generationStart | nodeEpoch      | crc    |
- *  +----------------+----------------+-----------------+----------------+--------+
+ *  32               40               48                56               64               72       76
+ *  +----------------+----------------+-----------------+----------------+----------------+--------+
+ *  | trimPos (i64)  | generation     | generationStart | nodeEpoch      | closedEnd (i64)| crc    |
+ *  +----------------+----------------+-----------------+----------------+----------------+--------+
  * </pre>
  *
  * <ul>
  *   <li>Little-endian; the rest of the slot's block is zero. {@code magic} = {@link #MAGIC} ("SWLH").</li>
- *   <li>{@code version}: {@link #VERSION}. A reader rejects other versions (no silent
- *       reinterpretation); a new version must come with a migration.</li>
+ *   <li>{@code version}: {@link #VERSION}, the version of the whole device format (header slots
+ *       and records). A reader never reinterprets another version: a slot with a valid CRC and
+ *       another version decodes as {@link Unsupported}, and opening such a WAL fails with
+ *       {@link UnsupportedWalFormatException}. Version 1 records had no {@code durableMark} (see
+ *       {@link WalRecordDescriptor}); a version-1 WAL must be drained (closed cleanly by the
+ *       release that wrote it, so that the engine uploads its data) or deleted before upgrading.</li>
  *   <li>{@code sequence}: incremented by one on every header write (a counter, never a clock).
  *       Header {@code n} is written to slot {@code n % 2}, so a torn header write can destroy only
  *       the older copy. At open, the valid slot with the higher sequence wins.</li>
@@ -35,14 +39,22 @@ import java.util.zip.CRC32C;
  *       start of a newer one is a leftover that an earlier recovery had already cut off (it lay
  *       after a torn write), and must never be replayed.</li>
  *   <li>{@code nodeEpoch}: opaque to the WAL; the engine stores its node epoch here.</li>
- *   <li>{@code crc}: CRC32C of bytes [0, 64).</li>
+ *   <li>{@code closedEnd}: {@code -1} while the generation is open (the header written at open and
+ *       every trim header). A clean close (every write completed, the WAL not failed) writes one
+ *       more header with the end of the log here: everything below it was durable and
+ *       acknowledged, and nothing of this generation lies beyond it. Recovery then needs no
+ *       look-ahead past it, and a hole below it is lost acknowledged data even with no later
+ *       record to prove it (see {@link WalRecordDescriptor}). After a crash it is {@code -1} and
+ *       recovery looks ahead over the rest of the ring.</li>
+ *   <li>{@code crc}: CRC32C of bytes [0, 72).</li>
  * </ul>
  */
 final class WalHeaderDescriptor {
 
     /** "SWLH" read as a little-endian int. */
     static final int MAGIC = 0x484C5753;
-    static final int VERSION = 1;
+    /** Version 2: records carry a durable mark, the header a clean-close end (version 1: neither). */
+    static final int VERSION = 2;
     static final int SLOTS = 2;
 
     static final int MAGIC_OFFSET = 0;
@@ -55,7 +67,8 @@ final class WalHeaderDescriptor {
     static final int GENERATION_OFFSET = TRIM_POSITION_OFFSET + Long.BYTES;
     static final int GENERATION_START_OFFSET = GENERATION_OFFSET + Long.BYTES;
     static final int NODE_EPOCH_OFFSET = GENERATION_START_OFFSET + Long.BYTES;
-    static final int CRC_OFFSET = NODE_EPOCH_OFFSET + Long.BYTES;
+    static final int CLOSED_END_OFFSET = NODE_EPOCH_OFFSET + Long.BYTES;
+    static final int CRC_OFFSET = CLOSED_END_OFFSET + Long.BYTES;
     static final int HEADER_BYTES = CRC_OFFSET + Integer.BYTES;
 
     private WalHeaderDescriptor() {
@@ -86,11 +99,12 @@ final class WalHeaderDescriptor {
         b.putLong(GENERATION_OFFSET, h.generation());
         b.putLong(GENERATION_START_OFFSET, h.generationStart());
         b.putLong(NODE_EPOCH_OFFSET, h.nodeEpoch());
+        b.putLong(CLOSED_END_OFFSET, h.closedEnd());
         b.putInt(CRC_OFFSET, crc(b));
     }
 
     /** Result of decoding one slot. */
-    sealed interface Decoded permits Valid, Empty, Invalid {
+    sealed interface Decoded permits Valid, Empty, Invalid, Unsupported {
     }
 
     record Valid(WalHeader header) implements Decoded {
@@ -101,6 +115,10 @@ final class WalHeaderDescriptor {
     }
 
     record Invalid(String reason) implements Decoded {
+    }
+
+    /** An intact slot (magic and CRC match) of another format version: never reinterpreted. */
+    record Unsupported(int version) implements Decoded {
     }
 
     /** Decodes the slot at {@code buf} [0, {@link #HEADER_BYTES}). */
@@ -125,11 +143,11 @@ final class WalHeaderDescriptor {
         }
         int version = b.getInt(VERSION_OFFSET);
         if (version != VERSION) {
-            return new Invalid("unsupported version: version=" + version + " supported=" + VERSION);
+            return new Unsupported(version);
         }
         return new Valid(new WalHeader(b.getInt(BLOCK_SIZE_OFFSET), b.getLong(CAPACITY_OFFSET),
                 b.getLong(SEQUENCE_OFFSET), b.getLong(TRIM_POSITION_OFFSET), b.getLong(GENERATION_OFFSET),
-                b.getLong(GENERATION_START_OFFSET), b.getLong(NODE_EPOCH_OFFSET)));
+                b.getLong(GENERATION_START_OFFSET), b.getLong(NODE_EPOCH_OFFSET), b.getLong(CLOSED_END_OFFSET)));
     }
 
     private static int crc(ByteBuffer b) {

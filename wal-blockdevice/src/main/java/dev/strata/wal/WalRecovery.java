@@ -11,7 +11,9 @@ import java.util.function.Consumer;
 
 /**
  * Iterator over the durable records after the trim point, in order, read from the device in large
- * aligned chunks. The first recovery after open is the WAL's only scan of the log (appends wait for
+ * aligned chunks. Regions that had been acknowledged but were found damaged are skipped and listed
+ * in {@link RecoveryReport#lostRegions()} (the records after them are returned); the iteration ends
+ * at the end of the log or at a torn tail. The first recovery after open is the WAL's only scan of the log (appends wait for
  * its end); later ones read the same records again. Each {@link WalRecord#body()} is a fresh buffer owned by the
  * caller, who must release it. Not thread-safe. {@link #close()} is idempotent and needed only to
  * stop early.

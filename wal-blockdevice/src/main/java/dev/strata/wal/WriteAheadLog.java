@@ -41,7 +41,9 @@ public interface WriteAheadLog extends AutoCloseable {
     CompletableFuture<Void> trim(long position);
 
     /**
-     * Every durable record after the trim point, in order, as of open. The first call, made before
+     * Every durable record after the trim point, in order, as of open, except those in regions
+     * found damaged after they were acknowledged (skipped, and listed in
+     * {@link RecoveryReport#lostRegions()} with {@link RecoveryReport.StopReason#ACKNOWLEDGED_DATA_LOST}). The first call, made before
      * any append, is the WAL's one scan of the log: when it has been iterated to the end, the WAL
      * knows where to write (appends made earlier scan the log themselves, and a later call reads
      * the same records again). The caller owns each returned record's body and must release it.

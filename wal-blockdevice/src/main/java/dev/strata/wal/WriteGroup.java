@@ -72,7 +72,8 @@ final class WriteGroup {
     long addRecord(ByteBuf body, int bodyCrc, CompletableFuture<WalAppendResult> future) {
         long position = start + fill;
         int length = body.readableBytes();
-        WalRecordDescriptor.writeHeader(buffer, fill, 0, position, generation, length, bodyCrc);
+        // durable mark 0 until stampDurableMark: a mark of 0 never proves anything at recovery
+        WalRecordDescriptor.writeHeader(buffer, fill, 0, position, generation, 0, length, bodyCrc);
         body.getBytes(body.readerIndex(), buffer.duplicate().limit(fill + HEADER_BYTES + length)
                 .position(fill + HEADER_BYTES));
         add(position, future);
@@ -84,7 +85,7 @@ final class WriteGroup {
     /** Adds a padding record covering the rest of the lap up to {@code lapEnd}; the group must then be sealed. */
     void addPadding(long lapEnd) {
         long position = start + fill;
-        WalRecordDescriptor.writeHeader(buffer, fill, WalRecordDescriptor.FLAG_PADDING, position, generation,
+        WalRecordDescriptor.writeHeader(buffer, fill, WalRecordDescriptor.FLAG_PADDING, position, generation, 0,
                 (int) (lapEnd - position - HEADER_BYTES), 0);
         add(position, null);
         lastHeaderOffset = fill;
@@ -116,6 +117,17 @@ final class WriteGroup {
             nextPosition = start + writeLength;
         }
         return nextPosition;
+    }
+
+    /**
+     * Stamps {@code durableMark} (the end of the WAL's contiguous durable prefix, now) into every
+     * record header of this group, after {@link #seal()} and just before the write is submitted.
+     * The recovered prefix, if any, keeps its own marks. See {@link WalRecordDescriptor}.
+     */
+    void stampDurableMark(long durableMark) {
+        for (int i = 0, n = futures.size(); i < n; i++) {
+            WalRecordDescriptor.setDurableMark(buffer, (int) (positions[i] - start), durableMark);
+        }
     }
 
     int writeLength() {

@@ -8,6 +8,14 @@
  * {@link dev.strata.wal.BlockDeviceWal}, {@link dev.strata.wal.WalOptions} and the value types it
  * returns. Everything else is package-private.
  *
+ * <p>Recovery: the scan follows the record chain from the trim point. Where it breaks (zeros, a
+ * bad CRC, stale bytes), it looks ahead for intact records, and uses the durable mark every record
+ * carries (the end of the durable prefix when its write was submitted, see
+ * {@link dev.strata.wal.WalRecordDescriptor}) to tell a torn tail (never acknowledged: the scan
+ * ends there) from acknowledged data lost inside the log (reported in
+ * {@link dev.strata.wal.RecoveryReport#lostRegions()}; the scan continues after it and returns the
+ * acknowledged records that follow). Deciding what to do about lost data is the engine's job.
+ *
  * <p>Does not own: what a record means (the engine encodes its batches into opaque bodies), when
  * to trim (the engine trims after upload), or retrying (a failed WAL stays failed; the engine
  * reopens it).

@@ -21,11 +21,15 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Torn and corrupt writes: damage at every block boundary of a recovered region, then check that
- * recovery returns the intact prefix and never a damaged record.
+ * recovery never returns a damaged record, returns every intact record before the damage, and
+ * past damage that a later write proves had been acknowledged, returns the intact records after it
+ * and reports the lost region (regression test for a zeroed block inside the log silently ending
+ * recovery: RELIABILITY.md, bug 2).
  */
 class WalCorruptionTest {
 
     private static final int BLOCK = 4096;
+    private static final long CAPACITY = 1 << 20;
 
     @TempDir
     Path dir;
@@ -52,8 +56,9 @@ class WalCorruptionTest {
     enum Damage { TRUNCATE, ZERO_BLOCK, FLIP_FIRST_BYTE, FLIP_LAST_BYTE_BEFORE }
 
     @Test
-    void recoveryReturnsTheIntactPrefixForDamageAtEveryBlockBoundary() throws IOException {
+    void recoveryReturnsEveryIntactRecordAndReportsDamageAtEveryBlockBoundary() throws IOException {
         int cases = 0;
+        int lostReported = 0;
         for (long block = 0; block * BLOCK < regionEnd; block++) {
             for (Damage d : Damage.values()) {
                 if (d == Damage.FLIP_LAST_BYTE_BEFORE && block == 0) {
@@ -97,32 +102,60 @@ class WalCorruptionTest {
                     report = wal.recoveryReport();
                 }
                 String where = "block=" + block + " damage=" + d + " report=" + report;
-                // a prefix of what was written, byte for byte: never a damaged record
-                assertThat(recovered.size()).as(where).isLessThanOrEqualTo(written.size());
-                for (int i = 0; i < recovered.size(); i++) {
-                    assertThat(recovered.get(i)).as(where + " record " + i).isEqualTo(written.get(i));
-                }
-                // every record wholly before the damage is returned; no record whose bytes changed is
+                RecoveryOracle.Expected expected = new RecoveryOracle(original, copy, BLOCK, CAPACITY).expected(0);
+                WalTesting.assertSameRecords(recovered, expected.records());
+                assertThat(report.endPosition()).as(where + " " + expected).isEqualTo(expected.end());
+                assertThat(report.lostRegions()).as(where + " " + expected).map(r -> List.of(r.position(), r.endPosition()))
+                        .containsExactlyElementsOf(expected.lost().stream().map(l -> List.of(l[0], l[1])).toList());
+                // the rules themselves, on this log of single-record writes (each awaited, so each write's
+                // durable mark proves everything before it): every intact record before the damage is
+                // returned; no changed record is; if an intact record follows the damage, every intact
+                // record is returned and the report says acknowledged data was lost
+                int firstChanged = -1;
+                int lastChanged = -1;
+                List<Rec> intact = new ArrayList<>();
                 for (int i = 0; i < written.size(); i++) {
                     Rec r = written.get(i);
                     long end = r.position() + WalRecordDescriptor.encodedLength(r.body().length);
-                    boolean before_ = end <= damageFrom;
                     boolean changed = r.position() < damageTo && end > damageFrom
                             && changedBytes(before, dataOffset + Math.max(r.position(), damageFrom),
                                     dataOffset + Math.min(end, damageTo), d);
-                    if (before_) {
-                        assertThat(recovered.size()).as(where + " must include record " + i).isGreaterThan(i);
-                    }
                     if (changed) {
-                        assertThat(recovered.size()).as(where + " must stop before damaged record " + i).isLessThanOrEqualTo(i);
-                        assertThat(report.stopReason()).as(where).isNotEqualTo(StopReason.CAPACITY_REACHED);
+                        firstChanged = firstChanged < 0 ? i : firstChanged;
+                        lastChanged = i;
+                        assertThat(recovered).as(where + " must not return damaged record " + i).doesNotContain(r);
+                    } else {
+                        intact.add(r);
                     }
+                }
+                if (firstChanged < 0) {
+                    WalTesting.assertSameRecords(recovered, written);
+                } else if (lastChanged < written.size() - 1) {
+                    WalTesting.assertSameRecords(recovered, intact);
+                    assertThat(report.stopReason()).as(where).isEqualTo(StopReason.ACKNOWLEDGED_DATA_LOST);
+                    assertThat(report.acknowledgedDataLost()).as(where).isTrue();
+                    assertThat(report.lostBytes()).as(where).isPositive();
+                    assertThat(report.endReason()).as(where).isEqualTo(StopReason.END_OF_LOG);
+                    assertThat(report.tornBytes()).as(where).isZero();
+                    lostReported++;
+                } else {
+                    // damage in the last write: no later record proves it was acknowledged, but the clean
+                    // close does (the header records where the log ended); the scan ends at the damage
+                    WalTesting.assertSameRecords(recovered, written.subList(0, firstChanged));
+                    assertThat(report.stopReason()).as(where).isEqualTo(StopReason.ACKNOWLEDGED_DATA_LOST);
+                    assertThat(report.lostRegions()).as(where).hasSize(1);
+                    assertThat(report.lostRegions().get(0).position()).as(where)
+                            .isEqualTo(written.get(firstChanged).position());
+                    assertThat(report.lostRegions().get(0).endPosition()).as(where).isEqualTo(regionEnd);
+                    assertThat(report.endPosition()).as(where).isEqualTo(written.get(firstChanged).position());
+                    lostReported++;
                 }
                 Files.delete(copy);
                 cases++;
             }
         }
         assertThat(cases).isGreaterThan(40);
+        assertThat(lostReported).as("cases with damage inside the acknowledged log").isGreaterThan(40);
     }
 
     private static boolean changedBytes(byte[] original, long from, long to, Damage d) {
@@ -144,32 +177,134 @@ class WalCorruptionTest {
 
     @Test
     void recordOfACutOffGenerationIsNeverReplayedAfterANewerGenerationReachesIt() throws IOException {
+        Path live = dir.resolve("gen-live.dat");
         Path file = dir.resolve("gen.dat");
         Rec a;
-        Rec b;
-        Rec c;
-        try (BlockDeviceWal wal = BlockDeviceWal.open(options(file, WalOptions.Backend.DIRECT).build())) {
+        byte[] bBody = bytes(2, 5000);
+        byte[] cBody = bytes(3, 1000);
+        long bPosition;
+        long cPosition;
+        HeldCompletions held = new HeldCompletions();
+        try (BlockDeviceWal wal = BlockDeviceWal.open(options(live, WalOptions.Backend.DIRECT).build(), held::wrap)) {
             a = append(wal, bytes(1, 1000));
-            b = append(wal, bytes(2, 5000));
-            c = append(wal, bytes(3, 1000));
+            // B and C in flight together: C is written while B is not yet durable
+            held.hold();
+            var fb = wal.append(WalTesting.buf(bBody));
+            var fc = wal.append(WalTesting.buf(cBody));
+            assertThat(held.submittedWhileHeld()).isEqualTo(2);
+            held.awaitOnDevice();
+            Files.copy(live, file); // the crash image: B and C on the device, neither acknowledged
+            held.release();
+            bPosition = dev.strata.api.testkit.Futures.await(fb).position();
+            cPosition = dev.strata.api.testkit.Futures.await(fc).position();
         }
-        // B's first block never reached the disk (a torn write), C did (it was in flight at the same time)
+        // B's first block never reached the disk (a torn write), C did
         try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
-            f.seek(dataOffset + b.position());
+            f.seek(dataOffset + bPosition);
             f.write(new byte[BLOCK]);
         }
         Rec d;
         try (BlockDeviceWal wal = BlockDeviceWal.open(options(file, WalOptions.Backend.DIRECT).build())) {
             assertThat(recoverAll(wal)).containsExactly(a);
+            RecoveryReport report = wal.recoveryReport();
+            assertThat(report.stopReason()).isEqualTo(StopReason.UNFINISHED_WRITE);
+            assertThat(report.tornBytes()).isEqualTo(cPosition - bPosition);
+            assertThat(report.lostRegions()).isEmpty();
             // D has B's size, so it ends where B ended and the chain would lead straight to C
-            d = append(wal, bytes(4, 5000));
-            assertThat(d.position()).isEqualTo(b.position());
-            assertThat(d.nextPosition()).isEqualTo(c.position());
+            d = append(wal, bytes(4, bBody.length));
+            assertThat(d.position()).isEqualTo(bPosition);
+            assertThat(d.nextPosition()).isEqualTo(cPosition);
         }
         try (BlockDeviceWal wal = BlockDeviceWal.open(options(file, WalOptions.Backend.DIRECT).build())) {
             assertThat(recoverAll(wal)).containsExactly(a, d);
             assertThat(wal.recoveryReport().stopReason()).isEqualTo(StopReason.STALE_GENERATION);
         }
+    }
+
+    @Test
+    void zeroedWriteInsideTheLogIsReportedAndLaterRecordsAreReturned() throws IOException {
+        Path file = dir.resolve("zeroed.dat");
+        Path crashed = dir.resolve("zeroed-crash.dat");
+        List<Rec> recs = new ArrayList<>();
+        try (BlockDeviceWal wal = BlockDeviceWal.open(options(file, WalOptions.Backend.DIRECT).build())) {
+            for (int i = 0; i < 10; i++) {
+                recs.add(append(wal, bytes(100 + i, 3000)));
+            }
+            Files.copy(file, crashed); // a crash image: no clean close, only the records' marks prove anything
+        }
+        Rec lost = recs.get(4);
+        for (Path p : List.of(crashed, file)) {
+            try (RandomAccessFile f = new RandomAccessFile(p.toFile(), "rw")) {
+                f.seek(dataOffset + lost.position());
+                f.write(new byte[BLOCK]); // a lost write: the device returns zeros where record 4 was
+            }
+        }
+        List<Rec> expected = new ArrayList<>(recs);
+        expected.remove(4);
+        // after a crash (the next record's durable mark proves it), after a clean close, and again after
+        // another append and close (the region is found again until it is trimmed)
+        List<Path> opens = List.of(crashed, file, file);
+        for (int round = 0; round < opens.size(); round++) {
+            try (BlockDeviceWal wal = BlockDeviceWal.open(options(opens.get(round), WalOptions.Backend.DIRECT).build())) {
+                WalTesting.assertSameRecords(recoverAll(wal), expected);
+                RecoveryReport report = wal.recoveryReport();
+                assertThat(report.stopReason()).isEqualTo(StopReason.ACKNOWLEDGED_DATA_LOST);
+                assertThat(report.endReason()).isEqualTo(StopReason.END_OF_LOG);
+                assertThat(report.tornBytes()).isZero();
+                assertThat(report.lostRegions()).hasSize(1);
+                RecoveryReport.LostRegion region = report.lostRegions().get(0);
+                assertThat(region.position()).isEqualTo(lost.position());
+                assertThat(region.endPosition()).isEqualTo(lost.nextPosition());
+                assertThat(region.bytes()).isEqualTo(BLOCK);
+                assertThat(region.found()).isEqualTo(StopReason.END_OF_LOG);
+                assertThat(report.detail()).contains("acknowledged data lost",
+                        "[" + lost.position() + ", " + lost.nextPosition() + ")");
+                if (round == 0) {
+                    assertThat(region.detail()).contains("durableMark=" + lost.nextPosition());
+                }
+                // a second iteration reads the same records and skips the same region
+                WalTesting.assertSameRecords(recoverAll(wal), expected);
+                if (round == 1) {
+                    expected.add(append(wal, bytes(200, 100)));
+                }
+            }
+        }
+    }
+
+    @Test
+    void walOfFormatVersionOneIsRefusedWithATypedError() throws IOException {
+        Path file = dir.resolve("v1.dat");
+        try (BlockDeviceWal wal = BlockDeviceWal.open(options(file, WalOptions.Backend.DIRECT).build())) {
+            append(wal, bytes(1, 100));
+        }
+        byte[] before = Files.readAllBytes(file);
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+            for (int slot = 0; slot < 2; slot++) { // rewrite both header slots as version 1, CRC intact
+                java.nio.ByteBuffer b = java.nio.ByteBuffer.allocate(BLOCK).order(java.nio.ByteOrder.LITTLE_ENDIAN);
+                f.seek((long) slot * BLOCK);
+                f.readFully(b.array());
+                if (b.getInt(0) == 0) {
+                    continue;
+                }
+                b.putInt(WalHeaderDescriptor.VERSION_OFFSET, 1);
+                java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+                crc.update(b.array(), 0, WalHeaderDescriptor.CRC_OFFSET);
+                b.putInt(WalHeaderDescriptor.CRC_OFFSET, (int) crc.getValue());
+                f.seek((long) slot * BLOCK);
+                f.write(b.array());
+            }
+        }
+        byte[] v1 = Files.readAllBytes(file);
+        assertThat(v1).isNotEqualTo(before);
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                () -> BlockDeviceWal.open(options(file, WalOptions.Backend.DIRECT).build()).close())
+                .isInstanceOfSatisfying(UnsupportedWalFormatException.class, e -> {
+                    assertThat(e.foundVersion()).isEqualTo(1);
+                    assertThat(e.supportedVersion()).isEqualTo(WalHeaderDescriptor.VERSION);
+                    assertThat(e.isRetriable()).isFalse();
+                    assertThat(e.getMessage()).contains("version=1", file.toString());
+                });
+        assertThat(Files.readAllBytes(file)).as("nothing written to a refused WAL").isEqualTo(v1);
     }
 
     @Test

@@ -34,6 +34,7 @@ public final class WalCrashChild {
             CompletableFuture<WalAppendResult> f = wal.append(WalTesting.buf(WalTesting.bytes(bodySeed, length)));
             f.whenComplete((r, e) -> {
                 if (r != null) {
+                    refused.set(0); // STUCK counts refusals in a row, without any progress in between
                     synchronized (out) {
                         out.println("ACK " + r.position() + " " + r.nextPosition() + " " + bodySeed + " " + length);
                         out.flush();
@@ -45,7 +46,7 @@ public final class WalCrashChild {
                             }
                             out.println("TRIM " + trimTo);
                             out.flush();
-                            wal.trim(trimTo);
+                            wal.trim(trimTo).thenRun(() -> refused.set(0));
                         }
                     }
                 } else if (!(e instanceof dev.strata.api.BackpressureException)) {
@@ -54,10 +55,26 @@ public final class WalCrashChild {
                         out.flush();
                     }
                     Runtime.getRuntime().halt(2);
-                } else if (refused.incrementAndGet() > 1_000_000) {
-                    out.println("STUCK " + e);
-                    out.flush();
-                    Runtime.getRuntime().halt(3);
+                } else {
+                    synchronized (out) {
+                        // the ring can fill with acknowledged records that wait for a batch of 6 to be
+                        // trimmed while every append is refused (no more acknowledgements): trim all but
+                        // the newest two (the parent checks that the newest acknowledged records survive)
+                        if (ackedNext.size() > 2) {
+                            long trimTo = 0;
+                            while (ackedNext.size() > 2) {
+                                trimTo = ackedNext.poll();
+                            }
+                            out.println("TRIM " + trimTo);
+                            out.flush();
+                            wal.trim(trimTo).thenRun(() -> refused.set(0));
+                        }
+                        if (refused.incrementAndGet() > 1_000_000) {
+                            out.println("STUCK " + e);
+                            out.flush();
+                            Runtime.getRuntime().halt(3);
+                        }
+                    }
                 }
                 inFlight.release();
             });

@@ -67,7 +67,7 @@ class WalPropertiesTest {
                         model.add(append(wal, body));
                     } catch (BackpressureException full) {
                         // the ring is full of untrimmed records: allowed, nothing was written
-                        assertThat(wal.free()).isLessThan(WalRecordDescriptor.encodedLength(a.length()) + 2L * 4096 + 36);
+                        assertThat(wal.free()).isLessThan(WalRecordDescriptor.encodedLength(a.length()) + 2L * 4096 + WalRecordDescriptor.HEADER_BYTES);
                     }
                 } else if (op instanceof TrimOp t) {
                     if (model.size() > t.keep()) {
