@@ -35,9 +35,11 @@ import org.slf4j.LoggerFactory;
  * completes on the calling thread.
  *
  * <h2>Failures</h2>
- * A read's future fails with the loader's exception, with {@link BackpressureException} (retriable)
+ * A read's future fails with the loader's exception for its block, with {@link BackpressureException} (retriable)
  * when the in-flight read budget stays full (its bounded wait queue is full, or the load waited longer
- * than {@code maxWait}), or with {@link IllegalStateException} after {@link #close()}.
+ * than {@code maxWait}), or with {@link IllegalStateException} after {@link #close()}. When
+ * several adjacent blocks are loaded together (a demand block and its read-ahead), a block that
+ * fails (e.g. it is corrupt) fails only its own readers: see {@link BlockLoader#loadEach}.
  */
 public final class BlockCache implements AutoCloseable {
     /*
@@ -70,7 +72,10 @@ public final class BlockCache implements AutoCloseable {
      * block is published (cache or prefetched) and its future completed while the completing thread
      * holds an extra claim, so every reader attached before completion gets the block even if
      * Caffeine evicts it at once (a block larger than the cache, read-once). A reader attaching later
-     * may find it gone and reads again, a bounded number of times.
+     * may find it gone and reads again, a bounded number of times. Outcomes are per block
+     * (BlockLoader.loadEach): a run that contains a damaged block publishes its intact blocks and
+     * fails only the damaged block's readers; a failed block is not cached, so the next read loads
+     * it again.
      *
      * Read-ahead: ReadAhead decides per stream (sequential detection, adaptive window); the planned
      * blocks that are nowhere yet are grouped, with the demand block when adjacent, into runs of
@@ -430,37 +435,73 @@ public final class BlockCache implements AutoCloseable {
             refs.add(p.ref());
         }
         loads.increment();
-        CompletableFuture<List<ByteBuf>> f;
+        List<CompletableFuture<ByteBuf>> each;
         try {
-            f = loader.load(refs.get(0).objectId(), List.copyOf(refs));
-            if (f == null) {
-                f = CompletableFuture.failedFuture(new IllegalStateException("BlockLoader returned null"));
-            }
+            each = loader.loadEach(refs.get(0).objectId(), List.copyOf(refs));
         } catch (RuntimeException e) {
-            f = CompletableFuture.failedFuture(e);
+            each = failedRun(run.size(), e);
         }
-        f.whenCompleteAsync((bufs, error) -> completeLoad(run, bufs, error), executor);
+        if (each == null || each.size() != run.size() || containsNull(each)) {
+            if (each != null) {
+                each.forEach(f -> {
+                    if (f != null) {
+                        f.thenAccept(ByteBuf::release); // nobody else will take these buffers
+                    }
+                });
+            }
+            each = failedRun(run.size(), new IllegalStateException("BlockLoader returned "
+                    + (each == null ? "null" : each.size() + " futures") + " for " + run.size() + " blocks: objectId="
+                    + refs.get(0).objectId()));
+        }
+        List<CompletableFuture<ByteBuf>> outcomes = List.copyOf(each);
+        // Complete the run once every block's outcome is known: one GET serves the whole run, and
+        // returning its budget in one step keeps the accounting simple.
+        CompletableFuture.allOf(outcomes.toArray(CompletableFuture[]::new))
+                .whenCompleteAsync((v, ignored) -> completeLoad(run, outcomes), executor);
     }
 
-    private void completeLoad(List<PendingLoad> run, List<ByteBuf> bufs, Throwable error) {
+    private static boolean containsNull(List<?> list) {
+        for (Object o : list) { // not List.contains(null): immutable lists throw on it
+            if (o == null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static List<CompletableFuture<ByteBuf>> failedRun(int blocks, Throwable error) {
+        List<CompletableFuture<ByteBuf>> out = new ArrayList<>(blocks);
+        for (int i = 0; i < blocks; i++) {
+            out.add(CompletableFuture.failedFuture(error));
+        }
+        return out;
+    }
+
+    /**
+     * Publishes each block of a completed run, or fails the readers of that block alone: a damaged
+     * block must not fail readers of its intact neighbours (which would report intact data as corrupt).
+     * Every future in {@code outcomes} is done.
+     */
+    private void completeLoad(List<PendingLoad> run, List<CompletableFuture<ByteBuf>> outcomes) {
         // Prefetched blocks keep their budget bytes until read or expired; the rest return it now.
         long returnBytes = bytesOf(run);
         try {
-            if (error == null && (bufs == null || bufs.size() != run.size())) {
-                releaseAll(bufs);
-                error = new IllegalStateException("BlockLoader returned " + (bufs == null ? "null" : bufs.size())
-                        + " buffers for " + run.size() + " blocks: objectId=" + run.get(0).ref().objectId());
-            }
-            if (error != null) {
-                Throwable cause = unwrap(error);
-                LOG.debug("block load failed: objectId={} firstBlock={} blocks={}", run.get(0).ref().objectId(),
-                        run.get(0).ref().blockIndex(), run.size(), cause);
-                fail(run, cause);
-                return;
-            }
             for (int i = 0; i < run.size(); i++) {
-                if (publishLoaded(run.get(i), bufs.get(i))) {
-                    returnBytes -= run.get(i).ref().sizeBytes();
+                PendingLoad p = run.get(i);
+                CompletableFuture<ByteBuf> outcome = outcomes.get(i);
+                Throwable error = outcome.isCompletedExceptionally() ? outcome.handle((b, e) -> e).join() : null;
+                ByteBuf buf = error == null ? outcome.join() : null;
+                if (error == null && buf == null) {
+                    error = new IllegalStateException("BlockLoader completed a block with null: objectId="
+                            + p.ref().objectId() + " blockIndex=" + p.ref().blockIndex());
+                }
+                if (error != null) {
+                    Throwable cause = unwrap(error);
+                    LOG.debug("block load failed: objectId={} blockIndex={} runBlocks={}", p.ref().objectId(),
+                            p.ref().blockIndex(), run.size(), cause);
+                    fail(List.of(p), cause);
+                } else if (publishLoaded(p, buf)) {
+                    returnBytes -= p.ref().sizeBytes();
                 }
             }
         } finally {

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.strata.api.BackpressureException;
+import dev.strata.api.CorruptDataException;
 import dev.strata.api.StorageException;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PoolArenaMetric;
@@ -183,6 +184,140 @@ class BlockCacheTest {
         CompletableFuture<ByteBuf> retry = cache.read(1, block(1, 0));
         loader.completeNext();
         retry.join().release();
+        assertThat(loader.calls).hasSize(2);
+        assertThat(cache.stats().inFlightBytes()).isZero();
+    }
+
+    /**
+     * Regression guard for RELIABILITY.md bug 6: a demand block and its read-ahead are loaded as one
+     * run; a damaged block in that run used to fail the readers of every block in it, so intact data
+     * was reported corrupt (and read fine on the next try). Here the loader reports per-block outcomes.
+     */
+    @Test
+    void aDamagedBlockInALoadedRunFailsOnlyItsOwnReaders() {
+        java.util.Set<Integer> damaged = java.util.Set.of(3);
+        List<List<BlockRef>> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+        BlockLoader perBlock = new BlockLoader() {
+            @Override
+            public CompletableFuture<List<ByteBuf>> load(long objectId, List<BlockRef> blocks) {
+                throw new AssertionError("the cache calls loadEach");
+            }
+
+            @Override
+            public List<CompletableFuture<ByteBuf>> loadEach(long objectId, List<BlockRef> blocks) {
+                calls.add(blocks);
+                List<CompletableFuture<ByteBuf>> out = new ArrayList<>();
+                for (BlockRef r : blocks) {
+                    out.add(damaged.contains(r.blockIndex())
+                            ? CompletableFuture.failedFuture(new CorruptDataException("data block CRC mismatch: "
+                                    + "objectId=" + r.objectId() + " block=" + r.blockIndex()))
+                            : CompletableFuture.completedFuture(alloc.directBuffer(r.sizeBytes())
+                                    .writeLong(CountingLoader.tag(r.objectId(), r.blockIndex()))
+                                    .writeZero(r.sizeBytes() - Long.BYTES)));
+                }
+                return out;
+            }
+        };
+        Layout layout = new Layout(1, 10, 100); // stream 0: object 0, blocks 0..9
+        BlockCache cache = BlockCache.builder(perBlock).locator(layout).sequentialThreshold(1)
+                .initialWindowBytes(300).maxWindowBytes(300).capacityBytes(10_000).maxInFlightBytes(10_000)
+                .executor(Runnable::run).build();
+        caches.add(cache);
+
+        cache.read(0, layout.block(0, 0)).join().release();
+        // sequential: block 1 is loaded together with its read-ahead 2, 3, 4, in one run
+        ByteBuf one = cache.read(0, layout.block(0, 1)).join();
+        try {
+            assertThat(tagOf(one)).isEqualTo(CountingLoader.tag(0, 1));
+        } finally {
+            one.release();
+        }
+        assertThat(calls).hasSize(2);
+        assertThat(calls.get(1)).extracting(BlockRef::blockIndex).containsExactly(1, 2, 3, 4);
+
+        for (int intact : new int[] {2, 4}) {
+            ByteBuf b = cache.read(7, layout.block(0, intact)).join();
+            try {
+                assertThat(tagOf(b)).isEqualTo(CountingLoader.tag(0, intact));
+            } finally {
+                b.release();
+            }
+        }
+        assertThat(calls).as("intact blocks of the run were published, not loaded again").hasSize(2);
+        assertThatThrownBy(() -> cache.read(7, layout.block(0, 3)).join())
+                .hasCauseInstanceOf(CorruptDataException.class).hasMessageContaining("block=3");
+        assertThat(calls).as("a damaged block is not cached: it is loaded again").hasSize(3);
+        assertThat(cache.stats().inFlightBytes()).isZero();
+    }
+
+    /**
+     * The default per-block outcomes of a loader that only implements {@code load} (as the engine's
+     * does): a run that fails as corrupt is loaded again block by block, so its intact blocks are
+     * served and only the damaged one fails (regression guard for RELIABILITY.md bug 6).
+     */
+    @Test
+    void aRunThatFailsAsCorruptIsLoadedAgainBlockByBlock() {
+        List<List<Integer>> calls = new java.util.concurrent.CopyOnWriteArrayList<>();
+        BlockLoader allOrNothing = (objectId, blocks) -> {
+            calls.add(blocks.stream().map(BlockRef::blockIndex).toList());
+            if (blocks.stream().anyMatch(r -> r.blockIndex() == 3)) {
+                return CompletableFuture.failedFuture(new CorruptDataException("data block CRC mismatch: objectId="
+                        + objectId + " block=3"));
+            }
+            List<ByteBuf> out = new ArrayList<>();
+            for (BlockRef r : blocks) {
+                out.add(alloc.directBuffer(r.sizeBytes()).writeLong(CountingLoader.tag(r.objectId(), r.blockIndex()))
+                        .writeZero(r.sizeBytes() - Long.BYTES));
+            }
+            return CompletableFuture.completedFuture(out);
+        };
+        Layout layout = new Layout(1, 10, 100);
+        BlockCache cache = BlockCache.builder(allOrNothing).locator(layout).sequentialThreshold(1)
+                .initialWindowBytes(300).maxWindowBytes(300).capacityBytes(10_000).maxInFlightBytes(10_000)
+                .executor(Runnable::run).build();
+        caches.add(cache);
+
+        cache.read(0, layout.block(0, 0)).join().release();
+        ByteBuf one = cache.read(0, layout.block(0, 1)).join();
+        try {
+            assertThat(tagOf(one)).isEqualTo(CountingLoader.tag(0, 1));
+        } finally {
+            one.release();
+        }
+        assertThat(calls).containsExactly(List.of(0), List.of(1, 2, 3, 4), List.of(1), List.of(2), List.of(3),
+                List.of(4));
+        for (int intact : new int[] {2, 4}) {
+            ByteBuf b = cache.read(7, layout.block(0, intact)).join();
+            try {
+                assertThat(tagOf(b)).isEqualTo(CountingLoader.tag(0, intact));
+            } finally {
+                b.release();
+            }
+        }
+        assertThatThrownBy(() -> cache.read(7, layout.block(0, 3)).join())
+                .hasCauseInstanceOf(CorruptDataException.class).hasMessageContaining("block=3");
+        assertThat(calls).hasSize(7);
+        assertThat(cache.stats().inFlightBytes()).isZero();
+    }
+
+    @Test
+    void aStorageFailureOfARunFailsEveryBlockOfItWithoutMoreReads() {
+        Layout layout = new Layout(1, 10, 100);
+        CountingLoader loader = new CountingLoader(alloc, true);
+        BlockCache cache = BlockCache.builder(loader).locator(layout).sequentialThreshold(1)
+                .initialWindowBytes(300).maxWindowBytes(300).capacityBytes(10_000).maxInFlightBytes(10_000)
+                .executor(Runnable::run).build();
+        caches.add(cache);
+        CompletableFuture<ByteBuf> zero = cache.read(0, layout.block(0, 0));
+        loader.completeNext();
+        zero.join().release();
+        CompletableFuture<ByteBuf> one = cache.read(0, layout.block(0, 1));
+        CompletableFuture<ByteBuf> two = cache.read(7, layout.block(0, 2)); // joins the read-ahead
+        assertThat(loader.calls.get(1).blocks()).extracting(BlockRef::blockIndex).containsExactly(1, 2, 3, 4);
+        StorageException down = new StorageException("connection reset", true);
+        loader.failNext(down);
+        assertThatThrownBy(one::join).hasCause(down);
+        assertThatThrownBy(two::join).hasCause(down);
         assertThat(loader.calls).hasSize(2);
         assertThat(cache.stats().inFlightBytes()).isZero();
     }

@@ -4,12 +4,14 @@ import dev.strata.api.FetchResult;
 import dev.strata.api.FetchedBatch;
 import dev.strata.api.StorageException;
 import dev.strata.cache.BlockCache;
+import dev.strata.cache.BlockLoader;
 import dev.strata.cache.BlockRef;
 import dev.strata.core.metadata.MetadataStore;
 import dev.strata.core.metadata.ObjectMetadata;
 import dev.strata.core.metadata.StreamRange;
 import dev.strata.objectstore.ObjectKeys;
 import dev.strata.objectstore.ObjectStorage;
+import dev.strata.objectstore.Retrier;
 import dev.strata.objectstore.format.DataBlock;
 import dev.strata.objectstore.format.IndexEntry;
 import dev.strata.objectstore.format.ObjectIndex;
@@ -31,8 +33,8 @@ import java.util.concurrent.Executor;
  *
  * <p>Finding data: the metadata's range index gives the objects holding a stream's offsets; each
  * object's index (footer + index, one tail GET, then cached) gives the blocks. Both the
- * {@link dev.strata.cache.BlockLoader} and the {@link dev.strata.cache.BlockLocator} the block cache
- * uses are implemented here.
+ * {@link BlockLoader} and the {@link dev.strata.cache.BlockLocator} the block cache uses are
+ * implemented here.
  *
  * <p>Concurrency: fetches run on the read executor ("strata-read-N"), separate from the WAL and
  * upload threads, so catch-up reads never delay tail reads or appends; they block on cache reads,
@@ -76,7 +78,7 @@ final class ObjectReadPath implements AutoCloseable {
             t.setDaemon(true);
             return t;
         });
-        this.blockCache = BlockCache.builder(this::load)
+        this.blockCache = BlockCache.builder(new Loader())
                 .locator(this::blocksAfter)
                 .capacityBytes(blockCacheBytes)
                 .maxInFlightBytes(maxInFlightReadBytes)
@@ -179,17 +181,60 @@ final class ObjectReadPath implements AutoCloseable {
         }
     }
 
-    /** BlockLoader: one ranged read of adjacent blocks, decoded; ownership of the buffers passes to the cache. */
-    private CompletableFuture<List<ByteBuf>> load(long objectId, List<BlockRef> blocks) {
-        int from = blocks.get(0).blockIndex();
-        int to = blocks.get(blocks.size() - 1).blockIndex() + 1;
-        return reader(objectId).thenCompose(r -> r.readBlocks(from, to)).thenApply(decoded -> {
-            List<ByteBuf> out = new ArrayList<>(decoded.size());
-            for (DataBlock block : decoded) {
-                out.add(block.content()); // the block's one reference moves to the cache
+    /**
+     * The BlockCache's loader: one ranged read of adjacent blocks, each block decoded and checked on
+     * its own, so a damaged block fails only its own readers (never those of intact blocks read in
+     * the same ranged GET). Ownership of the decoded buffers passes to the cache.
+     */
+    private final class Loader implements BlockLoader {
+        @Override
+        public CompletableFuture<List<ByteBuf>> load(long objectId, List<BlockRef> blocks) {
+            int from = blocks.get(0).blockIndex();
+            int to = blocks.get(blocks.size() - 1).blockIndex() + 1;
+            return reader(objectId).thenCompose(r -> r.readBlocks(from, to)).thenApply(decoded -> {
+                List<ByteBuf> out = new ArrayList<>(decoded.size());
+                for (DataBlock block : decoded) {
+                    out.add(block.content()); // the block's one reference moves to the cache
+                }
+                return out;
+            });
+        }
+
+        @Override
+        public List<CompletableFuture<ByteBuf>> loadEach(long objectId, List<BlockRef> blocks) {
+            int from = blocks.get(0).blockIndex();
+            int to = blocks.get(blocks.size() - 1).blockIndex() + 1;
+            List<CompletableFuture<ByteBuf>> out = new ArrayList<>(blocks.size());
+            for (int i = from; i < to; i++) {
+                out.add(new CompletableFuture<>());
             }
+            reader(objectId).whenComplete((reader, error) -> {
+                List<CompletableFuture<DataBlock>> decoded = null;
+                if (error == null) {
+                    try {
+                        decoded = reader.readEachBlock(from, to);
+                    } catch (RuntimeException e) {
+                        error = e;
+                    }
+                }
+                if (error != null) {
+                    Throwable cause = Retrier.unwrap(error);
+                    out.forEach(f -> f.completeExceptionally(cause));
+                    return;
+                }
+                for (int i = 0; i < out.size(); i++) {
+                    CompletableFuture<ByteBuf> target = out.get(i);
+                    decoded.get(i).whenComplete((block, e) -> {
+                        if (e != null) {
+                            target.completeExceptionally(Retrier.unwrap(e));
+                        } else {
+                            target.complete(block.content()); // the block's one reference moves to the cache
+                        }
+                    });
+                }
+            });
             return out;
-        });
+        }
     }
 
     /** BlockLocator: the stream's next blocks after {@code block}, in this object and the next ones whose index is known. */

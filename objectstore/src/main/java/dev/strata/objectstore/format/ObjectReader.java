@@ -29,6 +29,9 @@ import java.util.concurrent.CompletionException;
  *   CorruptDataException naming the key and position; wrong data is never returned.
  * Coalescing: the blocks requested are sorted by position; a run of blocks where each starts where
  *   the previous ended, up to maxCoalesceBytes, is one GET.
+ * Failure granularity: every block has its own CRC, so one GET can return intact and damaged
+ *   blocks. readEachBlock reports each block's outcome (a damaged block never fails its intact
+ *   neighbours); readBlocks is all-or-nothing on top of it.
  * </pre>
  *
  * <p>Immutable and thread-safe once open: many threads may read blocks concurrently. Keep the
@@ -200,15 +203,69 @@ public final class ObjectReader {
     /**
      * Reads and decodes blocks {@code [fromBlock, toBlock)} of the index, with one GET per run of
      * adjacent blocks. The list is in index order; the caller releases every block. If any block
-     * fails, every block already decoded is released and the future fails.
+     * fails, every block already decoded is released and the future fails (with the failure of the
+     * first failed block in index order). Callers that can use intact blocks when a neighbour is
+     * damaged use {@link #readEachBlock}.
      *
      * @throws IndexOutOfBoundsException if the range is not within the index
      */
     public CompletableFuture<List<DataBlock>> readBlocks(int fromBlock, int toBlock) {
+        List<CompletableFuture<DataBlock>> each = readEachBlock(fromBlock, toBlock);
+        return Retrier.unwrapped(CompletableFuture.allOf(each.toArray(CompletableFuture[]::new)).handle((v, ignored) -> {
+            // every future is done here: release what decoded if anything failed
+            Throwable firstFailure = null;
+            List<DataBlock> out = new ArrayList<>(each.size());
+            for (CompletableFuture<DataBlock> f : each) {
+                if (f.isCompletedExceptionally()) {
+                    if (firstFailure == null) {
+                        firstFailure = f.handle((b, e) -> e).join();
+                    }
+                } else {
+                    out.add(f.join());
+                }
+            }
+            if (firstFailure != null) {
+                out.forEach(DataBlock::release);
+                throw new CompletionException(Retrier.unwrap(firstFailure));
+            }
+            return out;
+        }));
+    }
+
+    /**
+     * Reads and decodes blocks {@code [fromBlock, toBlock)} of the index, with one GET per run of
+     * adjacent blocks (as {@link #readBlocks}), and one outcome per block, in index order.
+     *
+     * <p>Blocks are checked one by one (each carries its own CRC), so a damaged block fails only its
+     * own future, with a {@link CorruptDataException} naming it; the intact blocks read by the same
+     * GET still complete. A GET that fails, or returns fewer bytes than the run, fails every block
+     * of its run. Futures fail with the unwrapped cause.
+     *
+     * <p>The caller owns, and must release, every block whose future completes successfully.
+     *
+     * @throws IndexOutOfBoundsException if the range is not within the index
+     */
+    public List<CompletableFuture<DataBlock>> readEachBlock(int fromBlock, int toBlock) {
         if (fromBlock < 0 || toBlock > index.size() || fromBlock >= toBlock) {
             throw new IndexOutOfBoundsException("block range [" + fromBlock + "," + toBlock + ") not within [0,"
                     + index.size() + "): object=" + key);
         }
+        List<CompletableFuture<DataBlock>> out = new ArrayList<>(toBlock - fromBlock);
+        for (int i = fromBlock; i < toBlock; i++) {
+            out.add(new CompletableFuture<>());
+        }
+        for (List<Integer> run : runs(fromBlock, toBlock)) {
+            List<CompletableFuture<DataBlock>> futures = new ArrayList<>(run.size());
+            for (int i : run) {
+                futures.add(out.get(i - fromBlock));
+            }
+            readRun(run, futures);
+        }
+        return List.copyOf(out);
+    }
+
+    /** Blocks {@code [fromBlock, toBlock)} sorted by position, cut into runs of adjacent blocks of at most maxCoalesceBytes. */
+    private List<List<Integer>> runs(int fromBlock, int toBlock) {
         List<Integer> order = new ArrayList<>();
         for (int i = fromBlock; i < toBlock; i++) {
             order.add(i);
@@ -230,62 +287,63 @@ public final class ObjectReader {
             runBytes += e.size();
         }
         runs.add(run);
-
-        DataBlock[] out = new DataBlock[toBlock - fromBlock];
-        List<CompletableFuture<Void>> gets = new ArrayList<>(runs.size());
-        for (List<Integer> r : runs) {
-            gets.add(readRun(r, out, fromBlock));
-        }
-        return Retrier.unwrapped(CompletableFuture.allOf(gets.toArray(CompletableFuture[]::new)).handle((v, error) -> {
-            if (error != null) {
-                synchronized (out) {
-                    for (DataBlock b : out) {
-                        if (b != null) {
-                            b.release();
-                        }
-                    }
-                }
-                Throwable cause = error instanceof CompletionException && error.getCause() != null
-                        ? error.getCause() : error;
-                throw new CompletionException(cause);
-            }
-            return List.of(out);
-        }));
+        return runs;
     }
 
-    private CompletableFuture<Void> readRun(List<Integer> run, DataBlock[] out, int fromBlock) {
+    /** One GET for {@code run}; completes {@code futures.get(k)} with block {@code run.get(k)} or its failure. */
+    private void readRun(List<Integer> run, List<CompletableFuture<DataBlock>> futures) {
         IndexEntry first = index.entry(run.get(0));
         IndexEntry last = index.entry(run.get(run.size() - 1));
         long length = last.position() + last.size() - first.position();
         ByteRange range = ByteRange.of(first.position(), length);
-        return withTruncationAsCorruption(storage.get(key, range), key, range).thenAccept(data -> {
+        CompletableFuture<ObjectData> get;
+        try {
+            get = withTruncationAsCorruption(storage.get(key, range), key, range);
+        } catch (RuntimeException e) {
+            get = CompletableFuture.failedFuture(e);
+        }
+        get.whenComplete((data, error) -> {
+            if (error != null) {
+                Throwable cause = Retrier.unwrap(error);
+                futures.forEach(f -> f.completeExceptionally(cause));
+                return;
+            }
             try {
                 ByteBuf buf = data.content();
                 if (buf.readableBytes() != length) {
-                    throw new CorruptDataException("data blocks read short (object truncated?): object=" + key
-                            + " position=" + first.position() + " expected=" + length + " actual="
-                            + buf.readableBytes());
+                    CorruptDataException shortRead = new CorruptDataException("data blocks read short (object "
+                            + "truncated?): object=" + key + " position=" + first.position() + " expected=" + length
+                            + " actual=" + buf.readableBytes());
+                    futures.forEach(f -> f.completeExceptionally(shortRead));
+                    return;
                 }
-                for (int i : run) {
-                    IndexEntry e = index.entry(i);
-                    int at = buf.readerIndex() + (int) (e.position() - first.position());
-                    DataBlock block = DataBlock.decode(buf.slice(at, e.size()), allocator,
-                            "object=" + key + " block=" + i, e.position());
-                    if (block.streamId() != e.streamId() || block.startOffset() != e.startOffset()
-                            || block.endOffset() != e.endOffset() || block.recordCount() != e.recordCount()) {
-                        String msg = "data block does not match its index entry: object=" + key + " block=" + i
-                                + " position=" + e.position() + " index=" + e + " block=" + block;
-                        block.release();
-                        throw new CorruptDataException(msg);
-                    }
-                    synchronized (out) {
-                        out[i - fromBlock] = block;
+                for (int k = 0; k < run.size(); k++) {
+                    try {
+                        futures.get(k).complete(decodeBlock(buf, first.position(), run.get(k)));
+                    } catch (RuntimeException e) {
+                        futures.get(k).completeExceptionally(e);
                     }
                 }
             } finally {
                 data.release();
             }
         });
+    }
+
+    /** Decodes block {@code i} from {@code buf}, which holds the object's bytes from {@code bufPosition}. */
+    private DataBlock decodeBlock(ByteBuf buf, long bufPosition, int i) {
+        IndexEntry e = index.entry(i);
+        int at = buf.readerIndex() + (int) (e.position() - bufPosition);
+        DataBlock block = DataBlock.decode(buf.slice(at, e.size()), allocator, "object=" + key + " block=" + i,
+                e.position());
+        if (block.streamId() != e.streamId() || block.startOffset() != e.startOffset()
+                || block.endOffset() != e.endOffset() || block.recordCount() != e.recordCount()) {
+            String msg = "data block does not match its index entry: object=" + key + " block=" + i
+                    + " position=" + e.position() + " index=" + e + " block=" + block;
+            block.release();
+            throw new CorruptDataException(msg);
+        }
+        return block;
     }
 
     /**

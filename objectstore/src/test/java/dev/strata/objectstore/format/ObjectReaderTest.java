@@ -99,6 +99,53 @@ class ObjectReaderTest {
         assertThat(gets() - before).isEqualTo(3);
     }
 
+    /**
+     * Regression guard for RELIABILITY.md bug 6: intact blocks were reported corrupt when a damaged
+     * block shared their ranged GET, because the whole run failed with the damaged block's error.
+     */
+    @Test
+    void aDamagedBlockFailsOnlyItselfAndNotTheIntactBlocksOfTheSameGet() {
+        WrittenObject obj = writeTwoStreams("o");
+        byte[] bytes = storage.bytes("o");
+        IndexEntry damaged = obj.index().entry(2);
+        bytes[(int) (damaged.position() + damaged.size() / 2)] ^= 0x10;
+        storage.overwrite("o", bytes);
+        ObjectReader r = ObjectReader.of(storage, "o", obj.size(), obj.index());
+
+        long before = gets();
+        List<java.util.concurrent.CompletableFuture<DataBlock>> each = r.readEachBlock(0, 5);
+        assertThat(gets() - before).as("one coalesced GET").isEqualTo(1);
+        assertThat(each).hasSize(5);
+        assertThatThrownBy(() -> each.get(2).join()).hasCauseInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("object=o block=2");
+        for (int i : new int[] {0, 1, 3, 4}) {
+            DataBlock block = each.get(i).join();
+            try {
+                assertThat(block.streamId()).isEqualTo(3);
+                assertThat(block.startOffset()).isEqualTo(obj.index().entry(i).startOffset());
+                assertThat(block.endOffset()).isEqualTo(obj.index().entry(i).endOffset());
+            } finally {
+                block.release();
+            }
+        }
+        // all-or-nothing: the damaged block's error, and the intact blocks are released (leak check)
+        assertThatThrownBy(() -> r.readBlocks(0, 5).join()).hasCauseInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("object=o block=2");
+        r.readBlocks(3, 5).join().forEach(DataBlock::release);
+    }
+
+    @Test
+    void aFailedGetFailsEveryBlockOfItsRun() {
+        WrittenObject obj = writeTwoStreams("o");
+        byte[] bytes = storage.bytes("o");
+        storage.overwrite("o", java.util.Arrays.copyOf(bytes, (int) obj.index().entry(3).position()));
+        ObjectReader r = ObjectReader.of(storage, "o", obj.size(), obj.index());
+        List<java.util.concurrent.CompletableFuture<DataBlock>> each = r.readEachBlock(0, 5);
+        for (java.util.concurrent.CompletableFuture<DataBlock> f : each) {
+            assertThatThrownBy(f::join).hasCauseInstanceOf(CorruptDataException.class);
+        }
+    }
+
     @Test
     void blocksThatAreNeighboursInTheIndexButNotInTheObjectNeedSeparateGets() {
         // stream 3 was written after stream 5: block 4 (last of 3) ends the data, block 5 (first of 5) starts it
