@@ -77,6 +77,33 @@ class LocalObjectStorageTest extends ObjectStorageContractTest {
         }
     }
 
+    /** The ETag is a CRC pair plus the length, not MD5: it must still change whenever the content does. */
+    @Test
+    void etagChangesWithEveryChangeOfContentOrLength() {
+        byte[] content = new byte[100_000];
+        new java.util.Random(5).nextBytes(content);
+        java.util.Set<String> seen = new java.util.HashSet<>();
+        String first = storage.put("etag/k", io.netty.buffer.Unpooled.wrappedBuffer(content.clone())).join().etag();
+        seen.add(first);
+        java.util.Random random = new java.util.Random(6);
+        for (int i = 0; i < 100; i++) {
+            byte[] changed = content.clone();
+            int at = random.nextInt(changed.length - 8);
+            for (int k = 0; k < 1 + random.nextInt(8); k++) { // up to 8 consecutive bytes
+                changed[at + k] ^= (byte) (1 + random.nextInt(255));
+            }
+            assertThat(seen.add(storage.put("etag/k", io.netty.buffer.Unpooled.wrappedBuffer(changed)).join().etag()))
+                    .as("change %d at %d", i, at).isTrue();
+        }
+        byte[] longer = java.util.Arrays.copyOf(content, content.length + 1); // one more zero byte
+        assertThat(seen.add(storage.put("etag/k", io.netty.buffer.Unpooled.wrappedBuffer(longer)).join().etag())).isTrue();
+        // equal content, equal ETag (what lets it survive a restart), also when written in parts
+        ObjectUpload parts = storage.startUpload("etag/parts", PutCondition.none());
+        parts.write(io.netty.buffer.Unpooled.wrappedBuffer(content, 0, 12_345));
+        parts.write(io.netty.buffer.Unpooled.wrappedBuffer(content, 12_345, content.length - 12_345));
+        assertThat(parts.complete().join().etag()).isEqualTo(first);
+    }
+
     @Test
     void aLosingConditionalWriteLeavesNoTemporaryFile() throws IOException {
         storage.put("cond/k", bytes("first")).join();
