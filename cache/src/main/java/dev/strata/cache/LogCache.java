@@ -7,7 +7,8 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.LongAdder;
-import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -30,6 +31,8 @@ import org.slf4j.LoggerFactory;
  * <h2>Thread-safety</h2>
  * All methods are thread-safe. {@link #fetch} takes only the stream's read lock, so tail reads of
  * different streams, and tail reads concurrent with appends to other streams, do not contend.
+ * {@link #insert}s of different streams run concurrently, and {@link #hasRoomFor} takes no lock
+ * while the cache is under its limit.
  *
  * <h2>Ownership</h2>
  * {@link #insert} takes ownership of the batch buffer (one reference), also when it throws. Results
@@ -52,11 +55,27 @@ public final class LogCache implements AutoCloseable {
      * dropStream only change the indexes; the memory is reclaimed when the block is evicted, because
      * the block is the unit the uploader writes.
      *
-     * Concurrency: `lock` guards the block FIFO, block states and the byte counters (which are also
-     * volatile for lock-free reads). Each StreamIndex has its own read/write lock. Lock order:
-     * `lock` then a StreamIndex lock; fetch takes only a StreamIndex read lock and retains the
-     * buffers under it, and eviction removes the entry from the index under its write lock
-     * before releasing the buffer, so a reader never retains a freed buffer.
+     * Concurrency: `lock` is a read/write lock. Inserts hold its read lock, so inserts of different
+     * streams run concurrently; everything that changes the structure (sealForUpload, markUploaded,
+     * abortUpload, eviction, dropStream, close) holds its write lock, so it sees every insert that
+     * completed before it and none that is half done. That is what the uploader relies on: after
+     * sealForUpload returns, every insert that returned before the call is in a block it returned
+     * (or in one taken earlier). Under the read lock an insert
+     *   - appends to its StreamIndex under the stream's write lock (contiguity check), and adds the
+     *     batch to the open block while still holding it: a stream's batches enter the blocks in
+     *     offset order, since the open block only ever moves forward;
+     *   - adds to the open block without a lock (LogCacheBlock: a lock-free queue and an atomic
+     *     size); creating the open block, appending it to the FIFO, and sealing it when the insert
+     *     that crosses blockSizeBytes returns are done under the `rollover` monitor. A batch may
+     *     still land in a block sealed by size a moment before (the block is then slightly larger):
+     *     it is not taken yet, since taking needs the write lock;
+     *   - counts its bytes in the atomic usedBytes/unuploadedBytes, and evicts (write lock) only
+     *     when the cache is over its limit.
+     * hasRoomFor reads usedBytes without a lock and takes the write lock only to evict.
+     * Each StreamIndex has its own read/write lock. Lock order: `lock`, then a StreamIndex lock,
+     * then `rollover`; fetch takes only a StreamIndex read lock and retains the buffers under it,
+     * and eviction removes the entry from the index under its write lock before releasing the
+     * buffer, so a reader never retains a freed buffer.
      *
      * Backpressure: the cache never drops acknowledged data that is not uploaded. Admission is the
      * engine's job and is done before the WAL write with requireRoomFor; insert reports
@@ -74,27 +93,31 @@ public final class LogCache implements AutoCloseable {
     private final long capacityBytes;
     private final long blockSizeBytes;
 
-    private final ReentrantLock lock = new ReentrantLock();
-    // guarded by lock; oldest first, the last one is the open block (if any)
+    /** Read lock: inserts. Write lock: every change of the block FIFO other than adding a block. */
+    private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
+    /** Among inserts (read lock held): creating, adding and sealing-by-size the open block. */
+    private final Object rollover = new Object();
+    // oldest first, the last one is the open block (if any). Changed under the write lock, or by
+    // addLast under rollover with the read lock; read under the write lock or under rollover
     private final ArrayDeque<LogCacheBlock> blocks = new ArrayDeque<>();
-    // guarded by lock
-    private LogCacheBlock open;
-    // guarded by lock
+    // written under the write lock or under rollover with the read lock; read by inserts without rollover
+    private volatile LogCacheBlock open;
+    // guarded by rollover (or the write lock)
     private long nextBlockId;
-    // guarded by lock
-    private boolean closed;
-    // written under lock, read anywhere
-    private volatile long usedBytes;
-    // written under lock, read anywhere
-    private volatile long unuploadedBytes;
+    // written under the write lock, read under the read lock
+    private volatile boolean closed;
+    // read anywhere; eviction subtracts under the write lock
+    private final AtomicLong usedBytes = new AtomicLong();
+    // read anywhere
+    private final AtomicLong unuploadedBytes = new AtomicLong();
 
     private final ConcurrentHashMap<Long, StreamIndex> streams = new ConcurrentHashMap<>();
 
     private final LongAdder hits = new LongAdder();
     private final LongAdder misses = new LongAdder();
-    // guarded by lock
+    // written under the write lock
     private long evictedBlocks;
-    // guarded by lock
+    // written under the write lock
     private long evictedBytes;
 
     private LogCache(Builder b) {
@@ -133,7 +156,8 @@ public final class LogCache implements AutoCloseable {
                         + " baseOffset=" + baseOffset + " count=" + count + " sizeBytes=" + sizeBytes);
             }
             CachedBatch batch = new CachedBatch(streamId, baseOffset, count, sizeBytes, data);
-            lock.lock();
+            long used;
+            lock.readLock().lock();
             try {
                 if (closed) {
                     throw new IllegalStateException("LogCache is closed");
@@ -142,26 +166,27 @@ public final class LogCache implements AutoCloseable {
                 index.lock.writeLock().lock();
                 try {
                     index.append(batch); // validates contiguity before the block takes the buffer
+                    owned = false;
+                    addToOpenBlock(batch); // under the stream's lock: its batches enter blocks in order
                 } finally {
                     index.lock.writeLock().unlock();
                 }
-                owned = false;
-                if (open == null) {
-                    open = new LogCacheBlock(nextBlockId++);
-                    blocks.addLast(open);
-                }
-                open.add(batch);
                 long size = batch.memoryBytes();
-                usedBytes += size;
-                unuploadedBytes += size;
-                if (open.memoryBytes >= blockSizeBytes) {
-                    sealOpenBlock();
-                }
-                evictUntilFits(0);
-                return usedBytes > capacityBytes ? InsertStatus.OVER_CAPACITY : InsertStatus.OK;
+                unuploadedBytes.addAndGet(size);
+                used = usedBytes.addAndGet(size);
             } finally {
-                lock.unlock();
+                lock.readLock().unlock();
             }
+            if (used > capacityBytes) {
+                lock.writeLock().lock();
+                try {
+                    evictUntilFits(0);
+                    used = usedBytes.get();
+                } finally {
+                    lock.writeLock().unlock();
+                }
+            }
+            return used > capacityBytes ? InsertStatus.OVER_CAPACITY : InsertStatus.OK;
         } finally {
             if (owned) {
                 data.release();
@@ -170,7 +195,34 @@ public final class LogCache implements AutoCloseable {
     }
 
     /**
+     * Adds an inserted batch to the open block, creating it if needed, and seals the block when this
+     * batch fills it. Caller holds the read lock and the batch's stream's write lock.
+     */
+    private void addToOpenBlock(CachedBatch batch) {
+        LogCacheBlock block = open;
+        if (block == null) {
+            synchronized (rollover) {
+                block = open;
+                if (block == null) {
+                    block = new LogCacheBlock(nextBlockId++);
+                    blocks.addLast(block);
+                    open = block;
+                }
+            }
+        }
+        long after = block.add(batch);
+        if (after >= blockSizeBytes && after - batch.memoryBytes() < blockSizeBytes) { // this batch filled it
+            synchronized (rollover) {
+                if (open == block) {
+                    sealOpenBlock();
+                }
+            }
+        }
+    }
+
+    /**
      * Whether {@code bytes} more fit under the limit, after evicting uploaded blocks as needed.
+     * Takes no lock while they fit without evicting.
      *
      * @throws IllegalArgumentException if {@code bytes < 0}
      */
@@ -178,12 +230,15 @@ public final class LogCache implements AutoCloseable {
         if (bytes < 0) {
             throw new IllegalArgumentException("bytes must be >= 0, got " + bytes);
         }
-        lock.lock();
+        if (usedBytes.get() + bytes <= capacityBytes) {
+            return true;
+        }
+        lock.writeLock().lock();
         try {
             evictUntilFits(bytes);
-            return usedBytes + bytes <= capacityBytes;
+            return usedBytes.get() + bytes <= capacityBytes;
         } finally {
-            lock.unlock();
+            lock.writeLock().unlock();
         }
     }
 
@@ -196,7 +251,7 @@ public final class LogCache implements AutoCloseable {
     public void requireRoomFor(long bytes) {
         if (!hasRoomFor(bytes)) {
             throw new BackpressureException("log cache full of data not yet uploaded: bytes=" + bytes
-                    + " usedBytes=" + usedBytes + " unuploadedBytes=" + unuploadedBytes
+                    + " usedBytes=" + usedBytes.get() + " unuploadedBytes=" + unuploadedBytes.get()
                     + " capacityBytes=" + capacityBytes);
         }
     }
@@ -286,7 +341,7 @@ public final class LogCache implements AutoCloseable {
      * @throws IllegalStateException if the cache is closed
      */
     public List<SealedBlock> sealForUpload() {
-        lock.lock();
+        lock.writeLock().lock();
         try {
             if (closed) {
                 throw new IllegalStateException("LogCache is closed");
@@ -302,12 +357,12 @@ public final class LogCache implements AutoCloseable {
                     for (CachedBatch b : block.batches) {
                         views.add(b.retainedView());
                     }
-                    out.add(new SealedBlock(block.id, views, block.memoryBytes));
+                    out.add(new SealedBlock(block.id, views, block.memoryBytes()));
                 }
             }
             return out;
         } finally {
-            lock.unlock();
+            lock.writeLock().unlock();
         }
     }
 
@@ -318,14 +373,14 @@ public final class LogCache implements AutoCloseable {
      * @throws IllegalArgumentException if no taken block has this id
      */
     public void markUploaded(long blockId) {
-        lock.lock();
+        lock.writeLock().lock();
         try {
             LogCacheBlock block = takenBlock(blockId, "markUploaded");
             block.state = LogCacheBlock.State.UPLOADED;
-            unuploadedBytes -= block.memoryBytes;
+            unuploadedBytes.addAndGet(-block.memoryBytes());
             evictUntilFits(0);
         } finally {
-            lock.unlock();
+            lock.writeLock().unlock();
         }
     }
 
@@ -336,11 +391,11 @@ public final class LogCache implements AutoCloseable {
      * @throws IllegalArgumentException if no taken block has this id
      */
     public void abortUpload(long blockId) {
-        lock.lock();
+        lock.writeLock().lock();
         try {
             takenBlock(blockId, "abortUpload").state = LogCacheBlock.State.SEALED;
         } finally {
-            lock.unlock();
+            lock.writeLock().unlock();
         }
     }
 
@@ -367,22 +422,22 @@ public final class LogCache implements AutoCloseable {
      * blocks, and their memory is reclaimed when the blocks are evicted.
      */
     public void dropStream(long streamId) {
-        lock.lock(); // so that no insert is between computeIfAbsent and append
+        lock.writeLock().lock(); // so that no insert is between computeIfAbsent and append
         try {
             streams.remove(streamId);
         } finally {
-            lock.unlock();
+            lock.writeLock().unlock();
         }
     }
 
     /** Encoded bytes held. */
     public long usedBytes() {
-        return usedBytes;
+        return usedBytes.get();
     }
 
     /** Bytes held that are not yet in object storage. */
     public long unuploadedBytes() {
-        return unuploadedBytes;
+        return unuploadedBytes.get();
     }
 
     /** The byte limit. */
@@ -392,12 +447,16 @@ public final class LogCache implements AutoCloseable {
 
     /** A snapshot of the counters. */
     public LogCacheStats stats() {
-        lock.lock();
+        lock.readLock().lock();
         try {
-            return new LogCacheStats(capacityBytes, usedBytes, unuploadedBytes, blocks.size(), hits.sum(),
+            int blockCount;
+            synchronized (rollover) {
+                blockCount = blocks.size();
+            }
+            return new LogCacheStats(capacityBytes, usedBytes.get(), unuploadedBytes.get(), blockCount, hits.sum(),
                     misses.sum(), evictedBlocks, evictedBytes);
         } finally {
-            lock.unlock();
+            lock.readLock().unlock();
         }
     }
 
@@ -407,7 +466,7 @@ public final class LogCache implements AutoCloseable {
      */
     @Override
     public void close() {
-        lock.lock();
+        lock.writeLock().lock();
         try {
             if (closed) {
                 return;
@@ -421,20 +480,20 @@ public final class LogCache implements AutoCloseable {
             }
             blocks.clear();
             open = null;
-            usedBytes = 0;
-            unuploadedBytes = 0;
+            usedBytes.set(0);
+            unuploadedBytes.set(0);
         } finally {
-            lock.unlock();
+            lock.writeLock().unlock();
         }
     }
 
-    // guarded by lock
+    // under the write lock, or under rollover with the read lock
     private void sealOpenBlock() {
         open.state = LogCacheBlock.State.SEALED;
         open = null;
     }
 
-    // guarded by lock
+    // under the write lock
     private LogCacheBlock takenBlock(long blockId, String op) {
         for (LogCacheBlock block : blocks) {
             if (block.id == blockId) {
@@ -448,9 +507,9 @@ public final class LogCache implements AutoCloseable {
         throw new IllegalArgumentException(op + " of an unknown block: blockId=" + blockId);
     }
 
-    /** Evicts uploaded blocks from the head while {@code extraBytes} more would not fit. Guarded by lock. */
+    /** Evicts uploaded blocks from the head while {@code extraBytes} more would not fit. Under the write lock. */
     private void evictUntilFits(long extraBytes) {
-        while (usedBytes + extraBytes > capacityBytes && !blocks.isEmpty()
+        while (usedBytes.get() + extraBytes > capacityBytes && !blocks.isEmpty()
                 && blocks.peekFirst().state == LogCacheBlock.State.UPLOADED) {
             LogCacheBlock block = blocks.pollFirst();
             for (CachedBatch b : block.batches) {
@@ -465,12 +524,12 @@ public final class LogCache implements AutoCloseable {
                 }
                 b.data().release();
             }
-            usedBytes -= block.memoryBytes;
+            long bytes = block.memoryBytes();
+            usedBytes.addAndGet(-bytes);
             evictedBlocks++;
-            evictedBytes += block.memoryBytes;
+            evictedBytes += bytes;
             if (LOG.isDebugEnabled()) {
-                LOG.debug("evicted log cache block: id={} bytes={} usedBytes={}", block.id, block.memoryBytes,
-                        usedBytes);
+                LOG.debug("evicted log cache block: id={} bytes={} usedBytes={}", block.id, bytes, usedBytes.get());
             }
         }
     }

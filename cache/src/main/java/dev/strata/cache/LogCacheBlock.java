@@ -1,34 +1,43 @@
 package dev.strata.cache;
 
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Queue;
+import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * A unit of upload and eviction in the {@link LogCache}: batches of any streams in append order.
  * Moves through {@link State#OPEN} -> {@link State#SEALED} -> {@link State#TAKEN} ->
  * {@link State#UPLOADED} (evictable); an aborted upload goes back from TAKEN to SEALED.
  *
- * <p>Not thread-safe: every field is guarded by the owning cache's lock. The block owns one reference
- * of each batch buffer, released by {@link LogCache} on eviction or close.
+ * <p>Thread-safety: inserts holding the cache's read lock add batches concurrently (a lock-free
+ * queue and an atomic byte count); everything else reads and changes a block under the cache's
+ * write lock, so it sees every batch of the inserts that completed before. The block owns one
+ * reference of each batch buffer, released by {@link LogCache} on eviction or close.
  */
 final class LogCacheBlock {
     enum State { OPEN, SEALED, TAKEN, UPLOADED }
 
     final long id;
-    // guarded by LogCache.lock
+    // written under LogCache.lock's write lock, or under LogCache.rollover (with the read lock) by
+    // the insert that fills the open block; read under the write lock
     State state = State.OPEN;
-    // guarded by LogCache.lock
-    final List<CachedBatch> batches = new ArrayList<>();
-    // guarded by LogCache.lock; sum of memoryBytes of batches
-    long memoryBytes;
+    // added to concurrently under LogCache.lock's read lock; read under its write lock
+    final Queue<CachedBatch> batches = new ConcurrentLinkedQueue<>();
+    // sum of memoryBytes of batches
+    private final AtomicLong memoryBytes = new AtomicLong();
 
     LogCacheBlock(long id) {
         this.id = id;
     }
 
-    void add(CachedBatch batch) {
+    /** Adds a batch; returns the block's memory bytes including it. */
+    long add(CachedBatch batch) {
         batches.add(batch);
-        memoryBytes += batch.memoryBytes();
+        return memoryBytes.addAndGet(batch.memoryBytes());
+    }
+
+    long memoryBytes() {
+        return memoryBytes.get();
     }
 
     @Override
