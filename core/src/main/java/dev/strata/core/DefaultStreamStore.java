@@ -99,6 +99,11 @@ final class DefaultStreamStore implements DurableStreamStore {
     private final RoomSignal room = new RoomSignal();
     private volatile StoreMetrics metrics = StoreMetrics.NONE;
     private volatile boolean closed;
+    /** Appends handed to the WAL whose completion has not been queued yet; close waits for them (on {@link #drained}). */
+    private final java.util.concurrent.atomic.AtomicLong appendsInFlight = new java.util.concurrent.atomic.AtomicLong();
+    private final Object drained = new Object();
+    /** Longest wait at close for appends already handed to the WAL (a stuck device must not hang close). */
+    private static final long CLOSE_DRAIN_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
     /** Set when a newer process took over the store's metadata: every write then fails fenced. */
     private volatile Throwable fencedBy;
 
@@ -346,10 +351,16 @@ final class DefaultStreamStore implements DurableStreamStore {
 
     @Override
     public void close() {
-        if (closed) {
-            return;
+        handOff.writeLock().lock(); // no append is between its closed check and the WAL hand-off now
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+        } finally {
+            handOff.writeLock().unlock();
         }
-        closed = true;
+        awaitAppendsInFlight(CLOSE_DRAIN_NANOS);
         compactor.close(); // a task that has not committed leaves orphans, swept at a later start
         uploader.close(); // one last upload of what the WAL holds, bounded; the WAL keeps it anyway
         readPath.close();
@@ -427,6 +438,10 @@ final class DefaultStreamStore implements DurableStreamStore {
             ByteBuf encoded = StreamBatchCodec.encode(allocator, state.id, handle.epoch(), base, batch);
             handOff.readLock().lock();
             try {
+                if (closed) { // checked under the hand-off lock: close waits for every append past this point
+                    encoded.release();
+                    return CompletableFuture.failedFuture(new StreamClosedException("store closed"));
+                }
                 CompletableFuture<WalAppendResult> durable = wal.append(encoded.retain()); // WAL owns one reference
                 if (durable.isCompletedExceptionally()) {
                     // Refused before anything was written (full WAL, record too large): this append alone
@@ -441,13 +456,23 @@ final class DefaultStreamStore implements DurableStreamStore {
                 }
                 state.assignedEnd = base + batch.count();
                 state.inFlight++;
+                appendsInFlight.incrementAndGet();
                 int count = batch.count();
                 int payloadBytes = batch.sizeBytes();
                 // Registered under the stream's lock: if the WAL already completed this append, the
                 // callback runs here, before the stream's next append can be handed to the WAL, so a
                 // stream's callbacks always run in offset order.
-                durable.whenComplete((walResult, error) ->
-                        onDurable(state, base, count, payloadBytes, encoded, walResult, error, result, startNanos));
+                durable.whenComplete((walResult, error) -> {
+                    try {
+                        onDurable(state, base, count, payloadBytes, encoded, walResult, error, result, startNanos);
+                    } finally {
+                        if (appendsInFlight.decrementAndGet() == 0 && closed) {
+                            synchronized (drained) {
+                                drained.notifyAll();
+                            }
+                        }
+                    }
+                });
             } finally {
                 handOff.readLock().unlock();
             }
@@ -522,6 +547,27 @@ final class DefaultStreamStore implements DurableStreamStore {
                 result.completeExceptionally(f);
             }
         });
+    }
+
+    /** Waits (bounded) until every append handed to the WAL has had its completion queued. */
+    private void awaitAppendsInFlight(long maxNanos) {
+        long deadline = System.nanoTime() + maxNanos;
+        synchronized (drained) {
+            long left = maxNanos;
+            while (appendsInFlight.get() > 0 && left > 0) {
+                try {
+                    java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(drained, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                left = deadline - System.nanoTime();
+            }
+            if (appendsInFlight.get() > 0) {
+                LOG.warn("closing with {} appends still in flight after {} ms; they fail as the WAL closes",
+                        appendsInFlight.get(), java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(maxNanos));
+            }
+        }
     }
 
     // ---- fetch ----------------------------------------------------------------------------------------------

@@ -8,7 +8,8 @@ import java.util.concurrent.Executor;
  * that keeps append completions in offset order without a thread per stream (STYLE, executors).
  *
  * <p>Thread-safe. Bounded by its callers: a stream has at most as many queued completions as
- * appends in flight.
+ * appends in flight. If the shared executor refuses work (shut down), tasks run on the submitting
+ * thread, still one at a time and in order: a task is never dropped.
  */
 final class SerialExecutor implements Executor {
     private final Executor delegate;
@@ -30,7 +31,14 @@ final class SerialExecutor implements Executor {
             }
             running = true;
         }
-        delegate.execute(this::drain);
+        try {
+            delegate.execute(this::drain);
+        } catch (java.util.concurrent.RejectedExecutionException shutDown) {
+            // The shared executor is shut down (the store is closing) while completions still arrive
+            // (appends the WAL finishes during close). Run them here instead: they complete futures
+            // callers wait on, and dropping one would leave an append neither completed nor failed.
+            drain();
+        }
     }
 
     private void drain() {

@@ -420,6 +420,11 @@ public final class Strata {
                 }
                 long nodeEpoch = metadata.registerNode().join();
 
+                // Blocks are the unit the uploader seals and the cache evicts: a few per upload.
+                long cacheBlockBytes = Math.max(64L << 10, Math.min(LogCache.DEFAULT_BLOCK_SIZE_BYTES,
+                        Math.min(uploadThresholdBytes / 4, logCacheBytes / 8)));
+                LogCache logCache = LogCache.builder().capacityBytes(logCacheBytes).blockSizeBytes(cacheBlockBytes).build();
+                owned.add(logCache); // closed after the WAL (reverse order): WAL completions at close still find it open
                 Path wal = walPath != null ? walPath : dataDir.resolve("wal").resolve("strata.wal");
                 if (wal.getParent() != null) {
                     createDirectories(wal.getParent(), "walPath");
@@ -442,21 +447,16 @@ public final class Strata {
                         + ") does not fit in one WAL write: walCapacity (" + walCapacityBytes + ") allows batches up to "
                         + (blockWal.maxRecordBytes() - StreamBatchCodec.headerSize()) + " bytes");
 
-                // Blocks are the unit the uploader seals and the cache evicts: a few per upload.
-                long cacheBlockBytes = Math.max(64L << 10, Math.min(LogCache.DEFAULT_BLOCK_SIZE_BYTES,
-                        Math.min(uploadThresholdBytes / 4, logCacheBytes / 8)));
-                LogCache logCache = LogCache.builder().capacityBytes(logCacheBytes).blockSizeBytes(cacheBlockBytes).build();
-                owned.add(logCache);
                 java.util.concurrent.Executor callbacks = callbackExecutor;
                 if (callbacks == null) {
                     ExecutorService pool = Executors.newFixedThreadPool(2, named("strata-callback"));
-                    owned.add(() -> shutdown(pool));
+                    owned.add(0, () -> shutdown(pool)); // closed last: completions of appends in flight at close run on it
                     callbacks = pool;
                 }
                 java.util.concurrent.Executor reads = readExecutor;
                 if (reads == null) {
                     ExecutorService pool = Executors.newFixedThreadPool(4, named("strata-read"));
-                    owned.add(() -> shutdown(pool));
+                    owned.add(0, () -> shutdown(pool));
                     reads = pool;
                 }
 
