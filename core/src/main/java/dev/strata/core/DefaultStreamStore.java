@@ -171,6 +171,11 @@ final class DefaultStreamStore implements DurableStreamStore {
     }
 
     @Override
+    public String walBackend() {
+        return wal.backend();
+    }
+
+    @Override
     public StoreRecoveryReport recoveryReport() {
         return recoveryReport;
     }

@@ -13,6 +13,12 @@ public interface DurableStreamStore extends StreamStore {
     StoreRecoveryReport recoveryReport();
 
     /**
+     * The WAL's I/O backend: {@code io_uring}, {@code filechannel-direct} or
+     * {@code filechannel-buffered} (also logged once at open). Thread-safe.
+     */
+    String walBackend();
+
+    /**
      * Uploads everything acknowledged so far to object storage and commits it, now (instead of at the
      * next size or age trigger). Completes when committed; fails with
      * {@link dev.strata.api.StorageException} if the object store fails (the data stays in the WAL and

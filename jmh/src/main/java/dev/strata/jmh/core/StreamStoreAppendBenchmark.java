@@ -101,8 +101,8 @@ public class StreamStoreAppendBenchmark {
 
     @TearDown(Level.Iteration)
     public void printLatency() {
-        System.out.printf("%nSTORE-LATENCY batchBytes=%d window=%d appends=%d p50=%dus p99=%dus p99.9=%dus max=%dus backpressureRetries=%d%n",
-                batchBytes, window, latencyNanos.getTotalCount(),
+        System.out.printf("%nSTORE-LATENCY walBackend=%s batchBytes=%d window=%d appends=%d p50=%dus p99=%dus p99.9=%dus max=%dus backpressureRetries=%d%n",
+                store.walBackend(), batchBytes, window, latencyNanos.getTotalCount(),
                 latencyNanos.getValueAtPercentile(50) / 1000, latencyNanos.getValueAtPercentile(99) / 1000,
                 latencyNanos.getValueAtPercentile(99.9) / 1000, latencyNanos.getMaxValue() / 1000,
                 backpressureRetries.get());
