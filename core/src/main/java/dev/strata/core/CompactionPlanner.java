@@ -127,8 +127,9 @@ final class CompactionPlanner {
             }
         }
 
+        Map<Long, List<Held>> byStream = heldByStream(objects);
         for (StreamMetadata s : streams.values()) {
-            planMerges(s, held(s.streamId(), objects), used, tasks);
+            planMerges(s, byStream.getOrDefault(s.streamId(), List.of()), used, tasks);
         }
         return tasks;
     }
@@ -161,8 +162,9 @@ final class CompactionPlanner {
         boolean splitSomething = false;
         long rangeBytes = 0;
         long live = 0;
+        Map<Long, List<Held>> inputsByStream = heldByStream(inputs);
         for (StreamMetadata s : streams.values()) {
-            List<Held> held = held(s.streamId(), inputs);
+            List<Held> held = inputsByStream.getOrDefault(s.streamId(), List.of());
             boolean firstRemainder = true;
             for (List<Held> run : runs(held)) {
                 long runStart = run.get(0).range().startOffset();
@@ -275,16 +277,17 @@ final class CompactionPlanner {
         return new Task("merge-stream-objects", inputs, List.of(new PlannedObject(ObjectType.STREAM, List.of(piece), time)));
     }
 
-    /** The ranges of {@code streamId} in {@code objects}, in offset order. */
-    private static List<Held> held(long streamId, Collection<ObjectMetadata> objects) {
-        List<Held> out = new ArrayList<>();
+    /** Per stream, the ranges {@code objects} hold, in offset order (one pass over the objects). */
+    private static Map<Long, List<Held>> heldByStream(Collection<ObjectMetadata> objects) {
+        Map<Long, List<Held>> out = new java.util.HashMap<>();
         for (ObjectMetadata o : objects) {
-            StreamRange r = o.range(streamId);
-            if (r != null) {
-                out.add(new Held(r, o));
+            for (StreamRange r : o.ranges()) {
+                out.computeIfAbsent(r.streamId(), id -> new ArrayList<>()).add(new Held(r, o));
             }
         }
-        out.sort(Comparator.comparingLong(h -> h.range().startOffset()));
+        for (List<Held> held : out.values()) {
+            held.sort(Comparator.comparingLong(h -> h.range().startOffset()));
+        }
         return out;
     }
 
