@@ -204,7 +204,7 @@ final class RecordScanner {
             }
             if (mark >= resume) {
                 lost.add(new LostRegion(a, resume, reason, why + "; bytes=" + (resume - a) + " proven durable by "
-                        + (hMarkOf(b, mark, closedEnd))));
+                        + provenBy(b, mark, closedEnd)));
                 position = resume;
                 return;
             }
@@ -226,7 +226,7 @@ final class RecordScanner {
         stop(reason, torn, why);
     }
 
-    private static String hMarkOf(long b, long mark, long closedEnd) {
+    private static String provenBy(long b, long mark, long closedEnd) {
         return mark == closedEnd ? "the clean close at closedEnd=" + closedEnd
                 : "the record at position=" + b + " durableMark=" + mark;
     }

@@ -6,6 +6,7 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.io.IOException;
 import java.util.Iterator;
+import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.function.Consumer;
 
@@ -60,6 +61,16 @@ public final class WalRecovery implements Iterator<WalRecord>, AutoCloseable {
                     + scanner.position());
         }
         return report;
+    }
+
+    /**
+     * The lost regions (see {@link RecoveryReport#lostRegions()}) the scan has skipped so far: after
+     * {@link #next()}, those before the record it returned. Lets the caller tell, record by record,
+     * whether acknowledged data was lost before it (a gap in a stream's offsets after a lost region
+     * is lost data, not an unacknowledged append).
+     */
+    public List<RecoveryReport.LostRegion> lostRegionsSoFar() {
+        return List.copyOf(scanner.lostRegions());
     }
 
     @Override
