@@ -209,6 +209,17 @@ final class RecordScanner {
                 return;
             }
         }
+        if (closedEnd > a) {
+            // no later write proves the hole, but the clean close does: resume at the first intact record
+            // of the last generation after it (inside the last write, so not at a block boundary)
+            long r = findResume(a, closedEnd, p.headerGeneration(), minGeneration);
+            if (r < closedEnd && r >= p.generationStart()) {
+                lost.add(new LostRegion(a, r, reason, why + "; bytes=" + (r - a) + " proven durable by the clean "
+                        + "close at closedEnd=" + closedEnd));
+                position = r;
+                return;
+            }
+        }
         if (maxMark > a) {
             lost.add(new LostRegion(a, maxMark, reason, why + "; bytes [" + a + ", " + maxMark + ") proven durable by "
                     + (maxMark == closedEnd ? "the clean close at closedEnd=" + closedEnd : "a later durableMark")

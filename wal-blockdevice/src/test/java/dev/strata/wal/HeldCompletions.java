@@ -52,10 +52,17 @@ final class HeldCompletions {
                     return;
                 }
                 delegate.submit(offset, src, (written, error) -> {
+                    boolean stillHolding;
                     synchronized (lock) {
-                        held.add(() -> completion.completed(written, error));
+                        stillHolding = holding;
+                        if (stillHolding) {
+                            held.add(() -> completion.completed(written, error));
+                        }
                     }
                     onDevice.release();
+                    if (!stillHolding) {
+                        completion.completed(written, error); // released before the device finished
+                    }
                 });
             }
 

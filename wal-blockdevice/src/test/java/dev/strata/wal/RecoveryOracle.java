@@ -14,7 +14,8 @@ import java.util.List;
  * What recovery must return from a damaged copy of a WAL, worked out independently of
  * {@link RecordScanner}: walks the record chain of the intact original (the bytes as written),
  * marks every record whose bytes differ in the damaged copy, and applies the recovery rule of
- * {@link WalRecordDescriptor} to that list. Single generation, one lap or several.
+ * {@link WalRecordDescriptor} to that list (with the header's clean-close end, if any). Single
+ * generation, one lap or several.
  */
 final class RecoveryOracle {
 
@@ -129,6 +130,13 @@ final class RecoveryOracle {
                     end = chain.get(resume).position();
                     continue outer;
                 }
+            }
+            // no later record proves it, but a clean close does: resume at the next intact record before the end
+            if (closedEnd > a && j < chain.size() && chain.get(j).position() < closedEnd) {
+                lost.add(new long[] {a, chain.get(j).position()});
+                i = j;
+                end = chain.get(j).position();
+                continue;
             }
             // no proof: a torn tail; the scan ends at a, but a partly proven region is still listed
             long maxMark = closedEnd;

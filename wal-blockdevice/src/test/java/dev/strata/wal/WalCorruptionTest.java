@@ -285,6 +285,69 @@ class WalCorruptionTest {
     }
 
     @Test
+    void afterACleanCloseDamageInTheLastWriteIsReportedAndTheRestOfThatWriteReturned() throws IOException {
+        Path file = dir.resolve("last-write.dat");
+        HeldCompletions held = new HeldCompletions();
+        List<Rec> first = new ArrayList<>();
+        List<java.util.concurrent.CompletableFuture<WalAppendResult>> grouped = new ArrayList<>();
+        List<byte[]> groupedBodies = new ArrayList<>();
+        try (BlockDeviceWal wal = BlockDeviceWal.open(options(file, WalOptions.Backend.DIRECT).build(), held::wrap)) {
+            first.add(append(wal, bytes(1, 500)));
+            // fill every write slot, so that the next appends share one write (the last one)
+            held.hold();
+            List<java.util.concurrent.CompletableFuture<WalAppendResult>> slots = new ArrayList<>();
+            for (int i = 0; i < WalOptions.DEFAULT_MAX_IN_FLIGHT_WRITES; i++) {
+                slots.add(wal.append(WalTesting.buf(bytes(10 + i, 100))));
+            }
+            assertThat(held.submittedWhileHeld()).isEqualTo(WalOptions.DEFAULT_MAX_IN_FLIGHT_WRITES);
+            for (int i = 0; i < 5; i++) {
+                groupedBodies.add(bytes(20 + i, 1500));
+                grouped.add(wal.append(WalTesting.buf(groupedBodies.get(i))));
+            }
+            held.awaitOnDevice();
+            held.release();
+            for (int i = 0; i < slots.size(); i++) {
+                WalAppendResult r = dev.strata.api.testkit.Futures.await(slots.get(i));
+                first.add(new Rec(r.position(), r.nextPosition(), bytes(10 + i, 100)));
+            }
+        }
+        List<Rec> last = new ArrayList<>();
+        for (int i = 0; i < grouped.size(); i++) {
+            WalAppendResult r = dev.strata.api.testkit.Futures.await(grouped.get(i));
+            last.add(new Rec(r.position(), r.nextPosition(), groupedBodies.get(i)));
+        }
+        // one write: contiguous records, the first at a block boundary
+        assertThat(last.get(0).position() % BLOCK).isZero();
+        for (int i = 1; i < last.size(); i++) {
+            assertThat(last.get(i).position()).isEqualTo(last.get(i - 1).nextPosition());
+        }
+        try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
+            f.seek(dataOffset + last.get(0).position());
+            f.write(new byte[BLOCK]);
+        }
+        // records starting in the zeroed block are lost; those after it, in the same write, are returned
+        List<Rec> expected = new ArrayList<>(first);
+        long resume = -1;
+        for (Rec r : last) {
+            if (r.position() >= last.get(0).position() + BLOCK) {
+                expected.add(r);
+                resume = resume < 0 ? r.position() : resume;
+            }
+        }
+        assertThat(resume).as("a record of the last write starts after the zeroed block").isPositive();
+        try (BlockDeviceWal wal = BlockDeviceWal.open(options(file, WalOptions.Backend.DIRECT).build())) {
+            WalTesting.assertSameRecords(recoverAll(wal), expected);
+            RecoveryReport report = wal.recoveryReport();
+            assertThat(report.stopReason()).isEqualTo(StopReason.ACKNOWLEDGED_DATA_LOST);
+            assertThat(report.lostRegions()).hasSize(1);
+            assertThat(report.lostRegions().get(0).position()).isEqualTo(last.get(0).position());
+            assertThat(report.lostRegions().get(0).endPosition()).isEqualTo(resume);
+            assertThat(report.lostRegions().get(0).detail()).contains("clean close");
+            assertThat(report.endPosition()).isEqualTo(last.get(last.size() - 1).nextPosition());
+        }
+    }
+
+    @Test
     void walOfFormatVersionOneIsRefusedWithATypedError() throws IOException {
         Path file = dir.resolve("v1.dat");
         try (BlockDeviceWal wal = BlockDeviceWal.open(options(file, WalOptions.Backend.DIRECT).build())) {
