@@ -65,7 +65,16 @@ public class StreamStoreAppendBenchmark {
     @Param({"false"})
     public boolean unsafeSkipSync;
 
+    /**
+     * Where objects go: empty for the embedded default (a directory under the data directory, on the
+     * same disk as the WAL, so every byte is written to that disk twice), or a directory such as
+     * {@code /dev/shm/strata-objects} (memory) to measure the engine without the objects' disk writes.
+     */
+    @Param({""})
+    public String objectDir;
+
     Path dir;
+    Path objects;
     DurableStreamStore store;
     final List<Stream> streams = new ArrayList<>();
     final AtomicInteger nextStream = new AtomicInteger();
@@ -76,8 +85,13 @@ public class StreamStoreAppendBenchmark {
     @Setup(Level.Trial)
     public void open() throws IOException {
         dir = BenchDirs.create("strata-store-bench");
-        store = Strata.builder()
-                .dataDir(dir)
+        Strata.Builder builder = Strata.builder().dataDir(dir);
+        if (!objectDir.isEmpty()) {
+            objects = java.nio.file.Files.createTempDirectory(java.nio.file.Files.createDirectories(Path.of(objectDir)),
+                    "strata-store-bench-objects");
+            builder.objectStore(objects.toUri());
+        }
+        store = builder
                 .walCapacity(1L << 30)
                 .logCacheBytes(512L << 20)
                 .uploadThresholdBytes(64L << 20)
@@ -112,6 +126,9 @@ public class StreamStoreAppendBenchmark {
     public void close() {
         store.close();
         BenchDirs.delete(dir);
+        if (objects != null) {
+            BenchDirs.delete(objects);
+        }
     }
 
     /** One appender: its own stream and window of appends in flight. */
