@@ -99,6 +99,8 @@ final class DefaultStreamStore implements DurableStreamStore {
     private final RoomSignal room = new RoomSignal();
     private volatile StoreMetrics metrics = StoreMetrics.NONE;
     private volatile boolean closed;
+    /** Set when the store starts serving (end of a successful build). */
+    private volatile boolean started;
     /** Appends handed to the WAL whose completion has not been queued yet; close waits for them (on {@link #drained}). */
     private final java.util.concurrent.atomic.AtomicLong appendsInFlight = new java.util.concurrent.atomic.AtomicLong();
     private final Object drained = new Object();
@@ -216,6 +218,7 @@ final class DefaultStreamStore implements DurableStreamStore {
 
     /** Starts background uploads; called once recovery's data is committed. */
     void start() {
+        started = true;
         uploader.start();
         compactor.start();
     }
@@ -367,7 +370,9 @@ final class DefaultStreamStore implements DurableStreamStore {
         }
         awaitAppendsInFlight(CLOSE_DRAIN_NANOS);
         compactor.close(); // a task that has not committed leaves orphans, swept at a later start
-        uploader.close(); // one last upload of what the WAL holds, bounded; the WAL keeps it anyway
+        // One last upload of what the WAL holds (bounded; the WAL keeps it anyway), but only for a store
+        // that served: a build that failed (e.g. refused for lost WAL data) must leave storage as it found it.
+        uploader.close(started);
         readPath.close();
         for (int i = owned.size() - 1; i >= 0; i--) {
             try {

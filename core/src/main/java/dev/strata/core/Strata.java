@@ -116,6 +116,7 @@ public final class Strata {
         private Duration orphanTtl = DEFAULT_ORPHAN_TTL;
         private long compactionBytesPerSecond = DEFAULT_COMPACTION_BYTES_PER_SECOND;
         private java.time.Clock clock = java.time.Clock.systemUTC();
+        private boolean openDespiteLostWalData;
         private java.util.function.Function<WalOptions, BlockDeviceWal> walOpener = BlockDeviceWal::open;
         private java.util.concurrent.Executor callbackExecutor;
         private io.micrometer.core.instrument.MeterRegistry meterRegistry;
@@ -384,12 +385,29 @@ public final class Strata {
         }
 
         /**
+         * What {@link #build()} does when the WAL proves that acknowledged data was lost to damage
+         * inside the log (a zeroed or corrupt block that later acknowledged records were written
+         * after; {@code RecoveryReport#acknowledgedDataLost()}). Default {@code false}: build fails with
+         * {@link dev.strata.api.CorruptDataException} naming the WAL regions and the streams' lost
+         * offsets, and nothing is changed, so an operator can decide (restore the device, or accept
+         * the loss). {@code true} opens anyway: each stream keeps its acknowledged records up to its
+         * first lost offset; its later records in the WAL are dropped and <b>new appends reuse the
+         * lost offsets</b> (consumers that read them before the loss may see other data at them).
+         * The recovery report lists what was lost either way.
+         */
+        public Builder openDespiteLostWalData(boolean open) {
+            this.openDespiteLostWalData = open;
+            return this;
+        }
+
+        /**
          * Opens the store: object store, metadata (fencing earlier processes), WAL, recovery, uploads.
          *
          * @throws IllegalArgumentException if the settings are incomplete or inconsistent (the message
          *     names the setting)
          * @throws StorageException if a storage cannot be opened (e.g. the bucket is missing)
-         * @throws dev.strata.api.CorruptDataException if the WAL header or the manifest is damaged
+         * @throws dev.strata.api.CorruptDataException if the WAL header or the manifest is damaged, or the
+         *     WAL lost acknowledged data (see {@link #openDespiteLostWalData})
          */
         public DurableStreamStore build() {
             require(dataDir != null || walPath != null, "walPath (or dataDir) must be set");
@@ -474,7 +492,10 @@ public final class Strata {
                 }
                 try {
                     StoreRecoveryReport report = WalReplay.replay(store, blockWal, metadata, uploadThresholdBytes,
-                            logCache::unuploadedBytes, startNanos);
+                            logCache::unuploadedBytes, startNanos, openDespiteLostWalData);
+                    if (report.wal().acknowledgedDataLost()) {
+                        LOG.error("opened despite lost WAL data (openDespiteLostWalData): {}", report.summary());
+                    }
                     try {
                         store.uploader().flush().join();
                     } catch (RuntimeException e) {
@@ -482,9 +503,7 @@ public final class Strata {
                         // background uploads retry. Recovery never crash-loops on object-store errors.
                         LOG.warn("uploading replayed data failed; background uploads will retry: {}", e.toString());
                     }
-                    store.setRecoveryReport(new StoreRecoveryReport(report.wal(), report.streams(), report.recordsReplayed(),
-                            report.bytesReplayed(), report.recordsAlreadyCommitted(), report.recordsOfDeletedStreams(),
-                            report.recordsNotAcknowledged(), report.recordsOfFencedWriters(), System.nanoTime() - startNanos));
+                    store.setRecoveryReport(report.withDuration(System.nanoTime() - startNanos));
                     LOG.info("{} (nodeEpoch={}, walBackend={})", store.recoveryReport().summary(), nodeEpoch, blockWal.backend());
                     store.start();
                     return store;

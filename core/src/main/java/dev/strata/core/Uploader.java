@@ -99,6 +99,8 @@ final class Uploader implements AutoCloseable {
     // confined to the upload thread
     private final List<SealedBlock> taken = new ArrayList<>();
     private long takenWalEnd;
+    /** Highest WAL trim position asked for. */
+    private long trimRequested;
     private PendingCommit pendingCommit;
     private long backoffNanos;
     private long retryNotBeforeNanos;
@@ -217,6 +219,11 @@ final class Uploader implements AutoCloseable {
                 }
                 commitPending();
                 store.metrics().uploadCommitted(objects, bytes, System.nanoTime() - start);
+            } else if (takenWalEnd > trimRequested) {
+                // Nothing to upload, but the WAL holds records that were all handled without a cache
+                // insert (already committed, of deleted streams, never acknowledged, or lost data the
+                // owner accepted at open): trim past them, or they stay until the next upload.
+                trimWal(takenWalEnd);
             }
             backoffNanos = 0;
             retryNotBeforeNanos = 0;
@@ -286,6 +293,12 @@ final class Uploader implements AutoCloseable {
         }
         taken.clear();
         store.roomFreed(); // the blocks are evictable now
+        trimWal(walEnd);
+    }
+
+    /** Trims the WAL up to {@code walEnd} (asynchronously); room is signalled when it is done. */
+    private void trimWal(long walEnd) {
+        trimRequested = Math.max(trimRequested, walEnd);
         wal.trim(walEnd).whenComplete((v, e) -> {
             if (e != null) {
                 LOG.warn("WAL trim to {} failed", walEnd, e);
@@ -422,7 +435,15 @@ final class Uploader implements AutoCloseable {
     /** Uploads what is left (bounded wait), then stops the thread and releases held blocks. */
     @Override
     public void close() {
-        if (fenced == null) {
+        close(true);
+    }
+
+    /**
+     * Stops the uploader; with {@code uploadFirst}, after one last upload of what is left (bounded
+     * wait). Without it nothing more is written or trimmed: the WAL keeps the data for the next open.
+     */
+    void close(boolean uploadFirst) {
+        if (fenced == null && uploadFirst) {
             try {
                 flush().get(CLOSE_FLUSH_SECONDS, TimeUnit.SECONDS);
             } catch (Exception e) {

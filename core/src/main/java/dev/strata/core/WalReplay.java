@@ -23,6 +23,13 @@ import java.util.Optional;
  * at the same offsets. Records of one stream are in offset order in the WAL, since offsets are
  * assigned and handed to the WAL under the stream's lock.
  *
+ * <p>Lost data: when the WAL reports a lost region (damage inside the log that acknowledged records
+ * were written after) between a stream's last accepted record and a record of the stream that
+ * starts past the expected offset, the gap is acknowledged data that was lost, not an append that
+ * failed: it is reported per stream ({@link StoreRecoveryReport.LostOffsets}) and the stream's later
+ * records are skipped (its offsets stay contiguous). {@code Strata.build()} then refuses to open
+ * unless told otherwise.
+ *
  * <p>Single-threaded: runs inside {@code Strata.build()} before the store serves.
  */
 final class WalReplay {
@@ -31,7 +38,8 @@ final class WalReplay {
     }
 
     static StoreRecoveryReport replay(DefaultStreamStore store, WriteAheadLog wal, MetadataStore metadata,
-            long uploadThresholdBytes, java.util.function.LongSupplier unuploadedBytes, long startNanos) {
+            long uploadThresholdBytes, java.util.function.LongSupplier unuploadedBytes, long startNanos,
+            boolean openDespiteLostData) {
         Map<Long, Long> expected = new HashMap<>();
         Map<Long, long[]> perStream = new HashMap<>(); // records, bytes, start, end
         long replayed = 0;
@@ -40,12 +48,20 @@ final class WalReplay {
         long deleted = 0;
         long unacknowledged = 0;
         long fenced = 0;
+        long afterLostData = 0;
+        Map<Long, Long> lastAcceptedPosition = new HashMap<>();
+        Map<Long, StoreRecoveryReport.LostOffsets> lost = new java.util.LinkedHashMap<>();
         WalRecovery recovery = wal.recover();
         try (recovery) {
             while (recovery.hasNext()) {
                 WalRecord record = recovery.next();
                 boolean kept = false;
                 try {
+                    if (!openDespiteLostData && !recovery.lostRegionsSoFar().isEmpty()) {
+                        // Stop before replaying (and so committing and trimming) anything past the damage:
+                        // the WAL keeps the evidence, and the next open finds the same loss.
+                        throw lostData(recovery.lostRegionsSoFar());
+                    }
                     StreamBatch batch = StreamBatchCodec.wrap(record.body(), "wal", record.position())
                             .verifyChecksum("wal position=" + record.position());
                     Optional<StreamMetadata> meta = metadata.stream(batch.streamId());
@@ -58,12 +74,23 @@ final class WalReplay {
                         committed++;
                     } else if (batch.epoch() < meta.get().epoch() && batch.baseOffset() >= meta.get().epochStartOffset()) {
                         fenced++; // written by a holder after a newer epoch took the stream over
+                    } else if (lost.containsKey(batch.streamId())) {
+                        afterLostData++;
+                    } else if (batch.baseOffset() > next
+                            && lostRegionBetween(recovery, lastAcceptedPosition.getOrDefault(batch.streamId(), -1L),
+                                    record.position()) >= 0) {
+                        long region = lostRegionBetween(recovery, lastAcceptedPosition.getOrDefault(batch.streamId(), -1L),
+                                record.position());
+                        lost.put(batch.streamId(), new StoreRecoveryReport.LostOffsets(batch.streamId(), next,
+                                batch.baseOffset(), region));
+                        afterLostData++;
                     } else if (batch.baseOffset() != next) {
                         unacknowledged++;
                     } else {
                         store.insertRecovered(batch, record.body(), record.nextPosition());
                         kept = true;
                         expected.put(batch.streamId(), batch.nextOffset());
+                        lastAcceptedPosition.put(batch.streamId(), record.position());
                         long[] s = perStream.computeIfAbsent(batch.streamId(), id -> new long[] {0, 0, batch.baseOffset(), 0});
                         s[0]++;
                         s[1] += batch.sizeBytes();
@@ -83,11 +110,39 @@ final class WalReplay {
                 }
             }
         }
-        store.advanceWalEnd(recovery.report().endPosition());
+        if (!openDespiteLostData && recovery.report().acknowledgedDataLost()) {
+            throw lostData(recovery.report().lostRegions());
+        }
+        long walEnd = recovery.report().endPosition();
+        for (dev.strata.wal.RecoveryReport.LostRegion region : recovery.report().lostRegions()) {
+            walEnd = Math.max(walEnd, region.endPosition()); // accepted loss: the next trim passes the damage
+        }
+        store.advanceWalEnd(walEnd);
         store.registerRecoveredStreams(metadata, expected);
         Map<Long, StoreRecoveryReport.StreamReplay> streams = new HashMap<>();
         perStream.forEach((id, s) -> streams.put(id, new StoreRecoveryReport.StreamReplay(s[0], s[1], s[2], s[3])));
         return new StoreRecoveryReport(recovery.report(), streams, replayed, replayedBytes, committed, deleted,
-                unacknowledged, fenced, System.nanoTime() - startNanos);
+                unacknowledged, fenced, System.nanoTime() - startNanos, new java.util.ArrayList<>(lost.values()),
+                afterLostData);
+    }
+
+    private static dev.strata.api.CorruptDataException lostData(java.util.List<dev.strata.wal.RecoveryReport.LostRegion> regions) {
+        return new dev.strata.api.CorruptDataException("the WAL lost acknowledged data to damage inside the log: "
+                + regions + ". The store does not open, so that no acknowledged offset is silently reused and the "
+                + "WAL keeps the evidence (nothing past the damage was replayed, committed or trimmed); "
+                + "Strata.builder().openDespiteLostWalData(true) opens it anyway (see its Javadoc)");
+    }
+
+    /**
+     * The start of a lost WAL region the scan passed after {@code fromPosition} (-1: from the start)
+     * and before {@code toPosition}, or -1 if none.
+     */
+    private static long lostRegionBetween(WalRecovery recovery, long fromPosition, long toPosition) {
+        for (dev.strata.wal.RecoveryReport.LostRegion region : recovery.lostRegionsSoFar()) {
+            if (region.position() > fromPosition && region.position() < toPosition) {
+                return region.position();
+            }
+        }
+        return -1;
     }
 }

@@ -408,6 +408,14 @@ public final class BlockDeviceWal implements WriteAheadLog {
             lock.unlock();
         }
         long end = scanned.endPosition();
+        for (RecoveryReport.LostRegion lostRegion : scanned.lostRegions()) {
+            // A lost region the scan could not get past (damage in the last writes, proven by the clean
+            // close) ends the scan at its start. New writes begin after it, not over it: the damage stays
+            // where the next scan finds it again (proven by the new generation's durable marks or clean
+            // close), until the owner trims past it. Overwriting it would erase the only evidence that
+            // acknowledged data was lost (an owner that refused to open would then open silently).
+            end = Math.max(end, lostRegion.endPosition());
+        }
         ByteBuffer tail = null;
         if (end % blockSize != 0) {
             ByteBuffer block = Buffers.allocateAligned(blockSize, blockSize);

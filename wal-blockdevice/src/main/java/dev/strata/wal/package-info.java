@@ -14,7 +14,10 @@
  * {@link dev.strata.wal.WalRecordDescriptor}) to tell a torn tail (never acknowledged: the scan
  * ends there) from acknowledged data lost inside the log (reported in
  * {@link dev.strata.wal.RecoveryReport#lostRegions()}; the scan continues after it and returns the
- * acknowledged records that follow). Deciding what to do about lost data is the engine's job.
+ * acknowledged records that follow). New writes never go over a lost region: after one the scan
+ * could not get past (damage in the last writes, proven by the clean close), the next generation
+ * starts after it, so the next scan finds the same loss until the owner trims past it. Deciding
+ * what to do about lost data is the engine's job.
  *
  * <p>Does not own: what a record means (the engine encodes its batches into opaque bodies), when
  * to trim (the engine trims after upload), or retrying (a failed WAL stays failed; the engine

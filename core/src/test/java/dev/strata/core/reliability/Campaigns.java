@@ -57,6 +57,53 @@ final class Campaigns {
                 .objectBlockBytes(8 * 1024);
     }
 
+    /** How often {@link #openAfterDamage} found the open refused for lost WAL data (then opened it anyway). */
+    static final java.util.concurrent.atomic.AtomicLong REFUSED_OPENS = new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * Opens a store on a damaged WAL the way an operator would: first with the defaults, which must
+     * either open (and then the WAL proved no loss of acknowledged data) or refuse with
+     * {@link dev.strata.api.CorruptDataException} because it did; a refusal changes nothing, so a
+     * second plain open is refused again; then {@code openDespiteLostWalData(true)} opens it and its
+     * report says what was lost.
+     */
+    static dev.strata.core.DurableStreamStore openAfterDamage(java.util.function.Supplier<Strata.Builder> builder,
+            String context) {
+        dev.strata.core.DurableStreamStore store;
+        try {
+            store = builder.get().build();
+        } catch (dev.strata.api.CorruptDataException refused) {
+            assertThat(refused).as("%s: refusal names the loss", context).hasMessageContaining("lost acknowledged data");
+            try {
+                builder.get().build().close();
+                throw new AssertionError(context + ": a second open after a refusal for lost WAL data succeeded: "
+                        + "the first one must have destroyed the evidence");
+            } catch (dev.strata.api.CorruptDataException again) {
+                assertThat(lostRegions(again.getMessage())).as("%s: the same loss is found again", context)
+                        .isEqualTo(lostRegions(refused.getMessage())).isNotEmpty();
+            }
+            REFUSED_OPENS.incrementAndGet();
+            store = builder.get().openDespiteLostWalData(true).build();
+            assertThat(store.recoveryReport().wal().acknowledgedDataLost()).as("%s: %s", context,
+                    store.recoveryReport().summary()).isTrue();
+            return store;
+        }
+        assertThat(store.recoveryReport().wal().acknowledgedDataLost()).as("%s: opened by default although the WAL lost "
+                + "acknowledged data: %s", context, store.recoveryReport().summary()).isFalse();
+        return store;
+    }
+
+    /** The "[position, endPosition)" pairs of the lost WAL regions a refusal names. */
+    private static java.util.List<String> lostRegions(String message) {
+        java.util.List<String> out = new java.util.ArrayList<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("LostRegion\\[position=(\\d+), endPosition=(\\d+)")
+                .matcher(message);
+        while (m.find()) {
+            out.add(m.group(1) + ".." + m.group(2));
+        }
+        return out;
+    }
+
     /** A genuine payload for {@code seed}: 8 bytes of seed, then 0..4000 bytes derived from it. */
     static byte[] payload(long seed) {
         SplittableRandom r = new SplittableRandom(seed);

@@ -86,7 +86,8 @@ class TornWalAfterSigkillTest {
             Damage damage = Damage.values()[round % Damage.values().length];
             String what = damage(dir.resolve("wal").resolve("strata.wal"), damage, random);
             String context = "round " + round + " seed " + Campaigns.BASE_SEED + " " + what;
-            try (DurableStreamStore store = childSettings(dir).build()) {
+            String opening = context;
+            try (DurableStreamStore store = Campaigns.openAfterDamage(() -> childSettings(dir), opening)) {
                 context += "; " + store.recoveryReport().summary();
                 for (long id : ids) {
                     Stream s = await(store.openStream(id, 2L * round + 1)); // the child of round r opens at 2r

@@ -2,6 +2,7 @@ package dev.strata.core.reliability;
 
 import static dev.strata.api.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.strata.api.Stream;
 import dev.strata.api.StreamOptions;
@@ -96,7 +97,7 @@ class TornWalCampaignTest {
             String what = damage(wal, damage, random);
             String context = "round " + round + " seed " + seed + " " + what;
 
-            try (DurableStreamStore store = Campaigns.smallBuilder(dir).build()) {
+            try (DurableStreamStore store = Campaigns.openAfterDamage(() -> Campaigns.smallBuilder(dir), context)) {
                 StoreRecoveryReport report = store.recoveryReport();
                 context += "; " + report.summary();
                 long lostThisRound = 0;
@@ -217,8 +218,17 @@ class TornWalCampaignTest {
                 .as("acknowledged batches after the zeroed block, returned by the WAL")
                 .isNotEmpty().containsExactlyElementsOf(acked.tailMap(missing.get(missing.size() - 1), false).keySet());
 
-        try (DurableStreamStore store = Campaigns.smallBuilder(dir).build()) {
+        assertThatThrownBy(() -> Campaigns.smallBuilder(dir).build()).as("the default open refuses lost WAL data")
+                .isInstanceOf(dev.strata.api.CorruptDataException.class).hasMessageContaining("lost acknowledged data");
+        try (DurableStreamStore store = Campaigns.openAfterDamage(() -> Campaigns.smallBuilder(dir), "zeroed")) {
             Stream s = await(store.openStream(id, 1));
+            assertThat(store.recoveryReport().lostOffsets()).as("the stream's lost offsets: the batches of the zeroed block")
+                    .singleElement().satisfies(l -> {
+                        assertThat(l.streamId()).isEqualTo(id);
+                        assertThat(l.fromOffset()).isEqualTo(missing.get(0));
+                    });
+            assertThat(store.recoveryReport().recordsAfterLostData()).as("acknowledged batches after the gap, dropped")
+                    .isEqualTo(acked.tailMap(missing.get(missing.size() - 1), false).size());
             long lost = ledger.of(id).size() - Campaigns.readAll(s, ledger, "zeroed").batches.size();
             RecoveryReport scan = store.recoveryReport().wal();
             assertThat(lost).as("acknowledged batches after the zeroed block").isPositive();
