@@ -61,9 +61,10 @@ import org.slf4j.LoggerFactory;
  * </ol>
  *
  * <h2>Yielding</h2>
- * Before each read chunk the compactor waits (bounded) while an upload is running, and its reads are
- * rate-limited; it runs on one low-priority thread, "strata-compaction", apart from the append,
- * upload and read threads.
+ * Before each read chunk the compactor waits (at most a second each) while an upload is running and
+ * while users' catch-up reads from objects are in flight, and its reads are rate-limited; it runs on
+ * one low-priority thread, "strata-compaction", apart from the append, upload and read threads, and
+ * reads around the block cache (it never evicts what readers cached).
  *
  * <h2>Failure</h2>
  * A failed task leaves the metadata as it was; its outputs become orphans. An input found corrupt
@@ -298,7 +299,12 @@ final class Compactor implements AutoCloseable {
             if (block == from) {
                 return;
             }
-            store.uploader().awaitIdle(MAX_YIELD_NANOS);
+            if (store.uploader().awaitIdle(MAX_YIELD_NANOS)) {
+                store.metrics().compactionYielded("upload");
+            }
+            if (store.awaitNoCatchUpReads(MAX_YIELD_NANOS)) {
+                store.metrics().compactionYielded("read");
+            }
             if (limiter != null) {
                 limiter.acquire(chunk);
             }

@@ -160,6 +160,11 @@ final class DefaultStreamStore implements DurableStreamStore {
         readPath.register(object, index);
     }
 
+    /** Waits (bounded) while catch-up reads from objects are in flight; returns whether it waited. */
+    boolean awaitNoCatchUpReads(long maxNanos) {
+        return readPath.awaitNoFetches(maxNanos);
+    }
+
     /** Forgets what the read path cached about a deleted object. */
     void forgetObject(String key) {
         readPath.forgetObject(key);

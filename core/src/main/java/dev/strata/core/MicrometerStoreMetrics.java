@@ -113,6 +113,11 @@ final class MicrometerStoreMetrics implements StoreMetrics {
     }
 
     @Override
+    public void compactionYielded(String to) {
+        registry.counter("strata.compaction.yields", "to", to).increment();
+    }
+
+    @Override
     public void compactionTaskFailed() {
         compactionFailures.increment();
     }

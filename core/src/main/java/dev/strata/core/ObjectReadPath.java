@@ -56,6 +56,9 @@ final class ObjectReadPath implements AutoCloseable {
     private final java.util.concurrent.ExecutorService cacheExecutor;
     /** objectId -> committed object, learnt from the metadata range index. */
     private final ConcurrentHashMap<Long, ObjectMetadata> objects = new ConcurrentHashMap<>();
+    /** Catch-up fetches started and not finished; compaction yields to them ({@link #awaitNoFetches}). */
+    private final java.util.concurrent.atomic.AtomicInteger fetchesInFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private final Object fetchesIdle = new Object();
     // guarded by: itself; LRU of open readers by objectId
     private final Map<Long, CompletableFuture<ObjectReader>> readers = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
@@ -88,7 +91,52 @@ final class ObjectReadPath implements AutoCloseable {
 
     /** Reads batches of {@code streamId} from {@code start}, at most up to {@code end}, from objects. */
     CompletableFuture<FetchResult> fetch(long streamId, long start, long end, int maxBytes) {
-        return CompletableFuture.supplyAsync(() -> fetchBlocking(streamId, start, end, maxBytes), readExecutor);
+        fetchesInFlight.incrementAndGet(); // counted from the call: a fetch queued for a read thread is waiting too
+        try {
+            return CompletableFuture.supplyAsync(() -> {
+                try {
+                    return fetchBlocking(streamId, start, end, maxBytes);
+                } finally {
+                    fetchDone();
+                }
+            }, readExecutor);
+        } catch (RuntimeException rejected) {
+            fetchDone();
+            throw rejected;
+        }
+    }
+
+    private void fetchDone() {
+        if (fetchesInFlight.decrementAndGet() == 0) {
+            synchronized (fetchesIdle) {
+                fetchesIdle.notifyAll();
+            }
+        }
+    }
+
+    /**
+     * Waits until no catch-up fetch is in flight, at most {@code maxNanos}: background work
+     * (compaction) calls it before each read so that user reads go first. Returns whether it had to
+     * wait.
+     */
+    boolean awaitNoFetches(long maxNanos) {
+        if (fetchesInFlight.get() == 0) {
+            return false;
+        }
+        long deadline = System.nanoTime() + maxNanos;
+        synchronized (fetchesIdle) {
+            long left = maxNanos;
+            while (fetchesInFlight.get() > 0 && left > 0) {
+                try {
+                    java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(fetchesIdle, left);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    break;
+                }
+                left = deadline - System.nanoTime();
+            }
+        }
+        return true;
     }
 
     private FetchResult fetchBlocking(long streamId, long start, long end, int maxBytes) {

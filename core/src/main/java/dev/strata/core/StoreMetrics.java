@@ -35,6 +35,10 @@ interface StoreMetrics {
     default void compactionTaskCommitted(int inputs, int outputs, long bytesRead, long bytesWritten) {
     }
 
+    /** Compaction waited before a read because an upload ({@code "upload"}) or user reads ({@code "read"}) were running. */
+    default void compactionYielded(String to) {
+    }
+
     /** A compaction task failed (its inputs stay; it is planned again next cycle). */
     default void compactionTaskFailed() {
     }

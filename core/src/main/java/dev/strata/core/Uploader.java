@@ -254,22 +254,27 @@ final class Uploader implements AutoCloseable {
 
     /**
      * Waits until no upload is writing objects, at most {@code maxNanos}: background work (compaction)
-     * calls it before each read so that uploads, which free WAL and cache space, go first.
+     * calls it before each read so that uploads, which free WAL and cache space, go first. Returns
+     * whether it had to wait.
      */
-    void awaitIdle(long maxNanos) {
+    boolean awaitIdle(long maxNanos) {
         long deadline = System.nanoTime() + maxNanos;
         synchronized (idleLock) {
+            if (!uploading) {
+                return false;
+            }
             long left = maxNanos;
             while (uploading && left > 0) {
                 try {
                     TimeUnit.NANOSECONDS.timedWait(idleLock, left);
                 } catch (InterruptedException e) {
                     Thread.currentThread().interrupt();
-                    return;
+                    return true;
                 }
                 left = deadline - System.nanoTime();
             }
         }
+        return true;
     }
 
     /** Commits the pending object (if any live data was in it), then releases its blocks and trims the WAL. */

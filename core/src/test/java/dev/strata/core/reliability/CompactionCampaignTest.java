@@ -371,6 +371,90 @@ class CompactionCampaignTest {
         }
     }
 
+    /**
+     * Compaction yields to users' catch-up reads: a fetch from objects is held in flight (its first
+     * GET does not complete), then a compaction cycle starts; before reading its inputs it waits
+     * (counted by {@code strata.compaction.yields to=read}). Once the fetch's GET is released, the
+     * fetch returns exact bytes and the compaction finishes.
+     */
+    @Test
+    void compactionYieldsToCatchUpReadsInFlight() throws Exception {
+        Path dir = tmp.resolve("yield");
+        Campaigns.Ledger ledger = new Campaigns.Ledger();
+        try (LocalObjectStorage local = LocalObjectStorage.open(dir.resolve("bucket"))) {
+            HoldingStorage bucket = new HoldingStorage(local);
+            long id;
+            try (DurableStreamStore store = builder(dir).objectStorage(bucket).build()) {
+                Stream s = await(store.createStream(StreamOptions.defaults()));
+                id = s.id();
+                for (int round = 0; round < 2; round++) {
+                    for (int b = 0; b < 5; b++) {
+                        long seed = 900_000L + round * 100 + b;
+                        ledger.ack(id, await(s.append(Campaigns.batch(seed))).baseOffset(), seed);
+                    }
+                    await(store.flush()); // two stream-set objects: one task
+                }
+            }
+            io.micrometer.core.instrument.simple.SimpleMeterRegistry registry =
+                    new io.micrometer.core.instrument.simple.SimpleMeterRegistry();
+            try (DurableStreamStore store = builder(dir).objectStorage(bucket).meterRegistry(registry).build()) {
+                Stream s = await(store.openStream(id, 1));
+                bucket.holdNextGet();
+                java.util.concurrent.CompletableFuture<FetchResult> fetch = s.fetch(0, Long.MAX_VALUE, 1 << 20);
+                bucket.held.join(); // the fetch's first GET is waiting
+                java.util.concurrent.CompletableFuture<CompactionReport> compaction = store.compact();
+                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+                while (registry.counter("strata.compaction.yields", "to", "read").count() < 1) {
+                    assertThat(System.nanoTime()).as("compaction yielded to the read in flight").isLessThan(deadline);
+                    assertThat(compaction).as("compaction finished without yielding to the read in flight").isNotDone();
+                    Thread.onSpinWait();
+                }
+                bucket.release();
+                try (FetchResult r = await(fetch)) {
+                    assertThat(r.batches()).isNotEmpty();
+                    for (FetchedBatch b : r.batches()) {
+                        byte[] bytes = new byte[b.sizeBytes()];
+                        b.payload().get(bytes);
+                        assertThat(Campaigns.isGenuine(bytes)).isTrue();
+                        assertThat(Campaigns.seedOf(bytes)).isEqualTo(ledger.of(id).get(b.baseOffset()));
+                    }
+                }
+                assertThat(await(compaction).tasksRun()).isPositive();
+                Campaigns.verifyAcknowledged(s, ledger, "after the yielding compaction");
+            }
+        }
+    }
+
+    /** Holds the next GET until {@link #release()}; everything else passes through. */
+    private static final class HoldingStorage extends dev.strata.objectstore.testing.ForwardingObjectStorage {
+        final java.util.concurrent.CompletableFuture<Void> held = new java.util.concurrent.CompletableFuture<>();
+        private final java.util.concurrent.CompletableFuture<Void> gate = new java.util.concurrent.CompletableFuture<>();
+        private volatile boolean holdNext;
+
+        HoldingStorage(ObjectStorage delegate) {
+            super(delegate);
+        }
+
+        void holdNextGet() {
+            holdNext = true;
+        }
+
+        void release() {
+            gate.complete(null);
+        }
+
+        @Override
+        public synchronized java.util.concurrent.CompletableFuture<dev.strata.objectstore.ObjectData> get(String key,
+                dev.strata.objectstore.ByteRange range) {
+            if (!holdNext) {
+                return delegate.get(key, range);
+            }
+            holdNext = false;
+            held.complete(null);
+            return gate.thenCompose(v -> delegate.get(key, range));
+        }
+    }
+
     /** Data object keys in the bucket (manifest files excluded). */
     private static List<String> dataObjects(ObjectStorage bucket) {
         List<String> out = new ArrayList<>();
