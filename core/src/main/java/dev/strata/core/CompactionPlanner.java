@@ -258,8 +258,14 @@ final class CompactionPlanner {
     private void flushGroup(StreamMetadata s, List<Held> group, long groupLive, Set<String> used, List<Task> tasks) {
         if (group.size() >= 2 && (groupLive >= settings.targetObjectBytes() / 2 || group.size() >= settings.maxSmallObjects())) {
             tasks.add(mergeTask(s, group, used));
-        } else if (group.size() == 1 && deadFraction(group.get(0).range(), s) > settings.maxDeadFraction()) {
-            tasks.add(mergeTask(s, group, used));
+            return;
+        }
+        // Not merged (yet): an object with too many dead bytes (a stream's head, partly trimmed) is
+        // rewritten alone, or the amplification bound would not hold.
+        for (Held h : group) {
+            if (deadFraction(h.range(), s) > settings.maxDeadFraction()) {
+                tasks.add(mergeTask(s, List.of(h), used));
+            }
         }
     }
 
