@@ -26,7 +26,6 @@ import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.HashSet;
-import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -229,8 +228,7 @@ final class Compactor implements AutoCloseable {
         try {
             for (CompactionPlanner.PlannedObject planned : task.outputs()) {
                 WrittenObject w = write(planned, readers, bytes);
-                outputs.add(Uploader.describe(w, planned.type() == ObjectType.STREAM ? ObjectKeys.ObjectType.STREAM
-                        : ObjectKeys.ObjectType.STREAM_SET, planned.dataTimeMillis()));
+                outputs.add(Uploader.describe(w, planned.type(), planned.dataTimeMillis()));
                 indexes.add(w.index());
                 bytes[1] += w.size();
                 bytesRewritten.addAndGet(w.size());
@@ -255,9 +253,7 @@ final class Compactor implements AutoCloseable {
 
     /** Writes one planned object: each piece's batches, in stream then offset order. */
     private WrittenObject write(CompactionPlanner.PlannedObject planned, Map<String, ObjectReader> readers, long[] bytes) {
-        ObjectKeys.ObjectType type = planned.type() == ObjectType.STREAM ? ObjectKeys.ObjectType.STREAM
-                : ObjectKeys.ObjectType.STREAM_SET;
-        String key = keys.allocate(type);
+        String key = keys.allocate(planned.type());
         ObjectWriter writer = new ObjectWriter(storage.startUpload(key, PutCondition.none()), writerOptions);
         try {
             for (CompactionPlanner.Piece piece : planned.pieces()) {

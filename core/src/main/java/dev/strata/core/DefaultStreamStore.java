@@ -84,8 +84,6 @@ final class DefaultStreamStore implements DurableStreamStore {
     private long handledWalEnd;
     /** The WAL position the last seal reached: WAL bytes above it are not being uploaded yet. Guarded by: ingestLock. */
     private long sealedWalEnd;
-    /** WAL bytes written since the last seal (handledWalEnd - sealedWalEnd); read without the lock by the upload trigger. */
-    private volatile long unsealedWalBytes;
     /**
      * Appends hold the read lock from the WAL hand-off until their completion callback is registered;
      * sealing takes the write lock. Why: a callback runs out of WAL order only when its future
@@ -96,14 +94,14 @@ final class DefaultStreamStore implements DurableStreamStore {
     private final java.util.concurrent.locks.ReentrantReadWriteLock handOff = new java.util.concurrent.locks.ReentrantReadWriteLock();
 
     private final ConcurrentHashMap<Long, StreamState> streams = new ConcurrentHashMap<>();
-    private final RoomSignal room = new RoomSignal();
+    private final WaitSignal room = new WaitSignal();
     private volatile StoreMetrics metrics = StoreMetrics.NONE;
     private volatile boolean closed;
     /** Set when the store starts serving (end of a successful build). */
     private volatile boolean started;
     /** Appends handed to the WAL whose completion has not been queued yet; close waits for them (on {@link #drained}). */
     private final java.util.concurrent.atomic.AtomicLong appendsInFlight = new java.util.concurrent.atomic.AtomicLong();
-    private final Object drained = new Object();
+    private final WaitSignal drained = new WaitSignal();
     /** Longest wait at close for appends already handed to the WAL (a stuck device must not hang close). */
     private static final long CLOSE_DRAIN_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
     /** Set when a newer process took over the store's metadata: every write then fails fenced. */
@@ -234,7 +232,6 @@ final class DefaultStreamStore implements DurableStreamStore {
         try {
             synchronized (ingestLock) {
                 sealedWalEnd = handledWalEnd;
-                unsealedWalBytes = 0;
                 return new Uploader.Sealed(logCache.sealForUpload(), handledWalEnd);
             }
         } finally {
@@ -401,23 +398,23 @@ final class DefaultStreamStore implements DurableStreamStore {
 
     /** Called by the uploader after a commit freed cache and WAL space. */
     void roomFreed() {
-        room.signalFreed();
+        room.signalAll();
     }
 
     CompletableFuture<AppendResult> append(DefaultStream handle, RecordBatch batch) {
         long startNanos = System.nanoTime();
         long encodedSize = (long) StreamBatchCodec.headerSize() + batch.sizeBytes();
-        long waitNanos = RoomSignal.nanos(config.appendBackpressureWait());
+        long waitNanos = WaitSignal.nanos(config.appendBackpressureWait());
         if (!logCache.hasRoomFor(encodedSize)) {
             // Bounded wait for the uploader to free cache space, holding no lock.
             uploader.wakeUp();
-            room.awaitRoom(() -> logCache.hasRoomFor(encodedSize), waitNanos);
+            room.await(() -> logCache.hasRoomFor(encodedSize), waitNanos);
         }
         CompletableFuture<AppendResult> result = assignAndWrite(handle, batch, encodedSize, waitNanos == 0, startNanos);
         if (result == WAL_FULL) {
             // The WAL was full: wait (bounded) for an upload to trim it, then try once more.
             uploader.wakeUp();
-            room.awaitRoom(() -> wal.free() >= 2 * encodedSize, waitNanos);
+            room.await(() -> wal.free() >= 2 * encodedSize, waitNanos);
             result = assignAndWrite(handle, batch, encodedSize, true, startNanos);
         }
         if (result.isCompletedExceptionally()) {
@@ -482,9 +479,7 @@ final class DefaultStreamStore implements DurableStreamStore {
                         onDurable(state, base, count, payloadBytes, encoded, walResult, error, result, startNanos);
                     } finally {
                         if (appendsInFlight.decrementAndGet() == 0 && closed) {
-                            synchronized (drained) {
-                                drained.notifyAll();
-                            }
+                            drained.signalAll();
                         }
                     }
                 });
@@ -499,6 +494,7 @@ final class DefaultStreamStore implements DurableStreamStore {
     private void onDurable(StreamState state, long base, int count, int payloadBytes, ByteBuf encoded,
             WalAppendResult walResult, Throwable error, CompletableFuture<AppendResult> result, long startNanos) {
         Throwable failure = null;
+        long unsealedWalBytes = 0; // WAL bytes written since the last seal, for the upload trigger
         boolean handedOff = false; // LogCache.insert owns the buffer from the call on, even if it throws
         try {
             synchronized (state) {
@@ -566,22 +562,9 @@ final class DefaultStreamStore implements DurableStreamStore {
 
     /** Waits (bounded) until every append handed to the WAL has had its completion queued. */
     private void awaitAppendsInFlight(long maxNanos) {
-        long deadline = System.nanoTime() + maxNanos;
-        synchronized (drained) {
-            long left = maxNanos;
-            while (appendsInFlight.get() > 0 && left > 0) {
-                try {
-                    java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(drained, left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-                left = deadline - System.nanoTime();
-            }
-            if (appendsInFlight.get() > 0) {
-                LOG.warn("closing with {} appends still in flight after {} ms; they fail as the WAL closes",
-                        appendsInFlight.get(), java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(maxNanos));
-            }
+        if (!drained.await(() -> appendsInFlight.get() == 0, maxNanos)) {
+            LOG.warn("closing with {} appends still in flight after {} ms; they fail as the WAL closes",
+                    appendsInFlight.get(), java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(maxNanos));
         }
     }
 

@@ -29,9 +29,10 @@ final class ObjectKeyAllocator {
     }
 
     /** A new, never used key for an object of {@code type}; in flight until settled. */
-    String allocate(ObjectKeys.ObjectType type) {
+    String allocate(dev.strata.core.metadata.ObjectType type) {
         long id = (Math.max(0, nodeEpoch.getAsLong()) << 32) | (sequence.getAndIncrement() & 0xFFFF_FFFFL);
-        String key = ObjectKeys.dataObjectKey(type, id);
+        String key = ObjectKeys.dataObjectKey(type == dev.strata.core.metadata.ObjectType.STREAM
+                ? ObjectKeys.ObjectType.STREAM : ObjectKeys.ObjectType.STREAM_SET, id);
         inFlight.add(key);
         return key;
     }

@@ -58,7 +58,7 @@ final class ObjectReadPath implements AutoCloseable {
     private final ConcurrentHashMap<Long, ObjectMetadata> objects = new ConcurrentHashMap<>();
     /** Catch-up fetches started and not finished; compaction yields to them ({@link #awaitNoFetches}). */
     private final java.util.concurrent.atomic.AtomicInteger fetchesInFlight = new java.util.concurrent.atomic.AtomicInteger();
-    private final Object fetchesIdle = new Object();
+    private final WaitSignal fetchesIdle = new WaitSignal();
     // guarded by: itself; LRU of open readers by objectId
     private final Map<Long, CompletableFuture<ObjectReader>> readers = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
@@ -108,9 +108,7 @@ final class ObjectReadPath implements AutoCloseable {
 
     private void fetchDone() {
         if (fetchesInFlight.decrementAndGet() == 0) {
-            synchronized (fetchesIdle) {
-                fetchesIdle.notifyAll();
-            }
+            fetchesIdle.signalAll();
         }
     }
 
@@ -123,19 +121,7 @@ final class ObjectReadPath implements AutoCloseable {
         if (fetchesInFlight.get() == 0) {
             return false;
         }
-        long deadline = System.nanoTime() + maxNanos;
-        synchronized (fetchesIdle) {
-            long left = maxNanos;
-            while (fetchesInFlight.get() > 0 && left > 0) {
-                try {
-                    java.util.concurrent.TimeUnit.NANOSECONDS.timedWait(fetchesIdle, left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    break;
-                }
-                left = deadline - System.nanoTime();
-            }
-        }
+        fetchesIdle.await(() -> fetchesInFlight.get() == 0, maxNanos);
         return true;
     }
 

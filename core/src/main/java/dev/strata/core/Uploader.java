@@ -8,7 +8,6 @@ import dev.strata.core.metadata.MetadataStore;
 import dev.strata.core.metadata.ObjectMetadata;
 import dev.strata.core.metadata.ObjectType;
 import dev.strata.core.metadata.StreamRange;
-import dev.strata.objectstore.ObjectKeys;
 import dev.strata.objectstore.ObjectStorage;
 import dev.strata.objectstore.PutCondition;
 import dev.strata.objectstore.format.ObjectWriter;
@@ -105,9 +104,9 @@ final class Uploader implements AutoCloseable {
     private long backoffNanos;
     private long retryNotBeforeNanos;
     private volatile Throwable fenced;
-    /** Guards {@code uploading}; waited on by {@link #awaitIdle}. */
-    private final Object idleLock = new Object();
-    private boolean uploading;
+    /** Whether an upload is writing objects; {@link #awaitIdle} waits on {@code idle} for it to end. */
+    private volatile boolean uploading;
+    private final WaitSignal idle = new WaitSignal();
 
     Uploader(DefaultStreamStore store, ObjectStorage storage, MetadataStore metadata, LogCache logCache,
             WriteAheadLog wal, EngineConfig config, ObjectKeyAllocator keys, java.time.Clock clock) {
@@ -244,11 +243,9 @@ final class Uploader implements AutoCloseable {
     }
 
     private void setUploading(boolean value) {
-        synchronized (idleLock) {
-            uploading = value;
-            if (!value) {
-                idleLock.notifyAll();
-            }
+        uploading = value;
+        if (!value) {
+            idle.signalAll();
         }
     }
 
@@ -258,22 +255,10 @@ final class Uploader implements AutoCloseable {
      * whether it had to wait.
      */
     boolean awaitIdle(long maxNanos) {
-        long deadline = System.nanoTime() + maxNanos;
-        synchronized (idleLock) {
-            if (!uploading) {
-                return false;
-            }
-            long left = maxNanos;
-            while (uploading && left > 0) {
-                try {
-                    TimeUnit.NANOSECONDS.timedWait(idleLock, left);
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    return true;
-                }
-                left = deadline - System.nanoTime();
-            }
+        if (!uploading) {
+            return false;
         }
+        idle.await(() -> !uploading, maxNanos);
         return true;
     }
 
@@ -335,13 +320,13 @@ final class Uploader implements AutoCloseable {
         streamIds.sort(Long::compare);
         for (long streamId : streamIds) {
             if (bytes.get(streamId) >= config.streamObjectThresholdBytes()) {
-                writes.add(startWrite(ObjectKeys.ObjectType.STREAM, List.of(streamId), byStream));
+                writes.add(startWrite(ObjectType.STREAM, List.of(streamId), byStream));
             } else {
                 shared.add(streamId);
             }
         }
         for (List<Long> group : splitForParallelWrite(shared, bytes)) {
-            writes.add(startWrite(ObjectKeys.ObjectType.STREAM_SET, group, byStream));
+            writes.add(startWrite(ObjectType.STREAM_SET, group, byStream));
         }
         List<WrittenPart> parts = new ArrayList<>();
         Throwable failure = null;
@@ -393,7 +378,7 @@ final class Uploader implements AutoCloseable {
         return out;
     }
 
-    private CompletableFuture<WrittenPart> startWrite(ObjectKeys.ObjectType type, List<Long> streamIds,
+    private CompletableFuture<WrittenPart> startWrite(ObjectType type, List<Long> streamIds,
             Map<Long, List<CachedBatch>> byStream) {
         String key = keys.allocate(type);
         long dataTime = clock.millis();
@@ -401,7 +386,7 @@ final class Uploader implements AutoCloseable {
     }
 
     /** Writes one object with {@code streamIds}' batches, in stream then offset order; runs on a writer thread. */
-    private WrittenPart writeOne(String key, ObjectKeys.ObjectType type, List<Long> streamIds,
+    private WrittenPart writeOne(String key, ObjectType type, List<Long> streamIds,
             Map<Long, List<CachedBatch>> byStream, long dataTimeMillis) {
         ObjectWriter writer = new ObjectWriter(storage.startUpload(key, PutCondition.none()), writerOptions);
         try {
@@ -423,7 +408,7 @@ final class Uploader implements AutoCloseable {
     }
 
     /** The metadata of a written object: its stream ranges with the bytes of their blocks. */
-    static ObjectMetadata describe(WrittenObject written, ObjectKeys.ObjectType type, long dataTimeMillis) {
+    static ObjectMetadata describe(WrittenObject written, ObjectType type, long dataTimeMillis) {
         Map<Long, Long> bytes = new HashMap<>();
         for (dev.strata.objectstore.format.IndexEntry e : written.index().entries()) {
             bytes.merge(e.streamId(), (long) e.size(), Long::sum);
@@ -433,8 +418,7 @@ final class Uploader implements AutoCloseable {
             ranges.add(new StreamRange(r.streamId(), r.startOffset(), r.endOffset(), bytes.getOrDefault(r.streamId(), 0L)));
         }
         ranges.sort((a, b) -> Long.compare(a.streamId(), b.streamId()));
-        ObjectType metaType = type == ObjectKeys.ObjectType.STREAM ? ObjectType.STREAM : ObjectType.STREAM_SET;
-        return new ObjectMetadata(written.key(), written.size(), metaType, ranges, dataTimeMillis);
+        return new ObjectMetadata(written.key(), written.size(), type, ranges, dataTimeMillis);
     }
 
     /** Uploads what is left (bounded wait), then stops the thread and releases held blocks. */

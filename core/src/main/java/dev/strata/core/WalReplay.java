@@ -70,19 +70,18 @@ final class WalReplay {
                         continue;
                     }
                     long next = expected.computeIfAbsent(batch.streamId(), id -> meta.get().committedEndOffset());
+                    // a gap in the stream's offsets after a lost WAL region is lost acknowledged data
+                    long lostAt = batch.baseOffset() <= next || lost.containsKey(batch.streamId()) ? -1 : lostRegionBetween(recovery,
+                            lastAcceptedPosition.getOrDefault(batch.streamId(), -1L), record.position());
                     if (batch.nextOffset() <= meta.get().committedEndOffset()) {
                         committed++;
                     } else if (batch.epoch() < meta.get().epoch() && batch.baseOffset() >= meta.get().epochStartOffset()) {
                         fenced++; // written by a holder after a newer epoch took the stream over
                     } else if (lost.containsKey(batch.streamId())) {
                         afterLostData++;
-                    } else if (batch.baseOffset() > next
-                            && lostRegionBetween(recovery, lastAcceptedPosition.getOrDefault(batch.streamId(), -1L),
-                                    record.position()) >= 0) {
-                        long region = lostRegionBetween(recovery, lastAcceptedPosition.getOrDefault(batch.streamId(), -1L),
-                                record.position());
+                    } else if (lostAt >= 0) {
                         lost.put(batch.streamId(), new StoreRecoveryReport.LostOffsets(batch.streamId(), next,
-                                batch.baseOffset(), region));
+                                batch.baseOffset(), lostAt));
                         afterLostData++;
                     } else if (batch.baseOffset() != next) {
                         unacknowledged++;

@@ -434,12 +434,11 @@ public final class MetadataState {
     }
 
     private static StreamRange rangeOf(ObjectMetadata o, long streamId) {
-        for (StreamRange r : o.ranges()) {
-            if (r.streamId() == streamId) {
-                return r;
-            }
+        StreamRange r = o.range(streamId);
+        if (r == null) {
+            throw new IllegalStateException("object does not hold stream: key=" + o.key() + " streamId=" + streamId);
         }
-        throw new IllegalStateException("object does not hold stream: key=" + o.key() + " streamId=" + streamId);
+        return r;
     }
 
     /** A deep copy (records are immutable, so copying the maps suffices). */

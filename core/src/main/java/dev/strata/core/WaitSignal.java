@@ -6,18 +6,20 @@ import java.util.concurrent.locks.ReentrantLock;
 import java.util.function.BooleanSupplier;
 
 /**
- * Lets an append wait, for a bounded time, until the uploader frees room (in the LogCache or the
- * WAL), instead of failing at once: the uploader signals after every commit. Waiting happens before
- * the append takes its stream's lock, so no lock is held while waiting.
+ * A bounded wait for a condition that other threads make true and then signal: an append waiting
+ * for the uploader to free room in the LogCache or the WAL, close waiting for appends in flight,
+ * compaction waiting for an upload or users' reads to finish. The condition is state the caller
+ * owns (an atomic, a volatile); whoever changes it calls {@link #signalAll()} afterwards. Callers
+ * hold none of their own locks while waiting.
  *
  * <p>Thread-safe.
  */
-final class RoomSignal {
+final class WaitSignal {
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition freed = lock.newCondition();
 
-    /** Wakes every waiting append (room may have been freed). */
-    void signalFreed() {
+    /** Wakes every waiter (the condition may have become true). */
+    void signalAll() {
         lock.lock();
         try {
             freed.signalAll();
@@ -27,18 +29,18 @@ final class RoomSignal {
     }
 
     /**
-     * Waits until {@code hasRoom} is true or {@code timeoutNanos} passed.
+     * Waits until {@code condition} is true or {@code timeoutNanos} passed.
      *
-     * @return whether there is room
+     * @return whether the condition is true
      */
-    boolean awaitRoom(BooleanSupplier hasRoom, long timeoutNanos) {
-        if (hasRoom.getAsBoolean()) {
+    boolean await(BooleanSupplier condition, long timeoutNanos) {
+        if (condition.getAsBoolean()) {
             return true;
         }
         long remaining = timeoutNanos;
         lock.lock();
         try {
-            while (!hasRoom.getAsBoolean()) {
+            while (!condition.getAsBoolean()) {
                 if (remaining <= 0) {
                     return false;
                 }
@@ -47,7 +49,7 @@ final class RoomSignal {
             return true;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            return hasRoom.getAsBoolean();
+            return condition.getAsBoolean();
         } finally {
             lock.unlock();
         }
