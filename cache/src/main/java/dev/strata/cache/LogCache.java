@@ -18,11 +18,15 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Use by the engine</h2>
  * <ol>
- *   <li>Before writing an append to the WAL: {@link #requireRoomFor(long)} (or {@link #hasRoomFor}).
- *       It evicts uploaded data if needed and throws {@link BackpressureException} when the cache is
- *       full of data that is not yet in object storage.</li>
- *   <li>After the append is acknowledged: {@link #insert}. It always keeps the batch (it must still be
- *       uploaded) and returns {@link InsertStatus#OVER_CAPACITY} when the limit was passed.</li>
+ *   <li>Before writing an append to the WAL: {@link #reserve(long)}. It evicts uploaded data if
+ *       needed, holds the room for the append, and throws {@link BackpressureException} when the
+ *       cache is full of data that is not yet in object storage and of other appends' reservations.
+ *       ({@link #requireRoomFor(long)} and {@link #hasRoomFor} check without reserving.)</li>
+ *   <li>After the append is acknowledged: {@link #insert(long, long, int, int, ByteBuf, long)},
+ *       which turns the reservation into the batch's memory; if the append fails instead,
+ *       {@link #cancelReservation}. Insert always keeps the batch (it must still be uploaded) and
+ *       returns {@link InsertStatus#OVER_CAPACITY} when the limit was passed (only possible for
+ *       batches inserted without a reservation, as WAL replay does).</li>
  *   <li>Tail fetch: {@link #fetch}; a miss means "read from objects".</li>
  *   <li>Upload: {@link #sealForUpload()} returns the sealed blocks; once the object is committed,
  *       {@link #markUploaded(long)} makes the block evictable; on failure {@link #abortUpload(long)}.</li>
@@ -77,10 +81,11 @@ public final class LogCache implements AutoCloseable {
      * and eviction removes the entry from the index under its write lock before releasing the
      * buffer, so a reader never retains a freed buffer.
      *
-     * Backpressure: the cache never drops acknowledged data that is not uploaded. Admission is the
-     * engine's job and is done before the WAL write with requireRoomFor; insert reports
-     * OVER_CAPACITY. Memory is bounded by capacity plus the appends admitted concurrently, which
-     * the engine bounds with its in-flight append limit.
+     * Backpressure: the cache never drops acknowledged data that is not uploaded. Admission is done
+     * before the WAL write with reserve: usedBytes + reservedBytes stays within capacityBytes, so
+     * the cache and the appends in flight towards it share one limit. insert adds the batch to
+     * usedBytes before taking its reservation off (briefly counted twice, never zero times).
+     * Inserts without a reservation (WAL replay) may pass the limit; insert reports OVER_CAPACITY.
      */
 
     private static final Logger LOG = LoggerFactory.getLogger(LogCache.class);
@@ -92,6 +97,8 @@ public final class LogCache implements AutoCloseable {
 
     private final long capacityBytes;
     private final long blockSizeBytes;
+    /** Bytes promised to appends admitted by {@link #reserve} and not yet inserted or cancelled. */
+    private final AtomicLong reservedBytes = new AtomicLong();
 
     /** Read lock: inserts. Write lock: every change of the block FIFO other than adding a block. */
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
@@ -146,6 +153,27 @@ public final class LogCache implements AutoCloseable {
      * @throws IllegalStateException if the cache is closed
      */
     public InsertStatus insert(long streamId, long baseOffset, int count, int sizeBytes, ByteBuf data) {
+        return insert(streamId, baseOffset, count, sizeBytes, data, 0);
+    }
+
+    /**
+     * {@link #insert(long, long, int, int, ByteBuf)} of a batch admitted with {@link #reserve}: the
+     * reservation of {@code reservedBytes} becomes the batch's memory (also when this throws).
+     *
+     * @param reservedBytes what {@link #reserve} promised this batch ({@code data.readableBytes()})
+     */
+    public InsertStatus insert(long streamId, long baseOffset, int count, int sizeBytes, ByteBuf data,
+            long reservedBytes) {
+        try {
+            return doInsert(streamId, baseOffset, count, sizeBytes, data);
+        } finally {
+            if (reservedBytes > 0) {
+                this.reservedBytes.addAndGet(-reservedBytes); // after the batch is counted: never under-counted
+            }
+        }
+    }
+
+    private InsertStatus doInsert(long streamId, long baseOffset, int count, int sizeBytes, ByteBuf data) {
         if (data == null) {
             throw new IllegalArgumentException("data must not be null");
         }
@@ -230,30 +258,73 @@ public final class LogCache implements AutoCloseable {
         if (bytes < 0) {
             throw new IllegalArgumentException("bytes must be >= 0, got " + bytes);
         }
-        if (usedBytes.get() + bytes <= capacityBytes) {
+        if (usedBytes.get() + reservedBytes.get() + bytes <= capacityBytes) {
             return true;
         }
         lock.writeLock().lock();
         try {
-            evictUntilFits(bytes);
-            return usedBytes.get() + bytes <= capacityBytes;
+            evictUntilFits(reservedBytes.get() + bytes);
+            return usedBytes.get() + reservedBytes.get() + bytes <= capacityBytes;
         } finally {
             lock.writeLock().unlock();
         }
     }
 
     /**
-     * Admission check for an append of {@code bytes}, done before the WAL write.
+     * Admission check for an append of {@code bytes}, done before the WAL write, without reserving.
      *
      * @throws BackpressureException (retriable) when the cache is full of data not yet uploaded
      * @throws IllegalArgumentException if {@code bytes < 0}
      */
     public void requireRoomFor(long bytes) {
         if (!hasRoomFor(bytes)) {
-            throw new BackpressureException("log cache full of data not yet uploaded: bytes=" + bytes
-                    + " usedBytes=" + usedBytes.get() + " unuploadedBytes=" + unuploadedBytes.get()
-                    + " capacityBytes=" + capacityBytes);
+            throw full(bytes);
         }
+    }
+
+    /**
+     * Admits an append of {@code bytes} and holds that room for it until it is inserted (with
+     * {@link #insert(long, long, int, int, ByteBuf, long)}) or the append fails
+     * ({@link #cancelReservation}). Cached and reserved bytes together never exceed the capacity, so
+     * appends in flight between admission and insert are inside the limit too. Evicts uploaded
+     * blocks as needed.
+     *
+     * @throws BackpressureException (retriable) when the cache is full of data not yet uploaded and
+     *     of reservations
+     * @throws IllegalArgumentException if {@code bytes < 0}
+     */
+    public void reserve(long bytes) {
+        if (bytes < 0) {
+            throw new IllegalArgumentException("bytes must be >= 0, got " + bytes);
+        }
+        for (boolean evicted = false; ; ) {
+            long reserved = reservedBytes.get();
+            if (usedBytes.get() + reserved + bytes <= capacityBytes) {
+                if (reservedBytes.compareAndSet(reserved, reserved + bytes)) {
+                    return;
+                }
+            } else if (evicted || !hasRoomFor(bytes)) {
+                throw full(bytes);
+            } else {
+                evicted = true;
+            }
+        }
+    }
+
+    /** Gives back a reservation of an append that will not be inserted. */
+    public void cancelReservation(long bytes) {
+        reservedBytes.addAndGet(-bytes);
+    }
+
+    /** Bytes reserved by appends in flight (admitted, not yet inserted). */
+    public long reservedBytes() {
+        return reservedBytes.get();
+    }
+
+    private BackpressureException full(long bytes) {
+        return new BackpressureException("log cache full of data not yet uploaded: bytes=" + bytes
+                + " usedBytes=" + usedBytes.get() + " reservedBytes=" + reservedBytes.get()
+                + " unuploadedBytes=" + unuploadedBytes.get() + " capacityBytes=" + capacityBytes);
     }
 
     /**

@@ -110,6 +110,75 @@ class LogCacheTest {
     }
 
     @Test
+    void reservationsOfAppendsInFlightShareTheLimitWithCachedData() {
+        for (int i = 0; i < 5; i++) {
+            insert(1, i, 1, 100);
+        }
+        cache.reserve(300);
+        cache.reserve(200);
+        assertThat(cache.reservedBytes()).isEqualTo(500);
+        assertThat(cache.hasRoomFor(1)).isFalse();
+        assertThatThrownBy(() -> cache.reserve(1)).isInstanceOf(BackpressureException.class)
+                .hasMessageContaining("reservedBytes=500");
+        // insert turns a reservation into cached bytes: the total stays at the limit
+        assertThat(cache.insert(1, 5, 1, 300, TestBuffers.tagged(5, 300), 300)).isEqualTo(InsertStatus.OK);
+        assertThat(cache.usedBytes()).isEqualTo(800);
+        assertThat(cache.reservedBytes()).isEqualTo(200);
+        assertThat(cache.hasRoomFor(1)).isFalse();
+        // a failed append gives its room back
+        cache.cancelReservation(200);
+        assertThat(cache.reservedBytes()).isZero();
+        cache.reserve(200);
+        assertThat(cache.hasRoomFor(1)).isFalse();
+    }
+
+    @Test
+    void reserveEvictsUploadedBlocksToMakeRoom() {
+        for (int i = 0; i < 10; i++) {
+            insert(1, i, 1, 100);
+        }
+        List<SealedBlock> sealed = cache.sealForUpload();
+        cache.markUploaded(sealed.get(0).id());
+        cache.reserve(250);
+        assertThat(cache.usedBytes()).isEqualTo(700);
+        assertThat(cache.reservedBytes()).isEqualTo(250);
+        assertThatThrownBy(() -> cache.reserve(100)).isInstanceOf(BackpressureException.class);
+        sealed.forEach(SealedBlock::close);
+    }
+
+    @Test
+    void concurrentReservationsNeverPassTheLimit() throws Exception {
+        int threads = 4;
+        java.util.concurrent.atomic.AtomicLong granted = new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+        List<Thread> ts = new java.util.ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            Thread th = new Thread(() -> {
+                try {
+                    start.await();
+                    for (int i = 0; i < 1000; i++) {
+                        try {
+                            cache.reserve(7);
+                            granted.addAndGet(7);
+                        } catch (BackpressureException e) {
+                            // full: expected once 1000 bytes are promised
+                        }
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                }
+            });
+            th.start();
+            ts.add(th);
+        }
+        start.countDown();
+        for (Thread th : ts) {
+            th.join();
+        }
+        assertThat(granted.get()).isEqualTo(cache.reservedBytes()).isLessThanOrEqualTo(1000).isGreaterThan(1000 - 7);
+    }
+
+    @Test
     void uploadedBlocksBecomeEvictableOldestFirst() {
         for (int i = 0; i < 10; i++) {
             insert(1, i, 1, 100);

@@ -13,7 +13,15 @@ import java.time.Duration;
  * @param orphanTtl how long an object found by listing, neither committed nor being written, must
  *     stay unreferenced before it is deleted
  * @param bytesPerSecond limit on compaction reads; 0 means unlimited
+ * @param readChunkBytes most bytes of adjacent blocks one compaction read fetches (a single block
+ *     larger than this is read alone); with the batches of the previous chunk still in the object
+ *     being written, a task holds at most about twice this
  */
 record CompactionConfig(Duration interval, CompactionPlanner.Settings planner, Duration gracePeriod, Duration orphanTtl,
-        long bytesPerSecond) {
+        long bytesPerSecond, long readChunkBytes) {
+
+    /** The read chunk of a store that reads {@code maxInFlightReadBytes} at once for users: at most 8 MiB. */
+    static long readChunkBytes(long maxInFlightReadBytes) {
+        return Math.min(8L << 20, maxInFlightReadBytes);
+    }
 }

@@ -77,7 +77,6 @@ final class Compactor implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Compactor.class);
 
     /** Most bytes of input blocks read (and held) at once. */
-    static final int READ_CHUNK_BYTES = 8 << 20;
 
     /** Longest wait for a running upload before a compaction read goes ahead anyway. */
     private static final long MAX_YIELD_NANOS = TimeUnit.SECONDS.toNanos(1);
@@ -280,13 +279,13 @@ final class Compactor implements AutoCloseable {
         ObjectIndex index = reader.index();
         int block = index.findBlockAtOrAfter(piece.streamId(), piece.startOffset());
         while (block >= 0 && block < index.size()) {
-            // one chunk: adjacent blocks of the stream, up to READ_CHUNK_BYTES
+            // one chunk: adjacent blocks of the stream, up to the read chunk size
             int from = block;
             long chunk = 0;
             while (block < index.size()) {
                 IndexEntry e = index.entry(block);
                 if (e.streamId() != piece.streamId() || e.startOffset() >= piece.endOffset()
-                        || (block > from && chunk + e.size() > READ_CHUNK_BYTES)) {
+                        || (block > from && chunk + e.size() > config.readChunkBytes())) {
                     break;
                 }
                 chunk += e.size();

@@ -74,6 +74,7 @@ final class DefaultStreamStore implements DurableStreamStore {
     private final Uploader uploader;
     private final Compactor compactor;
     private final ByteBufAllocator allocator;
+    private volatile MemoryLimits memoryLimits;
     private final java.util.concurrent.Executor callbackExecutor;
     private final List<AutoCloseable> owned;
     private volatile StoreRecoveryReport recoveryReport;
@@ -388,6 +389,15 @@ final class DefaultStreamStore implements DurableStreamStore {
     // ---- append ---------------------------------------------------------------------------------------------
 
     /** Publishes the engine's metrics to {@code m} (set once, before serving). */
+    @Override
+    public MemoryLimits memoryLimits() {
+        return memoryLimits;
+    }
+
+    void setMemoryLimits(MemoryLimits limits) {
+        this.memoryLimits = limits;
+    }
+
     void setMetrics(StoreMetrics m) {
         this.metrics = m;
     }
@@ -403,7 +413,7 @@ final class DefaultStreamStore implements DurableStreamStore {
 
     CompletableFuture<AppendResult> append(DefaultStream handle, RecordBatch batch) {
         long startNanos = System.nanoTime();
-        long encodedSize = (long) StreamBatchCodec.headerSize() + batch.sizeBytes();
+        long encodedSize = reservedBytes(batch.sizeBytes());
         long waitNanos = WaitSignal.nanos(config.appendBackpressureWait());
         if (!logCache.hasRoomFor(encodedSize)) {
             // Bounded wait for the uploader to free cache space, holding no lock.
@@ -421,6 +431,11 @@ final class DefaultStreamStore implements DurableStreamStore {
             metrics.appendFailed(result.handle((r, e) -> unwrap(e)).join());
         }
         return result;
+    }
+
+    /** The LogCache reservation of an append of {@code payloadBytes}: its encoded size. */
+    private static long reservedBytes(int payloadBytes) {
+        return (long) StreamBatchCodec.headerSize() + payloadBytes;
     }
 
     /** Marker returned by {@link #assignAndWrite} when the WAL refused the append for lack of space. */
@@ -441,17 +456,24 @@ final class DefaultStreamStore implements DurableStreamStore {
                 return CompletableFuture.failedFuture(refused);
             }
             try {
-                logCache.requireRoomFor(encodedSize);
+                logCache.reserve(encodedSize); // held until inserted or cancelled: in-flight appends count too
             } catch (BackpressureException e) {
                 uploader.wakeUp();
                 return CompletableFuture.failedFuture(e);
             }
             long base = state.assignedEnd;
-            ByteBuf encoded = StreamBatchCodec.encode(allocator, state.id, handle.epoch(), base, batch);
+            ByteBuf encoded;
+            try {
+                encoded = StreamBatchCodec.encode(allocator, state.id, handle.epoch(), base, batch);
+            } catch (RuntimeException | Error e) {
+                logCache.cancelReservation(encodedSize);
+                throw e;
+            }
             handOff.readLock().lock();
             try {
                 if (closed) { // checked under the hand-off lock: close waits for every append past this point
                     encoded.release();
+                    logCache.cancelReservation(encodedSize);
                     return CompletableFuture.failedFuture(new StreamClosedException("store closed"));
                 }
                 CompletableFuture<WalAppendResult> durable = wal.append(encoded.retain()); // WAL owns one reference
@@ -459,6 +481,7 @@ final class DefaultStreamStore implements DurableStreamStore {
                     // Refused before anything was written (full WAL, record too large): this append alone
                     // fails and its offsets are not taken.
                     encoded.release();
+                    logCache.cancelReservation(encodedSize);
                     Throwable cause = durable.handle((r, e) -> unwrap(e)).join();
                     if (cause instanceof BackpressureException && !lastAttempt) {
                         return WAL_FULL;
@@ -513,7 +536,7 @@ final class DefaultStreamStore implements DurableStreamStore {
                 } else {
                     synchronized (ingestLock) {
                         handedOff = true;
-                        logCache.insert(state.id, base, count, payloadBytes, encoded);
+                        logCache.insert(state.id, base, count, payloadBytes, encoded, reservedBytes(payloadBytes));
                         handledWalEnd = Math.max(handledWalEnd, walResult.nextPosition());
                         unsealedWalBytes = handledWalEnd - sealedWalEnd;
                     }
@@ -531,6 +554,7 @@ final class DefaultStreamStore implements DurableStreamStore {
                     + base, false, t);
         } finally {
             if (!handedOff) {
+                logCache.cancelReservation(reservedBytes(payloadBytes));
                 encoded.release();
             }
         }

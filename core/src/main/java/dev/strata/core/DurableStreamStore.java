@@ -43,4 +43,10 @@ public interface DurableStreamStore extends StreamStore {
      * metadata view (no I/O). Thread-safe.
      */
     StorageSummary storageSummary();
+
+    /**
+     * The most direct (off-heap) memory this store holds, by component, from its configuration. Size
+     * {@code -XX:MaxDirectMemorySize} from it. Thread-safe; no I/O.
+     */
+    MemoryLimits memoryLimits();
 }

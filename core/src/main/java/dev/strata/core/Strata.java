@@ -484,9 +484,19 @@ public final class Strata {
                 CompactionConfig compaction = new CompactionConfig(compactionInterval,
                         new CompactionPlanner.Settings(compactionTargetObjectBytes, streamObjectThresholdBytes,
                                 streamSetSplitAge.toMillis(), 0.2, 4 * compactionTargetObjectBytes, 8),
-                        garbageGracePeriod, orphanTtl, compactionBytesPerSecond);
+                        garbageGracePeriod, orphanTtl, compactionBytesPerSecond,
+                        CompactionConfig.readChunkBytes(maxInFlightReadBytes));
                 DefaultStreamStore store = new DefaultStreamStore(config, blockWal, metadata, storage, logCache,
                         blockCacheBytes, maxInFlightReadBytes, allocator, callbacks, reads, owned, compaction, clock);
+                int arenas = 0;
+                long chunk = 0;
+                if (allocator instanceof PooledByteBufAllocator pooled) {
+                    arenas = pooled.metric().numDirectArenas();
+                    chunk = pooled.metric().chunkSize();
+                }
+                long compactionChunk = Math.max(compaction.readChunkBytes(), (long) objectBlockBytes + maxRecord);
+                store.setMemoryLimits(MemoryLimits.of(logCacheBytes, blockWal.directMemoryBytes(), blockCacheBytes,
+                        maxInFlightReadBytes, 2 * compactionChunk, arenas, chunk));
                 if (meterRegistry != null) {
                     store.setMetrics(new MicrometerStoreMetrics(meterRegistry, blockWal, logCache, store::lastStorageSummary));
                 }

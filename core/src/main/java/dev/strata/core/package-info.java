@@ -19,6 +19,8 @@
  * <p>Buffers: an append's payload is copied once into a pooled buffer (the encoded batch) that the
  * WAL, the LogCache and the uploader share by reference count; a {@link dev.strata.api.FetchResult}
  * holds retained buffers until it is closed. Compaction holds at most one read chunk of input blocks
- * (8 MiB) plus the object writer's open block and the upload parts in flight.
+ * (the in-flight read limit, at most 8 MiB) plus the batches of the previous chunk in the object being
+ * written. The LogCache limit covers appends in flight too (admission reserves their room), so the
+ * store's direct memory is bounded by its settings: {@link dev.strata.core.MemoryLimits}.
  */
 package dev.strata.core;

@@ -897,6 +897,13 @@ public final class BlockDeviceWal implements WriteAheadLog {
     }
 
     @Override
+    public long directMemoryBytes() {
+        // each aligned buffer carries up to one block of slack for its alignment
+        long writeBuffers = (long) (backend.maxInFlight() + 2) * (options.writeBufferBytes() + blockSize);
+        return writeBuffers + 2L * (RecordScanner.bufferBytes(blockSize, maxRecordBytes) + blockSize);
+    }
+
+    @Override
     public String backend() {
         return backend.name();
     }

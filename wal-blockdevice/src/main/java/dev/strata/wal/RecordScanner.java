@@ -100,13 +100,16 @@ final class RecordScanner {
         this.hardLimit = WalMath.alignDown(params.start(), params.blockSize()) + params.capacity();
         this.endLimit = end;
         this.knownLost = knownLost;
-        int size = (int) WalMath.alignUp((long) READ_CHUNK_BYTES + maxRecordBytes + 2L * HEADER_BYTES
-                + params.blockSize(), params.blockSize());
-        this.buf = Buffers.allocateAligned(size, params.blockSize());
+        this.buf = Buffers.allocateAligned(bufferBytes(params.blockSize(), maxRecordBytes), params.blockSize());
         this.le = buf.duplicate().order(ByteOrder.LITTLE_ENDIAN);
         this.position = params.start();
         this.bufPos = WalMath.alignDown(params.start(), params.blockSize());
         this.bufLen = 0;
+    }
+
+    /** Size of a scanner's read buffer: one read chunk plus one whole record, in whole blocks. */
+    static int bufferBytes(int blockSize, int maxRecordBytes) {
+        return (int) WalMath.alignUp((long) READ_CHUNK_BYTES + maxRecordBytes + 2L * HEADER_BYTES + blockSize, blockSize);
     }
 
     /**

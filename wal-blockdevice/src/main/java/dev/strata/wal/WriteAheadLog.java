@@ -68,6 +68,13 @@ public interface WriteAheadLog extends AutoCloseable {
     /** Position the next write starts at (everything below it was accepted; not all is durable yet). */
     long writePosition();
 
+    /**
+     * Most direct memory this WAL holds: its write buffers for as long as it is open, and the read
+     * buffers of recovery (finding the log's end, then {@link #recover()}), which are dropped after
+     * the scan and freed by the garbage collector. Part of a store's memory budget.
+     */
+    long directMemoryBytes();
+
     /** Which I/O backend carries the writes: {@code "io_uring"}, {@code "filechannel-direct"} or {@code "filechannel-buffered"}. */
     String backend();
 

@@ -1,244 +1,132 @@
 package dev.strata.core.reliability;
 
-import static dev.strata.api.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.strata.api.BackpressureException;
-import dev.strata.api.FetchResult;
-import dev.strata.api.FetchedBatch;
-import dev.strata.api.Stream;
-import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
-import io.netty.buffer.PooledByteBufAllocator;
-import java.lang.management.ManagementFactory;
-import java.lang.management.MemoryMXBean;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
-import java.util.concurrent.CountDownLatch;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
+import java.util.Map;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicBoolean;
-import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Memory under catch-up load: hundreds of streams hold several times more data than the configured
- * memory (LogCache 4 MiB, BlockCache 2 MiB, in-flight reads 1 MiB); four catch-up readers read
- * every stream from offset 0 (so reads come from objects) while a tail writer appends to a few hot
- * streams and reads each batch back at once. Measured after every fetch: the bytes of live pooled
- * direct buffers (the sum of {@code numActiveBytes()} over
- * {@code PooledByteBufAllocator.DEFAULT.metric().directArenas()}: allocated and not yet released,
- * unlike {@code usedDirectMemory()}, which counts whole chunks the pool keeps from earlier tests) and
- * heap in use. Checked: while writing and while reading, live direct memory grows by at most the
- * configured limits plus 24 MiB for buffers no limit covers and chunk granularity, far below the data read; heap retained after a GC stays bounded; no OOM; every byte read is
- * exact; tail reads keep completing quickly during the catch-up.
- * CI: 200 streams x 100 batches (~40 MiB); long: 500 streams x 300 batches.
+ * Memory under catch-up load, measured in a JVM of its own ({@link MemoryUnderLoadChild}): hundreds
+ * of streams hold several times more data than the store's configured memory (LogCache 4 MiB,
+ * BlockCache 2 MiB, in-flight reads 1 MiB); four catch-up readers (as many as the store's read
+ * threads: the regression of a deadlock where fetches waited on block loads queued behind them) read
+ * every stream from offset 0, so reads come from objects, while a tail writer appends to a few hot
+ * streams and reads each batch back at once.
+ *
+ * <p>The child runs with {@code -XX:MaxDirectMemorySize} set to the store's
+ * {@link dev.strata.core.MemoryLimits#directBytes()} and a 128 MiB heap, so any excess is an
+ * {@link OutOfMemoryError} and the child fails. Checked: the child completes with every byte exact;
+ * the peak of the JVM's direct-buffer pool (every buffer of the store, sampled after each append and
+ * fetch) stays within the store's own limits while writing and while reading; heap retained after a
+ * GC is a fraction of the heap; tail reads keep completing; no buffer leaks (paranoid detection).
+ * A second test shows the limit binds: the same load with less direct memory than the cache and
+ * WAL need fails with {@code OutOfMemoryError}.
+ *
+ * <p>CI: 200 streams x 150 batches (~60 MB read); long: 500 streams x 300 batches (~300 MB).
  */
 class MemoryUnderLoadTest {
     private static final int STREAMS = Campaigns.LONG ? 500 : 200;
-    private static final int BATCHES = Integer.getInteger("strata.memory.batches", Campaigns.LONG ? 300 : 100);
-    /** Catch-up readers: as many as the store's read threads (see {@link #asManyCatchUpReadersAsReadThreadsDoNotDeadlock}). */
+    private static final int BATCHES = Integer.getInteger("strata.memory.batches", Campaigns.LONG ? 300 : 150);
     private static final int READERS = Integer.getInteger("strata.memory.readers", 4);
-    private static final long LOG_CACHE = 4L << 20;
-    private static final long BLOCK_CACHE = 2L << 20;
-    private static final long IN_FLIGHT = 1L << 20;
-    /**
-     * Slack over the configured limits for buffers no limit covers: objects being uploaded (written
-     * in parallel, open blocks and parts in flight), encoded appends on their way to the WAL, the
-     * readers' own results; and the arena metric moves in steps of whole 4 MiB chunks (measured
-     * peaks: 16 MiB writing, 20 MiB reading, against 7 MiB of configured limits).
-     */
-    private static final long DIRECT_SLACK = 24L << 20;
-    /** Heap still in use after the load and a GC: indexes and metadata of ~200 streams, not the data read. */
-    private static final long HEAP_RETAINED_LIMIT = 96L << 20;
+    private static final String MAX_HEAP = "128m";
 
     @TempDir
     Path dir;
 
     @Test
     void catchUpReadersOnHundredsOfStreamsStayWithinMemoryLimitsAndTailReadsFlow() throws Exception {
-        runLoad(READERS, BATCHES, true);
-    }
-
-    private void runLoad(int readerCount, int batchesPerStream, boolean checkMemory) throws Exception {
-        MemoryMXBean memory = ManagementFactory.getMemoryMXBean();
-        System.gc();
-        long heapBaseline = memory.getHeapMemoryUsage().getUsed();
-        long directBaseline = liveDirect();
-        long poolBaseline = usedDirect();
-        AtomicLong maxDirect = new AtomicLong(directBaseline);
-        AtomicLong maxHeap = new AtomicLong();
-        AtomicLong bytesRead = new AtomicLong();
-        AtomicLong batchesRead = new AtomicLong();
-        Campaigns.Ledger ledger = new Campaigns.Ledger();
-        ExecutorService pool = Executors.newFixedThreadPool(Math.max(4, readerCount) + 1);
-        try (DurableStreamStore store = Campaigns.smallBuilder(dir).walCapacity(32L << 20).logCacheBytes(LOG_CACHE)
-                .blockCacheBytes(BLOCK_CACHE).maxInFlightReadBytes(IN_FLIGHT).uploadThresholdBytes(1L << 20)
-                .appendBackpressureWait(java.time.Duration.ofMillis(200)).build()) {
-            List<Stream> streams = new ArrayList<>();
-            for (int i = 0; i < STREAMS; i++) {
-                streams.add(await(store.createStream(StreamOptions.defaults())));
-            }
-            // Write phase: four writers, every stream gets batchesPerStream batches.
-            List<Future<?>> writers = new ArrayList<>();
-            for (int t = 0; t < 4; t++) {
-                int thread = t;
-                writers.add(pool.submit(() -> {
-                    for (int n = 0; n < batchesPerStream; n++) {
-                        for (int i = thread; i < STREAMS; i += 4) {
-                            append(streams.get(i), ledger, Campaigns.BASE_SEED * 1000 + (long) i * 100_000 + n);
-                        }
-                    }
-                    return null;
-                }));
-            }
-            for (Future<?> w : writers) {
-                w.get(5, TimeUnit.MINUTES);
-            }
-            await(store.flush());
-            sample(maxDirect, maxHeap, memory);
-            long writePhasePeak = maxDirect.get() - directBaseline;
-            maxDirect.set(liveDirect());
-
-            // Catch-up phase: four readers over all streams from 0, and a tail writer/reader on 5 hot streams.
-            AtomicBoolean reading = new AtomicBoolean(true);
-            CountDownLatch readersDone = new CountDownLatch(readerCount);
-            List<Future<?>> readers = new ArrayList<>();
-            for (int t = 0; t < readerCount; t++) {
-                int thread = t;
-                readers.add(pool.submit(() -> {
-                    try {
-                        for (int i = thread; i < STREAMS; i += readerCount) {
-                            Stream s = streams.get(i);
-                            long offset = 0;
-                            long end = s.nextOffset();
-                            while (offset < end) {
-                                try (FetchResult r = await(s.fetch(offset, Long.MAX_VALUE, 64 * 1024))) {
-                                    for (FetchedBatch b : r.batches()) {
-                                        if (b.baseOffset() >= end) {
-                                            break; // the tail writer's, appended after this reader started
-                                        }
-                                        byte[] bytes = new byte[b.sizeBytes()];
-                                        b.payload().get(bytes);
-                                        assertThat(Campaigns.isGenuine(bytes)).isTrue();
-                                        Long seed;
-                                        java.util.TreeMap<Long, Long> acked = ledger.of(s.id());
-                                        synchronized (acked) {
-                                            seed = acked.get(b.baseOffset());
-                                        }
-                                        assertThat(Campaigns.seedOf(bytes)).isEqualTo(seed);
-                                        bytesRead.addAndGet(bytes.length);
-                                        batchesRead.incrementAndGet();
-                                        offset = b.nextOffset();
-                                    }
-                                    sample(maxDirect, maxHeap, memory);
-                                }
-                            }
-                        }
-                    } finally {
-                        readersDone.countDown();
-                    }
-                    return null;
-                }));
-            }
-            Future<long[]> tail = pool.submit(() -> {
-                long count = 0;
-                long maxNanos = 0;
-                for (long n = 0; reading.get() || count < 50; n++) {
-                    Stream s = streams.get((int) (n % 5));
-                    long seed = Campaigns.BASE_SEED * 1000 + 90_000_000L + n;
-                    long base = append(s, ledger, seed);
-                    long t0 = System.nanoTime();
-                    try (FetchResult r = await(s.fetch(base, Long.MAX_VALUE, 1))) {
-                        byte[] bytes = new byte[r.batches().get(0).sizeBytes()];
-                        r.batches().get(0).payload().get(bytes);
-                        assertThat(bytes).isEqualTo(Campaigns.payload(seed));
-                    }
-                    maxNanos = Math.max(maxNanos, System.nanoTime() - t0);
-                    count++;
-                }
-                return new long[] {count, maxNanos};
-            });
-            for (Future<?> r : readers) {
-                r.get(5, TimeUnit.MINUTES);
-            }
-            assertThat(readersDone.await(1, TimeUnit.SECONDS)).isTrue();
-            reading.set(false);
-            long[] tailResult = tail.get(5, TimeUnit.MINUTES);
-
-            System.gc();
-            long heapRetained = memory.getHeapMemoryUsage().getUsed() - heapBaseline;
-            long directGrowth = maxDirect.get() - directBaseline;
-            long poolGrowth = usedDirect() - poolBaseline;
-            long directLimit = LOG_CACHE + BLOCK_CACHE + IN_FLIGHT + DIRECT_SLACK;
-            String measured = "streams=" + STREAMS + " batchesRead=" + batchesRead.get() + " bytesRead=" + bytesRead.get()
-                    + " peakLiveDirectGrowthWriting=" + writePhasePeak + " peakLiveDirectGrowthReading=" + directGrowth
-                    + " directLimit=" + directLimit
-                    + " poolChunkGrowth=" + poolGrowth
-                    + " peakHeapUsed=" + maxHeap.get() + " heapRetainedAfterGc=" + heapRetained
-                    + " tailReads=" + tailResult[0] + " tailReadMaxMs=" + tailResult[1] / 1_000_000;
-            if (checkMemory) {
-                assertThat(bytesRead.get()).as("the readers read more than the memory bound; %s", measured)
-                        .isGreaterThan(directLimit);
-                assertThat(writePhasePeak).as("live pooled direct memory while writing; %s", measured)
-                        .isLessThanOrEqualTo(directLimit);
-                assertThat(directGrowth).as("live pooled direct memory while reading; %s", measured)
-                        .isLessThanOrEqualTo(directLimit);
-                assertThat(heapRetained).as("heap retained after the load; %s", measured).isLessThan(HEAP_RETAINED_LIMIT);
-            }
-            assertThat(tailResult[0]).as(measured).isGreaterThanOrEqualTo(50);
-            assertThat(tailResult[1]).as("slowest tail read; %s", measured).isLessThan(TimeUnit.SECONDS.toNanos(2));
-            Campaigns.report("MemoryUnderLoadTest", measured + " oom=0");
-        } finally {
-            pool.shutdownNow();
-        }
+        long limit = directLimit();
+        Child child = runChild(limit, STREAMS, BATCHES);
+        assertThat(child.exitCode()).as("the child failed (out of memory?); stderr:%n%s", child.stderr()).isZero();
+        assertThat(child.stderr()).as("leak report in the child's stderr").doesNotContain("LEAK:");
+        Map<String, Long> r = child.result();
+        String measured = child.resultLine();
+        long ownLimit = child.limit(); // the child's pool may have fewer arenas than this JVM's: a smaller limit
+        assertThat(ownLimit).isLessThanOrEqualTo(limit);
+        assertThat(r.get("bytesRead")).as("the readers went through more data than the limit; %s", measured)
+                .isGreaterThan(limit);
+        assertThat(r.get("batchesRead")).as("every acknowledged batch (and the tail writer's taken by readers); %s", measured)
+                .isGreaterThanOrEqualTo((long) STREAMS * BATCHES);
+        assertThat(r.get("peakDirectWriting")).as("direct memory while writing; %s", measured)
+                .isLessThanOrEqualTo(ownLimit);
+        assertThat(r.get("peakDirectReading")).as("direct memory while reading; %s", measured)
+                .isLessThanOrEqualTo(ownLimit);
+        assertThat(r.get("heapRetainedAfterGc")).as("heap retained after the load; %s", measured)
+                .isLessThan(r.get("maxHeap") / 2);
+        assertThat(r.get("tailReads")).as(measured).isGreaterThanOrEqualTo(50);
+        assertThat(r.get("tailReadMaxMs")).as("slowest tail read; %s", measured).isLessThan(2000);
+        Campaigns.report("MemoryUnderLoadTest", measured + " oom=0");
     }
 
     /**
-     * Regression test: four catch-up readers, as many as the store's read threads. Each fetch blocked
-     * a read thread in {@code ObjectReadPath.fetchBlocking} on {@code blockCache.read(..).join()}
-     * while the block loads it waited for were scheduled on the same read executor, so every fetch
-     * of the store hung for good. Found by this campaign; fixed by giving the BlockCache its own
-     * threads.
+     * The limit binds: with less direct memory than the LogCache and the WAL's write buffers need
+     * (8 MiB), the same load runs out of direct memory, so a store that used more than its limit
+     * would fail the test above.
      */
     @Test
-    void asManyCatchUpReadersAsReadThreadsDoNotDeadlock() throws Exception {
-        runLoad(4, 20, false); // small: only that every fetch completes, with exact bytes
+    void withLessDirectMemoryThanTheCacheAndWalNeedTheLoadRunsOutOfMemory() throws Exception {
+        Child child = runChild(8L << 20, STREAMS, 20);
+        assertThat(child.exitCode()).as("stdout: %s", child.stdout()).isEqualTo(1);
+        assertThat(child.stderr()).contains("OutOfMemoryError");
     }
 
-    /** Appends, retrying (bounded) while the store applies backpressure; returns the base offset. */
-    private static long append(Stream s, Campaigns.Ledger ledger, long seed) {
-        for (int attempt = 0; ; attempt++) {
-            try {
-                long base = await(s.append(Campaigns.batch(seed))).baseOffset();
-                ledger.ack(s.id(), base, seed);
-                return base;
-            } catch (BackpressureException e) {
-                assertThat(attempt).as("appends keep being refused").isLessThan(500);
+    /** The store's direct-memory limit with the test's settings, as this JVM's pool computes it. */
+    private long directLimit() throws IOException {
+        Path probe = Files.createDirectories(dir.resolve("limits-probe"));
+        try (DurableStreamStore store = MemoryUnderLoadChild.open(probe)) {
+            return store.memoryLimits().directBytes();
+        }
+    }
+
+    private Child runChild(long maxDirect, int streams, int batches) throws Exception {
+        String java = ProcessHandle.current().info().command().orElse("java");
+        Path data = Files.createDirectories(dir.resolve("child-" + maxDirect));
+        Path out = dir.resolve("child-" + maxDirect + ".out");
+        Path err = dir.resolve("child-" + maxDirect + ".err");
+        Process p = new ProcessBuilder(java, "-Xmx" + MAX_HEAP, "-XX:MaxDirectMemorySize=" + maxDirect,
+                "-Dio.netty.leakDetection.level=paranoid", "-Dstrata.seed=" + Campaigns.BASE_SEED,
+                "-cp", System.getProperty("java.class.path"), MemoryUnderLoadChild.class.getName(),
+                data.toString(), String.valueOf(streams), String.valueOf(batches), String.valueOf(READERS))
+                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
+        if (!p.waitFor(10, TimeUnit.MINUTES)) {
+            p.destroyForcibly();
+            throw new AssertionError("the child did not finish in 10 minutes");
+        }
+        return new Child(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
+                Files.readString(err, StandardCharsets.UTF_8));
+    }
+
+    private record Child(int exitCode, String stdout, String stderr) {
+        String resultLine() {
+            return line("RESULT ").substring("RESULT ".length());
+        }
+
+        long limit() {
+            return Long.parseLong(line("LIMITS ").split(" ")[1]);
+        }
+
+        Map<String, Long> result() {
+            Map<String, Long> m = new HashMap<>();
+            for (String kv : resultLine().split(" ")) {
+                String[] f = kv.split("=");
+                m.put(f[0], Long.parseLong(f[1]));
             }
+            return m;
         }
-    }
 
-    /** Memory the pool took from the OS in whole chunks; it never shrinks, so earlier tests inflate it. */
-    private static long usedDirect() {
-        return PooledByteBufAllocator.DEFAULT.metric().usedDirectMemory();
-    }
-
-    /** Bytes of pooled direct buffers alive now (allocated and not yet released), over all arenas. */
-    private static long liveDirect() {
-        long live = 0;
-        for (io.netty.buffer.PoolArenaMetric arena : PooledByteBufAllocator.DEFAULT.metric().directArenas()) {
-            live += arena.numActiveBytes();
+        private String line(String prefix) {
+            List<String> lines = stdout.lines().filter(l -> l.startsWith(prefix)).toList();
+            assertThat(lines).as("child output %s; stderr:%n%s", stdout, stderr).hasSize(1);
+            return lines.get(0);
         }
-        return live;
-    }
-
-    private static void sample(AtomicLong maxDirect, AtomicLong maxHeap, MemoryMXBean memory) {
-        maxDirect.accumulateAndGet(liveDirect(), Math::max);
-        maxHeap.accumulateAndGet(memory.getHeapMemoryUsage().getUsed(), Math::max);
     }
 }

@@ -1,0 +1,51 @@
+package dev.strata.core;
+
+/**
+ * The most memory a store holds outside the Java heap, by component, from its configuration
+ * ({@link DurableStreamStore#memoryLimits()}). Size the JVM's direct memory
+ * ({@code -XX:MaxDirectMemorySize}) to at least {@link #directBytes()} plus what else the process
+ * uses; the store then never fails for lack of direct memory, whatever its load.
+ *
+ * <p>Not included: buffers of fetch results the caller has not closed yet (each holds its batches),
+ * and the S3 client's own network buffers.
+ *
+ * @param logCacheBytes recent appends, uploaded or not, and the appends in flight towards the WAL
+ *     (admission reserves their room in the cache, so both share this limit)
+ * @param walBytes the WAL's write buffers, and its recovery read buffers
+ *     ({@link dev.strata.wal.WriteAheadLog#directMemoryBytes()})
+ * @param blockCacheBytes object blocks cached for catch-up reads
+ * @param inFlightReadBytes object reads in flight
+ * @param compactionBytes what one compaction task holds: a read chunk and the batches of the previous
+ *     chunk still in the object being written
+ * @param poolAllowanceBytes the buffer pool's granularity: pooled buffers are rounded up to Netty's
+ *     size classes (at most a quarter more: four classes per power of two) and each arena keeps one
+ *     partly used chunk
+ */
+public record MemoryLimits(long logCacheBytes, long walBytes, long blockCacheBytes, long inFlightReadBytes,
+        long compactionBytes, long poolAllowanceBytes) {
+
+    /** The total: the store's direct memory never exceeds it. */
+    public long directBytes() {
+        return logCacheBytes + walBytes + blockCacheBytes + inFlightReadBytes + compactionBytes + poolAllowanceBytes;
+    }
+
+    /**
+     * The limits of a store with these settings.
+     *
+     * @param arenas direct arenas of the pooled allocator, each keeping up to one partly used chunk
+     * @param chunkBytes the pool's chunk size
+     */
+    static MemoryLimits of(long logCacheBytes, long walBytes, long blockCacheBytes, long inFlightReadBytes,
+            long compactionBytes, int arenas, long chunkBytes) {
+        long pooled = logCacheBytes + blockCacheBytes + inFlightReadBytes + compactionBytes;
+        return new MemoryLimits(logCacheBytes, walBytes, blockCacheBytes, inFlightReadBytes, compactionBytes,
+                pooled / 4 + (long) arenas * chunkBytes);
+    }
+
+    @Override
+    public String toString() {
+        return "MemoryLimits[direct=" + directBytes() + " logCache=" + logCacheBytes + " wal=" + walBytes
+                + " blockCache=" + blockCacheBytes + " inFlightReads=" + inFlightReadBytes + " compaction="
+                + compactionBytes + " poolAllowance=" + poolAllowanceBytes + "]";
+    }
+}
