@@ -465,6 +465,18 @@ public final class LocalObjectStorage implements ObjectStorage {
      * A streaming write into a temporary file. Writes are chained on {@code tail} so they run in call
      * order on the I/O executor; complete fsyncs and commits per the condition.
      */
+    /** Largest pooled buffer a write of heap bytes goes through. */
+    private static final int STAGING_BYTES = 256 << 10;
+
+    private static boolean allDirect(ByteBuffer[] buffers) {
+        for (ByteBuffer b : buffers) {
+            if (!b.isDirect()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
     private final class LocalUpload implements ObjectUpload {
         private final String key;
         private final Path target;
@@ -508,14 +520,46 @@ public final class LocalObjectStorage implements ObjectStorage {
                     for (ByteBuffer b : nio) {
                         etag.update(b);
                     }
-                    long end = channel.position() + n;
-                    while (channel.position() < end) {
-                        channel.write(nio);
+                    if (allDirect(nio)) {
+                        long end = channel.position() + n;
+                        while (channel.position() < end) {
+                            channel.write(nio);
+                        }
+                    } else {
+                        writeThroughPooledBuffer(nio);
                     }
                     return new Result<Void>(null, 0);
                 }).whenComplete((v, e) -> data.release());
             });
             return Retrier.unwrapped(tail);
+        }
+
+        /**
+         * Writes heap bytes (e.g. a manifest) through one pooled direct buffer of at most
+         * {@link #STAGING_BYTES}: handed a heap buffer, the channel would copy it into a temporary
+         * direct buffer of its whole size that the JDK keeps cached per thread, outside any limit.
+         */
+        private void writeThroughPooledBuffer(ByteBuffer[] nio) throws IOException {
+            long total = 0;
+            for (ByteBuffer b : nio) {
+                total += b.remaining();
+            }
+            ByteBuf staging = allocator.directBuffer((int) Math.min(STAGING_BYTES, Math.max(1, total)));
+            try {
+                for (ByteBuffer b : nio) {
+                    ByteBuffer src = b.duplicate();
+                    while (src.hasRemaining()) {
+                        int len = Math.min(src.remaining(), staging.capacity());
+                        ByteBuffer out = staging.clear().writeBytes(src.slice().limit(len)).nioBuffer();
+                        src.position(src.position() + len);
+                        while (out.hasRemaining()) {
+                            channel.write(out);
+                        }
+                    }
+                }
+            } finally {
+                staging.release();
+            }
         }
 
         private void ensureOpen() throws IOException {

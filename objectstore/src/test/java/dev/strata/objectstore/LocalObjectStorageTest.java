@@ -50,6 +50,26 @@ class LocalObjectStorageTest extends ObjectStorageContractTest {
     }
 
     @Test
+    void heapContentLargerThanTheStagingBufferIsWrittenExactly() throws IOException {
+        byte[] first = new byte[(600 << 10) + 3];
+        byte[] second = new byte[(300 << 10) + 5];
+        new java.util.Random(7).nextBytes(first);
+        new java.util.Random(8).nextBytes(second);
+        // two heap components plus a direct one: written through the pooled staging buffer, in order
+        io.netty.buffer.ByteBuf direct = io.netty.buffer.PooledByteBufAllocator.DEFAULT.directBuffer(10).writeBytes(new byte[] {1, 2, 3});
+        storage.put("heap/big", io.netty.buffer.Unpooled.wrappedBuffer(io.netty.buffer.Unpooled.wrappedBuffer(first),
+                io.netty.buffer.Unpooled.wrappedBuffer(second), direct)).join();
+        byte[] expected = new byte[first.length + second.length + 3];
+        System.arraycopy(first, 0, expected, 0, first.length);
+        System.arraycopy(second, 0, expected, first.length, second.length);
+        expected[expected.length - 3] = 1;
+        expected[expected.length - 2] = 2;
+        expected[expected.length - 1] = 3;
+        assertThat(Files.readAllBytes(dir.resolve("objects/heap/big"))).isEqualTo(expected);
+        assertThat(storage.head("heap/big").join().size()).isEqualTo(expected.length);
+    }
+
+    @Test
     void keysThatWouldEscapeTheRootOrHitTemporaryFilesAreRejected() {
         assertThatThrownBy(() -> storage.head("../outside")).isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> storage.head("a/" + LocalObjectStorage.TEMP_PREFIX + "x"))

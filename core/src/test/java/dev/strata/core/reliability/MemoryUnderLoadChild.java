@@ -44,6 +44,8 @@ public final class MemoryUnderLoadChild {
     private static final MemoryMXBean HEAP = ManagementFactory.getMemoryMXBean();
     private static final AtomicLong PEAK_DIRECT = new AtomicLong();
     private static final AtomicLong PEAK_HEAP = new AtomicLong();
+    /** Netty's pool at the direct peak: chunks it holds, and bytes of live buffers in them. */
+    private static volatile String poolAtPeak = "";
 
     private MemoryUnderLoadChild() {
     }
@@ -97,6 +99,7 @@ public final class MemoryUnderLoadChild {
             store.flush().get();
             sample();
             long writePeak = PEAK_DIRECT.getAndSet(0);
+            String writePool = poolAtPeak.replace("AtPeak", "Writing");
 
             // Catch-up phase: readers over every stream from 0 (from objects), and a tail writer/reader on 5 hot streams.
             AtomicBoolean reading = new AtomicBoolean(true);
@@ -155,6 +158,7 @@ public final class MemoryUnderLoadChild {
             reading.set(false);
             long[] tailResult = tail.get(5, TimeUnit.MINUTES);
             long readPeak = PEAK_DIRECT.get();
+            String readPool = poolAtPeak;
             System.gc();
             long heapRetained = HEAP.getHeapMemoryUsage().getUsed();
             System.out.println("RESULT streams=" + streamCount + " batchesRead=" + batchesRead.get() + " bytesRead="
@@ -162,7 +166,8 @@ public final class MemoryUnderLoadChild {
                     + " directLimit=" + limits.directBytes() + " maxDirectMemory=" + maxDirectMemory()
                     + " peakHeapUsed=" + PEAK_HEAP.get() + " heapRetainedAfterGc=" + heapRetained
                     + " maxHeap=" + Runtime.getRuntime().maxMemory()
-                    + " tailReads=" + tailResult[0] + " tailReadMaxMs=" + tailResult[1] / 1_000_000);
+                    + " tailReads=" + tailResult[0] + " tailReadMaxMs=" + tailResult[1] / 1_000_000
+                    + writePool + readPool.replace("AtPeak", "Reading"));
         } finally {
             pool.shutdownNow();
         }
@@ -198,7 +203,16 @@ public final class MemoryUnderLoadChild {
     }
 
     private static void sample() {
-        PEAK_DIRECT.accumulateAndGet(DIRECT.getMemoryUsed(), Math::max);
+        long direct = DIRECT.getMemoryUsed();
+        if (direct > PEAK_DIRECT.get()) {
+            io.netty.buffer.PooledByteBufAllocatorMetric m = io.netty.buffer.PooledByteBufAllocator.DEFAULT.metric();
+            long active = 0;
+            for (io.netty.buffer.PoolArenaMetric a : m.directArenas()) {
+                active += a.numActiveBytes();
+            }
+            poolAtPeak = " poolChunksAtPeak=" + m.usedDirectMemory() + " poolLiveAtPeak=" + active;
+        }
+        PEAK_DIRECT.accumulateAndGet(direct, Math::max);
         PEAK_HEAP.accumulateAndGet(HEAP.getHeapMemoryUsage().getUsed(), Math::max);
     }
 
