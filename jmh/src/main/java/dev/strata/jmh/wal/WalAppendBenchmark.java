@@ -2,6 +2,7 @@ package dev.strata.jmh.wal;
 
 import dev.strata.api.BackpressureException;
 import dev.strata.wal.BlockDeviceWal;
+import dev.strata.wal.UnsupportedWalFormatException;
 import dev.strata.wal.WalAppendResult;
 import dev.strata.wal.WalOptions;
 import io.netty.buffer.ByteBuf;
@@ -60,8 +61,8 @@ public class WalAppendBenchmark {
     @Param({"1"})
     public int window;
 
-    /** Writes the WAL keeps in flight (group commits overlapping their syncs). */
-    @Param({"16"})
+    /** Writes the WAL keeps in flight (group commits overlapping their syncs); 4 is the WAL's default. */
+    @Param({"4"})
     public int maxInFlightWrites;
 
     /**
@@ -88,12 +89,17 @@ public class WalAppendBenchmark {
         if (inlineCallbacks) {
             options.callbackExecutor(Runnable::run);
         }
-        wal = BlockDeviceWal.open(options
-                .backend(WalOptions.Backend.valueOf(backend))
+        options.backend(WalOptions.Backend.valueOf(backend))
                 .capacityBytes(1L << 30)
                 .maxInFlightWrites(maxInFlightWrites)
-                .unsafeSkipSync(unsafeSkipSync)
-                .build());
+                .unsafeSkipSync(unsafeSkipSync);
+        try {
+            wal = BlockDeviceWal.open(options.build());
+        } catch (UnsupportedWalFormatException e) {
+            // left by a build with another WAL format; the benchmark's data is expendable
+            deleteQuietly(dir.resolve("strata-wal-bench.dat"));
+            wal = BlockDeviceWal.open(options.build());
+        }
         if (!wal.backend().equals(backend.equals("IO_URING") ? "io_uring" : "filechannel-direct")) {
             throw new IllegalStateException("unexpected backend: " + wal.backend());
         }
@@ -103,6 +109,14 @@ public class WalAppendBenchmark {
         byte[] bytes = new byte[recordBytes];
         new SplittableRandom(1).nextBytes(bytes);
         template = PooledByteBufAllocator.DEFAULT.directBuffer(recordBytes).writeBytes(bytes);
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            java.nio.file.Files.deleteIfExists(file);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
     }
 
     @Setup(Level.Iteration)
