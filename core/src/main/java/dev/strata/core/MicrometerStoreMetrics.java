@@ -38,7 +38,7 @@ final class MicrometerStoreMetrics implements StoreMetrics {
     private final Counter deletedOrphans;
 
     MicrometerStoreMetrics(MeterRegistry registry, WriteAheadLog wal, LogCache logCache,
-            java.util.function.Supplier<StorageSummary> summary) {
+            java.util.function.Supplier<StorageSummary> summary, MemoryLimits memoryLimits) {
         this.registry = registry;
         this.appendLatency = Timer.builder("strata.append.latency").description("append call to acknowledgement")
                 .publishPercentileHistogram().register(registry);
@@ -54,6 +54,11 @@ final class MicrometerStoreMetrics implements StoreMetrics {
         Gauge.builder("strata.wal.capacity.bytes", wal, WriteAheadLog::capacity).register(registry);
         Gauge.builder("strata.logcache.used.bytes", logCache, LogCache::usedBytes).register(registry);
         Gauge.builder("strata.logcache.unuploaded.bytes", logCache, LogCache::unuploadedBytes).register(registry);
+        Gauge.builder("strata.logcache.reserved.bytes", logCache, LogCache::reservedBytes)
+                .description("room held for appends in flight towards the WAL").baseUnit("bytes").register(registry);
+        Gauge.builder("strata.memory.limit.bytes", memoryLimits, MemoryLimits::directBytes)
+                .description("most direct memory the store holds (MemoryLimits)").baseUnit("bytes").strongReference(true)
+                .register(registry);
         this.compactionTasks = Counter.builder("strata.compaction.tasks").register(registry);
         this.compactionFailures = Counter.builder("strata.compaction.failures").register(registry);
         this.compactionInputs = Counter.builder("strata.compaction.objects").tag("side", "input").register(registry);

@@ -495,10 +495,12 @@ public final class Strata {
                     chunk = pooled.metric().chunkSize();
                 }
                 long compactionChunk = Math.max(compaction.readChunkBytes(), (long) objectBlockBytes + maxRecord);
-                store.setMemoryLimits(MemoryLimits.of(logCacheBytes, blockWal.directMemoryBytes(), blockCacheBytes,
-                        maxInFlightReadBytes, 2 * compactionChunk, arenas, chunk));
+                MemoryLimits memoryLimits = MemoryLimits.of(logCacheBytes, blockWal.directMemoryBytes(), blockCacheBytes,
+                        maxInFlightReadBytes, 2 * compactionChunk, arenas, chunk);
+                store.setMemoryLimits(memoryLimits);
                 if (meterRegistry != null) {
-                    store.setMetrics(new MicrometerStoreMetrics(meterRegistry, blockWal, logCache, store::lastStorageSummary));
+                    store.setMetrics(new MicrometerStoreMetrics(meterRegistry, blockWal, logCache, store::lastStorageSummary,
+                            memoryLimits));
                 }
                 try {
                     StoreRecoveryReport report = WalReplay.replay(store, blockWal, metadata, uploadThresholdBytes,

@@ -331,6 +331,14 @@ class DurableStreamStoreTest {
             assertThat(registry.get("strata.compaction.objects").tag("side", "input").counter().count()).isEqualTo(2);
             assertThat(registry.get("strata.storage.objects").gauge().value())
                     .isEqualTo((double) store.storageSummary().objects());
+            // every append completed (one refused): no room is still held for appends in flight
+            assertThat(registry.get("strata.logcache.reserved.bytes").gauge().value()).isZero();
+            MemoryLimits limits = store.memoryLimits();
+            assertThat(registry.get("strata.memory.limit.bytes").gauge().value()).isEqualTo((double) limits.directBytes());
+            assertThat(limits.logCacheBytes()).isEqualTo(2L << 20); // builder()
+            assertThat(limits.walBytes()).isPositive();
+            assertThat(limits.directBytes()).isEqualTo(limits.logCacheBytes() + limits.walBytes() + limits.blockCacheBytes()
+                    + limits.inFlightReadBytes() + limits.compactionBytes() + limits.poolAllowanceBytes());
         }
         assertThat(registry.get("strata.append.latency").timer().count()).isEqualTo(20);
         assertThat(registry.get("strata.upload.commits").counter().count()).isGreaterThanOrEqualTo(1);
