@@ -418,6 +418,9 @@ public final class Strata {
                     + ") must be at most half of logCacheBytes (" + logCacheBytes + ") so uploads start before the cache is full");
             require(uploadThresholdBytes <= walCapacityBytes / 2, "uploadThresholdBytes (" + uploadThresholdBytes
                     + ") must be at most half of walCapacity (" + walCapacityBytes + ")");
+            require((long) StreamBatchCodec.headerSize() + maxBatchBytes <= logCacheBytes / 2, "maxBatchBytes ("
+                    + maxBatchBytes + ") must be at most half of logCacheBytes (" + logCacheBytes
+                    + "): an append waits for room in the cache, and a batch larger than that would never find it");
 
             long startNanos = System.nanoTime();
             List<AutoCloseable> owned = new ArrayList<>();

@@ -379,5 +379,9 @@ class DurableStreamStoreTest {
                 .hasMessageContaining("maxBatchBytes");
         assertThatThrownBy(() -> Strata.builder().dataDir(dir).uploadThresholdBytes(200L << 20).build())
                 .hasMessageContaining("uploadThresholdBytes");
+        assertThatThrownBy(() -> Strata.builder().dataDir(dir).logCacheBytes(4L << 20).uploadThresholdBytes(1L << 20)
+                .maxBatchBytes(2 << 20).build())
+                .isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("maxBatchBytes").hasMessageContaining("logCacheBytes");
     }
 }
