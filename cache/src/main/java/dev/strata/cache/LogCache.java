@@ -258,16 +258,26 @@ public final class LogCache implements AutoCloseable {
         if (bytes < 0) {
             throw new IllegalArgumentException("bytes must be >= 0, got " + bytes);
         }
-        if (usedBytes.get() + reservedBytes.get() + bytes <= capacityBytes) {
+        if (committedBytes() + bytes <= capacityBytes) {
             return true;
         }
         lock.writeLock().lock();
         try {
             evictUntilFits(reservedBytes.get() + bytes);
-            return usedBytes.get() + reservedBytes.get() + bytes <= capacityBytes;
+            return committedBytes() + bytes <= capacityBytes;
         } finally {
             lock.writeLock().unlock();
         }
+    }
+
+    /**
+     * Cached plus reserved bytes. Reads the reservations first: an insert adds its batch to
+     * usedBytes before it takes its reservation off, so this order can count an insert twice but
+     * never zero times.
+     */
+    private long committedBytes() {
+        long reserved = reservedBytes.get();
+        return reserved + usedBytes.get();
     }
 
     /**
@@ -297,16 +307,16 @@ public final class LogCache implements AutoCloseable {
         if (bytes < 0) {
             throw new IllegalArgumentException("bytes must be >= 0, got " + bytes);
         }
-        for (boolean evicted = false; ; ) {
-            long reserved = reservedBytes.get();
-            if (usedBytes.get() + reserved + bytes <= capacityBytes) {
-                if (reservedBytes.compareAndSet(reserved, reserved + bytes)) {
-                    return;
-                }
-            } else if (evicted || !hasRoomFor(bytes)) {
+        // Add first, then check, and take it back if it does not fit: concurrent reservations then
+        // only ever see each other (a check-then-add could let two both pass the last free room).
+        for (int attempt = 0; ; attempt++) {
+            long reserved = reservedBytes.addAndGet(bytes);
+            if (reserved + usedBytes.get() <= capacityBytes) {
+                return;
+            }
+            reservedBytes.addAndGet(-bytes);
+            if (attempt > 0 || !hasRoomFor(bytes)) { // hasRoomFor evicts uploaded blocks to make room
                 throw full(bytes);
-            } else {
-                evicted = true;
             }
         }
     }

@@ -179,6 +179,56 @@ class LogCacheTest {
     }
 
     @Test
+    void appendsThatReserveThenInsertNeverPassTheLimit() throws Exception {
+        // Each thread: reserve, then insert with the reservation (its own stream); the limit must hold.
+        // A stress test of the invariant: the race it guards against (an earlier reserve checked the
+        // room, then compare-and-set the reservations, so an insert plus a new reservation in between
+        // went unseen) was found by review; this test did not reproduce it on 2 cores.
+        LogCache big = LogCache.builder().capacityBytes(64 * 1024).blockSizeBytes(4096).build();
+        try {
+            int threads = 4;
+            java.util.concurrent.atomic.AtomicInteger overCapacity = new java.util.concurrent.atomic.AtomicInteger();
+            java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+            List<Thread> ts = new java.util.ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                long stream = t;
+                Thread th = new Thread(() -> {
+                    try {
+                        start.await();
+                        long offset = 0;
+                        for (int i = 0; i < 20_000; i++) {
+                            int size = 16 + (i % 5) * 16;
+                            try {
+                                big.reserve(size);
+                            } catch (BackpressureException e) {
+                                continue; // full: nothing is uploaded in this test
+                            }
+                            if (big.insert(stream, offset, 1, size, TestBuffers.tagged(stream, size), size)
+                                    == InsertStatus.OVER_CAPACITY) {
+                                overCapacity.incrementAndGet();
+                            }
+                            offset++;
+                        }
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                    }
+                });
+                th.start();
+                ts.add(th);
+            }
+            start.countDown();
+            for (Thread th : ts) {
+                th.join();
+            }
+            assertThat(overCapacity.get()).isZero();
+            assertThat(big.reservedBytes()).isZero();
+            assertThat(big.usedBytes()).isLessThanOrEqualTo(64 * 1024).isGreaterThan(64 * 1024 - 80);
+        } finally {
+            big.close();
+        }
+    }
+
+    @Test
     void uploadedBlocksBecomeEvictableOldestFirst() {
         for (int i = 0; i < 10; i++) {
             insert(1, i, 1, 100);

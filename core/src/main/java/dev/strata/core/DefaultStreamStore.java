@@ -433,6 +433,12 @@ final class DefaultStreamStore implements DurableStreamStore {
         return result;
     }
 
+    /** Gives back the LogCache room of an append that will not be inserted, and wakes appenders waiting for room. */
+    private void cancelReservation(long bytes) {
+        logCache.cancelReservation(bytes);
+        room.signalAll();
+    }
+
     /** The LogCache reservation of an append of {@code payloadBytes}: its encoded size. */
     private static long reservedBytes(int payloadBytes) {
         return (long) StreamBatchCodec.headerSize() + payloadBytes;
@@ -466,22 +472,29 @@ final class DefaultStreamStore implements DurableStreamStore {
             try {
                 encoded = StreamBatchCodec.encode(allocator, state.id, handle.epoch(), base, batch);
             } catch (RuntimeException | Error e) {
-                logCache.cancelReservation(encodedSize);
+                cancelReservation(encodedSize);
                 throw e;
             }
             handOff.readLock().lock();
             try {
                 if (closed) { // checked under the hand-off lock: close waits for every append past this point
                     encoded.release();
-                    logCache.cancelReservation(encodedSize);
+                    cancelReservation(encodedSize);
                     return CompletableFuture.failedFuture(new StreamClosedException("store closed"));
                 }
-                CompletableFuture<WalAppendResult> durable = wal.append(encoded.retain()); // WAL owns one reference
+                CompletableFuture<WalAppendResult> durable;
+                try {
+                    durable = wal.append(encoded.retain()); // WAL owns one reference, also when it throws
+                } catch (RuntimeException e) {
+                    encoded.release();
+                    cancelReservation(encodedSize);
+                    return CompletableFuture.failedFuture(e);
+                }
                 if (durable.isCompletedExceptionally()) {
                     // Refused before anything was written (full WAL, record too large): this append alone
                     // fails and its offsets are not taken.
                     encoded.release();
-                    logCache.cancelReservation(encodedSize);
+                    cancelReservation(encodedSize);
                     Throwable cause = durable.handle((r, e) -> unwrap(e)).join();
                     if (cause instanceof BackpressureException && !lastAttempt) {
                         return WAL_FULL;
@@ -554,7 +567,7 @@ final class DefaultStreamStore implements DurableStreamStore {
                     + base, false, t);
         } finally {
             if (!handedOff) {
-                logCache.cancelReservation(reservedBytes(payloadBytes));
+                cancelReservation(reservedBytes(payloadBytes));
                 encoded.release();
             }
         }

@@ -6,8 +6,12 @@ package dev.strata.core;
  * ({@code -XX:MaxDirectMemorySize}) to at least {@link #directBytes()} plus what else the process
  * uses; the store then never fails for lack of direct memory, whatever its load.
  *
- * <p>Not included: buffers of fetch results the caller has not closed yet (each holds its batches),
- * and the S3 client's own network buffers.
+ * <p>Not included: buffers of fetch results the caller has not closed yet (each holds its batches);
+ * the S3 client's own network buffers; and, with S3, the parts of a multipart upload in flight:
+ * a compaction task's output parts still reference the input blocks they were cut from, so with S3
+ * a task can hold up to the upload's parts in flight (by default 4, plus the one being filled, of
+ * the configured part size) instead of {@link #compactionBytes}. Uploads of new data are not
+ * affected: their parts reference LogCache buffers, which the LogCache limit covers.
  *
  * @param logCacheBytes recent appends, uploaded or not, and the appends in flight towards the WAL
  *     (admission reserves their room in the cache, so both share this limit)

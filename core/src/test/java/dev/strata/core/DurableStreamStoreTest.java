@@ -374,9 +374,9 @@ class DurableStreamStoreTest {
         assertThatThrownBy(() -> Strata.builder().walPath(dir.resolve("w")).build()).hasMessageContaining("objectStore");
         assertThatThrownBy(() -> Strata.builder().walCapacity(10)).hasMessageContaining("walCapacity");
         assertThatThrownBy(() -> Strata.builder().dataDir(dir).walCapacity(1L << 20).maxBatchBytes(4 << 20)
-                .logCacheBytes(8L << 20).uploadThresholdBytes(256 << 10).build())
+                .logCacheBytes(16L << 20).uploadThresholdBytes(256 << 10).build())
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("maxBatchBytes");
+                .hasMessageContaining("maxBatchBytes").hasMessageContaining("walCapacity");
         assertThatThrownBy(() -> Strata.builder().dataDir(dir).uploadThresholdBytes(200L << 20).build())
                 .hasMessageContaining("uploadThresholdBytes");
         assertThatThrownBy(() -> Strata.builder().dataDir(dir).logCacheBytes(4L << 20).uploadThresholdBytes(1L << 20)

@@ -900,7 +900,9 @@ public final class BlockDeviceWal implements WriteAheadLog {
     public long directMemoryBytes() {
         // each aligned buffer carries up to one block of slack for its alignment
         long writeBuffers = (long) (backend.maxInFlight() + 2) * (options.writeBufferBytes() + blockSize);
-        return writeBuffers + 2L * (RecordScanner.bufferBytes(blockSize, maxRecordBytes) + blockSize);
+        long scans = 2L * (RecordScanner.bufferBytes(blockSize, maxRecordBytes) + blockSize);
+        // plus the short-lived ones: the zeros that preallocate a new file, and header writes
+        return writeBuffers + scans + WalFile.PREALLOCATE_CHUNK_BYTES + blockSize + 4L * blockSize;
     }
 
     @Override

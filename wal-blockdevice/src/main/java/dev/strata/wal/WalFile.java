@@ -27,7 +27,7 @@ final class WalFile implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WalFile.class);
 
     /** Chunk of zeros written while preallocating a new file. */
-    private static final int PREALLOCATE_CHUNK_BYTES = 1 << 20;
+    static final int PREALLOCATE_CHUNK_BYTES = 1 << 20;
     /**
      * Smallest alignment used. The kernel here accepts 512, but the physical sector is 4096 and the
      * JDK's O_DIRECT FileChannel enforces the file store block size (4096), see io.md §2-3.

@@ -29,8 +29,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * direct-buffer pool (which holds every buffer of the store: Netty's pooled chunks, and the WAL's
  * aligned buffers) measures the store alone, and passing the limit is an {@link OutOfMemoryError}.
  *
- * <p>Args: dataDir streams batchesPerStream readers. Prints {@code LIMITS <direct bytes> <limits>},
- * then {@code RESULT key=value...}; exits 0 when the load completed with every byte verified, 1 with
+ * <p>Args: dataDir streams batchesPerStream readers (streams 0: print the limits and stop). Prints
+ * {@code LIMITS <direct bytes> <limits>} once the store is open, then {@code RESULT key=value...}; exits 0 when the load completed with every byte verified, 1 with
  * the error on stderr otherwise (an {@code OutOfMemoryError} included).
  */
 public final class MemoryUnderLoadChild {
@@ -69,6 +69,16 @@ public final class MemoryUnderLoadChild {
     }
 
     private static void run(Path dir, int streamCount, int batches, int readerCount) throws Exception {
+        if (io.netty.util.internal.PlatformDependent.useDirectBufferNoCleaner()) {
+            // then Netty's memory would not show in the JVM's direct-buffer pool, nor count against its limit
+            throw new AssertionError("Netty allocates direct memory outside the JVM's accounting here");
+        }
+        if (streamCount == 0) { // probe: the limits only
+            try (DurableStreamStore store = open(dir)) {
+                System.out.println("LIMITS " + store.memoryLimits().directBytes() + " " + store.memoryLimits());
+            }
+            return;
+        }
         Campaigns.Ledger ledger = new Campaigns.Ledger();
         AtomicLong bytesRead = new AtomicLong();
         AtomicLong batchesRead = new AtomicLong();
