@@ -76,8 +76,6 @@ import org.slf4j.LoggerFactory;
 final class Compactor implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Compactor.class);
 
-    /** Most bytes of input blocks read (and held) at once. */
-
     /** Longest wait for a running upload before a compaction read goes ahead anyway. */
     private static final long MAX_YIELD_NANOS = TimeUnit.SECONDS.toNanos(1);
 

@@ -388,16 +388,17 @@ final class DefaultStreamStore implements DurableStreamStore {
 
     // ---- append ---------------------------------------------------------------------------------------------
 
-    /** Publishes the engine's metrics to {@code m} (set once, before serving). */
     @Override
     public MemoryLimits memoryLimits() {
         return memoryLimits;
     }
 
+    /** Sets the limits {@link Strata.Builder} computed from the settings (once, before serving). */
     void setMemoryLimits(MemoryLimits limits) {
         this.memoryLimits = limits;
     }
 
+    /** Publishes the engine's metrics to {@code m} (set once, before serving). */
     void setMetrics(StoreMetrics m) {
         this.metrics = m;
     }

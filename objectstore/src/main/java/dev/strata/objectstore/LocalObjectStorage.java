@@ -466,10 +466,6 @@ public final class LocalObjectStorage implements ObjectStorage {
                 "unexpected failure: " + t, t);
     }
 
-    /**
-     * A streaming write into a temporary file. Writes are chained on {@code tail} so they run in call
-     * order on the I/O executor; complete fsyncs and commits per the condition.
-     */
     /** Largest pooled buffer a write of heap bytes goes through. */
     private static final int STAGING_BYTES = 256 << 10;
 
@@ -485,8 +481,11 @@ public final class LocalObjectStorage implements ObjectStorage {
     /** Bytes of an object written between two flushes while it is written (see Durability above). */
     static final long WRITEBACK_BYTES = 1L << 20;
 
+    /**
+     * A streaming write into a temporary file. Writes are chained on {@code tail} so they run in call
+     * order on the I/O executor; complete fsyncs and commits per the condition.
+     */
     private final class LocalUpload implements ObjectUpload {
-        private long unflushed; // bytes written since the last flush; used only by tasks chained on tail
         private final String key;
         private final Path target;
         private final Path temp;
@@ -496,6 +495,7 @@ public final class LocalObjectStorage implements ObjectStorage {
         private CompletableFuture<Void> tail = CompletableFuture.completedFuture(null); // producer thread only
         private long bytesWritten; // producer thread only
         private boolean finished; // producer thread only
+        private long unflushed; // bytes written since the last flush; used only by tasks chained on tail
 
         LocalUpload(String key, Path target, PutCondition condition) {
             this.key = key;
