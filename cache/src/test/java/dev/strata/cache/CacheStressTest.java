@@ -124,7 +124,7 @@ class CacheStressTest {
         List<Thread> threads = new ArrayList<>();
         for (int s = 0; s < streams; s++) {
             long stream = s;
-            threads.add(new Thread(run(errors, start, () -> {
+            threads.add(new Thread(Concurrently.guarded(errors, start, () -> {
                 for (int i = 0; i < batchesPerStream; i++) {
                     // Backpressure as the engine applies it: wait for the uploader, without sleeping.
                     while (!cache.hasRoomFor(128)) {
@@ -141,7 +141,7 @@ class CacheStressTest {
                 writersDone.incrementAndGet();
             }), "stress-writer-" + s));
         }
-        threads.add(new Thread(run(errors, start, () -> {
+        threads.add(new Thread(Concurrently.guarded(errors, start, () -> {
             while (writersDone.get() < streams || cache.unuploadedBytes() > 0) {
                 List<SealedBlock> sealed = cache.sealForUpload();
                 if (sealed.isEmpty()) {
@@ -163,7 +163,7 @@ class CacheStressTest {
         }), "stress-uploader"));
         for (int r = 0; r < 4; r++) {
             long stream = r % streams;
-            threads.add(new Thread(run(errors, start, () -> {
+            threads.add(new Thread(Concurrently.guarded(errors, start, () -> {
                 long next = 0;
                 while (writersDone.get() < streams) {
                     try (LogCacheFetch f = cache.fetch(stream, next, Long.MAX_VALUE, 1024)) {
@@ -199,23 +199,6 @@ class CacheStressTest {
         assertThat(cache.stats().evictedBlocks()).isPositive();
         cache.close();
         assertThat(BlockCacheTest.activeAllocations(alloc)).isZero();
-    }
-
-    private interface Body {
-        void run() throws Exception;
-    }
-
-    private static Runnable run(List<Throwable> errors, CountDownLatch start, Body body) {
-        return () -> {
-            try {
-                start.await();
-                body.run();
-            } catch (Throwable e) {
-                synchronized (errors) {
-                    errors.add(e);
-                }
-            }
-        };
     }
 
     private static java.util.concurrent.ThreadFactory named(String prefix) {

@@ -47,7 +47,7 @@ class LogCacheConcurrentInsertTest {
         List<Thread> threads = new ArrayList<>();
         for (int w = 0; w < WRITERS; w++) {
             int writer = w;
-            threads.add(new Thread(guarded(errors, start, () -> {
+            threads.add(new Thread(Concurrently.guarded(errors, start, () -> {
                 SplittableRandom random = new SplittableRandom(writer);
                 long[] next = new long[STREAMS_PER_WRITER];
                 for (;;) {
@@ -73,7 +73,7 @@ class LogCacheConcurrentInsertTest {
         long[] sealedEnd = new long[streams];
         long[] lastBlockId = {-1};
         long[] sealedBlocks = {0};
-        threads.add(new Thread(guarded(errors, start, () -> {
+        threads.add(new Thread(Concurrently.guarded(errors, start, () -> {
             boolean last = false;
             while (!last) {
                 last = writersDone.get() == WRITERS; // read before sealing: the final seal sees everything
@@ -136,22 +136,5 @@ class LogCacheConcurrentInsertTest {
 
     private static long tag(long stream, long offset) {
         return stream << 40 | offset;
-    }
-
-    private interface Body {
-        void run() throws Exception;
-    }
-
-    private static Runnable guarded(List<Throwable> errors, CountDownLatch start, Body body) {
-        return () -> {
-            try {
-                start.await();
-                body.run();
-            } catch (Throwable e) {
-                synchronized (errors) {
-                    errors.add(e);
-                }
-            }
-        };
     }
 }
