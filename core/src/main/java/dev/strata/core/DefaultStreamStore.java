@@ -41,10 +41,11 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Concurrency</h2>
  * Each stream's {@link StreamState} monitor guards offset assignment and the WAL hand-off, so the
- * WAL receives a stream's batches in offset order. The WAL completes appends in order on its
- * callback thread; there, under {@code ingestLock}, the batch enters the LogCache and the stream's
- * acknowledged end moves; the user's future is then completed on the stream's
- * {@link SerialExecutor} (never on the WAL thread). {@code ingestLock} also makes "seal the cache
+ * WAL receives a stream's batches in offset order. The WAL completes appends in order, on the
+ * thread that reported the write (its I/O completion thread: {@code BlockDeviceWal} runs with
+ * inline callbacks, never while holding its lock, never on an appending thread); there, under
+ * {@code ingestLock}, the batch enters the LogCache and the stream's acknowledged end moves; the
+ * user's future is then completed on the stream's {@link SerialExecutor} (never on a WAL thread). {@code ingestLock} also makes "seal the cache
  * for upload" and "the WAL position the sealed data reaches" one atomic step (see Uploader).
  *
  * <h2>Durability</h2>
@@ -527,7 +528,7 @@ final class DefaultStreamStore implements DurableStreamStore {
         return result;
     }
 
-    /** Runs on the WAL's callback thread, in WAL order. Always completes {@code result}. */
+    /** Runs where the WAL completes its futures (see Concurrency), in WAL order. Always completes {@code result}. */
     private void onDurable(StreamState state, long base, int count, int payloadBytes, ByteBuf encoded,
             WalAppendResult walResult, Throwable error, CompletableFuture<AppendResult> result, long startNanos) {
         Throwable failure = null;

@@ -462,6 +462,9 @@ public final class Strata {
                         .backend(walBackend)
                         .unsafeSkipSync(unsafeSkipWalSync)
                         .nodeEpoch(nodeEpoch)
+                        // the engine's WAL callback (onDurable) is short and never blocks; it hands
+                        // user completions to the stream's lane: no WAL callback thread in between
+                        .inlineCallbacks(true)
                         .build());
                 owned.add(blockWal);
                 require(maxRecord <= blockWal.maxRecordBytes(), "maxBatchBytes (" + maxBatchBytes

@@ -20,6 +20,7 @@ import java.util.List;
 import java.util.Optional;
 import java.util.ServiceLoader;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -37,8 +38,9 @@ import org.slf4j.LoggerFactory;
  * {@link WalRecordDescriptor}) after two alternating header slots (see {@link WalHeaderDescriptor}),
  * written with O_DIRECT through io_uring or a {@code FileChannel}, with group commit.
  *
- * <p>Thread-safety: thread-safe. Futures complete on the callback executor (see
- * {@link WalOptions.Builder#callbackExecutor}), in append order.
+ * <p>Thread-safety: thread-safe. Futures complete in append order, on the callback executor (see
+ * {@link WalOptions.Builder#callbackExecutor}) or inline (see {@link WalOptions.Builder#inlineCallbacks}
+ * and {@link WalOptions.Builder#callerWritesWhenIdle}).
  *
  * <p>Failure: see {@link WriteAheadLog}. {@link #open} fails with {@link StorageException} if the
  * file cannot be opened or read, with {@link UnsupportedWalFormatException} (a
@@ -61,6 +63,16 @@ public final class BlockDeviceWal implements WriteAheadLog {
      * completions on its own threads; they update state under the lock and hand the futures to
      * complete to the callback executor, in order, while still holding the lock, so the
      * executor sees them in append order. No I/O and no user callback runs under the lock.
+     * With inlineCallbacks there is no callback executor: the completions go, in order and under
+     * the lock, into `inlineQueue`, and the thread that reported the write (a backend thread, or
+     * the writer thread) runs them after releasing the lock; one thread at a time (`inlineRunning`)
+     * so they stay in order. Appending threads never run them (they may hold the caller's locks,
+     * which the callbacks take: the engine's stream locks): a completion reported on an
+     * appending thread (a failure inside submit) wakes the writer thread to run them instead.
+     * The exception is callerWritesWhenIdle: an appender that finds no write in flight takes the
+     * group itself (registered in flight like any write), writes it synchronously through the
+     * backend's writeNow, reports it like a completion and runs the callbacks (its own future,
+     * and those of later groups that finished meanwhile), all before append returns.
      *
      * Group commit: a group is sealed when an in-flight slot is free (so a lone append is written
      * at once), when it reaches groupCommitBytes, when the next record does not fit its
@@ -114,6 +126,11 @@ public final class BlockDeviceWal implements WriteAheadLog {
     private RecoveryReport report; // written once under initLock before ready is set
     private final Executor callbackExecutor;
     private final ExecutorService ownedCallbackExecutor;
+    private final boolean inlineCallbacks;
+    private final boolean callerWrites;
+    /** Inline mode: completions in dispatch order (added under the lock), run without it; see Design. */
+    private final ConcurrentLinkedQueue<Runnable> inlineQueue = new ConcurrentLinkedQueue<>();
+    private final AtomicBoolean inlineRunning = new AtomicBoolean();
     private final TokenBucket opsLimit;
     private final TokenBucket bytesLimit;
     private final boolean rateLimited;
@@ -159,7 +176,11 @@ public final class BlockDeviceWal implements WriteAheadLog {
         for (int i = 0; i < backend.maxInFlight() + 2; i++) {
             freeBuffers.add(Buffers.allocateAligned(options.writeBufferBytes(), blockSize));
         }
-        if (options.callbackExecutor() != null) {
+        this.inlineCallbacks = options.inlineCallbacks();
+        if (inlineCallbacks) {
+            this.callbackExecutor = null;
+            this.ownedCallbackExecutor = null;
+        } else if (options.callbackExecutor() != null) {
             this.callbackExecutor = options.callbackExecutor();
             this.ownedCallbackExecutor = null;
         } else {
@@ -173,6 +194,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
         this.opsLimit = options.maxWriteOpsPerSecond() > 0 ? new TokenBucket(options.maxWriteOpsPerSecond(), System::nanoTime) : null;
         this.bytesLimit = options.maxWriteBytesPerSecond() > 0 ? new TokenBucket(options.maxWriteBytesPerSecond(), System::nanoTime) : null;
         this.rateLimited = opsLimit != null || bytesLimit != null;
+        this.callerWrites = options.callerWritesWhenIdle() && inlineCallbacks && !rateLimited && backend.canWriteNow();
         this.writer = new Thread(this::runWriter, "strata-wal-" + id);
         this.writer.setDaemon(true);
     }
@@ -284,8 +306,10 @@ public final class BlockDeviceWal implements WriteAheadLog {
             }
             backend = wrapBackend.apply(backend);
             BlockDeviceWal wal = new BlockDeviceWal(options, file, backend, h, params, maxRecord);
-            LOG.info("WAL open: file={} backend={} blockSize={} capacity={} trimPosition={} durable={} maxInFlight={}",
-                    path, backend.name(), bs, h.capacity(), h.trimPosition(), durable, backend.maxInFlight());
+            LOG.info("WAL open: file={} backend={} blockSize={} capacity={} trimPosition={} durable={} maxInFlight={}"
+                    + " callbacks={}", path, backend.name(), bs, h.capacity(), h.trimPosition(), durable,
+                    backend.maxInFlight(), !options.inlineCallbacks() ? "executor"
+                            : options.callerWritesWhenIdle() && backend.canWriteNow() ? "inline+callerWrites" : "inline");
             return wal;
         } catch (IOException e) {
             closeQuietly(backend);
@@ -465,15 +489,23 @@ public final class BlockDeviceWal implements WriteAheadLog {
             int crc = crc32c(body);
             CompletableFuture<WalAppendResult> future = new CompletableFuture<>();
             RuntimeException rejected;
-            List<WriteGroup> ready;
+            WriteGroup own = null;
+            List<WriteGroup> ready = List.of();
             lock.lock();
             try {
                 rejected = place(body, crc, future);
-                ready = rejected == null ? takeSubmittable() : List.of();
+                if (rejected == null) {
+                    own = callerWrites ? takeIdleWrite() : null;
+                    ready = own == null ? takeSubmittable() : List.of();
+                }
             } finally {
                 lock.unlock();
             }
-            submitAll(ready);
+            if (own != null) {
+                writeOnCaller(own);
+            } else {
+                submitAll(ready, false);
+            }
             return rejected == null ? future : CompletableFuture.failedFuture(rejected);
         } finally {
             body.release();
@@ -608,6 +640,35 @@ public final class BlockDeviceWal implements WriteAheadLog {
     }
 
     /**
+     * callerWritesWhenIdle: when no write is in flight or waiting, seals the open group and
+     * registers it in flight for the calling thread to write; else null. Holds: lock.
+     */
+    private WriteGroup takeIdleWrite() {
+        if (failure != null || ioInFlight > 0 || !sealed.isEmpty() || open == null || open.recordCount() == 0) {
+            return null;
+        }
+        sealOpen();
+        WriteGroup g = sealed.poll();
+        startWrite(g);
+        return g;
+    }
+
+    /** callerWritesWhenIdle: writes {@code g} on this thread, then reports it and runs the callbacks. */
+    private void writeOnCaller(WriteGroup g) {
+        long offset = dataOffset + g.start % capacity;
+        long written = 0;
+        IOException error = null;
+        try {
+            written = backend.writeNow(offset, g.writeView());
+        } catch (IOException e) {
+            error = e;
+        } catch (RuntimeException e) {
+            error = new IOException("write failed: " + e, e);
+        }
+        onWriteComplete(g, offset, written, error, true);
+    }
+
+    /**
      * Registers {@code g} in flight, in sequence order, and stamps the durable end known now into
      * its records: recovery uses it to tell lost acknowledged data from a torn tail (see
      * {@link WalRecordDescriptor}). Holds: lock.
@@ -618,10 +679,13 @@ public final class BlockDeviceWal implements WriteAheadLog {
         inFlight.add(g);
     }
 
-    /** Submits groups taken by {@link #takeSubmittable()}; without the lock. */
-    private void submitAll(List<WriteGroup> ready) {
+    /**
+     * Submits groups taken by {@link #takeSubmittable()}; without the lock. {@code mayRunCallbacks}:
+     * whether this thread may run inline callbacks (false on appending threads).
+     */
+    private void submitAll(List<WriteGroup> ready, boolean mayRunCallbacks) {
         for (WriteGroup g : ready) {
-            submit(g);
+            submit(g, mayRunCallbacks);
         }
     }
 
@@ -645,12 +709,21 @@ public final class BlockDeviceWal implements WriteAheadLog {
                         startWrite(g);
                         lock.unlock();
                         try {
-                            submit(g);
+                            submit(g, true);
                         } finally {
                             lock.lock();
                         }
                         continue;
                     }
+                }
+                if (!inlineQueue.isEmpty()) {
+                    lock.unlock();
+                    try {
+                        runInlineCallbacks();
+                    } finally {
+                        lock.lock();
+                    }
+                    continue;
                 }
                 if (closing && inFlight.isEmpty() && (failure != null || (sealed.isEmpty()
                         && (open == null || open.recordCount() == 0) && requestedTrim <= header.trimPosition()))) {
@@ -664,10 +737,11 @@ public final class BlockDeviceWal implements WriteAheadLog {
         } finally {
             lock.unlock();
         }
+        runInlineCallbacks();
     }
 
-    /** Runs on the writer thread without the lock. */
-    private void submit(WriteGroup g) {
+    /** Runs without the lock, on the thread that took {@code g} (see {@link #submitAll}). */
+    private void submit(WriteGroup g, boolean mayRunCallbacks) {
         if (opsLimit != null) {
             opsLimit.acquire(1);
         }
@@ -675,15 +749,20 @@ public final class BlockDeviceWal implements WriteAheadLog {
             bytesLimit.acquire(g.writeLength());
         }
         long offset = dataOffset + g.start % capacity;
+        Thread submitter = Thread.currentThread();
         try {
-            backend.submit(offset, g.writeView(), (written, error) -> onWriteComplete(g, offset, written, error));
+            backend.submit(offset, g.writeView(), (written, error) -> onWriteComplete(g, offset, written, error,
+                    mayRunCallbacks || Thread.currentThread() != submitter));
         } catch (RuntimeException e) {
-            onWriteComplete(g, offset, 0, new IOException("submit failed: " + e, e));
+            onWriteComplete(g, offset, 0, new IOException("submit failed: " + e, e), mayRunCallbacks);
         }
     }
 
-    /** Runs on a backend thread. */
-    private void onWriteComplete(WriteGroup g, long offset, long written, IOException error) {
+    /**
+     * Runs on a backend thread, or inside {@code submit} on the submitting thread (an immediate
+     * failure); {@code mayRunCallbacks} says whether this thread may run inline callbacks.
+     */
+    private void onWriteComplete(WriteGroup g, long offset, long written, IOException error, boolean mayRunCallbacks) {
         List<WriteGroup> ready;
         lock.lock();
         try {
@@ -702,13 +781,38 @@ public final class BlockDeviceWal implements WriteAheadLog {
             freeBuffers.add(g.buffer);
             advance();
             ready = takeSubmittable();
-            if (rateLimited || closing || failure != null || requestedTrim > header.trimPosition()) {
+            if (rateLimited || closing || failure != null || requestedTrim > header.trimPosition()
+                    || (!mayRunCallbacks && !inlineQueue.isEmpty())) {
                 writerWake.signal();
             }
         } finally {
             lock.unlock();
         }
-        submitAll(ready);
+        submitAll(ready, mayRunCallbacks);
+        if (mayRunCallbacks) {
+            runInlineCallbacks();
+        }
+    }
+
+    /**
+     * Inline mode: runs queued completions in order, one thread at a time, without the lock. A
+     * thread that finds another one running them leaves: that one re-checks the queue after
+     * clearing its flag, so nothing queued is left behind.
+     */
+    private void runInlineCallbacks() {
+        while (!inlineQueue.isEmpty() && inlineRunning.compareAndSet(false, true)) {
+            try {
+                for (Runnable r; (r = inlineQueue.poll()) != null; ) {
+                    try {
+                        r.run();
+                    } catch (RuntimeException e) {
+                        LOG.error("WAL completion callback failed: file={}", file.path(), e);
+                    }
+                }
+            } finally {
+                inlineRunning.set(false);
+            }
+        }
     }
 
     /**
@@ -745,6 +849,10 @@ public final class BlockDeviceWal implements WriteAheadLog {
             return;
         }
         Runnable all = () -> completions.forEach(Runnable::run);
+        if (inlineCallbacks) {
+            inlineQueue.add(all);
+            return;
+        }
         try {
             callbackExecutor.execute(all);
         } catch (RuntimeException e) {
@@ -948,6 +1056,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
         }
         writeClosedHeader();
         closeQuietly(backend);
+        runInlineCallbacks(); // nothing should be left; never leave a future behind
         closeQuietly(file);
         if (ownedCallbackExecutor != null) {
             ownedCallbackExecutor.shutdown();

@@ -8,9 +8,11 @@ import java.util.concurrent.CompletableFuture;
  * reclaimed from the front by {@link #trim}. The interface the engine uses; {@link BlockDeviceWal}
  * implements it on a block device or preallocated file.
  *
- * <p>Thread-safety: all methods may be called from any thread. Futures complete on the WAL's
- * callback executor (never on an I/O thread unless the caller supplied such an executor), in
- * append order.
+ * <p>Thread-safety: all methods may be called from any thread. Futures complete in append order:
+ * on the WAL's callback executor by default; on the thread that learned of the write (an I/O
+ * completion thread, never while the WAL holds its lock, never on an appending thread) with
+ * {@link WalOptions.Builder#inlineCallbacks}; and, with {@link WalOptions.Builder#callerWritesWhenIdle},
+ * also on an appending thread that wrote its own group, before its {@code append} returns.
  *
  * <p>Failure: futures fail with {@link dev.strata.api.BackpressureException} (WAL full or too many
  * bytes waiting; nothing was written, retry later), {@link dev.strata.api.RecordTooLargeException}

@@ -142,18 +142,70 @@ public final class FaultInjectingWal {
         }
 
         @Override
+        public boolean canWriteNow() {
+            return delegate.canWriteNow();
+        }
+
+        /** The same faults, on the synchronous path (callerWritesWhenIdle). */
+        @Override
+        public long writeNow(long offset, ByteBuffer src) throws IOException {
+            Fault fault;
+            int tornBlocks;
+            synchronized (this) {
+                writes++;
+                fault = choose();
+                tornBlocks = tornBlocks(src);
+                countInjection(fault);
+            }
+            if (fault == null) {
+                return delegate.writeNow(offset, src);
+            }
+            int length = src.remaining();
+            switch (fault) {
+                case EIO -> throw new IOException("EIO (injected): Input/output error offset=" + offset);
+                case ENOSPC -> throw new IOException("ENOSPC (injected): No space left on device offset=" + offset);
+                case SHORT_WRITE -> {
+                    return writePrefixNow(offset, src, (int) WalMath.alignDown(length / 2, WalFile.MIN_BLOCK_SIZE));
+                }
+                case TORN_WRITE -> {
+                    long n = writePrefixNow(offset, src, tornBlocks * WalFile.MIN_BLOCK_SIZE);
+                    throw new IOException("EIO (injected torn write): wrote " + n + " of " + length + " bytes offset="
+                            + offset);
+                }
+                default -> throw new AssertionError(fault);
+            }
+        }
+
+        private long writePrefixNow(long offset, ByteBuffer src, int prefix) throws IOException {
+            if (prefix == 0) {
+                return 0;
+            }
+            ByteBuffer part = src.duplicate();
+            part.limit(part.position() + prefix);
+            return delegate.writeNow(offset, part);
+        }
+
+        private int tornBlocks(ByteBuffer src) {
+            int blocks = src.remaining() / WalFile.MIN_BLOCK_SIZE;
+            return blocks <= 1 ? 0 : random.nextInt(blocks);
+        }
+
+        private void countInjection(Fault fault) {
+            if (fault != null) {
+                plan.injected.incrementAndGet();
+                dead |= plan.sticky;
+            }
+        }
+
+        @Override
         public void submit(long offset, ByteBuffer src, Completion completion) {
             Fault fault;
             int tornBlocks;
             synchronized (this) {
                 writes++;
                 fault = choose();
-                int blocks = src.remaining() / WalFile.MIN_BLOCK_SIZE;
-                tornBlocks = blocks <= 1 ? 0 : random.nextInt(blocks);
-                if (fault != null) {
-                    plan.injected.incrementAndGet();
-                    dead |= plan.sticky;
-                }
+                tornBlocks = tornBlocks(src);
+                countInjection(fault);
             }
             if (fault == null) {
                 delegate.submit(offset, src, completion);

@@ -34,17 +34,20 @@ class WalFaultInjectionTest {
         for (WalOptions.Backend backend : List.of(WalOptions.Backend.DIRECT, WalOptions.Backend.BUFFERED,
                 WalOptions.Backend.IO_URING)) {
             if (backend != WalOptions.Backend.IO_URING || BlockDeviceWal.uringUnavailableReason().isEmpty()) {
-                faultyWrite(fault, backend);
+                faultyWrite(fault, backend, false);
             }
+        }
+        if (BlockDeviceWal.uringUnavailableReason().isEmpty()) {
+            faultyWrite(fault, WalOptions.Backend.IO_URING, true); // every write on the appending thread
         }
     }
 
-    private void faultyWrite(Fault fault, WalOptions.Backend backend) {
-        Path file = dir.resolve("wal-" + backend + ".dat");
+    private void faultyWrite(Fault fault, WalOptions.Backend backend, boolean callerWrites) {
+        Path file = dir.resolve("wal-" + backend + "-" + callerWrites + ".dat");
         List<Rec> acked = new ArrayList<>();
         FaultInjectingWal.Plan plan = FaultInjectingWal.plan(7).failWrite(4, fault).build();
         try (BlockDeviceWal wal = FaultInjectingWal.open(options(file, backend).maxInFlightWrites(1)
-                .build(), plan)) {
+                .inlineCallbacks(callerWrites).callerWritesWhenIdle(callerWrites).build(), plan)) {
             assertThat(wal.backend()).isEqualTo(backend == WalOptions.Backend.IO_URING ? "io_uring"
                     : backend == WalOptions.Backend.DIRECT ? "filechannel-direct" : "filechannel-buffered");
             for (int i = 0; i < 3; i++) {

@@ -34,6 +34,25 @@ public interface WriteBackend extends AutoCloseable {
      */
     void submit(long offset, ByteBuffer src, Completion completion);
 
+    /** Whether {@link #writeNow} works on this backend. */
+    default boolean canWriteNow() {
+        return false;
+    }
+
+    /**
+     * Writes {@code src} (as for {@link #submit}) at {@code offset} on the calling thread and
+     * returns once the bytes are as durable as a completed {@link #submit} would report them. Counts
+     * against {@link #maxInFlight} while it runs, and {@link #close} waits for it. Not interruptible:
+     * an interrupt of the calling thread neither stops the write nor closes anything.
+     *
+     * @return bytes made durable (less than submitted only when the device gave up)
+     * @throws IOException the write failed (errno in the message); part of the range may be written
+     * @throws UnsupportedOperationException if {@link #canWriteNow} is false
+     */
+    default long writeNow(long offset, ByteBuffer src) throws IOException {
+        throw new UnsupportedOperationException(name() + " cannot write on the calling thread");
+    }
+
     /**
      * Waits for writes in flight, then releases threads, rings and descriptors. Idempotent.
      */

@@ -55,6 +55,13 @@ final class LibC {
     private static final MethodHandle STRERROR = LINKER.downcallHandle(find("strerror"),
             FunctionDescriptor.of(ADDRESS, JAVA_INT));
 
+    // ssize_t pwritev2(int fd, const struct iovec *iov, int iovcnt, off_t offset, int flags): glibc 2.26+
+    private static final MethodHandle PWRITEV2 = LIBC.find("pwritev2")
+            .map(s -> LINKER.downcallHandle(s, FunctionDescriptor.of(JAVA_LONG, JAVA_INT, ADDRESS, JAVA_INT, JAVA_LONG,
+                    JAVA_INT), CAPTURE_ERRNO))
+            .orElse(null);
+    private static final long IOVEC_BYTES = 16; // struct iovec { void *iov_base; size_t iov_len; } on 64-bit
+
     private static final ThreadLocal<MemorySegment> CAPTURED = ThreadLocal.withInitial(
             () -> Arena.ofAuto().allocate(CAPTURE));
 
@@ -107,6 +114,25 @@ final class LibC {
         try (Arena a = Arena.ofConfined()) {
             int fd = (int) OPEN.invokeExact(cap, a.allocateFrom(path), flags, 0);
             return fd < 0 ? -(int) ERRNO.get(cap, 0L) : fd;
+        } catch (Throwable t) {
+            throw rethrow(t);
+        }
+    }
+
+    /** Whether this libc has {@code pwritev2}. */
+    static boolean hasPwritev2() {
+        return PWRITEV2 != null;
+    }
+
+    /** pwritev2(2) of {@code length} bytes at native {@code address}; returns bytes written or {@code -errno}. */
+    static long pwritev2(int fd, long address, long length, long offset, int flags) {
+        MemorySegment cap = CAPTURED.get();
+        try (Arena a = Arena.ofConfined()) {
+            MemorySegment iov = a.allocate(IOVEC_BYTES, 8);
+            iov.set(JAVA_LONG, 0, address);
+            iov.set(JAVA_LONG, 8, length);
+            long r = (long) PWRITEV2.invokeExact(cap, fd, iov, 1, offset, flags);
+            return r < 0 ? -(int) ERRNO.get(cap, 0L) : r;
         } catch (Throwable t) {
             throw rethrow(t);
         }

@@ -108,6 +108,58 @@ final class UringWriteBackend implements WriteBackend {
         }
     }
 
+    @Override
+    public boolean canWriteNow() {
+        return LibC.hasPwritev2();
+    }
+
+    /**
+     * One {@code pwritev2} on the same O_DIRECT descriptor with the same flags ({@code RWF_DSYNC}
+     * when durable), so it returns once the data is stable, as a completion would. It holds a slot
+     * for its duration, so {@link #close} waits for it and the descriptor stays open.
+     */
+    @Override
+    public long writeNow(long offset, ByteBuffer src) throws IOException {
+        if (!canWriteNow()) {
+            throw new UnsupportedOperationException("pwritev2 not in this libc");
+        }
+        int id;
+        synchronized (this) {
+            Integer free = freeSlots.poll();
+            if (closed || free == null) {
+                if (free != null) {
+                    freeSlots.add(free);
+                }
+                throw new IOException(closed ? "io_uring backend closed" : "more writes than maxInFlight=" + maxInFlight);
+            }
+            id = free;
+        }
+        try {
+            long address = MemorySegment.ofBuffer(src).address();
+            int length = src.remaining();
+            long written = 0;
+            while (written < length) {
+                long res = LibC.pwritev2(fd, address + written, length - written, offset + written, rwFlags);
+                if (res == -LibC.EINTR || res == -LibC.EAGAIN) {
+                    continue;
+                }
+                if (res < 0) {
+                    throw new IOException("pwritev2 failed: offset=" + offset + " length=" + length + " written="
+                            + written + " errno=" + -res + " " + LibC.strerror((int) -res));
+                }
+                if (res == 0) {
+                    break; // the device gave up: a short write
+                }
+                written += res;
+            }
+            return written;
+        } finally {
+            synchronized (this) {
+                release(id);
+            }
+        }
+    }
+
     private void runCompletions() {
         try {
             while (true) {
