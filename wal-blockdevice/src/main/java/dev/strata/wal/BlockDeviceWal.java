@@ -143,6 +143,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
     private final ArrayDeque<WriteGroup> inFlight = new ArrayDeque<>(); // guarded by: lock; submission order
     private final List<PendingTrim> pendingTrims = new ArrayList<>(); // guarded by: lock
     private WriteGroup open; // guarded by: lock
+    private long callerWriteCount; // guarded by: lock; writes made by appending threads (callerWritesWhenIdle)
     private ByteBuffer openPrefix; // guarded by: lock; recovered tail bytes for the first group
     private long nextGroupStart; // guarded by: lock
     private long nextGroupSequence; // guarded by: lock
@@ -306,10 +307,10 @@ public final class BlockDeviceWal implements WriteAheadLog {
             }
             backend = wrapBackend.apply(backend);
             BlockDeviceWal wal = new BlockDeviceWal(options, file, backend, h, params, maxRecord);
+            String callbacks = !options.inlineCallbacks() ? "executor" : wal.callerWrites ? "inline+callerWrites" : "inline";
             LOG.info("WAL open: file={} backend={} blockSize={} capacity={} trimPosition={} durable={} maxInFlight={}"
                     + " callbacks={}", path, backend.name(), bs, h.capacity(), h.trimPosition(), durable,
-                    backend.maxInFlight(), !options.inlineCallbacks() ? "executor"
-                            : options.callerWritesWhenIdle() && backend.canWriteNow() ? "inline+callerWrites" : "inline");
+                    backend.maxInFlight(), callbacks);
             return wal;
         } catch (IOException e) {
             closeQuietly(backend);
@@ -650,7 +651,18 @@ public final class BlockDeviceWal implements WriteAheadLog {
         sealOpen();
         WriteGroup g = sealed.poll();
         startWrite(g);
+        callerWriteCount++;
         return g;
+    }
+
+    /** Writes made by appending threads themselves (callerWritesWhenIdle); for tests and diagnostics. */
+    long callerWriteCount() {
+        lock.lock();
+        try {
+            return callerWriteCount;
+        } finally {
+            lock.unlock();
+        }
     }
 
     /** callerWritesWhenIdle: writes {@code g} on this thread, then reports it and runs the callbacks. */
@@ -716,7 +728,8 @@ public final class BlockDeviceWal implements WriteAheadLog {
                         continue;
                     }
                 }
-                if (!inlineQueue.isEmpty()) {
+                // another thread running callbacks takes these too (it drains until the queue is empty)
+                if (!inlineQueue.isEmpty() && !inlineRunning.get()) {
                     lock.unlock();
                     try {
                         runInlineCallbacks();

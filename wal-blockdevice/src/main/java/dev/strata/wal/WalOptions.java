@@ -257,7 +257,8 @@ public final class WalOptions {
          * append). Appends arriving meanwhile are grouped into the next write as usual, on the I/O
          * backend, and the appender then completes their futures too (in order) once its own write is
          * durable. Needs {@link #inlineCallbacks}: callbacks then also run on appending threads, so do
-         * not append while holding a lock that callbacks take. Used only by the io_uring backend (it
+         * not append while holding a lock that callbacks take; a callback that appends makes the
+         * appender that runs it wait for that append too. Used only by the io_uring backend (it
          * needs a write that an interrupt cannot abort; a {@code FileChannel} closes on interrupt)
          * and only without rate limits; elsewhere it has no effect. Default: off.
          */

@@ -110,6 +110,11 @@ class WalInlineCallbacksTest {
             for (Thread t : appenders) {
                 t.join();
             }
+            if (callerWrites) {
+                assertThat(wal.callerWriteCount()).as("some writes made by the appenders themselves").isPositive();
+            } else {
+                assertThat(wal.callerWriteCount()).isZero();
+            }
         }
         assertThat(unexpected.get()).isNull();
         assertThat(outOfOrder).isEmpty();
@@ -141,6 +146,7 @@ class WalInlineCallbacksTest {
                         r -> r.nextPosition() > r.position());
                 acked.add(new Rec(f.join().position(), f.join().nextPosition(), body));
             }
+            assertThat(wal.callerWriteCount()).isEqualTo(50);
         }
         try (BlockDeviceWal wal = BlockDeviceWal.open(options(file, WalOptions.Backend.IO_URING).build())) {
             WalTesting.assertSameRecords(recoverAll(wal), acked);

@@ -98,6 +98,8 @@ final class UringWriteBackend implements WriteBackend {
                     ring.prepareWrite(fd, offset, s.address, s.length, rwFlags, id);
                     ring.submit(1);
                 } catch (IOException | RuntimeException e) {
+                    s.buffer = null;
+                    s.completion = null; // never submitted: failAll must not report it again
                     release(id);
                     error = e instanceof IOException io ? io : new IOException(e);
                 }
