@@ -26,6 +26,7 @@ public final class WalCrashChild {
                 .inlineCallbacks(callerWrites).callerWritesWhenIdle(callerWrites).build());
         out.println("OPEN " + wal.backend() + " " + wal.recoveryReport().endPosition());
         out.flush();
+        java.util.concurrent.locks.ReentrantLock printLock = new java.util.concurrent.locks.ReentrantLock(true);
         Semaphore inFlight = new Semaphore(16);
         ArrayDeque<Long> ackedNext = new ArrayDeque<>();
         java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
@@ -37,7 +38,8 @@ public final class WalCrashChild {
             f.whenComplete((r, e) -> {
                 if (r != null) {
                     refused.set(0); // STUCK counts refusals in a row, without any progress in between
-                    synchronized (out) {
+                    printLock.lock(); // fair: the spinning refusal loop must not starve a callback thread
+                    try {
                         out.println("ACK " + r.position() + " " + r.nextPosition() + " " + bodySeed + " " + length);
                         out.flush();
                         ackedNext.add(r.nextPosition());
@@ -50,15 +52,21 @@ public final class WalCrashChild {
                             out.flush();
                             wal.trim(trimTo).thenRun(() -> refused.set(0));
                         }
+                    } finally {
+                        printLock.unlock();
                     }
                 } else if (!(e instanceof dev.strata.api.BackpressureException)) {
-                    synchronized (out) {
+                    printLock.lock(); // fair: the spinning refusal loop must not starve a callback thread
+                    try {
                         out.println("ERROR " + e);
                         out.flush();
+                    } finally {
+                        printLock.unlock();
                     }
                     Runtime.getRuntime().halt(2);
                 } else {
-                    synchronized (out) {
+                    printLock.lock(); // fair: the spinning refusal loop must not starve a callback thread
+                    try {
                         // the ring can fill with acknowledged records that wait for a batch of 6 to be
                         // trimmed while every append is refused (no more acknowledgements): trim all but
                         // the newest two (the parent checks that the newest acknowledged records survive)
@@ -90,6 +98,8 @@ public final class WalCrashChild {
                             }
                             Runtime.getRuntime().halt(3);
                         }
+                    } finally {
+                        printLock.unlock();
                     }
                 }
                 inFlight.release();
