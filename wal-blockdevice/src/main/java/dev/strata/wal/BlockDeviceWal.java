@@ -665,9 +665,14 @@ public final class BlockDeviceWal implements WriteAheadLog {
         }
     }
 
+    /** Where {@code g}'s write starts on the device. */
+    private long deviceOffset(WriteGroup g) {
+        return dataOffset + g.start % capacity;
+    }
+
     /** callerWritesWhenIdle: writes {@code g} on this thread, then reports it and runs the callbacks. */
     private void writeOnCaller(WriteGroup g) {
-        long offset = dataOffset + g.start % capacity;
+        long offset = deviceOffset(g);
         long written = 0;
         IOException error = null;
         try {
@@ -761,7 +766,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
         if (bytesLimit != null) {
             bytesLimit.acquire(g.writeLength());
         }
-        long offset = dataOffset + g.start % capacity;
+        long offset = deviceOffset(g);
         Thread submitter = Thread.currentThread();
         try {
             backend.submit(offset, g.writeView(), (written, error) -> onWriteComplete(g, offset, written, error,

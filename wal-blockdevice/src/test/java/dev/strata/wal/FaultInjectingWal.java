@@ -149,83 +149,77 @@ public final class FaultInjectingWal {
         /** The same faults, on the synchronous path (callerWritesWhenIdle). */
         @Override
         public long writeNow(long offset, ByteBuffer src) throws IOException {
-            Fault fault;
-            int tornBlocks;
-            synchronized (this) {
-                writes++;
-                fault = choose();
-                tornBlocks = tornBlocks(src);
-                countInjection(fault);
-            }
-            if (fault == null) {
+            Injection i = next(src);
+            if (i.fault() == null) {
                 return delegate.writeNow(offset, src);
             }
-            int length = src.remaining();
-            switch (fault) {
-                case EIO -> throw new IOException("EIO (injected): Input/output error offset=" + offset);
-                case ENOSPC -> throw new IOException("ENOSPC (injected): No space left on device offset=" + offset);
+            switch (i.fault()) {
+                case EIO, ENOSPC -> throw failure(i.fault(), offset);
                 case SHORT_WRITE -> {
-                    return writePrefixNow(offset, src, (int) WalMath.alignDown(length / 2, WalFile.MIN_BLOCK_SIZE));
+                    return i.prefix() == 0 ? 0 : delegate.writeNow(offset, prefix(src, i.prefix()));
                 }
                 case TORN_WRITE -> {
-                    long n = writePrefixNow(offset, src, tornBlocks * WalFile.MIN_BLOCK_SIZE);
-                    throw new IOException("EIO (injected torn write): wrote " + n + " of " + length + " bytes offset="
-                            + offset);
+                    long n = i.prefix() == 0 ? 0 : delegate.writeNow(offset, prefix(src, i.prefix()));
+                    throw tornFailure(n, src.remaining(), offset);
                 }
-                default -> throw new AssertionError(fault);
-            }
-        }
-
-        private long writePrefixNow(long offset, ByteBuffer src, int prefix) throws IOException {
-            if (prefix == 0) {
-                return 0;
-            }
-            ByteBuffer part = src.duplicate();
-            part.limit(part.position() + prefix);
-            return delegate.writeNow(offset, part);
-        }
-
-        private int tornBlocks(ByteBuffer src) {
-            int blocks = src.remaining() / WalFile.MIN_BLOCK_SIZE;
-            return blocks <= 1 ? 0 : random.nextInt(blocks);
-        }
-
-        private void countInjection(Fault fault) {
-            if (fault != null) {
-                plan.injected.incrementAndGet();
-                dead |= plan.sticky;
+                default -> throw new AssertionError(i.fault());
             }
         }
 
         @Override
         public void submit(long offset, ByteBuffer src, Completion completion) {
-            Fault fault;
-            int tornBlocks;
-            synchronized (this) {
-                writes++;
-                fault = choose();
-                tornBlocks = tornBlocks(src);
-                countInjection(fault);
-            }
-            if (fault == null) {
+            Injection i = next(src);
+            if (i.fault() == null) {
                 delegate.submit(offset, src, completion);
                 return;
             }
             int length = src.remaining();
-            switch (fault) {
-                case EIO -> completion.completed(0, new IOException("EIO (injected): Input/output error offset=" + offset));
-                case ENOSPC -> completion.completed(0, new IOException("ENOSPC (injected): No space left on device offset=" + offset));
-                case SHORT_WRITE -> {
-                    int prefix = (int) WalMath.alignDown(length / 2, WalFile.MIN_BLOCK_SIZE);
-                    writePrefix(offset, src, prefix, (n, e) -> completion.completed(e == null ? n : 0, e));
-                }
-                case TORN_WRITE -> {
-                    int prefix = tornBlocks * WalFile.MIN_BLOCK_SIZE;
-                    writePrefix(offset, src, prefix, (n, e) -> completion.completed(n,
-                            new IOException("EIO (injected torn write): wrote " + n + " of " + length + " bytes offset=" + offset)));
-                }
-                default -> throw new AssertionError(fault);
+            switch (i.fault()) {
+                case EIO, ENOSPC -> completion.completed(0, failure(i.fault(), offset));
+                case SHORT_WRITE -> writePrefix(offset, src, i.prefix(), (n, e) -> completion.completed(e == null ? n : 0, e));
+                case TORN_WRITE -> writePrefix(offset, src, i.prefix(),
+                        (n, e) -> completion.completed(n, tornFailure(n, length, offset)));
+                default -> throw new AssertionError(i.fault());
             }
+        }
+
+        /** What happens to the next write: its fault (null: none) and how many bytes of it reach the device. */
+        private record Injection(Fault fault, int prefix) {
+        }
+
+        private synchronized Injection next(ByteBuffer src) {
+            writes++;
+            Fault fault = choose();
+            int length = src.remaining();
+            int blocks = length / WalFile.MIN_BLOCK_SIZE;
+            int tornBlocks = blocks <= 1 ? 0 : random.nextInt(blocks); // drawn for every write: seeds replay
+            if (fault == null) {
+                return new Injection(null, length);
+            }
+            plan.injected.incrementAndGet();
+            dead |= plan.sticky;
+            int prefix = switch (fault) {
+                case SHORT_WRITE -> (int) WalMath.alignDown(length / 2, WalFile.MIN_BLOCK_SIZE);
+                case TORN_WRITE -> tornBlocks * WalFile.MIN_BLOCK_SIZE;
+                case EIO, ENOSPC -> 0;
+            };
+            return new Injection(fault, prefix);
+        }
+
+        private static IOException failure(Fault fault, long offset) {
+            return new IOException(fault == Fault.ENOSPC ? "ENOSPC (injected): No space left on device offset=" + offset
+                    : "EIO (injected): Input/output error offset=" + offset);
+        }
+
+        private static IOException tornFailure(long written, int length, long offset) {
+            return new IOException("EIO (injected torn write): wrote " + written + " of " + length + " bytes offset="
+                    + offset);
+        }
+
+        private static ByteBuffer prefix(ByteBuffer src, int prefix) {
+            ByteBuffer part = src.duplicate();
+            part.limit(part.position() + prefix);
+            return part;
         }
 
         private void writePrefix(long offset, ByteBuffer src, int prefix, Completion then) {
@@ -233,9 +227,7 @@ public final class FaultInjectingWal {
                 then.completed(0, null);
                 return;
             }
-            ByteBuffer part = src.duplicate();
-            part.limit(part.position() + prefix);
-            delegate.submit(offset, part, then);
+            delegate.submit(offset, prefix(src, prefix), then);
         }
 
         private Fault choose() {
