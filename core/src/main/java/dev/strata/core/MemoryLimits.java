@@ -7,7 +7,8 @@ package dev.strata.core;
  * uses; the store then never fails for lack of direct memory, whatever its load.
  *
  * <p>Not included: buffers of fetch results the caller has not closed yet (each holds its batches);
- * the S3 client's own network buffers; and, with S3, the parts of a multipart upload in flight:
+ * the S3 client's own network buffers; the local object store's O_DIRECT staging buffers (1 MiB per
+ * I/O thread that writes at once, 4 MiB with its default four threads); and, with S3, the parts of a multipart upload in flight:
  * a compaction task's output parts still reference the input blocks they were cut from, so with S3
  * a task can hold up to the upload's parts in flight (by default 4, plus the one being filled, of
  * the configured part size) instead of {@link #compactionBytes}. Uploads of new data are not

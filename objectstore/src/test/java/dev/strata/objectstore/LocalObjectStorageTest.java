@@ -40,6 +40,18 @@ class LocalObjectStorageTest extends ObjectStorageContractTest {
     }
 
     @Test
+    void uploadsUseDirectIoWhereTheFileSystemHasIt() throws IOException {
+        String type = Files.getFileStore(dir).type();
+        org.junit.jupiter.api.Assumptions.assumeTrue(type.equals("ext4") || type.equals("xfs"),
+                "a file system known to support O_DIRECT, found " + type);
+        assertThat(storage.directWrites()).isTrue();
+        // and the probe left nothing behind
+        try (var s = Files.list(dir.resolve("objects"))) {
+            assertThat(s.map(p -> p.getFileName().toString())).noneMatch(n -> n.startsWith(LocalObjectStorage.TEMP_PREFIX));
+        }
+    }
+
+    @Test
     void objectIsAFileUnderTheRootAndNoTemporaryFileRemains() throws IOException {
         storage.put("files/x/y", bytes("content")).join();
         Path file = dir.resolve("objects/files/x/y");
