@@ -19,5 +19,10 @@
  * <p>Buffers: every write ({@code put}, {@code ObjectUpload.write}) takes ownership of the
  * {@link io.netty.buffer.ByteBuf} it is given and releases it on every outcome; every read returns
  * a buffer the caller owns and must release.
+ *
+ * <p>Local uploads go through {@code O_DIRECT} where the file system takes it (probed once when the
+ * storage opens; {@code LocalObjectStorage.directWrites()} says which): the page cache would be a
+ * second copy of blocks the engine caches itself, and filling it costs more than one copy into a
+ * reused aligned staging buffer.
  */
 package dev.strata.objectstore;

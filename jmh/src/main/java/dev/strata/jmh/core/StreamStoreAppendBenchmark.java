@@ -73,6 +73,13 @@ public class StreamStoreAppendBenchmark {
     @Param({""})
     public String objectDir;
 
+    /**
+     * When true, completions run on the thread that reports durability (the store's
+     * {@code callbackExecutor(Runnable::run)}) instead of the stream's lane: measures the lane hop.
+     */
+    @Param({"false"})
+    public boolean directCallbacks;
+
     Path dir;
     Path objects;
     DurableStreamStore store;
@@ -90,6 +97,9 @@ public class StreamStoreAppendBenchmark {
             objects = java.nio.file.Files.createTempDirectory(java.nio.file.Files.createDirectories(Path.of(objectDir)),
                     "strata-store-bench-objects");
             builder.objectStore(objects.toUri());
+        }
+        if (directCallbacks) {
+            builder.callbackExecutor(Runnable::run);
         }
         store = builder
                 .walCapacity(1L << 30)
