@@ -655,6 +655,14 @@ public final class BlockDeviceWal implements WriteAheadLog {
         return g;
     }
 
+    /**
+     * Whether appends write themselves when the WAL is idle: callerWritesWhenIdle asked for, and the
+     * backend can (io_uring, with a libc that has pwritev2). For tests and diagnostics.
+     */
+    boolean callerWritesEnabled() {
+        return callerWrites;
+    }
+
     /** Writes made by appending threads themselves (callerWritesWhenIdle); for tests and diagnostics. */
     long callerWriteCount() {
         lock.lock();

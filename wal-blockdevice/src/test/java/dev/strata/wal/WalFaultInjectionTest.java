@@ -48,6 +48,9 @@ class WalFaultInjectionTest {
         FaultInjectingWal.Plan plan = FaultInjectingWal.plan(7).failWrite(4, fault).build();
         try (BlockDeviceWal wal = FaultInjectingWal.open(options(file, backend).maxInFlightWrites(1)
                 .inlineCallbacks(callerWrites).callerWritesWhenIdle(callerWrites).build(), plan)) {
+            if (callerWrites) {
+                WalTesting.assumeCallerWrites(wal);
+            }
             assertThat(wal.backend()).isEqualTo(backend == WalOptions.Backend.IO_URING ? "io_uring"
                     : backend == WalOptions.Backend.DIRECT ? "filechannel-direct" : "filechannel-buffered");
             for (int i = 0; i < 3; i++) {

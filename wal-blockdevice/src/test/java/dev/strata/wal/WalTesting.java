@@ -94,4 +94,10 @@ final class WalTesting {
             assertThat(actual.get(i)).as("record %d", i).isEqualTo(expected.get(i));
         }
     }
+
+    /** Skips the calling test where the WAL could not enable callerWritesWhenIdle (a libc without pwritev2). */
+    static void assumeCallerWrites(BlockDeviceWal wal) {
+        Assumptions.assumeTrue(wal.callerWritesEnabled(),
+                "callerWritesWhenIdle needs pwritev2 (glibc 2.26+), which this libc lacks");
+    }
 }
