@@ -64,6 +64,9 @@ final class LibC {
 
     private static final ThreadLocal<MemorySegment> CAPTURED = ThreadLocal.withInitial(
             () -> Arena.ofAuto().allocate(CAPTURE));
+    /** The one iovec of {@link #pwritev2}, per thread like {@link #CAPTURED}: no allocation per write. */
+    private static final ThreadLocal<MemorySegment> IOVEC = ThreadLocal.withInitial(
+            () -> Arena.ofAuto().allocate(IOVEC_BYTES, 8));
 
     private LibC() {
     }
@@ -127,8 +130,8 @@ final class LibC {
     /** pwritev2(2) of {@code length} bytes at native {@code address}; returns bytes written or {@code -errno}. */
     static long pwritev2(int fd, long address, long length, long offset, int flags) {
         MemorySegment cap = CAPTURED.get();
-        try (Arena a = Arena.ofConfined()) {
-            MemorySegment iov = a.allocate(IOVEC_BYTES, 8);
+        MemorySegment iov = IOVEC.get();
+        try {
             iov.set(JAVA_LONG, 0, address);
             iov.set(JAVA_LONG, 8, length);
             long r = (long) PWRITEV2.invokeExact(cap, fd, iov, 1, offset, flags);
