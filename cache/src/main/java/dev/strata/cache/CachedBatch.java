@@ -6,11 +6,12 @@ import io.netty.buffer.ByteBuf;
  * One record batch held by the {@link LogCache}: its offsets, its payload size, and the encoded batch
  * as an opaque buffer (the encoding belongs to the object store format).
  *
- * <p>Instances handed out by the cache ({@link LogCacheFetch#batches()},
- * {@link SealedBlock#batches()}) own one retained reference to a duplicate of the cached buffer; the
- * result they came from releases it on close. Readers must not write to {@link #data()}.
+ * <p>Instances handed out by {@link LogCacheFetch#batches()} own one retained reference to a
+ * duplicate of the cached buffer; the fetch releases it on close. Those of
+ * {@link SealedBlock#batches()} are the cache's own, kept alive by the sealed block until it is
+ * closed: read them without moving their indices. Readers must not write to {@link #data()}.
  *
- * <p>Immutable apart from the buffer's reader index; safe to pass between threads.
+ * <p>Immutable apart from the buffer's reader index (of a fetched view); safe to pass between threads.
  */
 public final class CachedBatch {
     private final long streamId;

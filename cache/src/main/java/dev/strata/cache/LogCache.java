@@ -40,7 +40,8 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Ownership</h2>
  * {@link #insert} takes ownership of the batch buffer (one reference), also when it throws. Results
- * ({@link LogCacheFetch}, {@link SealedBlock}) hold their own references; the caller closes them.
+ * ({@link LogCacheFetch}, {@link SealedBlock}) keep the buffers they show alive until the caller
+ * closes them: a fetch holds its own reference of each batch, a sealed block shares its block's.
  */
 public final class LogCache implements AutoCloseable {
     /*
@@ -54,7 +55,8 @@ public final class LogCache implements AutoCloseable {
      * [firstOffset, nextOffset) and "start offset below the cached range" is exactly a miss. An
      * uploaded block behind a not-yet-uploaded one waits (uploads normally commit in order).
      *
-     * Each batch is referenced from its block (which owns the buffer reference) and from its
+     * Each batch is referenced from its block (which owns the buffer reference, released when
+     * the cache evicted the block and every SealedBlock of it is closed) and from its
      * stream's StreamIndex (a sorted array with binary search, O(log n) lookup). trim and
      * dropStream only change the indexes; the memory is reclaimed when the block is evicted, because
      * the block is the unit the uploader writes.
@@ -416,12 +418,15 @@ public final class LogCache implements AutoCloseable {
 
     /**
      * Seals the open block (if it holds anything) and hands every sealed block that no upload has
-     * taken yet to the caller, oldest first. Each result holds retained buffers: close it after the
-     * upload. The blocks stay in the cache (readable, not evictable) until {@link #markUploaded}.
+     * taken yet to the caller, oldest first. Each result keeps its block's buffers alive: close it
+     * after the upload. The blocks stay in the cache (readable, not evictable) until
+     * {@link #markUploaded}. Holds the lock that stops inserts for time proportional to the number
+     * of blocks, not of batches.
      *
      * @throws IllegalStateException if the cache is closed
      */
     public List<SealedBlock> sealForUpload() {
+        List<LogCacheBlock> taken = new ArrayList<>();
         lock.writeLock().lock();
         try {
             if (closed) {
@@ -430,21 +435,22 @@ public final class LogCache implements AutoCloseable {
             if (open != null && !open.batches.isEmpty()) {
                 sealOpenBlock();
             }
-            List<SealedBlock> out = new ArrayList<>();
+            // O(blocks) under the lock, which stops every insert: no work per batch here
             for (LogCacheBlock block : blocks) {
                 if (block.state == LogCacheBlock.State.SEALED) {
                     block.state = LogCacheBlock.State.TAKEN;
-                    List<CachedBatch> views = new ArrayList<>(block.batches.size());
-                    for (CachedBatch b : block.batches) {
-                        views.add(b.retainedView());
-                    }
-                    out.add(new SealedBlock(block.id, views, block.memoryBytes()));
+                    block.retainBuffers();
+                    taken.add(block);
                 }
             }
-            return out;
         } finally {
             lock.writeLock().unlock();
         }
+        List<SealedBlock> out = new ArrayList<>(taken.size());
+        for (LogCacheBlock block : taken) {
+            out.add(new SealedBlock(block)); // a taken block is frozen, and its buffers are retained for it
+        }
+        return out;
     }
 
     /**
@@ -555,9 +561,7 @@ public final class LogCache implements AutoCloseable {
             closed = true;
             streams.clear();
             for (LogCacheBlock block : blocks) {
-                for (CachedBatch b : block.batches) {
-                    b.data().release();
-                }
+                block.releaseBuffers(); // a SealedBlock still open keeps them until it is closed
             }
             blocks.clear();
             open = null;
@@ -603,8 +607,8 @@ public final class LogCache implements AutoCloseable {
                         index.lock.writeLock().unlock();
                     }
                 }
-                b.data().release();
             }
+            block.releaseBuffers();
             long bytes = block.memoryBytes();
             usedBytes.addAndGet(-bytes);
             evictedBlocks++;

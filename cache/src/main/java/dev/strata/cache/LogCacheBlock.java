@@ -2,6 +2,7 @@ package dev.strata.cache;
 
 import java.util.Queue;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
@@ -12,7 +13,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * <p>Thread-safety: inserts holding the cache's read lock add batches concurrently (a lock-free
  * queue and an atomic byte count); everything else reads and changes a block under the cache's
  * write lock, so it sees every batch of the inserts that completed before. The block owns one
- * reference of each batch buffer, released by {@link LogCache} on eviction or close.
+ * reference of each batch buffer, released when the cache (on eviction or close) and every
+ * {@link SealedBlock} of the block have let go of it.
  */
 final class LogCacheBlock {
     enum State { OPEN, SEALED, TAKEN, UPLOADED }
@@ -25,6 +27,9 @@ final class LogCacheBlock {
     final Queue<CachedBatch> batches = new ConcurrentLinkedQueue<>();
     // sum of memoryBytes of batches
     private final AtomicLong memoryBytes = new AtomicLong();
+    // holders of the batches' buffers: the cache until it evicts the block or closes, plus each
+    // SealedBlock not yet closed; the last to let go releases them (one reference each)
+    private final AtomicInteger holders = new AtomicInteger(1);
 
     LogCacheBlock(long id) {
         this.id = id;
@@ -38,6 +43,25 @@ final class LogCacheBlock {
 
     long memoryBytes() {
         return memoryBytes.get();
+    }
+
+    /** Adds a holder of the buffers. Caller is a holder (the cache, under its write lock). */
+    void retainBuffers() {
+        if (holders.getAndIncrement() <= 0) {
+            throw new IllegalStateException("buffers of " + this + " already released");
+        }
+    }
+
+    /** Drops a holder; the last one releases every batch buffer (the block's one reference of each). */
+    void releaseBuffers() {
+        int left = holders.decrementAndGet();
+        if (left == 0) {
+            for (CachedBatch b : batches) {
+                b.data().release();
+            }
+        } else if (left < 0) {
+            throw new IllegalStateException("buffers of " + this + " released twice");
+        }
     }
 
     @Override

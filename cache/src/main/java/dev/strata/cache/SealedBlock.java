@@ -4,54 +4,58 @@ import java.util.List;
 
 /**
  * A sealed block of the {@link LogCache} taken by the uploader: the batches of one time slice in
- * append order (interleaved streams), each with its own retained buffer. The uploader writes them to
- * an object, then calls {@link LogCache#markUploaded(long)} with {@link #id()} once the object is
- * committed (or {@link LogCache#abortUpload(long)} if the upload failed), and {@link #close()}s this
- * to release its references.
+ * append order (interleaved streams). The uploader writes them to an object, then calls
+ * {@link LogCache#markUploaded(long)} with {@link #id()} once the object is committed (or
+ * {@link LogCache#abortUpload(long)} if the upload failed), and {@link #close()}s this.
+ *
+ * <p><b>Buffers:</b> the batches are the cache's own, shared with it (taking a block does no work
+ * per batch, so sealing does not hold the cache's lock for long). This object keeps them alive,
+ * also after the cache evicted the block or was closed, until {@link #close()}. Readers must not
+ * change a batch buffer's content or indices: read with absolute gets, or take a
+ * {@code duplicate()} / {@code retainedDuplicate()}.
  *
  * <p>{@code close()} is idempotent; not thread-safe for concurrent close.
  */
 public final class SealedBlock implements AutoCloseable {
-    private final long id;
-    private final List<CachedBatch> batches;
-    private final long memoryBytes;
+    private final LogCacheBlock block;
+    private List<CachedBatch> batches; // guarded by this; listed on first use, off the cache's locks
     private boolean closed;
 
-    SealedBlock(long id, List<CachedBatch> batches, long memoryBytes) {
-        this.id = id;
-        this.batches = List.copyOf(batches);
-        this.memoryBytes = memoryBytes;
+    /** @param block a taken block whose buffers the caller retained for this object */
+    SealedBlock(LogCacheBlock block) {
+        this.block = block;
     }
 
     /** The block id to pass to {@link LogCache#markUploaded(long)}; increases with append order. */
     public long id() {
-        return id;
+        return block.id;
     }
 
     /** The batches in append order. */
-    public List<CachedBatch> batches() {
+    public synchronized List<CachedBatch> batches() {
+        if (batches == null) {
+            batches = List.copyOf(block.batches); // a taken block receives no more batches
+        }
         return batches;
     }
 
     /** Encoded bytes of all batches. */
     public long memoryBytes() {
-        return memoryBytes;
+        return block.memoryBytes();
     }
 
-    /** Releases this view's buffers (the cache keeps its own until the block is evicted). */
+    /** Lets go of the buffers (the cache keeps them until it evicts the block). */
     @Override
     public void close() {
         if (closed) {
             return;
         }
         closed = true;
-        for (CachedBatch b : batches) {
-            b.data().release();
-        }
+        block.releaseBuffers();
     }
 
     @Override
     public String toString() {
-        return "SealedBlock[id=" + id + " batches=" + batches.size() + " memoryBytes=" + memoryBytes + "]";
+        return "SealedBlock[id=" + block.id + " batches=" + block.batches.size() + " memoryBytes=" + block.memoryBytes() + "]";
     }
 }

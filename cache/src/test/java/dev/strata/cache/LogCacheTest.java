@@ -237,6 +237,40 @@ class LogCacheTest {
     }
 
     @Test
+    void sealedBlockKeepsItsBuffersUntilClosedAfterEvictionAndCacheClose() {
+        for (int i = 0; i < 3; i++) {
+            insert(1, i, 1, 100);
+        }
+        List<SealedBlock> sealed = cache.sealForUpload();
+        assertThat(sealed).hasSize(1);
+        List<CachedBatch> batches = sealed.get(0).batches();
+        cache.markUploaded(sealed.get(0).id());
+        assertThat(cache.hasRoomFor(1000)).isTrue(); // evicts the block
+        assertThat(cache.usedBytes()).isZero();
+        cache.close();
+        // The upload still reads every batch: the sealed block holds the only reference left.
+        for (int i = 0; i < 3; i++) {
+            assertThat(batches.get(i).data().refCnt()).isEqualTo(1);
+            assertThat(TestBuffers.tag(batches.get(i).data())).isEqualTo(1_000_000L + i);
+        }
+        sealed.get(0).close();
+        sealed.get(0).close(); // idempotent
+        assertThat(batches).allSatisfy(b -> assertThat(b.data().refCnt()).isZero());
+    }
+
+    @Test
+    void cacheEvictionReleasesBuffersOfClosedSealedBlock() {
+        insert(1, 0, 1, 100);
+        List<SealedBlock> sealed = cache.sealForUpload();
+        ByteBuf data = sealed.get(0).batches().get(0).data();
+        sealed.get(0).close();
+        assertThat(data.refCnt()).isEqualTo(1); // the cache's own reference
+        cache.markUploaded(sealed.get(0).id());
+        assertThat(cache.hasRoomFor(1000)).isTrue();
+        assertThat(data.refCnt()).isZero();
+    }
+
+    @Test
     void abortedUploadIsOfferedAgain() {
         insert(1, 0, 1, 100);
         List<SealedBlock> first = cache.sealForUpload();
