@@ -41,12 +41,19 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Concurrency</h2>
  * Each stream's {@link StreamState} monitor guards offset assignment and the WAL hand-off, so the
- * WAL receives a stream's batches in offset order. The WAL completes appends in order, on the
- * thread that reported the write (its I/O completion thread: {@code BlockDeviceWal} runs with
- * inline callbacks, never while holding its lock, never on an appending thread); there, under
- * {@code ingestLock}, the batch enters the LogCache and the stream's acknowledged end moves; the
- * user's future is then completed on the stream's {@link SerialExecutor} (never on a WAL thread). {@code ingestLock} also makes "seal the cache
- * for upload" and "the WAL position the sealed data reaches" one atomic step (see Uploader).
+ * WAL receives a stream's batches in offset order. The batch is encoded (buffer allocated, payload
+ * copied) before the monitor is taken; under it only the offset and the CRC are filled in. The WAL
+ * completes appends in order, on the thread that reported the write (its I/O completion thread:
+ * {@code BlockDeviceWal} runs with inline callbacks, never while holding its lock, never on an
+ * appending thread); there, under {@code ingestLock}, the batch enters the LogCache and the
+ * stream's acknowledged end moves. That completion path never takes a stream's monitor: an
+ * appending thread that holds it and is descheduled (more appending threads than cores) must not
+ * stall every completion behind it. The stream's completions still run one at a time in offset
+ * order (see {@link #assignAndWrite}), so they need no lock among themselves, and they publish
+ * through volatile fields and {@link StreamState#inFlight}. The user's future is then completed on
+ * the stream's {@link SerialExecutor} (never on a WAL thread). {@code ingestLock} also makes "seal
+ * the cache for upload" and "the WAL position the sealed data reaches" one atomic step (see
+ * Uploader).
  *
  * <h2>Durability</h2>
  * An append completes only after the WAL reported it durable. Trims and stream lifecycle changes
@@ -323,11 +330,12 @@ final class DefaultStreamStore implements DurableStreamStore {
                             + " epoch=" + epoch);
                 }
                 if (state.failure != null) {
-                    if (state.inFlight > 0) {
+                    int inFlight = state.inFlight.get(); // 0: every completion's effects are visible
+                    if (inFlight > 0) {
                         // Appends written after the failure are still completing (and will be dropped):
                         // their offsets cannot be handed out again yet.
                         throw new StorageException("stream still completing appends after a failure; retry the open: streamId="
-                                + streamId + " inFlight=" + state.inFlight, true);
+                                + streamId + " inFlight=" + inFlight, true);
                     }
                     state.failure = null; // a re-open clears a failed append's refusal...
                     state.assignedEnd = state.ackedEnd; // ...and reuses the offsets no append kept
@@ -356,7 +364,9 @@ final class DefaultStreamStore implements DurableStreamStore {
                     state.holder = null;
                 }
             }
-            logCache.dropStream(streamId);
+            synchronized (ingestLock) { // an append completing now inserts before this, or sees deleted
+                logCache.dropStream(streamId);
+            }
             readPath.forgetStream(streamId);
         }));
     }
@@ -453,117 +463,146 @@ final class DefaultStreamStore implements DurableStreamStore {
      * Assigns the offsets and hands the batch to the WAL, under the stream's lock. Returns
      * {@link #WAL_FULL} (nothing taken, nothing written) if the WAL had no room and
      * {@code lastAttempt} is false.
+     *
+     * <p>Completion order: a stream's callbacks ({@link #onDurable}) run one at a time, in offset
+     * order, without a lock. The callback is registered under the stream's lock, so if the WAL
+     * already completed this append it runs right here, before the stream's next append can reach
+     * the WAL; otherwise it runs on the WAL's completion thread, which completes appends in WAL
+     * order, which for one stream is offset order.
      */
     private CompletableFuture<AppendResult> assignAndWrite(DefaultStream handle, RecordBatch batch, long encodedSize,
             boolean lastAttempt, long startNanos) {
         StreamState state = handle.state();
         CompletableFuture<AppendResult> result = new CompletableFuture<>();
-        synchronized (state) {
-            RuntimeException refused = handle.refusal(true);
-            if (refused != null) {
-                return CompletableFuture.failedFuture(refused);
+        // Allocate and copy before taking the stream's lock: an allocation can wait for the pool's
+        // lock, and nothing that can wait may hold up the stream's other appenders.
+        ByteBuf encoded = StreamBatchCodec.encodeUnassigned(allocator, state.id, handle.epoch(), batch);
+        boolean keep = false; // whether the encoded buffer went to the WAL and the completion
+        try {
+            synchronized (state) {
+                CompletableFuture<AppendResult> refusedOrWritten = assignAndWriteLocked(handle, state, batch, encoded,
+                        encodedSize, lastAttempt, startNanos, result);
+                keep = refusedOrWritten == result;
+                return refusedOrWritten;
             }
+        } finally {
+            if (!keep) {
+                encoded.release();
+            }
+        }
+    }
+
+    /**
+     * {@link #assignAndWrite} under the stream's lock. Returns {@code result} when the batch went to the
+     * WAL (the completion then owns {@code encoded}), else a failed future or {@link #WAL_FULL} (the
+     * caller releases {@code encoded}).
+     */
+    private CompletableFuture<AppendResult> assignAndWriteLocked(DefaultStream handle, StreamState state,
+            RecordBatch batch, ByteBuf encoded, long encodedSize, boolean lastAttempt, long startNanos,
+            CompletableFuture<AppendResult> result) {
+        RuntimeException refused = handle.refusal(true);
+        if (refused != null) {
+            return CompletableFuture.failedFuture(refused);
+        }
+        try {
+            logCache.reserve(encodedSize); // held until inserted or cancelled: in-flight appends count too
+        } catch (BackpressureException e) {
+            uploader.wakeUp();
+            return CompletableFuture.failedFuture(e);
+        }
+        long base = state.assignedEnd;
+        try {
+            StreamBatchCodec.assignBaseOffset(encoded, base);
+        } catch (RuntimeException | Error e) {
+            cancelReservation(encodedSize);
+            throw e;
+        }
+        handOff.readLock().lock();
+        try {
+            if (closed) { // checked under the hand-off lock: close waits for every append past this point
+                cancelReservation(encodedSize);
+                return CompletableFuture.failedFuture(new StreamClosedException("store closed"));
+            }
+            CompletableFuture<WalAppendResult> durable;
             try {
-                logCache.reserve(encodedSize); // held until inserted or cancelled: in-flight appends count too
-            } catch (BackpressureException e) {
-                uploader.wakeUp();
+                durable = wal.append(encoded.retain()); // WAL owns one reference, also when it throws
+            } catch (RuntimeException e) {
+                cancelReservation(encodedSize);
                 return CompletableFuture.failedFuture(e);
             }
-            long base = state.assignedEnd;
-            ByteBuf encoded;
-            try {
-                encoded = StreamBatchCodec.encode(allocator, state.id, handle.epoch(), base, batch);
-            } catch (RuntimeException | Error e) {
+            if (durable.isCompletedExceptionally()) {
+                // Refused before anything was written (full WAL, record too large): this append alone
+                // fails and its offsets are not taken.
                 cancelReservation(encodedSize);
-                throw e;
-            }
-            handOff.readLock().lock();
-            try {
-                if (closed) { // checked under the hand-off lock: close waits for every append past this point
-                    encoded.release();
-                    cancelReservation(encodedSize);
-                    return CompletableFuture.failedFuture(new StreamClosedException("store closed"));
+                Throwable cause = durable.handle((r, e) -> unwrap(e)).join();
+                if (cause instanceof BackpressureException && !lastAttempt) {
+                    return WAL_FULL;
                 }
-                CompletableFuture<WalAppendResult> durable;
+                uploader.wakeUp();
+                return CompletableFuture.failedFuture(cause);
+            }
+            state.assignedEnd = base + batch.count();
+            state.inFlight.incrementAndGet();
+            appendsInFlight.incrementAndGet();
+            int count = batch.count();
+            int payloadBytes = batch.sizeBytes();
+            // Registered under the stream's lock: if the WAL already completed this append, the
+            // callback runs here, before the stream's next append can be handed to the WAL, so a
+            // stream's callbacks always run in offset order.
+            durable.whenComplete((walResult, error) -> {
                 try {
-                    durable = wal.append(encoded.retain()); // WAL owns one reference, also when it throws
-                } catch (RuntimeException e) {
-                    encoded.release();
-                    cancelReservation(encodedSize);
-                    return CompletableFuture.failedFuture(e);
-                }
-                if (durable.isCompletedExceptionally()) {
-                    // Refused before anything was written (full WAL, record too large): this append alone
-                    // fails and its offsets are not taken.
-                    encoded.release();
-                    cancelReservation(encodedSize);
-                    Throwable cause = durable.handle((r, e) -> unwrap(e)).join();
-                    if (cause instanceof BackpressureException && !lastAttempt) {
-                        return WAL_FULL;
+                    onDurable(state, base, count, payloadBytes, encoded, walResult, error, result, startNanos);
+                } finally {
+                    if (appendsInFlight.decrementAndGet() == 0 && closed) {
+                        drained.signalAll();
                     }
-                    uploader.wakeUp();
-                    return CompletableFuture.failedFuture(cause);
                 }
-                state.assignedEnd = base + batch.count();
-                state.inFlight++;
-                appendsInFlight.incrementAndGet();
-                int count = batch.count();
-                int payloadBytes = batch.sizeBytes();
-                // Registered under the stream's lock: if the WAL already completed this append, the
-                // callback runs here, before the stream's next append can be handed to the WAL, so a
-                // stream's callbacks always run in offset order.
-                durable.whenComplete((walResult, error) -> {
-                    try {
-                        onDurable(state, base, count, payloadBytes, encoded, walResult, error, result, startNanos);
-                    } finally {
-                        if (appendsInFlight.decrementAndGet() == 0 && closed) {
-                            drained.signalAll();
-                        }
-                    }
-                });
-            } finally {
-                handOff.readLock().unlock();
-            }
+            });
+        } finally {
+            handOff.readLock().unlock();
         }
         return result;
     }
 
-    /** Runs where the WAL completes its futures (see Concurrency), in WAL order. Always completes {@code result}. */
+    /**
+     * Runs where the WAL completes its futures (see Concurrency): a stream's completions one at a
+     * time, in offset order, without the stream's lock. Always completes {@code result}.
+     */
     private void onDurable(StreamState state, long base, int count, int payloadBytes, ByteBuf encoded,
             WalAppendResult walResult, Throwable error, CompletableFuture<AppendResult> result, long startNanos) {
         Throwable failure = null;
         long unsealedWalBytes = 0; // WAL bytes written since the last seal, for the upload trigger
         boolean handedOff = false; // LogCache.insert owns the buffer from the call on, even if it throws
         try {
-            synchronized (state) {
-                state.inFlight--;
-                if (error != null) {
-                    if (state.failure == null) {
-                        state.failure = unwrap(error);
-                    }
-                    failure = storageFailure(unwrap(error));
-                } else if (state.failure != null || state.deleted) {
-                    // An earlier in-flight append failed (or the stream is gone): this one must not
-                    // become visible, or the stream would have a hole.
-                    failure = state.deleted ? new StreamNotFoundException(state.id)
-                            : new StreamClosedException("an earlier append of this stream failed: streamId=" + state.id,
-                                    state.failure);
-                } else {
-                    synchronized (ingestLock) {
+            if (error != null) {
+                if (state.failure == null) {
+                    state.failure = unwrap(error);
+                }
+                failure = storageFailure(unwrap(error));
+            } else if (state.failure != null) {
+                // An earlier in-flight append failed: this one must not become visible, or the
+                // stream would have a hole.
+                failure = new StreamClosedException("an earlier append of this stream failed: streamId=" + state.id,
+                        state.failure);
+            } else {
+                synchronized (ingestLock) {
+                    if (state.deleted) { // checked here: deleteStream drops the stream from the cache under ingestLock
+                        failure = new StreamNotFoundException(state.id);
+                    } else {
                         handedOff = true;
                         logCache.insert(state.id, base, count, payloadBytes, encoded, reservedBytes(payloadBytes));
                         handledWalEnd = Math.max(handledWalEnd, walResult.nextPosition());
                         unsealedWalBytes = handledWalEnd - sealedWalEnd;
                     }
+                }
+                if (failure == null) {
                     state.ackedEnd = base + count;
                 }
             }
         } catch (Throwable t) {
             LOG.error("accepting a durable append failed: streamId={} baseOffset={}", state.id, base, t);
-            synchronized (state) {
-                if (state.failure == null) {
-                    state.failure = t;
-                }
+            if (state.failure == null) {
+                state.failure = t;
             }
             failure = new StorageException("accepting a durable append failed: streamId=" + state.id + " baseOffset="
                     + base, false, t);
@@ -572,6 +611,7 @@ final class DefaultStreamStore implements DurableStreamStore {
                 cancelReservation(reservedBytes(payloadBytes));
                 encoded.release();
             }
+            state.inFlight.decrementAndGet(); // last: a re-open that sees no append in flight sees all of the above
         }
         if (walResult != null && failure != null) {
             synchronized (ingestLock) { // written but dropped (never acknowledged): nothing to keep for it

@@ -55,6 +55,38 @@ public final class StreamBatchCodec {
         }
     }
 
+    /**
+     * {@link #encode(ByteBufAllocator, long, long, long, RecordBatch)} for a batch whose base offset
+     * is not known yet: allocation and copy happen now (e.g. before the caller takes the stream's
+     * lock), and {@link #assignBaseOffset} fills in the offset and the CRC later. Until then the
+     * buffer is not a valid batch.
+     *
+     * @return a buffer the caller owns and must release
+     * @throws IllegalArgumentException if the batch's count is below 1
+     */
+    public static ByteBuf encodeUnassigned(ByteBufAllocator allocator, long streamId, long epoch, RecordBatch batch) {
+        return encode(allocator, streamId, epoch, 0, batch);
+    }
+
+    /**
+     * Sets the base offset of a batch made by {@link #encodeUnassigned} (at {@code encoded}'s reader
+     * index) and computes its CRC; indexes unchanged. The result is byte for byte what
+     * {@link #encode(ByteBufAllocator, long, long, long, RecordBatch)} makes with that offset.
+     *
+     * @throws IllegalArgumentException if {@code baseOffset < 0} or the batch's offsets would overflow
+     */
+    public static void assignBaseOffset(ByteBuf encoded, long baseOffset) {
+        int start = encoded.readerIndex();
+        int count = encoded.getInt(start + StreamBatchDescriptor.COUNT_OFFSET);
+        if (baseOffset < 0 || baseOffset > Long.MAX_VALUE - count) {
+            throw new IllegalArgumentException("batch needs count >= 1 and 0 <= baseOffset <= Long.MAX_VALUE - count, got count="
+                    + count + " baseOffset=" + baseOffset);
+        }
+        encoded.setLong(start + StreamBatchDescriptor.BASE_OFFSET_OFFSET, baseOffset);
+        int crc = Crc32c.compute(encoded, start + CRC_COVERED_FROM, encoded.writerIndex() - start - CRC_COVERED_FROM);
+        encoded.setInt(start + StreamBatchDescriptor.CRC_OFFSET, crc);
+    }
+
     /** Appends one encoded batch to {@code out} at its writer index. */
     public static void encodeTo(ByteBuf out, long streamId, long epoch, long baseOffset, int count,
                                 long baseTimestamp, ByteBuf payload) {

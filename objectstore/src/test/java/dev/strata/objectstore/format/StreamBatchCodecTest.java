@@ -11,6 +11,11 @@ import io.netty.buffer.PooledByteBufAllocator;
 import io.netty.buffer.Unpooled;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
+import net.jqwik.api.ForAll;
+import net.jqwik.api.Property;
+import net.jqwik.api.constraints.IntRange;
+import net.jqwik.api.constraints.LongRange;
+import net.jqwik.api.constraints.Size;
 import org.junit.jupiter.api.Test;
 
 class StreamBatchCodecTest {
@@ -32,6 +37,41 @@ class StreamBatchCodecTest {
             a.release();
             b.release();
             p.release();
+        }
+    }
+
+    @Property(tries = 200)
+    void offsetAssignedAfterEncodingGivesTheSameBytes(@ForAll @Size(max = 300) byte[] payload,
+            @ForAll long streamId, @ForAll @LongRange(min = 0) long epoch, @ForAll @IntRange(min = 1) int count,
+            @ForAll @LongRange(min = 0, max = Long.MAX_VALUE - Integer.MAX_VALUE) long baseOffset, @ForAll long timestamp) {
+        RecordBatch batch = RecordBatch.of(count, timestamp, ByteBuffer.wrap(payload));
+        ByteBuf direct = StreamBatchCodec.encode(PooledByteBufAllocator.DEFAULT, streamId, epoch, baseOffset, batch);
+        ByteBuf late = StreamBatchCodec.encodeUnassigned(PooledByteBufAllocator.DEFAULT, streamId, epoch, batch);
+        try {
+            StreamBatchCodec.assignBaseOffset(late, baseOffset);
+            assertThat(ByteBufUtil.equals(direct, late)).isTrue();
+            StreamBatch read = StreamBatchCodec.wrap(late).verifyChecksum("test");
+            assertThat(read.baseOffset()).isEqualTo(baseOffset);
+            assertThat(read.count()).isEqualTo(count);
+        } finally {
+            direct.release();
+            late.release();
+        }
+    }
+
+    @Test
+    void assigningAnOffsetThatWouldOverflowIsRejected() {
+        ByteBuf late = StreamBatchCodec.encodeUnassigned(PooledByteBufAllocator.DEFAULT, 1, 0,
+                RecordBatch.of(10, 0L, ByteBuffer.wrap(new byte[4])));
+        try {
+            assertThatThrownBy(() -> StreamBatchCodec.assignBaseOffset(late, Long.MAX_VALUE - 9))
+                    .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("count=10");
+            assertThatThrownBy(() -> StreamBatchCodec.assignBaseOffset(late, -1))
+                    .isInstanceOf(IllegalArgumentException.class);
+            StreamBatchCodec.assignBaseOffset(late, Long.MAX_VALUE - 10);
+            assertThat(StreamBatchCodec.wrap(late).verifyChecksum("test").nextOffset()).isEqualTo(Long.MAX_VALUE);
+        } finally {
+            late.release();
         }
     }
 
