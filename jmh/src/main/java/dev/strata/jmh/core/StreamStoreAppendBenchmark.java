@@ -7,6 +7,7 @@ import dev.strata.api.Stream;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
 import dev.strata.core.Strata;
+import dev.strata.objectstore.LocalObjectStorage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
@@ -80,9 +81,20 @@ public class StreamStoreAppendBenchmark {
     @Param({"false"})
     public boolean directCallbacks;
 
+    /**
+     * When true, data objects leave the machine as they do with S3 ({@link OffDiskDataObjects}: their
+     * bytes are read once through a CRC32C, then dropped) and the manifest stays in a local directory:
+     * measures what the engine adds to its WAL, without the second write of every byte to the WAL's
+     * disk that the embedded default makes. Takes precedence over {@link #objectDir}.
+     */
+    @Param({"false"})
+    public boolean offDiskObjects;
+
     Path dir;
     Path objects;
     DurableStreamStore store;
+    LocalObjectStorage manifestStorage;
+    OffDiskDataObjects offDisk;
     final List<Stream> streams = new ArrayList<>();
     final AtomicInteger nextStream = new AtomicInteger();
     final AtomicLong backpressureRetries = new AtomicLong();
@@ -93,7 +105,11 @@ public class StreamStoreAppendBenchmark {
     public void open() throws IOException {
         dir = BenchDirs.create("strata-store-bench");
         Strata.Builder builder = Strata.builder().dataDir(dir);
-        if (!objectDir.isEmpty()) {
+        if (offDiskObjects) {
+            manifestStorage = LocalObjectStorage.open(java.nio.file.Files.createDirectories(dir.resolve("manifest")));
+            offDisk = new OffDiskDataObjects(manifestStorage);
+            builder.objectStorage(offDisk);
+        } else if (!objectDir.isEmpty()) {
             objects = java.nio.file.Files.createTempDirectory(java.nio.file.Files.createDirectories(Path.of(objectDir)),
                     "strata-store-bench-objects");
             builder.objectStore(objects.toUri());
@@ -135,6 +151,10 @@ public class StreamStoreAppendBenchmark {
     @TearDown(Level.Trial)
     public void close() {
         store.close();
+        if (offDisk != null) {
+            System.out.printf("%nOFF-DISK-OBJECTS dataObjectBytes=%d puts=%s%n", offDisk.dataObjectBytes(), offDisk.metrics());
+            manifestStorage.close();
+        }
         BenchDirs.delete(dir);
         if (objects != null) {
             BenchDirs.delete(objects);
