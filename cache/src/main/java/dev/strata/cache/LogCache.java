@@ -208,13 +208,15 @@ public final class LogCache implements AutoCloseable {
                 lock.readLock().unlock();
             }
             if (used > capacityBytes) {
+                List<LogCacheBlock> evicted;
                 lock.writeLock().lock();
                 try {
-                    evictUntilFits(0);
+                    evicted = evictUntilFits(0);
                     used = usedBytes.get();
                 } finally {
                     lock.writeLock().unlock();
                 }
+                releaseEvicted(evicted);
             }
             return used > capacityBytes ? InsertStatus.OVER_CAPACITY : InsertStatus.OK;
         } finally {
@@ -263,13 +265,17 @@ public final class LogCache implements AutoCloseable {
         if (committedBytes() + bytes <= capacityBytes) {
             return true;
         }
+        List<LogCacheBlock> evicted;
+        boolean fits;
         lock.writeLock().lock();
         try {
-            evictUntilFits(reservedBytes.get() + bytes);
-            return committedBytes() + bytes <= capacityBytes;
+            evicted = evictUntilFits(reservedBytes.get() + bytes);
+            fits = committedBytes() + bytes <= capacityBytes;
         } finally {
             lock.writeLock().unlock();
         }
+        releaseEvicted(evicted);
+        return fits;
     }
 
     /**
@@ -460,15 +466,17 @@ public final class LogCache implements AutoCloseable {
      * @throws IllegalArgumentException if no taken block has this id
      */
     public void markUploaded(long blockId) {
+        List<LogCacheBlock> evicted;
         lock.writeLock().lock();
         try {
             LogCacheBlock block = takenBlock(blockId, "markUploaded");
             block.state = LogCacheBlock.State.UPLOADED;
             unuploadedBytes.addAndGet(-block.memoryBytes());
-            evictUntilFits(0);
+            evicted = evictUntilFits(0);
         } finally {
             lock.writeLock().unlock();
         }
+        releaseEvicted(evicted);
     }
 
     /**
@@ -592,11 +600,21 @@ public final class LogCache implements AutoCloseable {
         throw new IllegalArgumentException(op + " of an unknown block: blockId=" + blockId);
     }
 
-    /** Evicts uploaded blocks from the head while {@code extraBytes} more would not fit. Under the write lock. */
-    private void evictUntilFits(long extraBytes) {
+    /**
+     * Evicts uploaded blocks from the head while {@code extraBytes} more would not fit. Under the write
+     * lock. Returns the evicted blocks: pass them to {@link #releaseEvicted} after unlocking (freeing a
+     * block's thousands of buffers takes the allocator's locks; inserts must not wait for that). They
+     * are out of every index already, so no new reader can reach their buffers.
+     */
+    private List<LogCacheBlock> evictUntilFits(long extraBytes) {
+        List<LogCacheBlock> evicted = List.of();
         while (usedBytes.get() + extraBytes > capacityBytes && !blocks.isEmpty()
                 && blocks.peekFirst().state == LogCacheBlock.State.UPLOADED) {
             LogCacheBlock block = blocks.pollFirst();
+            if (evicted.isEmpty()) {
+                evicted = new ArrayList<>();
+            }
+            evicted.add(block);
             for (CachedBatch b : block.batches) {
                 StreamIndex index = streams.get(b.streamId());
                 if (index != null) {
@@ -608,7 +626,6 @@ public final class LogCache implements AutoCloseable {
                     }
                 }
             }
-            block.releaseBuffers();
             long bytes = block.memoryBytes();
             usedBytes.addAndGet(-bytes);
             evictedBlocks++;
@@ -616,6 +633,14 @@ public final class LogCache implements AutoCloseable {
             if (LOG.isDebugEnabled()) {
                 LOG.debug("evicted log cache block: id={} bytes={} usedBytes={}", block.id, bytes, usedBytes.get());
             }
+        }
+        return evicted;
+    }
+
+    /** Lets go of evicted blocks' buffers (the cache's holder of each); call without the cache's locks. */
+    private static void releaseEvicted(List<LogCacheBlock> evicted) {
+        for (LogCacheBlock block : evicted) {
+            block.releaseBuffers();
         }
     }
 

@@ -50,7 +50,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
 @OutputTimeUnit(TimeUnit.SECONDS)
-@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xmx2g", "-XX:MaxDirectMemorySize=2g"})
+@Fork(value = 1, jvmArgsAppend = {"--enable-native-access=ALL-UNNAMED", "-Xms2g", "-Xmx2g", "-XX:+AlwaysPreTouch", "-XX:MaxDirectMemorySize=2g"})
 @Warmup(iterations = 2, time = 3)
 @Measurement(iterations = 3, time = 4)
 public class StreamStoreAppendBenchmark {
@@ -93,6 +93,7 @@ public class StreamStoreAppendBenchmark {
     Path dir;
     Path objects;
     DurableStreamStore store;
+    Path manifest;
     LocalObjectStorage manifestStorage;
     OffDiskDataObjects offDisk;
     final List<Stream> streams = new ArrayList<>();
@@ -106,7 +107,8 @@ public class StreamStoreAppendBenchmark {
         dir = BenchDirs.create("strata-store-bench");
         Strata.Builder builder = Strata.builder().dataDir(dir);
         if (offDiskObjects) {
-            manifestStorage = LocalObjectStorage.open(java.nio.file.Files.createDirectories(dir.resolve("manifest")));
+            manifest = java.nio.file.Files.createTempDirectory(memoryDir(), "strata-store-bench-manifest");
+            manifestStorage = LocalObjectStorage.open(manifest);
             offDisk = new OffDiskDataObjects(manifestStorage);
             builder.objectStorage(offDisk);
         } else if (!objectDir.isEmpty()) {
@@ -133,6 +135,13 @@ public class StreamStoreAppendBenchmark {
         payload = ByteBuffer.wrap(bytes).asReadOnlyBuffer();
     }
 
+    /** Where the manifest goes with {@link #offDiskObjects}: memory ({@code /dev/shm}) where there is one. */
+    private static Path memoryDir() {
+        Path shm = Path.of("/dev/shm");
+        return java.nio.file.Files.isDirectory(shm) && java.nio.file.Files.isWritable(shm) ? shm
+                : Path.of(System.getProperty("java.io.tmpdir"));
+    }
+
     @Setup(Level.Iteration)
     public void resetHistogram() {
         latencyNanos.reset();
@@ -154,6 +163,7 @@ public class StreamStoreAppendBenchmark {
         if (offDisk != null) {
             System.out.printf("%nOFF-DISK-OBJECTS dataObjectBytes=%d puts=%s%n", offDisk.dataObjectBytes(), offDisk.metrics());
             manifestStorage.close();
+            BenchDirs.delete(manifest);
         }
         BenchDirs.delete(dir);
         if (objects != null) {
