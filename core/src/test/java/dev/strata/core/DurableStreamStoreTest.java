@@ -291,6 +291,72 @@ class DurableStreamStoreTest {
         }
     }
 
+    /**
+     * Completions take no stream lock: a delete racing a stream's in-flight appends must still leave
+     * its acknowledged appends a contiguous prefix, fail the rest with a typed exception, complete
+     * every future, leak no buffer (paranoid leak detection), and leave other streams alone.
+     */
+    @Test
+    void deletingAStreamWhileItsAppendsCompleteAcknowledgesAPrefixAndFailsTheRest() throws Exception {
+        try (DurableStreamStore store = builder().logCacheBytes(8L << 20).build()) {
+            Stream doomed = await(store.createStream(StreamOptions.defaults()));
+            Stream other = await(store.createStream(StreamOptions.defaults()));
+            java.util.concurrent.CountDownLatch someAcknowledged = new java.util.concurrent.CountDownLatch(200);
+            java.util.concurrent.atomic.AtomicBoolean stop = new java.util.concurrent.atomic.AtomicBoolean();
+            List<CompletableFuture<dev.strata.api.AppendResult>> submitted =
+                    java.util.Collections.synchronizedList(new ArrayList<>());
+            Thread appender = new Thread(() -> {
+                java.util.ArrayDeque<CompletableFuture<dev.strata.api.AppendResult>> window = new java.util.ArrayDeque<>();
+                while (!stop.get()) {
+                    CompletableFuture<dev.strata.api.AppendResult> f =
+                            doomed.append(RecordBatch.of(1, ByteBuffer.wrap(new byte[100])));
+                    f.thenRun(someAcknowledged::countDown);
+                    submitted.add(f);
+                    window.add(f);
+                    if (window.size() >= 32) {
+                        window.poll().exceptionally(e -> null).join();
+                    }
+                    if (f.isCompletedExceptionally()) {
+                        break; // refused at once: the stream is gone
+                    }
+                }
+            }, "doomed-appender");
+            appender.start();
+            assertThat(someAcknowledged.await(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            appendDerived(other, 50);
+            await(store.deleteStream(doomed.id(), doomed.epoch()));
+            appender.join(30_000);
+            stop.set(true);
+            appender.join(30_000);
+            assertThat(appender.isAlive()).isFalse();
+
+            List<CompletableFuture<dev.strata.api.AppendResult>> all;
+            synchronized (submitted) {
+                all = new ArrayList<>(submitted);
+            }
+            long acknowledged = 0;
+            boolean failed = false;
+            for (CompletableFuture<dev.strata.api.AppendResult> f : all) {
+                Throwable error = f.handle((r, e) -> e).get(30, java.util.concurrent.TimeUnit.SECONDS);
+                if (error == null) {
+                    assertThat(failed).as("an append acknowledged after an earlier one failed").isFalse();
+                    assertThat(f.join().baseOffset()).as("acknowledged offsets are contiguous").isEqualTo(acknowledged);
+                    acknowledged++;
+                } else {
+                    failed = true;
+                    assertThat(DefaultStreamStore.unwrap(error)).isInstanceOfAny(
+                            dev.strata.api.StreamNotFoundException.class, dev.strata.api.StreamClosedException.class);
+                }
+            }
+            assertThat(acknowledged).isGreaterThanOrEqualTo(200);
+            assertThat(failed).as("appends after the delete fail").isTrue();
+            assertThatThrownBy(() -> await(doomed.fetch(0, Long.MAX_VALUE, 1000)))
+                    .isInstanceOf(dev.strata.api.StreamNotFoundException.class);
+            appendDerived(other, 50);
+            assertThat(verifyDerived(other)).isEqualTo(100);
+        }
+    }
+
     @Test
     void appendFuturesCompleteOnTheInjectedCallbackExecutor() {
         java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newSingleThreadExecutor();
