@@ -7,14 +7,14 @@
 # WAL-like job's throughput and latency for each run.
 # Usage: fio-shared-disk.sh [DIR] [SECONDS] [ROUNDS] [RATE]   (defaults: a temp dir here, 8, 2, 150m)
 set -euo pipefail
-DIR=${1:-$(mktemp -d -p "$PWD" fio-shared.XXXX)}
+if [ -n "${1:-}" ]; then DIR=$1; MADE=""; else DIR=$(mktemp -d -p "$PWD" fio-shared.XXXX); MADE=$DIR; fi
 SECS=${2:-8}
 ROUNDS=${3:-2}
 RATE=${4:-150m}
 command -v fio >/dev/null || { apt-get update -qq && apt-get install -y -qq fio >/dev/null; }
 command -v python3 >/dev/null || { echo "python3 needed to parse fio output" >&2; exit 2; }
 WAL="$DIR/fio-wal.dat"
-trap 'rm -f "$WAL" "$DIR"/fio-upload.*' EXIT
+trap 'rm -f "$WAL" "$DIR"/fio-upload.*; [ -z "$MADE" ] || rmdir "$MADE"' EXIT
 # Lay the WAL file out first, as the WAL preallocates and writes its file.
 fio --name=layout --filename="$WAL" --size=2G --rw=write --bs=1M --direct=1 --ioengine=psync \
     --output-format=json >/dev/null
