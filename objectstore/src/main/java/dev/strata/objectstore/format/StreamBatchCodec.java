@@ -42,12 +42,9 @@ public final class StreamBatchCodec {
     /** {@link #encode} for an API {@link RecordBatch} (its count, base timestamp and payload). */
     public static ByteBuf encode(ByteBufAllocator allocator, long streamId, long epoch, long baseOffset,
                                  RecordBatch batch) {
-        ByteBuffer payload = batch.payload();
-        ByteBuf out = allocator.directBuffer(StreamBatchDescriptor.encodedSize(payload.remaining()));
+        ByteBuf out = encodeUnassigned(allocator, streamId, epoch, batch);
         try {
-            writeHeader(out, streamId, epoch, baseOffset, batch.count(), batch.baseTimestamp(), payload.remaining());
-            out.writeBytes(payload);
-            finishCrc(out, 0);
+            assignBaseOffset(out, baseOffset);
             return out;
         } catch (RuntimeException e) {
             out.release();
@@ -65,7 +62,16 @@ public final class StreamBatchCodec {
      * @throws IllegalArgumentException if the batch's count is below 1
      */
     public static ByteBuf encodeUnassigned(ByteBufAllocator allocator, long streamId, long epoch, RecordBatch batch) {
-        return encode(allocator, streamId, epoch, 0, batch);
+        ByteBuffer payload = batch.payload();
+        ByteBuf out = allocator.directBuffer(StreamBatchDescriptor.encodedSize(payload.remaining()));
+        try {
+            writeHeader(out, streamId, epoch, 0, batch.count(), batch.baseTimestamp(), payload.remaining());
+            out.writeBytes(payload);
+            return out; // no CRC yet: assignBaseOffset computes it once the offset is in
+        } catch (RuntimeException e) {
+            out.release();
+            throw e;
+        }
     }
 
     /**
@@ -83,8 +89,7 @@ public final class StreamBatchCodec {
                     + count + " baseOffset=" + baseOffset);
         }
         encoded.setLong(start + StreamBatchDescriptor.BASE_OFFSET_OFFSET, baseOffset);
-        int crc = Crc32c.compute(encoded, start + CRC_COVERED_FROM, encoded.writerIndex() - start - CRC_COVERED_FROM);
-        encoded.setInt(start + StreamBatchDescriptor.CRC_OFFSET, crc);
+        finishCrc(encoded, start);
     }
 
     /** Appends one encoded batch to {@code out} at its writer index. */

@@ -45,7 +45,9 @@ class StreamBatchCodecTest {
             @ForAll long streamId, @ForAll @LongRange(min = 0) long epoch, @ForAll @IntRange(min = 1) int count,
             @ForAll @LongRange(min = 0, max = Long.MAX_VALUE - Integer.MAX_VALUE) long baseOffset, @ForAll long timestamp) {
         RecordBatch batch = RecordBatch.of(count, timestamp, ByteBuffer.wrap(payload));
-        ByteBuf direct = StreamBatchCodec.encode(PooledByteBufAllocator.DEFAULT, streamId, epoch, baseOffset, batch);
+        // the ByteBuf overload writes the offset with the header and the CRC right after: an independent path
+        ByteBuf direct = StreamBatchCodec.encode(PooledByteBufAllocator.DEFAULT, streamId, epoch, baseOffset, count,
+                timestamp, Unpooled.wrappedBuffer(payload));
         ByteBuf late = StreamBatchCodec.encodeUnassigned(PooledByteBufAllocator.DEFAULT, streamId, epoch, batch);
         try {
             StreamBatchCodec.assignBaseOffset(late, baseOffset);
