@@ -81,7 +81,8 @@ final class DefaultStreamStore implements DurableStreamStore {
     private final ObjectReadPath readPath;
     private final Uploader uploader;
     private final Compactor compactor;
-    private final ByteBufAllocator allocator;
+    /** Where appends are encoded: slabs of the store's buffer allocator. */
+    private final AppendSlabs slabs;
     private volatile MemoryLimits memoryLimits;
     private final java.util.concurrent.Executor callbackExecutor;
     private final List<AutoCloseable> owned;
@@ -124,7 +125,7 @@ final class DefaultStreamStore implements DurableStreamStore {
         this.wal = wal;
         this.metadata = metadata;
         this.logCache = logCache;
-        this.allocator = allocator;
+        this.slabs = new AppendSlabs(allocator);
         this.callbackExecutor = callbackExecutor;
         this.owned = owned;
         this.readPath = new ObjectReadPath(storage, metadata, blockCacheBytes, maxInFlightReadBytes, readExecutor);
@@ -383,6 +384,7 @@ final class DefaultStreamStore implements DurableStreamStore {
             handOff.writeLock().unlock();
         }
         awaitAppendsInFlight(CLOSE_DRAIN_NANOS);
+        slabs.close(); // the open slab lives on while the LogCache holds its buffers
         compactor.close(); // a task that has not committed leaves orphans, swept at a later start
         // One last upload of what the WAL holds (bounded; the WAL keeps it anyway), but only for a store
         // that served: a build that failed (e.g. refused for lost WAL data) must leave storage as it found it.
@@ -476,9 +478,10 @@ final class DefaultStreamStore implements DurableStreamStore {
         CompletableFuture<AppendResult> result = new CompletableFuture<>();
         // Allocate and copy before taking the stream's lock: an allocation can wait for the pool's
         // lock, and nothing that can wait may hold up the stream's other appenders.
-        ByteBuf encoded = StreamBatchCodec.encodeUnassigned(allocator, state.id, handle.epoch(), batch);
+        ByteBuf encoded = slabs.allocate(StreamBatchCodec.encodedSize(batch));
         boolean keep = false; // whether the encoded buffer went to the WAL and the completion
         try {
+            StreamBatchCodec.encodeUnassigned(encoded, state.id, handle.epoch(), batch);
             synchronized (state) {
                 CompletableFuture<AppendResult> refusedOrWritten = assignAndWriteLocked(handle, state, batch, encoded,
                         encodedSize, lastAttempt, startNanos, result);

@@ -6,7 +6,8 @@ package dev.strata.core;
  * ({@code -XX:MaxDirectMemorySize}) to at least {@link #directBytes()} plus what else the process
  * uses; the store then never fails for lack of direct memory, whatever its load.
  *
- * <p>Not included: buffers of fetch results the caller has not closed yet (each holds its batches);
+ * <p>Not included: buffers of fetch results the caller has not closed yet (each holds its batches
+ * and, for batches of up to 32 KiB, the 1 MiB slab they were encoded into);
  * the S3 client's own network buffers; the local object store's O_DIRECT staging buffers (1 MiB per
  * I/O thread that writes at once, 4 MiB with its default four threads); and, with S3, the parts of a multipart upload in flight:
  * a compaction task's output parts still reference the input blocks they were cut from, so with S3
@@ -15,7 +16,8 @@ package dev.strata.core;
  * affected: their parts reference LogCache buffers, which the LogCache limit covers.
  *
  * @param logCacheBytes recent appends, uploaded or not, and the appends in flight towards the WAL
- *     (admission reserves their room in the cache, so both share this limit)
+ *     (admission reserves their room in the cache, so both share this limit); small appends are
+ *     encoded into 1 MiB slabs, whose unused ends and the open slab the pool allowance covers
  * @param walBytes the WAL's write buffers, and its recovery read buffers
  *     ({@link dev.strata.wal.WriteAheadLog#directMemoryBytes()})
  * @param blockCacheBytes object blocks cached for catch-up reads

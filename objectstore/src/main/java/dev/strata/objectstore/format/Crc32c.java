@@ -4,7 +4,12 @@ import io.netty.buffer.ByteBuf;
 import java.nio.ByteBuffer;
 import java.util.zip.CRC32C;
 
-/** CRC32C over {@link ByteBuf} ranges, through the JDK's intrinsic {@link CRC32C}. Stateless. */
+/**
+ * CRC32C over {@link ByteBuf} ranges, through the JDK's intrinsic {@link CRC32C}. Stateless, and
+ * safe for threads reading the same buffer at once: it goes through a new NIO view of the range
+ * ({@code nioBuffer}), never the buffer's shared internal one, whose position and limit concurrent
+ * readers (say, two fetches verifying the same cached batch) would overwrite under each other.
+ */
 final class Crc32c {
     private Crc32c() {
     }
@@ -21,7 +26,7 @@ final class Crc32c {
             return;
         }
         if (buf.nioBufferCount() == 1) {
-            crc.update(buf.internalNioBuffer(index, length));
+            crc.update(buf.nioBuffer(index, length));
         } else {
             for (ByteBuffer b : buf.nioBuffers(index, length)) {
                 crc.update(b);

@@ -62,16 +62,33 @@ public final class StreamBatchCodec {
      * @throws IllegalArgumentException if the batch's count is below 1
      */
     public static ByteBuf encodeUnassigned(ByteBufAllocator allocator, long streamId, long epoch, RecordBatch batch) {
-        ByteBuffer payload = batch.payload();
-        ByteBuf out = allocator.directBuffer(StreamBatchDescriptor.encodedSize(payload.remaining()));
+        ByteBuf out = allocator.directBuffer(encodedSize(batch));
         try {
-            writeHeader(out, streamId, epoch, 0, batch.count(), batch.baseTimestamp(), payload.remaining());
-            out.writeBytes(payload);
-            return out; // no CRC yet: assignBaseOffset computes it once the offset is in
+            encodeUnassigned(out, streamId, epoch, batch);
+            return out;
         } catch (RuntimeException e) {
             out.release();
             throw e;
         }
+    }
+
+    /** The encoded size of {@code batch}: header plus payload. */
+    public static int encodedSize(RecordBatch batch) {
+        return StreamBatchDescriptor.encodedSize(batch.sizeBytes());
+    }
+
+    /**
+     * {@link #encodeUnassigned(ByteBufAllocator, long, long, RecordBatch)} into a buffer the caller
+     * provides: writes {@link #encodedSize(RecordBatch)} bytes at {@code out}'s writer index (which
+     * {@link #assignBaseOffset} then expects as the reader index).
+     *
+     * @throws IllegalArgumentException if the batch's count is below 1
+     * @throws IndexOutOfBoundsException if {@code out} cannot take the bytes
+     */
+    public static void encodeUnassigned(ByteBuf out, long streamId, long epoch, RecordBatch batch) {
+        ByteBuffer payload = batch.payload();
+        writeHeader(out, streamId, epoch, 0, batch.count(), batch.baseTimestamp(), payload.remaining());
+        out.writeBytes(payload); // no CRC yet: assignBaseOffset computes it once the offset is in
     }
 
     /**
