@@ -15,8 +15,12 @@ import java.util.concurrent.atomic.AtomicInteger;
  * flight. A dedicated thread ({@code strata-wal-uring-N}) waits for completions and reports them;
  * a short write is resubmitted for its remainder.
  *
- * <p>Thread-safety: {@link #submit} may be called from any thread; submission is serialized on
- * {@code this}. The kernel reads the buffer until the completion, so each in-flight write keeps a
+ * <p>Thread-safety: {@link #submit} may be called from any thread. Two locks: {@code this} guards
+ * the slots (taken and given back in a few instructions), {@code submissionLock} serializes the
+ * submission queue and is held across the {@code io_uring_enter} call. The completion thread needs
+ * only {@code this}, so it never waits behind a submitting thread's system call (JFR had shown it
+ * blocked there on every other completion, a few hundred microseconds each time the submitter was
+ * descheduled). The kernel reads the buffer until the completion, so each in-flight write keeps a
  * reference to its {@link ByteBuffer} in its slot.
  */
 final class UringWriteBackend implements WriteBackend {
@@ -30,6 +34,8 @@ final class UringWriteBackend implements WriteBackend {
     private final int maxInFlight;
     private final Slot[] slots;
     private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>(); // guarded by: this
+    /** Serializes the submission queue: preparing entries and io_uring_enter. Taken after {@code this}, never before. */
+    private final Object submissionLock = new Object();
     private final Thread completer;
     private volatile boolean closing;
     private boolean closed; // guarded by: this
@@ -81,12 +87,14 @@ final class UringWriteBackend implements WriteBackend {
 
     @Override
     public void submit(long offset, ByteBuffer src, Completion completion) {
-        IOException error = null;
+        int id = -1;
+        IOException refused = null;
         synchronized (this) {
-            Integer id = freeSlots.poll();
-            if (closed || id == null) {
-                error = new IOException(closed ? "io_uring backend closed" : "more writes than maxInFlight=" + maxInFlight);
+            Integer free = closed ? null : freeSlots.poll();
+            if (free == null) {
+                refused = new IOException(closed ? "io_uring backend closed" : "more writes than maxInFlight=" + maxInFlight);
             } else {
+                id = free;
                 Slot s = slots[id];
                 s.buffer = src;
                 s.completion = completion;
@@ -94,18 +102,29 @@ final class UringWriteBackend implements WriteBackend {
                 s.address = MemorySegment.ofBuffer(src).address();
                 s.length = src.remaining();
                 s.written = 0;
-                try {
-                    ring.prepareWrite(fd, offset, s.address, s.length, rwFlags, id);
-                    ring.submit(1);
-                } catch (IOException | RuntimeException e) {
-                    s.buffer = null;
-                    s.completion = null; // never submitted: failAll must not report it again
-                    release(id);
-                    error = e instanceof IOException io ? io : new IOException(e);
-                }
+            }
+        }
+        if (refused != null) {
+            completion.completed(0, refused); // holding no lock of ours, as every completion
+            return;
+        }
+        Slot s = slots[id];
+        // The slot is taken: close() waits for it to come back, so the ring is still open here.
+        IOException error = null;
+        synchronized (submissionLock) {
+            try {
+                ring.prepareWrite(fd, offset, s.address, s.length, rwFlags, id);
+                ring.submit(1);
+            } catch (IOException | RuntimeException e) {
+                error = e instanceof IOException io ? io : new IOException(e);
             }
         }
         if (error != null) {
+            s.buffer = null;
+            s.completion = null; // never submitted: failAll must not report it again
+            synchronized (this) {
+                release(id);
+            }
             completion.completed(0, error);
         }
     }
@@ -203,7 +222,7 @@ final class UringWriteBackend implements WriteBackend {
     }
 
     private void resubmit(int id, Slot s) {
-        synchronized (this) {
+        synchronized (submissionLock) {
             try {
                 ring.prepareWrite(fd, s.offset + s.written, s.address + s.written, s.length - s.written, rwFlags, id);
                 ring.submit(1);
@@ -262,8 +281,10 @@ final class UringWriteBackend implements WriteBackend {
                 }
             }
             if (completer.isAlive()) {
-                ring.prepareNop(WAKE);
-                ring.submit(1);
+                synchronized (submissionLock) {
+                    ring.prepareNop(WAKE);
+                    ring.submit(1);
+                }
             }
         }
         try {
