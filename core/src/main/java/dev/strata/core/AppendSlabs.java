@@ -3,38 +3,47 @@ package dev.strata.core;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.UnpooledDirectByteBuf;
+import java.util.ArrayDeque;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * The buffers appends are encoded into: small ones carved one after another out of large pooled
- * slabs, so that an appending thread takes one short monitor instead of the buffer pool's arena lock.
+ * slabs, and a slab whose buffers are all released is reused, so that an appending thread takes one
+ * short monitor instead of the buffer pool's arena lock.
  *
  * <p>Why: the pool serves a small buffer from the allocating thread's cache only while that cache
  * holds buffers freed earlier; the engine's append buffers live for seconds in the LogCache and are
  * freed in bursts by other threads (eviction), so nearly every append went to a shared arena under
  * its lock, and with more appending threads than cores a preempted holder made the others wait for
- * milliseconds (JFR: appending threads parked in the pool's lock, 35 ms on average). A slab is one
- * pool allocation per {@value #SLAB_BYTES} bytes of appends.
+ * milliseconds (JFR: appending threads parked in the pool's lock, 35 ms on average). Allocating
+ * each slab from the pool still met that lock (38 ms on average, once per slab), hence the reuse.
  *
- * <p>Memory: each carved buffer holds a reference to its slab, so a slab goes back to the pool when
- * its last buffer is released. Appends are carved in the order they are encoded and the LogCache
- * frees them in about that order (a FIFO of blocks), so apart from the open slab and the one being
- * freed at the cache's head, a slab stays alive only while someone else holds one of its buffers (an
- * unclosed fetch result). At most {@value #MAX_CARVED_BYTES} bytes of a slab are left unused at its
- * end (3%). Larger appends get their own pooled buffer.
+ * <p>Memory: each carved buffer holds its slab, so a slab is free again when its last buffer is
+ * released. Appends are carved in the order they are encoded and the LogCache frees them in about
+ * that order (a FIFO of blocks), so apart from the open slab and the one being freed at the cache's
+ * head, a slab stays in use only while someone else holds one of its buffers (an unclosed fetch
+ * result). Up to {@value #MAX_SPARE_SLABS} free slabs are kept for reuse; the rest go back to the
+ * pool. At most {@value #MAX_CARVED_BYTES} bytes of a slab are left unused at its end (3%). Larger
+ * appends get their own pooled buffer.
  *
- * <p>Thread-safe. After {@link #close()}, every buffer comes straight from the pool.
+ * <p>Thread-safe. After {@link #close()}, every buffer comes straight from the pool, and slabs go
+ * back to the pool once their buffers are released.
  */
 final class AppendSlabs implements AutoCloseable {
     /** Size of one slab. */
     static final int SLAB_BYTES = 1 << 20;
     /** Largest buffer carved from a slab. */
     static final int MAX_CARVED_BYTES = 32 << 10;
+    /** Free slabs kept for reuse. */
+    static final int MAX_SPARE_SLABS = 4;
 
     private final ByteBufAllocator allocator;
-    // guarded by: this; the slab being carved (this object holds one reference of it), or null
-    private ByteBuf slab;
-    // guarded by: this; where the next buffer starts in slab
+    // guarded by: this; the slab being carved, or null
+    private Slab open;
+    // guarded by: this; where the next buffer starts in open
     private int position;
+    // guarded by: this; free slabs' memory, each one reference
+    private final ArrayDeque<ByteBuf> spares = new ArrayDeque<>();
     // guarded by: this
     private boolean closed;
 
@@ -55,80 +64,122 @@ final class AppendSlabs implements AutoCloseable {
         if (bytes > MAX_CARVED_BYTES) {
             return allocator.directBuffer(bytes, bytes);
         }
-        ByteBuf spare = null; // a new slab allocated outside the monitor
+        ByteBuf fresh = null; // a slab allocated from the pool outside the monitor
         try {
             while (true) {
-                ByteBuf retired = null;
+                Slab retired = null;
                 try {
                     synchronized (this) {
                         if (closed) {
                             return allocator.directBuffer(bytes, bytes);
                         }
-                        if (slab == null || SLAB_BYTES - position < bytes) {
-                            if (spare == null) {
-                                // fall through: allocate a slab without holding the monitor
-                            } else {
-                                retired = slab;
-                                slab = spare;
-                                spare = null;
+                        if (open == null || SLAB_BYTES - position < bytes) {
+                            ByteBuf memory = spares.poll();
+                            if (memory == null) {
+                                memory = fresh;
+                                fresh = null;
+                            }
+                            if (memory != null) {
+                                retired = open;
+                                open = new Slab(memory);
                                 position = 0;
                             }
                         }
-                        if (slab != null && SLAB_BYTES - position >= bytes) {
-                            ByteBuf carved = new CarvedBuffer(allocator, slab, position, bytes);
+                        if (open != null && SLAB_BYTES - position >= bytes) {
+                            ByteBuf carved = new CarvedBuffer(allocator, open, position, bytes);
                             position += bytes;
                             return carved;
                         }
                     }
                 } finally {
                     if (retired != null) {
-                        retired.release(); // this object's reference; its buffers keep it alive
+                        releaseHold(retired); // the carver's hold; its buffers keep it in use
                     }
                 }
-                spare = allocator.directBuffer(SLAB_BYTES, SLAB_BYTES);
+                fresh = allocator.directBuffer(SLAB_BYTES, SLAB_BYTES); // no spare: from the pool, holding no lock
             }
         } finally {
-            if (spare != null) { // another thread installed a slab first
-                spare.release();
+            if (fresh != null) { // another thread put a slab in place first
+                keepOrFree(fresh);
             }
         }
     }
 
-    /** Lets go of the open slab (its buffers keep it alive); later buffers come from the pool. */
+    /** Drops one hold of {@code slab}; the last one makes its memory a spare (or returns it to the pool). */
+    private void releaseHold(Slab slab) {
+        int left = slab.holds.decrementAndGet();
+        if (left == 0) {
+            keepOrFree(slab.memory);
+        } else if (left < 0) {
+            throw new IllegalStateException("slab released more often than held");
+        }
+    }
+
+    private void keepOrFree(ByteBuf memory) {
+        synchronized (this) {
+            if (!closed && spares.size() < MAX_SPARE_SLABS) {
+                spares.add(memory);
+                return;
+            }
+        }
+        memory.release();
+    }
+
+    /**
+     * Lets go of the open slab (its buffers keep it until they are released) and of the spares; later
+     * buffers come from the pool.
+     */
     @Override
     public void close() {
-        ByteBuf last;
+        Slab last;
+        ByteBuf[] free;
         synchronized (this) {
             closed = true;
-            last = slab;
-            slab = null;
+            last = open;
+            open = null;
+            free = spares.toArray(ByteBuf[]::new);
+            spares.clear();
+        }
+        for (ByteBuf b : free) {
+            b.release();
         }
         if (last != null) {
-            last.release();
+            releaseHold(last);
+        }
+    }
+
+    /** One use of a slab's memory: held by the carver while open, and by each carved buffer. */
+    private static final class Slab {
+        final ByteBuf memory; // one reference
+        final AtomicInteger holds = new AtomicInteger(1); // the carver's
+
+        Slab(ByteBuf memory) {
+            this.memory = memory;
         }
     }
 
     /**
      * One buffer carved from a slab: a buffer of its own (indexes, reference count and NIO view, so
-     * threads using different carved buffers share no state) over the slab's memory, holding one
-     * reference of the slab until it is released. Not a Netty derived buffer ({@code retainedSlice}):
-     * those share their parent's internal NIO buffer, which is not safe across threads.
+     * threads using different carved buffers share no state) over the slab's memory, holding the slab
+     * until it is released. Not a Netty derived buffer ({@code retainedSlice}): those share their
+     * parent's internal NIO buffer, which is not safe across threads.
      */
-    private static final class CarvedBuffer extends UnpooledDirectByteBuf {
-        private ByteBuf slab; // one reference, until deallocate
+    private final class CarvedBuffer extends UnpooledDirectByteBuf {
+        private Slab slab; // one hold, until deallocate
 
-        CarvedBuffer(ByteBufAllocator allocator, ByteBuf slab, int index, int bytes) {
-            super(allocator, slab.nioBuffer(index, bytes), bytes);
-            this.slab = slab.retain();
+        CarvedBuffer(ByteBufAllocator allocator, Slab slab, int index, int bytes) {
+            super(allocator, slab.memory.nioBuffer(index, bytes), bytes);
+            slab.holds.incrementAndGet();
+            this.slab = slab;
             clear();
         }
 
         @Override
         protected void deallocate() {
             super.deallocate(); // does not free the memory: it is the slab's
-            ByteBuf s = slab;
+            Slab s = slab;
             slab = null;
-            s.release();
+            releaseHold(s);
         }
     }
 }

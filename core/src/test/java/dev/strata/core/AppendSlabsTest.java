@@ -15,7 +15,7 @@ import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 
-/** Append buffers carved from slabs: exact sizes, no overlap, and every slab back in the pool once its buffers are. */
+/** Append buffers carved from slabs: exact sizes, no overlap, slabs reused once free, and every slab back in the pool at the end. */
 class AppendSlabsTest {
     /** 4 KiB appends as the engine encodes them: header plus payload. */
     private static final int BATCH = 4144;
@@ -80,27 +80,51 @@ class AppendSlabsTest {
     }
 
     @Test
-    void aSlabGoesBackToThePoolWhenItsLastBufferIsReleasedAndNotBefore() {
+    void aSlabIsReusedOnceItsLastBufferIsReleasedAndNotBefore() {
         RecordingAllocator pool = new RecordingAllocator();
         AppendSlabs slabs = new AppendSlabs(pool);
-        List<ByteBuf> first = new ArrayList<>();
-        for (int i = 0; i < PER_SLAB; i++) {
-            first.add(slabs.allocate(BATCH));
-        }
-        ByteBuf next = slabs.allocate(BATCH); // does not fit: a second slab, the first one retired
-        assertThat(pool.made).hasSize(2);
-        ByteBuf firstSlab = pool.made.get(0);
+        List<ByteBuf> first = carve(slabs, PER_SLAB); // fills slab A
+        List<ByteBuf> second = carve(slabs, PER_SLAB); // slab B
         for (int i = 0; i < first.size() - 1; i++) {
             first.get(i).release();
         }
-        assertThat(firstSlab.refCnt()).as("one buffer still holds it").isEqualTo(1);
-        first.get(first.size() - 1).release();
-        assertThat(firstSlab.refCnt()).isZero();
+        List<ByteBuf> third = carve(slabs, 1); // A still has a buffer in use: a new slab C
+        assertThat(pool.made).hasSize(3);
+        first.get(first.size() - 1).release(); // A is free now, and kept
+        assertThat(pool.made.get(0).refCnt()).isEqualTo(1);
+        third.addAll(carve(slabs, PER_SLAB)); // fills C, then carves from A again
+        assertThat(pool.made).as("no new slab: A reused").hasSize(3);
 
-        slabs.close(); // lets go of the open slab, which its buffer keeps alive
-        assertThat(pool.made.get(1).refCnt()).isEqualTo(1);
-        next.release();
+        for (ByteBuf b : second) {
+            b.release();
+        }
+        third.forEach(ByteBuf::release);
+        slabs.close();
         assertThat(pool.live()).isZero();
+    }
+
+    @Test
+    void atMostFourFreeSlabsAreKeptTheRestGoBackToThePool() {
+        RecordingAllocator pool = new RecordingAllocator();
+        AppendSlabs slabs = new AppendSlabs(pool);
+        List<ByteBuf> sixSlabs = carve(slabs, 6 * PER_SLAB);
+        ByteBuf seventh = slabs.allocate(BATCH);
+        assertThat(pool.made).hasSize(7);
+        sixSlabs.forEach(ByteBuf::release);
+        assertThat(pool.live()).as("four spares and the open slab").isEqualTo(AppendSlabs.MAX_SPARE_SLABS + 1);
+
+        slabs.close(); // frees the spares; the open slab waits for its buffer
+        assertThat(pool.live()).isEqualTo(1);
+        seventh.release();
+        assertThat(pool.live()).isZero();
+    }
+
+    private static List<ByteBuf> carve(AppendSlabs slabs, int count) {
+        List<ByteBuf> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            out.add(slabs.allocate(BATCH));
+        }
+        return out;
     }
 
     @Test
