@@ -535,6 +535,11 @@ public final class LogCache implements AutoCloseable {
         return unuploadedBytes.get();
     }
 
+    /** Size at which a block is sealed: the unit of upload and eviction. */
+    public long blockSizeBytes() {
+        return blockSizeBytes;
+    }
+
     /** The byte limit. */
     public long capacityBytes() {
         return capacityBytes;

@@ -16,14 +16,15 @@ import java.util.concurrent.atomic.AtomicInteger;
  * freed in bursts by other threads (eviction), so nearly every append went to a shared arena under
  * its lock, and with more appending threads than cores a preempted holder made the others wait for
  * milliseconds (JFR: appending threads parked in the pool's lock, 35 ms on average). Allocating
- * each slab from the pool still met that lock (38 ms on average, once per slab), hence the reuse.
+ * each slab from the pool still met that lock (38 ms on average, once per slab), hence the reuse;
+ * keeping four spares was not enough, as one eviction frees a whole 8 MiB block of slabs at once.
  *
  * <p>Memory: each carved buffer holds its slab, so a slab is free again when its last buffer is
  * released. Appends are carved in the order they are encoded and the LogCache frees them in about
  * that order (a FIFO of blocks), so apart from the open slab and the one being freed at the cache's
  * head, a slab stays in use only while someone else holds one of its buffers (an unclosed fetch
- * result). Up to {@value #MAX_SPARE_SLABS} free slabs are kept for reuse; the rest go back to the
- * pool. At most {@value #MAX_CARVED_BYTES} bytes of a slab are left unused at its end (3%). Larger
+ * result). Free slabs are kept for reuse, as many as one LogCache eviction frees at once
+ * ({@link #sparesToCover}); the rest go back to the pool. At most {@value #MAX_CARVED_BYTES} bytes of a slab are left unused at its end (3%). Larger
  * appends get their own pooled buffer.
  *
  * <p>Thread-safe. After {@link #close()}, every buffer comes straight from the pool, and slabs go
@@ -34,10 +35,11 @@ final class AppendSlabs implements AutoCloseable {
     static final int SLAB_BYTES = 1 << 20;
     /** Largest buffer carved from a slab. */
     static final int MAX_CARVED_BYTES = 32 << 10;
-    /** Free slabs kept for reuse. */
-    static final int MAX_SPARE_SLABS = 4;
+    /** Upper bound of {@link #sparesToCover}. */
+    static final int MAX_SPARE_SLABS = 64;
 
     private final ByteBufAllocator allocator;
+    private final int maxSpares;
     // guarded by: this; the slab being carved, or null
     private Slab open;
     // guarded by: this; where the next buffer starts in open
@@ -47,8 +49,25 @@ final class AppendSlabs implements AutoCloseable {
     // guarded by: this
     private boolean closed;
 
-    AppendSlabs(ByteBufAllocator allocator) {
+    /**
+     * @param maxSpares free slabs kept for reuse, at least 0; see {@link #sparesToCover}
+     */
+    AppendSlabs(ByteBufAllocator allocator, int maxSpares) {
+        if (maxSpares < 0) {
+            throw new IllegalArgumentException("maxSpares must be >= 0, got " + maxSpares);
+        }
         this.allocator = allocator;
+        this.maxSpares = maxSpares;
+    }
+
+    /**
+     * Spares that take the slabs one eviction frees: the LogCache evicts a block of
+     * {@code evictionBytes} at a time, which frees about that many bytes of slabs at once, and the
+     * appends after it reuse them. Two more for the slabs a block shares with its neighbours. At
+     * most {@value #MAX_SPARE_SLABS}.
+     */
+    static int sparesToCover(long evictionBytes) {
+        return (int) Math.min(MAX_SPARE_SLABS, Math.max(0, evictionBytes) / SLAB_BYTES + 2);
     }
 
     /**
@@ -117,7 +136,7 @@ final class AppendSlabs implements AutoCloseable {
 
     private void keepOrFree(ByteBuf memory) {
         synchronized (this) {
-            if (!closed && spares.size() < MAX_SPARE_SLABS) {
+            if (!closed && spares.size() < maxSpares) {
                 spares.add(memory);
                 return;
             }

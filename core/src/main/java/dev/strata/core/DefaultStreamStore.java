@@ -125,7 +125,7 @@ final class DefaultStreamStore implements DurableStreamStore {
         this.wal = wal;
         this.metadata = metadata;
         this.logCache = logCache;
-        this.slabs = new AppendSlabs(allocator);
+        this.slabs = new AppendSlabs(allocator, AppendSlabs.sparesToCover(logCache.blockSizeBytes()));
         this.callbackExecutor = callbackExecutor;
         this.owned = owned;
         this.readPath = new ObjectReadPath(storage, metadata, blockCacheBytes, maxInFlightReadBytes, readExecutor);

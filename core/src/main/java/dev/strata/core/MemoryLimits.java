@@ -17,8 +17,8 @@ package dev.strata.core;
  *
  * @param logCacheBytes recent appends, uploaded or not, and the appends in flight towards the WAL
  *     (admission reserves their room in the cache, so both share this limit); small appends are
- *     encoded into 1 MiB slabs, whose unused ends, the open slab and up to four free slabs kept for
- *     reuse the pool allowance covers
+ *     encoded into 1 MiB slabs, whose unused ends, the open slab and the free slabs kept for reuse
+ *     (as many as one cache block holds, plus two) the pool allowance covers
  * @param walBytes the WAL's write buffers, and its recovery read buffers
  *     ({@link dev.strata.wal.WriteAheadLog#directMemoryBytes()})
  * @param blockCacheBytes object blocks cached for catch-up reads

@@ -54,7 +54,7 @@ class AppendSlabsTest {
     @Test
     void buffersHaveTheAskedCapacityAndDoNotOverlap() {
         RecordingAllocator pool = new RecordingAllocator();
-        AppendSlabs slabs = new AppendSlabs(pool);
+        AppendSlabs slabs = new AppendSlabs(pool, 4);
         List<ByteBuf> buffers = new ArrayList<>();
         for (int i = 0; i < PER_SLAB + 10; i++) {
             ByteBuf b = slabs.allocate(BATCH);
@@ -82,7 +82,7 @@ class AppendSlabsTest {
     @Test
     void aSlabIsReusedOnceItsLastBufferIsReleasedAndNotBefore() {
         RecordingAllocator pool = new RecordingAllocator();
-        AppendSlabs slabs = new AppendSlabs(pool);
+        AppendSlabs slabs = new AppendSlabs(pool, 4);
         List<ByteBuf> first = carve(slabs, PER_SLAB); // fills slab A
         List<ByteBuf> second = carve(slabs, PER_SLAB); // slab B
         for (int i = 0; i < first.size() - 1; i++) {
@@ -104,19 +104,26 @@ class AppendSlabsTest {
     }
 
     @Test
-    void atMostFourFreeSlabsAreKeptTheRestGoBackToThePool() {
+    void atMostMaxSparesFreeSlabsAreKeptTheRestGoBackToThePool() {
         RecordingAllocator pool = new RecordingAllocator();
-        AppendSlabs slabs = new AppendSlabs(pool);
+        AppendSlabs slabs = new AppendSlabs(pool, 4);
         List<ByteBuf> sixSlabs = carve(slabs, 6 * PER_SLAB);
         ByteBuf seventh = slabs.allocate(BATCH);
         assertThat(pool.made).hasSize(7);
         sixSlabs.forEach(ByteBuf::release);
-        assertThat(pool.live()).as("four spares and the open slab").isEqualTo(AppendSlabs.MAX_SPARE_SLABS + 1);
+        assertThat(pool.live()).as("four spares and the open slab").isEqualTo(5);
 
         slabs.close(); // frees the spares; the open slab waits for its buffer
         assertThat(pool.live()).isEqualTo(1);
         seventh.release();
         assertThat(pool.live()).isZero();
+    }
+
+    @Test
+    void sparesCoverTheSlabsOneEvictionFrees() {
+        assertThat(AppendSlabs.sparesToCover(8L << 20)).isEqualTo(10);
+        assertThat(AppendSlabs.sparesToCover(64L << 10)).isEqualTo(2);
+        assertThat(AppendSlabs.sparesToCover(1L << 40)).isEqualTo(AppendSlabs.MAX_SPARE_SLABS);
     }
 
     private static List<ByteBuf> carve(AppendSlabs slabs, int count) {
@@ -130,7 +137,7 @@ class AppendSlabsTest {
     @Test
     void largeBuffersAndBuffersAfterCloseComeStraightFromThePool() {
         RecordingAllocator pool = new RecordingAllocator();
-        AppendSlabs slabs = new AppendSlabs(pool);
+        AppendSlabs slabs = new AppendSlabs(pool, 4);
         ByteBuf large = slabs.allocate(AppendSlabs.MAX_CARVED_BYTES + 1);
         assertThat(pool.made).hasSize(1);
         assertThat(large.capacity()).isEqualTo(AppendSlabs.MAX_CARVED_BYTES + 1);
@@ -152,7 +159,7 @@ class AppendSlabsTest {
     @Test
     void concurrentAppendersEachSeeOnlyTheirOwnBytesAndEverySlabIsFreed() throws Exception {
         RecordingAllocator pool = new RecordingAllocator();
-        AppendSlabs slabs = new AppendSlabs(pool);
+        AppendSlabs slabs = new AppendSlabs(pool, 4);
         int threads = 8;
         int perThread = 3000;
         ExecutorService executor = Executors.newFixedThreadPool(threads);
