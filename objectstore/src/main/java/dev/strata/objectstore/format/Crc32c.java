@@ -6,9 +6,9 @@ import java.util.zip.CRC32C;
 
 /**
  * CRC32C over {@link ByteBuf} ranges, through the JDK's intrinsic {@link CRC32C}. Stateless, and
- * safe for threads reading the same buffer at once: it goes through a new NIO view of the range
- * ({@code nioBuffer}), never the buffer's shared internal one, whose position and limit concurrent
- * readers (say, two fetches verifying the same cached batch) would overwrite under each other.
+ * safe for threads checksumming the same buffer object at once: it reads through a new NIO view of
+ * the range ({@code nioBuffer}), never the buffer's internal one, which Netty shares between all
+ * callers of that buffer, so concurrent callers would move each other's position and limit.
  */
 final class Crc32c {
     private Crc32c() {
