@@ -24,8 +24,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * that order (a FIFO of blocks), so apart from the open slab and the one being freed at the cache's
  * head, a slab stays in use only while someone else holds one of its buffers (an unclosed fetch
  * result). Free slabs are kept for reuse, as many as one LogCache eviction frees at once
- * ({@link #sparesToCover}); the rest go back to the pool. At most {@value #MAX_CARVED_BYTES} bytes of a slab are left unused at its end (3%). Larger
- * appends get their own pooled buffer.
+ * ({@link #sparesToCover}); the rest go back to the pool. Less than {@value #MAX_CARVED_BYTES} bytes
+ * of a slab are left unused at its end (3%). Larger appends get their own pooled buffer.
  *
  * <p>Thread-safe. After {@link #close()}, every buffer comes straight from the pool, and slabs go
  * back to the pool once their buffers are released.
