@@ -457,7 +457,20 @@ public final class BlockCache implements AutoCloseable {
         // Complete the run once every block's outcome is known: one GET serves the whole run, and
         // returning its budget in one step keeps the accounting simple.
         CompletableFuture.allOf(outcomes.toArray(CompletableFuture[]::new))
-                .whenCompleteAsync((v, ignored) -> completeLoad(run, outcomes), executor);
+                .whenComplete((v, ignored) -> completeLoadOnExecutor(run, outcomes));
+    }
+
+    /**
+     * Runs {@link #completeLoad} on the cache's executor, or right here if the executor refuses it
+     * (shut down while the load was in flight, as when the store closes): completeLoad must run
+     * for every load, since it alone releases the loaded buffers of a closed cache.
+     */
+    private void completeLoadOnExecutor(List<PendingLoad> run, List<CompletableFuture<ByteBuf>> outcomes) {
+        try {
+            executor.execute(() -> completeLoad(run, outcomes));
+        } catch (java.util.concurrent.RejectedExecutionException shutDown) {
+            completeLoad(run, outcomes);
+        }
     }
 
     private static boolean containsNull(List<?> list) {

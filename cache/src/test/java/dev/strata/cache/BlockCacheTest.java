@@ -359,6 +359,27 @@ class BlockCacheTest {
         held.release();
     }
 
+    /**
+     * Regression: a load still in flight when the store closes completes after the cache's executor
+     * shut down. The hand-off of its completion to that executor was refused, so the loaded buffers
+     * were never released (a leak the S3 workload-runner test caught) and the read never completed.
+     */
+    @Test
+    void aLoadCompletingAfterTheExecutorShutDownFailsItsReadAndReleasesItsBuffers() throws Exception {
+        CountingLoader loader = new CountingLoader(alloc, true);
+        java.util.concurrent.ExecutorService executor = java.util.concurrent.Executors.newSingleThreadExecutor();
+        BlockCache cache = BlockCache.builder(loader).capacityBytes(10_000).maxInFlightBytes(10_000)
+                .executor(executor).build();
+        caches.add(cache);
+        CompletableFuture<ByteBuf> late = cache.read(1, block(1, 0));
+        cache.close();
+        executor.shutdown();
+        loader.calls.get(0).future().complete(loader.buffers(loader.calls.get(0)));
+        assertThatThrownBy(() -> late.get(10, java.util.concurrent.TimeUnit.SECONDS))
+                .hasCauseInstanceOf(IllegalStateException.class);
+        assertThat(activeAllocations(alloc)).isZero();
+    }
+
     @Test
     void failingLocatorDoesNotFailReads() {
         CountingLoader loader = new CountingLoader(alloc, false);
