@@ -105,7 +105,7 @@ final class AppendSlabs implements AutoCloseable {
                             }
                         }
                         if (open != null && SLAB_BYTES - position >= bytes) {
-                            ByteBuf carved = new CarvedBuffer(allocator, open, position, bytes);
+                            ByteBuf carved = new CarvedBuffer(open, position, bytes);
                             position += bytes;
                             return carved;
                         }
@@ -186,7 +186,7 @@ final class AppendSlabs implements AutoCloseable {
     private final class CarvedBuffer extends UnpooledDirectByteBuf {
         private Slab slab; // one hold, until deallocate
 
-        CarvedBuffer(ByteBufAllocator allocator, Slab slab, int index, int bytes) {
+        CarvedBuffer(Slab slab, int index, int bytes) {
             super(allocator, slab.memory.nioBuffer(index, bytes), bytes);
             slab.holds.incrementAndGet();
             this.slab = slab;

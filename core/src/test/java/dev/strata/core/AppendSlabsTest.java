@@ -95,9 +95,7 @@ class AppendSlabsTest {
         third.addAll(carve(slabs, PER_SLAB)); // fills C, then carves from A again
         assertThat(pool.made).as("no new slab: A reused").hasSize(3);
 
-        for (ByteBuf b : second) {
-            b.release();
-        }
+        second.forEach(ByteBuf::release);
         third.forEach(ByteBuf::release);
         slabs.close();
         assertThat(pool.live()).isZero();
