@@ -2,6 +2,7 @@ package dev.strata.core;
 
 import dev.strata.api.StrataException;
 import dev.strata.api.StorageException;
+import dev.strata.api.StorageInUseException;
 import dev.strata.cache.LogCache;
 import dev.strata.core.metadata.ManifestMetadataStore;
 import dev.strata.core.metadata.MetadataStore;
@@ -9,11 +10,11 @@ import dev.strata.objectstore.ObjectStorage;
 import dev.strata.objectstore.ObjectStorages;
 import dev.strata.objectstore.format.StreamBatchCodec;
 import dev.strata.wal.BlockDeviceWal;
+import dev.strata.wal.OwnershipLock;
 import dev.strata.wal.WalOptions;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -69,8 +70,15 @@ public final class Strata {
         public static final long DEFAULT_UPLOAD_THRESHOLD_BYTES = 64L << 20;
         /** Default upload trigger by age: bounds how much the WAL holds and how stale objects are. */
         public static final Duration DEFAULT_UPLOAD_INTERVAL = Duration.ofSeconds(5);
-        /** Default largest batch payload. */
+        /** Default largest batch payload (smaller where a small walCapacity or logCacheBytes set by the user needs it). */
         public static final int DEFAULT_MAX_BATCH_BYTES = 1 << 20;
+        /**
+         * Largest {@link #maxBatchBytes} accepted: 32 MiB. A batch goes to the WAL in one write, so the WAL's
+         * write buffers are the next power of two above it (64 MiB each, six of them, at this maximum).
+         */
+        public static final int MAX_BATCH_BYTES = 32 << 20;
+        /** Smallest {@link #walCapacity}: room for four of the smallest WAL writes (256 KiB). */
+        public static final long MIN_WAL_CAPACITY_BYTES = 1L << 20;
         /** Default bound on how long an append waits for WAL or cache room before BackpressureException. */
         public static final Duration DEFAULT_APPEND_BACKPRESSURE_WAIT = Duration.ofMillis(500);
         /** Default share of one upload above which a stream gets its own stream object (DESIGN: large streams). */
@@ -93,20 +101,20 @@ public final class Strata {
 
         private Path dataDir;
         private Path walPath;
-        private long walCapacityBytes = DEFAULT_WAL_CAPACITY_BYTES;
+        private Long walCapacityBytes; // null: not set, derived at build (see resolve)
         private WalOptions.Backend walBackend = WalOptions.Backend.AUTO;
         private boolean unsafeSkipWalSync;
         private URI objectStoreUri;
         private ObjectStorage objectStorage;
         private MetadataStore metadataStore;
-        private long logCacheBytes = DEFAULT_LOG_CACHE_BYTES;
+        private Long logCacheBytes; // null: not set
         private long blockCacheBytes = DEFAULT_BLOCK_CACHE_BYTES;
         private long maxInFlightReadBytes = DEFAULT_MAX_IN_FLIGHT_READ_BYTES;
-        private long uploadThresholdBytes = DEFAULT_UPLOAD_THRESHOLD_BYTES;
+        private Long uploadThresholdBytes; // null: not set
         private Duration uploadInterval = DEFAULT_UPLOAD_INTERVAL;
         private Duration uploadRetryBackoff = Duration.ofMillis(100);
         private Duration appendBackpressureWait = DEFAULT_APPEND_BACKPRESSURE_WAIT;
-        private int maxBatchBytes = DEFAULT_MAX_BATCH_BYTES;
+        private Integer maxBatchBytes; // null: not set
         private int objectBlockBytes = DEFAULT_OBJECT_BLOCK_BYTES;
         private long streamObjectThresholdBytes = DEFAULT_STREAM_OBJECT_THRESHOLD_BYTES;
         private Duration compactionInterval = DEFAULT_COMPACTION_INTERVAL;
@@ -148,10 +156,15 @@ public final class Strata {
             return this;
         }
 
-        /** WAL size in bytes for a file WAL (a block device's size is its own). */
+        /**
+         * WAL size in bytes for a file WAL (a block device's size is its own): a multiple of 4096, at
+         * least {@link #MIN_WAL_CAPACITY_BYTES}. Default {@link #DEFAULT_WAL_CAPACITY_BYTES}, or twice
+         * {@link #uploadThresholdBytes} if that is set larger. An existing WAL file keeps the capacity it
+         * was created with; one smaller than this setting fails {@link #build()}.
+         */
         public Builder walCapacity(long bytes) {
-            require(bytes >= WalOptions.MIN_CAPACITY_BYTES, "walCapacity must be >= " + WalOptions.MIN_CAPACITY_BYTES
-                    + ", got " + bytes);
+            require(bytes >= MIN_WAL_CAPACITY_BYTES && bytes % 4096 == 0, "walCapacity must be a multiple of 4096 and >= "
+                    + MIN_WAL_CAPACITY_BYTES + ", got " + bytes);
             this.walCapacityBytes = bytes;
             return this;
         }
@@ -193,6 +206,11 @@ public final class Strata {
             return this;
         }
 
+        /**
+         * Memory for recent appends (tail reads) and what awaits upload, appends in flight included.
+         * Default {@link #DEFAULT_LOG_CACHE_BYTES}, or more where {@link #uploadThresholdBytes} or
+         * {@link #maxBatchBytes} set by the user needs it (twice either).
+         */
         public Builder logCacheBytes(long bytes) {
             require(bytes >= (1 << 20), "logCacheBytes must be >= 1 MiB, got " + bytes);
             this.logCacheBytes = bytes;
@@ -211,7 +229,11 @@ public final class Strata {
             return this;
         }
 
-        /** Unuploaded bytes that trigger an upload. */
+        /**
+         * Unuploaded bytes that trigger an upload: at most half of {@link #logCacheBytes} and of
+         * {@link #walCapacity}. Default {@link #DEFAULT_UPLOAD_THRESHOLD_BYTES}, or a quarter of the
+         * smaller of those two where that is less.
+         */
         public Builder uploadThresholdBytes(long bytes) {
             require(bytes >= 1, "uploadThresholdBytes must be >= 1, got " + bytes);
             this.uploadThresholdBytes = bytes;
@@ -245,9 +267,16 @@ public final class Strata {
             return this;
         }
 
-        /** Largest payload of one batch; larger appends fail with RecordTooLargeException. */
+        /**
+         * Largest payload of one batch, in [1, {@link #MAX_BATCH_BYTES}]; larger appends fail with
+         * RecordTooLargeException. It needs {@link #logCacheBytes} of at least twice the batch and a
+         * {@link #walCapacity} of at least four WAL write buffers (each the next power of two above the
+         * batch plus 132 KiB). Default {@link #DEFAULT_MAX_BATCH_BYTES}, or less where a
+         * {@code walCapacity} or {@code logCacheBytes} set by the user is too small for it.
+         */
         public Builder maxBatchBytes(int bytes) {
-            require(bytes >= 1, "maxBatchBytes must be >= 1, got " + bytes);
+            require(bytes >= 1 && bytes <= MAX_BATCH_BYTES, "maxBatchBytes must be in [1, " + MAX_BATCH_BYTES + "], got "
+                    + bytes);
             this.maxBatchBytes = bytes;
             return this;
         }
@@ -401,11 +430,20 @@ public final class Strata {
         }
 
         /**
-         * Opens the store: object store, metadata (fencing earlier processes), WAL, recovery, uploads.
+         * Opens the store: the ownership locks of the data directory and the WAL, the object store,
+         * metadata (fencing earlier processes on the same bucket), the WAL, recovery, uploads.
          *
-         * @throws IllegalArgumentException if the settings are incomplete or inconsistent (the message
-         *     names the setting)
-         * @throws StorageException if a storage cannot be opened (e.g. the bucket is missing)
+         * <p>Every setting and combination is checked before anything is touched: a {@code build()}
+         * that fails for its settings changes nothing on disk or in the bucket. So does one refused
+         * because another store (in this process or another on this host) has the WAL or the data
+         * directory open ({@link StorageInUseException}): the locks are taken before the metadata is.
+         *
+         * @throws IllegalArgumentException if the settings are incomplete or conflict (the message names
+         *     the settings, and which to change)
+         * @throws StorageInUseException if another store has the WAL or the data directory open
+         * @throws StorageException if a storage cannot be opened or created (the message names the
+         *     setting and the path: e.g. {@code dataDir} is a file, {@code walPath} is a directory, the
+         *     bucket is missing or not writable, no space for the WAL)
          * @throws dev.strata.api.CorruptDataException if the WAL header or the manifest is damaged, or the
          *     WAL lost acknowledged data (see {@link #openDespiteLostWalData})
          */
@@ -414,17 +452,27 @@ public final class Strata {
             require(dataDir != null || objectStoreUri != null || objectStorage != null,
                     "objectStore (or objectStorage, or dataDir) must be set");
             require(objectStoreUri == null || objectStorage == null, "set objectStore or objectStorage, not both");
-            require(uploadThresholdBytes <= logCacheBytes / 2, "uploadThresholdBytes (" + uploadThresholdBytes
-                    + ") must be at most half of logCacheBytes (" + logCacheBytes + ") so uploads start before the cache is full");
-            require(uploadThresholdBytes <= walCapacityBytes / 2, "uploadThresholdBytes (" + uploadThresholdBytes
-                    + ") must be at most half of walCapacity (" + walCapacityBytes + ")");
-            require((long) StreamBatchCodec.headerSize() + maxBatchBytes <= logCacheBytes / 2, "maxBatchBytes ("
-                    + maxBatchBytes + ") must be at most half of logCacheBytes (" + logCacheBytes
-                    + "): an append waits for room in the cache, and a batch larger than that would never find it");
+            Sizes sizes = resolveSizes();
 
             long startNanos = System.nanoTime();
             List<AutoCloseable> owned = new ArrayList<>();
             try {
+                // Ownership first, before any other side effect: a refused open changes nothing.
+                if (dataDir != null) {
+                    createDirectories(dataDir, "dataDir");
+                    owned.add(OwnershipLock.forDirectory(dataDir));
+                }
+                Path wal = walPath != null ? walPath : dataDir.resolve("wal").resolve("strata.wal");
+                if (Files.isDirectory(wal)) {
+                    throw new StorageException("walPath: " + wal + " is a directory; the WAL is a file or a block device",
+                            false);
+                }
+                if (wal.toAbsolutePath().getParent() != null) {
+                    createDirectories(wal.toAbsolutePath().getParent(), "walPath");
+                }
+                OwnershipLock walLock = OwnershipLock.forWal(wal);
+                owned.add(walLock); // the WAL takes it over; closing it twice is harmless
+
                 ObjectStorage storage = objectStorage;
                 if (storage == null) {
                     URI uri = objectStoreUri != null ? objectStoreUri : dataDir.resolve("objects").toUri();
@@ -439,38 +487,42 @@ public final class Strata {
                     metadata = openManifest(storage);
                     owned.add(metadata);
                 }
-                long nodeEpoch = metadata.registerNode().join();
+                long nodeEpoch = registerNode(metadata);
 
                 // Blocks are the unit the uploader seals and the cache evicts: a few per upload.
                 long cacheBlockBytes = Math.max(64L << 10, Math.min(LogCache.DEFAULT_BLOCK_SIZE_BYTES,
-                        Math.min(uploadThresholdBytes / 4, logCacheBytes / 8)));
-                LogCache logCache = LogCache.builder().capacityBytes(logCacheBytes).blockSizeBytes(cacheBlockBytes).build();
+                        Math.min(sizes.uploadThresholdBytes() / 4, sizes.logCacheBytes() / 8)));
+                LogCache logCache = LogCache.builder().capacityBytes(sizes.logCacheBytes()).blockSizeBytes(cacheBlockBytes)
+                        .build();
                 owned.add(logCache); // closed after the WAL (reverse order): WAL completions at close still find it open
-                Path wal = walPath != null ? walPath : dataDir.resolve("wal").resolve("strata.wal");
-                if (wal.getParent() != null) {
-                    createDirectories(wal.getParent(), "walPath");
-                }
-                // A WAL write buffer holds at least one whole batch (plus headers), in 1 MiB steps.
-                int maxRecord = StreamBatchCodec.headerSize() + maxBatchBytes;
-                long writeBuffer = Math.max(WalOptions.DEFAULT_WRITE_BUFFER_BYTES,
-                        ((maxRecord + (64L << 10)) + (1 << 20) - 1) / (1 << 20) * (1 << 20));
-                require(writeBuffer <= walCapacityBytes / 4, "maxBatchBytes (" + maxBatchBytes
-                        + ") is too large for walCapacity (" + walCapacityBytes + "): a WAL write must hold a batch");
+                int maxRecord = StreamBatchCodec.headerSize() + sizes.maxBatchBytes();
                 BlockDeviceWal blockWal = walOpener.apply(WalOptions.builder(wal)
-                        .capacityBytes(walCapacityBytes)
-                        .writeBufferBytes((int) writeBuffer)
+                        .capacityBytes(sizes.walCapacityBytes())
+                        .writeBufferBytes(sizes.walWriteBufferBytes())
                         .backend(walBackend)
                         .unsafeSkipSync(unsafeSkipWalSync)
                         .nodeEpoch(nodeEpoch)
+                        .ownershipLock(walLock)
                         // the engine's WAL callback (onDurable) is short and never blocks; it hands
                         // user completions to the stream's lane: no WAL callback thread in between
                         .inlineCallbacks(true)
                         .build());
                 owned.add(blockWal);
-                require(maxRecord <= blockWal.maxRecordBytes(), "maxBatchBytes (" + maxBatchBytes
-                        + ") does not fit in one WAL write: walCapacity (" + walCapacityBytes + ") allows batches up to "
-                        + (blockWal.maxRecordBytes() - StreamBatchCodec.headerSize()) + " bytes");
-
+                if (!blockWal.isBlockDevice() && blockWal.capacity() < sizes.walCapacityBytes()) {
+                    // An existing WAL file keeps the capacity it was made with; less than asked for is
+                    // less room to ride out an object-store outage than the operator planned.
+                    throw new StorageException("walCapacity: the WAL file " + wal + " has capacity " + blockWal.capacity()
+                            + " bytes, less than walCapacity (" + sizes.walCapacityBytes() + "): set walCapacity("
+                            + blockWal.capacity() + ") to use it as it is", false);
+                }
+                if (maxRecord > blockWal.maxRecordBytes()) { // only on a device with blocks over 64 KiB
+                    throw new StorageException("maxBatchBytes (" + sizes.maxBatchBytes() + ") does not fit in one write of"
+                            + " the WAL " + wal + " (block size " + blockWal.blockSize() + "): it allows batches up to "
+                            + (blockWal.maxRecordBytes() - StreamBatchCodec.headerSize()) + " bytes", false);
+                }
+                long uploadThresholdBytes = sizes.uploadThresholdBytes();
+                long logCacheBytes = sizes.logCacheBytes();
+                int maxBatchBytes = sizes.maxBatchBytes();
                 java.util.concurrent.Executor callbacks = callbackExecutor;
                 if (callbacks == null) {
                     ExecutorService pool = Executors.newFixedThreadPool(2, named("strata-callback"));
@@ -541,6 +593,82 @@ public final class Strata {
             }
         }
 
+        /**
+         * The sizes the store runs with: what the user set, and for what they did not set, defaults
+         * scaled to what they did set (DESIGN: only a conflict between two chosen settings is an error).
+         * Pure: touches nothing.
+         */
+        Sizes resolveSizes() {
+            int header = StreamBatchCodec.headerSize();
+            long logCache = logCacheBytes != null ? logCacheBytes : Math.max(DEFAULT_LOG_CACHE_BYTES,
+                    Math.max(uploadThresholdBytes != null ? 2 * uploadThresholdBytes : 0,
+                            maxBatchBytes != null ? 2 * ((long) header + maxBatchBytes) : 0));
+            long walCapacity = walCapacityBytes != null ? walCapacityBytes : Math.max(DEFAULT_WAL_CAPACITY_BYTES,
+                    Math.max(uploadThresholdBytes != null ? roundUp4096(2 * uploadThresholdBytes) : 0,
+                            maxBatchBytes != null ? 4L * walWriteBufferFor(maxBatchBytes) : 0));
+            int largestWriteBuffer = (int) Math.min(MAX_WAL_WRITE_BUFFER_BYTES, Long.highestOneBit(walCapacity / 4));
+            int maxBatch = maxBatchBytes != null ? maxBatchBytes : (int) Math.max(1, Math.min(DEFAULT_MAX_BATCH_BYTES,
+                    Math.min(logCache / 2 - header, largestWriteBuffer - WAL_WRITE_OVERHEAD_BYTES - header)));
+            long threshold = uploadThresholdBytes != null ? uploadThresholdBytes
+                    : Math.max(1, Math.min(DEFAULT_UPLOAD_THRESHOLD_BYTES, Math.min(logCache / 4, walCapacity / 4)));
+
+            require(threshold <= logCache / 2, "uploadThresholdBytes (" + threshold + ") must be at most half of"
+                    + " logCacheBytes (" + logCache + ") so uploads start before the cache is full: raise logCacheBytes"
+                    + " or lower uploadThresholdBytes");
+            require(threshold <= walCapacity / 2, "uploadThresholdBytes (" + threshold + ") must be at most half of"
+                    + " walCapacity (" + walCapacity + "): raise walCapacity or lower uploadThresholdBytes");
+            require((long) header + maxBatch <= logCache / 2, "maxBatchBytes (" + maxBatch + ") must be at most half of"
+                    + " logCacheBytes (" + logCache + ") minus " + header + " bytes of batch header: an append waits for"
+                    + " room in the cache, and a larger batch would never find it; raise logCacheBytes or lower"
+                    + " maxBatchBytes");
+            int writeBuffer = Math.max(walWriteBufferFor(maxBatch), Math.min(WalOptions.DEFAULT_WRITE_BUFFER_BYTES,
+                    largestWriteBuffer));
+            require(writeBuffer <= walCapacity / 4, "maxBatchBytes (" + maxBatch + ") needs WAL write buffers of "
+                    + writeBuffer + " bytes, and the WAL must hold four of them: walCapacity (" + walCapacity + ") must be"
+                    + " at least " + 4L * writeBuffer + "; raise walCapacity or lower maxBatchBytes");
+            return new Sizes(walCapacity, logCache, threshold, maxBatch, writeBuffer);
+        }
+
+        /** What one WAL write needs beyond its record: padding of up to two blocks of up to 64 KiB, and record headers. */
+        private static final int WAL_WRITE_OVERHEAD_BYTES = 132 << 10;
+        /** The largest WAL write buffer (the WAL's limit). */
+        private static final int MAX_WAL_WRITE_BUFFER_BYTES = 64 << 20;
+        /** The smallest WAL write buffer: one group commit (the WAL's default group commit size). */
+        private static final int MIN_WAL_WRITE_BUFFER_BYTES = WalOptions.DEFAULT_GROUP_COMMIT_BYTES;
+
+        /** The WAL write buffer (a power of two) that holds one batch of {@code maxBatch} payload bytes. */
+        private static int walWriteBufferFor(int maxBatch) {
+            long need = (long) StreamBatchCodec.headerSize() + maxBatch + WAL_WRITE_OVERHEAD_BYTES;
+            long pow2 = Long.highestOneBit(need - 1) << 1;
+            return (int) Math.max(MIN_WAL_WRITE_BUFFER_BYTES, pow2);
+        }
+
+        private static long roundUp4096(long bytes) {
+            return (bytes + 4095) / 4096 * 4096;
+        }
+
+        /** The sizes a store runs with, after defaults were scaled to the user's settings. */
+        record Sizes(long walCapacityBytes, long logCacheBytes, long uploadThresholdBytes, int maxBatchBytes,
+                int walWriteBufferBytes) {
+        }
+
+        private static long registerNode(MetadataStore metadata) {
+            try {
+                return metadata.registerNode().join();
+            } catch (java.util.concurrent.CompletionException e) {
+                Throwable cause = e.getCause() != null ? e.getCause() : e;
+                if (cause instanceof StorageException || cause instanceof dev.strata.api.CorruptDataException) {
+                    throw (StrataException) cause;
+                }
+                if (cause instanceof StrataException se) {
+                    throw new StorageException("objectStore: cannot register this process in the metadata (is the bucket"
+                            + " writable?): " + se.getMessage(), se.isRetriable(), se);
+                }
+                throw new StorageException("objectStore: cannot register this process in the metadata: " + cause,
+                        false, cause);
+            }
+        }
+
         private static MetadataStore openManifest(ObjectStorage storage) {
             try {
                 return ManifestMetadataStore.open(storage, "");
@@ -555,8 +683,11 @@ public final class Strata {
         private static void createDirectories(Path dir, String setting) {
             try {
                 Files.createDirectories(dir);
-            } catch (IOException e) {
-                throw new UncheckedIOException(setting + ": cannot create directory " + dir, e);
+            } catch (java.nio.file.FileAlreadyExistsException e) {
+                throw new StorageException(setting + ": " + dir + " is not a directory (" + e.getFile() + " is a file)",
+                        false, e);
+            } catch (IOException | SecurityException e) {
+                throw new StorageException(setting + ": cannot create directory " + dir + ": " + e, false, e);
             }
         }
     }

@@ -239,25 +239,33 @@ public final class BlockDeviceWal implements WriteAheadLog {
                 }
             }
         }
+        OwnershipLock lock = options.ownershipLock() != null ? options.ownershipLock() : OwnershipLock.forWal(path);
         WalFile file;
         try {
             if (choice == WalOptions.Backend.BUFFERED) {
-                file = WalFile.open(path, false, options.capacityBytes());
+                file = WalFile.open(path, false, options.capacityBytes(), lock);
             } else {
                 try {
-                    file = WalFile.open(path, true, options.capacityBytes());
-                } catch (IOException e) {
+                    file = WalFile.open(path, true, options.capacityBytes(), lock);
+                } catch (WalFile.DirectIoUnsupportedException e) {
                     if (choice != WalOptions.Backend.AUTO) {
                         throw e;
                     }
                     LOG.warn("WAL O_DIRECT unsupported, using buffered I/O + fdatasync: file={} error={}", path,
-                            e.toString());
+                            e.getMessage());
                     uring = null;
-                    file = WalFile.open(path, false, options.capacityBytes());
+                    file = WalFile.open(path, false, options.capacityBytes(), lock);
                 }
             }
         } catch (IOException e) {
-            throw new StorageException("WAL open failed: file=" + path + " error=" + e, false, e);
+            lock.close();
+            boolean noSpace = String.valueOf(e.getMessage()).contains("No space left");
+            throw new StorageException("WAL open failed: file=" + path + (noSpace ? " (no space left on the device"
+                    + " for a WAL of capacity " + options.capacityBytes() + " bytes; free space or lower walCapacity)"
+                    : "") + " error=" + e, noSpace, e);
+        } catch (RuntimeException e) {
+            lock.close();
+            throw e;
         }
         try {
             return openOn(options, file, uring, wrapBackend);
@@ -358,14 +366,27 @@ public final class BlockDeviceWal implements WriteAheadLog {
             if (!problems.isEmpty()) {
                 LOG.warn("WAL header slot invalid, using the other: file={} {}", file.path(), problems);
             }
+            if (best.capacity() != options.capacityBytes() && !file.blockDevice()) {
+                LOG.info("WAL keeps the capacity it was created with: file={} capacity={} configured={}",
+                        file.path(), best.capacity(), options.capacityBytes());
+            }
             return best;
         }
         if (!blank) {
             throw new CorruptDataException("WAL header unreadable: file=" + file.path() + " " + problems);
         }
         long cap = WalMath.alignDown(file.deviceBytes() - WalHeaderDescriptor.dataOffset(bs), bs);
+        if (!file.blockDevice() && cap < options.capacityBytes()) {
+            // Never written by a WAL (no header) and short: an interrupted preallocation of an older
+            // version (this one preallocates under another name), or a file that is not a WAL.
+            throw new StorageException("WAL file smaller than configured and never initialized: file=" + file.path()
+                    + " bytes=" + file.deviceBytes() + ", a WAL of capacity " + options.capacityBytes() + " needs "
+                    + (WalHeaderDescriptor.dataOffset(bs) + options.capacityBytes()) + " bytes; it holds no WAL data"
+                    + " (both header slots are blank): delete it and it is created anew", false);
+        }
         if (cap < WalOptions.MIN_CAPACITY_BYTES) {
-            throw new StorageException("WAL device too small: file=" + file.path() + " bytes=" + file.deviceBytes(),
+            throw new StorageException("WAL device too small: file=" + file.path() + " bytes=" + file.deviceBytes()
+                    + ", at least " + (WalHeaderDescriptor.dataOffset(bs) + WalOptions.MIN_CAPACITY_BYTES) + " needed",
                     false);
         }
         return new WalHeader(bs, cap, 0, 0, 0, 0, 0, WalHeader.OPEN);
@@ -1047,6 +1068,11 @@ public final class BlockDeviceWal implements WriteAheadLog {
     /** Block size all writes are aligned to (at least the device's logical block size). */
     public int blockSize() {
         return blockSize;
+    }
+
+    /** Whether the WAL is a whole block device (its size is the device's) rather than a file. */
+    public boolean isBlockDevice() {
+        return file.blockDevice();
     }
 
     /** Whether the WAL failed after an I/O error (every append then fails). */

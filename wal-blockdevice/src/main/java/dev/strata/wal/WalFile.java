@@ -7,6 +7,7 @@ import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.OpenOption;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.List;
@@ -14,8 +15,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Owns the WAL file descriptor used for everything except the append path's data writes:
- * creation and preallocation, header writes and recovery reads. Positional I/O only, so it is
+ * Owns the WAL file descriptor used for everything except the append path's data writes
+ * (creation and preallocation, header writes and recovery reads), and the WAL's
+ * {@link OwnershipLock}. Positional I/O only, so it is
  * safe to use from several threads. Closing it is idempotent.
  *
  * <p>A path that is a block device is used whole (size and logical block size from sysfs, no
@@ -40,68 +42,117 @@ final class WalFile implements AutoCloseable {
     private final boolean blockDevice;
     private final int blockSize;
     private final long deviceBytes;
+    private final OwnershipLock lock;
 
-    private WalFile(Path path, FileChannel channel, boolean direct, boolean blockDevice, int blockSize, long deviceBytes) {
+    private WalFile(Path path, FileChannel channel, boolean direct, boolean blockDevice, int blockSize, long deviceBytes,
+            OwnershipLock lock) {
         this.path = path;
         this.channel = channel;
         this.direct = direct;
         this.blockDevice = blockDevice;
         this.blockSize = blockSize;
         this.deviceBytes = deviceBytes;
+        this.lock = lock;
     }
 
     /**
      * Opens {@code path}; a missing regular file is created with {@code 2 * blockSize + capacity}
-     * bytes of zeros. An existing regular file keeps its size.
+     * bytes of zeros, under the name {@code <path>.preallocating}, and renamed to {@code path} only
+     * once all of it is written and synced: a process killed while preallocating leaves no file
+     * under the WAL's name (the next open deletes the partial one and starts again). An existing
+     * regular file keeps its size. The caller holds the WAL's {@link OwnershipLock}; the returned
+     * file owns it and releases it when it closes (if this method fails, the caller still owns it).
      *
-     * @param direct open with O_DIRECT (fails with IOException where unsupported)
+     * @param direct open with O_DIRECT
+     * @throws DirectIoUnsupportedException the file system refused O_DIRECT (nothing was created)
+     * @throws IOException any other failure (e.g. no space left while preallocating: nothing is left)
      */
-    static WalFile open(Path path, boolean direct, long capacityForNewFile) throws IOException {
+    static WalFile open(Path path, boolean direct, long capacityForNewFile, OwnershipLock lock) throws IOException {
         boolean isDevice = isBlockDevice(path);
-        boolean created = false;
         if (!isDevice && !Files.exists(path)) {
-            Path parent = path.toAbsolutePath().getParent();
-            if (parent != null) {
-                Files.createDirectories(parent);
-            }
-            created = true;
+            create(path, direct, capacityForNewFile);
         }
-        List<OpenOption> opts = new ArrayList<>(List.of(StandardOpenOption.READ, StandardOpenOption.WRITE));
-        if (created) {
-            opts.add(StandardOpenOption.CREATE_NEW);
-        }
-        if (direct) {
-            opts.add(ExtendedOpenOption.DIRECT);
-        }
-        FileChannel ch;
-        try {
-            ch = FileChannel.open(path, opts.toArray(OpenOption[]::new));
-        } catch (IOException | RuntimeException e) {
-            if (created) {
-                Files.deleteIfExists(path);
-            }
-            throw e;
-        }
+        FileChannel ch = openChannel(path, direct, StandardOpenOption.READ, StandardOpenOption.WRITE);
         try {
             int bs = blockSize(path, isDevice);
-            long size;
-            if (isDevice) {
-                size = deviceBytes(path);
-            } else {
-                if (created) {
-                    preallocate(ch, WalHeaderDescriptor.dataOffset(bs) + capacityForNewFile, bs);
-                    LOG.info("WAL file created and preallocated with zeros: file={} bytes={}", path,
-                            WalHeaderDescriptor.dataOffset(bs) + capacityForNewFile);
-                }
-                size = ch.size();
-            }
-            return new WalFile(path, ch, direct, isDevice, bs, size);
+            long size = isDevice ? deviceBytes(path) : ch.size();
+            return new WalFile(path, ch, direct, isDevice, bs, size, lock);
         } catch (IOException | RuntimeException e) {
             ch.close();
-            if (created) {
-                Files.deleteIfExists(path);
+            throw e;
+        }
+    }
+
+    /** Where a new WAL file is preallocated before it is renamed to its name. */
+    static Path preallocationPath(Path path) {
+        return path.resolveSibling(path.getFileName() + ".preallocating");
+    }
+
+    private static void create(Path path, boolean direct, long capacity) throws IOException {
+        Path parent = path.toAbsolutePath().getParent();
+        if (parent != null) {
+            Files.createDirectories(parent);
+        }
+        Path temp = preallocationPath(path);
+        if (Files.deleteIfExists(temp)) {
+            LOG.warn("WAL preallocation interrupted earlier (a crash or kill): deleted the partial file {}", temp);
+        }
+        boolean done = false;
+        try (FileChannel ch = openChannel(temp, direct, StandardOpenOption.CREATE_NEW, StandardOpenOption.READ,
+                StandardOpenOption.WRITE)) {
+            int bs = blockSize(temp, false);
+            long bytes = WalHeaderDescriptor.dataOffset(bs) + capacity;
+            preallocate(ch, bytes, bs);
+            Files.move(temp, path, StandardCopyOption.ATOMIC_MOVE);
+            syncDirectory(parent);
+            done = true;
+            LOG.info("WAL file created and preallocated with zeros: file={} bytes={}", path, bytes);
+        } finally {
+            if (!done) {
+                Files.deleteIfExists(temp);
+            }
+        }
+    }
+
+    private static FileChannel openChannel(Path path, boolean direct, OpenOption... options) throws IOException {
+        List<OpenOption> opts = new ArrayList<>(List.of(options));
+        if (!direct) {
+            return FileChannel.open(path, opts.toArray(OpenOption[]::new));
+        }
+        opts.add(ExtendedOpenOption.DIRECT);
+        try {
+            return FileChannel.open(path, opts.toArray(OpenOption[]::new));
+        } catch (IOException e) {
+            if (e instanceof java.nio.file.FileSystemException && !(e instanceof java.nio.file.AccessDeniedException)
+                    && !(e instanceof java.nio.file.NoSuchFileException)
+                    && !(e instanceof java.nio.file.FileAlreadyExistsException)
+                    && String.valueOf(e.getMessage()).contains("Invalid argument")) {
+                throw new DirectIoUnsupportedException(path, e);
             }
             throw e;
+        } catch (UnsupportedOperationException e) {
+            throw new DirectIoUnsupportedException(path, e);
+        }
+    }
+
+    /** Makes a rename in {@code dir} durable (Linux: fsync of the directory). */
+    private static void syncDirectory(Path dir) throws IOException {
+        if (dir == null) {
+            return;
+        }
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException e) {
+            LOG.debug("cannot sync directory {} (not supported here): {}", dir, e.toString());
+        }
+    }
+
+    /** The file system refused to open a file with O_DIRECT; buffered I/O may work. */
+    static final class DirectIoUnsupportedException extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        DirectIoUnsupportedException(Path path, Exception cause) {
+            super("O_DIRECT unsupported for " + path + ": " + cause, cause);
         }
     }
 
@@ -201,8 +252,13 @@ final class WalFile implements AutoCloseable {
         channel.force(false);
     }
 
+    /** Closes the descriptor, then gives up ownership of the WAL (idempotent). */
     @Override
     public void close() throws IOException {
-        channel.close();
+        try {
+            channel.close();
+        } finally {
+            lock.close();
+        }
     }
 }

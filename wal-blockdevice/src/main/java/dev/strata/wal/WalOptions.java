@@ -50,6 +50,7 @@ public final class WalOptions {
     private final Executor callbackExecutor;
     private final boolean inlineCallbacks;
     private final boolean callerWritesWhenIdle;
+    private final OwnershipLock ownershipLock;
 
     private WalOptions(Builder b) {
         this.path = b.path;
@@ -58,6 +59,7 @@ public final class WalOptions {
         this.unsafeSkipSync = b.unsafeSkipSync;
         this.writeBufferBytes = b.writeBufferBytes;
         this.groupCommitBytes = b.groupCommitBytes;
+        this.ownershipLock = b.ownershipLock;
         this.maxInFlightWrites = b.maxInFlightWrites;
         this.maxWriteOpsPerSecond = b.maxWriteOpsPerSecond;
         this.maxWriteBytesPerSecond = b.maxWriteBytesPerSecond;
@@ -85,6 +87,14 @@ public final class WalOptions {
 
     public boolean unsafeSkipSync() {
         return unsafeSkipSync;
+    }
+
+    /**
+     * The WAL's ownership, taken by the caller before opening (see {@link Builder#ownershipLock}), or
+     * null: the WAL then takes it itself.
+     */
+    public OwnershipLock ownershipLock() {
+        return ownershipLock;
     }
 
     public int writeBufferBytes() {
@@ -150,6 +160,7 @@ public final class WalOptions {
         private Executor callbackExecutor;
         private boolean inlineCallbacks;
         private boolean callerWritesWhenIdle;
+        private OwnershipLock ownershipLock;
 
         private Builder(Path path) {
             this.path = Objects.requireNonNull(path, "path");
@@ -267,6 +278,17 @@ public final class WalOptions {
             return this;
         }
 
+        /**
+         * The WAL's {@link OwnershipLock#forWal ownership}, taken by the caller before it opens the WAL
+         * (an engine takes it before any other side effect of its open, so that a refused open changes
+         * nothing). The WAL owns it from then on: it releases it when it closes or when its open
+         * fails. Default: none, and {@link BlockDeviceWal#open} takes the lock itself.
+         */
+        public Builder ownershipLock(OwnershipLock lock) {
+            this.ownershipLock = Objects.requireNonNull(lock, "ownershipLock");
+            return this;
+        }
+
         /** @throws IllegalArgumentException if options contradict each other */
         public WalOptions build() {
             requireArgument(!callerWritesWhenIdle || inlineCallbacks,
@@ -275,6 +297,8 @@ public final class WalOptions {
                     "inlineCallbacks and callbackExecutor are exclusive: choose one");
             requireArgument(groupCommitBytes <= writeBufferBytes, "groupCommitBytes (" + groupCommitBytes
                     + ") must not exceed writeBufferBytes (" + writeBufferBytes + ")");
+            requireArgument(ownershipLock == null || ownershipLock.isFor(path),
+                    "ownershipLock holds " + (ownershipLock == null ? null : ownershipLock.target()) + ", not " + path);
             return new WalOptions(this);
         }
 
