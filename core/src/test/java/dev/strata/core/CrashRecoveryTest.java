@@ -50,13 +50,35 @@ class CrashRecoveryTest {
         for (int round = 0; round < ROUNDS; round++) {
             String streams = round == 0 ? "new:" + STREAMS : ids.stream().map(String::valueOf).collect(Collectors.joining(","));
             int killAfterAcks = 300 + random.nextInt(1500);
-            runChildAndKill(round, streams, killAfterAcks, ids);
+            runChildAndKill(round, streams, killAfterAcks, ids, -1);
             verified += verifyAfterRestart(round);
         }
         assertThat(verified).isGreaterThan(ROUNDS * 300L);
     }
 
-    private void runChildAndKill(int round, String streams, int killAfterAcks, List<Long> ids) throws Exception {
+    /**
+     * Issue 18, items 0 and 8: while the child runs, this process tries to open the same store. It is
+     * refused with {@link dev.strata.api.StorageInUseException} naming the child's pid, and changes
+     * nothing: the child keeps acknowledging, and every batch it acknowledged (before and after the
+     * refused open) is there after the child is killed and the store reopened. Before the lock, the
+     * second open succeeded and the child silently lost what it acknowledged afterwards.
+     */
+    @Test
+    void aSecondProcessCannotOpenTheStoreWhileTheFirstRunsAndLosesNothing() throws Exception {
+        List<Long> ids = new ArrayList<>();
+        runChildAndKill(0, "new:" + STREAMS, 1500, ids, 500);
+        assertThat(refusedOpen).as("the open while the child ran").isInstanceOf(dev.strata.api.StorageInUseException.class);
+        assertThat(refusedOpen.getMessage()).contains("another process").contains("pid=" + childPid);
+        assertThat(acksAfterRefusal).isGreaterThanOrEqualTo(1000);
+        assertThat(verifyAfterRestart(0)).isGreaterThanOrEqualTo(1500);
+    }
+
+    private Throwable refusedOpen;
+    private long childPid;
+    private int acksAfterRefusal;
+
+    private void runChildAndKill(int round, String streams, int killAfterAcks, List<Long> ids, int openAfterAcks)
+            throws Exception {
         String java = ProcessHandle.current().info().command().orElse("java");
         Process child = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
                 CrashChild.class.getName(), dir.toString(), String.valueOf(round), streams)
@@ -74,6 +96,17 @@ class CrashRecoveryTest {
                         acked.computeIfAbsent(Long.parseLong(f[1]), k -> new TreeMap<>())
                                 .put(Long.parseLong(f[2]), new long[] {Long.parseLong(f[3]), Long.parseLong(f[4])});
                         acks++;
+                        if (refusedOpen != null) {
+                            acksAfterRefusal++;
+                        }
+                        if (acks == openAfterAcks) {
+                            childPid = child.pid();
+                            try (DurableStreamStore second = CrashChild.builder(dir).build()) {
+                                throw new AssertionError("a second process opened the store while the first ran");
+                            } catch (dev.strata.api.StorageInUseException e) {
+                                refusedOpen = e;
+                            }
+                        }
                     }
                     case "TRIM" -> trimmed.merge(Long.parseLong(f[1]), Long.parseLong(f[2]), Math::max);
                     case "ERR" -> throw new AssertionError("child append failed: " + line);
