@@ -657,8 +657,8 @@ public final class Strata {
                 return metadata.registerNode().join();
             } catch (java.util.concurrent.CompletionException e) {
                 Throwable cause = e.getCause() != null ? e.getCause() : e;
-                if (cause instanceof StorageException || cause instanceof dev.strata.api.CorruptDataException) {
-                    throw (StrataException) cause;
+                if (cause instanceof dev.strata.api.CorruptDataException corrupt) {
+                    throw corrupt;
                 }
                 if (cause instanceof StrataException se) {
                     throw new StorageException("objectStore: cannot register this process in the metadata (is the bucket"

@@ -226,8 +226,9 @@ class DurableStreamStoreTest {
     @Test
     void newProcessOnSameObjectStoreFencesThePreviousOne() {
         Path objects = dir.resolve("shared-objects");
-        Strata.Builder a = builder().walPath(dir.resolve("a.wal")).objectStore(objects.toUri());
-        Strata.Builder b = builder().walPath(dir.resolve("b.wal")).objectStore(objects.toUri());
+        // Two machines: each its own data directory and WAL, one bucket.
+        Strata.Builder a = builder().dataDir(dir.resolve("a")).walPath(dir.resolve("a.wal")).objectStore(objects.toUri());
+        Strata.Builder b = builder().dataDir(dir.resolve("b")).walPath(dir.resolve("b.wal")).objectStore(objects.toUri());
         try (DurableStreamStore first = a.build()) {
             Stream s = await(first.createStream(StreamOptions.defaults()));
             appendDerived(s, 10);
@@ -443,8 +444,9 @@ class DurableStreamStoreTest {
                 .logCacheBytes(16L << 20).uploadThresholdBytes(256 << 10).build())
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("maxBatchBytes").hasMessageContaining("walCapacity");
-        assertThatThrownBy(() -> Strata.builder().dataDir(dir).uploadThresholdBytes(200L << 20).build())
-                .hasMessageContaining("uploadThresholdBytes");
+        assertThatThrownBy(() -> Strata.builder().dataDir(dir).logCacheBytes(256L << 20).uploadThresholdBytes(200L << 20)
+                .build())
+                .hasMessageContaining("uploadThresholdBytes").hasMessageContaining("logCacheBytes");
         assertThatThrownBy(() -> Strata.builder().dataDir(dir).logCacheBytes(4L << 20).uploadThresholdBytes(1L << 20)
                 .maxBatchBytes(2 << 20).build())
                 .isInstanceOf(IllegalArgumentException.class)

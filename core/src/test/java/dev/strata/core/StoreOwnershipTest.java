@@ -13,6 +13,9 @@ import dev.strata.api.Stream;
 import dev.strata.api.StreamOptions;
 import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.objectstore.ObjectStorage;
+import dev.strata.objectstore.ObjectStorageException;
+import dev.strata.objectstore.Operation;
+import dev.strata.objectstore.testing.FaultInjectingObjectStorage;
 import dev.strata.wal.OwnershipLock;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -148,6 +151,28 @@ class StoreOwnershipTest {
                 .hasMessageContaining(file.toString());
         // Nothing was left holding anything: the same directories open once fixed.
         DurableStoreFixture.smallBuilder(dir.resolve("d1")).build().close();
+    }
+
+    /** Was: a raw CompletionException wrapping ObjectStorageException from the node registration. */
+    @Test
+    void aBucketThatRefusesWritesAtOpenIsAStorageException() throws IOException {
+        Path data = Files.createDirectories(dir.resolve("ro"));
+        try (DurableStreamStore first = DurableStoreFixture.smallBuilder(data).build()) {
+            await(first.createStream(StreamOptions.defaults())); // an existing store
+        }
+        LocalObjectStorage local = LocalObjectStorage.open(data.resolve("objects"));
+        FaultInjectingObjectStorage readOnly = new FaultInjectingObjectStorage(local, 1)
+                .failRate(Operation.PUT, 1.0, ObjectStorageException.Kind.PERMANENT);
+        try {
+            assertThatThrownBy(() -> DurableStoreFixture.smallBuilder(data).objectStorage(readOnly).build())
+                    .isInstanceOf(StorageException.class)
+                    .isNotInstanceOf(StorageInUseException.class)
+                    .hasMessageContaining("objectStore")
+                    .satisfies(e -> assertThat(((StorageException) e).isRetriable()).isFalse());
+        } finally {
+            closeQuietly(local);
+        }
+        DurableStoreFixture.smallBuilder(data).build().close(); // the refused open left nothing held
     }
 
     private static TreeMap<String, Long> listing(Path root) throws IOException {

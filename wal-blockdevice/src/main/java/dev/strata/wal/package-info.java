@@ -4,9 +4,12 @@
  * <p>Owns: the WAL on-device formats ({@link dev.strata.wal.WalHeaderDescriptor header slots},
  * {@link dev.strata.wal.WalRecordDescriptor records}), group commit, durability (O_DIRECT +
  * fdatasync or RWF_DSYNC), space accounting and backpressure, the recovery scan, and the choice of
- * I/O backend. Public: {@link dev.strata.wal.WriteAheadLog} (what the engine codes against),
- * {@link dev.strata.wal.BlockDeviceWal}, {@link dev.strata.wal.WalOptions} and the value types it
- * returns. Everything else is package-private.
+ * I/O backend, and who may open a WAL: {@link dev.strata.wal.OwnershipLock} (one open WAL per file or
+ * device, across threads and processes of a host; also used by the engine for its data directory).
+ * Public: {@link dev.strata.wal.WriteAheadLog} (what the engine codes against),
+ * {@link dev.strata.wal.BlockDeviceWal}, {@link dev.strata.wal.WalOptions},
+ * {@link dev.strata.wal.OwnershipLock} and the value types it returns. Everything else is
+ * package-private.
  *
  * <p>Recovery: the scan follows the record chain from the trim point. Where it breaks (zeros, a
  * bad CRC, stale bytes), it looks ahead for intact records, and uses the durable mark every record
