@@ -383,13 +383,15 @@ final class DefaultStreamStore implements DurableStreamStore {
         } finally {
             handOff.writeLock().unlock();
         }
+        // First: catch-up reads in flight fail with StreamClosedException now, whatever the object store
+        // does (during an outage it may never answer), instead of waiting behind the final upload.
+        readPath.close();
         awaitAppendsInFlight(CLOSE_DRAIN_NANOS);
         slabs.close(); // the open slab lives on while the LogCache holds its buffers
         compactor.close(); // a task that has not committed leaves orphans, swept at a later start
         // One last upload of what the WAL holds (bounded; the WAL keeps it anyway), but only for a store
         // that served: a build that failed (e.g. refused for lost WAL data) must leave storage as it found it.
         uploader.close(started);
-        readPath.close();
         for (int i = owned.size() - 1; i >= 0; i--) {
             try {
                 owned.get(i).close();
