@@ -19,11 +19,12 @@ import java.util.function.Consumer;
 
 /**
  * The object storage as {@link Strata.Builder#build()} uses it: until {@link #disarm()}, a request
- * that has not completed when the open deadline ({@link Strata.Builder#objectStoreOpenTimeout})
- * passes fails with a retriable {@link ObjectStorageException} ({@code TRANSIENT}) naming the
- * setting, so that an object store that does not answer (an outage: the storage keeps retrying, or
- * never answers) makes {@code build()} fail within that bound instead of after the storage's own
- * retry budget. Once disarmed (the store serves), requests pass through unchanged.
+ * that has not completed {@link Strata.Builder#objectStoreOpenTimeout} after it was made fails with
+ * a retriable {@link ObjectStorageException} ({@code TRANSIENT}) naming the setting, so that an
+ * object store that does not answer (an outage: the storage keeps retrying, or never answers) makes
+ * {@code build()} fail after about that long instead of after the storage's own retry budget. The
+ * bound is per request, not on the whole open: replaying a large WAL to a healthy store may take
+ * longer. Once disarmed (the store serves), requests pass through unchanged.
  *
  * <p>A request cut off by the deadline goes on in the delegate; what it yields later (a read's
  * buffer) is released. Thread-safe.
@@ -31,13 +32,11 @@ import java.util.function.Consumer;
 final class OpenDeadlineStorage implements ObjectStorage {
     private final ObjectStorage delegate;
     private final Duration timeout;
-    private final long deadlineNanos;
     private volatile boolean disarmed;
 
     OpenDeadlineStorage(ObjectStorage delegate, Duration timeout) {
         this.delegate = delegate;
         this.timeout = timeout;
-        this.deadlineNanos = System.nanoTime() + timeout.toNanos();
     }
 
     /** From now on requests pass through unbounded (the store serves; uploads retry on their own). */
@@ -57,10 +56,9 @@ final class OpenDeadlineStorage implements ObjectStorage {
                 release.accept(v); // cut off by the deadline: nobody takes it
             }
         });
-        long remaining = Math.max(0, deadlineNanos - System.nanoTime());
-        CompletableFuture.delayedExecutor(remaining, TimeUnit.NANOSECONDS).execute(() -> out.completeExceptionally(
+        CompletableFuture.delayedExecutor(timeout.toNanos(), TimeUnit.NANOSECONDS).execute(() -> out.completeExceptionally(
                 ObjectStorageException.of(ObjectStorageException.Kind.TRANSIENT, op, key, 0,
-                        "object store did not answer while opening the store within objectStoreOpenTimeout="
+                        "object store did not answer a request while opening the store within objectStoreOpenTimeout="
                                 + timeout.toMillis() + "ms", null)));
         return out;
     }

@@ -394,13 +394,17 @@ public final class Strata {
          * How long {@code close()} waits for its final upload of what the WAL holds (default 5 s).
          * When the object store does not answer in time (an outage), close gives up on uploading:
          * nothing acknowledged is lost (it stays in the WAL and is replayed and uploaded at the next
-         * open), and close releases everything and returns. Bounds of {@code close()} during an
-         * outage: this wait, plus at most 5 s for the upload threads to stop once interrupted, plus
-         * the store's other shutdown steps (appends in flight to the WAL: at most 10 s); catch-up
-         * fetches in flight fail at once with {@code StreamClosedException}. An object store this
-         * store opened itself (from {@link #objectStore} or {@link #dataDir}) is closed right after
-         * giving up, so requests still waiting for it fail at once; one given through
-         * {@link #objectStorage} is not closed, and its requests end when that storage ends them.
+         * open), and close releases everything and returns. {@code 0} skips the wait.
+         *
+         * <p>Bounds of {@code close()} during an outage: catch-up fetches in flight fail at once with
+         * {@code StreamClosedException}; then this wait; then at most 5 s for the upload threads to
+         * stop once interrupted (they stop at once when waiting for the store); appends already
+         * handed to the WAL are waited for at most 10 s (a WAL matter, not the store's). An object
+         * store this store opened itself (from {@link #objectStore} or {@link #dataDir}) is closed
+         * right after giving up, so requests still waiting for it (a metadata commit) fail at once.
+         * One given through {@link #objectStorage} is not closed: a metadata commit that was waiting
+         * for it when close gave up ends when that storage ends it (or at the manifest's own
+         * per-request bound).
          */
         public Builder closeUploadTimeout(Duration timeout) {
             require(timeout != null && !timeout.isNegative(), "closeUploadTimeout must be >= 0, got " + timeout);
@@ -409,14 +413,15 @@ public final class Strata {
         }
 
         /**
-         * How long {@link #build()} waits in total for the object store while opening (loading the
-         * manifest, registering this process, uploading what the WAL replayed) before it fails with
-         * a retriable {@link StorageException} (default 10 s): during an outage {@code build()}
-         * fails within this bound (plus the local work of opening) instead of after the storage's
-         * own retry budget, and can be retried by the caller. Requests the object store does not
-         * answer in time are abandoned (their late results are released). A
-         * {@link #metadataStore} given by the caller is not bounded by it. Once the store serves,
-         * requests are not bounded (uploads retry on their own).
+         * How long {@link #build()} waits for any one object-store request while opening (loading the
+         * manifest, registering this process, uploading what the WAL replayed; the storage retries
+         * the request meanwhile) before it gives up on it (default 10 s). During an outage,
+         * {@code build()} therefore fails after about this long (plus the local work of opening) with
+         * a retriable {@link StorageException} naming this setting, instead of after the storage's own
+         * retry budget (S3: up to 60 s), and can be retried by the caller. An upload of replayed data
+         * that gives up does not fail the open: the data stays in the WAL and background uploads
+         * retry. Late results of abandoned requests are released. A {@link #metadataStore} given by
+         * the caller is not bounded by it. Once the store serves, requests are not bounded by it.
          */
         public Builder objectStoreOpenTimeout(Duration timeout) {
             require(timeout != null && !timeout.isNegative() && !timeout.isZero(),
@@ -476,7 +481,7 @@ public final class Strata {
                     owned.add(storage);
                 }
                 OpenDeadlineStorage openDeadline = new OpenDeadlineStorage(storage, objectStoreOpenTimeout);
-                storage = openDeadline; // requests of build() end by objectStoreOpenTimeout; disarmed before serving
+                storage = openDeadline; // each request of build() ends within objectStoreOpenTimeout; disarmed before serving
                 MetadataStore metadata = metadataStore;
                 if (metadata == null) {
                     metadata = openManifest(storage);
