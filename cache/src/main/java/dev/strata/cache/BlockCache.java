@@ -156,7 +156,7 @@ public final class BlockCache implements AutoCloseable {
 
     private BlockCache(Builder b) {
         this.loader = b.loader;
-        this.executor = b.executor;
+        this.executor = inlineWhenRejected(b.executor);
         this.ticker = b.ticker;
         this.prefetchTtlNanos = b.prefetchTtl.toNanos();
         long prefetchBudget = (long) (b.maxInFlightBytes * b.prefetchBudgetFraction);
@@ -167,13 +167,29 @@ public final class BlockCache implements AutoCloseable {
         this.cache = Caffeine.newBuilder()
                 .maximumWeight(b.capacityBytes)
                 .weigher((BlockKey k, CachedBlock v) -> v.sizeBytes)
-                .executor(b.executor)
+                .executor(executor)
                 .removalListener((BlockKey k, CachedBlock v, RemovalCause cause) -> onRemoval(v, cause))
                 .build();
         this.budget = new InFlightReadBudget(b.maxInFlightBytes, prefetchBudget, b.maxWaitingLoads,
                 b.maxWait.toNanos(), b.ticker);
         this.readAhead = new ReadAhead(b.locator, Math.min(b.initialWindowBytes, maxWindow), maxWindow,
-                b.sequentialThreshold, b.maxTrackedStreams, b.executor);
+                b.sequentialThreshold, b.maxTrackedStreams, executor);
+    }
+
+    /**
+     * The executor for the cache's own work, running a task on the calling thread when {@code executor}
+     * refuses it (it was shut down, as when the store closes while loads are in flight): the work
+     * (maintenance, removal, completing a load) must run anyway, or buffers leak, and Caffeine would
+     * log the refusal as an error before running it itself.
+     */
+    private static Executor inlineWhenRejected(Executor executor) {
+        return task -> {
+            try {
+                executor.execute(task);
+            } catch (java.util.concurrent.RejectedExecutionException shutDown) {
+                task.run();
+            }
+        };
     }
 
     /**
@@ -461,16 +477,12 @@ public final class BlockCache implements AutoCloseable {
     }
 
     /**
-     * Runs {@link #completeLoad} on the cache's executor, or right here if the executor refuses it
-     * (shut down while the load was in flight, as when the store closes): completeLoad must run
-     * for every load, since it alone releases the loaded buffers of a closed cache.
+     * Runs {@link #completeLoad} on the cache's executor, or right here if the executor was shut down
+     * while the load was in flight (as when the store closes; see {@link #inlineWhenRejected}):
+     * completeLoad must run for every load, since it alone releases the loaded buffers of a closed cache.
      */
     private void completeLoadOnExecutor(List<PendingLoad> run, List<CompletableFuture<ByteBuf>> outcomes) {
-        try {
-            executor.execute(() -> completeLoad(run, outcomes));
-        } catch (java.util.concurrent.RejectedExecutionException shutDown) {
-            completeLoad(run, outcomes);
-        }
+        executor.execute(() -> completeLoad(run, outcomes));
     }
 
     private static boolean containsNull(List<?> list) {

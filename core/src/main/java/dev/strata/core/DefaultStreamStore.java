@@ -114,6 +114,10 @@ final class DefaultStreamStore implements DurableStreamStore {
     private final WaitSignal drained = new WaitSignal();
     /** Longest wait at close for appends already handed to the WAL (a stuck device must not hang close). */
     private static final long CLOSE_DRAIN_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(10);
+    /** Default of {@link Strata.Builder#closeUploadTimeout}. */
+    static final java.time.Duration DEFAULT_CLOSE_UPLOAD_TIMEOUT = java.time.Duration.ofSeconds(5);
+    /** Longest wait at close for the final upload (set once, before serving). */
+    private volatile long closeUploadNanos = DEFAULT_CLOSE_UPLOAD_TIMEOUT.toNanos();
     /** Set when a newer process took over the store's metadata: every write then fails fenced. */
     private volatile Throwable fencedBy;
 
@@ -383,13 +387,29 @@ final class DefaultStreamStore implements DurableStreamStore {
         } finally {
             handOff.writeLock().unlock();
         }
+        // First: catch-up reads in flight fail with StreamClosedException now, whatever the object store
+        // does (during an outage it may never answer), instead of waiting behind the final upload.
+        readPath.close();
         awaitAppendsInFlight(CLOSE_DRAIN_NANOS);
         slabs.close(); // the open slab lives on while the LogCache holds its buffers
         compactor.close(); // a task that has not committed leaves orphans, swept at a later start
         // One last upload of what the WAL holds (bounded; the WAL keeps it anyway), but only for a store
         // that served: a build that failed (e.g. refused for lost WAL data) must leave storage as it found it.
-        uploader.close(started);
-        readPath.close();
+        boolean gaveUp = uploader.close(started, closeUploadNanos);
+        if (gaveUp) {
+            // The object store did not answer in time (an outage): close the storage this store owns
+            // first, so that requests still waiting for it (a metadata commit, a snapshot) fail now and
+            // the metadata store's close does not wait for them. What was not committed stays in the WAL.
+            for (AutoCloseable c : owned) {
+                if (c instanceof ObjectStorage owns) {
+                    try {
+                        owns.close();
+                    } catch (RuntimeException e) {
+                        LOG.warn("close failed: {}", owns, e);
+                    }
+                }
+            }
+        }
         for (int i = owned.size() - 1; i >= 0; i--) {
             try {
                 owned.get(i).close();
@@ -409,6 +429,11 @@ final class DefaultStreamStore implements DurableStreamStore {
     /** Sets the limits {@link Strata.Builder} computed from the settings (once, before serving). */
     void setMemoryLimits(MemoryLimits limits) {
         this.memoryLimits = limits;
+    }
+
+    /** Sets {@link Strata.Builder#closeUploadTimeout} (once, before serving). */
+    void setCloseUploadTimeout(java.time.Duration timeout) {
+        this.closeUploadNanos = timeout.toNanos();
     }
 
     /** Publishes the engine's metrics to {@code m} (set once, before serving). */

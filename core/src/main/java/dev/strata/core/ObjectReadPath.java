@@ -3,6 +3,7 @@ package dev.strata.core;
 import dev.strata.api.FetchResult;
 import dev.strata.api.FetchedBatch;
 import dev.strata.api.StorageException;
+import dev.strata.api.StreamClosedException;
 import dev.strata.cache.BlockCache;
 import dev.strata.cache.BlockLoader;
 import dev.strata.cache.BlockRef;
@@ -42,8 +43,16 @@ import java.util.concurrent.Executor;
  * (never on the read executor). Thread-safe.
  *
  * <p>Buffers: a fetch result holds retained block buffers and releases them when closed.
+ *
+ * <p>Close: {@link #close()} fails every fetch future still pending with
+ * {@link StreamClosedException}, whatever the object store does (it may never answer, during an
+ * outage): a fetch waits for its index and block reads together with its own future, so failing
+ * that future wakes it, and what it waited for is released when it arrives. Any other failure of a
+ * fetch caught by close (the block cache or the storage closing under it) is reported as
+ * {@link StreamClosedException} too, with the original as its cause.
  */
 final class ObjectReadPath implements AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ObjectReadPath.class);
 
     /** Object indexes kept: about a hundred bytes per block each; bounded so metadata of huge stores fits. */
     private static final int MAX_CACHED_READERS = 4096;
@@ -59,6 +68,13 @@ final class ObjectReadPath implements AutoCloseable {
     /** Catch-up fetches started and not finished; compaction yields to them ({@link #awaitNoFetches}). */
     private final java.util.concurrent.atomic.AtomicInteger fetchesInFlight = new java.util.concurrent.atomic.AtomicInteger();
     private final WaitSignal fetchesIdle = new WaitSignal();
+    /** Fetch futures handed out and not completed yet; close fails them. */
+    private final java.util.Set<CompletableFuture<FetchResult>> pending = ConcurrentHashMap.newKeySet();
+    /** Fetches running on a read thread (not queued); close waits for them to leave the cache. */
+    private final java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile boolean closed;
+    /** Longest wait at close for running fetches to notice it (they wake at once; a guard against a stuck thread). */
+    private static final long CLOSE_WAIT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
     // guarded by: itself; LRU of open readers by objectId
     private final Map<Long, CompletableFuture<ObjectReader>> readers = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
@@ -89,25 +105,86 @@ final class ObjectReadPath implements AutoCloseable {
                 .build();
     }
 
-    /** Reads batches of {@code streamId} from {@code start}, at most up to {@code end}, from objects. */
+    /**
+     * Reads batches of {@code streamId} from {@code start}, at most up to {@code end}, from objects.
+     * The future completes on a read thread, or fails with {@link StreamClosedException} once
+     * {@link #close()} started.
+     */
     CompletableFuture<FetchResult> fetch(long streamId, long start, long end, int maxBytes) {
+        CompletableFuture<FetchResult> result = new CompletableFuture<>();
+        pending.add(result);
         fetchesInFlight.incrementAndGet(); // counted from the call: a fetch queued for a read thread is waiting too
+        if (closed) { // checked after registering: close either sees this fetch or it sees closed
+            finish(result, null, closedException(streamId, start, null));
+            return result;
+        }
         try {
-            return CompletableFuture.supplyAsync(() -> {
-                try {
-                    return fetchBlocking(streamId, start, end, maxBytes);
-                } finally {
-                    fetchDone();
-                }
-            }, readExecutor);
+            readExecutor.execute(() -> run(result, streamId, start, end, maxBytes));
         } catch (RuntimeException rejected) {
-            fetchDone();
-            throw rejected;
+            finish(result, null, closed ? closedException(streamId, start, rejected)
+                    : new StorageException("the read executor refused a catch-up read: streamId=" + streamId
+                            + " offset=" + start, true, rejected));
+        }
+        return result;
+    }
+
+    private void run(CompletableFuture<FetchResult> result, long streamId, long start, long end, int maxBytes) {
+        running.incrementAndGet();
+        FetchResult out = null;
+        Throwable failure = null;
+        try {
+            if (!result.isDone()) { // failed by close while queued: nothing to read
+                out = fetchBlocking(result, streamId, start, end, maxBytes);
+            }
+        } catch (Throwable t) {
+            Throwable cause = DefaultStreamStore.unwrap(t);
+            failure = closed ? closedException(streamId, start, cause) : cause;
+        } finally {
+            running.decrementAndGet();
+            finish(result, out, failure);
         }
     }
 
+    /** Completes a fetch (a result nobody can take any more is released) and counts it done. */
+    private void finish(CompletableFuture<FetchResult> result, FetchResult out, Throwable failure) {
+        try {
+            if (out != null) {
+                if (!result.complete(out)) {
+                    out.close(); // failed by close meanwhile: nobody will read it
+                }
+            } else if (failure != null) {
+                result.completeExceptionally(failure);
+            }
+        } finally {
+            pending.remove(result);
+            fetchDone();
+        }
+    }
+
+    private static StreamClosedException closedException(long streamId, long offset, Throwable cause) {
+        return new StreamClosedException("store closed during a catch-up read: streamId=" + streamId + " offset="
+                + offset, cause);
+    }
+
+    /**
+     * Waits for {@code f} or for the fetch's own future to be completed by someone else (close),
+     * whichever comes first. In the second case, throws {@link StreamClosedException} and hands
+     * whatever {@code f} later yields to {@code abandon} (to release it).
+     */
+    private static <T> T await(CompletableFuture<T> f, CompletableFuture<FetchResult> fetch,
+            java.util.function.Consumer<T> abandon) {
+        if (!f.isDone()) {
+            CompletableFuture.anyOf(f, fetch).handle((v, e) -> null).join();
+        }
+        if (fetch.isDone()) {
+            f.thenAccept(abandon);
+            throw new StreamClosedException("fetch completed by close while it waited for object storage");
+        }
+        return f.join();
+    }
+
     private void fetchDone() {
-        if (fetchesInFlight.decrementAndGet() == 0) {
+        if (fetchesInFlight.decrementAndGet() == 0 || closed) {
             fetchesIdle.signalAll();
         }
     }
@@ -125,7 +202,8 @@ final class ObjectReadPath implements AutoCloseable {
         return true;
     }
 
-    private FetchResult fetchBlocking(long streamId, long start, long end, int maxBytes) {
+    private FetchResult fetchBlocking(CompletableFuture<FetchResult> fetch, long streamId, long start, long end,
+            int maxBytes) {
         List<Map.Entry<StreamRange, ObjectMetadata>> covering = metadata.objectsCovering(streamId, start, end);
         if (covering.isEmpty()) {
             throw new StorageException("offset neither in the log cache nor in committed objects (raced with an "
@@ -141,7 +219,7 @@ final class ObjectReadPath implements AutoCloseable {
                 ObjectMetadata object = entry.getValue();
                 long objectId = ObjectKeys.parseObjectId(object.key());
                 objects.putIfAbsent(objectId, object);
-                ObjectReader reader = reader(objectId).join();
+                ObjectReader reader = await(reader(objectId), fetch, r -> { });
                 ObjectIndex index = reader.index();
                 int block = index.findBlock(streamId, cursor);
                 while (block >= 0 && block < index.size() && !done) {
@@ -149,7 +227,8 @@ final class ObjectReadPath implements AutoCloseable {
                     if (e.streamId() != streamId || e.startOffset() >= end) {
                         break;
                     }
-                    ByteBuf content = blockCache.read(streamId, new BlockRef(objectId, block, e.size())).join();
+                    ByteBuf content = await(blockCache.read(streamId, new BlockRef(objectId, block, e.size())), fetch,
+                            ByteBuf::release);
                     boolean used = false;
                     ByteBuf view = content.duplicate();
                     String where = "object=" + object.key() + " block=" + block;
@@ -344,8 +423,21 @@ final class ObjectReadPath implements AutoCloseable {
         blockCache.forgetStream(streamId);
     }
 
+    /**
+     * Fails every pending fetch with {@link StreamClosedException}, waits (bounded) for running fetches
+     * to leave the block cache, then closes it and its threads. Loads still in flight release their
+     * buffers when they complete. Idempotent.
+     */
     @Override
     public void close() {
+        closed = true;
+        for (CompletableFuture<FetchResult> f : pending) {
+            f.completeExceptionally(new StreamClosedException("store closed while a catch-up read was in flight"));
+        }
+        if (!fetchesIdle.await(() -> running.get() == 0, CLOSE_WAIT_NANOS)) {
+            LOG.warn("closing with {} catch-up reads still running after {} ms", running.get(),
+                    java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(CLOSE_WAIT_NANOS));
+        }
         blockCache.close();
         cacheExecutor.shutdown();
     }

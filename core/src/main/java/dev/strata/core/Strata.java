@@ -98,6 +98,10 @@ public final class Strata {
         public static final Duration DEFAULT_ORPHAN_TTL = Duration.ofMinutes(30);
         /** Default limit on compaction reads. */
         public static final long DEFAULT_COMPACTION_BYTES_PER_SECOND = 64L << 20;
+        /** Default of {@link #closeUploadTimeout}. */
+        public static final Duration DEFAULT_CLOSE_UPLOAD_TIMEOUT = DefaultStreamStore.DEFAULT_CLOSE_UPLOAD_TIMEOUT;
+        /** Default of {@link #objectStoreOpenTimeout}. */
+        public static final Duration DEFAULT_OBJECT_STORE_OPEN_TIMEOUT = Duration.ofSeconds(10);
 
         private Path dataDir;
         private Path walPath;
@@ -123,6 +127,8 @@ public final class Strata {
         private Duration garbageGracePeriod = DEFAULT_GARBAGE_GRACE_PERIOD;
         private Duration orphanTtl = DEFAULT_ORPHAN_TTL;
         private long compactionBytesPerSecond = DEFAULT_COMPACTION_BYTES_PER_SECOND;
+        private Duration closeUploadTimeout = DEFAULT_CLOSE_UPLOAD_TIMEOUT;
+        private Duration objectStoreOpenTimeout = DEFAULT_OBJECT_STORE_OPEN_TIMEOUT;
         private java.time.Clock clock = java.time.Clock.systemUTC();
         private boolean openDespiteLostWalData;
         private java.util.function.Function<WalOptions, BlockDeviceWal> walOpener = BlockDeviceWal::open;
@@ -414,6 +420,46 @@ public final class Strata {
         }
 
         /**
+         * How long {@code close()} waits for its final upload of what the WAL holds (default 5 s).
+         * When the object store does not answer in time (an outage), close gives up on uploading:
+         * nothing acknowledged is lost (it stays in the WAL and is replayed and uploaded at the next
+         * open), and close releases everything and returns. {@code 0} skips the wait.
+         *
+         * <p>Bounds of {@code close()} during an outage: catch-up fetches in flight fail at once with
+         * {@code StreamClosedException}; then this wait; then at most 5 s for the upload threads to
+         * stop once interrupted (they stop at once when waiting for the store); appends already
+         * handed to the WAL are waited for at most 10 s (a WAL matter, not the store's). An object
+         * store this store opened itself (from {@link #objectStore} or {@link #dataDir}) is closed
+         * right after giving up, so requests still waiting for it (a metadata commit) fail at once.
+         * One given through {@link #objectStorage} is not closed: a metadata commit that was waiting
+         * for it when close gave up ends when that storage ends it (or at the manifest's own
+         * per-request bound).
+         */
+        public Builder closeUploadTimeout(Duration timeout) {
+            require(timeout != null && !timeout.isNegative(), "closeUploadTimeout must be >= 0, got " + timeout);
+            this.closeUploadTimeout = timeout;
+            return this;
+        }
+
+        /**
+         * How long {@link #build()} waits for any one object-store request while opening (loading the
+         * manifest, registering this process, uploading what the WAL replayed; the storage retries
+         * the request meanwhile) before it gives up on it (default 10 s). During an outage,
+         * {@code build()} therefore fails after about this long (plus the local work of opening) with
+         * a retriable {@link StorageException} naming this setting, instead of after the storage's own
+         * retry budget (S3: up to 60 s), and can be retried by the caller. An upload of replayed data
+         * that gives up does not fail the open: the data stays in the WAL and background uploads
+         * retry. Late results of abandoned requests are released. A {@link #metadataStore} given by
+         * the caller is not bounded by it. Once the store serves, requests are not bounded by it.
+         */
+        public Builder objectStoreOpenTimeout(Duration timeout) {
+            require(timeout != null && !timeout.isNegative() && !timeout.isZero(),
+                    "objectStoreOpenTimeout must be positive, got " + timeout);
+            this.objectStoreOpenTimeout = timeout;
+            return this;
+        }
+
+        /**
          * What {@link #build()} does when the WAL proves that acknowledged data was lost to damage
          * inside the log (a zeroed or corrupt block that later acknowledged records were written
          * after; {@code RecoveryReport#acknowledgedDataLost()}). Default {@code false}: build fails with
@@ -482,6 +528,8 @@ public final class Strata {
                     storage = ObjectStorages.fromUri(uri);
                     owned.add(storage);
                 }
+                OpenDeadlineStorage openDeadline = new OpenDeadlineStorage(storage, objectStoreOpenTimeout);
+                storage = openDeadline; // each request of build() ends within objectStoreOpenTimeout; disarmed before serving
                 MetadataStore metadata = metadataStore;
                 if (metadata == null) {
                     metadata = openManifest(storage);
@@ -556,6 +604,7 @@ public final class Strata {
                 MemoryLimits memoryLimits = MemoryLimits.of(logCacheBytes, blockWal.directMemoryBytes(), blockCacheBytes,
                         maxInFlightReadBytes, 2 * compactionChunk, arenas, chunk);
                 store.setMemoryLimits(memoryLimits);
+                store.setCloseUploadTimeout(closeUploadTimeout);
                 if (meterRegistry != null) {
                     store.setMetrics(new MicrometerStoreMetrics(meterRegistry, blockWal, logCache, store::lastStorageSummary,
                             memoryLimits));
@@ -575,6 +624,7 @@ public final class Strata {
                     }
                     store.setRecoveryReport(report.withDuration(System.nanoTime() - startNanos));
                     LOG.info("{} (nodeEpoch={}, walBackend={})", store.recoveryReport().summary(), nodeEpoch, blockWal.backend());
+                    openDeadline.disarm();
                     store.start();
                     return store;
                 } catch (RuntimeException | Error e) {

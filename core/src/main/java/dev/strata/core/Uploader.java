@@ -66,8 +66,11 @@ final class Uploader implements AutoCloseable {
     /** Shared data per stream-set object above which an upload writes several in parallel. */
     static final long PARALLEL_STREAM_SET_BYTES = 8L << 20;
 
-    /** Bound on the final upload at close; the WAL still holds the data if it does not finish. */
-    private static final long CLOSE_FLUSH_SECONDS = 30;
+    /**
+     * Longest wait at close for the upload threads to stop once interrupted (their waits on storage
+     * are interruptible, so they stop at once; a guard against a thread stuck elsewhere).
+     */
+    private static final long CLOSE_STOP_SECONDS = 5;
 
     /** What one seal took: the blocks, and the WAL position their data reaches. */
     record Sealed(List<SealedBlock> blocks, long walEnd) {
@@ -94,6 +97,8 @@ final class Uploader implements AutoCloseable {
     /** Writes the objects of one upload in parallel. */
     private final java.util.concurrent.ExecutorService writers;
     private final AtomicBoolean wakeUpQueued = new AtomicBoolean();
+    /** Flushes asked for and not completed; close fails those it cancels. */
+    private final java.util.Set<CompletableFuture<Void>> flushes = java.util.concurrent.ConcurrentHashMap.newKeySet();
 
     // confined to the upload thread
     private final List<SealedBlock> taken = new ArrayList<>();
@@ -163,6 +168,8 @@ final class Uploader implements AutoCloseable {
      */
     CompletableFuture<Void> flush() {
         CompletableFuture<Void> done = new CompletableFuture<>();
+        flushes.add(done);
+        done.whenComplete((v, e) -> flushes.remove(done));
         try {
             executor.execute(() -> {
                 try {
@@ -176,6 +183,21 @@ final class Uploader implements AutoCloseable {
             done.completeExceptionally(new dev.strata.api.StreamClosedException("store closed"));
         }
         return done;
+    }
+
+    /**
+     * Waits for {@code f} like {@link CompletableFuture#join()}, but stops when the thread is
+     * interrupted ({@link #close} stopping the uploader while object storage does not answer).
+     */
+    private static <T> T await(CompletableFuture<T> f) {
+        try {
+            return f.get();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new dev.strata.api.StreamClosedException("store closing: upload stopped while waiting for object storage");
+        } catch (java.util.concurrent.ExecutionException e) {
+            throw new java.util.concurrent.CompletionException(e.getCause());
+        }
     }
 
     private void uploadQuietly(boolean force) {
@@ -269,7 +291,7 @@ final class Uploader implements AutoCloseable {
             for (WrittenPart part : pendingCommit.objects()) {
                 objects.add(part.metadata());
             }
-            metadata.commitObjects(objects, pendingCommit.walEnd()).join();
+            await(metadata.commitObjects(objects, pendingCommit.walEnd()));
             for (WrittenPart part : pendingCommit.objects()) {
                 store.registerObject(part.metadata(), part.index());
                 keys.settle(part.metadata().key());
@@ -332,7 +354,7 @@ final class Uploader implements AutoCloseable {
         Throwable failure = null;
         for (CompletableFuture<WrittenPart> write : writes) {
             try {
-                parts.add(write.join());
+                parts.add(await(write));
             } catch (Throwable t) {
                 failure = failure == null ? t : failure;
             }
@@ -395,10 +417,10 @@ final class Uploader implements AutoCloseable {
                     // Waiting bounds memory to the writer's open block plus what the upload has in flight,
                     // and surfaces a failed part write here (a done-but-failed future too), so an object
                     // with a missing part is never finished and committed.
-                    writer.append(batch.data().retainedDuplicate()).join();
+                    await(writer.append(batch.data().retainedDuplicate()));
                 }
             }
-            WrittenObject written = writer.finish().join();
+            WrittenObject written = await(writer.finish());
             return new WrittenPart(describe(written, type, dataTimeMillis), written.index());
         } catch (Throwable t) {
             writer.abort();
@@ -424,33 +446,52 @@ final class Uploader implements AutoCloseable {
     /** Uploads what is left (bounded wait), then stops the thread and releases held blocks. */
     @Override
     public void close() {
-        close(true);
+        close(true, TimeUnit.SECONDS.toNanos(30));
     }
 
     /**
-     * Stops the uploader; with {@code uploadFirst}, after one last upload of what is left (bounded
-     * wait). Without it nothing more is written or trimmed: the WAL keeps the data for the next open.
+     * Stops the uploader; with {@code uploadFirst}, after one last upload of what is left, waiting
+     * for it at most {@code maxWaitNanos}. Then (or without it) nothing more is written or trimmed:
+     * the WAL keeps what was not committed for the next open. An upload still waiting for object
+     * storage is interrupted; flushes not done fail with {@code StreamClosedException}.
+     *
+     * @return whether the final upload was asked for and did not finish in time (gave up)
      */
-    void close(boolean uploadFirst) {
+    boolean close(boolean uploadFirst, long maxWaitNanos) {
+        boolean gaveUp = false;
         if (fenced == null && uploadFirst) {
             try {
-                flush().get(CLOSE_FLUSH_SECONDS, TimeUnit.SECONDS);
+                flush().get(maxWaitNanos, TimeUnit.NANOSECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                gaveUp = true;
+                LOG.warn("final upload at close did not finish within {} ms (closeUploadTimeout); the WAL keeps the "
+                        + "data for the next open", TimeUnit.NANOSECONDS.toMillis(maxWaitNanos));
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
             } catch (Exception e) {
-                LOG.warn("final upload at close did not finish; the WAL keeps the data for the next start: {}",
-                        e.toString());
+                LOG.warn("final upload at close failed; the WAL keeps the data for the next open: {}", e.toString());
             }
         }
-        executor.shutdownNow();
+        executor.shutdownNow(); // interrupts an upload waiting for storage; drops queued ones
         writers.shutdownNow();
+        boolean stopped = false;
         try {
-            executor.awaitTermination(CLOSE_FLUSH_SECONDS, TimeUnit.SECONDS);
-            writers.awaitTermination(CLOSE_FLUSH_SECONDS, TimeUnit.SECONDS);
+            stopped = executor.awaitTermination(CLOSE_STOP_SECONDS, TimeUnit.SECONDS)
+                    & writers.awaitTermination(CLOSE_STOP_SECONDS, TimeUnit.SECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
-        for (SealedBlock block : taken) {
-            block.close();
+        for (CompletableFuture<Void> f : flushes) {
+            f.completeExceptionally(new dev.strata.api.StreamClosedException("store closed before the flush ran"));
         }
-        taken.clear();
+        if (stopped) { // else the upload thread still owns them: releasing them here would race with it
+            for (SealedBlock block : taken) {
+                block.close();
+            }
+            taken.clear();
+        } else {
+            LOG.warn("upload threads did not stop within {} s of close", CLOSE_STOP_SECONDS);
+        }
+        return gaveUp;
     }
 }

@@ -16,8 +16,10 @@ import software.amazon.awssdk.services.s3.model.GetObjectResponse;
  * copies again), and off-heap like the rest of Strata's read path.
  *
  * <p>One instance per attempt. Buffer ownership: the buffer belongs to this transformer until the
- * future completes with it; on any failure the subscriber releases it exactly once (guarded by
- * {@code settled}), and a result that arrives after the future already failed is released.
+ * future completes with it; on any failure it is released exactly once, by the subscriber's
+ * {@code onError} or by {@link #exceptionOccurred} (the SDK may report a connection closed mid-body
+ * only there), whichever takes it first; a result that arrives after the future already failed is
+ * released.
  */
 final class ByteBufResponseTransformer
         implements AsyncResponseTransformer<GetObjectResponse, ByteBufResponseTransformer.Result> {
@@ -29,6 +31,13 @@ final class ByteBufResponseTransformer
     private final ByteBufAllocator allocator;
     private volatile CompletableFuture<Result> future;
     private volatile GetObjectResponse response;
+    private final Object lock = new Object();
+    /**
+     * The body being received, until it is handed over or released. Guarded by: lock. A failure the
+     * SDK reports through {@link #exceptionOccurred} (e.g. the connection closed mid-body) may come
+     * without a signal to the subscriber, so whichever comes first releases it.
+     */
+    private ByteBuf body;
 
     ByteBufResponseTransformer(ByteBufAllocator allocator) {
         this.allocator = allocator;
@@ -51,9 +60,10 @@ final class ByteBufResponseTransformer
         ByteBuf buf = length != null && length > 0 && length < Integer.MAX_VALUE - 8
                 ? allocator.directBuffer(length.intValue())
                 : allocator.directBuffer();
+        synchronized (lock) {
+            body = buf;
+        }
         publisher.subscribe(new Subscriber<ByteBuffer>() {
-            private boolean settled; // signals are serial (Reactive Streams rule 1.3)
-
             @Override
             public void onSubscribe(Subscription s) {
                 s.request(Long.MAX_VALUE);
@@ -61,15 +71,16 @@ final class ByteBufResponseTransformer
 
             @Override
             public void onNext(ByteBuffer b) {
-                if (!settled) {
-                    buf.writeBytes(b);
+                synchronized (lock) {
+                    if (body == buf) {
+                        buf.writeBytes(b);
+                    }
                 }
             }
 
             @Override
             public void onError(Throwable t) {
-                if (!settled) {
-                    settled = true;
+                if (take(buf)) {
                     buf.release();
                     future.completeExceptionally(t);
                 }
@@ -77,18 +88,34 @@ final class ByteBufResponseTransformer
 
             @Override
             public void onComplete() {
-                if (!settled) {
-                    settled = true;
-                    if (!future.complete(new Result(response, buf))) {
-                        buf.release(); // the attempt already failed (e.g. timed out)
-                    }
+                if (take(buf) && !future.complete(new Result(response, buf))) {
+                    buf.release(); // the attempt already failed (e.g. timed out)
                 }
             }
         });
     }
 
+    /** Whether {@code buf} was still being received; from now on the caller owns it. */
+    private boolean take(ByteBuf buf) {
+        synchronized (lock) {
+            if (body != buf) {
+                return false;
+            }
+            body = null;
+            return true;
+        }
+    }
+
     @Override
     public void exceptionOccurred(Throwable error) {
+        ByteBuf unfinished;
+        synchronized (lock) {
+            unfinished = body;
+            body = null;
+        }
+        if (unfinished != null) {
+            unfinished.release();
+        }
         CompletableFuture<Result> f = future;
         if (f != null) {
             f.completeExceptionally(error);
