@@ -4,19 +4,22 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HexFormat;
@@ -91,8 +94,9 @@ import org.slf4j.LoggerFactory;
  *
  * Failure:
  *   NoSuchFileException -> NOT_FOUND, FileAlreadyExistsException on link -> PRECONDITION_FAILED,
- *   AccessDenied, "No space left" and file/directory conflicts -> PERMANENT, other IOException ->
- *   TRANSIENT. No retries here (wrap in RetryingObjectStorage for them).
+ *   AccessDenied and file/directory conflicts -> PERMANENT, a full disk or quota (ENOSPC, EDQUOT) and
+ *   other IOException -> TRANSIENT (a full disk clears when space is freed: retriable, and the
+ *   engine's uploader does retry it). No retries here (wrap in RetryingObjectStorage for them).
  *
  * Limitation vs S3: a key cannot also be the directory of other keys ("a" and "a/b"); such a write
  *   fails PERMANENT. Strata's key scheme never produces that.
@@ -337,30 +341,57 @@ public final class LocalObjectStorage implements ObjectStorage {
         }
         return call(Operation.LIST, prefix, () -> {
             List<ObjectInfo> out = new ArrayList<>();
-            if (!Files.isDirectory(start)) {
-                return new Result<>(out, 0);
-            }
-            try (Stream<Path> files = Files.walk(start)) {
-                files.filter(p -> !p.getFileName().toString().startsWith(TEMP_PREFIX))
-                        .filter(Files::isRegularFile)
-                        .forEach(p -> {
-                            String key = keyOf(p);
-                            if (key.startsWith(prefix)) {
-                                try {
-                                    out.add(new ObjectInfo(key, Files.size(p), etags.get(key)));
-                                } catch (NoSuchFileException gone) {
-                                    // deleted while listing: not part of the result
-                                } catch (IOException e) {
-                                    throw new UncheckedIOException(e);
-                                }
-                            }
-                        });
-            } catch (UncheckedIOException e) {
-                throw e.getCause();
-            }
+            walk(start, prefix, out);
             out.sort((a, b) -> a.key().compareTo(b.key()));
             return new Result<>(out, 0);
         });
+    }
+
+    /**
+     * Adds the objects under {@code dir} whose keys start with {@code prefix} to {@code out}.
+     * Temporary files are skipped by name, before anything else is asked of them. An entry (file or
+     * whole directory) that disappears while it is walked was deleted or renamed concurrently: it is
+     * simply not part of the result (as an object deleted during an S3 listing), never a failure.
+     */
+    private void walk(Path dir, String prefix, List<ObjectInfo> out) throws IOException {
+        List<Path> entries = new ArrayList<>();
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
+            for (Path p : stream) {
+                if (!p.getFileName().toString().startsWith(TEMP_PREFIX)) {
+                    entries.add(p);
+                }
+            }
+        } catch (NoSuchFileException | NotDirectoryException gone) {
+            return; // removed (or replaced by a file) while listing
+        } catch (DirectoryIteratorException e) {
+            if (e.getCause() instanceof NoSuchFileException) {
+                return;
+            }
+            throw e.getCause();
+        }
+        for (Path p : entries) {
+            BasicFileAttributes attrs;
+            try {
+                attrs = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                if (attrs.isSymbolicLink()) { // a link to a file is listed as that file; links to directories are not followed
+                    attrs = Files.readAttributes(p, BasicFileAttributes.class);
+                    if (attrs.isDirectory()) {
+                        continue;
+                    }
+                }
+            } catch (NoSuchFileException gone) {
+                continue; // deleted or renamed away while listing
+            }
+            String key = keyOf(p);
+            if (attrs.isDirectory()) {
+                String dirKey = key + "/";
+                if (dirKey.startsWith(prefix) || prefix.startsWith(dirKey)) {
+                    walk(p, prefix, out);
+                }
+            } else if (attrs.isRegularFile() && key.startsWith(prefix)) {
+                out.add(new ObjectInfo(key, attrs.size(), etags.get(key)));
+            }
+        }
     }
 
     /** Deletes temporary files a crash left behind. Call only when no upload is in progress. */
@@ -517,9 +548,15 @@ public final class LocalObjectStorage implements ObjectStorage {
             return new ObjectStorageException(ObjectStorageException.Kind.PERMANENT, op, key, 0,
                     "key conflicts with another key's directory (a file cannot also be a directory): " + msg, t);
         }
-        if (t instanceof AccessDeniedException || msg.contains("No space left")) {
+        if (t instanceof AccessDeniedException) {
             return new ObjectStorageException(ObjectStorageException.Kind.PERMANENT, op, key, 0,
                     "local I/O failed: " + msg, t);
+        }
+        if (isDiskFull(msg)) {
+            // A full disk (or quota) is a condition that clears when space is freed, as the uploader,
+            // which keeps retrying, assumes: retriable, like a throttled S3 request.
+            return new ObjectStorageException(ObjectStorageException.Kind.TRANSIENT, op, key, 0,
+                    "local disk full (retriable once space is freed): " + msg, t);
         }
         if (t instanceof IOException) {
             return new ObjectStorageException(ObjectStorageException.Kind.TRANSIENT, op, key, 0,
@@ -531,6 +568,11 @@ public final class LocalObjectStorage implements ObjectStorage {
         }
         return new ObjectStorageException(ObjectStorageException.Kind.PERMANENT, op, key, 0,
                 "unexpected failure: " + t, t);
+    }
+
+    /** Whether an I/O error message is ENOSPC or EDQUOT, as the JDK words them on Linux. */
+    private static boolean isDiskFull(String msg) {
+        return msg.contains("No space left on device") || msg.contains("Disk quota exceeded");
     }
 
     /** Largest pooled buffer a write of heap bytes goes through. */
