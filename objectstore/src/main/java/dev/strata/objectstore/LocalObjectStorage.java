@@ -25,6 +25,7 @@ import java.util.Collection;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,7 +35,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.stream.Stream;
 import java.util.zip.CRC32;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
@@ -50,7 +50,9 @@ import org.slf4j.LoggerFactory;
  *   valid key segment), is fsynced, then renamed over the target (or hard-linked to it, for
  *   ifAbsent), and the directory is fsynced. After put's future completes the object survives a
  *   crash; before that, a reader sees the old object or none, never a partial one. Temporary files
- *   left by a crash are ignored by list and get; sweep them with {@link #deleteTemporaryFiles()}.
+ *   left by a crash are ignored by list and get; listIncompleteUploads reports them (with their
+ *   modification time) and abortIncompleteUploads deletes them: the engine's compactor does so
+ *   for those older than its orphan TTL.
  *   While a large object is written, every {@link #WRITEBACK_BYTES} written are flushed (fdatasync of
  *   the file so far, as RocksDB's bytes_per_sync), so the final fsync is small: one sync of a whole
  *   multi-MiB object floods the disk queue and stalls other writers of the same disk, such as the
@@ -120,6 +122,8 @@ public final class LocalObjectStorage implements ObjectStorage {
     private final Map<String, String> etags = new ConcurrentHashMap<>(); // guarded by: locks[stripe(key)] for writes
     private final ObjectStorageMetrics metrics = new ObjectStorageMetrics();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Temporary files of this instance's uploads in progress: never reported as incomplete uploads. */
+    private final Set<Path> activeTemporaryFiles = ConcurrentHashMap.newKeySet();
     /** Staging for O_DIRECT uploads, or null where the file system refused them (buffered writes). */
     private final DirectFileWriter.Staging staging;
 
@@ -341,23 +345,99 @@ public final class LocalObjectStorage implements ObjectStorage {
         }
         return call(Operation.LIST, prefix, () -> {
             List<ObjectInfo> out = new ArrayList<>();
-            walk(start, prefix, out);
+            walk(start, false, dirKey -> dirKey.startsWith(prefix) || prefix.startsWith(dirKey), (p, attrs) -> {
+                String key = keyOf(p);
+                if (key.startsWith(prefix)) {
+                    out.add(new ObjectInfo(key, attrs.size(), etags.get(key)));
+                }
+            });
             out.sort((a, b) -> a.key().compareTo(b.key()));
             return new Result<>(out, 0);
         });
     }
 
     /**
-     * Adds the objects under {@code dir} whose keys start with {@code prefix} to {@code out}.
-     * Temporary files are skipped by name, before anything else is asked of them. An entry (file or
-     * whole directory) that disappears while it is walked was deleted or renamed concurrently: it is
-     * simply not part of the result (as an object deleted during an S3 listing), never a failure.
+     * Temporary files under the root that no upload of this instance is writing, each with its
+     * modification time as {@link IncompleteUpload#startedAt()} and its path under the root as
+     * {@link IncompleteUpload#uploadId()}: left by a process killed mid-upload (or by another
+     * instance on the same directory, whose files the caller's age limit must spare). Runs as a
+     * {@link Operation#LIST}.
      */
-    private void walk(Path dir, String prefix, List<ObjectInfo> out) throws IOException {
+    @Override
+    public CompletableFuture<List<IncompleteUpload>> listIncompleteUploads() {
+        return call(Operation.LIST, null, () -> {
+            List<IncompleteUpload> out = new ArrayList<>();
+            walk(root, true, dirKey -> true, (p, attrs) -> {
+                if (!activeTemporaryFiles.contains(p)) {
+                    out.add(new IncompleteUpload(null, keyOf(p), attrs.lastModifiedTime().toInstant()));
+                }
+            });
+            out.sort((a, b) -> a.uploadId().compareTo(b.uploadId()));
+            return new Result<>(out, 0);
+        });
+    }
+
+    /**
+     * Deletes the temporary files of {@code uploads} (from {@link #listIncompleteUploads()}), each
+     * only if it is still a temporary file under the root that no upload of this instance writes
+     * and its modification time is still the listed one (nobody wrote to it since). Runs as a
+     * {@link Operation#DELETE}.
+     */
+    @Override
+    public CompletableFuture<Void> abortIncompleteUploads(Collection<IncompleteUpload> uploads) {
+        List<IncompleteUpload> all = List.copyOf(uploads);
+        List<Path> paths = new ArrayList<>(all.size());
+        for (IncompleteUpload u : all) {
+            Path p = root.resolve(u.uploadId()).normalize();
+            if (!p.startsWith(root) || !p.getFileName().toString().startsWith(TEMP_PREFIX)) {
+                throw new IllegalArgumentException("not a temporary file of this storage: uploadId=" + u.uploadId());
+            }
+            paths.add(p);
+        }
+        return call(Operation.DELETE, null, () -> {
+            int deleted = 0;
+            for (int i = 0; i < all.size(); i++) {
+                Path p = paths.get(i);
+                if (activeTemporaryFiles.contains(p)) {
+                    continue;
+                }
+                try {
+                    BasicFileAttributes attrs = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                    if (attrs.isRegularFile() && attrs.lastModifiedTime().toInstant().equals(all.get(i).startedAt())) {
+                        Files.delete(p);
+                        deleted++;
+                    }
+                } catch (NoSuchFileException gone) {
+                    // deleted already
+                }
+            }
+            if (deleted > 0) {
+                LOG.debug("deleted {} temporary files of abandoned uploads under {}", deleted, root);
+            }
+            return new Result<Void>(null, 0);
+        });
+    }
+
+    /** Receives a file found by {@link #walk}. */
+    @FunctionalInterface
+    private interface FileVisitor {
+        void visit(Path file, BasicFileAttributes attrs) throws IOException;
+    }
+
+    /**
+     * Visits the regular files under {@code dir}: objects, or (with {@code temporary}) temporary
+     * files, told apart by name before anything else is asked of them; descends into a directory
+     * only if {@code descend} accepts its key plus '/'. An entry (file or whole directory) that
+     * disappears while it is walked was deleted or renamed concurrently: it is simply not visited
+     * (as an object deleted during an S3 listing), never a failure.
+     */
+    private void walk(Path dir, boolean temporary, java.util.function.Predicate<String> descend, FileVisitor visitor)
+            throws IOException {
         List<Path> entries = new ArrayList<>();
         try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
             for (Path p : stream) {
-                if (!p.getFileName().toString().startsWith(TEMP_PREFIX)) {
+                boolean isTemporary = p.getFileName().toString().startsWith(TEMP_PREFIX);
+                if (!isTemporary || temporary) {
                     entries.add(p);
                 }
             }
@@ -382,27 +462,28 @@ public final class LocalObjectStorage implements ObjectStorage {
             } catch (NoSuchFileException gone) {
                 continue; // deleted or renamed away while listing
             }
-            String key = keyOf(p);
+            boolean isTemporary = p.getFileName().toString().startsWith(TEMP_PREFIX);
             if (attrs.isDirectory()) {
-                String dirKey = key + "/";
-                if (dirKey.startsWith(prefix) || prefix.startsWith(dirKey)) {
-                    walk(p, prefix, out);
+                if (!isTemporary && descend.test(keyOf(p) + "/")) {
+                    walk(p, temporary, descend, visitor);
                 }
-            } else if (attrs.isRegularFile() && key.startsWith(prefix)) {
-                out.add(new ObjectInfo(key, attrs.size(), etags.get(key)));
+            } else if (attrs.isRegularFile() && isTemporary == temporary) {
+                visitor.visit(p, attrs);
             }
         }
     }
 
-    /** Deletes temporary files a crash left behind. Call only when no upload is in progress. */
+    /**
+     * Deletes every temporary file under the root that no upload of this instance is writing,
+     * whatever its age. Only for a directory no other process or instance writes to; the engine
+     * uses {@link #listIncompleteUploads()} and {@link #abortIncompleteUploads} with an age limit.
+     */
     public void deleteTemporaryFiles() throws IOException {
-        try (Stream<Path> files = Files.walk(root)) {
-            for (Path p : (Iterable<Path>) files::iterator) {
-                if (p.getFileName().toString().startsWith(TEMP_PREFIX)) {
-                    Files.deleteIfExists(p);
-                }
+        walk(root, true, dirKey -> true, (p, attrs) -> {
+            if (!activeTemporaryFiles.contains(p)) {
+                Files.deleteIfExists(p);
             }
-        }
+        });
     }
 
     @Override
@@ -615,6 +696,7 @@ public final class LocalObjectStorage implements ObjectStorage {
             this.target = target;
             this.temp = target.resolveSibling(TEMP_PREFIX + UUID.randomUUID());
             this.condition = condition;
+            activeTemporaryFiles.add(temp);
         }
 
         @Override
@@ -732,6 +814,7 @@ public final class LocalObjectStorage implements ObjectStorage {
                 if (error != null) {
                     discard();
                 }
+                activeTemporaryFiles.remove(temp);
             }));
         }
 
@@ -776,6 +859,7 @@ public final class LocalObjectStorage implements ObjectStorage {
             } catch (IOException e) {
                 LOG.warn("could not delete temporary file {} of failed upload key={}", temp, key, e);
             }
+            activeTemporaryFiles.remove(temp);
         }
 
         @Override
