@@ -7,6 +7,7 @@ import dev.strata.core.metadata.ObjectMetadata;
 import dev.strata.core.metadata.ObjectType;
 import dev.strata.core.metadata.StreamMetadata;
 import dev.strata.core.metadata.StreamRange;
+import dev.strata.objectstore.IncompleteUpload;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectKeys;
 import dev.strata.objectstore.ObjectStorage;
@@ -57,6 +58,9 @@ import org.slf4j.LoggerFactory;
  *       ({@link ObjectKeyAllocator}), nor waiting out its grace period, and stays so for the orphan
  *       TTL, is deleted, after a {@link MetadataStore#deleteOrphans} change proved this process
  *       still owns the store (a fenced process never deletes the new owner's uploads).</li>
+ *   <li>Abort abandoned uploads: S3 multipart uploads and local temporary files of uploads cut off
+ *       by a crash, untouched for the orphan TTL, again only after a {@link MetadataStore#deleteOrphans}
+ *       change proved ownership ({@link #abortIncompleteUploads}).</li>
  * </ol>
  *
  * <h2>Yielding</h2>
@@ -212,6 +216,7 @@ final class Compactor implements AutoCloseable {
         }
         int deleted = collectGarbage();
         int orphans = sweepOrphans();
+        abortIncompleteUploads();
         lastSummary = summary();
         return new CompactionReport(run, failed, replaced, written, bytes[0], bytes[1], deleted + orphans, orphans,
                 System.nanoTime() - start);
@@ -422,6 +427,50 @@ final class Compactor implements AutoCloseable {
         store.metrics().objectsDeleted(due.size(), true);
         LOG.info("deleted {} orphan objects (uploaded or replaced but not referenced for {} ms or more)", due.size(),
                 config.orphanTtl().toMillis());
+        return due.size();
+    }
+
+    /**
+     * Aborts uploads abandoned for at least the orphan TTL: S3 multipart uploads and local temporary
+     * files left by a process killed mid-upload ({@link ObjectStorage#listIncompleteUploads}). The
+     * storage never lists its own uploads in progress, and keys this process is writing are skipped
+     * too. Age: an upload's start (S3 "Initiated") or, for a local temporary file, its last
+     * modification, against this store's clock (so a file still being written never ages). As for
+     * orphans, a {@link MetadataStore#deleteOrphans} change first proves this process still owns the
+     * store: a fenced process aborts nothing. Returns how many were aborted.
+     */
+    private int abortIncompleteUploads() {
+        List<IncompleteUpload> listed;
+        try {
+            listed = storage.listIncompleteUploads().join();
+        } catch (Throwable t) {
+            LOG.warn("listing incomplete uploads failed (retried next cycle): {}", DefaultStreamStore.unwrap(t).toString());
+            return 0;
+        }
+        long cutoff = clock.millis() - config.orphanTtl().toMillis();
+        List<IncompleteUpload> due = new ArrayList<>();
+        for (IncompleteUpload u : listed) {
+            if (u.startedAt().toEpochMilli() <= cutoff && (u.key() == null || !keys.isInFlight(u.key()))) {
+                due.add(u);
+            }
+        }
+        if (due.isEmpty()) {
+            return 0;
+        }
+        try {
+            metadata.deleteOrphans(List.of()).join(); // fails if a newer process owns the store
+            storage.abortIncompleteUploads(due).join();
+        } catch (Throwable t) {
+            Throwable cause = DefaultStreamStore.unwrap(t);
+            if (cause instanceof StreamFencedException) {
+                store.fence(cause);
+                throw (StreamFencedException) cause;
+            }
+            LOG.warn("aborting {} incomplete uploads failed (retried next cycle): {}", due.size(), cause.toString());
+            return 0;
+        }
+        LOG.info("aborted {} incomplete uploads (multipart uploads or temporary files untouched for {} ms or more)",
+                due.size(), config.orphanTtl().toMillis());
         return due.size();
     }
 

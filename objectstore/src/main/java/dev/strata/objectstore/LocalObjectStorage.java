@@ -4,24 +4,28 @@ import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.io.IOException;
-import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.file.AccessDeniedException;
+import java.nio.file.DirectoryIteratorException;
 import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.DirectoryStream;
 import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.FileSystemException;
 import java.nio.file.Files;
+import java.nio.file.LinkOption;
 import java.nio.file.NoSuchFileException;
 import java.nio.file.NotDirectoryException;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.nio.file.attribute.BasicFileAttributes;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -31,7 +35,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
-import java.util.stream.Stream;
 import java.util.zip.CRC32;
 import java.util.zip.CRC32C;
 import org.slf4j.Logger;
@@ -47,7 +50,9 @@ import org.slf4j.LoggerFactory;
  *   valid key segment), is fsynced, then renamed over the target (or hard-linked to it, for
  *   ifAbsent), and the directory is fsynced. After put's future completes the object survives a
  *   crash; before that, a reader sees the old object or none, never a partial one. Temporary files
- *   left by a crash are ignored by list and get; sweep them with {@link #deleteTemporaryFiles()}.
+ *   left by a crash are ignored by list and get; listIncompleteUploads reports them (with their
+ *   modification time) and abortIncompleteUploads deletes them: the engine's compactor does so
+ *   for those older than its orphan TTL.
  *   While a large object is written, every {@link #WRITEBACK_BYTES} written are flushed (fdatasync of
  *   the file so far, as RocksDB's bytes_per_sync), so the final fsync is small: one sync of a whole
  *   multi-MiB object floods the disk queue and stalls other writers of the same disk, such as the
@@ -91,8 +96,9 @@ import org.slf4j.LoggerFactory;
  *
  * Failure:
  *   NoSuchFileException -> NOT_FOUND, FileAlreadyExistsException on link -> PRECONDITION_FAILED,
- *   AccessDenied, "No space left" and file/directory conflicts -> PERMANENT, other IOException ->
- *   TRANSIENT. No retries here (wrap in RetryingObjectStorage for them).
+ *   AccessDenied and file/directory conflicts -> PERMANENT, a full disk or quota (ENOSPC, EDQUOT) and
+ *   other IOException -> TRANSIENT (a full disk clears when space is freed: retriable, and the
+ *   engine's uploader does retry it). No retries here (wrap in RetryingObjectStorage for them).
  *
  * Limitation vs S3: a key cannot also be the directory of other keys ("a" and "a/b"); such a write
  *   fails PERMANENT. Strata's key scheme never produces that.
@@ -116,6 +122,8 @@ public final class LocalObjectStorage implements ObjectStorage {
     private final Map<String, String> etags = new ConcurrentHashMap<>(); // guarded by: locks[stripe(key)] for writes
     private final ObjectStorageMetrics metrics = new ObjectStorageMetrics();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Temporary files of this instance's uploads in progress: never reported as incomplete uploads. */
+    private final Set<Path> activeTemporaryFiles = ConcurrentHashMap.newKeySet();
     /** Staging for O_DIRECT uploads, or null where the file system refused them (buffered writes). */
     private final DirectFileWriter.Staging staging;
 
@@ -337,41 +345,145 @@ public final class LocalObjectStorage implements ObjectStorage {
         }
         return call(Operation.LIST, prefix, () -> {
             List<ObjectInfo> out = new ArrayList<>();
-            if (!Files.isDirectory(start)) {
-                return new Result<>(out, 0);
-            }
-            try (Stream<Path> files = Files.walk(start)) {
-                files.filter(p -> !p.getFileName().toString().startsWith(TEMP_PREFIX))
-                        .filter(Files::isRegularFile)
-                        .forEach(p -> {
-                            String key = keyOf(p);
-                            if (key.startsWith(prefix)) {
-                                try {
-                                    out.add(new ObjectInfo(key, Files.size(p), etags.get(key)));
-                                } catch (NoSuchFileException gone) {
-                                    // deleted while listing: not part of the result
-                                } catch (IOException e) {
-                                    throw new UncheckedIOException(e);
-                                }
-                            }
-                        });
-            } catch (UncheckedIOException e) {
-                throw e.getCause();
-            }
+            walk(start, false, dirKey -> dirKey.startsWith(prefix) || prefix.startsWith(dirKey), (p, attrs) -> {
+                String key = keyOf(p);
+                if (key.startsWith(prefix)) {
+                    out.add(new ObjectInfo(key, attrs.size(), etags.get(key)));
+                }
+            });
             out.sort((a, b) -> a.key().compareTo(b.key()));
             return new Result<>(out, 0);
         });
     }
 
-    /** Deletes temporary files a crash left behind. Call only when no upload is in progress. */
-    public void deleteTemporaryFiles() throws IOException {
-        try (Stream<Path> files = Files.walk(root)) {
-            for (Path p : (Iterable<Path>) files::iterator) {
-                if (p.getFileName().toString().startsWith(TEMP_PREFIX)) {
-                    Files.deleteIfExists(p);
+    /**
+     * Temporary files under the root that no upload of this instance is writing, each with its
+     * modification time as {@link IncompleteUpload#startedAt()} and its path under the root as
+     * {@link IncompleteUpload#uploadId()}: left by a process killed mid-upload (or by another
+     * instance on the same directory, whose files the caller's age limit must spare). Runs as a
+     * {@link Operation#LIST}.
+     */
+    @Override
+    public CompletableFuture<List<IncompleteUpload>> listIncompleteUploads() {
+        return call(Operation.LIST, null, () -> {
+            List<IncompleteUpload> out = new ArrayList<>();
+            walk(root, true, dirKey -> true, (p, attrs) -> {
+                if (!activeTemporaryFiles.contains(p)) {
+                    out.add(new IncompleteUpload(null, keyOf(p), attrs.lastModifiedTime().toInstant()));
+                }
+            });
+            out.sort((a, b) -> a.uploadId().compareTo(b.uploadId()));
+            return new Result<>(out, 0);
+        });
+    }
+
+    /**
+     * Deletes the temporary files of {@code uploads} (from {@link #listIncompleteUploads()}), each
+     * only if it is still a temporary file under the root that no upload of this instance writes
+     * and its modification time is still the listed one (nobody wrote to it since). Runs as a
+     * {@link Operation#DELETE}.
+     */
+    @Override
+    public CompletableFuture<Void> abortIncompleteUploads(Collection<IncompleteUpload> uploads) {
+        List<IncompleteUpload> all = List.copyOf(uploads);
+        List<Path> paths = new ArrayList<>(all.size());
+        for (IncompleteUpload u : all) {
+            Path p = root.resolve(u.uploadId()).normalize();
+            if (!p.startsWith(root) || !p.getFileName().toString().startsWith(TEMP_PREFIX)) {
+                throw new IllegalArgumentException("not a temporary file of this storage: uploadId=" + u.uploadId());
+            }
+            paths.add(p);
+        }
+        return call(Operation.DELETE, null, () -> {
+            int deleted = 0;
+            for (int i = 0; i < all.size(); i++) {
+                Path p = paths.get(i);
+                if (activeTemporaryFiles.contains(p)) {
+                    continue;
+                }
+                try {
+                    BasicFileAttributes attrs = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                    if (attrs.isRegularFile() && attrs.lastModifiedTime().toInstant().equals(all.get(i).startedAt())) {
+                        Files.delete(p);
+                        deleted++;
+                    }
+                } catch (NoSuchFileException gone) {
+                    // deleted already
                 }
             }
+            if (deleted > 0) {
+                LOG.debug("deleted {} temporary files of abandoned uploads under {}", deleted, root);
+            }
+            return new Result<Void>(null, 0);
+        });
+    }
+
+    /** Receives a file found by {@link #walk}. */
+    @FunctionalInterface
+    private interface FileVisitor {
+        void visit(Path file, BasicFileAttributes attrs) throws IOException;
+    }
+
+    /**
+     * Visits the regular files under {@code dir}: objects, or (with {@code temporary}) temporary
+     * files, told apart by name before anything else is asked of them; descends into a directory
+     * only if {@code descend} accepts its key plus '/'. An entry (file or whole directory) that
+     * disappears while it is walked was deleted or renamed concurrently: it is simply not visited
+     * (as an object deleted during an S3 listing), never a failure.
+     */
+    private void walk(Path dir, boolean temporary, java.util.function.Predicate<String> descend, FileVisitor visitor)
+            throws IOException {
+        List<Path> entries = new ArrayList<>();
+        try (DirectoryStream<Path> stream = Files.newDirectoryStream(dir)) {
+            for (Path p : stream) {
+                boolean isTemporary = p.getFileName().toString().startsWith(TEMP_PREFIX);
+                if (!isTemporary || temporary) {
+                    entries.add(p);
+                }
+            }
+        } catch (NoSuchFileException | NotDirectoryException gone) {
+            return; // removed (or replaced by a file) while listing
+        } catch (DirectoryIteratorException e) {
+            if (e.getCause() instanceof NoSuchFileException) {
+                return;
+            }
+            throw e.getCause();
         }
+        for (Path p : entries) {
+            BasicFileAttributes attrs;
+            try {
+                attrs = Files.readAttributes(p, BasicFileAttributes.class, LinkOption.NOFOLLOW_LINKS);
+                if (attrs.isSymbolicLink()) { // a link to a file is listed as that file; links to directories are not followed
+                    attrs = Files.readAttributes(p, BasicFileAttributes.class);
+                    if (attrs.isDirectory()) {
+                        continue;
+                    }
+                }
+            } catch (NoSuchFileException gone) {
+                continue; // deleted or renamed away while listing
+            }
+            boolean isTemporary = p.getFileName().toString().startsWith(TEMP_PREFIX);
+            if (attrs.isDirectory()) {
+                if (!isTemporary && descend.test(keyOf(p) + "/")) {
+                    walk(p, temporary, descend, visitor);
+                }
+            } else if (attrs.isRegularFile() && isTemporary == temporary) {
+                visitor.visit(p, attrs);
+            }
+        }
+    }
+
+    /**
+     * Deletes every temporary file under the root that no upload of this instance is writing,
+     * whatever its age. Only for a directory no other process or instance writes to; the engine
+     * uses {@link #listIncompleteUploads()} and {@link #abortIncompleteUploads} with an age limit.
+     */
+    public void deleteTemporaryFiles() throws IOException {
+        walk(root, true, dirKey -> true, (p, attrs) -> {
+            if (!activeTemporaryFiles.contains(p)) {
+                Files.deleteIfExists(p);
+            }
+        });
     }
 
     @Override
@@ -517,9 +629,15 @@ public final class LocalObjectStorage implements ObjectStorage {
             return new ObjectStorageException(ObjectStorageException.Kind.PERMANENT, op, key, 0,
                     "key conflicts with another key's directory (a file cannot also be a directory): " + msg, t);
         }
-        if (t instanceof AccessDeniedException || msg.contains("No space left")) {
+        if (t instanceof AccessDeniedException) {
             return new ObjectStorageException(ObjectStorageException.Kind.PERMANENT, op, key, 0,
                     "local I/O failed: " + msg, t);
+        }
+        if (isDiskFull(msg)) {
+            // A full disk (or quota) is a condition that clears when space is freed, as the uploader,
+            // which keeps retrying, assumes: retriable, like a throttled S3 request.
+            return new ObjectStorageException(ObjectStorageException.Kind.TRANSIENT, op, key, 0,
+                    "local disk full (retriable once space is freed): " + msg, t);
         }
         if (t instanceof IOException) {
             return new ObjectStorageException(ObjectStorageException.Kind.TRANSIENT, op, key, 0,
@@ -531,6 +649,11 @@ public final class LocalObjectStorage implements ObjectStorage {
         }
         return new ObjectStorageException(ObjectStorageException.Kind.PERMANENT, op, key, 0,
                 "unexpected failure: " + t, t);
+    }
+
+    /** Whether an I/O error message is ENOSPC or EDQUOT, as the JDK words them on Linux. */
+    private static boolean isDiskFull(String msg) {
+        return msg.contains("No space left on device") || msg.contains("Disk quota exceeded");
     }
 
     /** Largest pooled buffer a write of heap bytes goes through. */
@@ -573,6 +696,7 @@ public final class LocalObjectStorage implements ObjectStorage {
             this.target = target;
             this.temp = target.resolveSibling(TEMP_PREFIX + UUID.randomUUID());
             this.condition = condition;
+            activeTemporaryFiles.add(temp);
         }
 
         @Override
@@ -690,6 +814,7 @@ public final class LocalObjectStorage implements ObjectStorage {
                 if (error != null) {
                     discard();
                 }
+                activeTemporaryFiles.remove(temp);
             }));
         }
 
@@ -734,6 +859,7 @@ public final class LocalObjectStorage implements ObjectStorage {
             } catch (IOException e) {
                 LOG.warn("could not delete temporary file {} of failed upload key={}", temp, key, e);
             }
+            activeTemporaryFiles.remove(temp);
         }
 
         @Override

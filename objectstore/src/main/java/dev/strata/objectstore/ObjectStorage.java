@@ -69,6 +69,28 @@ public interface ObjectStorage extends AutoCloseable {
     /** Every object whose key starts with {@code prefix} (may be empty), sorted by key. */
     CompletableFuture<List<ObjectInfo>> list(String prefix);
 
+    /**
+     * Uploads started and neither completed nor aborted, by anyone, except the ones this instance
+     * has in progress: abandoned S3 multipart uploads, or temporary files a killed process left in a
+     * local directory. They cost storage until {@link #abortIncompleteUploads aborted}; whoever owns
+     * the store decides which are old enough to be abandoned (Strata's compactor: older than the
+     * orphan TTL). The default, for storages that have no such thing, is an empty list.
+     */
+    default CompletableFuture<List<IncompleteUpload>> listIncompleteUploads() {
+        return CompletableFuture.completedFuture(List.of());
+    }
+
+    /**
+     * Aborts uploads {@link #listIncompleteUploads} returned: their parts or temporary files are
+     * deleted; the objects they were writing, if any exists, are untouched. One that is gone
+     * already is not an error; one that this instance started since, or (locally) that was written
+     * to since it was listed, is skipped. Completes when all are handled; fails if any could not be.
+     * The default does nothing.
+     */
+    default CompletableFuture<Void> abortIncompleteUploads(Collection<IncompleteUpload> uploads) {
+        return CompletableFuture.completedFuture(null);
+    }
+
     /** Request counters of this storage; live, not a copy. */
     ObjectStorageMetrics metrics();
 

@@ -20,9 +20,9 @@ public class ObjectStorageException extends StorageException {
         PRECONDITION_FAILED(false),
         /** The store asked us to slow down (HTTP 503 SlowDown, 429). Retriable after backoff. */
         THROTTLED(true),
-        /** Timeouts, connection resets, HTTP 500/502/504, local I/O hiccups. Retriable. */
+        /** Timeouts, connection resets, HTTP 500/502/504/507, local I/O hiccups, a full local disk. Retriable. */
         TRANSIENT(true),
-        /** Anything else (403, 400, bad configuration, disk full...): retrying will not help. */
+        /** Anything else (403, 400, bad configuration, access denied...): retrying will not help. */
         PERMANENT(false);
 
         private final boolean retriable;

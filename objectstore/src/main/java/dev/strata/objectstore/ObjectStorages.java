@@ -3,6 +3,7 @@ package dev.strata.objectstore;
 import dev.strata.objectstore.s3.S3ObjectStorage;
 import dev.strata.objectstore.s3.S3Options;
 import java.net.URI;
+import java.net.URISyntaxException;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -25,7 +26,8 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
  *       {@code maxConcurrentRequests}. Unknown parameters are rejected, so a typo cannot silently
  *       fall back to a default.</li>
  * </ul>
- * The caller owns and closes the result. Stateless and thread-safe.
+ * The caller owns and closes the result. Stateless and thread-safe. Messages show the URI only
+ * through {@link UriRedaction#redact}: never the user info or a secret parameter's value.
  */
 public final class ObjectStorages {
     private static final Set<String> S3_PARAMS = Set.of("region", "endpoint", "pathStyle", "accessKey", "secretKey",
@@ -39,21 +41,27 @@ public final class ObjectStorages {
         String scheme = uri.getScheme();
         if ("file".equals(scheme)) {
             if (uri.getRawQuery() != null) {
-                throw new IllegalArgumentException("file object store URI takes no parameters: uri=" + uri);
+                throw new IllegalArgumentException("file object store URI takes no parameters: uri="
+                        + UriRedaction.redact(uri));
             }
             return LocalObjectStorage.open(Path.of(uri));
         }
         if ("s3".equals(scheme)) {
             return S3ObjectStorage.create(s3Options(uri));
         }
-        throw new IllegalArgumentException("unsupported object store URI scheme (file or s3): uri=" + uri);
+        throw new IllegalArgumentException("unsupported object store URI scheme (file or s3): uri="
+                + UriRedaction.redact(uri));
     }
 
     /** The {@link S3Options} an {@code s3://} URI describes. @throws IllegalArgumentException if malformed */
     public static S3Options s3Options(URI uri) {
         String bucket = uri.getHost() != null ? uri.getHost() : uri.getAuthority();
         if (!"s3".equals(uri.getScheme()) || bucket == null || bucket.isEmpty()) {
-            throw new IllegalArgumentException("expected s3://bucket[/prefix][?params], got " + uri);
+            throw new IllegalArgumentException("expected s3://bucket[/prefix][?params], got " + UriRedaction.redact(uri));
+        }
+        if (uri.getRawUserInfo() != null || bucket.contains("@")) {
+            throw new IllegalArgumentException("s3 URI must not carry user info before the bucket (give credentials as "
+                    + "accessKey and secretKey parameters): uri=" + UriRedaction.redact(uri));
         }
         String path = uri.getPath() == null ? "" : uri.getPath();
         String prefix = path.startsWith("/") ? path.substring(1) : path;
@@ -61,7 +69,7 @@ public final class ObjectStorages {
         for (String name : params.keySet()) {
             if (!S3_PARAMS.contains(name)) {
                 throw new IllegalArgumentException("unknown s3 URI parameter: " + name + " (known: " + S3_PARAMS
-                        + ") uri=" + uri);
+                        + ") uri=" + UriRedaction.redact(uri));
             }
         }
         S3Options.Builder b = S3Options.builder(bucket).prefix(prefix);
@@ -69,7 +77,7 @@ public final class ObjectStorages {
             b.region(params.get("region"));
         }
         if (params.containsKey("endpoint")) {
-            b.endpoint(URI.create(params.get("endpoint")));
+            b.endpoint(parseUri("endpoint", params.get("endpoint")));
         }
         if (params.containsKey("pathStyle")) {
             b.pathStyle(parseBoolean("pathStyle", params.get("pathStyle")));
@@ -77,7 +85,8 @@ public final class ObjectStorages {
         String accessKey = params.get("accessKey");
         String secretKey = params.get("secretKey");
         if ((accessKey == null) != (secretKey == null)) {
-            throw new IllegalArgumentException("accessKey and secretKey must be given together: uri=" + uri);
+            throw new IllegalArgumentException("accessKey and secretKey must be given together: uri="
+                    + UriRedaction.redact(uri));
         }
         if (accessKey != null) {
             b.credentials(StaticCredentialsProvider.create(AwsBasicCredentials.create(accessKey, secretKey)));
@@ -100,18 +109,45 @@ public final class ObjectStorages {
         if (raw == null || raw.isEmpty()) {
             return out;
         }
-        for (String pair : raw.split("&")) {
+        String[] pairs = raw.split("&");
+        for (int i = 0; i < pairs.length; i++) {
+            String pair = pairs[i];
             int eq = pair.indexOf('=');
             if (eq <= 0) {
-                throw new IllegalArgumentException("malformed URI parameter '" + pair + "': uri=" + uri);
+                // the pair itself is not shown: it could be a secret pasted without its name
+                throw new IllegalArgumentException("malformed URI parameter " + (i + 1) + " of " + pairs.length
+                        + " (expected name=value): uri=" + UriRedaction.redact(uri));
             }
-            String name = URLDecoder.decode(pair.substring(0, eq), StandardCharsets.UTF_8);
-            String value = URLDecoder.decode(pair.substring(eq + 1), StandardCharsets.UTF_8);
+            String name = decode(pair.substring(0, eq), "name of URI parameter " + (i + 1), uri);
+            String value = decode(pair.substring(eq + 1), "value of URI parameter " + name, uri);
             if (out.put(name, value) != null) {
-                throw new IllegalArgumentException("URI parameter given twice: " + name + " uri=" + uri);
+                throw new IllegalArgumentException("URI parameter given twice: " + name + " uri=" + UriRedaction.redact(uri));
             }
         }
         return out;
+    }
+
+    /**
+     * Percent-decodes {@code raw}. The JDK's message would quote the bad characters, which may be part
+     * of a secret: neither it nor its exception is kept.
+     */
+    private static String decode(String raw, String what, URI uri) {
+        try {
+            return URLDecoder.decode(raw, StandardCharsets.UTF_8);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException("malformed percent-encoding in the " + what + ": uri="
+                    + UriRedaction.redact(uri));
+        }
+    }
+
+    /** A URI-valued parameter; the message gives the reason and position, never the value's text. */
+    private static URI parseUri(String name, String value) {
+        try {
+            return new URI(value);
+        } catch (URISyntaxException e) {
+            throw new IllegalArgumentException(name + " is not a valid URI: " + e.getReason() + " at index "
+                    + e.getIndex());
+        }
     }
 
     private static boolean parseBoolean(String name, String value) {

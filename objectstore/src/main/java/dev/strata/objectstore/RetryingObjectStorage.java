@@ -63,6 +63,16 @@ public final class RetryingObjectStorage implements ObjectStorage {
     }
 
     @Override
+    public CompletableFuture<List<IncompleteUpload>> listIncompleteUploads() {
+        return retrier.run(Operation.LIST, null, true, delegate::listIncompleteUploads);
+    }
+
+    @Override
+    public CompletableFuture<Void> abortIncompleteUploads(Collection<IncompleteUpload> uploads) {
+        return retrier.run(Operation.MULTIPART_ABORT, null, true, () -> delegate.abortIncompleteUploads(uploads));
+    }
+
+    @Override
     public ObjectStorageMetrics metrics() {
         return delegate.metrics();
     }

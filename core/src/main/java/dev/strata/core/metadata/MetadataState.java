@@ -34,7 +34,9 @@ import java.util.TreeMap;
  *   <li>{@link #checkReplace}: replacing objects (compaction) keeps every live offset: for each live
  *       stream, the added objects hold exactly the offsets the removed ones held, except offsets
  *       below the stream's start offset, which may be dropped; no object that stays may overlap what
- *       is replaced. A replace that was already applied is a no-op (idempotent).</li>
+ *       is replaced. Added runs wholly below the start offset (a trim landed while the compaction
+ *       ran) are dead data, accepted if a removed object held them; a later cycle drops them. A
+ *       replace that was already applied is a no-op (idempotent).</li>
  *   <li>{@link #checkOrphans}: objects about to be deleted as orphans are not committed.</li>
  * </ul>
  * {@code apply} validates the whole change before mutating anything: a rejected change leaves the
@@ -334,7 +336,17 @@ public final class MetadataState {
                     liveRuns.add(run);
                 }
             }
-            List<long[]> addedRuns = runs(addedRanges.getOrDefault(streamId, new ArrayList<>()));
+            List<long[]> addedRuns = new ArrayList<>();
+            for (long[] run : runs(addedRanges.getOrDefault(streamId, new ArrayList<>()))) {
+                if (run[1] > startOffset) {
+                    addedRuns.add(run);
+                } else if (!withinOne(run, removedRuns)) {
+                    // wholly below the start: dead data (a trim landed while the compaction ran), which
+                    // a later cycle drops; accepted if the replaced objects held it
+                    throw new IllegalStateException("replacement of stream " + streamId + " holds [" + run[0] + ","
+                            + run[1] + "), which no replaced object holds");
+                }
+            }
             if (addedRuns.size() != liveRuns.size()) {
                 throw new IllegalStateException("replacement of stream " + streamId + " must hold the live runs "
                         + describe(liveRuns) + " (start offset " + startOffset + "), holds " + describe(addedRuns));
@@ -349,6 +361,16 @@ public final class MetadataState {
                 }
             }
         }
+    }
+
+    /** Whether {@code run} lies within one of {@code runs}. */
+    private static boolean withinOne(long[] run, List<long[]> runs) {
+        for (long[] r : runs) {
+            if (r[0] <= run[0] && run[1] <= r[1]) {
+                return true;
+            }
+        }
+        return false;
     }
 
     /** Ranges of one stream, sorted and joined into runs of contiguous offsets {start, end}. */

@@ -216,6 +216,21 @@ abstract class MetadataStoreContractTest {
         assertThat(store.objects()).isEmpty();
     }
 
+    /** A trim that lands while a compaction runs leaves its output wholly below the start: dead, but accepted. */
+    @Test
+    void replaceAcceptsOutputsWhollyBelowTheStartOffsetThatTheInputsHeld() {
+        long a = await(store.createStream(0)).streamId();
+        await(store.commitObjects(List.of(so("o1", a, 0, 10), so("o2", a, 10, 20), so("o3", a, 20, 30)), 0));
+        await(store.trimStream(a, 0, 25));
+        assertThatThrownBy(() -> await(store.replaceObjects(List.of("o1"), List.of(so("x", a, 0, 15)))))
+                .as("offsets 10..14 are not held by the replaced object").isInstanceOf(IllegalStateException.class);
+        await(store.replaceObjects(List.of("o1", "o2"), List.of(so("x", a, 0, 20))));
+        assertThat(store.objects()).extracting(ObjectMetadata::key).containsExactlyInAnyOrder("x", "o3");
+        assertThat(keys(store.objectsCovering(a, 25, 30))).containsExactly("o3");
+        await(store.replaceObjects(List.of("x"), List.of())); // the next cycle drops the dead output
+        assertThat(store.objects()).extracting(ObjectMetadata::key).containsExactly("o3");
+    }
+
     @Test
     void replaceMustNotOverlapAnObjectThatStays() {
         long a = await(store.createStream(0)).streamId();

@@ -32,7 +32,8 @@ import org.junit.jupiter.api.io.TempDir;
  * exactly once, that nothing below an acknowledged trim is readable, and that the child's readers
  * never saw a damaged batch. Compaction runs every 100 ms in the child, so kills land in every phase of
  * it; after each round the verifier runs compaction with no orphan TTL and checks that the bucket then
- * holds exactly the committed objects (the orphans a kill left were found and deleted).
+ * holds exactly the committed objects (the orphans a kill left were found and deleted) and that the
+ * temporary files of uploads the kill cut off are gone (issue 18 item 12).
  * CI: 3 rounds; long: 20.
  */
 class CrashWithReadersTest {
@@ -47,6 +48,17 @@ class CrashWithReadersTest {
     private long orphansDeleted;
     private long rewrittenInChild;
     private long compactionTasks;
+    private long temporaryFilesLeftByKills;
+
+    /** Temporary files of uploads under the object directory (".strata-tmp-*"). */
+    private static List<Path> temporaryFiles(Path objects) throws java.io.IOException {
+        if (!Files.isDirectory(objects)) {
+            return List.of();
+        }
+        try (java.util.stream.Stream<Path> files = Files.walk(objects)) {
+            return files.filter(p -> p.getFileName().toString().startsWith(".strata-tmp-")).toList();
+        }
+    }
 
     @Test
     void everyAcknowledgedBatchSurvivesSigkillWhileReadersRun() throws Exception {
@@ -57,6 +69,8 @@ class CrashWithReadersTest {
             String streams = round == 0 ? "new:" + STREAMS : ids.stream().map(String::valueOf).collect(Collectors.joining(","));
             runChildAndKill(round, streams, 300 + random.nextInt(1500), ids);
             String context = "round " + round + " seed " + Campaigns.BASE_SEED;
+            List<Path> leftByKill = temporaryFiles(dir.resolve("objects")); // uploads the kill cut off
+            temporaryFilesLeftByKills += leftByKill.size();
             try (DurableStreamStore store = CrashWithReadersChild.builder(dir).compactionInterval(Duration.ZERO)
                     .orphanTtl(Duration.ZERO).garbageGracePeriod(Duration.ZERO).compactionBytesPerSecond(0).build()) {
                 List<Stream> opened = new ArrayList<>();
@@ -74,6 +88,8 @@ class CrashWithReadersTest {
                     assertThat(dataObjects).as("%s: after the sweep the bucket holds exactly the committed objects", context)
                             .isEqualTo(store.storageSummary().objects());
                 }
+                assertThat(leftByKill).as("%s: temporary files of killed uploads after the sweep", context)
+                        .noneMatch(Files::exists);
                 for (Stream s : opened) {
                     Campaigns.verifyAcknowledged(s, ledger, context + " after compaction");
                 }
@@ -83,6 +99,7 @@ class CrashWithReadersTest {
         assertThat(rewrittenInChild).as("bytes the children's compaction wrote before the kills").isPositive();
         Campaigns.report("CrashWithReadersTest", "rounds=" + ROUNDS + " batchesVerified=" + verified
                 + " batchesReadInChild=" + readsInChild + " orphansDeletedAfterKills=" + orphansDeleted
+                + " temporaryFilesLeftByKills=" + temporaryFilesLeftByKills + " (all deleted by the sweep)"
                 + " verifierCompactionTasks=" + compactionTasks + " bytesCompactedInChildren=" + rewrittenInChild + " badReads=0 losses=0");
     }
 

@@ -118,6 +118,16 @@ final class PausableObjectStorage implements ObjectStorage {
     }
 
     @Override
+    public CompletableFuture<List<dev.strata.objectstore.IncompleteUpload>> listIncompleteUploads() {
+        return gated(delegate::listIncompleteUploads);
+    }
+
+    @Override
+    public CompletableFuture<Void> abortIncompleteUploads(Collection<dev.strata.objectstore.IncompleteUpload> uploads) {
+        return gated(() -> delegate.abortIncompleteUploads(uploads));
+    }
+
+    @Override
     public ObjectStorageMetrics metrics() {
         return delegate.metrics();
     }

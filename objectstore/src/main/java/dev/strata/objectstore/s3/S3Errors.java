@@ -20,6 +20,7 @@ import software.amazon.awssdk.services.s3.model.S3Exception;
  * HTTP 412, 409 ConditionalRequestConflict           PRECONDITION_FAILED
  * HTTP 503, 429, code SlowDown/Throttling/...        THROTTLED
  * HTTP 500/502/504, 400 RequestTimeout, InternalError TRANSIENT
+ * HTTP 507, XMinioStorageFull (a full server disk)    TRANSIENT, as a full local disk
  * client-side timeouts, I/O errors (reset, refused)  TRANSIENT
  * anything else (403, 400, 416, NoSuchBucket, config) PERMANENT
  * </pre>
@@ -28,7 +29,7 @@ final class S3Errors {
     private static final Set<String> THROTTLE_CODES = Set.of("SlowDown", "Throttling", "ThrottlingException",
             "RequestLimitExceeded", "TooManyRequests", "RequestThrottled", "ServiceUnavailable");
     private static final Set<String> TRANSIENT_CODES = Set.of("InternalError", "RequestTimeout", "RequestTimeTooSkewed",
-            "OperationAborted");
+            "OperationAborted", "XMinioStorageFull");
 
     private S3Errors() {
     }
@@ -68,7 +69,8 @@ final class S3Errors {
         if (status == 404 && (code == null || "NoSuchKey".equals(code) || "NotFound".equals(code))) {
             return Kind.NOT_FOUND;
         }
-        if (code != null && TRANSIENT_CODES.contains(code) || status == 500 || status == 502 || status == 504) {
+        if (code != null && TRANSIENT_CODES.contains(code) || status == 500 || status == 502 || status == 504
+                || status == 507) {
             return Kind.TRANSIENT;
         }
         return Kind.PERMANENT;

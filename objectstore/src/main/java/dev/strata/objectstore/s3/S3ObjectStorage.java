@@ -1,6 +1,7 @@
 package dev.strata.objectstore.s3;
 
 import dev.strata.objectstore.ByteRange;
+import dev.strata.objectstore.IncompleteUpload;
 import dev.strata.objectstore.ObjectData;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectKeys;
@@ -14,12 +15,15 @@ import dev.strata.objectstore.Retrier;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
+import java.util.Set;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
@@ -39,7 +43,9 @@ import software.amazon.awssdk.services.s3.S3AsyncClientBuilder;
 import software.amazon.awssdk.services.s3.model.Delete;
 import software.amazon.awssdk.services.s3.model.DeleteObjectsResponse;
 import software.amazon.awssdk.services.s3.model.GetObjectResponse;
+import software.amazon.awssdk.services.s3.model.ListMultipartUploadsResponse;
 import software.amazon.awssdk.services.s3.model.ListObjectsV2Response;
+import software.amazon.awssdk.services.s3.model.MultipartUpload;
 import software.amazon.awssdk.services.s3.model.ObjectIdentifier;
 import software.amazon.awssdk.services.s3.model.PutObjectRequest;
 import software.amazon.awssdk.services.s3.model.S3Error;
@@ -72,8 +78,10 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  *
  * Failure:
  *   Futures fail with ObjectStorageException (see S3Errors for the mapping). A failed multipart
- *   upload is aborted so no parts are left behind (best effort; a bucket lifecycle rule for
- *   incomplete uploads is still advised).
+ *   upload is aborted so no parts are left behind (best effort). Uploads abandoned by a killed
+ *   process are found by listIncompleteUploads and aborted by abortIncompleteUploads (the
+ *   engine's compactor does so for those older than its orphan TTL); a bucket lifecycle rule for
+ *   incomplete uploads is still a good second line.
  * </pre>
  */
 public final class S3ObjectStorage implements ObjectStorage {
@@ -87,6 +95,8 @@ public final class S3ObjectStorage implements ObjectStorage {
     private final ByteBufAllocator allocator;
     private final ObjectStorageMetrics metrics = new ObjectStorageMetrics();
     private final AtomicBoolean closed = new AtomicBoolean();
+    /** Upload ids of this instance's multipart uploads in progress: never reported as incomplete. */
+    private final Set<String> activeUploads = ConcurrentHashMap.newKeySet();
 
     private S3ObjectStorage(S3AsyncClient client, boolean ownsClient, S3Options options, Retrier retrier,
                             ScheduledExecutorService ownedScheduler, ByteBufAllocator allocator) {
@@ -325,6 +335,72 @@ public final class S3ObjectStorage implements ObjectStorage {
                     }
                     return CompletableFuture.completedFuture(null);
                 });
+    }
+
+    /** Called by an upload once S3 gave it an id, and once it completed or aborted. */
+    void uploadStarted(String uploadId) {
+        activeUploads.add(uploadId);
+    }
+
+    void uploadEnded(String uploadId) {
+        activeUploads.remove(uploadId);
+    }
+
+    /**
+     * Multipart uploads under this storage's prefix (ListMultipartUploads, every page, each a
+     * {@link Operation#LIST} request), except this instance's uploads in progress.
+     */
+    @Override
+    public CompletableFuture<List<IncompleteUpload>> listIncompleteUploads() {
+        List<IncompleteUpload> out = new ArrayList<>();
+        return Retrier.unwrapped(listUploadsPage(null, null, out).thenApply(v -> out));
+    }
+
+    private CompletableFuture<Void> listUploadsPage(String keyMarker, String uploadIdMarker, List<IncompleteUpload> out) {
+        return call(Operation.LIST, null, true, 0,
+                () -> client.listMultipartUploads(b -> b.bucket(options.bucket()).prefix(options.prefix())
+                        .keyMarker(keyMarker).uploadIdMarker(uploadIdMarker)))
+                .thenCompose((ListMultipartUploadsResponse r) -> {
+                    for (MultipartUpload u : r.uploads()) {
+                        if (!activeUploads.contains(u.uploadId()) && u.key().startsWith(options.prefix())) {
+                            Instant started = u.initiated() != null ? u.initiated() : Instant.EPOCH;
+                            out.add(new IncompleteUpload(u.key().substring(options.prefix().length()), u.uploadId(),
+                                    started));
+                        }
+                    }
+                    if (Boolean.TRUE.equals(r.isTruncated()) && (r.nextKeyMarker() != null || r.nextUploadIdMarker() != null)) {
+                        return listUploadsPage(r.nextKeyMarker(), r.nextUploadIdMarker(), out);
+                    }
+                    return CompletableFuture.completedFuture(null);
+                });
+    }
+
+    /**
+     * AbortMultipartUpload for each (one {@link Operation#MULTIPART_ABORT} request each, retried);
+     * an upload S3 no longer knows (404 NoSuchUpload) is done already; one of this instance's
+     * uploads in progress is skipped.
+     */
+    @Override
+    public CompletableFuture<Void> abortIncompleteUploads(Collection<IncompleteUpload> uploads) {
+        List<CompletableFuture<Void>> aborts = new ArrayList<>();
+        for (IncompleteUpload u : List.copyOf(uploads)) {
+            if (u.key() == null) {
+                throw new IllegalArgumentException("an S3 incomplete upload names its key: uploadId=" + u.uploadId());
+            }
+            if (activeUploads.contains(u.uploadId())) {
+                continue;
+            }
+            String s3Key = options.prefix() + u.key();
+            aborts.add(call(Operation.MULTIPART_ABORT, u.key(), true, 0,
+                    () -> client.abortMultipartUpload(b -> b.bucket(options.bucket()).key(s3Key).uploadId(u.uploadId())))
+                    .handle((r, e) -> {
+                        if (e != null && !(Retrier.unwrap(e) instanceof ObjectStorageException ose && ose.httpStatus() == 404)) {
+                            throw new CompletionException(Retrier.unwrap(e));
+                        }
+                        return null;
+                    }));
+        }
+        return Retrier.unwrapped(CompletableFuture.allOf(aborts.toArray(CompletableFuture[]::new)));
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.strata.objectstore.s3;
 
 import dev.strata.objectstore.RetryPolicy;
+import dev.strata.objectstore.UriRedaction;
 import java.net.URI;
 import java.time.Duration;
 import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
@@ -118,7 +119,8 @@ public final class S3Options {
 
     @Override
     public String toString() {
-        return "S3Options[bucket=" + bucket + ", prefix=" + prefix + ", region=" + region + ", endpoint=" + endpoint
+        return "S3Options[bucket=" + bucket + ", prefix=" + prefix + ", region=" + region + ", endpoint="
+                + (endpoint == null ? null : UriRedaction.redact(endpoint))
                 + ", pathStyle=" + pathStyle + ", credentials=" + (credentials == null ? "default-chain" : "static")
                 + ", partSizeBytes=" + partSizeBytes + ", maxPartsInFlight=" + maxPartsInFlight
                 + ", maxConcurrentRequests=" + maxConcurrentRequests + ", " + retryPolicy + "]";
@@ -166,7 +168,13 @@ public final class S3Options {
 
         public Builder endpoint(URI endpoint) {
             if (endpoint != null && (endpoint.getScheme() == null || endpoint.getHost() == null)) {
-                throw new IllegalArgumentException("endpoint must be an absolute http(s) URI, got " + endpoint);
+                throw new IllegalArgumentException("endpoint must be an absolute http(s) URI, got "
+                        + UriRedaction.redact(endpoint));
+            }
+            if (endpoint != null && (endpoint.getRawUserInfo() != null || endpoint.getRawQuery() != null)) {
+                // the SDK would send or print them; credentials belong in credentials(...)
+                throw new IllegalArgumentException("endpoint must not carry user info or a query (give credentials "
+                        + "separately), got " + UriRedaction.redact(endpoint));
             }
             this.endpoint = endpoint;
             return this;

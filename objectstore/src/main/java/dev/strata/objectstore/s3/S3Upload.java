@@ -115,7 +115,10 @@ final class S3Upload implements ObjectUpload {
         if (uploadId == null) {
             uploadId = storage.call(Operation.MULTIPART_CREATE, key, true, 0,
                     () -> storage.client().createMultipartUpload(b -> b.bucket(storage.options().bucket()).key(s3Key)))
-                    .thenApply(r -> r.uploadId());
+                    .thenApply(r -> {
+                        storage.uploadStarted(r.uploadId()); // until complete or abort: not an abandoned upload
+                        return r.uploadId();
+                    });
         }
         inFlight++;
         long size = part.readableBytes();
@@ -203,6 +206,11 @@ final class S3Upload implements ObjectUpload {
                             () -> storage.client().completeMultipartUpload(request));
                 })
                 .thenApply(r -> new ObjectInfo(key, size, r.eTag()));
+        done.whenComplete((r, e) -> {
+            if (e == null) {
+                storage.uploadEnded(id.join());
+            }
+        });
         return Retrier.unwrapped(done.handle((info, error) -> error == null
                         ? CompletableFuture.completedFuture(info)
                         : abortMultipart().thenCompose(v -> CompletableFuture.<ObjectInfo>failedFuture(Retrier.unwrap(error))))
@@ -224,7 +232,7 @@ final class S3Upload implements ObjectUpload {
                 .thenCompose(v -> id)
                 .thenCompose(uid -> storage.call(Operation.MULTIPART_ABORT, key, true, 0,
                         () -> storage.client().abortMultipartUpload(b -> b.bucket(storage.options().bucket())
-                                .key(s3Key).uploadId(uid))))
+                                .key(s3Key).uploadId(uid))).whenComplete((r, e) -> storage.uploadEnded(uid)))
                 .handle((r, e) -> {
                     if (e != null) {
                         LOG.warn("could not abort multipart upload key={}: {}", key, Retrier.unwrap(e).getMessage());

@@ -175,6 +175,20 @@ class S3ErrorHandlingTest {
         assertThat(storage.metrics().stats(Operation.GET).errors()).isEqualTo(2);
     }
 
+    /** A full disk on an S3-compatible server (507, MinIO's XMinioStorageFull) is retriable, as a full local disk. */
+    @Test
+    void aServerWhoseDiskIsFullFailsRetriableAndIsRetried() {
+        script(error(507, "XMinioStorageFull"), error(507, "InsufficientStorage"), ok(null));
+        storage.put("k", Unpooled.wrappedBuffer(new byte[10])).join();
+        assertThat(seen).hasSize(3);
+        script(error(507, "InsufficientStorage"), error(507, "InsufficientStorage"), error(507, "InsufficientStorage"),
+                error(507, "InsufficientStorage"));
+        Throwable e = failure(storage.put("k", Unpooled.wrappedBuffer(new byte[10])));
+        assertThat(((ObjectStorageException) e).kind()).isEqualTo(Kind.TRANSIENT);
+        assertThat(((ObjectStorageException) e).isRetriable()).isTrue();
+        assertThat(((ObjectStorageException) e).httpStatus()).isEqualTo(507);
+    }
+
     @Test
     void persistentThrottlingFailsAfterMaxAttemptsAsRetriableThrottled() {
         script(error(503, "SlowDown"), error(503, "SlowDown"), error(503, "SlowDown"), error(503, "SlowDown"), ok("late"));

@@ -308,6 +308,17 @@ public final class FaultInjectingObjectStorage implements ObjectStorage {
         return run(Operation.LIST, prefix, () -> delegate.list(prefix), null);
     }
 
+    /** Passed through without faults (so the fault schedules of existing campaigns stay as they were). */
+    @Override
+    public CompletableFuture<List<dev.strata.objectstore.IncompleteUpload>> listIncompleteUploads() {
+        return delegate.listIncompleteUploads();
+    }
+
+    @Override
+    public CompletableFuture<Void> abortIncompleteUploads(Collection<dev.strata.objectstore.IncompleteUpload> uploads) {
+        return delegate.abortIncompleteUploads(uploads);
+    }
+
     @Override
     public ObjectStorageMetrics metrics() {
         return delegate.metrics();

@@ -55,6 +55,16 @@ public abstract class ForwardingObjectStorage implements ObjectStorage {
     }
 
     @Override
+    public CompletableFuture<List<dev.strata.objectstore.IncompleteUpload>> listIncompleteUploads() {
+        return delegate.listIncompleteUploads();
+    }
+
+    @Override
+    public CompletableFuture<Void> abortIncompleteUploads(Collection<dev.strata.objectstore.IncompleteUpload> uploads) {
+        return delegate.abortIncompleteUploads(uploads);
+    }
+
+    @Override
     public ObjectStorageMetrics metrics() {
         return delegate.metrics();
     }
