@@ -1,6 +1,7 @@
 package dev.strata.core;
 
 import dev.strata.objectstore.ByteRange;
+import dev.strata.objectstore.IncompleteUpload;
 import dev.strata.objectstore.ObjectData;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectStorage;
@@ -120,6 +121,16 @@ final class OpenDeadlineStorage implements ObjectStorage {
     @Override
     public CompletableFuture<List<ObjectInfo>> list(String prefix) {
         return bound(Operation.LIST, prefix, delegate.list(prefix), v -> { });
+    }
+
+    @Override
+    public CompletableFuture<List<IncompleteUpload>> listIncompleteUploads() {
+        return bound(Operation.LIST, null, delegate.listIncompleteUploads(), v -> { });
+    }
+
+    @Override
+    public CompletableFuture<Void> abortIncompleteUploads(Collection<IncompleteUpload> uploads) {
+        return bound(Operation.DELETE, null, delegate.abortIncompleteUploads(uploads), v -> { });
     }
 
     @Override
