@@ -16,6 +16,7 @@ import dev.strata.objectstore.ObjectStorageException;
 import dev.strata.objectstore.Operation;
 import dev.strata.objectstore.testing.FaultInjectingObjectStorage;
 import dev.strata.wal.HeldCompletions;
+import dev.strata.wal.SlowWal;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -27,10 +28,10 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
-import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * Issue 18, items 2 and 13: a limit (WAL write buffers, WAL capacity, LogCache room) makes an append
@@ -70,18 +71,26 @@ class AppendBackpressureTest {
         assertThat(s.nextOffset()).isEqualTo(batches);
     }
 
-    /** The embedded default, on a WAL small enough to wrap many times. */
-    private Strata.Builder smallWal() {
-        return Strata.builder().dataDir(dir).walCapacity(64L << 20).uploadThresholdBytes(8L << 20)
+    /**
+     * The embedded default, on a WAL small enough to wrap many times, on the real device or on a
+     * slow one ({@code deviceLatencyMillis} per write, as on a loaded machine: writes stay in flight
+     * while appends pile up behind them).
+     */
+    private Strata.Builder smallWal(int deviceLatencyMillis) {
+        Strata.Builder b = Strata.builder().dataDir(dir).walCapacity(64L << 20).uploadThresholdBytes(8L << 20)
                 .logCacheBytes(32L << 20).blockCacheBytes(16L << 20);
+        return deviceLatencyMillis == 0 ? b
+                : b.walOpener(options -> SlowWal.open(options, Duration.ofMillis(deviceLatencyMillis)));
     }
 
-    @Test
-    void sixteenAppendsOf64KiBInFlightAcrossManyLapsOfASmallWalAreNeverRefused() throws Exception {
+    @ParameterizedTest(name = "device latency {0} ms")
+    @ValueSource(ints = {0, 5})
+    void sixteenAppendsOf64KiBInFlightAcrossManyLapsOfASmallWalAreNeverRefused(int deviceLatencyMillis)
+            throws Exception {
         int size = 64 << 10;
         long batches = 4 * (64L << 20) / size; // four laps of the WAL
         long id;
-        try (DurableStreamStore store = smallWal().build()) {
+        try (DurableStreamStore store = smallWal(deviceLatencyMillis).build()) {
             Stream s = await(store.createStream(StreamOptions.defaults()));
             id = s.id();
             Semaphore inFlight = new Semaphore(16);
@@ -106,17 +115,18 @@ class AppendBackpressureTest {
             assertThat(failures).as("no append refused or failed").isEmpty();
             verify(s, batches, size);
         }
-        try (DurableStreamStore store = smallWal().build()) {
+        try (DurableStreamStore store = smallWal(0).build()) {
             verify(await(store.openStream(id, 0)), batches, size);
         }
     }
 
-    @Test
-    void burstOfTwoThousandAppendsIssuedAtOnceOnOneStreamIsAbsorbed() throws Exception {
+    @ParameterizedTest(name = "device latency {0} ms")
+    @ValueSource(ints = {0, 200}) // 200 ms: the whole burst is issued while the first writes are in flight
+    void burstOfTwoThousandAppendsIssuedAtOnceOnOneStreamIsAbsorbed(int deviceLatencyMillis) throws Exception {
         int size = 4 << 10;
         int batches = 2000;
         long id;
-        try (DurableStreamStore store = smallWal().build()) {
+        try (DurableStreamStore store = smallWal(deviceLatencyMillis).build()) {
             Stream s = await(store.createStream(StreamOptions.defaults()));
             id = s.id();
             List<CompletableFuture<AppendResult>> all = new ArrayList<>();
@@ -128,7 +138,7 @@ class AppendBackpressureTest {
             }
             verify(s, batches, size);
         }
-        try (DurableStreamStore store = smallWal().build()) {
+        try (DurableStreamStore store = smallWal(0).build()) {
             verify(await(store.openStream(id, 0)), batches, size);
         }
     }
