@@ -445,12 +445,12 @@ final class DefaultStreamStore implements DurableStreamStore {
             if (!(result instanceof Refused refused)) {
                 break;
             }
+            uploader.wakeUp(); // uploads free both cache room and (by trimming) WAL space
             long remaining = waitNanos - (System.nanoTime() - startNanos);
             if (remaining <= 0 || Thread.currentThread().isInterrupted()) {
                 result = CompletableFuture.failedFuture(refused.after(System.nanoTime() - startNanos, waitNanos));
                 break;
             }
-            uploader.wakeUp(); // uploads free both cache room and (by trimming) WAL space
             if (refused.byWal) {
                 try {
                     wal.awaitRoom((int) encodedSize, remaining);

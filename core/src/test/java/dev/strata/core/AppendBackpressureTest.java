@@ -220,9 +220,12 @@ class AppendBackpressureTest {
                     }, "appender-" + t);
                     thread.start();
                 }
-                assertThat(done.await(Futures.TIMEOUT_SECONDS, TimeUnit.SECONDS)).isTrue();
-                held.release();
-                storage.clear();
+                try {
+                    assertThat(done.await(Futures.TIMEOUT_SECONDS, TimeUnit.SECONDS)).isTrue();
+                } finally {
+                    held.release(); // also on failure: close() waits for the held writes
+                    storage.clear();
+                }
                 assertThat(unexpected).as("only refusals by the limit under test").isEmpty();
                 assertThat(refusedAfterNanos).hasSize(threads * refusalsPerThread);
                 assertThat(refusedAfterNanos).as("every refusal waited appendBackpressureWait (%s), in ns", wait)

@@ -62,25 +62,28 @@ class WalAwaitRoomTest {
             for (int round = 0; round < 60; round++) {
                 held.hold();
                 List<CompletableFuture<WalAppendResult>> futures = new ArrayList<>();
-                for (int i = 0; i < 200; i++) {
-                    int size = random.nextInt(4) == 0 ? random.nextInt(1, wal.maxRecordBytes() + 1)
-                            : random.nextInt(1, 8000);
-                    boolean room = wal.awaitRoom(size, NO_WAIT);
-                    CompletableFuture<WalAppendResult> f = appendOrRefused(wal, bytes(round * 1000L + i, size));
-                    assertThat(f != null).as("round %d append %d of %d bytes: awaitRoom said %s", round, i, size, room)
-                            .isEqualTo(room);
-                    if (f == null) {
-                        String why = refusal(wal, size);
-                        if (why.contains("write buffers all in use")) {
-                            refusedByBuffers++;
-                        } else if (why.contains("WAL full")) {
-                            refusedByRing++;
+                try {
+                    for (int i = 0; i < 200; i++) {
+                        int size = random.nextInt(4) == 0 ? random.nextInt(1, wal.maxRecordBytes() + 1)
+                                : random.nextInt(1, 8000);
+                        boolean room = wal.awaitRoom(size, NO_WAIT);
+                        CompletableFuture<WalAppendResult> f = appendOrRefused(wal, bytes(round * 1000L + i, size));
+                        assertThat(f != null).as("round %d append %d of %d bytes: awaitRoom said %s", round, i, size, room)
+                                .isEqualTo(room);
+                        if (f == null) {
+                            String why = refusal(wal, size);
+                            if (why.contains("write buffers all in use")) {
+                                refusedByBuffers++;
+                            } else if (why.contains("WAL full")) {
+                                refusedByRing++;
+                            }
+                            break;
                         }
-                        break;
+                        futures.add(f);
                     }
-                    futures.add(f);
+                } finally {
+                    held.release(); // also when an assertion failed: close() waits for held writes
                 }
-                held.release();
                 long end = trimmed;
                 for (CompletableFuture<WalAppendResult> f : futures) {
                     end = Futures.await(f).nextPosition();
@@ -153,20 +156,24 @@ class WalAwaitRoomTest {
             int size = wal.maxRecordBytes();
             held.hold();
             List<CompletableFuture<WalAppendResult>> futures = new ArrayList<>();
-            for (CompletableFuture<WalAppendResult> f; (f = appendOrRefused(wal, bytes(futures.size(), size))) != null; ) {
-                futures.add(f);
-            }
-            assertThat(wal.free()).as("refused for buffers, not ring space").isGreaterThan(4L * size);
-            assertThat(wal.awaitRoom(size, TimeUnit.MILLISECONDS.toNanos(20))).as("still full after the timeout").isFalse();
-
-            CompletableFuture<Boolean> waiter = CompletableFuture.supplyAsync(() -> {
-                try {
-                    return wal.awaitRoom(size, LONG_WAIT);
-                } catch (InterruptedException e) {
-                    throw new AssertionError(e);
+            CompletableFuture<Boolean> waiter;
+            try {
+                for (CompletableFuture<WalAppendResult> f; (f = appendOrRefused(wal, bytes(futures.size(), size))) != null; ) {
+                    futures.add(f);
                 }
-            });
-            held.release(); // the held writes complete: their buffers return to the pool
+                assertThat(wal.free()).as("refused for buffers, not ring space").isGreaterThan(4L * size);
+                assertThat(wal.awaitRoom(size, TimeUnit.MILLISECONDS.toNanos(20))).as("still full after the timeout")
+                        .isFalse();
+                waiter = CompletableFuture.supplyAsync(() -> {
+                    try {
+                        return wal.awaitRoom(size, LONG_WAIT);
+                    } catch (InterruptedException e) {
+                        throw new AssertionError(e);
+                    }
+                });
+            } finally {
+                held.release(); // the held writes complete: their buffers return to the pool
+            }
             assertThat(Futures.await(waiter)).isTrue();
             futures.forEach(Futures::await);
             assertThat(appendOrRefused(wal, bytes(999, size))).isNotNull();
