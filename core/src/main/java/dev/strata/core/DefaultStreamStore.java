@@ -68,8 +68,12 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Backpressure</h2>
  * Before the WAL hand-off an append needs room in the LogCache for its encoded size; the WAL
- * refuses what does not fit. Either way the append fails fast with {@link BackpressureException}
- * (retriable) and takes no offset.
+ * refuses what does not fit (ring space, or every write buffer in use). A refused append takes no
+ * offset; it waits, holding no lock, for the limit that refused it to clear (the LogCache on
+ * {@code room}, signalled by uploads and cancelled reservations; the WAL in
+ * {@link WriteAheadLog#awaitRoom}, by the WAL's own admission rule), then tries again, until
+ * {@code appendBackpressureWait} has passed since the append began: only then does it fail with
+ * {@link BackpressureException} (retriable). The fast path (nothing full) takes no extra lock.
  */
 final class DefaultStreamStore implements DurableStreamStore {
     private static final Logger LOG = LoggerFactory.getLogger(DefaultStreamStore.class);
@@ -450,21 +454,37 @@ final class DefaultStreamStore implements DurableStreamStore {
         room.signalAll();
     }
 
+    /**
+     * Appends {@code batch}: tries, and while a limit refuses it (see Backpressure), waits for that
+     * limit and tries again, until {@code appendBackpressureWait} has passed since the call began.
+     * An interrupted thread stops waiting: the append then fails with {@link BackpressureException}
+     * and the thread keeps its interrupt status.
+     */
     CompletableFuture<AppendResult> append(DefaultStream handle, RecordBatch batch) {
         long startNanos = System.nanoTime();
         long encodedSize = reservedBytes(batch.sizeBytes());
         long waitNanos = WaitSignal.nanos(config.appendBackpressureWait());
-        if (!logCache.hasRoomFor(encodedSize)) {
-            // Bounded wait for the uploader to free cache space, holding no lock.
-            uploader.wakeUp();
-            room.await(() -> logCache.hasRoomFor(encodedSize), waitNanos);
-        }
-        CompletableFuture<AppendResult> result = assignAndWrite(handle, batch, encodedSize, waitNanos == 0, startNanos);
-        if (result == WAL_FULL) {
-            // The WAL was full: wait (bounded) for an upload to trim it, then try once more.
-            uploader.wakeUp();
-            room.await(() -> wal.free() >= 2 * encodedSize, waitNanos);
-            result = assignAndWrite(handle, batch, encodedSize, true, startNanos);
+        CompletableFuture<AppendResult> result;
+        while (true) {
+            result = assignAndWrite(handle, batch, encodedSize, startNanos);
+            if (!(result instanceof Refused refused)) {
+                break;
+            }
+            uploader.wakeUp(); // uploads free both cache room and (by trimming) WAL space
+            long remaining = waitNanos - (System.nanoTime() - startNanos);
+            if (remaining <= 0 || Thread.currentThread().isInterrupted()) {
+                result = CompletableFuture.failedFuture(refused.after(System.nanoTime() - startNanos, waitNanos));
+                break;
+            }
+            if (refused.byWal) {
+                try {
+                    wal.awaitRoom((int) encodedSize, remaining);
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt(); // seen above: the next refusal is final
+                }
+            } else {
+                room.await(() -> logCache.hasRoomFor(encodedSize), remaining);
+            }
         }
         if (result.isCompletedExceptionally()) {
             metrics.appendFailed(result.handle((r, e) -> unwrap(e)).join());
@@ -483,13 +503,34 @@ final class DefaultStreamStore implements DurableStreamStore {
         return (long) StreamBatchCodec.headerSize() + payloadBytes;
     }
 
-    /** Marker returned by {@link #assignAndWrite} when the WAL refused the append for lack of space. */
-    private static final CompletableFuture<AppendResult> WAL_FULL = new CompletableFuture<>();
+    /**
+     * What {@link #assignAndWrite} returns when a limit refused the append (nothing taken, nothing
+     * written): already failed with the limit's {@link BackpressureException}, and says which
+     * limit, so that {@link #append} can wait for it.
+     */
+    private static final class Refused extends CompletableFuture<AppendResult> {
+        /** The WAL refused (ring space or write buffers); else the LogCache. */
+        final boolean byWal;
+        private final BackpressureException cause;
+
+        Refused(boolean byWal, BackpressureException cause) {
+            this.byWal = byWal;
+            this.cause = cause;
+            completeExceptionally(cause);
+        }
+
+        /** The final refusal, after waiting {@code waitedNanos} of {@code waitNanos}. */
+        BackpressureException after(long waitedNanos, long waitNanos) {
+            return new BackpressureException(cause.getMessage() + "; waited "
+                    + java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(waitedNanos) + " ms (appendBackpressureWait="
+                    + java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(waitNanos) + " ms)"
+                    + (Thread.currentThread().isInterrupted() ? ", interrupted" : ""), cause);
+        }
+    }
 
     /**
-     * Assigns the offsets and hands the batch to the WAL, under the stream's lock. Returns
-     * {@link #WAL_FULL} (nothing taken, nothing written) if the WAL had no room and
-     * {@code lastAttempt} is false.
+     * Assigns the offsets and hands the batch to the WAL, under the stream's lock. Returns a
+     * {@link Refused} (nothing taken, nothing written) if the LogCache or the WAL had no room.
      *
      * <p>Completion order: a stream's callbacks ({@link #onDurable}) run one at a time, in offset
      * order, without a lock. The callback is registered under the stream's lock, so if the WAL
@@ -498,7 +539,7 @@ final class DefaultStreamStore implements DurableStreamStore {
      * order, which for one stream is offset order.
      */
     private CompletableFuture<AppendResult> assignAndWrite(DefaultStream handle, RecordBatch batch, long encodedSize,
-            boolean lastAttempt, long startNanos) {
+            long startNanos) {
         StreamState state = handle.state();
         CompletableFuture<AppendResult> result = new CompletableFuture<>();
         // Allocate and copy before taking the stream's lock: an allocation can wait for the pool's
@@ -509,7 +550,7 @@ final class DefaultStreamStore implements DurableStreamStore {
             StreamBatchCodec.encodeUnassigned(encoded, state.id, handle.epoch(), batch);
             synchronized (state) {
                 CompletableFuture<AppendResult> refusedOrWritten = assignAndWriteLocked(handle, state, batch, encoded,
-                        encodedSize, lastAttempt, startNanos, result);
+                        encodedSize, startNanos, result);
                 keep = refusedOrWritten == result;
                 return refusedOrWritten;
             }
@@ -522,11 +563,11 @@ final class DefaultStreamStore implements DurableStreamStore {
 
     /**
      * {@link #assignAndWrite} under the stream's lock. Returns {@code result} when the batch went to the
-     * WAL (the completion then owns {@code encoded}), else a failed future or {@link #WAL_FULL} (the
-     * caller releases {@code encoded}).
+     * WAL (the completion then owns {@code encoded}), else a failed future, a {@link Refused} one
+     * among them (the caller releases {@code encoded}).
      */
     private CompletableFuture<AppendResult> assignAndWriteLocked(DefaultStream handle, StreamState state,
-            RecordBatch batch, ByteBuf encoded, long encodedSize, boolean lastAttempt, long startNanos,
+            RecordBatch batch, ByteBuf encoded, long encodedSize, long startNanos,
             CompletableFuture<AppendResult> result) {
         RuntimeException refused = handle.refusal(true);
         if (refused != null) {
@@ -535,8 +576,7 @@ final class DefaultStreamStore implements DurableStreamStore {
         try {
             logCache.reserve(encodedSize); // held until inserted or cancelled: in-flight appends count too
         } catch (BackpressureException e) {
-            uploader.wakeUp();
-            return CompletableFuture.failedFuture(e);
+            return new Refused(false, e);
         }
         long base = state.assignedEnd;
         try {
@@ -559,14 +599,13 @@ final class DefaultStreamStore implements DurableStreamStore {
                 return CompletableFuture.failedFuture(e);
             }
             if (durable.isCompletedExceptionally()) {
-                // Refused before anything was written (full WAL, record too large): this append alone
+                // Refused before anything was written (no room, record too large): this append alone
                 // fails and its offsets are not taken.
                 cancelReservation(encodedSize);
                 Throwable cause = durable.handle((r, e) -> unwrap(e)).join();
-                if (cause instanceof BackpressureException && !lastAttempt) {
-                    return WAL_FULL;
+                if (cause instanceof BackpressureException refusal) {
+                    return new Refused(true, refusal);
                 }
-                uploader.wakeUp();
                 return CompletableFuture.failedFuture(cause);
             }
             state.assignedEnd = base + batch.count();

@@ -99,7 +99,11 @@ public final class BlockDeviceWal implements WriteAheadLog {
      * Backpressure: an append that does not fit between the write position and the durable trim
      * point plus capacity, or that finds every pooled buffer in use, fails at once with
      * BackpressureException; nothing is written and nothing untrimmed is overwritten. Memory is
-     * bounded by (maxInFlight + 2) write buffers plus one scan buffer during recovery.
+     * bounded by (maxInFlight + 2) write buffers plus one scan buffer during recovery. Callers that
+     * want to wait use awaitRoom: `admits` runs place's steps on copies of the state (so waiting
+     * and admission are one rule, lap end included), and `roomChanged` is signalled wherever that
+     * answer can turn: a buffer back in the pool (write completed, group dropped), a durable trim,
+     * failure and close.
      */
 
     private static final Logger LOG = LoggerFactory.getLogger(BlockDeviceWal.class);
@@ -138,6 +142,8 @@ public final class BlockDeviceWal implements WriteAheadLog {
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition writerWake = lock.newCondition();
+    /** Signalled when an append may be admitted where it was refused; see {@link #awaitRoom}. */
+    private final Condition roomChanged = lock.newCondition();
     private final ArrayDeque<ByteBuffer> freeBuffers = new ArrayDeque<>(); // guarded by: lock
     private final ArrayDeque<WriteGroup> sealed = new ArrayDeque<>(); // guarded by: lock
     private final ArrayDeque<WriteGroup> inFlight = new ArrayDeque<>(); // guarded by: lock; submission order
@@ -610,6 +616,84 @@ public final class BlockDeviceWal implements WriteAheadLog {
                 + pos + " trimPosition=" + header.trimPosition() + " limit=" + limit + " capacity=" + capacity);
     }
 
+    @Override
+    public boolean awaitRoom(int bodyBytes, long timeoutNanos) throws InterruptedException {
+        if (bodyBytes < 0) {
+            throw new IllegalArgumentException("bodyBytes must be >= 0, got " + bodyBytes);
+        }
+        try {
+            ensureReady();
+        } catch (StorageException e) {
+            return true; // an append fails for this reason, not for lack of room
+        }
+        if (bodyBytes > maxRecordBytes) {
+            return true; // an append fails with RecordTooLargeException: waiting cannot help
+        }
+        long encoded = WalRecordDescriptor.encodedLength(bodyBytes);
+        long remaining = timeoutNanos;
+        lock.lockInterruptibly();
+        try {
+            while (failure == null && !closing && !admits(encoded)) {
+                if (remaining <= 0) {
+                    return false;
+                }
+                remaining = roomChanged.awaitNanos(remaining);
+            }
+            return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    /**
+     * Whether {@link #place} would accept a record of {@code encoded} bytes now: the same steps
+     * (lap-end padding, sealing a full group, taking a buffer, the trim limit) on copies of the
+     * state, changing nothing. Holds: lock.
+     */
+    private boolean admits(long encoded) {
+        long limit = WalMath.alignDown(header.trimPosition(), blockSize) + capacity;
+        int bufferBytes = options.writeBufferBytes();
+        int buffers = freeBuffers.size();
+        long start;
+        long fill;
+        if (open != null) {
+            start = open.start;
+            fill = open.fill();
+        } else {
+            if (buffers == 0) {
+                return false;
+            }
+            buffers--;
+            start = nextGroupStart;
+            fill = openPrefix != null ? openPrefix.remaining() : 0;
+        }
+        while (true) {
+            long pos = start + fill;
+            long lapEnd = (pos / capacity + 1) * capacity;
+            boolean fitsLap = pos + encoded == lapEnd || pos + encoded + HEADER_BYTES <= lapEnd;
+            if (fitsLap) {
+                if (pos + encoded > limit) {
+                    return false;
+                }
+                if (fill + encoded + HEADER_BYTES <= bufferBytes) {
+                    return true;
+                }
+                start += WalMath.alignUp(fill, blockSize); // sealed: the next group starts at the next block
+            } else {
+                if (lapEnd + encoded > limit) {
+                    return false;
+                }
+                // padded to the lap end and sealed, or (no room for the padding header) sealed as it is
+                start = fill + HEADER_BYTES <= bufferBytes ? lapEnd : start + WalMath.alignUp(fill, blockSize);
+            }
+            if (buffers == 0) {
+                return false;
+            }
+            buffers--;
+            fill = 0;
+        }
+    }
+
     /** Moves the open group (if it has records) to the sealed queue. Holds: lock. */
     private void sealOpen() {
         WriteGroup g = open;
@@ -626,6 +710,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
                 openPrefix = copy;
             }
             freeBuffers.add(g.buffer);
+            roomChanged.signalAll();
             return;
         }
         nextGroupStart = g.seal();
@@ -826,6 +911,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
                         error), g.sequence);
             }
             freeBuffers.add(g.buffer);
+            roomChanged.signalAll();
             advance();
             ready = takeSubmittable();
             if (rateLimited || closing || failure != null || requestedTrim > header.trimPosition()
@@ -923,6 +1009,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
         }
         advance();
         writerWake.signal();
+        roomChanged.signalAll(); // waiters return: appends now fail for good
     }
 
     /** Writes a header with the requested trim point; on the writer thread, holding the lock except during I/O. */
@@ -943,6 +1030,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
             return;
         }
         header = next;
+        roomChanged.signalAll(); // the space below the new trim point is reusable now
         List<Runnable> done = new ArrayList<>();
         for (Iterator<PendingTrim> it = pendingTrims.iterator(); it.hasNext(); ) {
             PendingTrim t = it.next();
@@ -1095,6 +1183,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
             closed = true;
             closing = true;
             writerWake.signal();
+            roomChanged.signalAll();
         } finally {
             lock.unlock();
         }

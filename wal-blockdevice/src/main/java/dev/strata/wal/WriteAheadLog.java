@@ -14,8 +14,8 @@ import java.util.concurrent.CompletableFuture;
  * {@link WalOptions.Builder#inlineCallbacks}; and, with {@link WalOptions.Builder#callerWritesWhenIdle},
  * also on an appending thread that wrote its own group, before its {@code append} returns.
  *
- * <p>Failure: futures fail with {@link dev.strata.api.BackpressureException} (WAL full or too many
- * bytes waiting; nothing was written, retry later), {@link dev.strata.api.RecordTooLargeException}
+ * <p>Failure: futures fail with {@link dev.strata.api.BackpressureException} (WAL full or every write
+ * buffer in use; nothing was written, retry later, e.g. after {@link #awaitRoom}), {@link dev.strata.api.RecordTooLargeException}
  * (can never fit) or {@link dev.strata.api.StorageException} (I/O error or closed WAL). After an
  * I/O error the WAL is failed: every pending and later append fails with a non-retriable
  * {@code StorageException}, and nothing that was not made durable is reported as durable.
@@ -30,6 +30,24 @@ public interface WriteAheadLog extends AutoCloseable {
      *     position where the next record starts (use that as a {@link #trim} point)
      */
     CompletableFuture<WalAppendResult> append(ByteBuf body);
+
+    /**
+     * Waits until an append of a body of {@code bodyBytes} would not be refused for lack of room,
+     * or {@code timeoutNanos} passed. Room means what {@link #append} checks, by the same rule: a
+     * write buffer free (or room in the group being filled) and space in the ring before the trim
+     * point, the padding at the end of a lap included. Wakes when a write completes or a trim
+     * becomes durable; returns at once when an append would fail for another reason (failed or
+     * closed WAL, record too large), so that the append reports it. Another thread may take the
+     * room before the caller appends: callers retry, and wait again, until their own deadline.
+     * Holds no lock while the caller waits other than the WAL's own; callers must hold none that
+     * the WAL's completions need.
+     *
+     * @return whether an append of {@code bodyBytes} would be admitted now (or fail for a reason
+     *     other than room); false if the timeout passed first
+     * @throws InterruptedException if the thread is interrupted while waiting
+     * @throws IllegalArgumentException if {@code bodyBytes < 0}
+     */
+    boolean awaitRoom(int bodyBytes, long timeoutNanos) throws InterruptedException;
 
     /**
      * Declares everything before {@code position} no longer needed, so its space can be reused.

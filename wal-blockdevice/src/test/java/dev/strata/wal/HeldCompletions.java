@@ -16,15 +16,21 @@ import java.util.concurrent.Semaphore;
  *
  * <p>Use: {@code BlockDeviceWal.open(options, held::wrap)}; {@link #hold()}; append without
  * awaiting (at most {@code maxInFlightWrites} writes get submitted); {@link #awaitOnDevice()}; copy
- * the file; {@link #release()}.
+ * the file; {@link #release()}. Shipped in the test-jar: the engine's tests hold a WAL's write
+ * completions through {@code Strata.Builder#walOpener} and {@link #open}.
  */
-final class HeldCompletions {
+public final class HeldCompletions {
 
     private final Object lock = new Object();
     private final Semaphore onDevice = new Semaphore(0);
     private boolean holding; // guarded by: lock
     private int submittedWhileHeld; // guarded by: lock
     private final List<Runnable> held = new ArrayList<>(); // guarded by: lock
+
+    /** Opens the WAL at {@code options.path()} with its completions under this object's control. */
+    public BlockDeviceWal open(WalOptions options) {
+        return BlockDeviceWal.open(options, this::wrap);
+    }
 
     WriteBackend wrap(WriteBackend delegate) {
         return new WriteBackend() {
@@ -74,7 +80,7 @@ final class HeldCompletions {
     }
 
     /** From now on, completions wait for {@link #release()}. */
-    void hold() {
+    public void hold() {
         synchronized (lock) {
             holding = true;
             submittedWhileHeld = 0;
@@ -95,7 +101,7 @@ final class HeldCompletions {
     }
 
     /** Stops holding and reports the held completions to the WAL, in the order they happened. */
-    void release() {
+    public void release() {
         List<Runnable> run;
         synchronized (lock) {
             holding = false;
