@@ -391,6 +391,7 @@ final class DefaultStreamStore implements DurableStreamStore {
         } finally {
             handOff.writeLock().unlock();
         }
+        room.signalAll(); // appends waiting for cache room fail now (the WAL wakes its own waiters at close)
         // First: catch-up reads in flight fail with StreamClosedException now, whatever the object store
         // does (during an outage it may never answer), instead of waiting behind the final upload.
         readPath.close();
@@ -471,6 +472,10 @@ final class DefaultStreamStore implements DurableStreamStore {
                 break;
             }
             uploader.wakeUp(); // uploads free both cache room and (by trimming) WAL space
+            if (closed) { // a waiter woken by close(): no room will come
+                result = CompletableFuture.failedFuture(new StreamClosedException("store closed"));
+                break;
+            }
             long remaining = waitNanos - (System.nanoTime() - startNanos);
             if (remaining <= 0 || Thread.currentThread().isInterrupted()) {
                 result = CompletableFuture.failedFuture(refused.after(System.nanoTime() - startNanos, waitNanos));
@@ -483,7 +488,7 @@ final class DefaultStreamStore implements DurableStreamStore {
                     Thread.currentThread().interrupt(); // seen above: the next refusal is final
                 }
             } else {
-                room.await(() -> logCache.hasRoomFor(encodedSize), remaining);
+                room.await(() -> closed || logCache.hasRoomFor(encodedSize), remaining);
             }
         }
         if (result.isCompletedExceptionally()) {

@@ -263,9 +263,11 @@ public final class Strata {
         }
 
         /**
-         * How long an append may wait for room in the WAL or the LogCache (freed by uploads) before it
-         * fails with {@code BackpressureException}; zero fails at once. The wait blocks the appending
-         * thread, holding no lock.
+         * How long an append may wait for a limit that refuses it (room in the LogCache, WAL capacity,
+         * a free WAL write buffer) before it fails with {@code BackpressureException}; the append waits
+         * for exactly the limit that refused it and tries again until this has passed, so no refusal
+         * comes back earlier. Zero fails at once. The wait blocks the appending thread, holding no
+         * lock; {@code close()} ends it ({@code StreamClosedException}).
          */
         public Builder appendBackpressureWait(Duration wait) {
             require(wait != null && !wait.isNegative(), "appendBackpressureWait must be >= 0, got " + wait);

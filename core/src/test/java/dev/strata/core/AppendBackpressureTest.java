@@ -9,6 +9,7 @@ import dev.strata.api.FetchResult;
 import dev.strata.api.FetchedBatch;
 import dev.strata.api.RecordBatch;
 import dev.strata.api.Stream;
+import dev.strata.api.StreamClosedException;
 import dev.strata.api.StreamOptions;
 import dev.strata.api.testkit.Futures;
 import dev.strata.objectstore.LocalObjectStorage;
@@ -28,6 +29,7 @@ import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.Semaphore;
 import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.EnumSource;
@@ -231,6 +233,48 @@ class AppendBackpressureTest {
                 assertThat(refusedAfterNanos).as("every refusal waited appendBackpressureWait (%s), in ns", wait)
                         .allSatisfy(nanos -> assertThat(nanos).isGreaterThanOrEqualTo(wait.toNanos()));
             }
+        }
+    }
+    /**
+     * An append waiting for LogCache room when the store closes fails with StreamClosedException
+     * then, not when its (here one minute) wait would have ended.
+     */
+    @Test
+    void closeEndsTheWaitOfAnAppendWaitingForCacheRoom() throws Exception {
+        try (LocalObjectStorage local = LocalObjectStorage.open(dir.resolve("objects"))) {
+            FaultInjectingObjectStorage storage = new FaultInjectingObjectStorage(local, 19);
+            DurableStreamStore store = Strata.builder().walPath(dir.resolve("wal")).objectStorage(storage)
+                    .walCapacity(64L << 20).logCacheBytes(4L << 20).uploadThresholdBytes(1L << 20)
+                    .blockCacheBytes(4L << 20).maxBatchBytes(64 << 10).uploadInterval(Duration.ofMillis(50))
+                    .uploadRetryBackoff(Duration.ofMillis(10)).appendBackpressureWait(Duration.ofMinutes(1))
+                    .closeUploadTimeout(Duration.ofMillis(200)).build();
+            Stream s = await(store.createStream(StreamOptions.defaults()));
+            for (Operation op : List.of(Operation.PUT, Operation.MULTIPART_CREATE, Operation.MULTIPART_UPLOAD_PART,
+                    Operation.MULTIPART_COMPLETE)) {
+                storage.failRate(op, 1.0, ObjectStorageException.Kind.THROTTLED);
+            }
+            CompletableFuture<CompletableFuture<AppendResult>> waiting = new CompletableFuture<>();
+            Thread appender = new Thread(() -> {
+                CompletableFuture<AppendResult> last = null;
+                // fill the cache; the append that finds it full waits for room
+                for (int i = 0; i < 1000 && !waiting.isDone(); i++) {
+                    last = s.append(RecordBatch.of(1, ByteBuffer.wrap(new byte[16 << 10])));
+                    if (last.isCompletedExceptionally()) {
+                        break;
+                    }
+                }
+                waiting.complete(last);
+            }, "appender");
+            appender.start();
+            // The appender is in its bounded wait once it parks with a timeout: that is when to close.
+            while (appender.getState() != Thread.State.TIMED_WAITING && appender.isAlive()) {
+                Thread.onSpinWait();
+            }
+            assertThat(appender.isAlive()).as("the cache filled and the appender waits for room").isTrue();
+            store.close();
+            CompletableFuture<AppendResult> last = waiting.get(30, TimeUnit.SECONDS); // far below the 1 minute wait
+            assertThat(last.handle((r, e) -> Futures.unwrap(e)).join()).isInstanceOf(StreamClosedException.class);
+            storage.clear();
         }
     }
 }
