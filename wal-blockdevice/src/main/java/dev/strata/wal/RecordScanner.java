@@ -55,8 +55,9 @@ final class RecordScanner {
     private final long hardLimit;
     private final long endLimit;
     private final List<LostRegion> knownLost;
-    private final ByteBuffer buf;
-    private final ByteBuffer le;
+    /** Read buffer: one read chunk plus the largest record met so far (grows for a larger one). */
+    private ByteBuffer buf;
+    private ByteBuffer le;
     private long bufPos;
     private int bufLen;
 
@@ -105,6 +106,27 @@ final class RecordScanner {
         this.position = params.start();
         this.bufPos = WalMath.alignDown(params.start(), params.blockSize());
         this.bufLen = 0;
+    }
+
+    /**
+     * The largest body any record of this ring can have (a write never exceeds half the ring). The
+     * read buffer is sized for the record size the WAL is opened with now, but a WAL opened earlier
+     * with larger writes (a larger {@code maxBatchBytes}) holds larger records: the scan then grows
+     * its buffer instead of taking such a record for damage. The header CRC is checked before the
+     * length is trusted, so only a genuine record makes it grow.
+     */
+    private long maxBodyBytes() {
+        return (p.capacity() - p.blockSize()) / 2 - 2L * HEADER_BYTES;
+    }
+
+    /** Replaces the read buffer with one holding {@code needed} bytes past its start, keeping what it holds. */
+    private void grow(int needed) {
+        ByteBuffer bigger = Buffers.allocateAligned(bufferBytes(p.blockSize(), needed), p.blockSize());
+        ByteBuffer kept = buf.duplicate();
+        kept.limit(bufLen).position(0);
+        bigger.put(kept).clear();
+        buf = bigger;
+        le = buf.duplicate().order(ByteOrder.LITTLE_ENDIAN);
     }
 
     /** Size of a scanner's read buffer: one read chunk plus one whole record, in whole blocks. */
@@ -300,7 +322,7 @@ final class RecordScanner {
         long end = pos + HEADER_BYTES + (long) length;
         boolean padding = (flags & FLAG_PADDING) != 0;
         if ((flags & ~KNOWN_FLAGS) != 0 || length < 0 || end > lapEnd || (padding && end != lapEnd)
-                || end > hardLimit || (!padding && length > buf.capacity() - 2 * HEADER_BYTES - p.blockSize())) {
+                || end > hardLimit || (!padding && length > maxBodyBytes())) {
             return fail(StopReason.INVALID_HEADER, bytesToBlockEnd(pos), explain ? "impossible record header: "
                     + "position=" + pos + " flags=" + flags + " length=" + length + " lapEnd=" + lapEnd : null);
         }
@@ -431,6 +453,9 @@ final class RecordScanner {
             bufLen = 0;
         }
         bufPos = keepFrom;
+        if (pos + len - bufPos > buf.capacity() - p.blockSize()) {
+            grow((int) (pos + len - bufPos));
+        }
         while (pos + len > bufPos + bufLen) {
             long readPos = bufPos + bufLen;
             long lapEnd = (readPos / p.capacity() + 1) * p.capacity();
