@@ -39,9 +39,10 @@ import org.slf4j.LoggerFactory;
  * }
  * }</pre>
  *
- * <p>{@code build()} opens the object store and the metadata (the manifest in the object store by
- * default), takes ownership (fencing any previous process on the same metadata), opens the WAL,
- * replays what the WAL holds beyond the committed data, uploads and commits it, then serves.
+ * <p>{@code build()} locks the data directory and the WAL (one store at a time), opens the WAL, opens
+ * the object store and the metadata (the manifest in the object store by default), registers in it
+ * (fencing any previous process on the same metadata), replays what the WAL holds beyond the
+ * committed data, uploads and commits it, then serves.
  */
 public final class Strata {
     private static final Logger LOG = LoggerFactory.getLogger(Strata.class);
@@ -478,8 +479,8 @@ public final class Strata {
         }
 
         /**
-         * Opens the store: the ownership locks of the data directory and the WAL, the object store,
-         * metadata (fencing earlier processes on the same bucket), the WAL, recovery, uploads.
+         * Opens the store: the ownership locks of the data directory and the WAL, the WAL, the object
+         * store, metadata (fencing earlier processes on the same bucket), recovery, uploads.
          *
          * <p>Every setting and combination is checked before anything is touched: a {@code build()}
          * that fails for its settings changes nothing on disk or in the bucket. So does one refused
@@ -521,37 +522,16 @@ public final class Strata {
                 OwnershipLock walLock = OwnershipLock.forWal(wal);
                 owned.add(walLock); // the WAL takes it over; closing it twice is harmless
 
-                ObjectStorage storage = objectStorage;
-                if (storage == null) {
-                    URI uri = objectStoreUri != null ? objectStoreUri : dataDir.resolve("objects").toUri();
-                    if ("file".equals(uri.getScheme())) {
-                        createDirectories(Path.of(uri), "objectStore");
-                    }
-                    storage = ObjectStorages.fromUri(uri);
-                    owned.add(storage);
-                }
-                OpenDeadlineStorage openDeadline = new OpenDeadlineStorage(storage, objectStoreOpenTimeout);
-                storage = openDeadline; // each request of build() ends within objectStoreOpenTimeout; disarmed before serving
-                MetadataStore metadata = metadataStore;
-                if (metadata == null) {
-                    metadata = openManifest(storage);
-                    owned.add(metadata);
-                }
-                long nodeEpoch = registerNode(metadata);
-
-                // Blocks are the unit the uploader seals and the cache evicts: a few per upload.
-                long cacheBlockBytes = Math.max(64L << 10, Math.min(LogCache.DEFAULT_BLOCK_SIZE_BYTES,
-                        Math.min(sizes.uploadThresholdBytes() / 4, sizes.logCacheBytes() / 8)));
-                LogCache logCache = LogCache.builder().capacityBytes(sizes.logCacheBytes()).blockSizeBytes(cacheBlockBytes)
-                        .build();
-                owned.add(logCache); // closed after the WAL (reverse order): WAL completions at close still find it open
+                // The WAL next, still before the metadata: a WAL this store cannot use (smaller than
+                // configured, a block size its batches do not fit) fails the open before the node
+                // registration fences anyone. Its node epoch is assigned once registered, before it
+                // writes anything.
                 int maxRecord = StreamBatchCodec.headerSize() + sizes.maxBatchBytes();
                 BlockDeviceWal blockWal = walOpener.apply(WalOptions.builder(wal)
                         .capacityBytes(sizes.walCapacityBytes())
                         .writeBufferBytes(sizes.walWriteBufferBytes())
                         .backend(walBackend)
                         .unsafeSkipSync(unsafeSkipWalSync)
-                        .nodeEpoch(nodeEpoch)
                         .ownershipLock(walLock)
                         // the engine's WAL callback (onDurable) is short and never blocks; it hands
                         // user completions to the stream's lane: no WAL callback thread in between
@@ -570,6 +550,36 @@ public final class Strata {
                             + " the WAL " + wal + " (block size " + blockWal.blockSize() + "): it allows batches up to "
                             + (blockWal.maxRecordBytes() - StreamBatchCodec.headerSize()) + " bytes", false);
                 }
+
+                ObjectStorage storage = objectStorage;
+                if (storage == null) {
+                    URI uri = objectStoreUri != null ? objectStoreUri : dataDir.resolve("objects").toUri();
+                    if ("file".equals(uri.getScheme())) {
+                        createDirectories(Path.of(uri), "objectStore");
+                    }
+                    storage = ObjectStorages.fromUri(uri);
+                    owned.add(storage);
+                }
+                OpenDeadlineStorage openDeadline = new OpenDeadlineStorage(storage, objectStoreOpenTimeout);
+                storage = openDeadline; // each request of build() ends within objectStoreOpenTimeout; disarmed before serving
+                MetadataStore metadata = metadataStore;
+                if (metadata == null) {
+                    metadata = openManifest(storage);
+                    owned.add(metadata);
+                }
+                long nodeEpoch = registerNode(metadata);
+                blockWal.assignNodeEpoch(nodeEpoch);
+
+                // Blocks are the unit the uploader seals and the cache evicts: a few per upload.
+                long cacheBlockBytes = Math.max(64L << 10, Math.min(LogCache.DEFAULT_BLOCK_SIZE_BYTES,
+                        Math.min(sizes.uploadThresholdBytes() / 4, sizes.logCacheBytes() / 8)));
+                LogCache logCache = LogCache.builder().capacityBytes(sizes.logCacheBytes()).blockSizeBytes(cacheBlockBytes)
+                        .build();
+                owned.add(logCache);
+                // The WAL before the cache: the cache is closed after the WAL (reverse order), so WAL
+                // completions at close still find it open.
+                owned.remove(blockWal);
+                owned.add(blockWal);
                 long uploadThresholdBytes = sizes.uploadThresholdBytes();
                 long logCacheBytes = sizes.logCacheBytes();
                 int maxBatchBytes = sizes.maxBatchBytes();

@@ -128,6 +128,30 @@ class StoreOwnershipTest {
         }
     }
 
+    /**
+     * A WAL the store cannot use (here: smaller than the walCapacity asked for) fails build() before
+     * the node registration, so a live owner of the same bucket is not fenced by it.
+     */
+    @Test
+    void aWalSmallerThanConfiguredFailsTheBuildWithoutFencingTheBucketsOwner() throws IOException {
+        Path objects = Files.createDirectories(dir.resolve("bucket"));
+        Path walB = dir.resolve("b.wal");
+        Strata.Builder b = DurableStoreFixture.smallBuilder(dir.resolve("b")).walPath(walB).objectStore(objects.toUri());
+        b.build().close(); // B once had a 16 MiB WAL (the fixture's)
+        try (DurableStreamStore a = DurableStoreFixture.smallBuilder(dir.resolve("a")).walPath(dir.resolve("a.wal"))
+                .objectStore(objects.toUri()).build()) {
+            Stream s = await(a.createStream(StreamOptions.defaults()));
+            TreeMap<String, Long> before = listing(objects);
+            assertThatThrownBy(() -> b.walCapacity(64L << 20).build())
+                    .isInstanceOf(StorageException.class)
+                    .hasMessageContaining("walCapacity")
+                    .hasMessageContaining(walB.getFileName().toString());
+            assertThat(listing(objects)).as("nothing written to the bucket").isEqualTo(before);
+            await(s.append(batch("still the owner")));
+            await(a.flush()); // not fenced
+        }
+    }
+
     /** Issue 18, item 5: environment problems at open are StorageExceptions naming the setting and path. */
     @Test
     void environmentProblemsAtOpenAreStorageExceptionsNamingTheSettingAndPath() throws IOException {

@@ -18,6 +18,7 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.ServiceLoader;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
@@ -128,6 +129,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
     /** Set once the log's end is known and the new generation's header is durable; see {@link #ensureReady}. */
     private volatile boolean ready;
     private RecoveryReport report; // written once under initLock before ready is set
+    private OptionalLong assignedNodeEpoch = OptionalLong.empty(); // guarded by: initLock
     private final Executor callbackExecutor;
     private final ExecutorService ownedCallbackExecutor;
     private final boolean inlineCallbacks;
@@ -435,6 +437,23 @@ public final class BlockDeviceWal implements WriteAheadLog {
         }
     }
 
+    /**
+     * The node epoch this WAL records in its header when it initializes (at the first append, trim or
+     * recovery scan), in place of {@link WalOptions#nodeEpoch()}: for an owner that opens its WAL
+     * before it registers with its metadata, so that a WAL it cannot use fails its open before
+     * anything else changes.
+     *
+     * @throws IllegalStateException if the WAL has initialized already
+     */
+    public void assignNodeEpoch(long nodeEpoch) {
+        synchronized (initLock) {
+            if (ready) {
+                throw new IllegalStateException("WAL already initialized: file=" + file.path());
+            }
+            assignedNodeEpoch = OptionalLong.of(nodeEpoch);
+        }
+    }
+
     /** Called by a {@link WalRecovery} that scanned the whole log: its end is the WAL's end, no second read. */
     void recoveryScanFinished(RecoveryReport scanned) {
         synchronized (initLock) {
@@ -474,7 +493,8 @@ public final class BlockDeviceWal implements WriteAheadLog {
             file.read(dataOffset + WalMath.alignDown(end, blockSize) % capacity, block);
             tail = block.flip().limit((int) (end % blockSize)).slice();
         }
-        WalHeader next = recoveredHeader.nextGeneration(end, options.nodeEpoch().orElse(recoveredHeader.nodeEpoch()));
+        OptionalLong epoch = assignedNodeEpoch.isPresent() ? assignedNodeEpoch : options.nodeEpoch();
+        WalHeader next = recoveredHeader.nextGeneration(end, epoch.orElse(recoveredHeader.nodeEpoch()));
         writeHeader(file, next);
         lock.lock();
         try {
