@@ -431,8 +431,10 @@ final class Compactor implements AutoCloseable {
     }
 
     /**
-     * Aborts uploads abandoned for at least the orphan TTL: S3 multipart uploads and local temporary
-     * files left by a process killed mid-upload ({@link ObjectStorage#listIncompleteUploads}). The
+     * Aborts uploads abandoned for at least the orphan TTL: S3 multipart uploads of this store's
+     * object keys and local temporary files left by a process killed mid-upload
+     * ({@link ObjectStorage#listIncompleteUploads}); uploads of other keys (another writer sharing the
+     * bucket) are never touched. The
      * storage never lists its own uploads in progress, and keys this process is writing are skipped
      * too. Age: an upload's start (S3 "Initiated") or, for a local temporary file, its last
      * modification, against this store's clock (so a file still being written never ages). As for
@@ -450,7 +452,10 @@ final class Compactor implements AutoCloseable {
         long cutoff = clock.millis() - config.orphanTtl().toMillis();
         List<IncompleteUpload> due = new ArrayList<>();
         for (IncompleteUpload u : listed) {
-            if (u.startedAt().toEpochMilli() <= cutoff && (u.key() == null || !keys.isInFlight(u.key()))) {
+            // Only uploads of this store's objects: other writers may share the bucket or the prefix (a
+            // store under a longer prefix, a backup tool), and their uploads are not ours to abort.
+            boolean ours = u.key() == null || ObjectKeys.parseObjectId(u.key()) >= 0;
+            if (ours && u.startedAt().toEpochMilli() <= cutoff && (u.key() == null || !keys.isInFlight(u.key()))) {
                 due.add(u);
             }
         }

@@ -126,15 +126,21 @@ class AbandonedUploadSweepTest {
             await(s.append(Campaigns.batch(5_000L)));
             await(store.flush());
             // a process killed mid-upload: created, one part sent, never completed nor aborted
-            String killed = client.createMultipartUpload(b -> b.bucket("sweep").key("store/data/killed")).join().uploadId();
-            client.uploadPart(b -> b.bucket("sweep").key("store/data/killed").uploadId(killed).partNumber(1),
+            String killedKey = "store/" + dev.strata.objectstore.ObjectKeys.dataObjectKey(
+                    dev.strata.objectstore.ObjectKeys.ObjectType.STREAM_SET, 987_654);
+            String killed = client.createMultipartUpload(b -> b.bucket("sweep").key(killedKey)).join().uploadId();
+            client.uploadPart(b -> b.bucket("sweep").key(killedKey).uploadId(killed).partNumber(1),
                     AsyncRequestBody.fromBytes(new byte[1024])).join();
+            // another writer's upload under the same prefix (a backup tool, a store under a longer prefix)
+            String foreign = client.createMultipartUpload(b -> b.bucket("sweep").key("store/backups/big.tar")).join()
+                    .uploadId();
 
             await(store.compact());
-            assertThat(uploads(client)).as("younger than the TTL: kept").containsExactly(killed);
+            assertThat(uploads(client)).as("younger than the TTL: kept").containsExactlyInAnyOrder(killed, foreign);
             clock.advance(TTL.plusMinutes(5)); // the clock started before the upload did
             await(store.compact());
-            assertThat(uploads(client)).as("older than the TTL: aborted").isEmpty();
+            assertThat(uploads(client)).as("older than the TTL: ours aborted, the other writer's kept")
+                    .containsExactly(foreign);
         } finally {
             retries.shutdownNow();
         }

@@ -362,8 +362,11 @@ public final class S3ObjectStorage implements ObjectStorage {
                         .keyMarker(keyMarker).uploadIdMarker(uploadIdMarker)))
                 .thenCompose((ListMultipartUploadsResponse r) -> {
                     for (MultipartUpload u : r.uploads()) {
-                        if (!activeUploads.contains(u.uploadId()) && u.key().startsWith(options.prefix())) {
-                            Instant started = u.initiated() != null ? u.initiated() : Instant.EPOCH;
+                        // An upload whose start the store does not report cannot be aged: never listed,
+                        // so never aborted.
+                        if (!activeUploads.contains(u.uploadId()) && u.key().startsWith(options.prefix())
+                                && u.initiated() != null) {
+                            Instant started = u.initiated();
                             out.add(new IncompleteUpload(u.key().substring(options.prefix().length()), u.uploadId(),
                                     started));
                         }
