@@ -7,13 +7,15 @@ import java.util.Locale;
  * Object-store URIs as they may appear in messages: without their secrets. Every exception and log
  * line that shows an object-store URI shows {@link #redact(URI)} of it.
  *
- * <p>Redacted: the user info ({@code user:password@}) and, in the query, the value of every
- * parameter whose name {@linkplain #isSecretParameter names a secret} ({@code secretKey},
- * {@code sessionToken}, anything containing "secret", "token", "password", "passwd", "credential"
- * or "signature", in any case), and any query pair that is not {@code name=value} (it could be a
- * secret pasted without its name). The scheme, bucket or host, path and other parameters stay, so a
- * message still says which store and which setting is meant. An opaque URI ({@code s3:bucket...},
- * no "//") keeps only its scheme; a fragment is dropped.
+ * <p>Redacted: the user info ({@code user:password@}), and in the query the value of every
+ * parameter that is not known to be harmless. Values are shown only for the parameters in
+ * {@link #SHOWN_PARAMETERS} (region, endpoint, path style, part and concurrency settings), and an
+ * endpoint's value is itself shown redacted. Every other value is masked, whatever the name: a
+ * misspelt {@code secertKey=} or an unknown {@code pwd=} may hold a secret. A query pair that is not
+ * {@code name=value} is masked whole (it could be a secret pasted without its name). The scheme,
+ * bucket or host, path and parameter names stay, so a message still says which store and which
+ * setting is meant. An opaque URI ({@code s3:bucket...}, no "//") keeps only its scheme; a fragment
+ * is dropped.
  *
  * <p>Stateless and thread-safe.
  */
@@ -21,20 +23,16 @@ public final class UriRedaction {
     /** What a redacted value is replaced with. */
     public static final String MASK = "***";
 
-    private static final String[] SECRET_WORDS = {"secret", "token", "password", "passwd", "credential", "signature"};
+    /** Parameters whose values are shown in messages (none of them can hold a secret). */
+    public static final java.util.Set<String> SHOWN_PARAMETERS = java.util.Set.of("region", "endpoint", "pathStyle",
+            "partSizeBytes", "maxPartsInFlight", "maxConcurrentRequests");
 
     private UriRedaction() {
     }
 
-    /** Whether a URI parameter named {@code name} holds a secret (see the class comment). */
+    /** Whether the value of a URI parameter named {@code name} is masked in messages (all but {@link #SHOWN_PARAMETERS}). */
     public static boolean isSecretParameter(String name) {
-        String n = name.toLowerCase(Locale.ROOT);
-        for (String word : SECRET_WORDS) {
-            if (n.contains(word)) {
-                return true;
-            }
-        }
-        return false;
+        return !SHOWN_PARAMETERS.contains(name);
     }
 
     /** {@code uri} without its secrets, for messages; {@code "null"} for null. */
@@ -82,14 +80,28 @@ public final class UriRedaction {
                 continue;
             }
             String name = pair.substring(0, eq);
-            // checked raw and decoded: "%73ecretKey" is secretKey too
-            if (isSecretParameter(name) || isSecretParameter(decodeOrSelf(name))) {
+            if (isSecretParameter(name)) { // raw: "%72egion" is not shown either
                 sb.append(name).append('=').append(MASK);
+            } else if (name.equals("endpoint")) {
+                sb.append(name).append('=').append(redactEndpoint(pair.substring(eq + 1)));
             } else {
                 sb.append(pair);
             }
         }
         return sb.toString();
+    }
+
+    /** An endpoint value (a URI, raw or percent-encoded) without its user info, query or fragment. */
+    private static String redactEndpoint(String rawValue) {
+        try {
+            URI endpoint = URI.create(decodeOrSelf(rawValue));
+            if (endpoint.isOpaque() || endpoint.getRawQuery() != null || endpoint.getRawFragment() != null) {
+                return MASK; // nothing an endpoint needs: do not guess what it holds
+            }
+            return redact(endpoint);
+        } catch (IllegalArgumentException e) {
+            return MASK;
+        }
     }
 
     private static String decodeOrSelf(String raw) {

@@ -53,6 +53,10 @@ class SecretRedactionTest {
                 "s3://bucket/p?accessKey=a&=" + SECRET,
                 "s3://bucket/p?" + creds + "&bogus=1#" + SECRET, // fragment
                 "s3:///p?" + creds, // missing bucket
+                "s3://bucket/p?accessKey=a&secertKey=" + SECRET, // a misspelt secret: not secret by its name
+                "s3://bucket/p?pwd=" + SECRET + "&" + creds, // an unknown name that holds a secret
+                "s3://bucket/p?endpoint=http://127.0.0.1:9000/?X-Amz-Signature=" + SECRET + "&bogus=1", // in a value
+                "s3://bucket/p?endpoint=http%3A%2F%2Fu%3A" + SECRET + "%40127.0.0.1%3A9000&bogus=1", // encoded user info
                 "s3:bucket?" + creds, // opaque
                 "gs://bucket/p?" + creds, // unsupported scheme
                 "file:///tmp/strata-objects?" + creds); // file URIs take no parameters
@@ -80,9 +84,9 @@ class SecretRedactionTest {
     void redactedUrisKeepWhatIdentifiesTheStoreAndMaskSecrets() {
         assertThat(UriRedaction.redact(URI.create("s3://AK:" + SECRET + "@bucket/prefix?region=eu-west-1&accessKey=AK"
                 + "&secretKey=" + SECRET + "&sessionToken=" + SECRET + "&partSizeBytes=8")))
-                .isEqualTo("s3://***@bucket/prefix?region=eu-west-1&accessKey=AK&secretKey=***&sessionToken=***"
+                .isEqualTo("s3://***@bucket/prefix?region=eu-west-1&accessKey=***&secretKey=***&sessionToken=***"
                         + "&partSizeBytes=8");
-        assertThat(UriRedaction.redact(URI.create("s3://b/p?" + SECRET + "&x=1"))).isEqualTo("s3://b/p?***&x=1");
+        assertThat(UriRedaction.redact(URI.create("s3://b/p?" + SECRET + "&x=1"))).isEqualTo("s3://b/p?***&x=***");
         assertThat(UriRedaction.redact(URI.create("s3:b?secretKey=" + SECRET))).isEqualTo("s3:***");
         assertThat(UriRedaction.redact(URI.create("file:///var/lib/strata/objects"))).isEqualTo("file:///var/lib/strata/objects");
     }
