@@ -391,7 +391,8 @@ final class DefaultStreamStore implements DurableStreamStore {
         } finally {
             handOff.writeLock().unlock();
         }
-        room.signalAll(); // appends waiting for cache room fail now (the WAL wakes its own waiters at close)
+        room.signalAll(); // appends waiting for cache or WAL room fail now
+        wal.wakeRoomWaiters();
         // First: catch-up reads in flight fail with StreamClosedException now, whatever the object store
         // does (during an outage it may never answer), instead of waiting behind the final upload.
         readPath.close();

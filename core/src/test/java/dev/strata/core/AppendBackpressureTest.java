@@ -236,15 +236,17 @@ class AppendBackpressureTest {
         }
     }
     /**
-     * An append waiting for LogCache room when the store closes fails with StreamClosedException
-     * then, not when its (here one minute) wait would have ended.
+     * An append waiting for LogCache room or WAL room when the store closes fails with
+     * StreamClosedException then, not when its (here one minute) wait would have ended.
      */
-    @Test
-    void closeEndsTheWaitOfAnAppendWaitingForCacheRoom() throws Exception {
+    @ParameterizedTest
+    @ValueSource(booleans = {false, true})
+    void closeEndsTheWaitOfAnAppendWaitingForRoom(boolean walFull) throws Exception {
         try (LocalObjectStorage local = LocalObjectStorage.open(dir.resolve("objects"))) {
             FaultInjectingObjectStorage storage = new FaultInjectingObjectStorage(local, 19);
             DurableStreamStore store = Strata.builder().walPath(dir.resolve("wal")).objectStorage(storage)
-                    .walCapacity(64L << 20).logCacheBytes(4L << 20).uploadThresholdBytes(1L << 20)
+                    .walCapacity(walFull ? 4L << 20 : 64L << 20).logCacheBytes(walFull ? 32L << 20 : 4L << 20)
+                    .uploadThresholdBytes(1L << 20)
                     .blockCacheBytes(4L << 20).maxBatchBytes(64 << 10).uploadInterval(Duration.ofMillis(50))
                     .uploadRetryBackoff(Duration.ofMillis(10)).appendBackpressureWait(Duration.ofMinutes(1))
                     .closeUploadTimeout(Duration.ofMillis(200)).build();

@@ -146,6 +146,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
     private final Condition writerWake = lock.newCondition();
     /** Signalled when an append may be admitted where it was refused; see {@link #awaitRoom}. */
     private final Condition roomChanged = lock.newCondition();
+    private long roomWakeCalls; // guarded by: lock; calls of wakeRoomWaiters, so that a woken waiter returns
     private final ArrayDeque<ByteBuffer> freeBuffers = new ArrayDeque<>(); // guarded by: lock
     private final ArrayDeque<WriteGroup> sealed = new ArrayDeque<>(); // guarded by: lock
     private final ArrayDeque<WriteGroup> inFlight = new ArrayDeque<>(); // guarded by: lock; submission order
@@ -653,13 +654,25 @@ public final class BlockDeviceWal implements WriteAheadLog {
         long remaining = timeoutNanos;
         lock.lockInterruptibly();
         try {
-            while (failure == null && !closing && !admits(encoded)) {
+            long wakeCall = roomWakeCalls;
+            while (failure == null && !closing && wakeCall == roomWakeCalls && !admits(encoded)) {
                 if (remaining <= 0) {
                     return false;
                 }
                 remaining = roomChanged.awaitNanos(remaining);
             }
             return true;
+        } finally {
+            lock.unlock();
+        }
+    }
+
+    @Override
+    public void wakeRoomWaiters() {
+        lock.lock();
+        try {
+            roomWakeCalls++;
+            roomChanged.signalAll();
         } finally {
             lock.unlock();
         }

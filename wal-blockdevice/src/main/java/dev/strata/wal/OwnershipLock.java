@@ -165,9 +165,7 @@ public final class OwnershipLock implements AutoCloseable {
                 throw inUse(target, what, "another process (" + other + ")");
             }
             if (writeHolder) {
-                byte[] line = (holder + " " + what + "=" + target + "\n").getBytes(StandardCharsets.UTF_8);
-                channel.truncate(0);
-                channel.write(ByteBuffer.wrap(line), 0);
+                writeHolder(channel, holder + " " + what + "=" + target + "\n");
             }
             return new OwnershipLock(target, channel, lock);
         } catch (IOException e) {
@@ -175,6 +173,16 @@ public final class OwnershipLock implements AutoCloseable {
             HELD.remove(target, holder);
             throw new StorageException("cannot lock the " + what + " " + target + ": lock file " + lockFile + ": " + e,
                     false, e);
+        }
+    }
+
+    /** Records who holds the lock, for a refused opener's message; best effort (the lock is what counts). */
+    private static void writeHolder(FileChannel channel, String line) {
+        try {
+            channel.truncate(0);
+            channel.write(ByteBuffer.wrap(line.getBytes(StandardCharsets.UTF_8)), 0);
+        } catch (IOException e) {
+            // e.g. no space left: the lock is held all the same; a refused opener then reads no holder
         }
     }
 

@@ -135,15 +135,16 @@ final class WalFile implements AutoCloseable {
         }
     }
 
-    /** Makes a rename in {@code dir} durable (Linux: fsync of the directory). */
+    /**
+     * Makes a rename in {@code dir} durable (Linux: fsync of the directory). A failure fails the
+     * open: a WAL whose name may vanish at a power loss must not acknowledge anything.
+     */
     private static void syncDirectory(Path dir) throws IOException {
         if (dir == null) {
             return;
         }
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
-        } catch (IOException e) {
-            LOG.debug("cannot sync directory {} (not supported here): {}", dir, e.toString());
         }
     }
 

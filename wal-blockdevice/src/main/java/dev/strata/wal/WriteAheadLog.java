@@ -50,6 +50,12 @@ public interface WriteAheadLog extends AutoCloseable {
     boolean awaitRoom(int bodyBytes, long timeoutNanos) throws InterruptedException;
 
     /**
+     * Wakes every thread waiting in {@link #awaitRoom} now: each returns {@code true}, and its caller
+     * retries and re-checks its own reasons to go on (an engine that is closing fails the append).
+     */
+    void wakeRoomWaiters();
+
+    /**
      * Declares everything before {@code position} no longer needed, so its space can be reused.
      * {@code position} must be a record boundary: a {@link WalAppendResult#nextPosition()} (or
      * {@link WalRecord#nextPosition()}) of a durable record; a position at or below the current
