@@ -537,10 +537,22 @@ final class Compactor implements AutoCloseable {
     /** Stops the thread; a running task's outputs become orphans if it had not committed. */
     @Override
     public void close() {
+        close(TimeUnit.SECONDS.toNanos(30));
+    }
+
+    /**
+     * Stops compaction, waiting at most {@code timeoutNanos} for a running cycle (it is interrupted;
+     * a cycle stuck on an object store that does not answer goes on after this returns and fails
+     * once its storage answers or closes: a task that has not committed leaves only orphans).
+     */
+    void close(long timeoutNanos) {
         stopped = true;
         executor.shutdownNow();
         try {
-            executor.awaitTermination(30, TimeUnit.SECONDS);
+            if (!executor.awaitTermination(timeoutNanos, TimeUnit.NANOSECONDS)) {
+                LOG.warn("compaction did not stop within {} ms of close (the object store does not answer?); closing"
+                        + " without it", TimeUnit.NANOSECONDS.toMillis(timeoutNanos));
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }

@@ -398,7 +398,7 @@ final class DefaultStreamStore implements DurableStreamStore {
         readPath.close();
         awaitAppendsInFlight(CLOSE_DRAIN_NANOS);
         slabs.close(); // the open slab lives on while the LogCache holds its buffers
-        compactor.close(); // a task that has not committed leaves orphans, swept at a later start
+        compactor.close(closeUploadNanos); // a task that has not committed leaves orphans, swept at a later start
         // One last upload of what the WAL holds (bounded; the WAL keeps it anyway), but only for a store
         // that served: a build that failed (e.g. refused for lost WAL data) must leave storage as it found it.
         boolean gaveUp = uploader.close(started, closeUploadNanos);

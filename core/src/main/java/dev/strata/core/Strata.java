@@ -434,9 +434,13 @@ public final class Strata {
          * handed to the WAL are waited for at most 10 s (a WAL matter, not the store's). An object
          * store this store opened itself (from {@link #objectStore} or {@link #dataDir}) is closed
          * right after giving up, so requests still waiting for it (a metadata commit) fail at once.
-         * One given through {@link #objectStorage} is not closed: a metadata commit that was waiting
-         * for it when close gave up ends when that storage ends it (or at the manifest's own
-         * per-request bound).
+         * The same bound also applies to a compaction cycle in progress (close goes on without it: a
+         * task that has not committed leaves only orphans) and to the manifest's close (a metadata
+         * change still waiting for the store is then interrupted and fails with
+         * {@code StorageException}, as a write of unknown outcome; background snapshot writes are
+         * given up). So {@code close()} during an outage takes at most about three times this
+         * setting plus the 5 s and 10 s above, also with a storage given through
+         * {@link #objectStorage}, which the store never closes.
          */
         public Builder closeUploadTimeout(Duration timeout) {
             require(timeout != null && !timeout.isNegative(), "closeUploadTimeout must be >= 0, got " + timeout);
@@ -564,7 +568,9 @@ public final class Strata {
                 storage = openDeadline; // each request of build() ends within objectStoreOpenTimeout; disarmed before serving
                 MetadataStore metadata = metadataStore;
                 if (metadata == null) {
-                    metadata = openManifest(storage);
+                    ManifestMetadataStore manifest = openManifest(storage);
+                    manifest.closeTimeout(closeUploadTimeout); // close() stays bounded during an outage
+                    metadata = manifest;
                     owned.add(metadata);
                 }
                 long nodeEpoch = registerNode(metadata);
@@ -731,7 +737,7 @@ public final class Strata {
             }
         }
 
-        private static MetadataStore openManifest(ObjectStorage storage) {
+        private static ManifestMetadataStore openManifest(ObjectStorage storage) {
             try {
                 return ManifestMetadataStore.open(storage, "");
             } catch (dev.strata.api.CorruptDataException e) {

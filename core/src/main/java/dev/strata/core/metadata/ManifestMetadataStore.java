@@ -74,6 +74,7 @@ public final class ManifestMetadataStore extends AbstractMetadataStore {
     private final long writerId;
     // writer thread only
     private long writerSequence;
+    private volatile long closeTimeoutNanos = TimeUnit.SECONDS.toNanos(STORAGE_TIMEOUT_SECONDS);
     /** Snapshot writes and cleanups in flight; close() waits for them. */
     private final Set<CompletableFuture<Void>> background = ConcurrentHashMap.newKeySet();
 
@@ -274,23 +275,41 @@ public final class ManifestMetadataStore extends AbstractMetadataStore {
     }
 
     /**
-     * Stops taking changes, waits (bounded) for the change in progress and for snapshot writes in
-     * flight, and releases the writer thread. Does not close the object storage. Idempotent.
+     * Bounds {@link #close()}: how long it waits for a change in progress and for background work
+     * (snapshots, clean-up) before it gives up on them. Default 120 s.
+     */
+    public void closeTimeout(java.time.Duration timeout) {
+        if (timeout == null || timeout.isNegative()) {
+            throw new IllegalArgumentException("closeTimeout must be >= 0, got " + timeout);
+        }
+        this.closeTimeoutNanos = timeout.toNanos();
+    }
+
+    /**
+     * Refuses new changes and waits, at most {@link #closeTimeout} each, for the change in progress
+     * and for background work. A change still waiting for the object store then (an outage) is
+     * interrupted and fails with {@link StorageException}: its entry may still land, and is then
+     * found by the next process that opens the manifest, like any write with an unknown outcome.
+     * Background work given up on (a snapshot) is only an optimisation: the log has every change.
+     * Releases the writer thread; does not close the object storage. Idempotent.
      */
     @Override
     public void close() {
         markClosed();
         writer.shutdown();
+        long bound = closeTimeoutNanos;
         try {
-            if (!writer.awaitTermination(STORAGE_TIMEOUT_SECONDS, TimeUnit.SECONDS)) {
-                LOG.warn("manifest writer did not stop within {} s", STORAGE_TIMEOUT_SECONDS);
+            if (!writer.awaitTermination(bound, TimeUnit.NANOSECONDS)) {
+                LOG.warn("manifest change still waiting for the object store {} ms after close; interrupting it",
+                        TimeUnit.NANOSECONDS.toMillis(bound));
+                writer.shutdownNow();
+                writer.awaitTermination(1, TimeUnit.SECONDS);
             }
-            CompletableFuture.allOf(background.toArray(new CompletableFuture<?>[0]))
-                    .get(STORAGE_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+            CompletableFuture.allOf(background.toArray(new CompletableFuture<?>[0])).get(bound, TimeUnit.NANOSECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
-            LOG.warn("manifest background work did not finish cleanly at close", e);
+            LOG.warn("manifest background work did not finish cleanly at close: {}", e.toString());
         }
     }
 }

@@ -112,6 +112,33 @@ class CloseAndOpenDuringOutageTest {
         }
     }
 
+    /**
+     * An idle store (nothing to upload) with a metadata change waiting for the object store, and a
+     * compaction cycle too: close() still ends within its bounds, and the waiting change fails
+     * (before: the manifest's close waited up to 120 s for it).
+     */
+    @Test
+    void closeOfAnIdleStoreWithAMetadataChangeWaitingInAnOutageIsBounded() {
+        LocalObjectStorage local = LocalObjectStorage.open(dir.resolve("objects"));
+        GatedObjectStorage storage = new GatedObjectStorage(local);
+        try {
+            DurableStreamStore store = builder(storage).build();
+            await(store.createStream(StreamOptions.defaults()));
+            storage.hang();
+            CompletableFuture<Stream> waiting = store.createStream(StreamOptions.defaults());
+            CompletableFuture<?> compaction = store.compact();
+            await(storage.firstHeld());
+
+            assertTimeoutPreemptively(HANG_GUARD, store::close, "close() of an idle store during an outage");
+            assertThat(waiting).as("the metadata change waiting when close() returned").isCompletedExceptionally();
+            storage.endOutage();
+            assertTimeoutPreemptively(HANG_GUARD, () -> compaction.handle((r, e) -> null).join());
+        } finally {
+            storage.endOutage();
+            local.close();
+        }
+    }
+
     @Test
     void buildDuringAnOutageFailsRetriablyWithinItsBound() {
         LocalObjectStorage local = LocalObjectStorage.open(dir.resolve("objects"));
