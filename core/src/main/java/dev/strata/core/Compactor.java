@@ -410,16 +410,8 @@ final class Compactor implements AutoCloseable {
             return 0;
         }
         due.sort(null);
-        try {
-            metadata.deleteOrphans(due).join(); // fails if a newer process owns the store, or if one got committed
-            storage.delete(due).join();
-        } catch (Throwable t) {
-            Throwable cause = DefaultStreamStore.unwrap(t);
-            if (cause instanceof StreamFencedException) {
-                store.fence(cause);
-                throw (StreamFencedException) cause;
-            }
-            LOG.warn("deleting {} orphan objects failed (retried next cycle): {}", due.size(), cause.toString());
+        // the metadata change fails if a newer process owns the store, or if one of them got committed
+        if (!deleteAsOwner(due, () -> storage.delete(due), "deleting " + due.size() + " orphan objects")) {
             return 0;
         }
         orphanFirstSeen.keySet().removeAll(due);
@@ -428,6 +420,30 @@ final class Compactor implements AutoCloseable {
         LOG.info("deleted {} orphan objects (uploaded or replaced but not referenced for {} ms or more)", due.size(),
                 config.orphanTtl().toMillis());
         return due.size();
+    }
+
+    /**
+     * Deletes from the object store as its owner: first a {@link MetadataStore#deleteOrphans} change
+     * for {@code orphanKeys} (it fails if a newer process owns the store, or if one of the keys got
+     * committed), then {@code delete}. A fenced store stops ({@link StreamFencedException} is
+     * rethrown after fencing the store); any other failure is logged and the caller retries next
+     * cycle. Returns whether both steps succeeded.
+     */
+    private boolean deleteAsOwner(List<String> orphanKeys, java.util.function.Supplier<CompletableFuture<Void>> delete,
+            String what) {
+        try {
+            metadata.deleteOrphans(orphanKeys).join();
+            delete.get().join();
+            return true;
+        } catch (Throwable t) {
+            Throwable cause = DefaultStreamStore.unwrap(t);
+            if (cause instanceof StreamFencedException) {
+                store.fence(cause);
+                throw (StreamFencedException) cause;
+            }
+            LOG.warn("{} failed (retried next cycle): {}", what, cause.toString());
+            return false;
+        }
     }
 
     /**
@@ -462,16 +478,8 @@ final class Compactor implements AutoCloseable {
         if (due.isEmpty()) {
             return 0;
         }
-        try {
-            metadata.deleteOrphans(List.of()).join(); // fails if a newer process owns the store
-            storage.abortIncompleteUploads(due).join();
-        } catch (Throwable t) {
-            Throwable cause = DefaultStreamStore.unwrap(t);
-            if (cause instanceof StreamFencedException) {
-                store.fence(cause);
-                throw (StreamFencedException) cause;
-            }
-            LOG.warn("aborting {} incomplete uploads failed (retried next cycle): {}", due.size(), cause.toString());
+        if (!deleteAsOwner(List.of(), () -> storage.abortIncompleteUploads(due),
+                "aborting " + due.size() + " incomplete uploads")) {
             return 0;
         }
         LOG.info("aborted {} incomplete uploads (multipart uploads or temporary files untouched for {} ms or more)",

@@ -516,14 +516,10 @@ public final class Strata {
                     owned.add(OwnershipLock.forDirectory(dataDir));
                 }
                 Path wal = walPath != null ? walPath : dataDir.resolve("wal").resolve("strata.wal");
-                if (Files.isDirectory(wal)) {
-                    throw new StorageException("walPath: " + wal + " is a directory; the WAL is a file or a block device",
-                            false);
-                }
                 if (wal.toAbsolutePath().getParent() != null) {
                     createDirectories(wal.toAbsolutePath().getParent(), "walPath");
                 }
-                OwnershipLock walLock = OwnershipLock.forWal(wal);
+                OwnershipLock walLock = OwnershipLock.forWal(wal); // also refuses a directory, naming walPath
                 owned.add(walLock); // the WAL takes it over; closing it twice is harmless
 
                 // The WAL next, still before the metadata: a WAL this store cannot use (smaller than
@@ -586,9 +582,6 @@ public final class Strata {
                 // completions at close still find it open.
                 owned.remove(blockWal);
                 owned.add(blockWal);
-                long uploadThresholdBytes = sizes.uploadThresholdBytes();
-                long logCacheBytes = sizes.logCacheBytes();
-                int maxBatchBytes = sizes.maxBatchBytes();
                 java.util.concurrent.Executor callbacks = callbackExecutor;
                 if (callbacks == null) {
                     ExecutorService pool = Executors.newFixedThreadPool(2, named("strata-callback"));
@@ -602,7 +595,7 @@ public final class Strata {
                     reads = pool;
                 }
 
-                EngineConfig config = new EngineConfig(maxBatchBytes, uploadThresholdBytes, uploadInterval,
+                EngineConfig config = new EngineConfig(sizes.maxBatchBytes(), sizes.uploadThresholdBytes(), uploadInterval,
                         uploadRetryBackoff, appendBackpressureWait, objectBlockBytes, streamObjectThresholdBytes);
                 ByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
                 CompactionConfig compaction = new CompactionConfig(compactionInterval,
@@ -619,7 +612,7 @@ public final class Strata {
                     chunk = pooled.metric().chunkSize();
                 }
                 long compactionChunk = Math.max(compaction.readChunkBytes(), (long) objectBlockBytes + maxRecord);
-                MemoryLimits memoryLimits = MemoryLimits.of(logCacheBytes, blockWal.directMemoryBytes(), blockCacheBytes,
+                MemoryLimits memoryLimits = MemoryLimits.of(sizes.logCacheBytes(), blockWal.directMemoryBytes(), blockCacheBytes,
                         maxInFlightReadBytes, 2 * compactionChunk, arenas, chunk);
                 store.setMemoryLimits(memoryLimits);
                 store.setCloseUploadTimeout(closeUploadTimeout);
@@ -628,7 +621,7 @@ public final class Strata {
                             memoryLimits));
                 }
                 try {
-                    StoreRecoveryReport report = WalReplay.replay(store, blockWal, metadata, uploadThresholdBytes,
+                    StoreRecoveryReport report = WalReplay.replay(store, blockWal, metadata, sizes.uploadThresholdBytes(),
                             logCache::unuploadedBytes, startNanos, openDespiteLostWalData);
                     if (report.wal().acknowledgedDataLost()) {
                         LOG.error("opened despite lost WAL data (openDespiteLostWalData): {}", report.summary());
