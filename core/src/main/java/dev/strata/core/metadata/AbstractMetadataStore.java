@@ -1,40 +1,82 @@
 package dev.strata.core.metadata;
 
+import dev.strata.api.BackpressureException;
 import dev.strata.api.StreamClosedException;
-import dev.strata.api.StreamNotFoundException;
+import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * The part both metadata stores share: a {@link MetadataState} that only changes through
- * {@link MetadataState#apply}, changes made one at a time, and a local view read without I/O.
+ * {@link MetadataState#apply}, changes group-committed in call order, and a local view read without
+ * I/O.
+ *
+ * <h2>Group commit</h2>
+ * A change call queues the change and returns. The writer (a serial executor) takes the queued
+ * changes in call order and builds a {@link ChangeBatch}: each change is built from, and validated
+ * against, the state the changes before it in the batch leave. A change that fails validation fails
+ * alone, at once; the rest go on. The batch is {@link #persist persisted} as one log entry, applied,
+ * and only then is each caller's future completed with its own result. While one entry is being
+ * written, new changes queue up and go together in the next one, so the number of storage writes
+ * follows the storage's latency, not the number of changes. A batch holds at most
+ * {@link #MAX_BATCH_CHANGES} changes; changes other than create, open, trim and delete (node
+ * registration, commits, replaces, orphans) go in an entry of their own (see {@link ChangeBatch}).
  *
  * <h2>Concurrency</h2>
- * Changes run one at a time on {@code writer} (a serial executor), each as: build the change from
- * the current state, validate it, {@link #persist} it, apply it. {@code lock} guards {@code state}:
- * the writer takes the write lock only to apply; readers take the read lock. Subclasses may apply
- * changes made by others (found while persisting) through {@link #applyFound}.
+ * {@code lock} guards {@code state}: the writer builds a batch under the read lock and applies it
+ * under the write lock; readers take the read lock. Only the writer changes the state. Subclasses
+ * may apply changes made by others (found while persisting) through {@link #applyFound}. Futures are
+ * completed on the writer, outside the lock.
  *
  * <h2>Failure</h2>
- * A change that fails validation is not persisted. A change whose persist fails is not applied
- * locally; whether it reached the backing storage is up to the subclass to settle (see
- * {@link ManifestMetadataStore}).
+ * A change that fails validation is not persisted. A batch whose persist fails is not applied
+ * locally and all of its changes fail with the persist's exception; whether the entry reached the
+ * backing storage is up to the subclass to settle (see {@link ManifestMetadataStore}). When more
+ * than {@link #MAX_QUEUED_CHANGES} changes are waiting, a new one fails at once with
+ * {@link BackpressureException} (nothing changed; retriable).
  */
 abstract class AbstractMetadataStore implements MetadataStore {
 
+    /** Most changes waiting to be persisted (queued or in the batch being written): the queue's bound. */
+    static final int MAX_QUEUED_CHANGES = 1 << 18;
+
+    /** Most changes in one log entry (bounds an entry to about 200 KiB of stream changes). */
+    static final int MAX_BATCH_CHANGES = 4096;
+
+    /** Most times a batch is rebuilt after losing a race in a row before its changes fail. */
+    private static final int MAX_REBUILDS = 16;
+
+    private static final Logger LOG = LoggerFactory.getLogger(AbstractMetadataStore.class);
+
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final Executor writer;
-    // guarded by: lock
+    // guarded by: lock (written by the writer only)
     private MetadataState state;
     private volatile long nodeEpoch = -1;
     private volatile boolean closed;
+    /** Changes called for and not yet taken by the writer. */
+    private final ConcurrentLinkedQueue<PendingChange> queue = new ConcurrentLinkedQueue<>();
+    /** Changes whose future is not complete yet: the queue's bound counts these. */
+    private final AtomicInteger waiting = new AtomicInteger();
+    /** Writer only: changes taken from the queue and put back (lost race, or did not fit a batch); they go first. */
+    private final ArrayDeque<PendingChange> carried = new ArrayDeque<>();
+    /** Writer only: races lost in a row by the batch being written. */
+    private int lostRaces;
+
+    /** One change call: how to build the change from the batch it joins, and the caller's future. */
+    private record PendingChange(Function<ChangeBatch, MetadataChange> build, CompletableFuture<StreamMetadata> future) {
+    }
 
     AbstractMetadataStore(MetadataState initial, Executor writer) {
         this.state = initial;
@@ -42,30 +84,29 @@ abstract class AbstractMetadataStore implements MetadataStore {
     }
 
     /**
-     * Makes {@code change} durable as version {@code version} of the metadata. Runs on the writer.
-     * If another writer got there first, the subclass applies what it found (through
-     * {@link #applyFound} or {@link #replaceState}) and returns {@code false}: the change is then
-     * rebuilt from the newer state, validated again (it may now be fenced) and retried.
+     * Makes {@code changes} durable, together, as version {@code version} of the metadata. Runs on the
+     * writer. If another writer got there first, the subclass applies what it found (through
+     * {@link #applyFound} or {@link #replaceState}) and returns {@code false}: the changes are then
+     * rebuilt from the newer state, validated again (some may now be fenced) and retried.
      *
-     * @return true once persisted; false if the state moved on and the change must be rebuilt
+     * @param changes one change of any kind, or stream changes only; never empty
+     * @return true once persisted; false if the state moved on and the changes must be rebuilt
      */
-    protected abstract boolean persist(MetadataChange change, long version);
+    protected abstract boolean persist(List<MetadataChange> changes, long version);
 
     /**
-     * Called on the writer, under the write lock, after this store applied one of its own changes
-     * (e.g. to write a snapshot). Must not block on I/O; the default does nothing.
+     * Called on the writer, without the lock, after this store applied one of its own log entries
+     * (e.g. to write a snapshot). The writer is the only thread that changes {@code state}, so
+     * reading it here is safe; it must not be kept or changed. The default does nothing.
      */
     protected void afterApply(MetadataState state) {
     }
 
-    /** Most times a change is rebuilt after losing a race before the call fails. */
-    private static final int MAX_REBUILDS = 16;
-
-    /** Applies a change some writer already persisted (found in the backing storage). */
-    protected final void applyFound(MetadataChange change) {
+    /** Applies a log entry some writer already persisted (found in the backing storage). */
+    protected final void applyFound(List<MetadataChange> changes) {
         lock.writeLock().lock();
         try {
-            state.apply(change);
+            state.apply(changes);
         } finally {
             lock.writeLock().unlock();
         }
@@ -101,55 +142,155 @@ abstract class AbstractMetadataStore implements MetadataStore {
         }
     }
 
-    /** Runs one change on the writer: build from the state, validate, persist, apply; returns {@code result}. */
-    final <T> CompletableFuture<T> change(Function<MetadataState, MetadataChange> build, Function<MetadataState, T> result) {
-        CompletableFuture<T> out = new CompletableFuture<>();
+    /**
+     * Queues one change and has the writer take it; the future completes once the change is applied
+     * (with the stream's record after it, or null) or fails alone.
+     */
+    private CompletableFuture<StreamMetadata> change(Function<ChangeBatch, MetadataChange> build) {
+        CompletableFuture<StreamMetadata> out = new CompletableFuture<>();
+        if (closed) {
+            out.completeExceptionally(new StreamClosedException("metadata store closed"));
+            return out;
+        }
+        if (waiting.incrementAndGet() > MAX_QUEUED_CHANGES) {
+            waiting.decrementAndGet();
+            out.completeExceptionally(new BackpressureException("metadata changes waiting to be persisted reached the limit of "
+                    + MAX_QUEUED_CHANGES + "; the metadata storage is not keeping up: retry later"));
+            return out;
+        }
+        queue.add(new PendingChange(build, out));
         try {
-            writer.execute(() -> {
-                try {
-                    out.complete(runChange(build, result));
-                } catch (Throwable t) {
-                    out.completeExceptionally(t);
-                }
-            });
+            writer.execute(this::drain);
         } catch (RuntimeException rejected) {
-            out.completeExceptionally(new StreamClosedException("metadata store closed", rejected));
+            StreamClosedException closedFailure = new StreamClosedException("metadata store closed", rejected);
+            for (PendingChange p; (p = queue.poll()) != null; ) {
+                finish(p, null, closedFailure);
+            }
         }
         return out;
     }
 
-    private <T> T runChange(Function<MetadataState, MetadataChange> build, Function<MetadataState, T> result) {
-        if (closed) {
-            throw new StreamClosedException("metadata store closed");
-        }
-        for (int attempt = 0; attempt <= MAX_REBUILDS; attempt++) {
-            MetadataChange change;
-            long version;
-            lock.readLock().lock();
+    /** Writer: persists queued changes, batch by batch, until none is left. */
+    private void drain() {
+        while (true) {
+            List<Runnable> completions = new ArrayList<>();
             try {
-                change = build.apply(state);
-                state.validate(change);
-                version = state.version() + 1;
+                if (closed) {
+                    StreamClosedException closedFailure = new StreamClosedException("metadata store closed");
+                    for (PendingChange p; (p = nextPending()) != null; ) {
+                        PendingChange failed = p;
+                        completions.add(() -> finish(failed, null, closedFailure));
+                    }
+                    return;
+                }
+                if (!writeOneBatch(completions)) {
+                    return;
+                }
             } finally {
-                lock.readLock().unlock();
+                completions.forEach(Runnable::run); // outside every lock, after the batch's bookkeeping
             }
-            if (!persist(change, version)) {
-                continue;
+        }
+    }
+
+    private PendingChange nextPending() {
+        PendingChange p = carried.pollFirst();
+        return p != null ? p : queue.poll();
+    }
+
+    /**
+     * Writer: builds, persists and applies one batch; adds what completes each caller's future to
+     * {@code completions}. Returns false if nothing was waiting.
+     */
+    private boolean writeOneBatch(List<Runnable> completions) {
+        ChangeBatch batch;
+        long version;
+        List<PendingChange> members = new ArrayList<>();
+        List<StreamMetadata> outcomes = new ArrayList<>();
+        boolean any = false;
+        lock.readLock().lock();
+        try {
+            batch = new ChangeBatch(state);
+            version = state.version() + 1;
+            while (batch.size() < MAX_BATCH_CHANGES) {
+                PendingChange p = nextPending();
+                if (p == null) {
+                    break;
+                }
+                any = true;
+                try {
+                    MetadataChange change = p.build().apply(batch);
+                    if (!batch.accepts(change)) {
+                        carried.addFirst(p); // the first change of the next batch
+                        break;
+                    }
+                    outcomes.add(batch.add(change));
+                    members.add(p);
+                } catch (RuntimeException invalid) {
+                    completions.add(() -> finish(p, null, invalid)); // fails alone
+                }
             }
-            lock.writeLock().lock();
-            try {
-                state.apply(change);
+        } finally {
+            lock.readLock().unlock();
+        }
+        if (batch.isEmpty()) {
+            return any;
+        }
+        List<MetadataChange> changes = batch.changes();
+        boolean persisted;
+        try {
+            persisted = persist(changes, version);
+        } catch (Throwable t) {
+            lostRaces = 0;
+            members.forEach(p -> completions.add(() -> finish(p, null, t)));
+            return true;
+        }
+        if (!persisted) {
+            if (++lostRaces > MAX_REBUILDS) {
+                lostRaces = 0;
+                IllegalStateException lost = new IllegalStateException("metadata change lost the race for the next manifest version "
+                        + MAX_REBUILDS + " times in a row");
+                members.forEach(p -> completions.add(() -> finish(p, null, lost)));
+            } else {
+                for (int i = members.size() - 1; i >= 0; i--) {
+                    carried.addFirst(members.get(i)); // rebuilt, in call order, from the newer state
+                }
+            }
+            return true;
+        }
+        lostRaces = 0;
+        lock.writeLock().lock();
+        try {
+            state.apply(changes);
+            for (MetadataChange change : changes) {
                 if (change instanceof MetadataChange.RegisterNode r) {
                     nodeEpoch = r.nodeEpoch();
                 }
-                T out = result.apply(state);
-                afterApply(state);
-                return out;
-            } finally {
-                lock.writeLock().unlock();
             }
+        } catch (RuntimeException e) {
+            // validated against this very state a moment ago: a bug; the entry is stored, so the
+            // next opener applies it, but this process's view is now behind
+            LOG.error("metadata version {} was persisted but could not be applied locally", version, e);
+            members.forEach(p -> completions.add(() -> finish(p, null, e)));
+            return true;
+        } finally {
+            lock.writeLock().unlock();
         }
-        throw new IllegalStateException("metadata change lost the race " + MAX_REBUILDS + " times in a row");
+        afterApply(state);
+        for (int i = 0; i < members.size(); i++) {
+            PendingChange p = members.get(i);
+            StreamMetadata outcome = outcomes.get(i);
+            completions.add(() -> finish(p, outcome, null));
+        }
+        return true;
+    }
+
+    private void finish(PendingChange p, StreamMetadata outcome, Throwable failure) {
+        waiting.decrementAndGet();
+        if (failure == null) {
+            p.future().complete(outcome);
+        } else {
+            p.future().completeExceptionally(failure);
+        }
     }
 
     private long registeredEpoch() {
@@ -162,7 +303,11 @@ abstract class AbstractMetadataStore implements MetadataStore {
 
     @Override
     public CompletableFuture<Long> registerNode() {
-        return change(s -> new MetadataChange.RegisterNode(s.nodeEpoch() + 1), MetadataState::nodeEpoch);
+        long[] registered = new long[1];
+        return change(b -> {
+            registered[0] = b.nodeEpoch() + 1;
+            return new MetadataChange.RegisterNode(registered[0]);
+        }).thenApply(none -> registered[0]);
     }
 
     @Override
@@ -173,53 +318,49 @@ abstract class AbstractMetadataStore implements MetadataStore {
     @Override
     public CompletableFuture<StreamMetadata> createStream(long epoch) {
         long node = registeredEpoch();
-        long[] id = new long[1];
-        return change(s -> {
-            id[0] = s.nextStreamId();
-            return new MetadataChange.CreateStream(node, id[0], epoch);
-        }, s -> s.stream(id[0]).orElseThrow());
+        return change(b -> new MetadataChange.CreateStream(node, b.nextStreamId(), epoch));
     }
 
     @Override
     public CompletableFuture<StreamMetadata> openStream(long streamId, long epoch, long epochStartOffset) {
         long node = registeredEpoch();
-        return change(s -> new MetadataChange.OpenStream(node, streamId, epoch, epochStartOffset),
-                s -> s.stream(streamId).orElseThrow(() -> new StreamNotFoundException(streamId)));
+        MetadataChange.OpenStream open = new MetadataChange.OpenStream(node, streamId, epoch, epochStartOffset);
+        return change(b -> open);
     }
 
     @Override
     public CompletableFuture<StreamMetadata> trimStream(long streamId, long epoch, long newStartOffset) {
         long node = registeredEpoch();
-        return change(s -> new MetadataChange.TrimStream(node, streamId, epoch, newStartOffset),
-                s -> s.stream(streamId).orElseThrow(() -> new StreamNotFoundException(streamId)));
+        MetadataChange.TrimStream trim = new MetadataChange.TrimStream(node, streamId, epoch, newStartOffset);
+        return change(b -> trim);
     }
 
     @Override
     public CompletableFuture<Void> deleteStream(long streamId, long epoch) {
         long node = registeredEpoch();
-        return change(s -> new MetadataChange.DeleteStream(node, streamId, epoch), s -> null);
+        MetadataChange.DeleteStream delete = new MetadataChange.DeleteStream(node, streamId, epoch);
+        return change(b -> delete).thenApply(none -> null);
     }
 
     @Override
     public CompletableFuture<Void> commitObjects(List<ObjectMetadata> objects, long walTrimPosition) {
         long node = registeredEpoch();
-        List<ObjectMetadata> copy = List.copyOf(objects);
-        return change(s -> new MetadataChange.CommitObjects(node, copy, walTrimPosition), s -> null);
+        MetadataChange.CommitObjects commit = new MetadataChange.CommitObjects(node, objects, walTrimPosition);
+        return change(b -> commit).thenApply(none -> null);
     }
 
     @Override
     public CompletableFuture<Void> replaceObjects(List<String> removedKeys, List<ObjectMetadata> added) {
         long node = registeredEpoch();
-        List<String> removed = List.copyOf(removedKeys);
-        List<ObjectMetadata> copy = List.copyOf(added);
-        return change(s -> new MetadataChange.ReplaceObjects(node, removed, copy), s -> null);
+        MetadataChange.ReplaceObjects replace = new MetadataChange.ReplaceObjects(node, removedKeys, added);
+        return change(b -> replace).thenApply(none -> null);
     }
 
     @Override
     public CompletableFuture<Void> deleteOrphans(List<String> keys) {
         long node = registeredEpoch();
-        List<String> copy = List.copyOf(keys);
-        return change(s -> new MetadataChange.DeleteOrphans(node, copy), s -> null);
+        MetadataChange.DeleteOrphans orphans = new MetadataChange.DeleteOrphans(node, keys);
+        return change(b -> orphans).thenApply(none -> null);
     }
 
     @Override

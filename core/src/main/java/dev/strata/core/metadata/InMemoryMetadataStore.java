@@ -8,7 +8,8 @@ import java.util.concurrent.Executor;
  * ({@link MetadataState}); nothing survives the process.
  *
  * <p>Changes run on the calling thread, one at a time (serialised by a lock), so returned futures
- * are already complete. Thread-safe.
+ * are already complete when the call returns (a change called while another thread is changing
+ * the metadata waits for it and may be applied by it). Thread-safe.
  */
 public final class InMemoryMetadataStore extends AbstractMetadataStore {
 
@@ -17,7 +18,7 @@ public final class InMemoryMetadataStore extends AbstractMetadataStore {
     }
 
     @Override
-    protected boolean persist(MetadataChange change, long version) {
+    protected boolean persist(java.util.List<MetadataChange> changes, long version) {
         return true; // nothing to write: the local state is the only copy
     }
 

@@ -14,16 +14,27 @@ import java.util.zip.CRC32C;
 final class ManifestCodec {
 
     /** A decoded log entry: the change and who wrote it. */
-    record LogEntry(long version, long writerId, long writerSequence, MetadataChange change) {
+    record LogEntry(long version, long writerId, long writerSequence, List<MetadataChange> changes) {
     }
 
     private ManifestCodec() {
     }
 
-    static byte[] encodeLog(long version, long writerId, long writerSequence, MetadataChange change) {
+    static byte[] encodeLog(long version, long writerId, long writerSequence, List<MetadataChange> changes) {
+        if (changes.isEmpty()) {
+            throw new IllegalArgumentException("a log entry holds at least one change");
+        }
         Writer w = new Writer();
         w.putLong(writerId);
         w.putLong(writerSequence);
+        w.putInt(changes.size());
+        for (MetadataChange change : changes) {
+            putChange(w, change);
+        }
+        return frame(ManifestDescriptor.KIND_LOG, version, w.toArray());
+    }
+
+    private static void putChange(Writer w, MetadataChange change) {
         if (change instanceof MetadataChange.RegisterNode r) {
             w.putByte(ManifestDescriptor.CHANGE_REGISTER_NODE);
             w.putLong(r.nodeEpoch());
@@ -78,7 +89,6 @@ final class ManifestCodec {
         } else {
             throw new IllegalArgumentException("unknown change: " + change);
         }
-        return frame(ManifestDescriptor.KIND_LOG, version, w.toArray());
     }
 
     static byte[] encodeSnapshot(MetadataState state) {
@@ -106,57 +116,72 @@ final class ManifestCodec {
         try {
             long writerId = body.getLong();
             long writerSequence = body.getLong();
-            byte type = body.get();
-            MetadataChange change = switch (type) {
-                case ManifestDescriptor.CHANGE_REGISTER_NODE -> new MetadataChange.RegisterNode(body.getLong());
-                case ManifestDescriptor.CHANGE_CREATE_STREAM ->
-                        new MetadataChange.CreateStream(body.getLong(), body.getLong(), body.getLong());
-                case ManifestDescriptor.CHANGE_OPEN_STREAM ->
-                        new MetadataChange.OpenStream(body.getLong(), body.getLong(), body.getLong(), body.getLong());
-                case ManifestDescriptor.CHANGE_TRIM_STREAM ->
-                        new MetadataChange.TrimStream(body.getLong(), body.getLong(), body.getLong(), body.getLong());
-                case ManifestDescriptor.CHANGE_DELETE_STREAM ->
-                        new MetadataChange.DeleteStream(body.getLong(), body.getLong(), body.getLong());
-                case ManifestDescriptor.CHANGE_COMMIT_OBJECTS -> {
-                    long nodeEpoch = body.getLong();
-                    long walTrim = body.getLong();
-                    int count = count(key, body, body.getInt());
-                    List<ObjectMetadata> objects = new ArrayList<>(count);
-                    for (int i = 0; i < count; i++) {
-                        objects.add(getObject(key, body));
-                    }
-                    yield new MetadataChange.CommitObjects(nodeEpoch, objects, walTrim);
-                }
-                case ManifestDescriptor.CHANGE_REPLACE_OBJECTS -> {
-                    long nodeEpoch = body.getLong();
-                    int removedCount = count(key, body, body.getInt());
-                    List<String> removed = new ArrayList<>(removedCount);
-                    for (int i = 0; i < removedCount; i++) {
-                        removed.add(getKey(body));
-                    }
-                    int addedCount = count(key, body, body.getInt());
-                    List<ObjectMetadata> added = new ArrayList<>(addedCount);
-                    for (int i = 0; i < addedCount; i++) {
-                        added.add(getObject(key, body));
-                    }
-                    yield new MetadataChange.ReplaceObjects(nodeEpoch, removed, added);
-                }
-                case ManifestDescriptor.CHANGE_DELETE_ORPHANS -> {
-                    long nodeEpoch = body.getLong();
-                    int keyCount = count(key, body, body.getInt());
-                    List<String> keys = new ArrayList<>(keyCount);
-                    for (int i = 0; i < keyCount; i++) {
-                        keys.add(getKey(body));
-                    }
-                    yield new MetadataChange.DeleteOrphans(nodeEpoch, keys);
-                }
-                default -> throw new CorruptDataException("corrupt manifest file: key=" + key + " unknown change type=" + type);
-            };
+            // format 2 entries hold one change and no count
+            int count = formatOf(file) == ManifestDescriptor.FORMAT_SINGLE_CHANGE_LOG ? 1 : count(key, body, body.getInt());
+            check(count > 0, key, "empty log entry");
+            List<MetadataChange> changes = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                changes.add(getChange(key, body));
+            }
             check(!body.hasRemaining(), key, "trailing bytes=" + body.remaining());
-            return new LogEntry(expectedVersion, writerId, writerSequence, change);
+            return new LogEntry(expectedVersion, writerId, writerSequence, List.copyOf(changes));
         } catch (BufferUnderflowException | IllegalArgumentException e) {
             throw new CorruptDataException("corrupt manifest file: key=" + key + " " + e.getMessage(), e);
         }
+    }
+
+    private static MetadataChange getChange(String key, ByteBuffer body) {
+        byte type = body.get();
+        return switch (type) {
+            case ManifestDescriptor.CHANGE_REGISTER_NODE -> new MetadataChange.RegisterNode(body.getLong());
+            case ManifestDescriptor.CHANGE_CREATE_STREAM ->
+                    new MetadataChange.CreateStream(body.getLong(), body.getLong(), body.getLong());
+            case ManifestDescriptor.CHANGE_OPEN_STREAM ->
+                    new MetadataChange.OpenStream(body.getLong(), body.getLong(), body.getLong(), body.getLong());
+            case ManifestDescriptor.CHANGE_TRIM_STREAM ->
+                    new MetadataChange.TrimStream(body.getLong(), body.getLong(), body.getLong(), body.getLong());
+            case ManifestDescriptor.CHANGE_DELETE_STREAM ->
+                    new MetadataChange.DeleteStream(body.getLong(), body.getLong(), body.getLong());
+            case ManifestDescriptor.CHANGE_COMMIT_OBJECTS -> {
+                long nodeEpoch = body.getLong();
+                long walTrim = body.getLong();
+                int count = count(key, body, body.getInt());
+                List<ObjectMetadata> objects = new ArrayList<>(count);
+                for (int i = 0; i < count; i++) {
+                    objects.add(getObject(key, body));
+                }
+                yield new MetadataChange.CommitObjects(nodeEpoch, objects, walTrim);
+            }
+            case ManifestDescriptor.CHANGE_REPLACE_OBJECTS -> {
+                long nodeEpoch = body.getLong();
+                int removedCount = count(key, body, body.getInt());
+                List<String> removed = new ArrayList<>(removedCount);
+                for (int i = 0; i < removedCount; i++) {
+                    removed.add(getKey(body));
+                }
+                int addedCount = count(key, body, body.getInt());
+                List<ObjectMetadata> added = new ArrayList<>(addedCount);
+                for (int i = 0; i < addedCount; i++) {
+                    added.add(getObject(key, body));
+                }
+                yield new MetadataChange.ReplaceObjects(nodeEpoch, removed, added);
+            }
+            case ManifestDescriptor.CHANGE_DELETE_ORPHANS -> {
+                long nodeEpoch = body.getLong();
+                int keyCount = count(key, body, body.getInt());
+                List<String> keys = new ArrayList<>(keyCount);
+                for (int i = 0; i < keyCount; i++) {
+                    keys.add(getKey(body));
+                }
+                yield new MetadataChange.DeleteOrphans(nodeEpoch, keys);
+            }
+            default -> throw new CorruptDataException("corrupt manifest file: key=" + key + " unknown change type=" + type);
+        };
+    }
+
+    /** The format version in a file's header (checked by {@link #unframe} before the body is read). */
+    private static short formatOf(ByteBuffer file) {
+        return file.getShort(file.position() + ManifestDescriptor.FORMAT_OFFSET);
     }
 
     static MetadataState decodeSnapshot(String key, long expectedVersion, ByteBuffer file) {
@@ -258,7 +283,8 @@ final class ManifestCodec {
                 + " computed=" + computedHeaderCrc);
         check(h.getInt(ManifestDescriptor.MAGIC_OFFSET) == ManifestDescriptor.MAGIC, key, "bad magic");
         short format = h.getShort(ManifestDescriptor.FORMAT_OFFSET);
-        check(format == ManifestDescriptor.FORMAT_VERSION, key, "unknown format version=" + format);
+        check(format == ManifestDescriptor.FORMAT_VERSION || format == ManifestDescriptor.FORMAT_SINGLE_CHANGE_LOG, key,
+                "unknown format version=" + format);
         check(h.get(ManifestDescriptor.KIND_OFFSET) == kind, key, "kind=" + h.get(ManifestDescriptor.KIND_OFFSET)
                 + " expected=" + kind);
         long version = h.getLong(ManifestDescriptor.VERSION_OFFSET);

@@ -20,18 +20,24 @@ import dev.strata.api.CorruptDataException;
  *       it). The version is also in the object key; both must agree.</li>
  *   <li>{@code bodyCrc} is CRC32C of the body; {@code hdrCrc} is CRC32C of bytes [0, 24).</li>
  * </ul>
- * Log body: writer id (i64), writer sequence (i64), change type (u8), then the change's fields.
+ * Log body: writer id (i64), writer sequence (i64), change count (i32), then each change: its
+ * type (u8) and fields. An entry holds one change of any kind, or any number of stream changes
+ * (create, open, trim, delete) group-committed together; they apply in order, all or none, and
+ * make one version.
  * Snapshot body: node epoch, next stream id, WAL trim position (i64 each), stream count (i32) and
  * streams (id, epoch, start offset, committed end offset, epoch start offset: i64 each), object count (i32) and objects
  * (key length u16 + UTF-8 key, size i64, type u8, data time i64 (epoch ms), range count i32,
  * ranges of (stream id, start, end, size): i64 each). Keys in log bodies (replaced objects, orphans)
- * are u16 length + UTF-8. Format 2 added the data time, range sizes and the replace/orphan changes;
- * format 1 files are refused.
+ * are u16 length + UTF-8. Format 3 added the change count (group commit); format 2 files (one
+ * change per log entry, no count; the same snapshot body) are still read. Format 2 added the data
+ * time, range sizes and the replace/orphan changes; format 1 files are refused.
  */
 final class ManifestDescriptor {
     /** "SMAN". */
     static final int MAGIC = 0x534D414E;
-    static final short FORMAT_VERSION = 2;
+    static final short FORMAT_VERSION = 3;
+    /** The previous format, still read: a log entry holds exactly one change and no count. */
+    static final short FORMAT_SINGLE_CHANGE_LOG = 2;
     static final byte KIND_LOG = 1;
     static final byte KIND_SNAPSHOT = 2;
 

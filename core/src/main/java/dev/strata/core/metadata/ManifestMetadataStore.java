@@ -3,7 +3,6 @@ package dev.strata.core.metadata;
 import dev.strata.api.CorruptDataException;
 import dev.strata.api.StorageException;
 import dev.strata.objectstore.ByteRange;
-import dev.strata.objectstore.ObjectData;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectNotFoundException;
 import dev.strata.objectstore.ObjectStorage;
@@ -50,11 +49,21 @@ import org.slf4j.LoggerFactory;
  * so the metadata never forks. Such a change did happen: trims and commits are idempotent, so a
  * caller's retry is harmless.
  *
+ * <h2>Group commit</h2>
+ * One log entry holds every change that queued while the previous entry was being written
+ * ({@link AbstractMetadataStore}), so a burst of changes costs one conditional PUT per storage
+ * round trip rather than one per change.
+ *
  * <h2>Bounded size</h2>
- * Every {@code snapshotInterval} versions a snapshot is written, and logs and snapshots older than
- * the previous snapshot are deleted, so opening reads one snapshot and at most
- * {@code 2 * snapshotInterval} log entries. Keeping one extra interval lets a process that is
- * opening while a snapshot is written still find the entries after the snapshot it listed.
+ * A snapshot is written at least {@code snapshotInterval} versions after the previous one, once the
+ * log since that snapshot weighs half as much as it (or after {@link #MAX_INTERVAL_FACTOR}
+ * intervals), so the bytes written for snapshots stay proportional to the bytes of changes even
+ * when the state is large. Logs and snapshots older than the previous snapshot are deleted, so
+ * opening reads one snapshot and at most {@code 2 * MAX_INTERVAL_FACTOR * snapshotInterval} log
+ * entries, {@link #READ_AHEAD} at a time. Keeping one extra snapshot's worth lets a process that is
+ * opening while a snapshot is written still find the entries after the snapshot it listed. Both
+ * hold live streams and objects only: a deleted stream or a dropped object leaves the next
+ * snapshot.
  */
 public final class ManifestMetadataStore extends AbstractMetadataStore {
 
@@ -62,6 +71,12 @@ public final class ManifestMetadataStore extends AbstractMetadataStore {
 
     /** Default versions between snapshots: small enough that opening reads few files, large enough to write few snapshots. */
     public static final int DEFAULT_SNAPSHOT_INTERVAL = 64;
+
+    /** Most snapshot intervals between two snapshots when the state is large and its changes small. */
+    static final int MAX_INTERVAL_FACTOR = 16;
+
+    /** Log entries read at once when opening. */
+    private static final int READ_AHEAD = 32;
 
     /** Bound on waiting for one storage call; the storage retries inside it. */
     private static final long STORAGE_TIMEOUT_SECONDS = 120;
@@ -74,6 +89,12 @@ public final class ManifestMetadataStore extends AbstractMetadataStore {
     private final long writerId;
     // writer thread only
     private long writerSequence;
+    /** Writer only: the version of the newest snapshot written or loaded (0: none). */
+    private long lastSnapshotVersion;
+    /** Writer only: the size of that snapshot (0: none or unknown). */
+    private long lastSnapshotBytes;
+    /** Writer only: bytes of the log entries after that snapshot that this store wrote or read. */
+    private long logBytesSinceSnapshot;
     private volatile long closeTimeoutNanos = TimeUnit.SECONDS.toNanos(STORAGE_TIMEOUT_SECONDS);
     /** Snapshot writes and cleanups in flight; close() waits for them. */
     private final Set<CompletableFuture<Void>> background = ConcurrentHashMap.newKeySet();
@@ -111,13 +132,13 @@ public final class ManifestMetadataStore extends AbstractMetadataStore {
         });
         ManifestMetadataStore store = new ManifestMetadataStore(storage, root, snapshotInterval, new MetadataState(), writer);
         try {
-            await(CompletableFuture.runAsync(store::catchUp, writer));
+            await(CompletableFuture.runAsync(() -> store.catchUp(true), writer));
         } catch (RuntimeException e) {
             writer.shutdownNow();
             throw e;
         }
-        LOG.info("manifest loaded: root={} version={} nodeEpoch={} streams={} objects={}", root, store.version(),
-                store.snapshotState().nodeEpoch(), store.streams().size(), store.objects().size());
+        LOG.info("manifest loaded: root={} version={} streams={} objects={}", root, store.version(),
+                store.streams().size(), store.objects().size());
         return store;
     }
 
@@ -127,11 +148,12 @@ public final class ManifestMetadataStore extends AbstractMetadataStore {
     }
 
     @Override
-    protected boolean persist(MetadataChange change, long version) {
+    protected boolean persist(List<MetadataChange> changes, long version) {
         long sequence = ++writerSequence;
-        byte[] entry = ManifestCodec.encodeLog(version, writerId, sequence, change);
+        byte[] entry = ManifestCodec.encodeLog(version, writerId, sequence, changes);
         try {
             await(storage.put(logKey(version), Unpooled.wrappedBuffer(entry), PutCondition.ifAbsent()));
+            logBytesSinceSnapshot += entry.length;
             return true;
         } catch (PreconditionFailedException lost) {
             ManifestCodec.LogEntry found = readLog(version)
@@ -140,8 +162,8 @@ public final class ManifestMetadataStore extends AbstractMetadataStore {
             if (found.writerId() == writerId && found.writerSequence() == sequence) {
                 return true; // our own write landed; the conflict came from a retry of it
             }
-            applyFound(found.change());
-            catchUp();
+            applyFound(found.changes());
+            catchUp(false);
             return false;
         }
     }
@@ -149,12 +171,16 @@ public final class ManifestMetadataStore extends AbstractMetadataStore {
     @Override
     protected void afterApply(MetadataState state) {
         long version = state.version();
-        if (version % snapshotInterval != 0) {
+        if (!snapshotDue(version - lastSnapshotVersion)) {
             return;
         }
         byte[] snapshot = ManifestCodec.encodeSnapshot(state);
+        long previous = lastSnapshotVersion;
+        lastSnapshotVersion = version;
+        lastSnapshotBytes = snapshot.length;
+        logBytesSinceSnapshot = 0;
         CompletableFuture<Void> work = storage.put(snapshotKey(version), Unpooled.wrappedBuffer(snapshot))
-                .thenCompose(info -> deleteOlderThan(version - snapshotInterval));
+                .thenCompose(info -> deleteOlderThan(previous));
         background.add(work);
         work.whenComplete((v, e) -> {
             background.remove(work);
@@ -162,6 +188,18 @@ public final class ManifestMetadataStore extends AbstractMetadataStore {
                 LOG.warn("manifest snapshot or cleanup failed (will retry at the next snapshot): version={}", version, e);
             }
         });
+    }
+
+    /**
+     * Whether a snapshot is due after {@code entries} log entries since the last one. At least
+     * {@code snapshotInterval} entries apart, and then once the log since the last snapshot weighs
+     * half as much as that snapshot (so the bytes written for snapshots stay proportional to the
+     * bytes of changes, however many streams the state holds), or after {@link #MAX_INTERVAL_FACTOR}
+     * intervals (so an opener reads a bounded number of entries).
+     */
+    private boolean snapshotDue(long entries) {
+        return entries >= snapshotInterval
+                && (logBytesSinceSnapshot >= lastSnapshotBytes / 2 || entries >= (long) MAX_INTERVAL_FACTOR * snapshotInterval);
     }
 
     /** Deletes log entries at or below {@code version} and snapshots below it. */
@@ -189,25 +227,69 @@ public final class ManifestMetadataStore extends AbstractMetadataStore {
 
     /**
      * Brings the local state up to the newest stored version: loads a newer snapshot if there is
-     * one, then applies log entries until the next version does not exist. Runs on the writer.
+     * one, then applies log entries until the next version does not exist. With {@code listLog}, the
+     * entries listed after the snapshot are read {@link #READ_AHEAD} at a time (an open over S3
+     * would otherwise wait one request latency per entry); the rest are probed one by one. Runs on
+     * the writer.
      */
-    private void catchUp() {
+    private void catchUp(boolean listLog) {
         long latestSnapshot = -1;
         for (ObjectInfo info : await(storage.list(root + "manifest/snapshot/"))) {
             latestSnapshot = Math.max(latestSnapshot, versionOf(info.key()));
         }
         if (latestSnapshot > version()) {
             String key = snapshotKey(latestSnapshot);
-            replaceState(ManifestCodec.decodeSnapshot(key, latestSnapshot, read(key)
-                    .orElseThrow(() -> new StorageException("manifest snapshot listed but missing: key=" + key, true))));
+            ByteBuffer bytes = read(key)
+                    .orElseThrow(() -> new StorageException("manifest snapshot listed but missing: key=" + key, true));
+            replaceState(ManifestCodec.decodeSnapshot(key, latestSnapshot, bytes));
+            lastSnapshotVersion = latestSnapshot;
+            lastSnapshotBytes = bytes.remaining();
+            logBytesSinceSnapshot = 0;
+        }
+        if (listLog) {
+            readListedEntries();
         }
         for (long v = version() + 1; ; v++) {
-            Optional<ManifestCodec.LogEntry> entry = readLog(v);
+            String key = logKey(v);
+            Optional<ByteBuffer> entry = read(key);
             if (entry.isEmpty()) {
                 return;
             }
-            applyFound(entry.get().change());
+            apply(key, v, entry.get());
         }
+    }
+
+    /** Applies the log entries listed after the current version, in order, until the first gap. */
+    private void readListedEntries() {
+        List<Long> versions = new ArrayList<>();
+        long from = version();
+        for (ObjectInfo info : await(storage.list(root + "manifest/log/"))) {
+            long v = versionOf(info.key());
+            if (v > from) {
+                versions.add(v);
+            }
+        }
+        versions.sort(null);
+        for (int start = 0; start < versions.size(); start += READ_AHEAD) {
+            List<Long> window = versions.subList(start, Math.min(versions.size(), start + READ_AHEAD));
+            List<CompletableFuture<Optional<ByteBuffer>>> reads = new ArrayList<>(window.size());
+            for (long v : window) {
+                reads.add(readAsync(logKey(v)));
+            }
+            for (int i = 0; i < window.size(); i++) {
+                long v = window.get(i);
+                Optional<ByteBuffer> entry = await(reads.get(i));
+                if (v != version() + 1 || entry.isEmpty()) {
+                    return; // a gap (or an entry deleted since the listing): probe one by one from here
+                }
+                apply(logKey(v), v, entry.get());
+            }
+        }
+    }
+
+    private void apply(String key, long version, ByteBuffer entry) {
+        logBytesSinceSnapshot += entry.remaining();
+        applyFound(ManifestCodec.decodeLog(key, version, entry).changes());
     }
 
     private Optional<ManifestCodec.LogEntry> readLog(long version) {
@@ -216,20 +298,28 @@ public final class ManifestMetadataStore extends AbstractMetadataStore {
     }
 
     private Optional<ByteBuffer> read(String key) {
-        ObjectData data;
-        try {
-            data = await(storage.get(key, ByteRange.all()));
-        } catch (ObjectNotFoundException e) {
-            return Optional.empty();
-        }
-        try {
-            ByteBuffer copy = ByteBuffer.allocate(data.content().readableBytes());
-            data.content().getBytes(data.content().readerIndex(), copy);
-            copy.flip();
-            return Optional.of(copy);
-        } finally {
-            data.release();
-        }
+        return await(readAsync(key));
+    }
+
+    /** The object's bytes, copied to the heap (its buffer is released), or empty if it does not exist. */
+    private CompletableFuture<Optional<ByteBuffer>> readAsync(String key) {
+        return storage.get(key, ByteRange.all()).handle((data, failure) -> {
+            if (failure != null) {
+                Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+                if (cause instanceof ObjectNotFoundException) {
+                    return Optional.empty();
+                }
+                throw cause instanceof RuntimeException r ? r : new CompletionException(cause);
+            }
+            try {
+                ByteBuffer copy = ByteBuffer.allocate(data.content().readableBytes());
+                data.content().getBytes(data.content().readerIndex(), copy);
+                copy.flip();
+                return Optional.of(copy);
+            } finally {
+                data.release();
+            }
+        });
     }
 
     private String logKey(long version) {

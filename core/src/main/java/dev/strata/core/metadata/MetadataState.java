@@ -77,7 +77,7 @@ public final class MetadataState {
         return s;
     }
 
-    /** Number of changes applied since the empty state. */
+    /** Number of log entries (each one or more changes, see {@link #apply(List)}) applied since the empty state. */
     public long version() {
         return version;
     }
@@ -131,10 +131,34 @@ public final class MetadataState {
         return out;
     }
 
-    /** Applies {@code change} (validating it first) and advances the version. */
+    /** Applies {@code change} (validating it first) and advances the version: {@code apply(List.of(change))}. */
     public void apply(MetadataChange change) {
-        validate(change);
-        mutate(change);
+        apply(List.of(change));
+    }
+
+    /**
+     * Applies the changes of one log entry in order and advances the version by one. All of them are
+     * validated first, each against the state the earlier ones leave ({@link ChangeBatch}): if one is
+     * rejected, nothing is applied. An entry holds one change of any kind, or any number of stream
+     * changes (create, open, trim, delete).
+     *
+     * @throws StreamFencedException, StreamNotFoundException, IllegalStateException as {@link #validate}
+     */
+    public void apply(List<MetadataChange> changes) {
+        if (changes.isEmpty()) {
+            throw new IllegalArgumentException("a log entry holds at least one change");
+        }
+        ChangeBatch check = new ChangeBatch(this);
+        for (MetadataChange change : changes) {
+            if (!check.accepts(change)) {
+                throw new IllegalStateException("a log entry holds one change of this kind or only stream changes: "
+                        + changes);
+            }
+            check.add(change);
+        }
+        for (MetadataChange change : changes) {
+            mutate(change);
+        }
         version++;
     }
 
@@ -150,21 +174,10 @@ public final class MetadataState {
             if (r.nodeEpoch() <= nodeEpoch) {
                 throw new StreamFencedException("node epoch must increase: current=" + nodeEpoch + " proposed=" + r.nodeEpoch());
             }
-        } else if (change instanceof MetadataChange.CreateStream c) {
-            checkNodeEpoch(c.nodeEpoch());
-            if (c.streamId() != nextStreamId) {
-                throw new IllegalStateException("stream id must be the next unused id: expected=" + nextStreamId
-                        + " got=" + c.streamId());
-            }
-        } else if (change instanceof MetadataChange.OpenStream o) {
-            checkNodeEpoch(o.nodeEpoch());
-            checkStreamEpoch(existing(o.streamId()), o.epoch(), "open");
-        } else if (change instanceof MetadataChange.TrimStream t) {
-            checkNodeEpoch(t.nodeEpoch());
-            checkStreamEpoch(existing(t.streamId()), t.epoch(), "trim");
-        } else if (change instanceof MetadataChange.DeleteStream d) {
-            checkNodeEpoch(d.nodeEpoch());
-            checkStreamEpoch(existing(d.streamId()), d.epoch(), "delete");
+        } else if (isStreamChange(change)) {
+            checkNodeEpoch(change.nodeEpoch());
+            long id = streamIdOf(change);
+            streamAfter(change, streams.get(id), nextStreamId);
         } else if (change instanceof MetadataChange.CommitObjects c) {
             checkNodeEpoch(c.nodeEpoch());
             Map<Long, Long> ends = new HashMap<>();
@@ -203,21 +216,18 @@ public final class MetadataState {
     private void mutate(MetadataChange change) {
         if (change instanceof MetadataChange.RegisterNode r) {
             nodeEpoch = r.nodeEpoch();
-        } else if (change instanceof MetadataChange.CreateStream c) {
-            streams.put(c.streamId(), new StreamMetadata(c.streamId(), c.epoch(), 0, 0));
-            nextStreamId = c.streamId() + 1;
-        } else if (change instanceof MetadataChange.OpenStream o) {
-            StreamMetadata s = streams.get(o.streamId());
-            long fence = o.epoch() == s.epoch() ? s.epochStartOffset()
-                    : Math.max(s.committedEndOffset(), o.epochStartOffset());
-            streams.put(s.streamId(), new StreamMetadata(s.streamId(), o.epoch(), s.startOffset(),
-                    s.committedEndOffset(), fence));
-        } else if (change instanceof MetadataChange.TrimStream t) {
-            StreamMetadata s = streams.get(t.streamId());
-            streams.put(s.streamId(), s.withOffsets(Math.max(s.startOffset(), t.newStartOffset()), s.committedEndOffset()));
-        } else if (change instanceof MetadataChange.DeleteStream d) {
-            streams.remove(d.streamId());
-            rangeIndex.remove(d.streamId());
+        } else if (isStreamChange(change)) {
+            long id = streamIdOf(change);
+            StreamMetadata after = streamAfter(change, streams.get(id), nextStreamId);
+            if (after == null) {
+                streams.remove(id);
+                rangeIndex.remove(id);
+            } else {
+                streams.put(id, after);
+            }
+            if (change instanceof MetadataChange.CreateStream) {
+                nextStreamId = id + 1;
+            }
         } else if (change instanceof MetadataChange.CommitObjects c) {
             for (ObjectMetadata o : c.objects()) {
                 if (objects.putIfAbsent(o.key(), o) != null) {
@@ -250,8 +260,66 @@ public final class MetadataState {
         }
     }
 
+    /**
+     * Whether {@code change} touches one stream's record only (create, open, trim, delete): such
+     * changes depend on nothing but the node epoch, that stream and, for a create, the next stream
+     * id, so several of them can be validated in a row without applying them ({@link ChangeBatch}).
+     */
+    static boolean isStreamChange(MetadataChange change) {
+        return change instanceof MetadataChange.CreateStream || change instanceof MetadataChange.OpenStream
+                || change instanceof MetadataChange.TrimStream || change instanceof MetadataChange.DeleteStream;
+    }
+
+    /** The stream a {@linkplain #isStreamChange stream change} touches. */
+    static long streamIdOf(MetadataChange change) {
+        if (change instanceof MetadataChange.CreateStream c) {
+            return c.streamId();
+        } else if (change instanceof MetadataChange.OpenStream o) {
+            return o.streamId();
+        } else if (change instanceof MetadataChange.TrimStream t) {
+            return t.streamId();
+        } else if (change instanceof MetadataChange.DeleteStream d) {
+            return d.streamId();
+        }
+        throw new IllegalArgumentException("not a stream change: " + change);
+    }
+
+    /**
+     * Checks a {@linkplain #isStreamChange stream change} (all but its node epoch) against the
+     * stream's current record and returns the record after it: null once deleted. The one place the
+     * rules of create, open, trim and delete live; {@link #apply} and {@link ChangeBatch} both use it.
+     *
+     * @param current the stream's record, or null if it does not exist (never created, or deleted)
+     * @param nextStreamId the id the next created stream gets
+     */
+    static StreamMetadata streamAfter(MetadataChange change, StreamMetadata current, long nextStreamId) {
+        if (change instanceof MetadataChange.CreateStream c) {
+            if (c.streamId() != nextStreamId) {
+                throw new IllegalStateException("stream id must be the next unused id: expected=" + nextStreamId
+                        + " got=" + c.streamId());
+            }
+            return new StreamMetadata(c.streamId(), c.epoch(), 0, 0);
+        }
+        long id = streamIdOf(change);
+        if (current == null) {
+            throw new StreamNotFoundException(id);
+        }
+        if (change instanceof MetadataChange.OpenStream o) {
+            checkStreamEpoch(current, o.epoch(), "open");
+            long fence = o.epoch() == current.epoch() ? current.epochStartOffset()
+                    : Math.max(current.committedEndOffset(), o.epochStartOffset());
+            return new StreamMetadata(id, o.epoch(), current.startOffset(), current.committedEndOffset(), fence);
+        } else if (change instanceof MetadataChange.TrimStream t) {
+            checkStreamEpoch(current, t.epoch(), "trim");
+            return current.withOffsets(Math.max(current.startOffset(), t.newStartOffset()), current.committedEndOffset());
+        } else {
+            checkStreamEpoch(current, ((MetadataChange.DeleteStream) change).epoch(), "delete");
+            return null;
+        }
+    }
+
     /** Rule: only the current node may change the metadata. */
-    private void checkNodeEpoch(long changeNodeEpoch) {
+    void checkNodeEpoch(long changeNodeEpoch) {
         if (changeNodeEpoch < nodeEpoch) {
             throw new StreamFencedException("node fenced: another process took over the store: nodeEpoch="
                     + changeNodeEpoch + " currentNodeEpoch=" + nodeEpoch);
@@ -428,14 +496,6 @@ public final class MetadataState {
         if (streamId >= nextStreamId || streamId < 1) {
             throw new StreamNotFoundException(streamId);
         }
-    }
-
-    private StreamMetadata existing(long streamId) {
-        StreamMetadata s = streams.get(streamId);
-        if (s == null) {
-            throw new StreamNotFoundException(streamId);
-        }
-        return s;
     }
 
     private void index(ObjectMetadata o) {

@@ -28,22 +28,49 @@ class ManifestCodecTest {
         return (int) c.getValue();
     }
 
-    /** Pins the log entry layout documented in {@link ManifestDescriptor}, field by field. */
+    /** Pins the log entry layout documented in {@link ManifestDescriptor}, field by field: two changes in one entry. */
     @Test
-    void trimEntryHasTheDocumentedLayout() {
-        byte[] actual = ManifestCodec.encodeLog(7, 0x1122334455667788L, 3,
-                new MetadataChange.TrimStream(2, 42, 5, 1000));
+    void groupCommittedEntryHasTheDocumentedLayout() {
+        byte[] actual = ManifestCodec.encodeLog(7, 0x1122334455667788L, 3, List.of(
+                new MetadataChange.TrimStream(2, 42, 5, 1000),
+                new MetadataChange.CreateStream(2, 43, 6)));
 
+        ByteBuffer body = ByteBuffer.allocate(8 + 8 + 4 + (1 + 8 * 4) + (1 + 8 * 3));
+        body.putLong(0x1122334455667788L).putLong(3).putInt(2)
+                .put((byte) 4).putLong(2).putLong(42).putLong(5).putLong(1000)
+                .put((byte) 2).putLong(2).putLong(43).putLong(6);
+        assertThat(HexFormat.of().formatHex(actual)).isEqualTo(HexFormat.of().formatHex(framed(3, body.array())));
+    }
+
+    /** A format 2 entry (one change, no count), as stores written before group commit hold, still decodes. */
+    @Test
+    void formatTwoEntryWithOneChangeIsStillRead() {
         ByteBuffer body = ByteBuffer.allocate(8 + 8 + 1 + 8 * 4);
         body.putLong(0x1122334455667788L).putLong(3).put((byte) 4).putLong(2).putLong(42).putLong(5).putLong(1000);
-        byte[] b = body.array();
-        ByteBuffer expected = ByteBuffer.allocate(28 + b.length);
-        expected.putInt(0x534D414E).putShort((short) 2).put((byte) 1).put((byte) 0).putLong(7).putInt(b.length)
-                .putInt(crc(b, 0, b.length));
-        expected.putInt(crc(expected.array(), 0, 24));
-        expected.put(b);
 
-        assertThat(HexFormat.of().formatHex(actual)).isEqualTo(HexFormat.of().formatHex(expected.array()));
+        ManifestCodec.LogEntry e = ManifestCodec.decodeLog(KEY, 7, ByteBuffer.wrap(framed(2, body.array())));
+
+        assertThat(e.changes()).containsExactly(new MetadataChange.TrimStream(2, 42, 5, 1000));
+        assertThat(e.writerId()).isEqualTo(0x1122334455667788L);
+        assertThat(e.writerSequence()).isEqualTo(3);
+    }
+
+    @Test
+    void unknownFormatIsRefused() {
+        byte[] b = ByteBuffer.allocate(17).putLong(1).putLong(1).put((byte) 1).array();
+        assertThatThrownBy(() -> ManifestCodec.decodeLog(KEY, 7, ByteBuffer.wrap(framed(4, b))))
+                .isInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("unknown format version=4");
+    }
+
+    /** A log file at version 7 in the documented frame around {@code body}. */
+    private static byte[] framed(int format, byte[] body) {
+        ByteBuffer expected = ByteBuffer.allocate(28 + body.length);
+        expected.putInt(0x534D414E).putShort((short) format).put((byte) 1).put((byte) 0).putLong(7).putInt(body.length)
+                .putInt(crc(body, 0, body.length));
+        expected.putInt(crc(expected.array(), 0, 24));
+        expected.put(body);
+        return expected.array();
     }
 
     @Test
@@ -64,12 +91,15 @@ class ManifestCodecTest {
                 new MetadataChange.DeleteOrphans(9, List.of("ij/sso-5", "kl/so-6")));
         long version = 1;
         for (MetadataChange c : changes) {
-            byte[] bytes = ManifestCodec.encodeLog(version, 1, version, c);
+            byte[] bytes = ManifestCodec.encodeLog(version, 1, version, List.of(c));
             ManifestCodec.LogEntry e = ManifestCodec.decodeLog(KEY, version, ByteBuffer.wrap(bytes));
-            assertThat(e.change()).isEqualTo(c);
+            assertThat(e.changes()).containsExactly(c);
             assertThat(e.writerSequence()).isEqualTo(version);
             version++;
         }
+        ManifestCodec.LogEntry all = ManifestCodec.decodeLog(KEY, version,
+                ByteBuffer.wrap(ManifestCodec.encodeLog(version, 1, version, changes)));
+        assertThat(all.changes()).containsExactlyElementsOf(changes);
     }
 
     @Test
@@ -97,10 +127,15 @@ class ManifestCodecTest {
 
     @Test
     void entryStoredUnderAnotherVersionIsRejected() {
-        byte[] bytes = ManifestCodec.encodeLog(7, 1, 1, new MetadataChange.RegisterNode(1));
+        byte[] bytes = ManifestCodec.encodeLog(7, 1, 1, List.of(new MetadataChange.RegisterNode(1)));
         assertThatThrownBy(() -> ManifestCodec.decodeLog(KEY, 8, ByteBuffer.wrap(bytes)))
                 .isInstanceOf(CorruptDataException.class)
                 .hasMessageContaining("version=7 expected=8");
+    }
+
+    @Provide
+    Arbitrary<List<MetadataChange>> entries() {
+        return changes().list().ofMinSize(1).ofMaxSize(4);
     }
 
     @Provide
@@ -121,22 +156,28 @@ class ManifestCodecTest {
                 Combinators.combine(ids, keys.list().ofMaxSize(5)).as(MetadataChange.DeleteOrphans::new));
     }
 
-    /** Damaged bytes never decode into a different change: either the same change or CorruptDataException. */
+    @Property(tries = 200)
+    void entriesRoundTrip(@ForAll("entries") List<MetadataChange> entry) {
+        byte[] bytes = ManifestCodec.encodeLog(3, 1, 1, entry);
+        assertThat(ManifestCodec.decodeLog(KEY, 3, ByteBuffer.wrap(bytes)).changes()).containsExactlyElementsOf(entry);
+    }
+
+    /** Damaged bytes never decode into different changes: either the same changes or CorruptDataException. */
     @Property(tries = 300)
-    void flippedByteGivesCorruptDataOrTheSameChange(@ForAll("changes") MetadataChange change,
+    void flippedByteGivesCorruptDataOrTheSameChanges(@ForAll("entries") List<MetadataChange> entry,
             @ForAll @IntRange(min = 0, max = 10_000) int where, @ForAll @IntRange(min = 1, max = 255) int xor) {
-        byte[] bytes = ManifestCodec.encodeLog(3, 1, 1, change);
+        byte[] bytes = ManifestCodec.encodeLog(3, 1, 1, entry);
         bytes[where % bytes.length] ^= (byte) xor;
         try {
-            assertThat(ManifestCodec.decodeLog(KEY, 3, ByteBuffer.wrap(bytes)).change()).isEqualTo(change);
+            assertThat(ManifestCodec.decodeLog(KEY, 3, ByteBuffer.wrap(bytes)).changes()).containsExactlyElementsOf(entry);
         } catch (CorruptDataException expected) {
             // detected
         }
     }
 
     @Property(tries = 200)
-    void truncatedEntryGivesCorruptData(@ForAll("changes") MetadataChange change, @ForAll @IntRange(min = 0, max = 10_000) int cut) {
-        byte[] bytes = ManifestCodec.encodeLog(3, 1, 1, change);
+    void truncatedEntryGivesCorruptData(@ForAll("entries") List<MetadataChange> entry, @ForAll @IntRange(min = 0, max = 10_000) int cut) {
+        byte[] bytes = ManifestCodec.encodeLog(3, 1, 1, entry);
         byte[] truncated = Arrays.copyOf(bytes, cut % bytes.length);
         assertThatThrownBy(() -> ManifestCodec.decodeLog(KEY, 3, ByteBuffer.wrap(truncated)))
                 .isInstanceOf(CorruptDataException.class);
