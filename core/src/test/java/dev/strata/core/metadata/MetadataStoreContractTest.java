@@ -6,8 +6,13 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.strata.api.StreamFencedException;
 import dev.strata.api.StreamNotFoundException;
+import java.util.ArrayList;
+import java.util.Collections;
 import java.util.List;
 import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CountDownLatch;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -49,6 +54,69 @@ abstract class MetadataStoreContractTest {
         assertThat(b.streamId()).isEqualTo(a.streamId() + 1);
         assertThat(a).isEqualTo(new StreamMetadata(a.streamId(), 3, 0, 0));
         assertThat(store.stream(a.streamId())).contains(a);
+    }
+
+    /** Changes called from many threads at once: each caller gets its own result, ids are unique and contiguous. */
+    @Test
+    void concurrentCallersEachGetTheirOwnResult() throws Exception {
+        int threads = 4;
+        int perThread = 250;
+        List<List<CompletableFuture<StreamMetadata>>> created = new ArrayList<>();
+        CountDownLatch start = new CountDownLatch(1);
+        List<Thread> callers = new ArrayList<>();
+        for (int t = 0; t < threads; t++) {
+            List<CompletableFuture<StreamMetadata>> mine = Collections.synchronizedList(new ArrayList<>());
+            created.add(mine);
+            long epoch = t;
+            Thread caller = new Thread(() -> {
+                try {
+                    start.await();
+                } catch (InterruptedException e) {
+                    return;
+                }
+                for (int i = 0; i < perThread; i++) {
+                    mine.add(store.createStream(epoch));
+                }
+            });
+            caller.start();
+            callers.add(caller);
+        }
+        start.countDown();
+        for (Thread caller : callers) {
+            caller.join();
+        }
+        TreeMap<Long, Long> epochs = new TreeMap<>();
+        for (int t = 0; t < threads; t++) {
+            long previous = 0;
+            for (CompletableFuture<StreamMetadata> f : created.get(t)) {
+                StreamMetadata m = await(f);
+                assertThat(m.epoch()).isEqualTo(t); // this caller's own stream
+                assertThat(m.streamId()).isGreaterThan(previous); // one caller's calls apply in call order
+                previous = m.streamId();
+                epochs.put(m.streamId(), m.epoch());
+                assertThat(store.stream(m.streamId())).contains(m);
+            }
+        }
+        assertThat(epochs).hasSize(threads * perThread);
+        assertThat(epochs.firstKey() + threads * perThread - 1).isEqualTo(epochs.lastKey());
+
+        List<CompletableFuture<StreamMetadata>> opens = new ArrayList<>();
+        for (long id : epochs.keySet()) {
+            opens.add(store.openStream(id, id % 2 == 0 ? 1 : 7)); // epochs 0..3 stored: 1 is stale for 2 and 3
+        }
+        int i = 0;
+        for (Map.Entry<Long, Long> e : epochs.entrySet()) {
+            long id = e.getKey();
+            long stored = e.getValue();
+            CompletableFuture<StreamMetadata> f = opens.get(i++);
+            long asked = id % 2 == 0 ? 1 : 7;
+            if (asked < stored) {
+                assertThatThrownBy(() -> await(f)).isInstanceOf(StreamFencedException.class);
+                assertThat(store.stream(id).orElseThrow().epoch()).isEqualTo(stored);
+            } else {
+                assertThat(await(f).epoch()).isEqualTo(asked);
+            }
+        }
     }
 
     @Test
