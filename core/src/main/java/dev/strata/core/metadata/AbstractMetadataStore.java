@@ -413,6 +413,17 @@ abstract class AbstractMetadataStore implements MetadataStore {
         }
     }
 
+    /**
+     * Fails every change still queued with {@link StreamClosedException}: for {@code close()}, once
+     * the writer stopped (or was given up on), so that no caller's future is left incomplete.
+     */
+    protected final void failQueued() {
+        StreamClosedException closedFailure = new StreamClosedException("metadata store closed");
+        for (PendingChange p; (p = queue.poll()) != null; ) {
+            finish(p, null, closedFailure);
+        }
+    }
+
     /** Marks the store closed; later changes fail with {@link StreamClosedException}. */
     protected final void markClosed() {
         closed = true;

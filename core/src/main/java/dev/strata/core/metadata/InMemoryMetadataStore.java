@@ -25,6 +25,7 @@ public final class InMemoryMetadataStore extends AbstractMetadataStore {
     @Override
     public void close() {
         markClosed();
+        failQueued();
     }
 
     /** Runs tasks on the calling thread, one at a time. */

@@ -381,7 +381,9 @@ public final class ManifestMetadataStore extends AbstractMetadataStore {
      * interrupted and fails with {@link StorageException}: its entry may still land, and is then
      * found by the next process that opens the manifest, like any write with an unknown outcome.
      * Background work given up on (a snapshot) is only an optimisation: the log has every change.
-     * Releases the writer thread; does not close the object storage. Idempotent.
+     * Changes still queued fail with {@link dev.strata.api.StreamClosedException}: every future this
+ * store handed out is complete when {@code close()} returns. Releases the writer thread; does not
+ * close the object storage. Idempotent.
      */
     @Override
     public void close() {
@@ -400,6 +402,8 @@ public final class ManifestMetadataStore extends AbstractMetadataStore {
             Thread.currentThread().interrupt();
         } catch (ExecutionException | java.util.concurrent.TimeoutException e) {
             LOG.warn("manifest background work did not finish cleanly at close: {}", e.toString());
+        } finally {
+            failQueued();
         }
     }
 }

@@ -206,6 +206,29 @@ class GroupCommitTest {
     }
 
     @Test
+    void closeDuringAnOutageCompletesEveryWaitingChange() {
+        long a = await(store.createStream(0)).streamId();
+        store.closeTimeout(java.time.Duration.ofMillis(200));
+        storage.hold(); // never released before close: the object store does not answer
+        CompletableFuture<StreamMetadata> inFlight = store.trimStream(a, 0, 1);
+        await(storage.firstHeld);
+        List<CompletableFuture<StreamMetadata>> queued = new ArrayList<>();
+        for (int i = 0; i < 50; i++) {
+            queued.add(store.createStream(0));
+        }
+
+        store.close();
+
+        assertThat(inFlight).isCompletedExceptionally();
+        assertThatThrownBy(() -> await(inFlight)).isInstanceOf(StorageException.class);
+        for (CompletableFuture<StreamMetadata> f : queued) {
+            assertThat(f).isCompletedExceptionally();
+            assertThatThrownBy(() -> await(f)).isInstanceOf(dev.strata.api.StreamClosedException.class);
+        }
+        assertThatThrownBy(() -> await(store.createStream(0))).isInstanceOf(dev.strata.api.StreamClosedException.class);
+    }
+
+    @Test
     void anEntryOfChangesAppliesAllOrNone() {
         MetadataState state = new MetadataState();
         state.apply(new MetadataChange.RegisterNode(1));
