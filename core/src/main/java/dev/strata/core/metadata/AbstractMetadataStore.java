@@ -275,7 +275,11 @@ abstract class AbstractMetadataStore implements MetadataStore {
         } finally {
             lock.writeLock().unlock();
         }
-        afterApply(state);
+        try {
+            afterApply(state);
+        } catch (RuntimeException e) {
+            LOG.warn("work after metadata version {} failed; the version is durable and applied", version, e);
+        }
         for (int i = 0; i < members.size(); i++) {
             PendingChange p = members.get(i);
             StreamMetadata outcome = outcomes.get(i);
