@@ -51,6 +51,6 @@ public class WrappersForwardEveryOperationTest {
     @org.junit.jupiter.api.Test
     void theTestKitsWrappersForwardEveryOperation() {
         assertThat(operationsNotImplementedBy(dev.strata.objectstore.testing.FaultInjectingObjectStorage.class)).isEmpty();
-        assertThat(operationsNotImplementedBy(dev.strata.objectstore.testing.ForwardingObjectStorage.class)).isEmpty();
+        assertThat(operationsNotImplementedBy(dev.strata.objectstore.ForwardingObjectStorage.class)).isEmpty();
     }
 }

@@ -14,7 +14,7 @@ import dev.strata.objectstore.ObjectStorage;
 import dev.strata.objectstore.ObjectStorageException;
 import dev.strata.objectstore.Operation;
 import dev.strata.objectstore.PutCondition;
-import dev.strata.objectstore.testing.ForwardingObjectStorage;
+import dev.strata.objectstore.ForwardingObjectStorage;
 import io.netty.buffer.ByteBuf;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -11,7 +11,7 @@ import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectStorage;
 import dev.strata.objectstore.PutCondition;
-import dev.strata.objectstore.testing.ForwardingObjectStorage;
+import dev.strata.objectstore.ForwardingObjectStorage;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.file.Path;

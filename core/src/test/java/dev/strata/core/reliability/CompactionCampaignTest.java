@@ -424,7 +424,7 @@ class CompactionCampaignTest {
     }
 
     /** Holds the next GET until {@link #release()}; everything else passes through. */
-    private static final class HoldingStorage extends dev.strata.objectstore.testing.ForwardingObjectStorage {
+    private static final class HoldingStorage extends dev.strata.objectstore.ForwardingObjectStorage {
         final java.util.concurrent.CompletableFuture<Void> held = new java.util.concurrent.CompletableFuture<>();
         private final java.util.concurrent.CompletableFuture<Void> gate = new java.util.concurrent.CompletableFuture<>();
         private volatile boolean holdNext;

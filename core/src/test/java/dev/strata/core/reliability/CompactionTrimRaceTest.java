@@ -14,7 +14,7 @@ import dev.strata.objectstore.ObjectData;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectKeys;
 import dev.strata.objectstore.ObjectStorage;
-import dev.strata.objectstore.testing.ForwardingObjectStorage;
+import dev.strata.objectstore.ForwardingObjectStorage;
 import dev.strata.objectstore.testing.LogCapture;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -8,7 +8,7 @@ import dev.strata.objectstore.ObjectStorageException;
 import dev.strata.objectstore.ObjectUpload;
 import dev.strata.objectstore.Operation;
 import dev.strata.objectstore.PutCondition;
-import dev.strata.objectstore.testing.ForwardingObjectStorage;
+import dev.strata.objectstore.ForwardingObjectStorage;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.Collection;

@@ -4,7 +4,7 @@ import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectStorage;
 import dev.strata.objectstore.ObjectUpload;
 import dev.strata.objectstore.PutCondition;
-import dev.strata.objectstore.testing.ForwardingObjectStorage;
+import dev.strata.objectstore.ForwardingObjectStorage;
 import io.netty.buffer.ByteBuf;
 import java.util.concurrent.CompletableFuture;
 

@@ -1,16 +1,11 @@
 package dev.strata.jmh.core;
 
-import dev.strata.objectstore.ByteRange;
-import dev.strata.objectstore.IncompleteUpload;
-import dev.strata.objectstore.ObjectData;
+import dev.strata.objectstore.ForwardingObjectStorage;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectStorage;
-import dev.strata.objectstore.ObjectStorageMetrics;
 import dev.strata.objectstore.ObjectUpload;
 import dev.strata.objectstore.PutCondition;
 import io.netty.buffer.ByteBuf;
-import java.util.Collection;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
@@ -37,8 +32,7 @@ import java.util.concurrent.TimeUnit;
  * <p>Thread-safe if the delegate is. Failures are the delegate's, unwrapped, as
  * {@link ObjectStorage} requires; synchronous exceptions (invalid keys) are thrown at once.
  */
-public final class PutLatencyStorage implements ObjectStorage {
-    private final ObjectStorage delegate;
+public final class PutLatencyStorage extends ForwardingObjectStorage {
     private final Executor delayed; // runs a task latency later
     private final ScheduledExecutorService scheduler; // null when the delay executor was given
 
@@ -48,10 +42,10 @@ public final class PutLatencyStorage implements ObjectStorage {
      * @param latencyMillis added to each PUT's acknowledgement; at least 1
      */
     public PutLatencyStorage(ObjectStorage delegate, long latencyMillis) {
+        super(delegate);
         if (latencyMillis < 1) {
             throw new IllegalArgumentException("putLatencyMillis must be >= 1, got " + latencyMillis);
         }
-        this.delegate = delegate;
         this.scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "put-latency");
             t.setDaemon(true);
@@ -62,7 +56,7 @@ public final class PutLatencyStorage implements ObjectStorage {
 
     /** For tests: {@code delayed} runs each completion whenever it chooses. */
     PutLatencyStorage(ObjectStorage delegate, Executor delayed) {
-        this.delegate = delegate;
+        super(delegate);
         this.delayed = delayed;
         this.scheduler = null;
     }
@@ -114,41 +108,6 @@ public final class PutLatencyStorage implements ObjectStorage {
                 return upload.abort();
             }
         };
-    }
-
-    @Override
-    public CompletableFuture<ObjectData> get(String key, ByteRange range) {
-        return delegate.get(key, range);
-    }
-
-    @Override
-    public CompletableFuture<ObjectInfo> head(String key) {
-        return delegate.head(key);
-    }
-
-    @Override
-    public CompletableFuture<Void> delete(Collection<String> keys) {
-        return delegate.delete(keys);
-    }
-
-    @Override
-    public CompletableFuture<List<ObjectInfo>> list(String prefix) {
-        return delegate.list(prefix);
-    }
-
-    @Override
-    public CompletableFuture<List<IncompleteUpload>> listIncompleteUploads() {
-        return delegate.listIncompleteUploads();
-    }
-
-    @Override
-    public CompletableFuture<Void> abortIncompleteUploads(Collection<IncompleteUpload> uploads) {
-        return delegate.abortIncompleteUploads(uploads);
-    }
-
-    @Override
-    public ObjectStorageMetrics metrics() {
-        return delegate.metrics();
     }
 
     /** Runs the completions already scheduled (shutdown keeps delayed tasks), then closes the delegate. */

@@ -1,21 +1,15 @@
-package dev.strata.objectstore.testing;
+package dev.strata.objectstore;
 
-import dev.strata.objectstore.ByteRange;
-import dev.strata.objectstore.ObjectData;
-import dev.strata.objectstore.ObjectInfo;
-import dev.strata.objectstore.ObjectStorage;
-import dev.strata.objectstore.ObjectStorageMetrics;
-import dev.strata.objectstore.ObjectUpload;
-import dev.strata.objectstore.PutCondition;
 import io.netty.buffer.ByteBuf;
 import java.util.Collection;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * An {@link ObjectStorage} that forwards every call to a delegate: tests extend it and override
- * only the operations they change (lose a response, hold requests, enforce a contract).
- * {@link #close()} does not close the delegate, which the test owns. Thread-safe if the delegate is.
+ * An {@link ObjectStorage} that forwards every call to a delegate: a wrapper extends it and
+ * overrides only the operations it changes (add latency, hold requests, inject faults, enforce a
+ * contract). {@link #close()} does not close the delegate, which whoever made it owns. Thread-safe
+ * if the delegate is.
  */
 public abstract class ForwardingObjectStorage implements ObjectStorage {
     protected final ObjectStorage delegate;
@@ -55,12 +49,12 @@ public abstract class ForwardingObjectStorage implements ObjectStorage {
     }
 
     @Override
-    public CompletableFuture<List<dev.strata.objectstore.IncompleteUpload>> listIncompleteUploads() {
+    public CompletableFuture<List<IncompleteUpload>> listIncompleteUploads() {
         return delegate.listIncompleteUploads();
     }
 
     @Override
-    public CompletableFuture<Void> abortIncompleteUploads(Collection<dev.strata.objectstore.IncompleteUpload> uploads) {
+    public CompletableFuture<Void> abortIncompleteUploads(Collection<IncompleteUpload> uploads) {
         return delegate.abortIncompleteUploads(uploads);
     }
 
