@@ -1,6 +1,5 @@
 package dev.strata.kafka;
 
-import dev.strata.api.FetchResult;
 import dev.strata.api.FetchedBatch;
 import dev.strata.api.OffsetOutOfRangeException;
 import dev.strata.api.RecordBatch;
@@ -218,47 +217,89 @@ public final class KafkaPartitionLog implements AutoCloseable {
         if (offset == end || (maxBytes == 0 && !minOneMessage)) {
             return CompletableFuture.completedFuture(new ReadResult(MemoryRecords.EMPTY, end, end, start));
         }
-        return stream.fetch(offset, end, maxBytes).handle((fetched, error) -> {
+        ReadAccumulator acc = new ReadAccumulator(maxBytes, minOneMessage, offset);
+        return fetchInto(acc, end).thenApply(done -> new ReadResult(done.toRecords(), end, end, stream.startOffset()));
+    }
+
+    /**
+     * Fetches from {@code acc.next} until the byte limit is reached or the end: a stream fetch may
+     * return fewer batches than {@code maxBytes} allows (for example where uploaded data meets the
+     * log cache), and Kafka's read fills the limit.
+     */
+    private CompletableFuture<ReadAccumulator> fetchInto(ReadAccumulator acc, long end) {
+        long from = acc.next;
+        return stream.fetch(from, end, acc.remainingBytes()).handle((fetched, error) -> {
             if (error != null) {
                 Throwable cause = unwrap(error);
                 if (cause instanceof OffsetOutOfRangeException oor) {
                     // trimmed (deleteRecords) between our check and the fetch
-                    throw new LogOffsetOutOfRangeException("read out of range", offset, oor.startOffset(), oor.nextOffset());
+                    throw new LogOffsetOutOfRangeException("read out of range", from, oor.startOffset(), oor.nextOffset());
                 }
-                throw new LogStorageException("read failed: streamId=" + stream.id() + " offset=" + offset, cause);
+                throw new LogStorageException("read failed: streamId=" + stream.id() + " offset=" + from, cause);
             }
             try (fetched) {
-                return new ReadResult(toRecords(fetched, maxBytes, minOneMessage), end, end, stream.startOffset());
+                return acc.take(fetched.batches());
             }
-        });
+        }).thenCompose(more -> more && acc.next < end ? fetchInto(acc, end) : CompletableFuture.completedFuture(acc));
     }
 
     /**
-     * Whole batches within the byte limit, copied to one heap buffer. The limit is Kafka's
+     * Whole batches within the byte limit, copied to the heap. The limit is Kafka's
      * {@code LogSegment.read}: {@code maxBytes}, raised to the first batch's size with
      * {@code minOneMessage}. (Kafka returns the byte range up to the limit, which may end in a
-     * partial batch that consumers skip; this log returns only whole batches.)
+     * partial batch that consumers skip; this log returns only whole batches.) Used by one read at a
+     * time; not thread-safe.
      */
-    private static MemoryRecords toRecords(FetchResult fetched, int maxBytes, boolean minOneMessage) {
-        List<FetchedBatch> batches = fetched.batches();
-        if (batches.isEmpty()) {
-            return MemoryRecords.EMPTY;
+    private static final class ReadAccumulator {
+        private final int maxBytes;
+        private final boolean minOneMessage;
+        private final List<byte[]> taken = new ArrayList<>();
+        private long limit = -1;
+        private long total;
+        long next;
+
+        ReadAccumulator(int maxBytes, boolean minOneMessage, long from) {
+            this.maxBytes = maxBytes;
+            this.minOneMessage = minOneMessage;
+            this.next = from;
         }
-        long limit = minOneMessage ? Math.max(maxBytes, batches.get(0).sizeBytes()) : maxBytes;
-        List<ByteBuffer> taken = new ArrayList<>();
-        long total = 0;
-        for (FetchedBatch b : batches) {
-            if (total + b.sizeBytes() > limit) {
-                break;
+
+        int remainingBytes() {
+            return limit < 0 ? maxBytes : (int) Math.max(0, limit - total);
+        }
+
+        /** Copies the batches that fit; returns whether more may be fetched. */
+        boolean take(List<FetchedBatch> batches) {
+            if (batches.isEmpty()) {
+                return false;
             }
-            total += b.sizeBytes();
-            taken.add(b.payload());
+            for (FetchedBatch b : batches) {
+                if (limit < 0) {
+                    limit = minOneMessage ? Math.max(maxBytes, b.sizeBytes()) : maxBytes;
+                }
+                if (total + b.sizeBytes() > limit) {
+                    return false;
+                }
+                byte[] copy = new byte[b.sizeBytes()];
+                b.payload().get(copy);
+                taken.add(copy);
+                total += copy.length;
+                next = b.nextOffset();
+            }
+            return true;
         }
-        ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(total));
-        for (ByteBuffer b : taken) {
-            out.put(b);
+
+        MemoryRecords toRecords() {
+            if (taken.isEmpty()) {
+                return MemoryRecords.EMPTY;
+            }
+            if (taken.size() == 1) {
+                return MemoryRecords.readableRecords(ByteBuffer.wrap(taken.get(0)));
+            }
+            ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(total));
+            taken.forEach(out::put);
+            return MemoryRecords.readableRecords(out.flip());
         }
-        return MemoryRecords.readableRecords(out.flip());
     }
 
     /**
