@@ -28,13 +28,17 @@ import net.jqwik.api.ShrinkingMode;
 import net.jqwik.api.statistics.Statistics;
 import org.apache.kafka.common.compress.Compression;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.record.TimestampType;
+import org.apache.kafka.common.record.internal.ControlRecordType;
+import org.apache.kafka.common.record.internal.EndTransactionMarker;
 import org.apache.kafka.common.record.internal.FileRecords;
 import org.apache.kafka.common.record.internal.MemoryRecords;
 import org.apache.kafka.common.record.internal.RecordBatch;
 import org.apache.kafka.common.record.internal.Records;
 import org.apache.kafka.common.record.internal.SimpleRecord;
+import org.apache.kafka.common.requests.ProduceRequest;
 import org.apache.kafka.common.requests.ProduceResponse.RecordError;
 import org.apache.kafka.server.storage.log.FetchIsolation;
 import org.apache.kafka.server.util.KafkaScheduler;
@@ -57,6 +61,9 @@ import org.apache.kafka.storage.log.metrics.BrokerTopicStats;
  *
  * <p>Normalisations (the module README lists the reasons):
  * <ul>
+ *   <li>The reference is a broker's path: {@code ProduceRequest.validateRecords} (what the broker
+ *       checks when it parses a Produce request: one batch, magic 2) runs before
+ *       {@code UnifiedLog.appendAsLeader}, so a malformed request fails as a broker fails it.</li>
  *   <li>Kafka's read returns a byte range that may end in a partial batch; only its complete
  *       batches are compared.</li>
  *   <li>Kafka's high watermark only moves when replicas fetch; as the single replica the test sets
@@ -79,15 +86,34 @@ class UnifiedLogDifferentialProperties {
     sealed interface Op permits Append, Advance, Read, Delete, ListOffsets, Restart {
     }
 
-    /** A produced batch; timestamps relative to now; {@code corruptAt} >= 0 flips one byte past the header. */
+    /**
+     * A produced batch; timestamps relative to now; {@code corruptAt} >= 0 flips one byte past the
+     * header; {@code shape} makes it malformed in one of the ways of {@link Shape}.
+     */
     record Append(int count, int valueBytes, int compression, long tsDeltaMs, boolean noTimestamp,
-                  int corruptAt, boolean bumpEpoch, long seed) implements Op {
+                  int corruptAt, boolean bumpEpoch, long seed, Shape shape) implements Op {
+    }
+
+    /** What a (mis)behaving client sends. */
+    enum Shape {
+        /** One batch as the Java producer builds it. */
+        PLAIN,
+        /** Base offset other than 0. */
+        NONZERO_BASE_OFFSET,
+        /** Two batches in one partition's data. */
+        TWO_BATCHES,
+        /** A batch followed by a partial one (Kafka ignores the trailing bytes). */
+        TRAILING_PARTIAL_BATCH,
+        /** The producer set the LogAppendTime attribute itself. */
+        PRODUCER_LOG_APPEND_TIME,
+        /** A control batch (transaction marker) from a client. */
+        CONTROL_BATCH
     }
 
     record Advance(long ms) implements Op {
     }
 
-    record Read(double where, int maxBytes, boolean minOneMessage) implements Op {
+    record Read(double where, int maxBytes, boolean minOneMessage, boolean readCommitted) implements Op {
     }
 
     record Delete(double where, boolean highWatermark) implements Op {
@@ -101,7 +127,7 @@ class UnifiedLogDifferentialProperties {
 
     @Provide
     Arbitrary<List<Op>> ops() {
-        Arbitrary<Op> append = Combinators.combine(
+        Arbitrary<Append> append = Combinators.combine(
                 Arbitraries.integers().between(1, 30),
                 Arbitraries.integers().between(0, 3000),
                 Arbitraries.integers().between(0, COMPRESSIONS.size() - 1),
@@ -114,19 +140,26 @@ class UnifiedLogDifferentialProperties {
                 Arbitraries.integers().between(-12, 400).map(i -> i < 0 ? i : (i < 12 ? i * 37 : -1)),
                 Arbitraries.integers().between(0, 9).map(i -> i == 0),
                 Arbitraries.longs())
-                .as((c, v, z, ts, noTs, corrupt, bump, seed) -> (Op) new Append(c, v, z, ts, noTs,
-                        corrupt < 0 ? -1 : corrupt, bump, seed));
+                .as((c, v, z, ts, noTs, corrupt, bump, seed) -> new Append(c, v, z, ts, noTs,
+                        corrupt < 0 ? -1 : corrupt, bump, seed, Shape.PLAIN));
+        Arbitrary<Op> appendOfShape = Combinators.combine(append,
+                        Arbitraries.frequency(net.jqwik.api.Tuple.of(20, Shape.PLAIN),
+                                net.jqwik.api.Tuple.of(1, Shape.NONZERO_BASE_OFFSET), net.jqwik.api.Tuple.of(1, Shape.TWO_BATCHES),
+                                net.jqwik.api.Tuple.of(1, Shape.TRAILING_PARTIAL_BATCH),
+                                net.jqwik.api.Tuple.of(1, Shape.PRODUCER_LOG_APPEND_TIME), net.jqwik.api.Tuple.of(1, Shape.CONTROL_BATCH)))
+                .as((a, shape) -> (Op) new Append(a.count(), a.valueBytes(), a.compression(), a.tsDeltaMs(), a.noTimestamp(),
+                        a.corruptAt(), a.bumpEpoch(), a.seed(), shape));
         Arbitrary<Op> advance = Arbitraries.longs().between(0, 60_000).map(Advance::new);
         Arbitrary<Op> read = Combinators.combine(Arbitraries.doubles().between(0, 1),
                         Arbitraries.oneOf(Arbitraries.integers().between(0, 200), Arbitraries.integers().between(0, 60_000)),
-                        Arbitraries.of(true, false))
+                        Arbitraries.of(true, false), Arbitraries.of(true, false))
                 .as(Read::new);
         Arbitrary<Op> delete = Combinators.combine(Arbitraries.doubles().between(0, 1),
                 Arbitraries.integers().between(0, 9).map(i -> i == 0)).as(Delete::new);
         Arbitrary<Op> list = Arbitraries.of(true, false).map(ListOffsets::new);
         Arbitrary<Op> restart = Arbitraries.just(new Restart());
         return Arbitraries.frequencyOf(
-                        net.jqwik.api.Tuple.of(10, append), net.jqwik.api.Tuple.of(2, advance),
+                        net.jqwik.api.Tuple.of(10, appendOfShape), net.jqwik.api.Tuple.of(2, advance),
                         net.jqwik.api.Tuple.of(8, read), net.jqwik.api.Tuple.of(2, delete),
                         net.jqwik.api.Tuple.of(2, list), net.jqwik.api.Tuple.of(1, restart))
                 .list().ofMinSize(5).ofMaxSize(40);
@@ -226,6 +259,8 @@ class UnifiedLogDifferentialProperties {
             Object expected;
             List<RecordError> expectedRecordErrors = List.of();
             try {
+                // the broker checks this when it parses the Produce request, before the log sees the data
+                ProduceRequest.validateRecords(ApiKeys.PRODUCE.latestVersion(), produced);
                 LogAppendInfo info = ref.appendAsLeader(Batches.copy(produced), leaderEpoch);
                 ref.updateHighWatermark(ref.logEndOffset());
                 expected = new AppendInfo(info.firstOffset(), info.lastOffset(), info.logAppendTime(), info.logStartOffset());
@@ -249,7 +284,7 @@ class UnifiedLogDifferentialProperties {
                 }
             }
             assertThat(actual).as("append %s", a).isEqualTo(expected);
-            Statistics.label("append").collect(actual instanceof Errors e ? e.name() : "ok " + COMPRESSIONS.get(a.compression()).type());
+            Statistics.label("append").collect(a.shape() + " " + (actual instanceof Errors e ? e.name() : "ok"));
             assertThat(actualRecordErrors).extracting(r -> r.batchIndex).as("record errors of %s", a)
                     .isEqualTo(expectedRecordErrors.stream().map(r -> r.batchIndex).toList());
         }
@@ -267,7 +302,22 @@ class UnifiedLogDifferentialProperties {
                 long ts = a.noTimestamp() ? RecordBatch.NO_TIMESTAMP : now + a.tsDeltaMs() + i;
                 records[i] = new SimpleRecord(ts, random.nextBoolean() ? null : ("key-" + i).getBytes(), value);
             }
-            MemoryRecords built = MemoryRecords.withRecords(COMPRESSIONS.get(a.compression()), records);
+            Compression compression = COMPRESSIONS.get(a.compression());
+            MemoryRecords built = switch (a.shape()) {
+                case PLAIN -> MemoryRecords.withRecords(compression, records);
+                case NONZERO_BASE_OFFSET -> MemoryRecords.withRecords(1L + random.nextInt(100), compression, records);
+                case TWO_BATCHES -> concat(MemoryRecords.withRecords(compression, records),
+                        MemoryRecords.withRecords(compression, records), Integer.MAX_VALUE);
+                case TRAILING_PARTIAL_BATCH -> {
+                    MemoryRecords second = MemoryRecords.withRecords(compression, records);
+                    yield concat(MemoryRecords.withRecords(compression, records), second,
+                            1 + random.nextInt(second.sizeInBytes() - 1));
+                }
+                case PRODUCER_LOG_APPEND_TIME -> MemoryRecords.withRecords(RecordBatch.CURRENT_MAGIC_VALUE, 0L, compression,
+                        TimestampType.LOG_APPEND_TIME, records);
+                case CONTROL_BATCH -> MemoryRecords.withEndTransactionMarker(now, 1L, (short) 0,
+                        new EndTransactionMarker(ControlRecordType.COMMIT, 0));
+            };
             if (a.corruptAt() >= 0) {
                 ByteBuffer buf = built.buffer();
                 int header = 61; // DefaultRecordBatch.RECORD_BATCH_OVERHEAD: the records start here
@@ -280,6 +330,15 @@ class UnifiedLogDifferentialProperties {
             return built;
         }
 
+        /** {@code first} followed by the first {@code secondBytes} bytes of {@code second}. */
+        static MemoryRecords concat(MemoryRecords first, MemoryRecords second, int secondBytes) {
+            ByteBuffer tail = second.buffer();
+            tail.limit(tail.position() + Math.min(secondBytes, tail.remaining()));
+            ByteBuffer out = ByteBuffer.allocate(first.sizeInBytes() + tail.remaining());
+            out.put(first.buffer()).put(tail).flip();
+            return MemoryRecords.readableRecords(out);
+        }
+
         void read(Read r) throws IOException {
             long start = ref.logStartOffset();
             long end = ref.logEndOffset();
@@ -288,18 +347,20 @@ class UnifiedLogDifferentialProperties {
             Object expected;
             byte[] expectedBytes = null;
             try {
-                FetchDataInfo info = ref.read(offset, r.maxBytes(), FetchIsolation.HIGH_WATERMARK, r.minOneMessage());
+                FetchDataInfo info = ref.read(offset, r.maxBytes(),
+                        r.readCommitted() ? FetchIsolation.TXN_COMMITTED : FetchIsolation.HIGH_WATERMARK, r.minOneMessage());
                 expectedBytes = completeBatches(info.records);
-                expected = List.of(describe(expectedBytes), ref.highWatermark(), ref.logStartOffset());
+                expected = List.of(describe(expectedBytes), ref.highWatermark(), ref.lastStableOffset(), ref.logStartOffset());
             } catch (RuntimeException e) {
                 expected = Errors.forException(e);
             }
             Object actual;
             byte[] actualBytes = null;
             try {
-                ReadResult result = ours.read(offset, r.maxBytes(), Isolation.HIGH_WATERMARK, r.minOneMessage()).join();
+                ReadResult result = ours.read(offset, r.maxBytes(),
+                        r.readCommitted() ? Isolation.TXN_COMMITTED : Isolation.HIGH_WATERMARK, r.minOneMessage()).join();
                 actualBytes = Batches.bytes(result.records());
-                actual = List.of(describe(actualBytes), result.highWatermark(), result.logStartOffset());
+                actual = List.of(describe(actualBytes), result.highWatermark(), result.lastStableOffset(), result.logStartOffset());
             } catch (CompletionException e) {
                 actual = ((KafkaLogException) e.getCause()).error();
             }
