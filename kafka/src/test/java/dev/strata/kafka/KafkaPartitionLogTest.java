@@ -224,4 +224,75 @@ class KafkaPartitionLogTest {
         assertThat(reopened.appendAsLeader(Batches.plain(Compression.NONE, 2, 10, System.currentTimeMillis()), 1)
                 .join().baseOffset()).isEqualTo(4);
     }
+
+    @Test
+    void appendsAfterANewLeaderOpenedTheStreamFailWithNotLeaderOrFollower() {
+        KafkaPartitionLog oldLeader = create(TimestampType.CREATE_TIME);
+        oldLeader.appendAsLeader(Batches.plain(Compression.NONE, 1, 10, NOW), 0).join();
+        KafkaPartitionLog newLeader = KafkaPartitionLog.open(store, oldLeader.streamId(), 1,
+                PartitionLogConfig.builder().clock(clock).build()).join();
+
+        assertThat(errorOf(oldLeader.appendAsLeader(Batches.plain(Compression.NONE, 1, 10, NOW), 0)))
+                .isEqualTo(Errors.NOT_LEADER_OR_FOLLOWER);
+        // and keeps refusing, without touching the stream
+        assertThat(errorOf(oldLeader.appendAsLeader(Batches.plain(Compression.NONE, 1, 10, NOW), 0)))
+                .isEqualTo(Errors.NOT_LEADER_OR_FOLLOWER);
+        assertThat(newLeader.appendAsLeader(Batches.plain(Compression.NONE, 1, 10, NOW), 1).join().baseOffset()).isEqualTo(1);
+    }
+
+    @Test
+    void concurrentAppendsGetContiguousOffsetsThatMatchTheStoredBatches() throws Exception {
+        KafkaPartitionLog log = create(TimestampType.CREATE_TIME);
+        int threads = 4;
+        int perThread = 50;
+        List<CompletableFuture<AppendInfo>> results = java.util.Collections.synchronizedList(new ArrayList<>());
+        java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+        try {
+            java.util.concurrent.CountDownLatch start = new java.util.concurrent.CountDownLatch(1);
+            List<java.util.concurrent.Future<?>> tasks = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int records = t + 1;
+                tasks.add(pool.submit(() -> {
+                    start.await();
+                    for (int i = 0; i < perThread; i++) {
+                        results.add(log.appendAsLeader(Batches.plain(Compression.NONE, records, 8, NOW), 0));
+                    }
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (java.util.concurrent.Future<?> task : tasks) {
+                task.get();
+            }
+        } finally {
+            pool.shutdown();
+        }
+        long expectedEnd = (long) perThread * (1 + 2 + 3 + 4);
+        List<AppendInfo> infos = results.stream().map(CompletableFuture::join)
+                .sorted(java.util.Comparator.comparingLong(AppendInfo::baseOffset)).toList();
+        long next = 0;
+        for (AppendInfo info : infos) {
+            assertThat(info.baseOffset()).isEqualTo(next);
+            next = info.lastOffset() + 1;
+        }
+        assertThat(next).isEqualTo(expectedEnd);
+        assertThat(log.logEndOffset()).isEqualTo(expectedEnd);
+
+        List<MutableRecordBatch> stored = batches(log.read(0, Integer.MAX_VALUE, Isolation.HIGH_WATERMARK, true).join().records());
+        assertThat(stored).extracting(RecordBatch::baseOffset).containsExactlyElementsOf(infos.stream().map(AppendInfo::baseOffset).toList());
+        assertThat(stored).extracting(RecordBatch::lastOffset).containsExactlyElementsOf(infos.stream().map(AppendInfo::lastOffset).toList());
+        stored.forEach(MutableRecordBatch::ensureValid);
+    }
+
+    @Test
+    void configBuilderRejectsBadValuesNamingThem() {
+        assertThatThrownBy(() -> PartitionLogConfig.builder().maxMessageBytes(-1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("maxMessageBytes").hasMessageContaining("-1");
+        assertThatThrownBy(() -> PartitionLogConfig.builder().timestampType(TimestampType.NO_TIMESTAMP_TYPE))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("timestampType");
+        assertThatThrownBy(() -> PartitionLogConfig.builder().messageTimestampAfterMaxMs(-5))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("messageTimestampAfterMaxMs");
+        assertThatThrownBy(() -> PartitionLogConfig.builder().clock(null)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(PartitionLogConfig.defaults().maxMessageBytes()).isEqualTo(1024 * 1024 + 12);
+    }
 }
