@@ -179,5 +179,4 @@ final class BatchValidator {
         batch.setMaxTimestamp(TimestampType.CREATE_TIME, v.maxTimestamp());
         return RecordBatch.NO_TIMESTAMP;
     }
-
 }

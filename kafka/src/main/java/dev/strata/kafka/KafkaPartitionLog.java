@@ -1,5 +1,6 @@
 package dev.strata.kafka;
 
+import dev.strata.api.BackpressureException;
 import dev.strata.api.FetchedBatch;
 import dev.strata.api.OffsetOutOfRangeException;
 import dev.strata.api.RecordBatch;
@@ -36,7 +37,7 @@ import org.apache.kafka.common.requests.ListOffsetsRequest;
  *
  * <h2>Concurrency</h2>
  * All methods are thread-safe. {@code lock} guards {@code assignedEnd} (the offset the next
- * append receives, in-flight appends included) and the failed flag; it is held while a batch is
+ * append receives, in-flight appends included) and {@code appendFailure}; it is held while a batch is
  * stamped and handed to {@link Stream#append}, so that stream offsets and stamped Kafka offsets
  * cannot diverge. Validation (record iteration, decompression) runs before the lock.
  *
@@ -47,7 +48,15 @@ import org.apache.kafka.common.requests.ListOffsetsRequest;
  * Futures fail with {@link KafkaLogException} subclasses whose {@link KafkaLogException#error()} is
  * the Kafka error code to answer with. A failed stream append fails every later in-flight append
  * (Strata's rule: no holes); the log then refuses appends with {@link LogStorageException} until it
- * is closed and re-opened.
+ * is closed and re-opened. The exceptions: a batch above the store's own batch limit, and an append
+ * refused by backpressure, are refused by the stream at once, before it takes an offset, so they
+ * fail alone (MESSAGE_TOO_LARGE, REQUEST_TIMED_OUT) and the log goes on.
+ *
+ * <h2>Backpressure</h2>
+ * None of its own: no queue or buffer here grows. When the store applies backpressure, the append
+ * waits inside {@link Stream#append} (bounded by the store's setting) while holding {@code lock},
+ * so later appends of this partition wait behind it in order, then fails with a
+ * {@link LogStorageException} answering {@code REQUEST_TIMED_OUT} (retriable).
  */
 public final class KafkaPartitionLog implements AutoCloseable {
 
@@ -166,10 +175,17 @@ public final class KafkaPartitionLog implements AutoCloseable {
             appended = stream.append(RecordBatch.of(validated.count(), validated.batch().maxTimestamp(), validated.bytes()));
             Throwable refused = appended.isCompletedExceptionally() ? appended.handle((r, e) -> unwrap(e)).join() : null;
             if (refused instanceof RecordTooLargeException tooLarge) {
-                // Refused before an offset was assigned (the store checks its batch limit up front):
-                // the stream and this log stay usable.
+                // Refused at once, before an offset was taken (the store checks its batch limit up
+                // front): the stream and this log stay usable.
                 return CompletableFuture.failedFuture(new BatchTooLargeException("batch exceeds the store's batch limit",
                         tooLarge.sizeBytes(), tooLarge.maxBytes(), tooLarge));
+            }
+            if (refused instanceof BackpressureException) {
+                // Likewise refused at once with nothing taken (a full cache or WAL, after the store's
+                // bounded wait): retriable, and the next append gets this offset. Should a store ever
+                // take the offset anyway, the next append's offset check below fails the log.
+                return CompletableFuture.failedFuture(new LogStorageException(
+                        "append refused by backpressure: streamId=" + stream.id() + " baseOffset=" + baseOffset, refused));
             }
             assignedEnd = baseOffset + validated.count();
         }

@@ -45,6 +45,10 @@ class KafkaPartitionLogTest {
         throw new AssertionError("expected a failure, got " + f.join());
     }
 
+    private static KafkaLogException failure(CompletableFuture<?> f) {
+        return (KafkaLogException) f.handle((x, t) -> t instanceof CompletionException ? t.getCause() : t).join();
+    }
+
     private static List<MutableRecordBatch> batches(MemoryRecords records) {
         List<MutableRecordBatch> out = new ArrayList<>();
         records.batches().forEach(out::add);
@@ -159,7 +163,7 @@ class KafkaPartitionLogTest {
         KafkaPartitionLog log = create(TimestampType.CREATE_TIME);
         CompletableFuture<AppendInfo> f = log.appendAsLeader(Batches.plain(Compression.NONE, 3, 10, NOW + 3_600_000L - 1), 0);
         assertThat(errorOf(f)).isEqualTo(Errors.INVALID_TIMESTAMP);
-        InvalidBatchTimestampException e = (InvalidBatchTimestampException) f.handle((x, t) -> t instanceof CompletionException ? t.getCause() : t).join();
+        InvalidBatchTimestampException e = (InvalidBatchTimestampException) failure(f);
         assertThat(e.recordErrors()).extracting(err -> err.batchIndex).containsExactly(2); // NOW + 1h + 1
     }
 
@@ -294,5 +298,27 @@ class KafkaPartitionLogTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("messageTimestampAfterMaxMs");
         assertThatThrownBy(() -> PartitionLogConfig.builder().clock(null)).isInstanceOf(IllegalArgumentException.class);
         assertThat(PartitionLogConfig.defaults().maxMessageBytes()).isEqualTo(1024 * 1024 + 12);
+    }
+
+    /**
+     * Regression: a backpressure refusal (the store is full; nothing taken, nothing written) made the
+     * log refuse every later append until re-opened. It must fail alone, retriably, and the log go on.
+     */
+    @Test
+    void backpressureRefusalFailsOnlyThatAppendRetriablyAndTheLogGoesOn() {
+        try (MemoryStreamStore small = new MemoryStreamStore(1024, 1024)) {
+            KafkaPartitionLog log = KafkaPartitionLog.create(small, 0,
+                    PartitionLogConfig.builder().maxMessageBytes(1024).clock(clock).build()).join();
+            log.appendAsLeader(Batches.plain(Compression.NONE, 5, 100, NOW), 0).join(); // ~600 bytes of 1024
+            CompletableFuture<AppendInfo> refused = log.appendAsLeader(Batches.plain(Compression.NONE, 5, 100, NOW), 0);
+            assertThat(errorOf(refused)).isEqualTo(Errors.REQUEST_TIMED_OUT);
+            assertThat(failure(refused).isRetriable()).isTrue();
+
+            log.deleteRecords(5).join(); // frees the first batch
+            assertThat(log.appendAsLeader(Batches.plain(Compression.NONE, 5, 100, NOW), 0).join())
+                    .isEqualTo(new AppendInfo(5, 9, -1, 5));
+            assertThat(batches(log.read(5, 1 << 20, Isolation.HIGH_WATERMARK, true).join().records()))
+                    .extracting(RecordBatch::baseOffset).containsExactly(5L);
+        }
     }
 }
