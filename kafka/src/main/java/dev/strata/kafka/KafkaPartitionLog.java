@@ -1,5 +1,6 @@
 package dev.strata.kafka;
 
+import dev.strata.api.AppendResult;
 import dev.strata.api.BackpressureException;
 import dev.strata.api.FetchedBatch;
 import dev.strata.api.OffsetOutOfRangeException;
@@ -164,7 +165,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
         long logStartOffset = stream.startOffset();
         long baseOffset;
         long logAppendTime;
-        CompletableFuture<dev.strata.api.AppendResult> appended;
+        CompletableFuture<AppendResult> appended;
         synchronized (lock) {
             if (appendFailure != null) {
                 return CompletableFuture.failedFuture(new LogStorageException(
@@ -370,10 +371,16 @@ public final class KafkaPartitionLog implements AutoCloseable {
     /**
      * Closes the stream handle. Acknowledged batches stay durable; appends in flight either complete
      * or fail. Idempotent.
+     *
+     * @throws LogStorageException if the stream failed to close
      */
     @Override
     public void close() {
-        stream.close().join();
+        try {
+            stream.close().join();
+        } catch (CompletionException e) {
+            throw new LogStorageException("close failed: streamId=" + stream.id(), unwrap(e));
+        }
     }
 
     private static Throwable unwrap(Throwable t) {
