@@ -226,9 +226,14 @@ class UnifiedLogDifferentialProperties {
                     TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(MAX_MESSAGE_BYTES),
                     TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, type.name));
             this.store = openStore();
-            this.ours = KafkaPartitionLog.create(store, 0, config).join();
-            this.streamId = ours.streamId();
-            this.ref = openReference(0, 0);
+            try {
+                this.ours = KafkaPartitionLog.create(store, 0, config).join();
+                this.streamId = ours.streamId();
+                this.ref = openReference(0, 0);
+            } catch (IOException | RuntimeException e) {
+                store.close(); // the property closes only a Pair it got
+                throw e;
+            }
         }
 
         StreamStore openStore() {
