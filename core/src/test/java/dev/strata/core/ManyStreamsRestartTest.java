@@ -19,7 +19,6 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
-import java.util.TreeMap;
 import java.util.function.LongPredicate;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
@@ -39,23 +38,27 @@ import org.junit.jupiter.api.io.TempDir;
  * {@value #SEQUENTIAL} re-opens one after the other, each awaited: a store that groups concurrent
  * changes still writes these one manifest version each, so every round crosses several manifest
  * snapshots (one every 64 versions). Then, all issued at once across the streams: trims to various
- * offsets, deletes, re-opens with a higher epoch, and per-stream sequences of them (trim then
- * re-open, trim then delete, re-open then append then trim). These come last, so a restart reads
- * a snapshot and replays the last of them (or, grouped, all of them) from the log. The store is closed and a new one built on the same
+ * offsets, deletes, re-opens with a higher epoch, per-stream sequences of them (trim then
+ * re-open, trim then delete, re-open then append then trim), and a create for every 20 streams.
+ * These come last, so a restart reads a snapshot and replays the last of them (or, grouped, all of
+ * them) from the log. Then
+ * {@value #BURSTS} bursts of about 50 changes of every kind issued at once, each followed by a
+ * restart and a check of the streams it touched: whatever the store persists last before a restart is
+ * then a mix of every kind of change. Then the store is closed and a new one built on the same
  * directory, which checks every stream: a deleted one is {@link StreamNotFoundException}; a live one
  * opens at its last epoch, refuses the epoch below it with {@link StreamFencedException}, has the
  * start and next offsets written, and reads back exactly the batches written at or above its start.
  * Round 1 on the restarted store: {@code N / 10} new streams (their ids must follow the highest id
- * ever created: deleted ids are not reused) and another storm of changes over them and a quarter of
- * the old streams; then a second restart checks everything again.
+ * ever created: deleted ids are not reused), the same steps over them and a quarter of the old
+ * streams, and a second restart that checks everything again.
  *
  * <p>CI size: {@value #DEFAULT_STREAMS} streams. The issue's 100,000-stream run:
  * <pre>
  * mvn -B -pl core -am test -Dtest=ManyStreamsRestartTest -Dsurefire.failIfNoSpecifiedTests=false -Dstrata.scale.streams=100000
  * </pre>
  * (it then takes as long as about 5 x N metadata changes take: every check opens the stream, which
- * is a metadata change too). Each run prints a line
- * {@code SCALE ManyStreamsRestartTest ...} with its phase times.
+ * is a metadata change too). Each run prints a line {@code SCALE ManyStreamsRestartTest ...} with
+ * its phase times.
  */
 class ManyStreamsRestartTest {
 
@@ -64,6 +67,8 @@ class ManyStreamsRestartTest {
     private static final int STREAMS = Integer.getInteger("strata.scale.streams", DEFAULT_STREAMS);
     /** Changes made one at a time in each round: more than 3 snapshot intervals of 64, not a multiple of 64. */
     private static final int SEQUENTIAL = 3 * 64 + 17;
+    /** Burst-and-restart cycles at the end of each round. */
+    private static final int BURSTS = 3;
 
     @TempDir
     Path dir;
@@ -107,33 +112,102 @@ class ManyStreamsRestartTest {
     @Test
     void everyStreamsOffsetsEpochAndBytesSurviveTwoRestarts() throws Exception {
         long began = System.nanoTime();
-        try (DurableStreamStore store = builder().build()) {
+        DurableStreamStore store = builder().build();
+        try {
             long t = System.nanoTime();
             createAll(store, STREAMS, 1, "round 0");
             lap("create", t, STREAMS);
             storm(store, 0, id -> true);
-        }
-        try (DurableStreamStore store = builder().build()) {
-            long t = System.nanoTime();
-            verifyAll(store, "restart 1");
+            t = System.nanoTime();
+            store = bursts(store, 0);
+            lap("bursts0", t, BURSTS);
+
+            store = restart(store);
+            t = System.nanoTime();
+            verify(store, models.values(), "restart 1");
             lap("verify1", t, models.size());
             t = System.nanoTime();
             int more = Math.max(1, STREAMS / 10);
-            createAll(store, more, STREAMS + 1, "round 1");
+            createAll(store, more, models.size() + 1, "round 1");
             lap("create1", t, more);
             storm(store, 1, id -> id > STREAMS || id % 4 == 0); // the new streams and a quarter of the old
-        }
-        try (DurableStreamStore store = builder().build()) {
-            long t = System.nanoTime();
-            verifyAll(store, "restart 2");
+            t = System.nanoTime();
+            store = bursts(store, 1);
+            lap("bursts1", t, BURSTS);
+
+            store = restart(store);
+            t = System.nanoTime();
+            verify(store, models.values(), "restart 2");
             lap("verify2", t, models.size());
             Stream created = Futures.await(store.createStream(StreamOptions.defaults()));
             assertThat(created.id()).as("the next id after %d created streams", models.size()).isEqualTo(models.size() + 1L);
+        } finally {
+            store.close();
         }
         long deleted = models.values().stream().filter(m -> m.deleted).count();
         System.out.println("SCALE ManyStreamsRestartTest streams=" + models.size() + " deleted=" + deleted
                 + " manifestSnapshots=" + countFiles(dir.resolve("objects"), "snapshot") + " totalMs="
                 + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - began) + times);
+    }
+
+    /** Closes the store and builds a new one on the same directory; every handle is gone. */
+    private DurableStreamStore restart(DurableStreamStore store) {
+        store.close();
+        for (Model m : models.values()) {
+            m.handle = null;
+            m.fenced.clear();
+        }
+        return builder().build();
+    }
+
+    /**
+     * {@value #BURSTS} times: about 50 changes of every kind issued at once (creates at epochs 0-2,
+     * trims, re-opens, deletes, appends then trims, interleaved), a restart, and a check of the
+     * streams the burst touched. With the changes persisted one per version, the last versions
+     * before each restart (those after the last snapshot, replayed from the log) are a mix of every
+     * kind; grouped, the whole burst is.
+     */
+    private DurableStreamStore bursts(DurableStreamStore store, int round) {
+        List<Model> pool = models.values().stream().filter(m -> !m.deleted && m.handle != null)
+                .sorted((a, b) -> Long.compare(a.id, b.id)).toList();
+        for (int cycle = 0; cycle < BURSTS; cycle++) {
+            String context = "round " + round + " burst " + cycle;
+            int stride = Math.max(1, pool.size() / 36);
+            List<Model> picked = new ArrayList<>();
+            for (int i = cycle % stride; i < pool.size() && picked.size() < 36; i += stride) {
+                picked.add(pool.get(i));
+            }
+            int createsBefore = models.size();
+            List<Long> created = java.util.Collections.synchronizedList(new ArrayList<>());
+            List<CompletableFuture<Void>> burst = new ArrayList<>();
+            for (int j = 0; j + 2 < picked.size(); j += 3) {
+                long createEpoch = (j + cycle) % 3;
+                burst.add(store.createStream(StreamOptions.defaults().withEpoch(createEpoch)).thenAccept(s -> {
+                    assertThat(s.epoch()).as("%s: epoch of stream %d", context, s.id()).isEqualTo(createEpoch);
+                    assertThat(models.put(s.id(), new Model(s.id(), s.epoch(), s))).as("%s: id %d twice", context, s.id())
+                            .isNull();
+                    created.add(s.id());
+                }));
+                Model a = picked.get(j);
+                Model b = picked.get(j + 1);
+                Model c = picked.get(j + 2);
+                burst.add(trim(a, round + cycle + 1));
+                burst.add(reopen(store, b, b.epoch + 1 + j % 2));
+                int salt = round + cycle;
+                burst.add(j % 4 == 0 ? delete(store, c)
+                        : append(c, 10 + round * BURSTS + cycle, 0).thenCompose(v -> trim(c, salt)));
+            }
+            joinAll(burst, context);
+            for (long id = createsBefore + 1; id <= models.size(); id++) {
+                assertThat(created).as("%s: ids created follow %d", context, createsBefore).contains(id);
+            }
+            store = restart(store);
+            List<Model> touched = new ArrayList<>(picked);
+            created.forEach(id -> touched.add(models.get(id)));
+            verify(store, touched, context + " restart");
+            pool = touched.stream().filter(m -> !m.deleted).sorted((x, y) -> Long.compare(x.id, y.id)).toList();
+        }
+        return store;
     }
 
     // ---- round steps ------------------------------------------------------------------------------------
@@ -188,7 +262,17 @@ class ManyStreamsRestartTest {
 
         t = System.nanoTime();
         List<CompletableFuture<Void>> changes = new ArrayList<>();
+        int createsBefore = models.size();
+        int storming = 0;
         for (Model m : live) {
+            if (storming++ % 20 == 0) {
+                long createEpoch = storming % 3;
+                changes.add(store.createStream(StreamOptions.defaults().withEpoch(createEpoch)).thenAccept(s -> {
+                    assertThat(s.epoch()).as("epoch of stream %d created in the storm", s.id()).isEqualTo(createEpoch);
+                    assertThat(models.put(s.id(), new Model(s.id(), s.epoch(), s))).as("stream id %d handed out twice", s.id())
+                            .isNull();
+                }));
+            }
             long epoch = m.epoch + 1 + Math.floorMod(m.id, 3);
             CompletableFuture<Void> op = switch ((int) Math.floorMod(m.id + 3L * round, 10L)) {
                 case 0, 1, 2 -> trim(m, round);
@@ -201,7 +285,10 @@ class ManyStreamsRestartTest {
             };
             changes.add(op);
         }
-        joinAll(changes, "round " + round + ": trims, deletes and re-opens");
+        joinAll(changes, "round " + round + ": creates, trims, deletes and re-opens");
+        for (long id = createsBefore + 1; id <= models.size(); id++) {
+            assertThat(models).as("round %d: ids created in the storm follow %d", round, createsBefore).containsKey(id);
+        }
         lap("changes" + round, t, changes.size());
 
         List<CompletableFuture<Void>> fencing = new ArrayList<>();
@@ -256,14 +343,12 @@ class ManyStreamsRestartTest {
     // ---- verification -----------------------------------------------------------------------------------
 
     /**
-     * Checks every stream ever created: deleted ones are not found; live ones open at their epoch
-     * (not below it) with their offsets, and read back exactly what was written at or above the start.
+     * Checks {@code which} streams: deleted ones are not found; live ones open at their epoch (not
+     * below it) with their offsets, and read back exactly what was written at or above the start.
      */
-    private void verifyAll(DurableStreamStore store, String context) {
+    private void verify(DurableStreamStore store, java.util.Collection<Model> which, String context) {
         List<CompletableFuture<Void>> checks = new ArrayList<>();
-        for (Model m : new TreeMap<>(models).values()) {
-            m.fenced.clear();
-            m.handle = null;
+        for (Model m : which) {
             if (m.deleted) {
                 checks.add(expectFailure(store.openStream(m.id, m.epoch), StreamNotFoundException.class,
                         context + ": open of deleted stream " + m.id));
@@ -273,14 +358,16 @@ class ManyStreamsRestartTest {
                 checks.add(expectFailure(store.openStream(m.id, m.epoch - 1), StreamFencedException.class,
                         context + ": open of stream " + m.id + " at epoch " + (m.epoch - 1) + " below its epoch " + m.epoch));
             }
-            checks.add(store.openStream(m.id, m.epoch).thenAccept(s -> {
+            checks.add(store.openStream(m.id, m.epoch).handle((s, e) -> {
+                assertThat(e).as("%s: open of stream %d at its epoch %d", context, m.id, m.epoch).isNull();
                 assertThat(s.startOffset()).as("%s: start offset of stream %d", context, m.id).isEqualTo(m.start);
                 assertThat(s.nextOffset()).as("%s: next offset of stream %d", context, m.id).isEqualTo(m.next);
                 m.handle = s;
+                return null;
             }));
         }
         joinAll(checks, context + ": opens");
-        for (Model m : models.values()) {
+        for (Model m : which) {
             if (!m.deleted) {
                 assertThat(readAll(m.handle)).as("%s: batches of stream %d [%d, %d)", context, m.id, m.start, m.next)
                         .isEqualTo(expectedBatches(m));
