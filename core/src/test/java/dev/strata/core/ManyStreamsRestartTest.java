@@ -97,11 +97,11 @@ class ManyStreamsRestartTest {
     private final StringBuilder times = new StringBuilder();
 
     private Strata.Builder builder() {
-        long records = STREAMS * 12L; // at most ~12 records of <= 72 bytes per stream
+        // per stream at most ~12 batches of <= 72 bytes, ~130 bytes each in the WAL and the cache
         return Strata.builder()
                 .dataDir(dir)
-                .walCapacity(Math.max(64L << 20, records * 600))
-                .logCacheBytes(Math.max(32L << 20, records * 300))
+                .walCapacity(Math.max(64L << 20, STREAMS * 4096L))
+                .logCacheBytes(Math.max(32L << 20, STREAMS * 2048L))
                 .blockCacheBytes(8L << 20)
                 .uploadThresholdBytes(4L << 20)
                 .uploadInterval(Duration.ofMillis(200))
