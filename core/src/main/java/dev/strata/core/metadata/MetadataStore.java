@@ -19,12 +19,15 @@ import java.util.concurrent.CompletableFuture;
  * with {@link dev.strata.api.StreamFencedException}.
  *
  * <h2>Thread-safety and failures</h2>
- * Thread-safe. Changes are applied one at a time, in call order. Futures fail with
+ * Thread-safe. Changes are applied in call order, each as if alone: the shipped stores group-commit
+ * the changes called while one write is in flight into the next write, and validate each against
+ * the state the ones before it leave, so one that fails, fails alone. Futures fail with
  * {@link dev.strata.api.StreamFencedException} (stale node or stream epoch),
  * {@link dev.strata.api.StreamNotFoundException}, {@link dev.strata.api.StorageException} (the
  * backing storage failed: the change may or may not have been applied; retrying a commit is safe
  * because commits are idempotent), or {@link IllegalStateException} for a change that breaks an
- * invariant (a bug in the caller). The read methods return the local view and never do I/O.
+ * invariant (a bug in the caller), or {@link dev.strata.api.BackpressureException} (too many
+ * changes waiting; nothing changed). The read methods return the local view and never do I/O.
  */
 public interface MetadataStore extends AutoCloseable {
 
