@@ -148,11 +148,9 @@ class KafkaPartitionLogTest {
     }
 
     @Test
-    void idempotentAndTransactionalBatchesAreRefusedUntilSupported() {
+    void transactionalBatchesAreRefusedUntilSupported() {
         KafkaPartitionLog log = create(TimestampType.CREATE_TIME);
         SimpleRecord r = new SimpleRecord(NOW, "v".getBytes());
-        assertThat(errorOf(log.appendAsLeader(MemoryRecords.withIdempotentRecords(Compression.NONE, 1L, (short) 0, 0, r), 0)))
-                .isEqualTo(Errors.INVALID_RECORD);
         assertThat(errorOf(log.appendAsLeader(MemoryRecords.withTransactionalRecords(Compression.NONE, 1L, (short) 0, 0, r), 0)))
                 .isEqualTo(Errors.INVALID_RECORD);
         assertThat(log.logEndOffset()).isZero();
@@ -222,7 +220,9 @@ class KafkaPartitionLogTest {
         long id = log.streamId();
         log.close();
 
+        // from the data stream alone (the form without the meta stream id)
         KafkaPartitionLog reopened = KafkaPartitionLog.open(store, id, 1, PartitionLogConfig.defaults()).join();
+        assertThat(reopened.metaStreamId()).isEqualTo(-1);
         assertThat(reopened.logStartOffset()).isEqualTo(3);
         assertThat(reopened.logEndOffset()).isEqualTo(4);
         assertThat(reopened.appendAsLeader(Batches.plain(Compression.NONE, 2, 10, System.currentTimeMillis()), 1)
@@ -233,7 +233,7 @@ class KafkaPartitionLogTest {
     void appendsAfterANewLeaderOpenedTheStreamFailWithNotLeaderOrFollower() {
         KafkaPartitionLog oldLeader = create(TimestampType.CREATE_TIME);
         oldLeader.appendAsLeader(Batches.plain(Compression.NONE, 1, 10, NOW), 0).join();
-        KafkaPartitionLog newLeader = KafkaPartitionLog.open(store, oldLeader.streamId(), 1,
+        KafkaPartitionLog newLeader = KafkaPartitionLog.open(store, oldLeader.streamId(), oldLeader.metaStreamId(), 1,
                 PartitionLogConfig.builder().clock(clock).build()).join();
 
         assertThat(errorOf(oldLeader.appendAsLeader(Batches.plain(Compression.NONE, 1, 10, NOW), 0)))
