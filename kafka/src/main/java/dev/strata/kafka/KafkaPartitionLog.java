@@ -209,9 +209,11 @@ public final class KafkaPartitionLog implements AutoCloseable {
             long replayFrom = from;
             return forEachBatch(data, replayFrom, end, b -> replay(b, replayFrom, producers, epochs))
                     .thenApply(v -> {
-                        // as Kafka's LogLoader: no epoch starts at or after the end, none before the start
-                        epochs.truncateFromEnd(end);
+                        // Kafka's cache was truncated from the start at each deleteRecords, and its
+                        // LogLoader then drops epochs starting at or after the end: the same, in that
+                        // order (it matters when the log is empty: an epoch at start == end goes)
                         epochs.truncateFromStart(data.startOffset());
+                        epochs.truncateFromEnd(end);
                         return new KafkaPartitionLog(data, meta, config, producers, epochs,
                                 snapshot == null ? -1 : snapshot.dataOffset());
                     });

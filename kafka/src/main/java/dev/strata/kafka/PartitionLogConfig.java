@@ -37,8 +37,8 @@ public record PartitionLogConfig(TimestampType timestampType, int maxMessageByte
     public static final long DEFAULT_SNAPSHOT_INTERVAL_BYTES = 8L << 20;
     /** Default {@link #metaChunkBytes()}: 32 KiB. */
     public static final int DEFAULT_META_CHUNK_BYTES = 32 * 1024;
-    /** Smallest {@link #metaChunkBytes()}: a chunk header plus 1 KiB of state. */
-    public static final int MIN_META_CHUNK_BYTES = MetaSnapshot.CHUNK_HEADER_BYTES + 1024;
+    /** Smallest {@link #metaChunkBytes()}: a chunk header plus 64 bytes of state. */
+    public static final int MIN_META_CHUNK_BYTES = MetaSnapshot.CHUNK_HEADER_BYTES + 64;
 
     public PartitionLogConfig {
         Objects.requireNonNull(timestampType, "timestampType");
