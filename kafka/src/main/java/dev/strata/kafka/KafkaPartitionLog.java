@@ -504,6 +504,13 @@ public final class KafkaPartitionLog implements AutoCloseable {
         }
     }
 
+    /** Completes when every snapshot scheduled so far is written or given up (for tests). */
+    CompletableFuture<Void> snapshotsWritten() {
+        synchronized (lock) {
+            return snapshotWrites;
+        }
+    }
+
     /** The state kept for one producer id, or null (for tests). */
     ProducerStateTable.Entry producerState(long producerId) {
         synchronized (lock) {
