@@ -54,11 +54,14 @@ import org.apache.kafka.storage.internals.log.UnifiedLog;
 import org.apache.kafka.storage.log.metrics.BrokerTopicStats;
 
 /**
- * Differential test: random sequences of plain-producer appends (batch sizes, record sizes,
- * compression, timestamps, corrupted bytes), reads, deleteRecords, earliest/latest lookups, clock
- * moves and restarts run on a {@link KafkaPartitionLog} over a durable Strata store and on Kafka
- * 4.3.1's own {@link UnifiedLog}; offsets, errors (as Kafka {@link Errors}), record errors, read
- * bytes, high watermark, log end and log start offsets must agree.
+ * Differential test: random sequences of plain- and idempotent-producer appends (batch sizes,
+ * record sizes, compression, timestamps, corrupted bytes; retries, sequence gaps, producer-epoch
+ * bumps and fenced epochs), leader-epoch bumps, reads, deleteRecords, earliest/latest lookups,
+ * OffsetForLeaderEpoch, clock moves and clean and unclean restarts run on a
+ * {@link KafkaPartitionLog} over a durable Strata store and on Kafka 4.3.1's own
+ * {@link UnifiedLog}; offsets, errors (as Kafka {@link Errors}), record errors, read bytes, high
+ * watermark, log end and log start offsets, the leader-epoch cache and each producer's epoch and
+ * batches must agree.
  *
  * <p>Normalisations (the module README lists the reasons):
  * <ul>
@@ -74,6 +77,12 @@ import org.apache.kafka.storage.log.metrics.BrokerTopicStats;
  *       {@code Partition.deleteRecordsOnLeader} does before it calls the log.</li>
  *   <li>Kafka keeps the log start offset across restarts in a checkpoint file the LogManager writes;
  *       the test passes it to {@code UnifiedLog.create}, as the LogManager does.</li>
+ *   <li>Kafka's producer snapshot keeps only each producer's last batch, this log all five: a retry
+ *       that Kafka answers OUT_OF_ORDER_SEQUENCE_NUMBER after a restart forgot the batch must here
+ *       answer exactly the original offsets; producer states are compared on Kafka's batches (the
+ *       newest of ours).</li>
+ *   <li>Kafka drops producers at a restart (expired, or its snapshot at the log start offset), this
+ *       log keeps them: such a producer only sends continuing batches afterwards.</li>
  * </ul>
  * Both logs share one {@link ManualClock}, so LogAppendTime stamps are equal.
  */
