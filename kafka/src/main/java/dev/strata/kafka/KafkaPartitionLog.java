@@ -202,7 +202,11 @@ public final class KafkaPartitionLog implements AutoCloseable {
                     throw new CorruptDataException("snapshot is beyond the data: snapshot dataOffset=" + snapshot.dataOffset()
                             + " data nextOffset=" + end + " metaStreamId=" + meta.id());
                 }
-                snapshot.producers().forEach(producers::load);
+                long now = config.clock().millis();
+                // as Kafka's loadFromSnapshot: expired producers are not loaded
+                snapshot.producers().stream()
+                        .filter(p -> !ProducerStateTable.isExpired(p, now, config.producerIdExpirationMs()))
+                        .forEach(producers::load);
                 epochs.load(snapshot.epochs());
                 from = Math.max(from, snapshot.dataOffset());
             }
@@ -501,6 +505,24 @@ public final class KafkaPartitionLog implements AutoCloseable {
     public List<LeaderEpochEntry> leaderEpochEntries() {
         synchronized (lock) {
             return epochs.entries();
+        }
+    }
+
+    /**
+     * Forgets idempotent producers whose last batch's timestamp is at least
+     * {@link PartitionLogConfig#producerIdExpirationMs()} before now (Kafka's
+     * {@code removeExpiredProducers}, which the broker runs every
+     * {@code producer.id.expiration.check.interval.ms}, 10 minutes by default): a later batch of such
+     * a producer may start at any sequence. The embedding broker schedules this call; the log also
+     * drops expired producers when it loads a snapshot. The timestamp is the batch's max timestamp,
+     * the producer's own with CreateTime (-1 if its records have none).
+     *
+     * @return how many producers were forgotten
+     */
+    public int removeExpiredProducers() {
+        long now = config.clock().millis();
+        synchronized (lock) {
+            return producers.removeExpired(now, config.producerIdExpirationMs());
         }
     }
 

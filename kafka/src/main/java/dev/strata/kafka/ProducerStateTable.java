@@ -147,6 +147,23 @@ final class ProducerStateTable {
         return out;
     }
 
+    /**
+     * Forgets producers whose last timestamp is {@code expirationMs} or more before {@code nowMs}
+     * (Kafka's {@code isProducerExpired} without transactions).
+     *
+     * @return how many were removed
+     */
+    int removeExpired(long nowMs, long expirationMs) {
+        int before = producers.size();
+        producers.values().removeIf(m -> nowMs - m.lastTimestamp >= expirationMs);
+        return before - producers.size();
+    }
+
+    /** Whether Kafka would drop this snapshot entry at load. */
+    static boolean isExpired(Entry entry, long nowMs, long expirationMs) {
+        return nowMs - entry.lastTimestamp() >= expirationMs;
+    }
+
     int size() {
         return producers.size();
     }

@@ -148,4 +148,28 @@ class IdempotentProducerTest {
         assertThat(reopened.leaderEpochEntries()).containsExactly(new LeaderEpochEntry(3, 0));
         reopened.close();
     }
+
+    @Test
+    void producersIdleForTheExpirationTimeAreForgottenOnRequestAndAtLoad() {
+        KafkaPartitionLog log = create();
+        log.appendAsLeader(idempotent(PID, 0, 0, 1, NOW), 0).join();
+        log.appendAsLeader(idempotent(PID + 1, 0, 0, 1, NOW + 1000), 0).join();
+        clock.advance(PartitionLogConfig.DEFAULT_PRODUCER_ID_EXPIRATION_MS - 1);
+        assertThat(log.removeExpiredProducers()).isZero();
+        clock.advance(1);
+        assertThat(log.removeExpiredProducers()).isEqualTo(1); // PID's last timestamp is a day old
+        assertThat(log.producerState(PID)).isNull();
+        // a forgotten producer may start anywhere; its old batch is no longer a duplicate
+        assertThat(log.appendAsLeader(idempotent(PID, 0, 0, 1, NOW), 0).join().baseOffset()).isEqualTo(2);
+        assertThat(log.appendAsLeader(idempotent(PID + 1, 0, 0, 1, NOW + 1000), 0).join().baseOffset()).isEqualTo(1);
+
+        long id = log.streamId();
+        long metaId = log.metaStreamId();
+        log.close();
+        clock.advance(1000);
+        KafkaPartitionLog reopened = KafkaPartitionLog.open(store, id, metaId, 1, config(TimestampType.CREATE_TIME)).join();
+        assertThat(reopened.producerState(PID)).isNull(); // its last timestamp (NOW) expired: not loaded
+        assertThat(reopened.producerState(PID + 1)).isNull();
+        reopened.close();
+    }
 }

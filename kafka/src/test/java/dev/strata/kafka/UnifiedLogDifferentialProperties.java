@@ -81,8 +81,9 @@ import org.apache.kafka.storage.log.metrics.BrokerTopicStats;
  *       that Kafka answers OUT_OF_ORDER_SEQUENCE_NUMBER after a restart forgot the batch must here
  *       answer exactly the original offsets; producer states are compared on Kafka's batches (the
  *       newest of ours).</li>
- *   <li>Kafka drops producers at a restart (expired, or its snapshot at the log start offset), this
- *       log keeps them: such a producer only sends continuing batches afterwards.</li>
+ *   <li>Kafka drops every producer at a restart when its snapshot is at the log start offset, this
+ *       log keeps them (and an expired producer that this log replays from the data tail after an
+ *       unclean restart): such a producer only sends continuing batches afterwards.</li>
  * </ul>
  * Both logs share one {@link ManualClock}, so LogAppendTime stamps are equal.
  */
@@ -274,6 +275,8 @@ class UnifiedLogDifferentialProperties {
         final long metaStreamId;
         final Map<Long, ProducerModel> producers = new java.util.HashMap<>();
         int restarts;
+        /** Producers Kafka dropped at a restart where this log kept them (see restart()). */
+        final java.util.Set<Long> droppedByKafka = new java.util.HashSet<>();
 
         Pair(Path dir, ManualClock clock, KafkaScheduler scheduler, boolean logAppendTime) throws IOException {
             this.dir = dir;
@@ -282,7 +285,8 @@ class UnifiedLogDifferentialProperties {
             TimestampType type = logAppendTime ? TimestampType.LOG_APPEND_TIME : TimestampType.CREATE_TIME;
             // small snapshots, often: periodic snapshots, tail replays and multi-chunk snapshots all happen
             this.config = PartitionLogConfig.builder().timestampType(type).maxMessageBytes(MAX_MESSAGE_BYTES).clock(clock)
-                    .snapshotIntervalBytes(24 * 1024).metaChunkBytes(PartitionLogConfig.MIN_META_CHUNK_BYTES + 100).build();
+                    .snapshotIntervalBytes(24 * 1024).metaChunkBytes(PartitionLogConfig.MIN_META_CHUNK_BYTES + 100)
+                    .producerIdExpirationMs(86_400_000).build();
             this.kafkaConfig = new LogConfig(Map.of(
                     TopicConfig.RETENTION_MS_CONFIG, "-1",
                     TopicConfig.SEGMENT_MS_CONFIG, Long.toString(Long.MAX_VALUE),
@@ -337,9 +341,10 @@ class UnifiedLogDifferentialProperties {
                 ProducerModel model = producers.computeIfAbsent(producerId, id -> new ProducerModel());
                 kafkaEntry = ref.producerStateManager().activeProducers().get(producerId);
                 SeqMode mode = a.idempotence().mode();
-                if (kafkaEntry == null && ours.producerState(producerId) != null) {
-                    // Kafka dropped the producer at a restart (expired, or its snapshot was at the log
-                    // start offset), this log kept it: only a continuing batch means the same to both
+                if (droppedByKafka.contains(producerId)) {
+                    // Kafka dropped the producer at a restart (its snapshot was at the log start
+                    // offset, or it expired but this log replayed it from the tail after an unclean
+                    // restart), this log kept it: only a continuing batch means the same to both
                     mode = SeqMode.NEXT;
                 }
                 if ((mode == SeqMode.RETRY && model.sent.isEmpty()) || (mode == SeqMode.OLD_EPOCH && model.epoch == 0)) {
@@ -409,6 +414,7 @@ class UnifiedLogDifferentialProperties {
             assertThat(actualRecordErrors).extracting(r -> r.batchIndex).as("record errors of %s", a)
                     .isEqualTo(expectedRecordErrors.stream().map(r -> r.batchIndex).toList());
             if (producerId >= 0 && actual instanceof AppendInfo info && ref.logEndOffset() > endBefore) {
+                droppedByKafka.remove(producerId); // Kafka has it again
                 ProducerModel model = producers.get(producerId);
                 model.epoch = producerEpoch;
                 model.nextSeq = firstSeq + (int) (info.lastOffset() - info.baseOffset()) + 1;
@@ -580,6 +586,18 @@ class UnifiedLogDifferentialProperties {
             long recoveryPoint = ref.logEndOffset();
             ref.close();
             ref = openReference(logStartOffset, recoveryPoint);
+            for (long producerId : producers.keySet()) {
+                boolean kafkaHas = ref.producerStateManager().activeProducers().containsKey(producerId);
+                if (!kafkaHas && ours.producerState(producerId) != null) {
+                    // only where the module README says Kafka drops producers and this log does not
+                    assertThat(!clean || logStartOffset == recoveryPoint)
+                            .as("producer %d dropped by Kafka but kept here after a clean restart of a non-empty log", producerId)
+                            .isTrue();
+                    droppedByKafka.add(producerId);
+                } else if (kafkaHas) {
+                    droppedByKafka.remove(producerId);
+                }
+            }
         }
 
         void assertOffsetsAgree(Op after) {
@@ -593,7 +611,9 @@ class UnifiedLogDifferentialProperties {
                 ProducerStateEntry kafka = ref.producerStateManager().activeProducers().get(producerId);
                 ProducerStateTable.Entry mine = ours.producerState(producerId);
                 if (kafka == null) {
-                    continue; // Kafka dropped it at a restart (see append)
+                    assertThat(mine == null || droppedByKafka.contains(producerId))
+                            .as("producer %d known here only, after %s", producerId, after).isTrue();
+                    continue;
                 }
                 assertThat(mine).as("state of producer %d after %s", producerId, after).isNotNull();
                 List<List<Long>> kafkaBatches = kafka.batchMetadata().stream()
