@@ -96,7 +96,7 @@ class UnifiedLogDifferentialProperties {
     private static final List<Compression> COMPRESSIONS = List.of(Compression.NONE, Compression.lz4().build(),
             Compression.zstd().build(), Compression.gzip().build(), Compression.snappy().build());
 
-    sealed interface Op permits Append, Advance, Read, Delete, ListOffsets, EpochQuery, Restart {
+    sealed interface Op permits Append, Advance, Read, Delete, ListOffsets, EpochQuery, ExpireProducers, Restart {
     }
 
     /**
@@ -158,6 +158,10 @@ class UnifiedLogDifferentialProperties {
     record ListOffsets(boolean earliest) implements Op {
     }
 
+    /** The broker's periodic removeExpiredProducers. */
+    record ExpireProducers() implements Op {
+    }
+
     /** OffsetForLeaderEpoch for the current leader epoch minus {@code back}. */
     record EpochQuery(int back) implements Op {
     }
@@ -199,7 +203,9 @@ class UnifiedLogDifferentialProperties {
                 .as((a, shape, idempotent, idem) -> (Op) new Append(a.count(), a.valueBytes(), a.compression(), a.tsDeltaMs(),
                         a.noTimestamp(), a.corruptAt(), a.bumpEpoch(), a.seed(), shape,
                         shape == Shape.PLAIN && idempotent ? idem : null));
-        Arbitrary<Op> advance = Arbitraries.longs().between(0, 60_000).map(Advance::new);
+        // mostly seconds; one in eight about a day, around producer.id.expiration.ms
+        Arbitrary<Op> advance = Combinators.combine(uniform(List.of(true, true, true, true, true, true, true, false)),
+                Arbitraries.longs().between(0, 60_000)).as((small, ms) -> new Advance(small ? ms : 86_340_000 + ms));
         Arbitrary<Op> read = Combinators.combine(Arbitraries.doubles().between(0, 1),
                         Arbitraries.oneOf(Arbitraries.integers().between(0, 200), Arbitraries.integers().between(0, 60_000)),
                         Arbitraries.of(true, false), Arbitraries.of(true, false))
@@ -209,10 +215,12 @@ class UnifiedLogDifferentialProperties {
         Arbitrary<Op> list = Arbitraries.of(true, false).map(ListOffsets::new);
         Arbitrary<Op> epochQuery = Arbitraries.integers().between(-1, 3).map(EpochQuery::new);
         Arbitrary<Op> restart = Arbitraries.of(true, false).map(Restart::new);
+        Arbitrary<Op> expire = Arbitraries.just(new ExpireProducers());
         return Arbitraries.frequencyOf(
                         net.jqwik.api.Tuple.of(14, appendOfShape), net.jqwik.api.Tuple.of(2, advance),
                         net.jqwik.api.Tuple.of(6, read), net.jqwik.api.Tuple.of(2, delete),
-                        net.jqwik.api.Tuple.of(2, list), net.jqwik.api.Tuple.of(2, epochQuery), net.jqwik.api.Tuple.of(2, restart))
+                        net.jqwik.api.Tuple.of(2, list), net.jqwik.api.Tuple.of(2, epochQuery), net.jqwik.api.Tuple.of(2, restart),
+                        net.jqwik.api.Tuple.of(1, expire))
                 .list().ofMinSize(5).ofMaxSize(50);
     }
 
@@ -244,6 +252,9 @@ class UnifiedLogDifferentialProperties {
                     pair.delete(d);
                 } else if (op instanceof ListOffsets l) {
                     pair.listOffsets(l.earliest());
+                } else if (op instanceof ExpireProducers) {
+                    pair.ref.removeExpiredProducers(clock.millis());
+                    pair.ours.removeExpiredProducers();
                 } else if (op instanceof EpochQuery q) {
                     pair.epochQuery(leaderEpoch - q.back());
                 } else {
