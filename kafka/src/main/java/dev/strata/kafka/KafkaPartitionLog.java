@@ -42,6 +42,8 @@ import org.apache.kafka.common.requests.ListOffsetsRequest;
  * {@code ProducerStateEntry}); a retry of one of them answers with the original offsets without
  * storing it again, other sequence or epoch faults fail (see {@link #appendAsLeader}). Each leader
  * epoch's first offset is recorded when an append first carries it ({@link #endOffsetForEpoch}).
+ * Producers idle for {@link PartitionLogConfig#producerIdExpirationMs()} are forgotten by
+ * {@link #removeExpiredProducers()} (which the broker schedules) and when a snapshot is loaded.
  *
  * <h2>Recovery</h2>
  * A snapshot of that state, valid up to a data offset, is written to the meta stream every
@@ -50,7 +52,7 @@ import org.apache.kafka.common.requests.ListOffsetsRequest;
  * long, long, PartitionLogConfig)} reads the newest snapshot and replays only the data after it.
  *
  * <p>Not supported yet (refused or absent, see the module README): transactional producers,
- * offsets for real timestamps and the time index, retention, producer-id expiration.
+ * offsets for real timestamps and the time index, retention.
  *
  * <h2>Concurrency</h2>
  * All methods are thread-safe. {@code lock} guards {@code assignedEnd} (the offset the next
@@ -672,7 +674,9 @@ public final class KafkaPartitionLog implements AutoCloseable {
             return CompletableFuture.failedFuture(new LogOffsetOutOfRangeException(
                     "cannot move the log start offset beyond the high watermark", offset, stream.startOffset(), hw));
         }
-        return stream.trim(target).handle((ignored, error) -> {
+        // async: the continuation takes the log's lock, which an append may hold while the store
+        // applies backpressure; the store's callback thread must not wait for it
+        return stream.trim(target).handleAsync((ignored, error) -> {
             if (error != null) {
                 Throwable cause = unwrap(error);
                 if (cause instanceof OffsetOutOfRangeException oor) {

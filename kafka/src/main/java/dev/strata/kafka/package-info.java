@@ -13,12 +13,13 @@
  * <p>Does not own: the wire protocol, request parsing, replication, group coordination (an
  * embedding broker's job), nor where streams live or how long appends take (the
  * {@link dev.strata.api.StreamStore} it is given). Not yet here (later slices, see the module
- * README): transactional producers, the time index, retention, producer-id expiration.
+ * README): transactional producers, the time index, retention.
  *
  * <p>Threads: this package starts none. Append, read and delete futures complete on the thread that
  * completes the underlying {@link dev.strata.api.Stream} future (the store's callback executor), or
- * on the caller's thread when they fail validation or the producer checks. Snapshot writes run on
- * the common fork-join pool (one at a time per log).
+ * on the caller's thread when they fail validation or the producer checks; deleteRecords futures
+ * complete on the common fork-join pool (the step after the trim takes the log's lock). Snapshot
+ * writes run on the common fork-join pool (one at a time per log).
  *
  * <p>Buffers: {@code appendAsLeader} modifies the caller's batch in place (offsets, timestamp,
  * leader epoch, as Kafka's broker does) and hands a view of it to the stream; the caller must not

@@ -298,6 +298,19 @@ class KafkaPartitionLogTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("messageTimestampAfterMaxMs");
         assertThatThrownBy(() -> PartitionLogConfig.builder().clock(null)).isInstanceOf(IllegalArgumentException.class);
         assertThat(PartitionLogConfig.defaults().maxMessageBytes()).isEqualTo(1024 * 1024 + 12);
+        assertThatThrownBy(() -> PartitionLogConfig.builder().snapshotIntervalBytes(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("snapshotIntervalBytes");
+        assertThatThrownBy(() -> PartitionLogConfig.builder().metaChunkBytes(PartitionLogConfig.MIN_META_CHUNK_BYTES - 1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("metaChunkBytes")
+                .hasMessageContaining(Integer.toString(PartitionLogConfig.MIN_META_CHUNK_BYTES));
+        assertThatThrownBy(() -> PartitionLogConfig.builder().producerIdExpirationMs(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("producerIdExpirationMs");
+        assertThatThrownBy(() -> KafkaPartitionLog.create(store, 0, PartitionLogConfig.defaults()).join()
+                .appendAsLeader(Batches.plain(Compression.NONE, 1, 1, NOW), -1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("leaderEpoch");
+        // the slice-1 constructor takes the later settings' defaults
+        assertThat(new PartitionLogConfig(TimestampType.CREATE_TIME, 100, 1, 1, clock).producerIdExpirationMs())
+                .isEqualTo(PartitionLogConfig.DEFAULT_PRODUCER_ID_EXPIRATION_MS);
     }
 
     /**
