@@ -698,6 +698,31 @@ public final class KafkaPartitionLog implements AutoCloseable {
     }
 
     /**
+     * ListOffsets for a special timestamp, with the leader epoch as Kafka's
+     * {@code UnifiedLog.fetchOffsetByTimestamp} gives it: {@link ListOffsetsRequest#EARLIEST_TIMESTAMP}
+     * (-2) answers the log start offset and the earliest cached epoch if it starts at or below it;
+     * {@link ListOffsetsRequest#LATEST_TIMESTAMP} (-1) the log end offset and the latest epoch.
+     *
+     * @throws UnsupportedOperationException for any other timestamp: the time index (real
+     *     timestamps, -3 max timestamp) is not built yet
+     */
+    public TimestampAndOffset fetchOffsetByTimestamp(long timestamp) {
+        synchronized (lock) {
+            if (timestamp == ListOffsetsRequest.EARLIEST_TIMESTAMP) {
+                long start = stream.startOffset();
+                List<LeaderEpochEntry> entries = epochs.entries();
+                OptionalInt epoch = !entries.isEmpty() && entries.get(0).startOffset() <= start
+                        ? OptionalInt.of(entries.get(0).epoch()) : OptionalInt.empty();
+                return new TimestampAndOffset(-1, start, epoch);
+            }
+            if (timestamp == ListOffsetsRequest.LATEST_TIMESTAMP) {
+                return new TimestampAndOffset(-1, stream.nextOffset(), epochs.latestEpoch());
+            }
+        }
+        throw new UnsupportedOperationException("offsets by timestamp need the time index, not built yet: timestamp=" + timestamp);
+    }
+
+    /**
      * The offset for a ListOffsets special timestamp: {@link ListOffsetsRequest#EARLIEST_TIMESTAMP}
      * (-2) gives the log start offset, {@link ListOffsetsRequest#LATEST_TIMESTAMP} (-1) the log end
      * offset.

@@ -574,8 +574,14 @@ class UnifiedLogDifferentialProperties {
 
         void listOffsets(boolean earliest) {
             long ts = earliest ? -2L : -1L;
-            long expected = ref.fetchOffsetByTimestamp(ts, Optional.empty()).timestampAndOffsetOpt().orElseThrow().offset;
-            assertThat(ours.offsetForTimestamp(ts)).as("offset for %d", ts).isEqualTo(expected);
+            FileRecords.TimestampAndOffset expected = ref.fetchOffsetByTimestamp(ts, Optional.empty())
+                    .timestampAndOffsetOpt().orElseThrow();
+            assertThat(ours.offsetForTimestamp(ts)).as("offset for %d", ts).isEqualTo(expected.offset);
+            TimestampAndOffset actual = ours.fetchOffsetByTimestamp(ts);
+            assertThat(List.of(actual.timestamp(), actual.offset(), actual.leaderEpoch()))
+                    .as("ListOffsets for %d", ts)
+                    .isEqualTo(List.of(expected.timestamp, expected.offset,
+                            expected.leaderEpoch.map(java.util.OptionalInt::of).orElse(java.util.OptionalInt.empty())));
         }
 
         void epochQuery(int epoch) {
