@@ -7,7 +7,7 @@ import org.apache.kafka.common.requests.ProduceResponse.RecordError;
 /**
  * A produced batch is well formed but not acceptable: not exactly one batch, magic other than 2, a
  * base offset other than 0, a record count that disagrees with the offsets, a control batch from a
- * client, or (in this version of the log) a batch from an idempotent or transactional producer.
+ * client, or (in this version of the log) a batch from a transactional producer.
  * Answered with {@link Errors#INVALID_RECORD}; {@link #recordErrors()} lists the records at fault
  * when the fault is in individual records (the Produce response's {@code record_errors}).
  */

@@ -2,6 +2,7 @@ package dev.strata.kafka;
 
 import dev.strata.api.AppendResult;
 import dev.strata.api.BackpressureException;
+import dev.strata.api.CorruptDataException;
 import dev.strata.api.FetchedBatch;
 import dev.strata.api.OffsetOutOfRangeException;
 import dev.strata.api.RecordBatch;
@@ -12,18 +13,21 @@ import dev.strata.api.StreamStore;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
+import java.util.function.Consumer;
 import org.apache.kafka.common.record.internal.MemoryRecords;
 import org.apache.kafka.common.requests.DeleteRecordsRequest;
 import org.apache.kafka.common.requests.ListOffsetsRequest;
 
 /**
- * One Kafka topic-partition stored in one Strata {@link Stream}, with Kafka's leader-side
- * semantics: produced v2 batches are validated with Kafka's own classes, get their offsets,
- * timestamp and partition leader epoch stamped in place, and are stored byte for byte, one Kafka
+ * One Kafka topic-partition stored in Strata streams, with Kafka's leader-side semantics: produced
+ * v2 batches are validated with Kafka's own classes, get their offsets, timestamp and partition
+ * leader epoch stamped in place, and are stored byte for byte in the <b>data stream</b>, one Kafka
  * batch per stream batch, so that <b>stream offset == Kafka offset</b>. Reads return whole stored
- * batches as Kafka {@link MemoryRecords}.
+ * batches as Kafka {@link MemoryRecords}. A second, <b>meta stream</b> holds snapshots of the state
+ * that is not data (idempotent producers, leader-epoch cache); see the module README.
  *
  * <h2>Offsets</h2>
  * The log end offset is the stream's {@link Stream#nextOffset()}: an append is acknowledged only
@@ -33,81 +37,266 @@ import org.apache.kafka.common.requests.ListOffsetsRequest;
  * that offset exactly, returns the batch containing it whole, and keeps both across restarts, as
  * Kafka does with {@code maybeIncrementLogStartOffset}.
  *
- * <p>Not supported yet (refused or absent, see the module README): idempotent and transactional
- * producers, offsets for real timestamps and the time index, the leader-epoch cache, retention.
+ * <h2>Idempotent producers and leader epochs</h2>
+ * Per producer id the log keeps the producer epoch and its last five batches (Kafka's
+ * {@code ProducerStateEntry}); a retry of one of them answers with the original offsets without
+ * storing it again, other sequence or epoch faults fail (see {@link #appendAsLeader}). Each leader
+ * epoch's first offset is recorded when an append first carries it ({@link #endOffsetForEpoch}).
+ * Producers idle for {@link PartitionLogConfig#producerIdExpirationMs()} are forgotten by
+ * {@link #removeExpiredProducers()} (which the broker schedules) and when a snapshot is loaded.
+ *
+ * <h2>Recovery</h2>
+ * A snapshot of that state, valid up to a data offset, is written to the meta stream every
+ * {@link PartitionLogConfig#snapshotIntervalBytes()} of data, when {@link #deleteRecords} moves the
+ * log start offset past the newest snapshot, and at {@link #close()}; {@link #open(StreamStore, long,
+ * long, long, PartitionLogConfig)} reads the newest snapshot and replays only the data after it.
+ *
+ * <p>Not supported yet (refused or absent, see the module README): transactional producers,
+ * offsets for real timestamps and the time index, retention.
  *
  * <h2>Concurrency</h2>
  * All methods are thread-safe. {@code lock} guards {@code assignedEnd} (the offset the next
- * append receives, in-flight appends included) and {@code appendFailure}; it is held while a batch is
- * stamped and handed to {@link Stream#append}, so that stream offsets and stamped Kafka offsets
- * cannot diverge. Validation (record iteration, decompression) runs before the lock.
+ * append receives, in-flight appends included), {@code appendFailure}, the producer state, the
+ * leader-epoch cache and the snapshot bookkeeping; it is held while a batch is checked, stamped and
+ * handed to {@link Stream#append}, so that stream offsets and stamped Kafka offsets cannot diverge
+ * and the producer state follows the order of the data. Validation (record iteration,
+ * decompression) runs before the lock. Snapshots are written one after the other, each once the
+ * data it covers is durable, on the common fork-join pool.
  *
  * <h2>Durability</h2>
- * The future of {@link #appendAsLeader} completes when the stream has made the batch durable.
+ * The future of {@link #appendAsLeader} completes when the stream has made the batch durable; an
+ * answer to a duplicate completes once the original batch (and those before it) is durable.
  *
  * <h2>Failure</h2>
  * Futures fail with {@link KafkaLogException} subclasses whose {@link KafkaLogException#error()} is
  * the Kafka error code to answer with. A failed stream append fails every later in-flight append
  * (Strata's rule: no holes); the log then refuses appends with {@link LogStorageException} until it
- * is closed and re-opened. The exceptions: a batch above the store's own batch limit, and an append
- * refused by backpressure, are refused by the stream at once, before it takes an offset, so they
- * fail alone (MESSAGE_TOO_LARGE, REQUEST_TIMED_OUT) and the log goes on.
+ * is closed and re-opened (which rebuilds the producer state from durable data). The exceptions: a
+ * batch above the store's own batch limit, and an append refused by backpressure, are refused by the
+ * stream at once, before it takes an offset, so they fail alone (MESSAGE_TOO_LARGE,
+ * REQUEST_TIMED_OUT) and the log goes on. A failed snapshot write does not fail any append: the
+ * next snapshot replaces it, and until then a reopen replays more data; {@link #close()} reports it.
  *
  * <h2>Backpressure</h2>
- * None of its own: no queue or buffer here grows. When the store applies backpressure, the append
- * waits inside {@link Stream#append} (bounded by the store's setting) while holding {@code lock},
- * so later appends of this partition wait behind it in order, then fails with a
- * {@link LogStorageException} answering {@code REQUEST_TIMED_OUT} (retriable).
+ * None of its own: no queue or buffer here grows (at most one snapshot per
+ * {@code snapshotIntervalBytes} of data waits for its data to be durable). When the store applies
+ * backpressure, the append waits inside {@link Stream#append} (bounded by the store's setting) while
+ * holding {@code lock}, so later appends of this partition wait behind it in order, then fails
+ * with a {@link LogStorageException} answering {@code REQUEST_TIMED_OUT} (retriable).
  */
 public final class KafkaPartitionLog implements AutoCloseable {
 
+    /** Bytes per stream fetch when reading snapshots and replaying the data tail. */
+    private static final int RECOVERY_FETCH_BYTES = 1 << 20;
+
     private final Stream stream;
+    private final Stream meta; // null when opened without a meta stream (no snapshots)
     private final PartitionLogConfig config;
     private final Object lock = new Object();
     private long assignedEnd; // guarded by: lock
     private Throwable appendFailure; // guarded by: lock
+    private final ProducerStateTable producers; // guarded by: lock
+    private final LeaderEpochCache epochs; // guarded by: lock
+    private CompletableFuture<?> lastAppend = CompletableFuture.completedFuture(null); // guarded by: lock
+    private long bytesSinceSnapshot; // guarded by: lock
+    private long snapshotOffset; // guarded by: lock; data offset of the newest snapshot scheduled or loaded, -1 if none
+    private CompletableFuture<Void> snapshotWrites = CompletableFuture.completedFuture(null); // guarded by: lock
+    private boolean closed; // guarded by: lock
+    private volatile Throwable snapshotFailure; // the last snapshot write's failure, null once one succeeds
 
-    private KafkaPartitionLog(Stream stream, PartitionLogConfig config) {
+    private KafkaPartitionLog(Stream stream, Stream meta, PartitionLogConfig config, ProducerStateTable producers,
+                              LeaderEpochCache epochs, long snapshotOffset) {
         this.stream = stream;
+        this.meta = meta;
         this.config = config;
+        this.producers = producers;
+        this.epochs = epochs;
+        this.snapshotOffset = snapshotOffset;
         this.assignedEnd = stream.nextOffset();
     }
 
     /**
-     * Creates an empty partition log on a new stream of {@code store}. Keep {@link #streamId()}: it
-     * is how the partition is found again ({@link #open}).
+     * Creates an empty partition log on two new streams of {@code store}: the data stream and the
+     * meta stream. Keep both {@link #streamId()} and {@link #metaStreamId()}: they are how the
+     * partition is found again ({@link #open(StreamStore, long, long, long, PartitionLogConfig)}).
      *
      * @param epoch the stream epoch of this holder (see {@link StreamStore}); a new leader opens with a higher one
-     * @return the open log; fails with {@link LogStorageException}
+     * @return the open log; fails with {@link LogStorageException} (the data stream is deleted again
+     *     if the meta stream cannot be created)
      */
     public static CompletableFuture<KafkaPartitionLog> create(StreamStore store, long epoch, PartitionLogConfig config) {
         requireArgs(store, config);
-        return store.createStream(StreamOptions.defaults().withEpoch(epoch))
-                .handle((stream, error) -> {
+        StreamOptions options = StreamOptions.defaults().withEpoch(epoch);
+        return store.createStream(options)
+                .handle((data, error) -> {
                     if (error != null) {
-                        throw new LogStorageException("cannot create the partition's stream: epoch=" + epoch, unwrap(error));
+                        throw new LogStorageException("cannot create the partition's data stream: epoch=" + epoch, unwrap(error));
                     }
-                    return new KafkaPartitionLog(stream, config);
-                });
+                    return data;
+                })
+                .thenCompose(data -> store.createStream(options).handle((meta, error) -> {
+                    if (error != null) {
+                        data.close().thenCompose(v -> store.deleteStream(data.id(), epoch));
+                        throw new LogStorageException("cannot create the partition's meta stream: epoch=" + epoch
+                                + " dataStreamId=" + data.id(), unwrap(error));
+                    }
+                    return new KafkaPartitionLog(data, meta, config, new ProducerStateTable(), new LeaderEpochCache(), -1);
+                }));
     }
 
     /**
-     * Opens the partition log kept in stream {@code streamId}, fencing any holder with a lower epoch.
-     * The log end offset and log start offset are those the stream kept.
+     * Opens the partition log kept in data stream {@code streamId} and meta stream
+     * {@code metaStreamId}, fencing any holder with a lower epoch. The log end and start offsets are
+     * those the data stream kept; the producer state and leader-epoch cache come from the newest
+     * snapshot in the meta stream plus the data appended after it (only that tail is read).
+     *
+     * @return the open log; fails with {@link LogStorageException} (its cause says why: not found,
+     *     fenced, a corrupt snapshot ({@link CorruptDataException}), ...)
+     */
+    public static CompletableFuture<KafkaPartitionLog> open(StreamStore store, long streamId, long metaStreamId, long epoch,
+                                                            PartitionLogConfig config) {
+        requireArgs(store, config);
+        String what = "streamId=" + streamId + " metaStreamId=" + metaStreamId + " epoch=" + epoch;
+        return openStream(store, streamId, epoch, what).thenCompose(data -> openStream(store, metaStreamId, epoch, what)
+                .whenComplete((m, e) -> {
+                    if (e != null) {
+                        data.close();
+                    }
+                })
+                .thenCompose(m -> recover(data, m, config, what)));
+    }
+
+    /**
+     * Opens a partition log from its data stream alone, without snapshots: the producer state and
+     * leader-epoch cache are rebuilt by reading the <b>whole</b> retained data stream, and none are
+     * written. For a partition whose meta stream id is not known (for example one created by slice 1
+     * of this module); prefer {@link #open(StreamStore, long, long, long, PartitionLogConfig)}.
      *
      * @return the open log; fails with {@link LogStorageException} (its cause says why: not found, fenced, ...)
      */
     public static CompletableFuture<KafkaPartitionLog> open(StreamStore store, long streamId, long epoch,
                                                             PartitionLogConfig config) {
         requireArgs(store, config);
-        return store.openStream(streamId, epoch)
-                .handle((stream, error) -> {
-                    if (error != null) {
-                        throw new LogStorageException("cannot open the partition's stream: streamId=" + streamId
-                                + " epoch=" + epoch, unwrap(error));
+        String what = "streamId=" + streamId + " epoch=" + epoch;
+        return openStream(store, streamId, epoch, what).thenCompose(data -> recover(data, null, config, what));
+    }
+
+    private static CompletableFuture<Stream> openStream(StreamStore store, long id, long epoch, String what) {
+        return store.openStream(id, epoch).handle((s, error) -> {
+            if (error != null) {
+                throw new LogStorageException("cannot open the partition's stream " + id + ": " + what, unwrap(error));
+            }
+            return s;
+        });
+    }
+
+    /** Newest snapshot, then the data after it. Closes both streams if that fails. */
+    private static CompletableFuture<KafkaPartitionLog> recover(Stream data, Stream meta, PartitionLogConfig config,
+                                                                String what) {
+        ProducerStateTable producers = new ProducerStateTable();
+        LeaderEpochCache epochs = new LeaderEpochCache();
+        long end = data.nextOffset();
+        CompletableFuture<MetaSnapshot> latest = meta == null ? CompletableFuture.completedFuture(null) : latestSnapshot(meta);
+        return latest.thenCompose(snapshot -> {
+            long from = data.startOffset();
+            if (snapshot != null) {
+                if (snapshot.dataOffset() > end) {
+                    throw new CorruptDataException("snapshot is beyond the data: snapshot dataOffset=" + snapshot.dataOffset()
+                            + " data nextOffset=" + end + " metaStreamId=" + meta.id());
+                }
+                long now = config.clock().millis();
+                // as Kafka's loadFromSnapshot: expired producers are not loaded
+                snapshot.producers().stream()
+                        .filter(p -> !ProducerStateTable.isExpired(p, now, config.producerIdExpirationMs()))
+                        .forEach(producers::load);
+                epochs.load(snapshot.epochs());
+                from = Math.max(from, snapshot.dataOffset());
+            }
+            long replayFrom = from;
+            return forEachBatch(data, replayFrom, end, b -> replay(b, replayFrom, producers, epochs))
+                    .thenApply(v -> {
+                        // Kafka's cache was truncated from the start at each deleteRecords, and its
+                        // LogLoader then drops epochs starting at or after the end: the same, in that
+                        // order (it matters when the log is empty: an epoch at start == end goes)
+                        epochs.truncateFromStart(data.startOffset());
+                        epochs.truncateFromEnd(end);
+                        return new KafkaPartitionLog(data, meta, config, producers, epochs,
+                                snapshot == null ? -1 : snapshot.dataOffset());
+                    });
+        }).handle((log, error) -> {
+            if (error != null) {
+                data.close();
+                if (meta != null) {
+                    meta.close();
+                }
+                throw new LogStorageException("cannot recover the partition's state: " + what, unwrap(error));
+            }
+            return log;
+        });
+    }
+
+    /** Applies one stored data batch to the state (no checks, as Kafka's loading from segments). */
+    private static void replay(FetchedBatch stored, long from, ProducerStateTable producers, LeaderEpochCache epochs) {
+        for (org.apache.kafka.common.record.internal.RecordBatch batch : MemoryRecords.readableRecords(stored.payload()).batches()) {
+            if (batch.lastOffset() < from) {
+                continue;
+            }
+            if (batch.partitionLeaderEpoch() >= 0) {
+                epochs.assign(batch.partitionLeaderEpoch(), batch.baseOffset());
+            }
+            if (batch.hasProducerId()) {
+                producers.addStored(batch);
+            }
+        }
+    }
+
+    /** The newest snapshot in {@code meta} (its last chunk ends the stream), or null if it holds none. */
+    private static CompletableFuture<MetaSnapshot> latestSnapshot(Stream meta) {
+        long end = meta.nextOffset();
+        if (end == meta.startOffset()) {
+            return CompletableFuture.completedFuture(null);
+        }
+        List<MetaSnapshot.Chunk> last = new ArrayList<>(1);
+        return forEachBatch(meta, end - 1, end, b -> last.add(MetaSnapshot.parseChunk(copy(b.payload()), b.baseOffset())))
+                .thenCompose(v -> {
+                    MetaSnapshot.Chunk tail = last.get(last.size() - 1);
+                    long first = end - tail.count();
+                    if (tail.index() != tail.count() - 1 || first < meta.startOffset()) {
+                        throw new CorruptDataException("the meta stream does not end with a whole snapshot: metaStreamId="
+                                + meta.id() + " [" + meta.startOffset() + ", " + end + ") last chunk " + tail.index()
+                                + " of " + tail.count());
                     }
-                    return new KafkaPartitionLog(stream, config);
+                    List<MetaSnapshot.Chunk> chunks = new ArrayList<>(tail.count());
+                    return forEachBatch(meta, first, end - 1,
+                            b -> chunks.add(MetaSnapshot.parseChunk(copy(b.payload()), b.baseOffset())))
+                            .thenApply(w -> {
+                                chunks.add(tail);
+                                return MetaSnapshot.decode(chunks);
+                            });
                 });
+    }
+
+    private static ByteBuffer copy(ByteBuffer b) {
+        ByteBuffer out = ByteBuffer.allocate(b.remaining());
+        return out.put(b.duplicate()).flip();
+    }
+
+    /** Hands every batch of {@code [from, to)} to {@code each}, fetching as often as needed. */
+    private static CompletableFuture<Void> forEachBatch(Stream s, long from, long to, Consumer<FetchedBatch> each) {
+        if (from >= to) {
+            return CompletableFuture.completedFuture(null);
+        }
+        return s.fetch(from, to, RECOVERY_FETCH_BYTES).thenCompose(fetched -> {
+            long next;
+            try (fetched) {
+                if (fetched.isEmpty()) {
+                    throw new CorruptDataException("stream " + s.id() + " returned nothing at " + from + " before " + to);
+                }
+                fetched.batches().forEach(each);
+                next = fetched.nextOffset(from);
+            }
+            return forEachBatch(s, next, to, each);
+        });
     }
 
     private static void requireArgs(StreamStore store, PartitionLogConfig config) {
@@ -116,9 +305,17 @@ public final class KafkaPartitionLog implements AutoCloseable {
         }
     }
 
-    /** The id of the data stream that holds this partition. */
+    /** The id of the data stream that holds this partition's batches. */
     public long streamId() {
         return stream.id();
+    }
+
+    /**
+     * The id of the meta stream that holds this partition's state snapshots, or {@code -1} if this
+     * log was opened without one ({@link #open(StreamStore, long, long, PartitionLogConfig)}).
+     */
+    public long metaStreamId() {
+        return meta == null ? -1 : meta.id();
     }
 
     /** The first offset a consumer may read. */
@@ -137,9 +334,18 @@ public final class KafkaPartitionLog implements AutoCloseable {
     }
 
     /**
-     * Appends one batch from a plain producer as the partition leader: validates it (see
-     * {@link BatchValidator}), assigns its offsets from the log end offset, applies the configured
-     * timestamp type, stamps {@code leaderEpoch}, and stores it durably.
+     * Appends one batch from a plain or idempotent producer as the partition leader: validates it
+     * (see {@link BatchValidator}), records {@code leaderEpoch}'s start offset if it is new, checks
+     * an idempotent batch against its producer's state, assigns its offsets from the log end offset,
+     * applies the configured timestamp type, stamps {@code leaderEpoch}, and stores it durably.
+     *
+     * <p>Idempotent batches follow Kafka 4.3's {@code ProducerAppendInfo}: a batch with the same
+     * producer epoch and first/last sequence as one of the producer's last five is a duplicate: it is
+     * not stored again and the answer carries the original's offsets, its timestamp as log append
+     * time (as Kafka answers duplicates, also with CreateTime) and the current log start offset. An
+     * older producer epoch fails with {@link InvalidProducerEpochException}; a sequence that is not the
+     * last one + 1, or a new epoch not starting at 0, with {@link OutOfOrderSequenceException}. A
+     * producer id the log has no state for may start at any sequence.
      *
      * <p>Modifies {@code records}' buffer in place, as Kafka's broker does; the bytes must not change
      * until the future completes.
@@ -148,12 +354,14 @@ public final class KafkaPartitionLog implements AutoCloseable {
      * @param leaderEpoch the partition leader epoch stamped on the batch
      * @return the offsets and times of the durable batch; fails with {@link CorruptBatchException},
      *     {@link InvalidBatchException}, {@link InvalidBatchTimestampException},
-     *     {@link BatchTooLargeException} or {@link LogStorageException}
-     * @throws IllegalArgumentException if {@code records} is null
+     *     {@link BatchTooLargeException}, {@link OutOfOrderSequenceException},
+     *     {@link InvalidProducerEpochException} or {@link LogStorageException}
+     * @throws IllegalArgumentException if {@code records} is null or {@code leaderEpoch} is negative
+     *     (Kafka's leader-epoch cache refuses it too)
      */
     public CompletableFuture<AppendInfo> appendAsLeader(MemoryRecords records, int leaderEpoch) {
-        if (records == null) {
-            throw new IllegalArgumentException("records must not be null");
+        if (records == null || leaderEpoch < 0) {
+            throw new IllegalArgumentException("records must not be null and leaderEpoch >= 0, got leaderEpoch=" + leaderEpoch);
         }
         long now = config.clock().millis();
         BatchValidator.Validated validated;
@@ -166,14 +374,37 @@ public final class KafkaPartitionLog implements AutoCloseable {
         long baseOffset;
         long logAppendTime;
         CompletableFuture<AppendResult> appended;
+        org.apache.kafka.common.record.internal.MutableRecordBatch batch = validated.batch();
         synchronized (lock) {
             if (appendFailure != null) {
                 return CompletableFuture.failedFuture(new LogStorageException(
                         "an earlier append failed; re-open the log: streamId=" + stream.id(), appendFailure));
             }
             baseOffset = assignedEnd;
+            // Kafka assigns the epoch before the producer checks, also for a batch they then refuse
+            epochs.assign(leaderEpoch, baseOffset);
+            if (batch.hasProducerId()) {
+                ProducerStateTable.BatchMeta duplicate;
+                try {
+                    duplicate = producers.check(batch, baseOffset);
+                } catch (KafkaLogException e) {
+                    return CompletableFuture.failedFuture(e);
+                }
+                if (duplicate != null) {
+                    AppendInfo original = new AppendInfo(duplicate.firstOffset(), duplicate.lastOffset(),
+                            duplicate.timestamp(), logStartOffset);
+                    return lastAppend.handle((r, error) -> {
+                        if (error != null) {
+                            throw new LogStorageException("the original of a duplicate batch was not stored: streamId="
+                                    + stream.id() + " offsets=" + duplicate.firstOffset() + ".." + duplicate.lastOffset(),
+                                    unwrap(error));
+                        }
+                        return original;
+                    });
+                }
+            }
             logAppendTime = BatchValidator.stamp(validated, baseOffset, leaderEpoch, config, now);
-            appended = stream.append(RecordBatch.of(validated.count(), validated.batch().maxTimestamp(), validated.bytes()));
+            appended = stream.append(RecordBatch.of(validated.count(), batch.maxTimestamp(), validated.bytes()));
             Throwable refused = appended.isCompletedExceptionally() ? appended.handle((r, e) -> unwrap(e)).join() : null;
             if (refused instanceof RecordTooLargeException tooLarge) {
                 // Refused at once, before an offset was taken (the store checks its batch limit up
@@ -189,6 +420,15 @@ public final class KafkaPartitionLog implements AutoCloseable {
                         "append refused by backpressure: streamId=" + stream.id() + " baseOffset=" + baseOffset, refused));
             }
             assignedEnd = baseOffset + validated.count();
+            if (batch.hasProducerId()) {
+                producers.add(batch.producerId(), batch.producerEpoch(), new ProducerStateTable.BatchMeta(
+                        batch.baseSequence(), batch.lastSequence(), baseOffset, assignedEnd - 1, batch.maxTimestamp()));
+            }
+            lastAppend = appended;
+            bytesSinceSnapshot += batch.sizeInBytes();
+            if (bytesSinceSnapshot >= config.snapshotIntervalBytes()) {
+                snapshotLocked();
+            }
         }
         long lastOffset = baseOffset + validated.count() - 1;
         return appended.handle((result, error) -> {
@@ -207,6 +447,99 @@ public final class KafkaPartitionLog implements AutoCloseable {
             }
             return new AppendInfo(baseOffset, lastOffset, logAppendTime, logStartOffset);
         });
+    }
+
+    /**
+     * Schedules a snapshot of the current state, valid up to {@code assignedEnd}: it is written to
+     * the meta stream after the previous snapshot and once every append before it is durable (not
+     * at all if one of them fails), and the meta stream is then trimmed to it.
+     *
+     * @return completes (never exceptionally) when the snapshot is written or given up
+     */
+    private CompletableFuture<Void> snapshotLocked() {
+        bytesSinceSnapshot = 0;
+        if (meta == null) {
+            return CompletableFuture.completedFuture(null);
+        }
+        MetaSnapshot snapshot = new MetaSnapshot(assignedEnd, epochs.entries(), producers.entries());
+        snapshotOffset = assignedEnd;
+        CompletableFuture<?> covered = lastAppend;
+        snapshotWrites = snapshotWrites
+                .thenCompose(v -> covered.handle((r, error) -> error == null))
+                .thenComposeAsync(durable -> durable ? writeSnapshot(snapshot) : CompletableFuture.completedFuture(null))
+                .handle((v, error) -> {
+                    snapshotFailure = error == null ? null : unwrap(error);
+                    return null;
+                });
+        return snapshotWrites;
+    }
+
+    private CompletableFuture<Void> writeSnapshot(MetaSnapshot snapshot) {
+        List<CompletableFuture<AppendResult>> chunks = new ArrayList<>();
+        for (ByteBuffer chunk : snapshot.toChunks(config.metaChunkBytes())) {
+            chunks.add(meta.append(RecordBatch.of(1, chunk)));
+        }
+        return CompletableFuture.allOf(chunks.toArray(CompletableFuture[]::new))
+                .thenCompose(v -> meta.trim(chunks.get(0).join().baseOffset()));
+    }
+
+    /**
+     * OffsetForLeaderEpoch for this partition: the largest leader epoch at or below
+     * {@code leaderEpoch} that wrote to this log and the offset where it ended (the next epoch's
+     * start offset, or the log end offset for the latest epoch), with the rules of Kafka's
+     * {@code LeaderEpochFileCache.endOffsetFor}; {@link EpochEndOffset#UNDEFINED_EPOCH} /
+     * {@link EpochEndOffset#UNDEFINED_EPOCH_OFFSET} when undefined.
+     */
+    public EpochEndOffset endOffsetForEpoch(int leaderEpoch) {
+        synchronized (lock) {
+            return epochs.endOffsetFor(leaderEpoch, stream.nextOffset());
+        }
+    }
+
+    /** The latest leader epoch that appended to this log, if any. */
+    public OptionalInt latestEpoch() {
+        synchronized (lock) {
+            return epochs.latestEpoch();
+        }
+    }
+
+    /** The leader-epoch cache: each epoch and its start offset, oldest first. */
+    public List<LeaderEpochEntry> leaderEpochEntries() {
+        synchronized (lock) {
+            return epochs.entries();
+        }
+    }
+
+    /**
+     * Forgets idempotent producers whose last batch's timestamp is at least
+     * {@link PartitionLogConfig#producerIdExpirationMs()} before now (Kafka's
+     * {@code removeExpiredProducers}, which the broker runs every
+     * {@code producer.id.expiration.check.interval.ms}, 10 minutes by default): a later batch of such
+     * a producer may start at any sequence. The embedding broker schedules this call; the log also
+     * drops expired producers when it loads a snapshot. The timestamp is the batch's max timestamp,
+     * the producer's own with CreateTime (-1 if its records have none).
+     *
+     * @return how many producers were forgotten
+     */
+    public int removeExpiredProducers() {
+        long now = config.clock().millis();
+        synchronized (lock) {
+            return producers.removeExpired(now, config.producerIdExpirationMs());
+        }
+    }
+
+    /** Completes when every snapshot scheduled so far is written or given up (for tests). */
+    CompletableFuture<Void> snapshotsWritten() {
+        synchronized (lock) {
+            return snapshotWrites;
+        }
+    }
+
+    /** The state kept for one producer id, or null (for tests). */
+    ProducerStateTable.Entry producerState(long producerId) {
+        synchronized (lock) {
+            return producers.entry(producerId);
+        }
     }
 
     /**
@@ -322,7 +655,11 @@ public final class KafkaPartitionLog implements AutoCloseable {
     /**
      * Advances the log start offset to {@code offset} (Kafka's DeleteRecords): data below it is no
      * longer readable; the batch containing it stays readable whole. An offset at or below the
-     * current log start offset changes nothing.
+     * current log start offset changes nothing. The leader-epoch cache is truncated as Kafka's
+     * ({@code truncateFromStart}); the producer state is kept (as Kafka 4.3 keeps it). If the new
+     * start is beyond the newest snapshot, a snapshot is written before the future completes, so that
+     * a reopen never needs data below the log start offset (a failure to write it is reported by
+     * {@link #close()}, not here).
      *
      * @param offset the new log start offset, or {@link DeleteRecordsRequest#HIGH_WATERMARK} (-1)
      *     for the high watermark
@@ -337,7 +674,9 @@ public final class KafkaPartitionLog implements AutoCloseable {
             return CompletableFuture.failedFuture(new LogOffsetOutOfRangeException(
                     "cannot move the log start offset beyond the high watermark", offset, stream.startOffset(), hw));
         }
-        return stream.trim(target).handle((ignored, error) -> {
+        // async: the continuation takes the log's lock, which an append may hold while the store
+        // applies backpressure; the store's callback thread must not wait for it
+        return stream.trim(target).handleAsync((ignored, error) -> {
             if (error != null) {
                 Throwable cause = unwrap(error);
                 if (cause instanceof OffsetOutOfRangeException oor) {
@@ -346,8 +685,41 @@ public final class KafkaPartitionLog implements AutoCloseable {
                 }
                 throw new LogStorageException("deleteRecords failed: streamId=" + stream.id() + " offset=" + offset, cause);
             }
-            return stream.startOffset();
-        });
+            long start = stream.startOffset();
+            CompletableFuture<Void> snapshot = CompletableFuture.completedFuture(null);
+            synchronized (lock) {
+                epochs.truncateFromStart(start);
+                if (snapshotOffset < start && appendFailure == null && !closed) {
+                    snapshot = snapshotLocked();
+                }
+            }
+            return snapshot.thenApply(v -> start);
+        }).thenCompose(f -> f);
+    }
+
+    /**
+     * ListOffsets for a special timestamp, with the leader epoch as Kafka's
+     * {@code UnifiedLog.fetchOffsetByTimestamp} gives it: {@link ListOffsetsRequest#EARLIEST_TIMESTAMP}
+     * (-2) answers the log start offset and the earliest cached epoch if it starts at or below it;
+     * {@link ListOffsetsRequest#LATEST_TIMESTAMP} (-1) the log end offset and the latest epoch.
+     *
+     * @throws UnsupportedOperationException for any other timestamp: the time index (real
+     *     timestamps, -3 max timestamp) is not built yet
+     */
+    public TimestampAndOffset fetchOffsetByTimestamp(long timestamp) {
+        synchronized (lock) {
+            if (timestamp == ListOffsetsRequest.EARLIEST_TIMESTAMP) {
+                long start = stream.startOffset();
+                List<LeaderEpochEntry> entries = epochs.entries();
+                OptionalInt epoch = !entries.isEmpty() && entries.get(0).startOffset() <= start
+                        ? OptionalInt.of(entries.get(0).epoch()) : OptionalInt.empty();
+                return new TimestampAndOffset(-1, start, epoch);
+            }
+            if (timestamp == ListOffsetsRequest.LATEST_TIMESTAMP) {
+                return new TimestampAndOffset(-1, stream.nextOffset(), epochs.latestEpoch());
+            }
+        }
+        throw new UnsupportedOperationException("offsets by timestamp need the time index, not built yet: timestamp=" + timestamp);
     }
 
     /**
@@ -369,17 +741,33 @@ public final class KafkaPartitionLog implements AutoCloseable {
     }
 
     /**
-     * Closes the stream handle. Acknowledged batches stay durable; appends in flight either complete
-     * or fail. Idempotent.
+     * Writes a last snapshot (unless an append failed), waits for snapshot writes, and closes both
+     * stream handles. Acknowledged batches stay durable; appends in flight either complete or fail.
+     * Idempotent.
      *
-     * @throws LogStorageException if the stream failed to close
+     * @throws LogStorageException if a stream failed to close, or the last snapshot write failed
+     *     (the data is intact; the next open replays more of it)
      */
     @Override
     public void close() {
+        CompletableFuture<Void> snapshots;
+        synchronized (lock) {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            snapshots = meta != null && appendFailure == null ? snapshotLocked() : snapshotWrites;
+        }
+        snapshots.join();
         try {
-            stream.close().join();
+            CompletableFuture.allOf(stream.close(), meta == null ? CompletableFuture.completedFuture(null) : meta.close()).join();
         } catch (CompletionException e) {
-            throw new LogStorageException("close failed: streamId=" + stream.id(), unwrap(e));
+            throw new LogStorageException("close failed: streamId=" + stream.id() + " metaStreamId=" + metaStreamId(), unwrap(e));
+        }
+        Throwable failed = snapshotFailure;
+        if (failed != null) {
+            throw new LogStorageException("the last snapshot was not written: streamId=" + stream.id() + " metaStreamId="
+                    + metaStreamId(), failed);
         }
     }
 

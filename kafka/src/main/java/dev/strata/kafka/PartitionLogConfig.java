@@ -17,9 +17,18 @@ import org.apache.kafka.common.record.internal.Records;
  * @param messageTimestampAfterMaxMs {@code message.timestamp.after.max.ms}: with CreateTime, how far
  *     in the future a record's timestamp may be
  * @param clock source of "now" for LogAppendTime and the timestamp bounds
+ * @param snapshotIntervalBytes (this log's own) a snapshot of the producer state and leader-epoch
+ *     cache is written to the meta stream after this many bytes of data, and at close; a reopen
+ *     after a crash replays at most about this much data
+ * @param metaChunkBytes (this log's own) largest meta-stream batch a snapshot is split into; must
+ *     not exceed the store's batch limit
+ * @param producerIdExpirationMs {@code producer.id.expiration.ms} (a broker setting in Kafka): an
+ *     idempotent producer whose last batch's timestamp is this old is forgotten by
+ *     {@link KafkaPartitionLog#removeExpiredProducers()} and when a snapshot is loaded
  */
 public record PartitionLogConfig(TimestampType timestampType, int maxMessageBytes,
-                                 long messageTimestampBeforeMaxMs, long messageTimestampAfterMaxMs, Clock clock) {
+                                 long messageTimestampBeforeMaxMs, long messageTimestampAfterMaxMs, Clock clock,
+                                 long snapshotIntervalBytes, int metaChunkBytes, long producerIdExpirationMs) {
 
     /** Kafka's default {@code max.message.bytes}: 1 MiB plus the 12-byte log overhead. */
     public static final int DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024 + Records.LOG_OVERHEAD;
@@ -27,6 +36,14 @@ public record PartitionLogConfig(TimestampType timestampType, int maxMessageByte
     public static final long DEFAULT_TIMESTAMP_BEFORE_MAX_MS = Long.MAX_VALUE;
     /** Kafka's default {@code message.timestamp.after.max.ms} since 4.0: one hour. */
     public static final long DEFAULT_TIMESTAMP_AFTER_MAX_MS = 3_600_000L;
+    /** Default {@link #snapshotIntervalBytes()}: 8 MiB. */
+    public static final long DEFAULT_SNAPSHOT_INTERVAL_BYTES = 8L << 20;
+    /** Default {@link #metaChunkBytes()}: 32 KiB. */
+    public static final int DEFAULT_META_CHUNK_BYTES = 32 * 1024;
+    /** Kafka's default {@code producer.id.expiration.ms}: one day. */
+    public static final long DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000L;
+    /** Smallest {@link #metaChunkBytes()}: a chunk header plus 64 bytes of state. */
+    public static final int MIN_META_CHUNK_BYTES = MetaSnapshot.CHUNK_HEADER_BYTES + 64;
 
     public PartitionLogConfig {
         Objects.requireNonNull(timestampType, "timestampType");
@@ -41,6 +58,22 @@ public record PartitionLogConfig(TimestampType timestampType, int maxMessageByte
             throw new IllegalArgumentException("message timestamp bounds must be >= 0, got before="
                     + messageTimestampBeforeMaxMs + " after=" + messageTimestampAfterMaxMs);
         }
+        if (snapshotIntervalBytes < 1) {
+            throw new IllegalArgumentException("snapshotIntervalBytes must be >= 1, got " + snapshotIntervalBytes);
+        }
+        if (metaChunkBytes < MIN_META_CHUNK_BYTES) {
+            throw new IllegalArgumentException("metaChunkBytes must be >= " + MIN_META_CHUNK_BYTES + ", got " + metaChunkBytes);
+        }
+        if (producerIdExpirationMs < 1) {
+            throw new IllegalArgumentException("producerIdExpirationMs must be >= 1, got " + producerIdExpirationMs);
+        }
+    }
+
+    /** The settings of slice 1, with the defaults of the later ones. */
+    public PartitionLogConfig(TimestampType timestampType, int maxMessageBytes, long messageTimestampBeforeMaxMs,
+                              long messageTimestampAfterMaxMs, Clock clock) {
+        this(timestampType, maxMessageBytes, messageTimestampBeforeMaxMs, messageTimestampAfterMaxMs, clock,
+                DEFAULT_SNAPSHOT_INTERVAL_BYTES, DEFAULT_META_CHUNK_BYTES, DEFAULT_PRODUCER_ID_EXPIRATION_MS);
     }
 
     /** All defaults: CreateTime, Kafka's size and timestamp limits, the system UTC clock. */
@@ -59,6 +92,9 @@ public record PartitionLogConfig(TimestampType timestampType, int maxMessageByte
         private long beforeMaxMs = DEFAULT_TIMESTAMP_BEFORE_MAX_MS;
         private long afterMaxMs = DEFAULT_TIMESTAMP_AFTER_MAX_MS;
         private Clock clock = Clock.systemUTC();
+        private long snapshotIntervalBytes = DEFAULT_SNAPSHOT_INTERVAL_BYTES;
+        private int metaChunkBytes = DEFAULT_META_CHUNK_BYTES;
+        private long producerIdExpirationMs = DEFAULT_PRODUCER_ID_EXPIRATION_MS;
 
         private Builder() {
         }
@@ -108,8 +144,36 @@ public record PartitionLogConfig(TimestampType timestampType, int maxMessageByte
             return this;
         }
 
+        /** @throws IllegalArgumentException if below 1 */
+        public Builder snapshotIntervalBytes(long bytes) {
+            if (bytes < 1) {
+                throw new IllegalArgumentException("snapshotIntervalBytes must be >= 1, got " + bytes);
+            }
+            this.snapshotIntervalBytes = bytes;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if below {@link #MIN_META_CHUNK_BYTES} */
+        public Builder metaChunkBytes(int bytes) {
+            if (bytes < MIN_META_CHUNK_BYTES) {
+                throw new IllegalArgumentException("metaChunkBytes must be >= " + MIN_META_CHUNK_BYTES + ", got " + bytes);
+            }
+            this.metaChunkBytes = bytes;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if below 1 */
+        public Builder producerIdExpirationMs(long ms) {
+            if (ms < 1) {
+                throw new IllegalArgumentException("producerIdExpirationMs must be >= 1, got " + ms);
+            }
+            this.producerIdExpirationMs = ms;
+            return this;
+        }
+
         public PartitionLogConfig build() {
-            return new PartitionLogConfig(timestampType, maxMessageBytes, beforeMaxMs, afterMaxMs, clock);
+            return new PartitionLogConfig(timestampType, maxMessageBytes, beforeMaxMs, afterMaxMs, clock,
+                    snapshotIntervalBytes, metaChunkBytes, producerIdExpirationMs);
         }
     }
 }

@@ -52,16 +52,18 @@ class KafkaPartitionLogDurableTest {
     @Test
     void restartedStoreKeepsTheExactLogStartAndEndOffsets() {
         long id;
+        long metaId;
         try (DurableStreamStore store = openStore()) {
             KafkaPartitionLog log = KafkaPartitionLog.create(store, 0, config()).join();
             id = log.streamId();
+            metaId = log.metaStreamId();
             log.appendAsLeader(Batches.plain(Compression.NONE, 5, 100, NOW), 0).join();
             log.appendAsLeader(Batches.plain(Compression.zstd().build(), 5, 100, NOW), 0).join();
             assertThat(log.deleteRecords(7).join()).isEqualTo(7); // inside the second batch [5, 10)
             log.close();
         }
         try (DurableStreamStore store = openStore()) {
-            KafkaPartitionLog log = KafkaPartitionLog.open(store, id, 0, config()).join();
+            KafkaPartitionLog log = KafkaPartitionLog.open(store, id, metaId, 0, config()).join();
             assertThat(log.logStartOffset()).isEqualTo(7);
             assertThat(log.logEndOffset()).isEqualTo(10);
             assertThat(log.highWatermark()).isEqualTo(10);
@@ -83,14 +85,16 @@ class KafkaPartitionLogDurableTest {
     @Test
     void readFillsMaxBytesAcrossUploadedAndRecentBatches() {
         long id;
+        long metaId;
         try (DurableStreamStore store = openStore()) {
             KafkaPartitionLog log = KafkaPartitionLog.create(store, 0, config()).join();
             id = log.streamId();
+            metaId = log.metaStreamId();
             log.appendAsLeader(Batches.plain(Compression.NONE, 3, 100, NOW), 0).join();
             log.close();
         }
         try (DurableStreamStore store = openStore()) { // the first batch is now in an uploaded object
-            KafkaPartitionLog log = KafkaPartitionLog.open(store, id, 0, config()).join();
+            KafkaPartitionLog log = KafkaPartitionLog.open(store, id, metaId, 0, config()).join();
             log.appendAsLeader(Batches.plain(Compression.NONE, 3, 100, NOW), 0).join();
             log.appendAsLeader(Batches.plain(Compression.NONE, 3, 100, NOW), 0).join();
             assertThat(baseOffsets(log.read(1, 1 << 20, Isolation.HIGH_WATERMARK, false).join().records()))

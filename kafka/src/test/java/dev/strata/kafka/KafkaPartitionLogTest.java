@@ -148,11 +148,9 @@ class KafkaPartitionLogTest {
     }
 
     @Test
-    void idempotentAndTransactionalBatchesAreRefusedUntilSupported() {
+    void transactionalBatchesAreRefusedUntilSupported() {
         KafkaPartitionLog log = create(TimestampType.CREATE_TIME);
         SimpleRecord r = new SimpleRecord(NOW, "v".getBytes());
-        assertThat(errorOf(log.appendAsLeader(MemoryRecords.withIdempotentRecords(Compression.NONE, 1L, (short) 0, 0, r), 0)))
-                .isEqualTo(Errors.INVALID_RECORD);
         assertThat(errorOf(log.appendAsLeader(MemoryRecords.withTransactionalRecords(Compression.NONE, 1L, (short) 0, 0, r), 0)))
                 .isEqualTo(Errors.INVALID_RECORD);
         assertThat(log.logEndOffset()).isZero();
@@ -222,7 +220,9 @@ class KafkaPartitionLogTest {
         long id = log.streamId();
         log.close();
 
+        // from the data stream alone (the form without the meta stream id)
         KafkaPartitionLog reopened = KafkaPartitionLog.open(store, id, 1, PartitionLogConfig.defaults()).join();
+        assertThat(reopened.metaStreamId()).isEqualTo(-1);
         assertThat(reopened.logStartOffset()).isEqualTo(3);
         assertThat(reopened.logEndOffset()).isEqualTo(4);
         assertThat(reopened.appendAsLeader(Batches.plain(Compression.NONE, 2, 10, System.currentTimeMillis()), 1)
@@ -233,7 +233,7 @@ class KafkaPartitionLogTest {
     void appendsAfterANewLeaderOpenedTheStreamFailWithNotLeaderOrFollower() {
         KafkaPartitionLog oldLeader = create(TimestampType.CREATE_TIME);
         oldLeader.appendAsLeader(Batches.plain(Compression.NONE, 1, 10, NOW), 0).join();
-        KafkaPartitionLog newLeader = KafkaPartitionLog.open(store, oldLeader.streamId(), 1,
+        KafkaPartitionLog newLeader = KafkaPartitionLog.open(store, oldLeader.streamId(), oldLeader.metaStreamId(), 1,
                 PartitionLogConfig.builder().clock(clock).build()).join();
 
         assertThat(errorOf(oldLeader.appendAsLeader(Batches.plain(Compression.NONE, 1, 10, NOW), 0)))
@@ -298,6 +298,19 @@ class KafkaPartitionLogTest {
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("messageTimestampAfterMaxMs");
         assertThatThrownBy(() -> PartitionLogConfig.builder().clock(null)).isInstanceOf(IllegalArgumentException.class);
         assertThat(PartitionLogConfig.defaults().maxMessageBytes()).isEqualTo(1024 * 1024 + 12);
+        assertThatThrownBy(() -> PartitionLogConfig.builder().snapshotIntervalBytes(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("snapshotIntervalBytes");
+        assertThatThrownBy(() -> PartitionLogConfig.builder().metaChunkBytes(PartitionLogConfig.MIN_META_CHUNK_BYTES - 1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("metaChunkBytes")
+                .hasMessageContaining(Integer.toString(PartitionLogConfig.MIN_META_CHUNK_BYTES));
+        assertThatThrownBy(() -> PartitionLogConfig.builder().producerIdExpirationMs(0))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("producerIdExpirationMs");
+        assertThatThrownBy(() -> KafkaPartitionLog.create(store, 0, PartitionLogConfig.defaults()).join()
+                .appendAsLeader(Batches.plain(Compression.NONE, 1, 1, NOW), -1))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("leaderEpoch");
+        // the slice-1 constructor takes the later settings' defaults
+        assertThat(new PartitionLogConfig(TimestampType.CREATE_TIME, 100, 1, 1, clock).producerIdExpirationMs())
+                .isEqualTo(PartitionLogConfig.DEFAULT_PRODUCER_ID_EXPIRATION_MS);
     }
 
     /**

@@ -47,17 +47,21 @@ import org.apache.kafka.storage.internals.log.LogAppendInfo;
 import org.apache.kafka.storage.internals.log.LogConfig;
 import org.apache.kafka.storage.internals.log.LogDirFailureChannel;
 import org.apache.kafka.storage.internals.log.LogStartOffsetIncrementReason;
+import org.apache.kafka.storage.internals.log.ProducerStateEntry;
 import org.apache.kafka.storage.internals.log.ProducerStateManagerConfig;
 import org.apache.kafka.storage.internals.log.RecordValidationException;
 import org.apache.kafka.storage.internals.log.UnifiedLog;
 import org.apache.kafka.storage.log.metrics.BrokerTopicStats;
 
 /**
- * Differential test: random sequences of plain-producer appends (batch sizes, record sizes,
- * compression, timestamps, corrupted bytes), reads, deleteRecords, earliest/latest lookups, clock
- * moves and restarts run on a {@link KafkaPartitionLog} over a durable Strata store and on Kafka
- * 4.3.1's own {@link UnifiedLog}; offsets, errors (as Kafka {@link Errors}), record errors, read
- * bytes, high watermark, log end and log start offsets must agree.
+ * Differential test: random sequences of plain- and idempotent-producer appends (batch sizes,
+ * record sizes, compression, timestamps, corrupted bytes; retries, sequence gaps, producer-epoch
+ * bumps and fenced epochs), leader-epoch bumps, reads, deleteRecords, earliest/latest lookups,
+ * OffsetForLeaderEpoch, clock moves and clean and unclean restarts run on a
+ * {@link KafkaPartitionLog} over a durable Strata store and on Kafka 4.3.1's own
+ * {@link UnifiedLog}; offsets, errors (as Kafka {@link Errors}), record errors, read bytes, high
+ * watermark, log end and log start offsets, the leader-epoch cache and each producer's epoch and
+ * batches must agree.
  *
  * <p>Normalisations (the module README lists the reasons):
  * <ul>
@@ -73,6 +77,13 @@ import org.apache.kafka.storage.log.metrics.BrokerTopicStats;
  *       {@code Partition.deleteRecordsOnLeader} does before it calls the log.</li>
  *   <li>Kafka keeps the log start offset across restarts in a checkpoint file the LogManager writes;
  *       the test passes it to {@code UnifiedLog.create}, as the LogManager does.</li>
+ *   <li>Kafka's producer snapshot keeps only each producer's last batch, this log all five: a retry
+ *       that Kafka answers OUT_OF_ORDER_SEQUENCE_NUMBER after a restart forgot the batch must here
+ *       answer exactly the original offsets; producer states are compared on Kafka's batches (the
+ *       newest of ours).</li>
+ *   <li>Kafka drops every producer at a restart when its snapshot is at the log start offset, this
+ *       log keeps them (and an expired producer that this log replays from the data tail after an
+ *       unclean restart): such a producer only sends continuing batches afterwards.</li>
  * </ul>
  * Both logs share one {@link ManualClock}, so LogAppendTime stamps are equal.
  */
@@ -80,10 +91,12 @@ class UnifiedLogDifferentialProperties {
     private static final long START_MS = 1_760_000_000_000L;
     private static final int STORE_MAX_BATCH_BYTES = 64 * 1024;
     private static final int MAX_MESSAGE_BYTES = 48 * 1024;
+    private static final int PRODUCERS = 3;
+    private static final long FIRST_PRODUCER_ID = 1000;
     private static final List<Compression> COMPRESSIONS = List.of(Compression.NONE, Compression.lz4().build(),
             Compression.zstd().build(), Compression.gzip().build(), Compression.snappy().build());
 
-    sealed interface Op permits Append, Advance, Read, Delete, ListOffsets, Restart {
+    sealed interface Op permits Append, Advance, Read, Delete, ListOffsets, EpochQuery, ExpireProducers, Restart {
     }
 
     /**
@@ -91,7 +104,30 @@ class UnifiedLogDifferentialProperties {
      * header; {@code shape} makes it malformed in one of the ways of {@link Shape}.
      */
     record Append(int count, int valueBytes, int compression, long tsDeltaMs, boolean noTimestamp,
-                  int corruptAt, boolean bumpEpoch, long seed, Shape shape) implements Op {
+                  int corruptAt, boolean bumpEpoch, long seed, Shape shape, Idempotence idempotence) implements Op {
+    }
+
+    /**
+     * A batch from idempotent producer {@code producer} (one of {@value #PRODUCERS}), with its
+     * sequence or epoch chosen by {@code mode}; {@code amount} is how far back a retry goes, or the
+     * size of a gap.
+     */
+    record Idempotence(int producer, SeqMode mode, int amount) {
+    }
+
+    enum SeqMode {
+        /** The next sequence at the producer's epoch. */
+        NEXT,
+        /** The same bytes as one of the producer's last accepted batches ({@code amount} back, 1 = the last). */
+        RETRY,
+        /** A sequence {@code amount} beyond the next. */
+        GAP,
+        /** A bumped producer epoch starting at sequence 0. */
+        NEW_EPOCH,
+        /** A bumped producer epoch starting at sequence {@code amount}. */
+        NEW_EPOCH_NOT_AT_ZERO,
+        /** The epoch before the producer's (a fenced instance). */
+        OLD_EPOCH
     }
 
     /** What a (mis)behaving client sends. */
@@ -122,7 +158,16 @@ class UnifiedLogDifferentialProperties {
     record ListOffsets(boolean earliest) implements Op {
     }
 
-    record Restart() implements Op {
+    /** The broker's periodic removeExpiredProducers. */
+    record ExpireProducers() implements Op {
+    }
+
+    /** OffsetForLeaderEpoch for the current leader epoch minus {@code back}. */
+    record EpochQuery(int back) implements Op {
+    }
+
+    /** Restarts both logs; {@code clean = false} closes our store without closing the log (no close snapshot). */
+    record Restart(boolean clean) implements Op {
     }
 
     @Provide
@@ -141,15 +186,26 @@ class UnifiedLogDifferentialProperties {
                 Arbitraries.integers().between(0, 9).map(i -> i == 0),
                 Arbitraries.longs())
                 .as((c, v, z, ts, noTs, corrupt, bump, seed) -> new Append(c, v, z, ts, noTs,
-                        corrupt < 0 ? -1 : corrupt, bump, seed, Shape.PLAIN));
+                        corrupt < 0 ? -1 : corrupt, bump, seed, Shape.PLAIN, null));
+        Arbitrary<Idempotence> idempotence = Combinators.combine(
+                Arbitraries.integers().between(0, PRODUCERS - 1),
+                // jqwik's frequency() and integers() favour their first / smallest values strongly
+                uniform(List.of(SeqMode.NEXT, SeqMode.NEXT, SeqMode.NEXT, SeqMode.RETRY, SeqMode.RETRY, SeqMode.RETRY,
+                        SeqMode.GAP, SeqMode.NEW_EPOCH, SeqMode.NEW_EPOCH_NOT_AT_ZERO, SeqMode.OLD_EPOCH)),
+                Arbitraries.integers().between(1, 7)).as(Idempotence::new);
         Arbitrary<Op> appendOfShape = Combinators.combine(append,
                         Arbitraries.frequency(net.jqwik.api.Tuple.of(20, Shape.PLAIN),
                                 net.jqwik.api.Tuple.of(1, Shape.NONZERO_BASE_OFFSET), net.jqwik.api.Tuple.of(1, Shape.TWO_BATCHES),
                                 net.jqwik.api.Tuple.of(1, Shape.TRAILING_PARTIAL_BATCH),
-                                net.jqwik.api.Tuple.of(1, Shape.PRODUCER_LOG_APPEND_TIME), net.jqwik.api.Tuple.of(1, Shape.CONTROL_BATCH)))
-                .as((a, shape) -> (Op) new Append(a.count(), a.valueBytes(), a.compression(), a.tsDeltaMs(), a.noTimestamp(),
-                        a.corruptAt(), a.bumpEpoch(), a.seed(), shape));
-        Arbitrary<Op> advance = Arbitraries.longs().between(0, 60_000).map(Advance::new);
+                                net.jqwik.api.Tuple.of(1, Shape.PRODUCER_LOG_APPEND_TIME), net.jqwik.api.Tuple.of(1, Shape.CONTROL_BATCH)),
+                        uniform(List.of(true, true, true, false)), idempotence)
+                // three in four plain-shaped batches come from idempotent producers
+                .as((a, shape, idempotent, idem) -> (Op) new Append(a.count(), a.valueBytes(), a.compression(), a.tsDeltaMs(),
+                        a.noTimestamp(), a.corruptAt(), a.bumpEpoch(), a.seed(), shape,
+                        shape == Shape.PLAIN && idempotent ? idem : null));
+        // mostly seconds; one in eight about a day, around producer.id.expiration.ms
+        Arbitrary<Op> advance = Combinators.combine(uniform(List.of(true, true, true, true, true, true, true, false)),
+                Arbitraries.longs().between(0, 60_000)).as((small, ms) -> new Advance(small ? ms : 86_340_000 + ms));
         Arbitrary<Op> read = Combinators.combine(Arbitraries.doubles().between(0, 1),
                         Arbitraries.oneOf(Arbitraries.integers().between(0, 200), Arbitraries.integers().between(0, 60_000)),
                         Arbitraries.of(true, false), Arbitraries.of(true, false))
@@ -157,12 +213,20 @@ class UnifiedLogDifferentialProperties {
         Arbitrary<Op> delete = Combinators.combine(Arbitraries.doubles().between(0, 1),
                 Arbitraries.integers().between(0, 9).map(i -> i == 0)).as(Delete::new);
         Arbitrary<Op> list = Arbitraries.of(true, false).map(ListOffsets::new);
-        Arbitrary<Op> restart = Arbitraries.just(new Restart());
+        Arbitrary<Op> epochQuery = Arbitraries.integers().between(-1, 3).map(EpochQuery::new);
+        Arbitrary<Op> restart = Arbitraries.of(true, false).map(Restart::new);
+        Arbitrary<Op> expire = Arbitraries.just(new ExpireProducers());
         return Arbitraries.frequencyOf(
-                        net.jqwik.api.Tuple.of(10, appendOfShape), net.jqwik.api.Tuple.of(2, advance),
-                        net.jqwik.api.Tuple.of(8, read), net.jqwik.api.Tuple.of(2, delete),
-                        net.jqwik.api.Tuple.of(2, list), net.jqwik.api.Tuple.of(1, restart))
-                .list().ofMinSize(5).ofMaxSize(40);
+                        net.jqwik.api.Tuple.of(14, appendOfShape), net.jqwik.api.Tuple.of(2, advance),
+                        net.jqwik.api.Tuple.of(6, read), net.jqwik.api.Tuple.of(2, delete),
+                        net.jqwik.api.Tuple.of(2, list), net.jqwik.api.Tuple.of(2, epochQuery), net.jqwik.api.Tuple.of(2, restart),
+                        net.jqwik.api.Tuple.of(1, expire))
+                .list().ofMinSize(5).ofMaxSize(50);
+    }
+
+    /** One of {@code values}, each equally likely (repeat a value to weigh it). */
+    private static <T> Arbitrary<T> uniform(List<T> values) {
+        return Arbitraries.randomValue(random -> values.get(random.nextInt(values.size())));
     }
 
     @Property(tries = 40, shrinking = ShrinkingMode.BOUNDED)
@@ -177,6 +241,7 @@ class UnifiedLogDifferentialProperties {
             int leaderEpoch = 0;
             for (Op op : ops) {
                 if (op instanceof Append a) {
+                    Statistics.label("generated").collect(a.shape() + (a.idempotence() == null ? "" : " idempotent"));
                     leaderEpoch += a.bumpEpoch() ? 1 : 0;
                     pair.append(a, leaderEpoch);
                 } else if (op instanceof Advance adv) {
@@ -187,8 +252,13 @@ class UnifiedLogDifferentialProperties {
                     pair.delete(d);
                 } else if (op instanceof ListOffsets l) {
                     pair.listOffsets(l.earliest());
+                } else if (op instanceof ExpireProducers) {
+                    pair.ref.removeExpiredProducers(clock.millis());
+                    pair.ours.removeExpiredProducers();
+                } else if (op instanceof EpochQuery q) {
+                    pair.epochQuery(leaderEpoch - q.back());
                 } else {
-                    pair.restart();
+                    pair.restart(((Restart) op).clean());
                 }
                 pair.assertOffsetsAgree(op);
             }
@@ -213,13 +283,21 @@ class UnifiedLogDifferentialProperties {
         KafkaPartitionLog ours;
         UnifiedLog ref;
         final long streamId;
+        final long metaStreamId;
+        final Map<Long, ProducerModel> producers = new java.util.HashMap<>();
+        int restarts;
+        /** Producers Kafka dropped at a restart where this log kept them (see restart()). */
+        final java.util.Set<Long> droppedByKafka = new java.util.HashSet<>();
 
         Pair(Path dir, ManualClock clock, KafkaScheduler scheduler, boolean logAppendTime) throws IOException {
             this.dir = dir;
             this.clock = clock;
             this.scheduler = scheduler;
             TimestampType type = logAppendTime ? TimestampType.LOG_APPEND_TIME : TimestampType.CREATE_TIME;
-            this.config = PartitionLogConfig.builder().timestampType(type).maxMessageBytes(MAX_MESSAGE_BYTES).clock(clock).build();
+            // small snapshots, often: periodic snapshots, tail replays and multi-chunk snapshots all happen
+            this.config = PartitionLogConfig.builder().timestampType(type).maxMessageBytes(MAX_MESSAGE_BYTES).clock(clock)
+                    .snapshotIntervalBytes(24 * 1024).metaChunkBytes(PartitionLogConfig.MIN_META_CHUNK_BYTES + 100)
+                    .producerIdExpirationMs(86_400_000).build();
             this.kafkaConfig = new LogConfig(Map.of(
                     TopicConfig.RETENTION_MS_CONFIG, "-1",
                     TopicConfig.SEGMENT_MS_CONFIG, Long.toString(Long.MAX_VALUE),
@@ -229,6 +307,7 @@ class UnifiedLogDifferentialProperties {
             try {
                 this.ours = KafkaPartitionLog.create(store, 0, config).join();
                 this.streamId = ours.streamId();
+                this.metaStreamId = ours.metaStreamId();
                 this.ref = openReference(0, 0);
             } catch (IOException | RuntimeException e) {
                 store.close(); // the property closes only a Pair it got
@@ -260,7 +339,50 @@ class UnifiedLogDifferentialProperties {
         }
 
         void append(Append a, int leaderEpoch) throws IOException {
-            MemoryRecords produced = batch(a);
+            Sent retried = null;
+            MemoryRecords produced;
+            long producerId = -1;
+            short producerEpoch = -1;
+            int firstSeq = -1;
+            ProducerStateEntry kafkaEntry = null;
+            if (a.idempotence() == null) {
+                produced = batch(a, -1, (short) -1, -1);
+            } else {
+                producerId = FIRST_PRODUCER_ID + a.idempotence().producer();
+                ProducerModel model = producers.computeIfAbsent(producerId, id -> new ProducerModel());
+                kafkaEntry = ref.producerStateManager().activeProducers().get(producerId);
+                SeqMode mode = a.idempotence().mode();
+                if (droppedByKafka.contains(producerId)) {
+                    // Kafka dropped the producer at a restart (its snapshot was at the log start
+                    // offset, or it expired but this log replayed it from the tail after an unclean
+                    // restart), this log kept it: only a continuing batch means the same to both
+                    mode = SeqMode.NEXT;
+                }
+                if ((mode == SeqMode.RETRY && model.sent.isEmpty()) || (mode == SeqMode.OLD_EPOCH && model.epoch == 0)) {
+                    mode = SeqMode.NEXT;
+                }
+                int amount = a.idempotence().amount();
+                producerEpoch = switch (mode) {
+                    case NEW_EPOCH, NEW_EPOCH_NOT_AT_ZERO -> (short) (model.epoch + 1);
+                    case OLD_EPOCH -> (short) (model.epoch - 1);
+                    default -> model.epoch;
+                };
+                firstSeq = switch (mode) {
+                    case NEW_EPOCH -> 0;
+                    case NEW_EPOCH_NOT_AT_ZERO -> amount;
+                    case GAP -> model.nextSeq + amount;
+                    default -> model.nextSeq;
+                };
+                if (mode == SeqMode.RETRY) {
+                    retried = model.sent.get(Math.max(0, model.sent.size() - amount));
+                    produced = MemoryRecords.readableRecords(ByteBuffer.wrap(retried.bytes()));
+                } else {
+                    produced = batch(a, producerId, producerEpoch, firstSeq);
+                }
+                Statistics.label("idempotent").collect(mode.name());
+            }
+            byte[] sentBytes = Batches.bytes(Batches.copy(produced));
+            long endBefore = ref.logEndOffset();
             Object expected;
             List<RecordError> expectedRecordErrors = List.of();
             try {
@@ -288,13 +410,36 @@ class UnifiedLogDifferentialProperties {
                     actualRecordErrors = i.recordErrors();
                 }
             }
+            if (retried != null && expected == Errors.OUT_OF_ORDER_SEQUENCE_NUMBER && actual instanceof AppendInfo info
+                    && forgotByKafka(retried, kafkaEntry)) {
+                // Kafka's producer snapshot keeps only each producer's last batch; this log keeps five
+                // across restarts (module README, deliberate differences): still a duplicate here
+                assertThat(List.of(info.baseOffset(), info.lastOffset(), info.logStartOffset()))
+                        .isEqualTo(List.of(retried.original().baseOffset(), retried.original().lastOffset(), ref.logStartOffset()));
+                Statistics.label("append").collect("RETRY of a batch Kafka forgot: duplicate here");
+                return;
+            }
             assertThat(actual).as("append %s", a).isEqualTo(expected);
-            Statistics.label("append").collect(a.shape() + " " + (actual instanceof Errors e ? e.name() : "ok"));
+            Statistics.label("append").collect(a.shape() + (a.idempotence() == null ? "" : " idempotent") + " "
+                    + (actual instanceof Errors e ? e.name() : ref.logEndOffset() == endBefore ? "duplicate" : "ok"));
             assertThat(actualRecordErrors).extracting(r -> r.batchIndex).as("record errors of %s", a)
                     .isEqualTo(expectedRecordErrors.stream().map(r -> r.batchIndex).toList());
+            if (producerId >= 0 && actual instanceof AppendInfo info && ref.logEndOffset() > endBefore) {
+                droppedByKafka.remove(producerId); // Kafka has it again
+                ProducerModel model = producers.get(producerId);
+                model.epoch = producerEpoch;
+                model.nextSeq = firstSeq + (int) (info.lastOffset() - info.baseOffset()) + 1;
+                model.sent.add(new Sent(producerEpoch, firstSeq, model.nextSeq - 1, sentBytes, info, restarts));
+            }
         }
 
-        MemoryRecords batch(Append a) {
+        /** Whether Kafka's state for the producer lacks {@code sent} because a restart dropped it. */
+        boolean forgotByKafka(Sent sent, ProducerStateEntry kafkaEntry) {
+            return sent.restartsBefore() < restarts && kafkaEntry != null && kafkaEntry.producerEpoch() == sent.epoch()
+                    && kafkaEntry.batchMetadata().stream().noneMatch(b -> b.firstSeq() == sent.firstSeq() && b.lastSeq() == sent.lastSeq());
+        }
+
+        MemoryRecords batch(Append a, long producerId, short producerEpoch, int baseSequence) {
             Random random = new Random(a.seed());
             SimpleRecord[] records = new SimpleRecord[a.count()];
             long now = clock.millis();
@@ -309,7 +454,8 @@ class UnifiedLogDifferentialProperties {
             }
             Compression compression = COMPRESSIONS.get(a.compression());
             MemoryRecords built = switch (a.shape()) {
-                case PLAIN -> MemoryRecords.withRecords(compression, records);
+                case PLAIN -> producerId < 0 ? MemoryRecords.withRecords(compression, records)
+                        : MemoryRecords.withIdempotentRecords(compression, producerId, producerEpoch, baseSequence, records);
                 case NONZERO_BASE_OFFSET -> MemoryRecords.withRecords(1L + random.nextInt(100), compression, records);
                 case TWO_BATCHES -> concat(MemoryRecords.withRecords(compression, records),
                         MemoryRecords.withRecords(compression, records), Integer.MAX_VALUE);
@@ -428,26 +574,76 @@ class UnifiedLogDifferentialProperties {
 
         void listOffsets(boolean earliest) {
             long ts = earliest ? -2L : -1L;
-            long expected = ref.fetchOffsetByTimestamp(ts, Optional.empty()).timestampAndOffsetOpt().orElseThrow().offset;
-            assertThat(ours.offsetForTimestamp(ts)).as("offset for %d", ts).isEqualTo(expected);
+            FileRecords.TimestampAndOffset expected = ref.fetchOffsetByTimestamp(ts, Optional.empty())
+                    .timestampAndOffsetOpt().orElseThrow();
+            assertThat(ours.offsetForTimestamp(ts)).as("offset for %d", ts).isEqualTo(expected.offset);
+            TimestampAndOffset actual = ours.fetchOffsetByTimestamp(ts);
+            assertThat(List.of(actual.timestamp(), actual.offset(), actual.leaderEpoch()))
+                    .as("ListOffsets for %d", ts)
+                    .isEqualTo(List.of(expected.timestamp, expected.offset,
+                            expected.leaderEpoch.map(java.util.OptionalInt::of).orElse(java.util.OptionalInt.empty())));
         }
 
-        void restart() throws IOException {
-            ours.close();
+        void epochQuery(int epoch) {
+            EpochEndOffset expected = ref.endOffsetForEpoch(epoch)
+                    .map(oe -> new EpochEndOffset(oe.epoch(), oe.offset())).orElse(new EpochEndOffset(-1, -1));
+            assertThat(ours.endOffsetForEpoch(epoch)).as("endOffsetForEpoch(%d)", epoch).isEqualTo(expected);
+        }
+
+        void restart(boolean clean) throws IOException {
+            if (clean) {
+                ours.close();
+            } // else: no close snapshot; the store still keeps every acknowledged batch
             store.close();
             store = openStore();
-            ours = KafkaPartitionLog.open(store, streamId, 0, config).join();
+            ours = KafkaPartitionLog.open(store, streamId, metaStreamId, 0, config).join();
+            restarts++;
 
             long logStartOffset = ref.logStartOffset(); // what LogManager's checkpoint would hold
             long recoveryPoint = ref.logEndOffset();
             ref.close();
             ref = openReference(logStartOffset, recoveryPoint);
+            for (long producerId : producers.keySet()) {
+                boolean kafkaHas = ref.producerStateManager().activeProducers().containsKey(producerId);
+                if (!kafkaHas && ours.producerState(producerId) != null) {
+                    // only where the module README says Kafka drops producers and this log does not
+                    assertThat(!clean || logStartOffset == recoveryPoint)
+                            .as("producer %d dropped by Kafka but kept here after a clean restart of a non-empty log", producerId)
+                            .isTrue();
+                    droppedByKafka.add(producerId);
+                } else if (kafkaHas) {
+                    droppedByKafka.remove(producerId);
+                }
+            }
         }
 
         void assertOffsetsAgree(Op after) {
             assertThat(List.of(ours.logStartOffset(), ours.logEndOffset(), ours.highWatermark()))
                     .as("log start, log end, high watermark after %s", after)
                     .isEqualTo(List.of(ref.logStartOffset(), ref.logEndOffset(), ref.highWatermark()));
+            assertThat(ours.leaderEpochEntries()).as("leader-epoch cache after %s", after)
+                    .isEqualTo(ref.leaderEpochCache().epochEntries().stream()
+                            .map(e -> new LeaderEpochEntry(e.epoch(), e.startOffset())).toList());
+            for (long producerId : producers.keySet()) {
+                ProducerStateEntry kafka = ref.producerStateManager().activeProducers().get(producerId);
+                ProducerStateTable.Entry mine = ours.producerState(producerId);
+                if (kafka == null) {
+                    assertThat(mine == null || droppedByKafka.contains(producerId))
+                            .as("producer %d known here only, after %s", producerId, after).isTrue();
+                    continue;
+                }
+                assertThat(mine).as("state of producer %d after %s", producerId, after).isNotNull();
+                List<List<Long>> kafkaBatches = kafka.batchMetadata().stream()
+                        .map(b -> List.of((long) b.firstSeq(), (long) b.lastSeq(), b.firstOffset(), b.lastOffset(), b.timestamp()))
+                        .toList();
+                List<List<Long>> myBatches = mine.batches().stream()
+                        .map(b -> List.of((long) b.firstSeq(), (long) b.lastSeq(), b.firstOffset(), b.lastOffset(), b.timestamp()))
+                        .toList();
+                assertThat(mine.epoch()).as("epoch of producer %d after %s", producerId, after).isEqualTo(kafka.producerEpoch());
+                // Kafka's are the newest of ours (after a restart Kafka keeps only the last batch)
+                assertThat(myBatches.subList(Math.max(0, myBatches.size() - kafkaBatches.size()), myBatches.size()))
+                        .as("batches of producer %d after %s", producerId, after).isEqualTo(kafkaBatches);
+            }
         }
 
         void close() {
@@ -464,6 +660,17 @@ class UnifiedLogDifferentialProperties {
                 }
             }
         }
+    }
+
+    /** What the test knows of one idempotent producer: its epoch, next sequence and accepted batches. */
+    static final class ProducerModel {
+        short epoch;
+        int nextSeq;
+        final List<Sent> sent = new ArrayList<>();
+    }
+
+    /** An accepted idempotent batch: its bytes as sent (for retries) and Kafka's answer. */
+    record Sent(short epoch, int firstSeq, int lastSeq, byte[] bytes, AppendInfo original, int restartsBefore) {
     }
 
     private static void deleteRecursively(Path dir) {
