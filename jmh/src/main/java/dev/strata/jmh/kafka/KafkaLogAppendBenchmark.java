@@ -1,6 +1,6 @@
 package dev.strata.jmh.kafka;
 
-import dev.strata.api.StreamStore;
+import dev.strata.core.DurableStreamStore;
 import dev.strata.jmh.core.BenchDirs;
 import dev.strata.kafka.AppendInfo;
 import dev.strata.kafka.Isolation;
@@ -91,7 +91,7 @@ public class KafkaLogAppendBenchmark {
 
     Path dir;
     ProducerBatches batches;
-    StreamStore store;
+    DurableStreamStore store;
     final List<KafkaPartitionLog> strataLogs = new ArrayList<>();
     KafkaScheduler scheduler;
     final List<UnifiedLog> kafkaLogs = new ArrayList<>();
@@ -146,9 +146,9 @@ public class KafkaLogAppendBenchmark {
     public void printIteration() {
         double seconds = (System.nanoTime() - iterationStart) / 1e9;
         long acked = latencyNanos.getTotalCount();
-        System.out.printf("%nKAFKA-APPEND system=%s inFlight=%d partitions=%d batchBytes=%d records=%d acked=%d"
+        System.out.printf("%nKAFKA-APPEND system=%s wal=%s inFlight=%d partitions=%d batchBytes=%d records=%d acked=%d"
                         + " batches/s=%.0f MiB/s=%.1f p50=%dus p99=%dus p99.9=%dus max=%dus backpressureRetries=%d%n",
-                system, effectiveInFlight(), PARTITIONS, batches.bytes(), batches.records(), acked, acked / seconds,
+                system, store == null ? "-" : store.walBackend(), effectiveInFlight(), PARTITIONS, batches.bytes(), batches.records(), acked, acked / seconds,
                 acked * (double) batches.bytes() / seconds / (1 << 20),
                 latencyNanos.getValueAtPercentile(50) / 1000, latencyNanos.getValueAtPercentile(99) / 1000,
                 latencyNanos.getValueAtPercentile(99.9) / 1000, latencyNanos.getMaxValue() / 1000,

@@ -1,6 +1,6 @@
 package dev.strata.jmh.kafka;
 
-import dev.strata.api.StreamStore;
+import dev.strata.core.DurableStreamStore;
 import dev.strata.jmh.core.BenchDirs;
 import dev.strata.kafka.AppendInfo;
 import dev.strata.kafka.Isolation;
@@ -76,7 +76,7 @@ public class KafkaLogFetchBenchmark {
 
     Path dir;
     ProducerBatches batches;
-    StreamStore store;
+    DurableStreamStore store;
     final List<KafkaPartitionLog> strataLogs = new ArrayList<>();
     KafkaScheduler scheduler;
     final List<UnifiedLog> kafkaLogs = new ArrayList<>();

@@ -1,6 +1,6 @@
 package dev.strata.jmh.kafka;
 
-import dev.strata.api.StreamStore;
+import dev.strata.core.DurableStreamStore;
 import dev.strata.core.Strata;
 import dev.strata.kafka.AppendInfo;
 import dev.strata.kafka.KafkaPartitionLog;
@@ -36,7 +36,7 @@ final class KafkaLogs {
     }
 
     /** The durable Strata store the benchmarks use (same settings as {@code StreamStoreAppendBenchmark}). */
-    static StreamStore openStrata(Path dir) {
+    static DurableStreamStore openStrata(Path dir) {
         return Strata.builder()
                 .dataDir(dir)
                 .walCapacity(1L << 30)
