@@ -7,16 +7,16 @@ import java.nio.file.Path;
 import java.util.Comparator;
 
 /** Scratch directories of the engine benchmarks: under {@code -Dstrata.bench.dir} (default the temp directory). */
-final class BenchDirs {
+public final class BenchDirs {
     private BenchDirs() {
     }
 
-    static Path create(String prefix) throws IOException {
+    public static Path create(String prefix) throws IOException {
         Path base = Path.of(System.getProperty("strata.bench.dir", System.getProperty("java.io.tmpdir")));
         return Files.createTempDirectory(base, prefix);
     }
 
-    static void delete(Path dir) {
+    public static void delete(Path dir) {
         try (java.util.stream.Stream<Path> paths = Files.walk(dir)) {
             paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
         } catch (IOException e) {
