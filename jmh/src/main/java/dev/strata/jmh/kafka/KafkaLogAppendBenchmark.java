@@ -164,12 +164,7 @@ public class KafkaLogAppendBenchmark {
             if (store != null) {
                 store.close();
             }
-            for (UnifiedLog log : kafkaLogs) {
-                log.close();
-            }
-            if (scheduler != null) {
-                scheduler.shutdown();
-            }
+            KafkaLogs.closeKafka(kafkaLogs, scheduler);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {

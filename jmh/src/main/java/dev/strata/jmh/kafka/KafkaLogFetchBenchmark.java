@@ -177,12 +177,7 @@ public class KafkaLogFetchBenchmark {
     public void close() throws IOException {
         try {
             closeStrata();
-            for (UnifiedLog log : kafkaLogs) {
-                log.close();
-            }
-            if (scheduler != null) {
-                scheduler.shutdown();
-            }
+            KafkaLogs.closeKafka(kafkaLogs, scheduler);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {

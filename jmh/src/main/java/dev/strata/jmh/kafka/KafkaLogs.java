@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.HashMap;
 import java.util.Map;
+import java.util.List;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -95,5 +96,15 @@ final class KafkaLogs {
                 Optional.empty());
         log.updateHighWatermark(log.logEndOffset());
         return log;
+    }
+
+    /** Closes the Kafka logs, then the scheduler they share (either may be absent: a trial of the other system). */
+    static void closeKafka(List<UnifiedLog> logs, KafkaScheduler scheduler) throws InterruptedException {
+        for (UnifiedLog log : logs) {
+            log.close();
+        }
+        if (scheduler != null) {
+            scheduler.shutdown();
+        }
     }
 }
