@@ -20,6 +20,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HexFormat;
@@ -32,6 +33,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.ReentrantLock;
@@ -114,6 +116,11 @@ public final class LocalObjectStorage implements ObjectStorage {
     /** Lock stripes for conditional writes; a power of two. */
     private static final int LOCK_STRIPES = 64;
 
+    /** How long {@link #close()} waits for accepted requests to finish on the storage's own threads. */
+    static final Duration CLOSE_WAIT = Duration.ofSeconds(30);
+    /** Set on the I/O threads a storage owns, so that close called from one of them does not wait for itself. */
+    private static final ThreadLocal<Boolean> ON_OWNED_IO_THREAD = new ThreadLocal<>();
+
     private final Path root;
     private final Executor executor;
     private final ExecutorService ownedExecutor; // null if the executor was given
@@ -148,7 +155,10 @@ public final class LocalObjectStorage implements ObjectStorage {
     public static LocalObjectStorage open(Path root) {
         AtomicInteger n = new AtomicInteger();
         ExecutorService pool = Executors.newFixedThreadPool(DEFAULT_IO_THREADS, r -> {
-            Thread t = new Thread(r, "strata-objectstore-local-" + n.getAndIncrement());
+            Thread t = new Thread(() -> {
+                ON_OWNED_IO_THREAD.set(Boolean.TRUE);
+                r.run();
+            }, "strata-objectstore-local-" + n.getAndIncrement());
             t.setDaemon(true);
             return t;
         });
@@ -491,10 +501,27 @@ public final class LocalObjectStorage implements ObjectStorage {
         return metrics;
     }
 
+    /**
+     * Refuses new requests and, when the I/O threads are this storage's own, waits (up to
+     * {@link #CLOSE_WAIT}) for the requests already accepted to finish, so that no file is written
+     * under the root after close returns. Called from one of those threads it does not wait (it
+     * would wait for itself). With a given executor it does not wait: the caller owns those threads.
+     */
     @Override
     public void close() {
-        if (closed.compareAndSet(false, true) && ownedExecutor != null) {
-            ownedExecutor.shutdown();
+        if (!closed.compareAndSet(false, true) || ownedExecutor == null) {
+            return;
+        }
+        ownedExecutor.shutdown();
+        if (Boolean.TRUE.equals(ON_OWNED_IO_THREAD.get())) {
+            return;
+        }
+        try {
+            if (!ownedExecutor.awaitTermination(CLOSE_WAIT.toMillis(), TimeUnit.MILLISECONDS)) {
+                LOG.warn("local object store closed with I/O still running after {}: root={}", CLOSE_WAIT, root);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
         }
     }
 

@@ -40,6 +40,26 @@ class LocalObjectStorageTest extends ObjectStorageContractTest {
     }
 
     @Test
+    void closeWaitsForTheWritesItHadAcceptedSoNoFileAppearsAfterIt() throws IOException {
+        Path root = dir.resolve("closing");
+        LocalObjectStorage closing = LocalObjectStorage.open(root);
+        java.util.List<java.util.concurrent.CompletableFuture<?>> puts = new java.util.ArrayList<>();
+        for (int i = 0; i < 64; i++) {
+            puts.add(closing.put("k/" + i, io.netty.buffer.Unpooled.wrappedBuffer(new byte[256 << 10])));
+        }
+
+        closing.close();
+
+        assertThat(puts).allSatisfy(f -> assertThat(f).isDone());
+        long files;
+        try (var walk = Files.walk(root)) {
+            files = walk.filter(Files::isRegularFile).count();
+        }
+        assertThat(puts.stream().filter(f -> !f.isCompletedExceptionally()).count()).isEqualTo(files);
+        assertThatThrownBy(() -> closing.put("k/late", bytes("x")).join()).hasMessageContaining("closed");
+    }
+
+    @Test
     void uploadsUseDirectIoWhereTheFileSystemHasIt() throws IOException {
         String type = Files.getFileStore(dir).type();
         org.junit.jupiter.api.Assumptions.assumeTrue(type.equals("ext4") || type.equals("xfs"),
