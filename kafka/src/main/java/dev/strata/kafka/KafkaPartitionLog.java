@@ -450,6 +450,143 @@ public final class KafkaPartitionLog implements AutoCloseable {
     }
 
     /**
+     * Appends batches whose offsets are already assigned, as a Kafka follower does
+     * ({@code UnifiedLog.appendAsFollower}): for mirroring, and for migrating a partition from Kafka
+     * with its offsets. Each batch is stored byte for byte with its offsets, timestamps, partition
+     * leader epoch and producer fields as they are; the checks are those of Kafka's follower path
+     * ({@link OffsetBatchValidator}: size fields, magic 2, CRC, increasing offsets), no offset is
+     * assigned and no timestamp, sequence or size limit is checked. Several batches per call are
+     * allowed (a fetch response's data); a partial batch at the end is dropped, as Kafka does.
+     *
+     * <p><b>Offsets.</b> The first batch must start at or above the log end offset: at it, the batches
+     * follow contiguously; above it, the offsets between are a gap, as in a compacted Kafka log or
+     * one whose start was trimmed. Each batch must start after the one before it, gaps allowed.
+     * Strata streams cannot skip offsets, so a gap is stored as filler batches that reads leave out
+     * ({@link GapFiller}); the log start offset does not move (as on a Kafka follower; call
+     * {@link #deleteRecords} to move it). A first batch below the log end offset (an overlap, or a
+     * gap backwards) fails with {@link UnexpectedAppendOffsetException} and stores nothing.
+     *
+     * <p><b>State.</b> As Kafka's follower path ({@code ProducerAppendInfo} with origin
+     * {@code REPLICATION}): each batch's partition leader epoch is recorded in the leader-epoch cache
+     * at its base offset, and each batch with a producer id is added to its producer's state without
+     * sequence or epoch checks, and without duplicate detection (a batch sent twice is stored twice).
+     * Later {@link #appendAsLeader} retries of these batches are then answered as duplicates.
+     *
+     * <p><b>Atomicity.</b> A call that fails its checks stores nothing. Otherwise the batches (and
+     * fillers) are handed to the stream in order; should the stream refuse one at once (larger than
+     * the store's batch limit, or backpressure), those before it stay appended and the future fails:
+     * {@link #logEndOffset()} then says where to resume. Thread-safe like every method; a mirror
+     * should be the partition's only writer, or its offsets will not fit after other appends.
+     *
+     * @param records whole v2 batches with their offsets assigned, in increasing offset order
+     * @return the first batch's base offset and the last batch's last offset, log append time -1 and
+     *     the log start offset, once every batch is durable; {@code -1, -1} if {@code records} holds no
+     *     whole batch (nothing is stored). Fails with {@link UnexpectedAppendOffsetException},
+     *     {@link CorruptBatchException}, {@link InvalidBatchException}, {@link BatchTooLargeException}
+     *     or {@link LogStorageException}
+     * @throws IllegalArgumentException if {@code records} is null
+     */
+    public CompletableFuture<AppendInfo> appendWithOffsets(MemoryRecords records) {
+        if (records == null) {
+            throw new IllegalArgumentException("records must not be null");
+        }
+        List<OffsetBatchValidator.Checked> batches;
+        try {
+            batches = OffsetBatchValidator.validate(records);
+        } catch (KafkaLogException e) {
+            return CompletableFuture.failedFuture(e);
+        }
+        long logStartOffset = stream.startOffset();
+        if (batches.isEmpty()) {
+            return CompletableFuture.completedFuture(new AppendInfo(-1, -1, -1, logStartOffset));
+        }
+        long firstOffset = batches.get(0).batch().baseOffset();
+        long lastOffset = batches.get(batches.size() - 1).batch().lastOffset();
+        List<CompletableFuture<Void>> stored = new ArrayList<>();
+        KafkaLogException refused = null;
+        synchronized (lock) {
+            if (appendFailure != null) {
+                return CompletableFuture.failedFuture(new LogStorageException(
+                        "an earlier append failed; re-open the log: streamId=" + stream.id(), appendFailure));
+            }
+            if (firstOffset < assignedEnd) {
+                return CompletableFuture.failedFuture(new UnexpectedAppendOffsetException(
+                        "the first batch starts below the log end offset", firstOffset,
+                        batches.get(0).batch().lastOffset(), assignedEnd));
+            }
+            appending:
+            for (OffsetBatchValidator.Checked c : batches) {
+                org.apache.kafka.common.record.internal.MutableRecordBatch batch = c.batch();
+                while (assignedEnd < batch.baseOffset()) {
+                    long last = Math.min(batch.baseOffset() - 1, assignedEnd + GapFiller.MAX_SPAN - 1);
+                    ByteBuffer filler = GapFiller.filler(assignedEnd, last);
+                    refused = storeLocked(RecordBatch.of((int) (last - assignedEnd + 1),
+                            org.apache.kafka.common.record.internal.RecordBatch.NO_TIMESTAMP, filler), stored);
+                    if (refused != null) {
+                        break appending;
+                    }
+                }
+                refused = storeLocked(RecordBatch.of(c.offsetSpan(), batch.maxTimestamp(), c.bytes()), stored);
+                if (refused != null) {
+                    break;
+                }
+                epochs.assign(batch.partitionLeaderEpoch(), batch.baseOffset());
+                if (batch.hasProducerId()) {
+                    producers.addStored(batch);
+                }
+            }
+            if (bytesSinceSnapshot >= config.snapshotIntervalBytes()) {
+                snapshotLocked();
+            }
+        }
+        if (refused != null) {
+            return CompletableFuture.failedFuture(refused);
+        }
+        return CompletableFuture.allOf(stored.toArray(CompletableFuture[]::new))
+                .thenApply(v -> new AppendInfo(firstOffset, lastOffset, -1, logStartOffset));
+    }
+
+    /**
+     * Hands one stream batch, to be stored at {@code assignedEnd}, to the stream (the caller holds
+     * {@code lock}) and adds the future of its durable, checked append to {@code stored}.
+     *
+     * @return the stream's refusal if it refused the batch at once (nothing taken), else null
+     */
+    private KafkaLogException storeLocked(RecordBatch b, List<CompletableFuture<Void>> stored) {
+        long baseOffset = assignedEnd;
+        CompletableFuture<AppendResult> appended = stream.append(b);
+        Throwable refused = appended.isCompletedExceptionally() ? appended.handle((r, e) -> unwrap(e)).join() : null;
+        if (refused instanceof RecordTooLargeException tooLarge) {
+            return new BatchTooLargeException("batch exceeds the store's batch limit: baseOffset=" + baseOffset,
+                    tooLarge.sizeBytes(), tooLarge.maxBytes(), tooLarge);
+        }
+        if (refused instanceof BackpressureException) {
+            return new LogStorageException("append refused by backpressure: streamId=" + stream.id() + " baseOffset="
+                    + baseOffset, refused);
+        }
+        assignedEnd = baseOffset + b.count();
+        lastAppend = appended;
+        bytesSinceSnapshot += b.sizeBytes();
+        stored.add(appended.handle((result, error) -> {
+            if (error == null && result.baseOffset() != baseOffset) {
+                error = new IllegalStateException("stream assigned another offset than the batch carries: streamId="
+                        + stream.id() + " batch=" + baseOffset + " stream=" + result.baseOffset());
+            }
+            if (error != null) {
+                Throwable cause = unwrap(error);
+                synchronized (lock) {
+                    if (appendFailure == null) {
+                        appendFailure = cause;
+                    }
+                }
+                throw new LogStorageException("append failed: streamId=" + stream.id() + " baseOffset=" + baseOffset, cause);
+            }
+            return null;
+        }));
+        return null;
+    }
+
+    /**
      * Schedules a snapshot of the current state, valid up to {@code assignedEnd}: it is written to
      * the meta stream after the previous snapshot and once every append before it is durable (not
      * at all if one of them fails), and the meta stream is then trimmed to it.
@@ -624,6 +761,10 @@ public final class KafkaPartitionLog implements AutoCloseable {
                 return false;
             }
             for (FetchedBatch b : batches) {
+                if (GapFiller.isFiller(b)) {
+                    next = b.nextOffset(); // a gap in Kafka offsets: Kafka's read returns the next batch
+                    continue;
+                }
                 if (limit < 0) {
                     limit = minOneMessage ? Math.max(maxBytes, b.sizeBytes()) : maxBytes;
                 }

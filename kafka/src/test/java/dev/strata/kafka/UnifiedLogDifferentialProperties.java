@@ -56,7 +56,9 @@ import org.apache.kafka.storage.log.metrics.BrokerTopicStats;
 /**
  * Differential test: random sequences of plain- and idempotent-producer appends (batch sizes,
  * record sizes, compression, timestamps, corrupted bytes; retries, sequence gaps, producer-epoch
- * bumps and fenced epochs), leader-epoch bumps, reads, deleteRecords, earliest/latest lookups,
+ * bumps and fenced epochs), appends of batches with their offsets already assigned (Kafka's
+ * {@code appendAsFollower}, this log's {@code appendWithOffsets}: contiguous, with forward gaps,
+ * overlapping, several batches, corrupt), leader-epoch bumps, reads, deleteRecords, earliest/latest lookups,
  * OffsetForLeaderEpoch, clock moves and clean and unclean restarts run on a
  * {@link KafkaPartitionLog} over a durable Strata store and on Kafka 4.3.1's own
  * {@link UnifiedLog}; offsets, errors (as Kafka {@link Errors}), record errors, read bytes, high
@@ -68,6 +70,9 @@ import org.apache.kafka.storage.log.metrics.BrokerTopicStats;
  *   <li>The reference is a broker's path: {@code ProduceRequest.validateRecords} (what the broker
  *       checks when it parses a Produce request: one batch, magic 2) runs before
  *       {@code UnifiedLog.appendAsLeader}, so a malformed request fails as a broker fails it.</li>
+ *   <li>{@code appendAsFollower} gets {@link Integer#MAX_VALUE} as the replica's leader epoch, so
+ *       that Kafka skips no batch for a higher partition leader epoch (KAFKA-18723; a mirror has no
+ *       such race).</li>
  *   <li>Kafka's read returns a byte range that may end in a partial batch; only its complete
  *       batches are compared.</li>
  *   <li>Kafka's high watermark only moves when replicas fetch; as the single replica the test sets
@@ -96,7 +101,7 @@ class UnifiedLogDifferentialProperties {
     private static final List<Compression> COMPRESSIONS = List.of(Compression.NONE, Compression.lz4().build(),
             Compression.zstd().build(), Compression.gzip().build(), Compression.snappy().build());
 
-    sealed interface Op permits Append, Advance, Read, Delete, ListOffsets, EpochQuery, ExpireProducers, Restart {
+    sealed interface Op permits Append, Mirror, Advance, Read, Delete, ListOffsets, EpochQuery, ExpireProducers, Restart {
     }
 
     /**
@@ -144,6 +149,24 @@ class UnifiedLogDifferentialProperties {
         PRODUCER_LOG_APPEND_TIME,
         /** A control batch (transaction marker) from a client. */
         CONTROL_BATCH
+    }
+
+    /**
+     * Batches with their offsets already assigned, as a mirror or a migration from Kafka sends them
+     * ({@link KafkaPartitionLog#appendWithOffsets}, Kafka's {@code appendAsFollower}): the first
+     * starts {@code startShift} after the log end offset (negative: an overlap), each next one
+     * {@code gapBefore} after the one before it.
+     */
+    record Mirror(int startShift, List<MirrorBatch> batches, boolean bumpEpoch) implements Op {
+    }
+
+    /**
+     * One mirrored batch: from no producer ({@code producer} -1) or one of the idempotent
+     * producers, continuing its sequence after {@code seqGap} skipped numbers (a follower does not
+     * check sequences); {@code corrupt} flips one byte past the header.
+     */
+    record MirrorBatch(int gapBefore, int count, int valueBytes, int compression, int producer, int seqGap,
+                       boolean corrupt, long seed) {
     }
 
     record Advance(long ms) implements Op {
@@ -216,8 +239,22 @@ class UnifiedLogDifferentialProperties {
         Arbitrary<Op> epochQuery = Arbitraries.integers().between(-1, 3).map(EpochQuery::new);
         Arbitrary<Op> restart = Arbitraries.of(true, false).map(Restart::new);
         Arbitrary<Op> expire = Arbitraries.just(new ExpireProducers());
+        Arbitrary<MirrorBatch> mirrorBatch = Combinators.combine(
+                uniform(List.of(0, 0, 0, 0, 1, 3, 17)),
+                Arbitraries.integers().between(1, 12),
+                Arbitraries.integers().between(0, 2000),
+                Arbitraries.integers().between(0, COMPRESSIONS.size() - 1),
+                uniform(List.of(-1, 0, 1, 2)),
+                uniform(List.of(0, 0, 0, 0, 0, 2)),
+                Arbitraries.integers().between(0, 29).map(i -> i == 0),
+                Arbitraries.longs()).as(MirrorBatch::new);
+        Arbitrary<Op> mirror = Combinators.combine(
+                uniform(List.of(0, 0, 0, 0, 0, 1, 5, 40, -1, -3)),
+                mirrorBatch.list().ofMinSize(1).ofMaxSize(3),
+                Arbitraries.integers().between(0, 9).map(i -> i == 0)).as(Mirror::new);
         return Arbitraries.frequencyOf(
-                        net.jqwik.api.Tuple.of(14, appendOfShape), net.jqwik.api.Tuple.of(2, advance),
+                        net.jqwik.api.Tuple.of(14, appendOfShape), net.jqwik.api.Tuple.of(4, mirror),
+                        net.jqwik.api.Tuple.of(2, advance),
                         net.jqwik.api.Tuple.of(6, read), net.jqwik.api.Tuple.of(2, delete),
                         net.jqwik.api.Tuple.of(2, list), net.jqwik.api.Tuple.of(2, epochQuery), net.jqwik.api.Tuple.of(2, restart),
                         net.jqwik.api.Tuple.of(1, expire))
@@ -244,6 +281,9 @@ class UnifiedLogDifferentialProperties {
                     Statistics.label("generated").collect(a.shape() + (a.idempotence() == null ? "" : " idempotent"));
                     leaderEpoch += a.bumpEpoch() ? 1 : 0;
                     pair.append(a, leaderEpoch);
+                } else if (op instanceof Mirror m) {
+                    leaderEpoch += m.bumpEpoch() ? 1 : 0;
+                    pair.mirror(m, leaderEpoch);
                 } else if (op instanceof Advance adv) {
                     clock.advance(adv.ms());
                 } else if (op instanceof Read r) {
@@ -433,6 +473,79 @@ class UnifiedLogDifferentialProperties {
             }
         }
 
+        /**
+         * Appends already-offset batches to both: {@code UnifiedLog.appendAsFollower} (with the
+         * highest replica epoch, so that Kafka skips no batch for a higher partition leader epoch)
+         * and {@link KafkaPartitionLog#appendWithOffsets}. Idempotent batches are recorded like
+         * accepted client batches, so that later retries (as a client sends them: base offset 0) and
+         * continuing batches go through {@code appendAsLeader} on both.
+         */
+        void mirror(Mirror m, int leaderEpoch) throws IOException {
+            long start = ref.logStartOffset();
+            long next = Math.max(0, ref.logEndOffset() + m.startShift());
+            List<MemoryRecords> parts = new ArrayList<>();
+            Map<Long, Integer> plannedSeq = new java.util.HashMap<>();
+            List<Runnable> onSuccess = new ArrayList<>();
+            for (MirrorBatch b : m.batches()) {
+                next += b.gapBefore();
+                Append a = new Append(b.count(), b.valueBytes(), b.compression(), -1000L * b.count(), false, -1, false,
+                        b.seed(), Shape.PLAIN, null);
+                MemoryRecords client;
+                if (b.producer() < 0) {
+                    client = batch(a, -1, (short) -1, -1);
+                } else {
+                    long producerId = FIRST_PRODUCER_ID + b.producer();
+                    ProducerModel model = producers.computeIfAbsent(producerId, id -> new ProducerModel());
+                    int seq = plannedSeq.getOrDefault(producerId, model.nextSeq) + b.seqGap();
+                    plannedSeq.put(producerId, seq + b.count());
+                    client = batch(a, producerId, model.epoch, seq);
+                    byte[] clientBytes = Batches.bytes(Batches.copy(client));
+                    short epoch = model.epoch;
+                    AppendInfo original = new AppendInfo(next, next + b.count() - 1, -1, start);
+                    onSuccess.add(() -> {
+                        droppedByKafka.remove(producerId);
+                        model.nextSeq = seq + b.count();
+                        model.sent.add(new Sent(epoch, seq, seq + b.count() - 1, clientBytes, original, restarts));
+                    });
+                }
+                MemoryRecords stored = Batches.copy(client);
+                org.apache.kafka.common.record.internal.MutableRecordBatch header = stored.batches().iterator().next();
+                header.setLastOffset(next + b.count() - 1);
+                header.setPartitionLeaderEpoch(leaderEpoch);
+                if (b.corrupt()) {
+                    ByteBuffer buf = stored.buffer();
+                    int pos = 61 + (int) Math.floorMod(b.seed(), (long) Math.max(1, buf.remaining() - 61));
+                    buf.put(pos, (byte) (buf.get(pos) ^ 0x5a));
+                }
+                parts.add(stored);
+                next += b.count();
+            }
+            MemoryRecords all = parts.get(0);
+            for (int i = 1; i < parts.size(); i++) {
+                all = concat(all, parts.get(i), Integer.MAX_VALUE);
+            }
+            Object expected;
+            try {
+                LogAppendInfo info = ref.appendAsFollower(Batches.copy(all), Integer.MAX_VALUE);
+                ref.updateHighWatermark(ref.logEndOffset());
+                expected = new AppendInfo(info.firstOffset(), info.lastOffset(), info.logAppendTime(), info.logStartOffset());
+            } catch (RuntimeException e) {
+                expected = Errors.forException(e);
+            }
+            Object actual;
+            try {
+                actual = ours.appendWithOffsets(Batches.copy(all)).join();
+            } catch (CompletionException e) {
+                actual = ((KafkaLogException) e.getCause()).error();
+            }
+            assertThat(actual).as("appendWithOffsets %s at log end %d", m, ours.logEndOffset()).isEqualTo(expected);
+            Statistics.label("mirror").collect(actual instanceof Errors e ? e.name()
+                    : m.batches().stream().anyMatch(b -> b.gapBefore() > 0) || m.startShift() > 0 ? "ok with gaps" : "ok");
+            if (actual instanceof AppendInfo) {
+                onSuccess.forEach(Runnable::run);
+            }
+        }
+
         /** Whether Kafka's state for the producer lacks {@code sent} because a restart dropped it. */
         boolean forgotByKafka(Sent sent, ProducerStateEntry kafkaEntry) {
             return sent.restartsBefore() < restarts && kafkaEntry != null && kafkaEntry.producerEpoch() == sent.epoch()
@@ -607,7 +720,8 @@ class UnifiedLogDifferentialProperties {
                 boolean kafkaHas = ref.producerStateManager().activeProducers().containsKey(producerId);
                 if (!kafkaHas && ours.producerState(producerId) != null) {
                     // only where the module README says Kafka drops producers and this log does not
-                    assertThat(!clean || logStartOffset == recoveryPoint)
+                    // (or Kafka dropped it at an earlier restart and has not seen it since)
+                    assertThat(!clean || logStartOffset == recoveryPoint || droppedByKafka.contains(producerId))
                             .as("producer %d dropped by Kafka but kept here after a clean restart of a non-empty log", producerId)
                             .isTrue();
                     droppedByKafka.add(producerId);
