@@ -22,6 +22,7 @@ import org.apache.kafka.common.requests.FetchRequest;
 import org.apache.kafka.common.requests.InitProducerIdRequest;
 import org.apache.kafka.common.requests.ListOffsetsRequest;
 import org.apache.kafka.common.requests.MetadataRequest;
+import org.apache.kafka.common.requests.OffsetsForLeaderEpochRequest;
 import org.apache.kafka.common.requests.ProduceRequest;
 
 /**
@@ -40,7 +41,7 @@ final class KafkaApis {
     /** The APIs this broker serves. */
     static final Set<ApiKeys> SERVED = EnumSet.of(ApiKeys.API_VERSIONS, ApiKeys.METADATA, ApiKeys.PRODUCE,
             ApiKeys.FETCH, ApiKeys.LIST_OFFSETS, ApiKeys.INIT_PRODUCER_ID, ApiKeys.CREATE_TOPICS,
-            ApiKeys.DELETE_TOPICS);
+            ApiKeys.DELETE_TOPICS, ApiKeys.OFFSET_FOR_LEADER_EPOCH);
 
     private static final ApiVersionCollection VERSIONS =
             ApiVersionsResponse.collectApis(ApiMessageType.ListenerType.BROKER, SERVED, false);
@@ -50,6 +51,7 @@ final class KafkaApis {
     private final MetadataHandler metadata;
     private final ListOffsetsHandler listOffsets;
     private final TopicAdminHandler topicAdmin;
+    private final OffsetForLeaderEpochHandler offsetForLeaderEpoch;
     private final ProducerIds producerIds;
 
     KafkaApis(Topics topics, ProducerIds producerIds, ScheduledExecutorService scheduler, int defaultPartitions) {
@@ -58,6 +60,7 @@ final class KafkaApis {
         this.metadata = new MetadataHandler(topics, defaultPartitions);
         this.listOffsets = new ListOffsetsHandler(topics);
         this.topicAdmin = new TopicAdminHandler(topics, defaultPartitions);
+        this.offsetForLeaderEpoch = new OffsetForLeaderEpochHandler(topics);
         this.producerIds = producerIds;
     }
 
@@ -99,6 +102,8 @@ final class KafkaApis {
             case INIT_PRODUCER_ID -> initProducerId((InitProducerIdRequest) request);
             case CREATE_TOPICS -> widen(topicAdmin.create((CreateTopicsRequest) request));
             case DELETE_TOPICS -> widen(topicAdmin.delete((DeleteTopicsRequest) request));
+            case OFFSET_FOR_LEADER_EPOCH ->
+                    CompletableFuture.completedFuture(offsetForLeaderEpoch.handle((OffsetsForLeaderEpochRequest) request));
             default -> throw new IllegalArgumentException("API not served: " + request.apiKey());
         };
     }

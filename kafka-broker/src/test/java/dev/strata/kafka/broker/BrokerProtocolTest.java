@@ -18,6 +18,10 @@ import org.apache.kafka.common.message.ApiVersionsResponseData.ApiVersion;
 import org.apache.kafka.common.message.CreateTopicsRequestData;
 import org.apache.kafka.common.message.CreateTopicsRequestData.CreatableTopic;
 import org.apache.kafka.common.message.InitProducerIdRequestData;
+import org.apache.kafka.common.message.OffsetForLeaderEpochRequestData.OffsetForLeaderPartition;
+import org.apache.kafka.common.message.OffsetForLeaderEpochRequestData.OffsetForLeaderTopic;
+import org.apache.kafka.common.message.OffsetForLeaderEpochRequestData.OffsetForLeaderTopicCollection;
+import org.apache.kafka.common.message.OffsetForLeaderEpochResponseData.EpochEndOffset;
 import org.apache.kafka.common.message.ProduceRequestData;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.Errors;
@@ -31,6 +35,8 @@ import org.apache.kafka.common.requests.FetchRequest;
 import org.apache.kafka.common.requests.FetchResponse;
 import org.apache.kafka.common.requests.InitProducerIdRequest;
 import org.apache.kafka.common.requests.InitProducerIdResponse;
+import org.apache.kafka.common.requests.OffsetsForLeaderEpochRequest;
+import org.apache.kafka.common.requests.OffsetsForLeaderEpochResponse;
 import org.apache.kafka.common.requests.ProduceRequest;
 import org.apache.kafka.common.requests.ProduceResponse;
 import org.apache.kafka.common.requests.RequestHeader;
@@ -201,6 +207,28 @@ class BrokerProtocolTest {
             assertThat(records.records().iterator().next().value()).isEqualTo(ByteBuffer.wrap("hello".getBytes()));
             assertThat(r.responseData(Map.of(id, "woken"), ApiKeys.FETCH.latestVersion(false)))
                     .containsKey(new TopicPartition("woken", 0));
+        }
+    }
+
+    @Test
+    void offsetForLeaderEpochAnswersTheLogEndForTheCurrentEpoch() throws Exception {
+        try (TestBroker broker = new TestBroker(dir, 1); RawConnection c = new RawConnection(broker.port())) {
+            Uuid id = createTopic(c, "epochs", 1);
+            for (int i = 0; i < 3; i++) {
+                c.send(produce(id, "r" + i));
+            }
+            OffsetForLeaderTopicCollection wanted = new OffsetForLeaderTopicCollection();
+            wanted.add(new OffsetForLeaderTopic().setTopic("epochs").setPartitions(List.of(
+                    new OffsetForLeaderPartition().setPartition(0).setCurrentLeaderEpoch(0).setLeaderEpoch(0),
+                    new OffsetForLeaderPartition().setPartition(1).setLeaderEpoch(0))));
+            OffsetsForLeaderEpochResponse r = (OffsetsForLeaderEpochResponse) c.send(
+                    OffsetsForLeaderEpochRequest.Builder.forConsumer(wanted)
+                            .build(ApiKeys.OFFSET_FOR_LEADER_EPOCH.latestVersion(false)));
+            List<EpochEndOffset> answers = r.data().topics().find("epochs").partitions();
+            assertThat(Errors.forCode(answers.get(0).errorCode())).isEqualTo(Errors.NONE);
+            assertThat(answers.get(0).leaderEpoch()).isZero();
+            assertThat(answers.get(0).endOffset()).isEqualTo(3);
+            assertThat(Errors.forCode(answers.get(1).errorCode())).isEqualTo(Errors.UNKNOWN_TOPIC_OR_PARTITION);
         }
     }
 
