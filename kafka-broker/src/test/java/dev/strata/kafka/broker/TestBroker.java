@@ -51,8 +51,10 @@ final class TestBroker implements AutoCloseable {
 
     @Override
     public void close() {
-        try (DurableStreamStore s = store) {
+        try {
             broker.close();
+        } finally {
+            store.close();
         }
     }
 }
