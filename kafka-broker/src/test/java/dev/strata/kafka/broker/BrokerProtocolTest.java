@@ -211,6 +211,34 @@ class BrokerProtocolTest {
     }
 
     @Test
+    void responsesAreWrittenInRequestOrderAcksZeroGetsNoneAndAcksOneTheOffset() throws Exception {
+        try (TestBroker broker = new TestBroker(dir, 1); RawConnection c = new RawConnection(broker.port())) {
+            Uuid id = createTopic(c, "ordered", 1);
+            // a Fetch that waits 500 ms, then an ApiVersions answered at once: the Fetch's answer comes first
+            RequestHeader fetchHeader = c.sendOnly(fetch(id, "ordered", 0, 500));
+            RequestHeader versionsHeader = c.sendOnly(new ApiVersionsRequest.Builder()
+                    .build(ApiKeys.API_VERSIONS.latestVersion(false)));
+            assertThat(c.receive(fetchHeader)).isInstanceOf(FetchResponse.class); // parsing checks the correlation id
+            assertThat(c.receive(versionsHeader)).isInstanceOf(ApiVersionsResponse.class);
+
+            // acks=0: no answer; the next request's answer is the next frame, and the record was stored
+            ProduceRequest fireAndForget = ProduceRequest.builder(produce(id, "no-ack").data().setAcks((short) 0))
+                    .build(ApiKeys.PRODUCE.latestVersion(false));
+            c.sendOnly(fireAndForget);
+            assertThat(Errors.forCode(apiVersions(c).data().errorCode())).isEqualTo(Errors.NONE);
+            FetchResponse r = (FetchResponse) c.send(fetch(id, "ordered", 0, 0));
+            assertThat(r.data().responses().get(0).partitions().get(0).highWatermark()).isEqualTo(1);
+
+            // acks=1 is answered (once durable) with the batch's offset
+            ProduceResponse one = (ProduceResponse) c.send(ProduceRequest.builder(produce(id, "one").data()
+                    .setAcks((short) 1)).build(ApiKeys.PRODUCE.latestVersion(false)));
+            var answer = one.data().responses().iterator().next().partitionResponses().get(0);
+            assertThat(Errors.forCode(answer.errorCode())).isEqualTo(Errors.NONE);
+            assertThat(answer.baseOffset()).isEqualTo(1);
+        }
+    }
+
+    @Test
     void offsetForLeaderEpochAnswersTheLogEndForTheCurrentEpoch() throws Exception {
         try (TestBroker broker = new TestBroker(dir, 1); RawConnection c = new RawConnection(broker.port())) {
             Uuid id = createTopic(c, "epochs", 1);
