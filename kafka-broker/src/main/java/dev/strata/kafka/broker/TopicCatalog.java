@@ -35,13 +35,15 @@ import org.apache.kafka.common.Uuid;
  * One stream batch (of one record) per entry, big-endian:
  * <pre>
  *  version:byte(1) type:byte body
- *  CLUSTER (1)          idMsb:long idLsb:long                       (first entry, written at creation)
+ *  CLUSTER (1)          magic:int(0x534B4243 "SKBC") idMsb:long idLsb:long   (the first entry, written at creation)
  *  TOPIC_CREATED (2)    nameLength:short name:utf8 idMsb:long idLsb:long partitions:int
  *                       (dataStreamId:long metaStreamId:long){partitions}
  *  TOPIC_DELETED (3)    idMsb:long idLsb:long
  *  PRODUCER_IDS (4)     end:long     producer ids below end may have been handed out
  * </pre>
- * An entry is applied to the in-memory view only once durable. A deleted topic's entries stay in the
+ * A stream whose first entry is not CLUSTER with the magic is not a catalog: start fails with
+ * {@link CorruptDataException} (a store whose first stream holds other data). An entry is applied to
+ * the in-memory view only once durable. A deleted topic's entries stay in the
  * stream (the catalog is not compacted yet: it grows by one entry per topic created or deleted and per
  * {@link ProducerIds#BLOCK_SIZE} producer ids).
  *
@@ -58,6 +60,7 @@ final class TopicCatalog implements AutoCloseable {
     static final long STREAM_EPOCH = 0;
 
     private static final byte VERSION = 1;
+    private static final int MAGIC = 0x534B4243; // "SKBC": strata kafka broker catalog
     private static final byte CLUSTER = 1;
     private static final byte TOPIC_CREATED = 2;
     private static final byte TOPIC_DELETED = 3;
@@ -95,7 +98,13 @@ final class TopicCatalog implements AutoCloseable {
         return store.openStream(CATALOG_STREAM_ID, STREAM_EPOCH).handle((stream, error) -> {
             if (error == null) {
                 TopicCatalog catalog = new TopicCatalog(stream);
-                return catalog.replay().thenApply(v -> catalog);
+                return catalog.replay().handle((v, failed) -> {
+                    if (failed != null) {
+                        stream.close();
+                        throw new CompletionException(unwrap(failed));
+                    }
+                    return catalog;
+                });
             }
             if (!(unwrap(error) instanceof StreamNotFoundException)) {
                 throw new CompletionException(unwrap(error));
@@ -109,7 +118,7 @@ final class TopicCatalog implements AutoCloseable {
                 }
                 TopicCatalog catalog = new TopicCatalog(created);
                 Uuid cluster = Uuid.randomUuid();
-                return catalog.append(entry(CLUSTER, 16, b -> putUuid(b, cluster))).thenApply(v -> {
+                return catalog.append(entry(CLUSTER, 4 + 16, b -> putUuid(b.putInt(MAGIC), cluster))).thenApply(v -> {
                     synchronized (catalog) {
                         catalog.clusterId = cluster;
                     }
@@ -216,10 +225,15 @@ final class TopicCatalog implements AutoCloseable {
     private synchronized void apply(ByteBuffer b, long offset) {
         try {
             byte version = b.get();
+            byte type = b.get();
+            if (clusterId == null && (version != VERSION || type != CLUSTER || b.getInt() != MAGIC)) {
+                throw new CorruptDataException("stream " + stream.id() + " is not a broker catalog: its entry at offset "
+                        + offset + " is not the catalog's first entry (version " + VERSION + ", type " + CLUSTER
+                        + ", magic " + Integer.toHexString(MAGIC) + ")");
+            }
             if (version != VERSION) {
                 throw new CorruptDataException("broker catalog entry at offset " + offset + ": unknown version " + version);
             }
-            byte type = b.get();
             switch (type) {
                 case CLUSTER -> clusterId = getUuid(b);
                 case TOPIC_CREATED -> {

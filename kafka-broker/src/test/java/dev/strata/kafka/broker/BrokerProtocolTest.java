@@ -3,6 +3,9 @@ package dev.strata.kafka.broker;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.strata.api.CorruptDataException;
+import dev.strata.api.RecordBatch;
+import dev.strata.api.Stream;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.MemoryStreamStore;
 import java.nio.ByteBuffer;
@@ -267,6 +270,17 @@ class BrokerProtocolTest {
             store.deleteStream(id, 0).join();
             assertThatThrownBy(() -> KafkaBroker.start(store, BrokerConfig.of("127.0.0.1", 0, 1)))
                     .isInstanceOf(IllegalStateException.class).hasMessageContaining("no broker catalog");
+        }
+    }
+
+    @Test
+    void startRefusesAStoreWhoseFirstStreamIsNotACatalog() {
+        try (MemoryStreamStore store = new MemoryStreamStore()) {
+            Stream first = store.createStream(StreamOptions.defaults()).join();
+            first.append(RecordBatch.of(1, ByteBuffer.wrap("someone else's data".getBytes()))).join();
+            first.close().join();
+            assertThatThrownBy(() -> KafkaBroker.start(store, BrokerConfig.of("127.0.0.1", 0, 1)))
+                    .isInstanceOf(CorruptDataException.class).hasMessageContaining("stream 1 is not a broker catalog");
         }
     }
 }
