@@ -61,7 +61,7 @@ class KafkaClientsTest {
     }
 
     /** Sends {@code count} records with keys spread over the partitions; returns each partition's values in send order. */
-    private static Map<Integer, List<String>> produce(String bootstrap, String topic, int count, String prefix)
+    static Map<Integer, List<String>> produce(String bootstrap, String topic, int count, String prefix)
             throws Exception {
         Map<Integer, List<String>> sent = new HashMap<>();
         try (KafkaProducer<String, String> producer = producer(bootstrap)) {
@@ -80,7 +80,7 @@ class KafkaClientsTest {
     }
 
     /** Reads every partition of {@code topic} from the start until {@code count} records arrived; values per partition. */
-    private static Map<Integer, List<String>> consumeAll(String bootstrap, String topic, int partitions, int count) {
+    static Map<Integer, List<String>> consumeAll(String bootstrap, String topic, int partitions, int count) {
         Map<Integer, List<String>> read = new HashMap<>();
         try (KafkaConsumer<String, String> consumer = consumer(bootstrap)) {
             List<TopicPartition> all = new ArrayList<>();
