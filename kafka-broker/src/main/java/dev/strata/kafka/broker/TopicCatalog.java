@@ -101,13 +101,13 @@ final class TopicCatalog implements AutoCloseable {
                 return catalog.replay().handle((v, failed) -> {
                     if (failed != null) {
                         stream.close();
-                        throw new CompletionException(unwrap(failed));
+                        throw new CompletionException(BrokerErrors.unwrap(failed));
                     }
                     return catalog;
                 });
             }
-            if (!(unwrap(error) instanceof StreamNotFoundException)) {
-                throw new CompletionException(unwrap(error));
+            if (!(BrokerErrors.unwrap(error) instanceof StreamNotFoundException)) {
+                throw new CompletionException(BrokerErrors.unwrap(error));
             }
             return store.createStream(StreamOptions.defaults().withEpoch(STREAM_EPOCH)).thenCompose(created -> {
                 if (created.id() != CATALOG_STREAM_ID) {
@@ -259,9 +259,5 @@ final class TopicCatalog implements AutoCloseable {
     @Override
     public void close() {
         stream.close().join();
-    }
-
-    static Throwable unwrap(Throwable t) {
-        return t instanceof CompletionException && t.getCause() != null ? t.getCause() : t;
     }
 }

@@ -54,6 +54,7 @@ final class Topics implements AutoCloseable {
     private final Executor background;
     private final Map<String, Topic> byName = new ConcurrentHashMap<>();
     private final Map<Uuid, Topic> byId = new ConcurrentHashMap<>();
+    private final Map<Uuid, String> names = new ConcurrentHashMap<>();
     private final Object laneLock = new Object();
     private CompletableFuture<?> lane = CompletableFuture.completedFuture(null); // guarded by: laneLock
 
@@ -102,11 +103,9 @@ final class Topics implements AutoCloseable {
         return byName.values();
     }
 
-    /** Topic id to name, for requests that address topics by id. */
+    /** Topic id to name, for requests that address topics by id (a live, unmodifiable view). */
     Map<Uuid, String> names() {
-        Map<Uuid, String> names = new ConcurrentHashMap<>();
-        byId.forEach((id, t) -> names.put(id, t.name()));
-        return names;
+        return java.util.Collections.unmodifiableMap(names);
     }
 
     /**
@@ -174,12 +173,12 @@ final class Topics implements AutoCloseable {
             TopicEntry entry = new TopicEntry(name, Uuid.randomUuid(), streams);
             if (error != null) {
                 discard(entry, logs);
-                throw new java.util.concurrent.CompletionException(TopicCatalog.unwrap(error));
+                throw new java.util.concurrent.CompletionException(BrokerErrors.unwrap(error));
             }
             return catalog.topicCreated(entry).handle((ok, failed) -> {
                 if (failed != null) {
                     discard(entry, logs);
-                    throw new java.util.concurrent.CompletionException(TopicCatalog.unwrap(failed));
+                    throw new java.util.concurrent.CompletionException(BrokerErrors.unwrap(failed));
                 }
                 Topic topic = serve(entry, logs).join(); // all complete
                 publish(topic);
@@ -201,6 +200,7 @@ final class Topics implements AutoCloseable {
             return catalog.topicDeleted(topic.id()).thenRun(() -> {
             byName.remove(topic.name(), topic);
             byId.remove(topic.id(), topic);
+            names.remove(topic.id());
             LOG.info("deleted topic {} (id {})", topic.name(), topic.id());
             background.execute(() -> deleteStreams(topic));
             });
@@ -228,6 +228,7 @@ final class Topics implements AutoCloseable {
     private void publish(Topic topic) {
         byName.put(topic.name(), topic);
         byId.put(topic.id(), topic);
+        names.put(topic.id(), topic.name());
     }
 
     /** Closes the logs that were created and deletes their streams (best-effort). */
@@ -278,5 +279,6 @@ final class Topics implements AutoCloseable {
         }
         byName.clear();
         byId.clear();
+        names.clear();
     }
 }
