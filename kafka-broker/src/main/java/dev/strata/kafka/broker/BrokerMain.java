@@ -1,0 +1,120 @@
+package dev.strata.kafka.broker;
+
+import dev.strata.core.DurableStreamStore;
+import dev.strata.core.Strata;
+import java.net.URI;
+import java.nio.file.Path;
+
+/**
+ * {@code java -jar strata-kafka-broker.jar --data-dir PATH [--port 9092] [--host 127.0.0.1]
+ * [--object-store URI] [--wal-path PATH] [--partitions 1]}: builds a durable Strata store with
+ * {@link Strata#builder()}, starts a {@link KafkaBroker} on it, prints one line once it accepts
+ * connections, and closes both on SIGTERM (a shutdown hook). Exit status 2 for bad arguments, 1 if
+ * the store or the broker cannot start.
+ */
+public final class BrokerMain {
+
+    static final String USAGE = """
+            usage: java -jar strata-kafka-broker.jar --data-dir PATH [options]
+              --data-dir PATH       the embedded default: WAL file and objects under PATH
+              --port N              port to listen on (default 9092; 0 picks a free one)
+              --host HOST           address to listen on (default 127.0.0.1)
+              --object-store URI    objects in file:///dir or s3://bucket/prefix?region=... instead
+              --wal-path PATH       the WAL on this block device or file instead
+              --partitions N        partitions of auto-created topics (default 1)""";
+
+    private BrokerMain() {
+    }
+
+    /** Parsed command line. */
+    record Options(Path dataDir, Path walPath, URI objectStore, String host, int port, int partitions) {
+    }
+
+    public static void main(String[] args) {
+        Options options;
+        try {
+            options = parse(args);
+        } catch (IllegalArgumentException e) {
+            System.err.println("strata-kafka-broker: " + e.getMessage());
+            System.err.println(USAGE);
+            System.exit(2);
+            return;
+        }
+        DurableStreamStore store;
+        KafkaBroker broker;
+        try {
+            Strata.Builder builder = Strata.builder();
+            if (options.dataDir() != null) {
+                builder.dataDir(options.dataDir());
+            }
+            if (options.walPath() != null) {
+                builder.walPath(options.walPath());
+            }
+            if (options.objectStore() != null) {
+                builder.objectStore(options.objectStore());
+            }
+            store = builder.build();
+            try {
+                broker = KafkaBroker.start(store, BrokerConfig.of(options.host(), options.port(), options.partitions()));
+            } catch (RuntimeException e) {
+                store.close();
+                throw e;
+            }
+        } catch (RuntimeException e) {
+            System.err.println("strata-kafka-broker: cannot start: " + e);
+            System.exit(1);
+            return;
+        }
+        KafkaBroker started = broker;
+        Runtime.getRuntime().addShutdownHook(new Thread(() -> {
+            try (store) {
+                started.close();
+            }
+        }, "strata-kafka-broker-shutdown"));
+        System.out.println("strata-kafka-broker accepting connections on " + options.host() + ":" + broker.port());
+        System.out.flush();
+        // the broker's I/O threads keep the JVM running until SIGTERM runs the hook
+    }
+
+    /** @throws IllegalArgumentException naming the option that is unknown, lacks a value or has a bad one */
+    static Options parse(String[] args) {
+        Path dataDir = null;
+        Path walPath = null;
+        URI objectStore = null;
+        String host = "127.0.0.1";
+        int port = BrokerConfig.DEFAULT_PORT;
+        int partitions = 1;
+        for (int i = 0; i < args.length; i += 2) {
+            String name = args[i];
+            if (i + 1 >= args.length) {
+                throw new IllegalArgumentException(name + " needs a value");
+            }
+            String value = args[i + 1];
+            switch (name) {
+                case "--data-dir" -> dataDir = Path.of(value);
+                case "--wal-path" -> walPath = Path.of(value);
+                case "--object-store" -> objectStore = URI.create(value);
+                case "--host" -> host = value;
+                case "--port" -> port = number(name, value, 0, 65535);
+                case "--partitions" -> partitions = number(name, value, 1, Topics.MAX_PARTITIONS);
+                default -> throw new IllegalArgumentException("unknown option " + name);
+            }
+        }
+        if (dataDir == null && (walPath == null || objectStore == null)) {
+            throw new IllegalArgumentException("--data-dir is required (or both --wal-path and --object-store)");
+        }
+        return new Options(dataDir, walPath, objectStore, host, port, partitions);
+    }
+
+    private static int number(String name, String value, int min, int max) {
+        try {
+            int n = Integer.parseInt(value);
+            if (n >= min && n <= max) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // reported below
+        }
+        throw new IllegalArgumentException(name + " must be an integer in [" + min + ", " + max + "], got " + value);
+    }
+}

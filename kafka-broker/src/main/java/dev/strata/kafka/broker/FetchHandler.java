@@ -1,0 +1,145 @@
+package dev.strata.kafka.broker;
+
+import dev.strata.kafka.Isolation;
+import dev.strata.kafka.ReadResult;
+import dev.strata.kafka.broker.Topics.Topic;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledExecutorService;
+import org.apache.kafka.common.IsolationLevel;
+import org.apache.kafka.common.TopicIdPartition;
+import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.message.FetchResponseData;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.record.internal.MemoryRecords;
+import org.apache.kafka.common.requests.FetchMetadata;
+import org.apache.kafka.common.requests.FetchRequest;
+import org.apache.kafka.common.requests.FetchResponse;
+
+/**
+ * Fetch for consumers, as full requests without fetch sessions: the answer's {@code sessionId} is 0,
+ * which tells the Java client that no session was created, so it keeps sending full requests. A
+ * request naming a session ({@code sessionId != 0}) answers FETCH_SESSION_ID_NOT_FOUND.
+ *
+ * <p>Partitions are read one after the other, in request order, within the request's
+ * {@code maxBytes} and each partition's {@code partitionMaxBytes}; until one returns records the read
+ * may exceed the limit by one batch (Kafka's {@code minOneMessage}). Fewer than {@code minBytes}
+ * wait up to {@code maxWaitMs} for appends ({@link DelayedFetch}).
+ */
+final class FetchHandler {
+    private final Topics topics;
+    private final ScheduledExecutorService scheduler;
+
+    FetchHandler(Topics topics, ScheduledExecutorService scheduler) {
+        this.topics = topics;
+        this.scheduler = scheduler;
+    }
+
+    /** One read of every partition of the request. Filled by one read at a time. */
+    private static final class Outcome implements DelayedFetch.ReadOutcome {
+        final LinkedHashMap<TopicIdPartition, FetchResponseData.PartitionData> partitions = new LinkedHashMap<>();
+        int bytes;
+        boolean error;
+
+        @Override
+        public int bytes() {
+            return bytes;
+        }
+
+        @Override
+        public boolean hasError() {
+            return error;
+        }
+    }
+
+    CompletableFuture<FetchResponseData> handle(FetchRequest request) {
+        FetchMetadata session = request.metadata();
+        if (session.sessionId() != FetchMetadata.INVALID_SESSION_ID) {
+            return CompletableFuture.completedFuture(new FetchResponseData()
+                    .setErrorCode(Errors.FETCH_SESSION_ID_NOT_FOUND.code()).setSessionId(0));
+        }
+        Map<TopicIdPartition, FetchRequest.PartitionData> wanted = request.fetchData(topics.names());
+        Isolation isolation = request.isolationLevel() == IsolationLevel.READ_COMMITTED
+                ? Isolation.TXN_COMMITTED : Isolation.HIGH_WATERMARK;
+        List<Partition> served = new ArrayList<>();
+        wanted.forEach((tip, data) -> {
+            Partition p = partition(tip);
+            if (p != null) {
+                served.add(p);
+            }
+        });
+        return DelayedFetch.run(() -> readAll(wanted, request.maxBytes(), isolation), request.minBytes(),
+                        request.maxWait(), served, scheduler)
+                .thenApply(outcome -> FetchResponse.of(Errors.NONE, 0, FetchMetadata.INVALID_SESSION_ID,
+                        outcome.partitions, List.of()).data());
+    }
+
+    /** The partition {@code tip} names (by topic id when it has one), or null. */
+    private Partition partition(TopicIdPartition tip) {
+        Topic topic = Uuid.ZERO_UUID.equals(tip.topicId()) ? topics.byName(tip.topic()) : topics.byId(tip.topicId());
+        int index = tip.partition();
+        return topic == null || index < 0 || index >= topic.partitions().size() ? null : topic.partitions().get(index);
+    }
+
+    private CompletableFuture<Outcome> readAll(Map<TopicIdPartition, FetchRequest.PartitionData> wanted, int maxBytes,
+                                               Isolation isolation) {
+        Outcome outcome = new Outcome();
+        CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
+        for (Map.Entry<TopicIdPartition, FetchRequest.PartitionData> e : wanted.entrySet()) {
+            chain = chain.thenCompose(v -> readOne(e.getKey(), e.getValue(), maxBytes, isolation, outcome));
+        }
+        return chain.thenApply(v -> outcome);
+    }
+
+    private CompletableFuture<Void> readOne(TopicIdPartition tip, FetchRequest.PartitionData data, int maxBytes,
+                                            Isolation isolation, Outcome outcome) {
+        Partition partition = partition(tip);
+        if (partition == null) {
+            boolean byId = !Uuid.ZERO_UUID.equals(tip.topicId());
+            outcome.partitions.put(tip, failed(byId && topics.byId(tip.topicId()) == null
+                    ? Errors.UNKNOWN_TOPIC_ID : Errors.UNKNOWN_TOPIC_OR_PARTITION));
+            outcome.error = true;
+            return CompletableFuture.completedFuture(null);
+        }
+        Errors epochError = LeaderEpochs.check(data.currentLeaderEpoch);
+        if (epochError != Errors.NONE) {
+            outcome.partitions.put(tip, failed(epochError));
+            outcome.error = true;
+            return CompletableFuture.completedFuture(null);
+        }
+        int limit = Math.max(0, Math.min(data.maxBytes, maxBytes - outcome.bytes));
+        CompletableFuture<ReadResult> read;
+        try {
+            read = partition.log().read(data.fetchOffset, limit, isolation, outcome.bytes == 0);
+        } catch (RuntimeException e) {
+            read = CompletableFuture.failedFuture(e);
+        }
+        return read.handle((r, error) -> {
+            if (error != null) {
+                outcome.partitions.put(tip, failed(BrokerErrors.of(error)));
+                outcome.error = true;
+            } else {
+                outcome.partitions.put(tip, new FetchResponseData.PartitionData()
+                        .setErrorCode(Errors.NONE.code())
+                        .setHighWatermark(r.highWatermark())
+                        .setLastStableOffset(r.lastStableOffset())
+                        .setLogStartOffset(r.logStartOffset())
+                        .setRecords(r.records()));
+                outcome.bytes += r.records().sizeInBytes();
+            }
+            return null;
+        });
+    }
+
+    private static FetchResponseData.PartitionData failed(Errors error) {
+        return new FetchResponseData.PartitionData()
+                .setErrorCode(error.code())
+                .setHighWatermark(FetchResponse.INVALID_HIGH_WATERMARK)
+                .setLastStableOffset(FetchResponse.INVALID_LAST_STABLE_OFFSET)
+                .setLogStartOffset(FetchResponse.INVALID_LOG_START_OFFSET)
+                .setRecords(MemoryRecords.EMPTY);
+    }
+}

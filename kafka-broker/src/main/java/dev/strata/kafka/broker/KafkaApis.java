@@ -1,0 +1,131 @@
+package dev.strata.kafka.broker;
+
+import java.net.InetSocketAddress;
+import java.util.EnumSet;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledExecutorService;
+import org.apache.kafka.common.feature.Features;
+import org.apache.kafka.common.message.ApiMessageType;
+import org.apache.kafka.common.message.ApiVersionsResponseData;
+import org.apache.kafka.common.message.ApiVersionsResponseData.ApiVersion;
+import org.apache.kafka.common.message.ApiVersionsResponseData.ApiVersionCollection;
+import org.apache.kafka.common.message.InitProducerIdResponseData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.protocol.ApiMessage;
+import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.requests.AbstractRequest;
+import org.apache.kafka.common.requests.ApiVersionsResponse;
+import org.apache.kafka.common.requests.CreateTopicsRequest;
+import org.apache.kafka.common.requests.DeleteTopicsRequest;
+import org.apache.kafka.common.requests.FetchRequest;
+import org.apache.kafka.common.requests.InitProducerIdRequest;
+import org.apache.kafka.common.requests.ListOffsetsRequest;
+import org.apache.kafka.common.requests.MetadataRequest;
+import org.apache.kafka.common.requests.OffsetsForLeaderEpochRequest;
+import org.apache.kafka.common.requests.ProduceRequest;
+
+/**
+ * Dispatches a parsed request to the handler of its API and answers ApiVersions. Every API listed in
+ * {@link #SERVED} is advertised with the whole version range kafka-clients knows for it (Kafka 4's
+ * minimums); nothing else is advertised.
+ *
+ * <p>Thread-safe. Handlers start their work on the calling (event-loop) thread and never block it;
+ * the returned future completes on whichever thread finished the work (often Strata's).
+ */
+final class KafkaApis {
+
+    /** This broker's node id: it is the only node, leader and controller. */
+    static final int NODE_ID = 0;
+
+    /** The APIs this broker serves. */
+    static final Set<ApiKeys> SERVED = EnumSet.of(ApiKeys.API_VERSIONS, ApiKeys.METADATA, ApiKeys.PRODUCE,
+            ApiKeys.FETCH, ApiKeys.LIST_OFFSETS, ApiKeys.INIT_PRODUCER_ID, ApiKeys.CREATE_TOPICS,
+            ApiKeys.DELETE_TOPICS, ApiKeys.OFFSET_FOR_LEADER_EPOCH);
+
+    private static final ApiVersionCollection VERSIONS =
+            ApiVersionsResponse.collectApis(ApiMessageType.ListenerType.BROKER, SERVED, false);
+
+    private final ProduceHandler produce;
+    private final FetchHandler fetch;
+    private final MetadataHandler metadata;
+    private final ListOffsetsHandler listOffsets;
+    private final TopicAdminHandler topicAdmin;
+    private final OffsetForLeaderEpochHandler offsetForLeaderEpoch;
+    private final ProducerIds producerIds;
+
+    KafkaApis(Topics topics, ProducerIds producerIds, ScheduledExecutorService scheduler, int defaultPartitions) {
+        this.produce = new ProduceHandler(topics);
+        this.fetch = new FetchHandler(topics, scheduler);
+        this.metadata = new MetadataHandler(topics, defaultPartitions);
+        this.listOffsets = new ListOffsetsHandler(topics);
+        this.topicAdmin = new TopicAdminHandler(topics, defaultPartitions);
+        this.offsetForLeaderEpoch = new OffsetForLeaderEpochHandler(topics);
+        this.producerIds = producerIds;
+    }
+
+    /** Whether this broker serves {@code version} of {@code api}. */
+    static boolean supports(ApiKeys api, short version) {
+        ApiVersion range = VERSIONS.find(api.id);
+        return range != null && version >= range.minVersion() && version <= range.maxVersion();
+    }
+
+    /** The ApiVersions answer: {@code error} is NONE, or UNSUPPORTED_VERSION for a version this broker lacks. */
+    static ApiVersionsResponseData apiVersions(Errors error) {
+        return new ApiVersionsResponse.Builder()
+                .setError(error)
+                .setApiVersions(VERSIONS.duplicate())
+                .setSupportedFeatures(Features.emptySupportedFeatures())
+                .setFinalizedFeatures(java.util.Map.of())
+                .setFinalizedFeaturesEpoch(ApiVersionsResponse.UNKNOWN_FINALIZED_FEATURES_EPOCH)
+                .build().data();
+    }
+
+    /**
+     * Handles one request of a served API and version.
+     *
+     * @param local the address the client connected to (Metadata advertises it)
+     * @return the response body, or a future of null for a request that gets no response
+     *     ({@code acks=0} Produce)
+     */
+    CompletableFuture<ApiMessage> handle(AbstractRequest request, InetSocketAddress local) {
+        return switch (request.apiKey()) {
+            case API_VERSIONS -> CompletableFuture.completedFuture(apiVersions(Errors.NONE));
+            case METADATA -> widen(metadata.handle((MetadataRequest) request, local));
+            case PRODUCE -> {
+                ProduceRequest p = (ProduceRequest) request;
+                CompletableFuture<ApiMessage> answer = widen(produce.handle(p));
+                yield p.acks() == 0 ? answer.thenApply(r -> null) : answer;
+            }
+            case FETCH -> widen(fetch.handle((FetchRequest) request));
+            case LIST_OFFSETS -> CompletableFuture.completedFuture(listOffsets.handle((ListOffsetsRequest) request));
+            case INIT_PRODUCER_ID -> initProducerId((InitProducerIdRequest) request);
+            case CREATE_TOPICS -> widen(topicAdmin.create((CreateTopicsRequest) request));
+            case DELETE_TOPICS -> widen(topicAdmin.delete((DeleteTopicsRequest) request));
+            case OFFSET_FOR_LEADER_EPOCH ->
+                    CompletableFuture.completedFuture(offsetForLeaderEpoch.handle((OffsetsForLeaderEpochRequest) request));
+            default -> throw new IllegalArgumentException("API not served: " + request.apiKey());
+        };
+    }
+
+    /**
+     * InitProducerId for idempotent producers: a new producer id (never handed out before, also across
+     * restarts) at epoch 0. A producer asking to bump its epoch also gets a new id, as Kafka's
+     * coordinator answers producers without a transactional id. Transactional ids are refused
+     * (INVALID_REQUEST): there is no transaction coordinator yet.
+     */
+    private CompletableFuture<ApiMessage> initProducerId(InitProducerIdRequest request) {
+        if (request.data().transactionalId() != null) {
+            return CompletableFuture.completedFuture(new InitProducerIdResponseData()
+                    .setErrorCode(Errors.INVALID_REQUEST.code()).setProducerId(-1).setProducerEpoch((short) -1));
+        }
+        return producerIds.allocate().handle((id, failure) -> failure == null
+                ? new InitProducerIdResponseData().setProducerId(id).setProducerEpoch((short) 0)
+                : new InitProducerIdResponseData().setErrorCode(BrokerErrors.of(failure).code())
+                        .setProducerId(-1).setProducerEpoch((short) -1));
+    }
+
+    private static <T extends ApiMessage> CompletableFuture<ApiMessage> widen(CompletableFuture<T> f) {
+        return f.thenApply(m -> m);
+    }
+}
