@@ -26,7 +26,10 @@ public interface StreamStore extends AutoCloseable {
 
     /**
      * Creates a new, empty stream with a fresh id (start and next offset 0) and opens it at
-     * {@code options.epoch()}.
+     * {@code options.epoch()}. Ids are assigned in creation order: the first stream created in an
+     * empty store gets id 1, each later one the next id, and an id is never given again (not after
+     * its stream is deleted, not after a restart). An application may rely on this to find its own
+     * first stream (a catalog of its other streams) without storing the id elsewhere.
      *
      * @return the open stream; fails with {@link StorageException} or {@link StreamClosedException}
      * @throws IllegalArgumentException if {@code options} is null
