@@ -82,6 +82,7 @@ final class GroupOffsets implements AutoCloseable {
     private long sequence; // guarded by: this
     private long entriesInLog; // guarded by: this
     private boolean compacting; // guarded by: this
+    private CompletableFuture<Void> lastCompaction = CompletableFuture.completedFuture(null); // guarded by: this
 
     private GroupOffsets(Stream stream, int compactMinEntries) {
         this.stream = stream;
@@ -127,6 +128,11 @@ final class GroupOffsets implements AutoCloseable {
     /** Entries a replay would read now (tests: compaction bounds it). */
     synchronized long entriesInLog() {
         return entriesInLog;
+    }
+
+    /** The latest compaction: completes when its snapshot is durable and the stream trimmed (tests). */
+    synchronized CompletableFuture<Void> lastCompaction() {
+        return lastCompaction;
     }
 
     /**
@@ -191,7 +197,7 @@ final class GroupOffsets implements AutoCloseable {
         latest.forEach((group, offsets) -> offsets.forEach((tp, c) -> snapshot.add(new Entry(group, tp, c))));
         long before = entriesInLog;
         entriesInLog = 0; // the entries below the snapshot are dropped by the trim
-        appendLocked(snapshot)
+        lastCompaction = appendLocked(snapshot)
                 .thenCompose(stream::trim)
                 .whenComplete((v, e) -> {
                     synchronized (this) {
