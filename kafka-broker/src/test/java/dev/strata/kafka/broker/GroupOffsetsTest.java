@@ -70,6 +70,49 @@ class GroupOffsetsTest {
     }
 
     @Test
+    void commitsRacingCompactionsAreKeptAfterARestart() throws Exception {
+        int threads = 4;
+        Map<TopicPartition, Committed> last = new java.util.concurrent.ConcurrentHashMap<>();
+        try (DurableStreamStore store = store(); TopicCatalog catalog = TopicCatalog.open(store).join();
+             GroupOffsets offsets = GroupOffsets.open(store, catalog, 20).join()) {
+            java.util.concurrent.ExecutorService pool = java.util.concurrent.Executors.newFixedThreadPool(threads);
+            try {
+                java.util.List<java.util.concurrent.Future<?>> done = new java.util.ArrayList<>();
+                for (int t = 0; t < threads; t++) {
+                    int thread = t;
+                    done.add(pool.submit(() -> {
+                        // each thread owns 5 partitions and pipelines 200 commits (up to 10 in flight)
+                        java.util.Deque<java.util.concurrent.CompletableFuture<Void>> inFlight = new java.util.ArrayDeque<>();
+                        for (int i = 0; i < 200; i++) {
+                            TopicPartition tp = new TopicPartition("t", thread * 5 + i % 5);
+                            Committed c = new Committed(i, 0, "x", i);
+                            inFlight.add(offsets.commit("g", Map.of(tp, c)));
+                            last.put(tp, c);
+                            if (inFlight.size() > 10) {
+                                inFlight.poll().join();
+                            }
+                        }
+                        inFlight.forEach(java.util.concurrent.CompletableFuture::join);
+                        return null;
+                    }));
+                }
+                for (java.util.concurrent.Future<?> f : done) {
+                    f.get();
+                }
+            } finally {
+                pool.shutdown();
+            }
+            offsets.lastCompaction().join();
+            assertThat(offsets.committed("g")).isEqualTo(last);
+        }
+        try (DurableStreamStore store = store(); TopicCatalog catalog = TopicCatalog.open(store).join();
+             GroupOffsets offsets = GroupOffsets.open(store, catalog, 20).join()) {
+            assertThat(offsets.committed("g")).isEqualTo(last);
+            assertThat(offsets.entriesInLog()).isLessThan(threads * 200L);
+        }
+    }
+
+    @Test
     void withoutCompactionARestartReplaysEveryCommit() {
         assertThat(restartKeepsTheLastCommits(1_000_000)).isEqualTo(2L * PARTITIONS * ROUNDS);
     }
