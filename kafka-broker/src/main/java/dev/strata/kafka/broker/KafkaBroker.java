@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A single-node Kafka-protocol broker on a Strata {@link StreamStore}: Kafka clients (producers,
- * consumers with manual assignment, the admin client) use it unchanged. Each partition is a
+ * consumers with manual assignment or in classic consumer groups, the admin client) use it unchanged. Each partition is a
  * {@link dev.strata.kafka.KafkaPartitionLog}; the topics are listed in a catalog stream
  * ({@link TopicCatalog}). Requests and responses are kafka-clients' own classes; the network is Netty.
  *
@@ -37,13 +37,14 @@ import org.slf4j.LoggerFactory;
  * parse and dispatch requests and write responses, never blocking on storage: a request's work is a
  * chain of futures that Strata completes on its own threads, and the response hops back to the
  * connection's I/O thread. "strata-kafka-broker-scheduler" expires waiting fetches and removes expired
- * producer ids every {@link #PRODUCER_EXPIRATION_CHECK_MS} ms. (Exception: when the store applies
+ * producer ids every {@link #PRODUCER_EXPIRATION_CHECK_MS} ms, and runs the consumer groups' timers. (Exception: when the store applies
  * backpressure, a Produce's append waits inside the store, on the I/O thread, for at most the store's
  * {@code appendBackpressureWait}.)
  *
  * <h2>Durability</h2>
  * Every acknowledged produce is durable in the store; topics and producer-id blocks are durable in
- * the catalog before they are used. The broker does not own the store: close the store after the broker.
+ * the catalog before they are used; committed group offsets are durable in their stream before
+ * OffsetCommit is answered. The broker does not own the store: close the store after the broker.
  *
  * <h2>Thread-safety</h2>
  * {@link #port()} and {@link #close()} may be called from any thread; {@code close()} is idempotent.
