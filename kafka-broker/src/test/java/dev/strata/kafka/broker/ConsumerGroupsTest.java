@@ -112,13 +112,19 @@ class ConsumerGroupsTest {
     /**
      * Each consumer polls on its own thread, records what it gets (checking each record continues its
      * partition: no gap, no repeat) and commits synchronously, until {@code total} records were consumed
-     * over all phases. Fails if any consumer fails (a CommitFailedException included).
+     * over all phases and every consumer holds an equal share of the partitions (so a late joiner's
+     * rebalance completes before they stop). Fails if any consumer fails (a CommitFailedException included).
      */
     private void consumeUntil(List<KafkaConsumer<String, String>> consumers, int total) throws Exception {
         List<Future<?>> loops = new ArrayList<>();
-        for (KafkaConsumer<String, String> c : consumers) {
+        Map<Integer, Integer> shares = new ConcurrentHashMap<>(); // consumer index -> partitions assigned
+        int share = PARTITIONS / consumers.size();
+        for (int i = 0; i < consumers.size(); i++) {
+            KafkaConsumer<String, String> c = consumers.get(i);
+            int index = i;
             loops.add(threads.submit(() -> {
-                while (consumedCount.get() < total) {
+                while (consumedCount.get() < total || shares.size() < consumers.size()
+                        || shares.values().stream().anyMatch(n -> n != share)) {
                     ConsumerRecords<String, String> records = c.poll(Duration.ofMillis(200));
                     for (ConsumerRecord<String, String> r : records) {
                         List<String> values = consumed.computeIfAbsent(r.partition(),
@@ -132,6 +138,7 @@ class ConsumerGroupsTest {
                     if (!records.isEmpty()) {
                         c.commitSync();
                     }
+                    shares.put(index, c.assignment().size());
                 }
                 return null;
             }));
