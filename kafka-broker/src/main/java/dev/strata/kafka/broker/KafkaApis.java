@@ -43,6 +43,15 @@ final class KafkaApis {
             ApiKeys.FETCH, ApiKeys.LIST_OFFSETS, ApiKeys.INIT_PRODUCER_ID, ApiKeys.CREATE_TOPICS,
             ApiKeys.DELETE_TOPICS, ApiKeys.OFFSET_FOR_LEADER_EPOCH);
 
+    /** The classic consumer group APIs, served by {@link GroupHandler}. */
+    static final Set<ApiKeys> GROUP_APIS = EnumSet.of(ApiKeys.FIND_COORDINATOR, ApiKeys.JOIN_GROUP, ApiKeys.SYNC_GROUP,
+            ApiKeys.HEARTBEAT, ApiKeys.LEAVE_GROUP, ApiKeys.OFFSET_COMMIT, ApiKeys.OFFSET_FETCH, ApiKeys.DESCRIBE_GROUPS,
+            ApiKeys.LIST_GROUPS);
+
+    static {
+        SERVED.addAll(GROUP_APIS);
+    }
+
     private static final ApiVersionCollection VERSIONS =
             ApiVersionsResponse.collectApis(ApiMessageType.ListenerType.BROKER, SERVED, false);
 
@@ -53,8 +62,11 @@ final class KafkaApis {
     private final TopicAdminHandler topicAdmin;
     private final OffsetForLeaderEpochHandler offsetForLeaderEpoch;
     private final ProducerIds producerIds;
+    private final GroupHandler groups;
 
-    KafkaApis(Topics topics, ProducerIds producerIds, ScheduledExecutorService scheduler, int defaultPartitions) {
+    KafkaApis(Topics topics, ProducerIds producerIds, ScheduledExecutorService scheduler, int defaultPartitions,
+              GroupHandler groups) {
+        this.groups = groups;
         this.produce = new ProduceHandler(topics);
         this.fetch = new FetchHandler(topics, scheduler);
         this.metadata = new MetadataHandler(topics, defaultPartitions);
@@ -79,6 +91,20 @@ final class KafkaApis {
                 .setFinalizedFeatures(java.util.Map.of())
                 .setFinalizedFeaturesEpoch(ApiVersionsResponse.UNKNOWN_FINALIZED_FEATURES_EPOCH)
                 .build().data();
+    }
+
+    /**
+     * Handles one request of a served API and version; group APIs go to {@link GroupHandler}.
+     *
+     * @param clientId the request header's client id
+     * @param remote the client's address
+     */
+    CompletableFuture<ApiMessage> handle(AbstractRequest request, String clientId, InetSocketAddress local,
+                                         InetSocketAddress remote) {
+        if (GROUP_APIS.contains(request.apiKey())) {
+            return groups.handle(request, clientId, local, remote);
+        }
+        return handle(request, local);
     }
 
     /**

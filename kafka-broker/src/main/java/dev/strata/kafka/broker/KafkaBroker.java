@@ -21,7 +21,7 @@ import org.slf4j.LoggerFactory;
 
 /**
  * A single-node Kafka-protocol broker on a Strata {@link StreamStore}: Kafka clients (producers,
- * consumers with manual assignment, the admin client) use it unchanged. Each partition is a
+ * consumers with manual assignment or in classic consumer groups, the admin client) use it unchanged. Each partition is a
  * {@link dev.strata.kafka.KafkaPartitionLog}; the topics are listed in a catalog stream
  * ({@link TopicCatalog}). Requests and responses are kafka-clients' own classes; the network is Netty.
  *
@@ -37,13 +37,14 @@ import org.slf4j.LoggerFactory;
  * parse and dispatch requests and write responses, never blocking on storage: a request's work is a
  * chain of futures that Strata completes on its own threads, and the response hops back to the
  * connection's I/O thread. "strata-kafka-broker-scheduler" expires waiting fetches and removes expired
- * producer ids every {@link #PRODUCER_EXPIRATION_CHECK_MS} ms. (Exception: when the store applies
+ * producer ids every {@link #PRODUCER_EXPIRATION_CHECK_MS} ms, and runs the consumer groups' timers. (Exception: when the store applies
  * backpressure, a Produce's append waits inside the store, on the I/O thread, for at most the store's
  * {@code appendBackpressureWait}.)
  *
  * <h2>Durability</h2>
  * Every acknowledged produce is durable in the store; topics and producer-id blocks are durable in
- * the catalog before they are used. The broker does not own the store: close the store after the broker.
+ * the catalog before they are used; committed group offsets are durable in their stream before
+ * OffsetCommit is answered. The broker does not own the store: close the store after the broker.
  *
  * <h2>Thread-safety</h2>
  * {@link #port()} and {@link #close()} may be called from any thread; {@code close()} is idempotent.
@@ -56,16 +57,18 @@ public final class KafkaBroker implements AutoCloseable {
 
     private final TopicCatalog catalog;
     private final Topics topics;
+    private final GroupOffsets groupOffsets;
     private final ScheduledExecutorService scheduler;
     private final EventLoopGroup acceptGroup;
     private final EventLoopGroup ioGroup;
     private final Channel serverChannel;
     private boolean closed; // guarded by: this
 
-    private KafkaBroker(TopicCatalog catalog, Topics topics, ScheduledExecutorService scheduler,
+    private KafkaBroker(TopicCatalog catalog, Topics topics, GroupOffsets groupOffsets, ScheduledExecutorService scheduler,
                         EventLoopGroup acceptGroup, EventLoopGroup ioGroup, Channel serverChannel) {
         this.catalog = catalog;
         this.topics = topics;
+        this.groupOffsets = groupOffsets;
         this.scheduler = scheduler;
         this.acceptGroup = acceptGroup;
         this.ioGroup = ioGroup;
@@ -86,6 +89,7 @@ public final class KafkaBroker implements AutoCloseable {
         scheduler.setRemoveOnCancelPolicy(true);
         TopicCatalog catalog = null;
         Topics topics = null;
+        GroupOffsets groupOffsets = null;
         EventLoopGroup acceptGroup = null;
         EventLoopGroup ioGroup = null;
         try {
@@ -94,7 +98,12 @@ public final class KafkaBroker implements AutoCloseable {
             Topics served = topics;
             scheduler.scheduleWithFixedDelay(() -> removeExpiredProducers(served), PRODUCER_EXPIRATION_CHECK_MS,
                     PRODUCER_EXPIRATION_CHECK_MS, TimeUnit.MILLISECONDS);
-            KafkaApis apis = new KafkaApis(topics, new ProducerIds(catalog), scheduler, config.defaultPartitions());
+            groupOffsets = join(GroupOffsets.open(store, catalog, GroupOffsets.DEFAULT_COMPACT_MIN_ENTRIES));
+            GroupScheduler groupScheduler = GroupScheduler.of(scheduler);
+            GroupConfig groupConfig = GroupConfig.defaults();
+            GroupHandler groups = new GroupHandler(new GroupCoordinator(groupConfig, groupScheduler), groupOffsets, topics,
+                    groupScheduler, groupConfig);
+            KafkaApis apis = new KafkaApis(topics, new ProducerIds(catalog), scheduler, config.defaultPartitions(), groups);
             acceptGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("strata-kafka-broker-accept"));
             ioGroup = new NioEventLoopGroup(0, new DefaultThreadFactory("strata-kafka-broker-io"));
             int maxFrame = config.maxRequestBytes() + Integer.BYTES;
@@ -114,16 +123,16 @@ public final class KafkaBroker implements AutoCloseable {
                         }
                     })
                     .bind(config.host(), config.port()).sync().channel();
-            KafkaBroker broker = new KafkaBroker(catalog, topics, scheduler, acceptGroup, ioGroup, server);
+            KafkaBroker broker = new KafkaBroker(catalog, topics, groupOffsets, scheduler, acceptGroup, ioGroup, server);
             LOG.info("listening on {}, {} topics, cluster id {}", server.localAddress(), topics.all().size(),
                     catalog.clusterId());
             return broker;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            closeAll(acceptGroup, ioGroup, scheduler, topics, catalog);
+            closeAll(acceptGroup, ioGroup, scheduler, topics, groupOffsets, catalog);
             throw new IllegalStateException("interrupted while binding " + config.host() + ":" + config.port(), e);
         } catch (RuntimeException e) {
-            closeAll(acceptGroup, ioGroup, scheduler, topics, catalog);
+            closeAll(acceptGroup, ioGroup, scheduler, topics, groupOffsets, catalog);
             throw e;
         }
     }
@@ -147,12 +156,12 @@ public final class KafkaBroker implements AutoCloseable {
             closed = true;
         }
         serverChannel.close().syncUninterruptibly();
-        closeAll(acceptGroup, ioGroup, scheduler, topics, catalog);
+        closeAll(acceptGroup, ioGroup, scheduler, topics, groupOffsets, catalog);
         LOG.info("closed");
     }
 
     private static void closeAll(EventLoopGroup acceptGroup, EventLoopGroup ioGroup, ScheduledExecutorService scheduler,
-                                 Topics topics, TopicCatalog catalog) {
+                                 Topics topics, GroupOffsets groupOffsets, TopicCatalog catalog) {
         if (acceptGroup != null) {
             acceptGroup.shutdownGracefully(0, 5, TimeUnit.SECONDS).syncUninterruptibly();
         }
@@ -162,6 +171,9 @@ public final class KafkaBroker implements AutoCloseable {
         scheduler.shutdownNow();
         if (topics != null) {
             topics.close();
+        }
+        if (groupOffsets != null) {
+            groupOffsets.close();
         }
         if (catalog != null) {
             catalog.close();

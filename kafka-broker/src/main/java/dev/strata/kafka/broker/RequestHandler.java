@@ -87,7 +87,8 @@ final class RequestHandler extends SimpleChannelInboundHandler<ByteBuf> {
         }
         CompletableFuture<ApiMessage> response;
         try {
-            response = apis.handle(request, (InetSocketAddress) ctx.channel().localAddress());
+            response = apis.handle(request, header.clientId(), (InetSocketAddress) ctx.channel().localAddress(),
+                    (InetSocketAddress) ctx.channel().remoteAddress());
         } catch (RuntimeException e) {
             response = CompletableFuture.failedFuture(e);
         }

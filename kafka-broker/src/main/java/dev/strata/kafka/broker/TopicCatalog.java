@@ -40,6 +40,7 @@ import org.apache.kafka.common.Uuid;
  *                       (dataStreamId:long metaStreamId:long){partitions}
  *  TOPIC_DELETED (3)    idMsb:long idLsb:long
  *  PRODUCER_IDS (4)     end:long     producer ids below end may have been handed out
+ *  GROUP_OFFSETS (5)    streamId:long                               the stream of {@link GroupOffsets}
  * </pre>
  * A stream whose first entry is not CLUSTER with the magic is not a catalog: start fails with
  * {@link CorruptDataException} (a store whose first stream holds other data). An entry is applied to
@@ -65,6 +66,7 @@ final class TopicCatalog implements AutoCloseable {
     private static final byte TOPIC_CREATED = 2;
     private static final byte TOPIC_DELETED = 3;
     private static final byte PRODUCER_IDS = 4;
+    private static final byte GROUP_OFFSETS = 5;
     private static final int READ_BYTES = 1 << 20;
 
     /** One partition's two streams, as {@code KafkaPartitionLog.open} needs them. */
@@ -82,6 +84,7 @@ final class TopicCatalog implements AutoCloseable {
     private Uuid clusterId; // guarded by: this
     private final Map<Uuid, TopicEntry> topics = new LinkedHashMap<>(); // guarded by: this
     private long producerIdEnd; // guarded by: this
+    private long groupOffsetsStreamId = -1; // guarded by: this
 
     private TopicCatalog(Stream stream) {
         this.stream = stream;
@@ -176,6 +179,20 @@ final class TopicCatalog implements AutoCloseable {
         });
     }
 
+    /** The stream of committed group offsets, or -1 if none was recorded yet. */
+    synchronized long groupOffsetsStreamId() {
+        return groupOffsetsStreamId;
+    }
+
+    /** Records the stream of committed group offsets; completes once durable. */
+    CompletableFuture<Void> groupOffsetsStreamCreated(long streamId) {
+        return append(entry(GROUP_OFFSETS, 8, b -> b.putLong(streamId))).thenRun(() -> {
+            synchronized (this) {
+                groupOffsetsStreamId = streamId;
+            }
+        });
+    }
+
     private CompletableFuture<Void> append(ByteBuffer entry) {
         return stream.append(RecordBatch.of(1, entry)).thenApply(r -> null);
     }
@@ -249,6 +266,7 @@ final class TopicCatalog implements AutoCloseable {
                 }
                 case TOPIC_DELETED -> topics.remove(getUuid(b));
                 case PRODUCER_IDS -> producerIdEnd = Math.max(producerIdEnd, b.getLong());
+                case GROUP_OFFSETS -> groupOffsetsStreamId = b.getLong();
                 default -> throw new CorruptDataException("broker catalog entry at offset " + offset + ": unknown type " + type);
             }
         } catch (java.nio.BufferUnderflowException | NegativeArraySizeException e) {

@@ -6,7 +6,8 @@
  * frames, responses in request order per connection), request dispatch per API
  * ({@code KafkaApis} and one handler class per API), the durable topic catalog ({@code TopicCatalog},
  * a Strata stream of its own), producer-id allocation ({@code ProducerIds}), long-poll fetches
- * ({@code DelayedFetch}), and the command line ({@link dev.strata.kafka.broker.BrokerMain}).
+ * ({@code DelayedFetch}), classic consumer groups ({@code GroupHandler}, the state machine
+ * {@code GroupCoordinator}, committed offsets in a Strata stream: {@code GroupOffsets}), and the command line ({@link dev.strata.kafka.broker.BrokerMain}).
  *
  * <p>Does not own: the wire format (kafka-clients' request/response classes parse and serialize
  * every message), the record format and a partition's semantics (offsets, validation, idempotent
@@ -16,7 +17,7 @@
  * <p>Threads: "strata-kafka-broker-accept" accepts; "strata-kafka-broker-io-N" parse, dispatch and
  * write, and never wait for storage (except for the store's bounded backpressure wait inside an
  * append); Strata's threads complete the futures; "strata-kafka-broker-scheduler" expires waiting
- * fetches and producer ids.
+ * fetches and producer ids and runs the group timers (session, join, sync).
  *
  * <p>Buffers: each request frame is copied to the heap and its Netty buffer released at once;
  * responses are heap buffers that Netty releases once written. No pooled buffer outlives a call.
