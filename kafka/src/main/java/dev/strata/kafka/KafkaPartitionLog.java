@@ -274,7 +274,11 @@ public final class KafkaPartitionLog implements AutoCloseable {
 
     /** The newest snapshot in {@code meta} (its last chunk ends the stream), or null if it holds none. */
     private static CompletableFuture<MetaSnapshot> latestSnapshot(Stream meta) {
-        long end = meta.nextOffset();
+        return latestSnapshot(meta, meta.nextOffset());
+    }
+
+    /** The newest whole snapshot that ends at or before {@code end}. */
+    private static CompletableFuture<MetaSnapshot> latestSnapshot(Stream meta, long end) {
         if (end == meta.startOffset()) {
             return CompletableFuture.completedFuture(null);
         }
@@ -283,6 +287,13 @@ public final class KafkaPartitionLog implements AutoCloseable {
                 .thenCompose(v -> {
                     MetaSnapshot.Chunk tail = last.get(last.size() - 1);
                     long first = end - tail.count();
+                    long partialStart = end - 1 - tail.index();
+                    if (tail.index() < tail.count() - 1 && partialStart >= meta.startOffset()) {
+                        // a crash while the newest snapshot's chunks were written: only its first
+                        // chunks are durable. The previous snapshot, before it, is whole (the meta
+                        // stream is trimmed only after all chunks of a snapshot are durable).
+                        return latestSnapshot(meta, partialStart);
+                    }
                     if (tail.index() != tail.count() - 1 || first < meta.startOffset()) {
                         throw new CorruptDataException("the meta stream does not end with a whole snapshot: metaStreamId="
                                 + meta.id() + " [" + meta.startOffset() + ", " + end + ") last chunk " + tail.index()
