@@ -496,6 +496,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
             }
             baseOffset = assignedEnd;
             epochs.assign(leaderEpoch, baseOffset);
+            producers.onHighWatermark(stream.nextOffset()); // bounds the completed transactions kept
             try {
                 producers.checkMarker(producerId, producerEpoch, coordinatorEpoch, transactionVersion, baseOffset);
             } catch (KafkaLogException e) {

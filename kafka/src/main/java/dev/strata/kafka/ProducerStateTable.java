@@ -273,7 +273,7 @@ final class ProducerStateTable {
      * durable.
      */
     long firstUnstableOffset(long highWatermark) {
-        undurable.values().removeIf(markerOffset -> markerOffset < highWatermark);
+        onHighWatermark(highWatermark);
         long first = highWatermark;
         if (!ongoing.isEmpty()) {
             first = Math.min(first, ongoing.firstKey());
@@ -282,6 +282,14 @@ final class ProducerStateTable {
             first = Math.min(first, undurable.firstKey());
         }
         return first;
+    }
+
+    /**
+     * Forgets the completed transactions whose marker is below {@code highWatermark} (durable):
+     * Kafka's {@code onHighWatermarkUpdated}.
+     */
+    void onHighWatermark(long highWatermark) {
+        undurable.values().removeIf(markerOffset -> markerOffset < highWatermark);
     }
 
     /** Puts a producer's state as a snapshot kept it (its ongoing transaction included). */

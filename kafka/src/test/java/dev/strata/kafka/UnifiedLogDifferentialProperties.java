@@ -57,14 +57,17 @@ import org.apache.kafka.storage.internals.log.UnifiedLog;
 import org.apache.kafka.storage.log.metrics.BrokerTopicStats;
 
 /**
- * Differential test: random sequences of plain- and idempotent-producer appends (batch sizes,
- * record sizes, compression, timestamps, corrupted bytes; retries, sequence gaps, producer-epoch
- * bumps and fenced epochs), leader-epoch bumps, reads, deleteRecords, earliest/latest lookups,
+ * Differential test: random sequences of plain-, idempotent- and transactional-producer appends
+ * (batch sizes, record sizes, compression, timestamps, corrupted bytes; retries, sequence gaps,
+ * producer-epoch bumps and fenced epochs; non-transactional batches during a transaction),
+ * coordinator transaction markers (COMMIT/ABORT, transaction versions 0 and 2, stale producer and
+ * coordinator epochs), leader-epoch bumps, reads, deleteRecords, earliest/latest lookups,
  * OffsetForLeaderEpoch, clock moves and clean and unclean restarts run on a
  * {@link KafkaPartitionLog} over a durable Strata store and on Kafka 4.3.1's own
  * {@link UnifiedLog}; offsets, errors (as Kafka {@link Errors}), record errors, read bytes, high
- * watermark, log end and log start offsets, the leader-epoch cache and each producer's epoch and
- * batches must agree.
+ * watermark, last stable offset, log end and log start offsets, the leader-epoch cache, each
+ * producer's epoch, batches, coordinator epoch and ongoing transaction, and the aborted
+ * transactions of read_committed reads must agree.
  *
  * <p>Normalisations (the module README lists the reasons):
  * <ul>
@@ -86,7 +89,17 @@ import org.apache.kafka.storage.log.metrics.BrokerTopicStats;
  *       newest of ours).</li>
  *   <li>Kafka drops every producer at a restart when its snapshot is at the log start offset, this
  *       log keeps them (and an expired producer that this log replays from the data tail after an
- *       unclean restart): such a producer only sends continuing batches afterwards.</li>
+ *       unclean restart): such a producer only sends continuing batches afterwards; a
+ *       transactional one that had a transaction or coordinator epoch here gets a COMMIT marker
+ *       with a bumped epoch on both logs right after the restart, as its coordinator would send.</li>
+ *   <li>Kafka's last stable offset is raised to its log start offset (Kafka reports the base offset
+ *       of the batch containing the start when a transaction began below it).</li>
+ *   <li>Kafka's aborted transactions of a read are compared on those that begin below the end of
+ *       the complete batches compared (Kafka's bound is a sparse offset-index entry at or after its
+ *       byte range).</li>
+ *   <li>A batch Kafka restored at a restart with a later marker's timestamp (its snapshot keeps the
+ *       producer's last timestamp) is compared on Kafka's timestamp; a duplicate of it is
+ *       answered here with the batch's own.</li>
  * </ul>
  * Both logs share one {@link ManualClock}, so LogAppendTime stamps are equal.
  */
@@ -129,9 +142,11 @@ class UnifiedLogDifferentialProperties {
      * The transaction coordinator's end-transaction marker for transactional producer
      * {@code producer}: COMMIT or ABORT, with transaction version 2 (the coordinator bumps the
      * producer epoch: {@code epochDelta} +1 is the normal case) or 0 (same epoch: 0 is normal), and
-     * the coordinator epoch moved by {@code coordinatorDelta} (-1: a zombie coordinator).
+     * the coordinator epoch moved by {@code coordinatorDelta} (-1: a zombie coordinator); then a
+     * read_committed read at {@code readAt} of the retained offsets.
      */
-    record Marker(int producer, boolean commit, boolean tv2, int epochDelta, int coordinatorDelta) implements Op {
+    record Marker(int producer, boolean commit, boolean tv2, int epochDelta, int coordinatorDelta, double readAt)
+            implements Op {
     }
 
     enum SeqMode {
@@ -228,10 +243,11 @@ class UnifiedLogDifferentialProperties {
                 uniform(List.of(true, false)),
                 uniform(List.of(true, true, true, false)),
                 uniform(List.of(0, 0, 0, 0, 0, -1, 1)),
-                uniform(List.of(0, 0, 0, 0, 1, 1, -1, -1)))
+                uniform(List.of(0, 0, 0, 0, 1, 1, -1, -1)),
+                Arbitraries.doubles().between(0, 1))
                 // epochDelta is relative to the normal case of the version (+1 with TV2, 0 otherwise)
-                .as((producer, commit, tv2, delta, coordinatorDelta) -> (Op) new Marker(producer, commit, tv2,
-                        delta + (tv2 ? 1 : 0), coordinatorDelta));
+                .as((producer, commit, tv2, delta, coordinatorDelta, readAt) -> (Op) new Marker(producer, commit, tv2,
+                        delta + (tv2 ? 1 : 0), coordinatorDelta, readAt));
         Arbitrary<Op> appendOfShape = Combinators.combine(append,
                         Arbitraries.frequency(net.jqwik.api.Tuple.of(20, Shape.PLAIN),
                                 net.jqwik.api.Tuple.of(1, Shape.NONZERO_BASE_OFFSET), net.jqwik.api.Tuple.of(1, Shape.TWO_BATCHES),
@@ -500,10 +516,15 @@ class UnifiedLogDifferentialProperties {
             if (producerId >= 0 && actual instanceof AppendInfo info && ref.logEndOffset() > endBefore) {
                 droppedByKafka.remove(producerId); // Kafka has it again
                 ProducerModel model = producers.get(producerId);
+                if (retried != null) {
+                    // a retry stored as a new batch (its producer state was gone): it carries its own
+                    // epoch and sequence, not the ones computed for the mode
+                    producerEpoch = retried.epoch();
+                    firstSeq = retried.firstSeq();
+                }
                 model.epoch = producerEpoch;
                 model.nextSeq = firstSeq + (int) (info.lastOffset() - info.baseOffset()) + 1;
                 model.sent.add(new Sent(producerEpoch, firstSeq, model.nextSeq - 1, sentBytes, info, restarts));
-
             }
         }
 
@@ -585,6 +606,7 @@ class UnifiedLogDifferentialProperties {
             assertThat(result).as("marker %s", m).isNotInstanceOf(AssertionError.class);
             Statistics.label("marker").collect((m.commit() ? "COMMIT" : "ABORT") + (tv2 ? " tv2 " : " tv0 ")
                     + (result instanceof Errors e ? e.name() : "ok"));
+            read(new Read(m.readAt(), 60_000, true, true, false));
         }
 
         /**
@@ -623,7 +645,6 @@ class UnifiedLogDifferentialProperties {
                 }
                 model.epoch = producerEpoch;
                 model.coordinatorEpoch = coordinatorEpoch;
-
                 droppedByKafka.remove(producerId); // Kafka has it again, with the same (empty) batches
             }
             return actual;
