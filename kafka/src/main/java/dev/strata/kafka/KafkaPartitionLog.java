@@ -64,8 +64,9 @@ import org.apache.kafka.common.requests.ListOffsetsRequest;
  *
  * <h2>Concurrency</h2>
  * All methods are thread-safe. {@code lock} guards {@code assignedEnd} (the offset the next
- * append receives, in-flight appends included), {@code appendFailure}, the producer state, the
- * leader-epoch cache and the snapshot bookkeeping; it is held while a batch is checked, stamped and
+ * append receives, in-flight appends included), {@code appendFailure}, the producer state (with
+ * the ongoing transactions), the aborted transactions, the leader-epoch cache and the snapshot
+ * bookkeeping; it is held while a batch is checked, stamped and
  * handed to {@link Stream#append}, so that stream offsets and stamped Kafka offsets cannot diverge
  * and the producer state follows the order of the data. Validation (record iteration,
  * decompression) runs before the lock. Snapshots are written one after the other, each once the
@@ -441,11 +442,10 @@ public final class KafkaPartitionLog implements AutoCloseable {
                 }
             }
             logAppendTime = BatchValidator.stamp(validated, baseOffset, leaderEpoch, config, now);
-            long lastOffset = baseOffset + validated.count() - 1;
             stored = storeLocked(validated, baseOffset, () -> {
                 if (batch.hasProducerId()) {
                     producers.add(batch.producerId(), batch.producerEpoch(), new ProducerStateTable.BatchMeta(
-                            batch.baseSequence(), batch.lastSequence(), baseOffset, lastOffset, batch.maxTimestamp()),
+                            batch.baseSequence(), batch.lastSequence(), baseOffset, assignedEnd - 1, batch.maxTimestamp()),
                             batch.isTransactional());
                 }
             });
