@@ -30,9 +30,8 @@ import org.apache.kafka.common.utils.CloseableIterator;
  *   <li>{@code LogValidator.validateRecord} for each record (decompressing if needed): the timestamp
  *       bounds with CreateTime, no producer-set LogAppendTime.</li>
  * </ol>
- * Two refusals are this log's own (see the module README): batches of transactional producers
- * (not supported yet), and compressed batches whose inner offsets are not
- * 0..n-1 (Kafka re-compresses those; no Kafka 0.11+ client writes them).
+ * One refusal is this log's own (see the module README): compressed batches whose inner offsets
+ * are not 0..n-1 (Kafka re-compresses those; no Kafka 0.11+ client writes them).
  *
  * <p>Stateless; thread-safe.
  */
@@ -103,10 +102,6 @@ final class BatchValidator {
         if (batch.hasProducerId() && batch.baseSequence() < 0) {
             throw new InvalidBatchException("invalid sequence in batch: producerId=" + batch.producerId()
                     + " baseSequence=" + batch.baseSequence());
-        }
-        if (batch.isTransactional()) {
-            throw new InvalidBatchException("transactional batches are not supported by this log yet: producerId="
-                    + batch.producerId());
         }
 
         int count = 0;

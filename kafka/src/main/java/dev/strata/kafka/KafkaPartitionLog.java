@@ -39,7 +39,7 @@ import org.apache.kafka.common.requests.ListOffsetsRequest;
  *
  * <h2>Idempotent producers and leader epochs</h2>
  * Per producer id the log keeps the producer epoch and its last five batches (Kafka's
- * {@code ProducerStateEntry}); a retry of one of them answers with the original offsets without
+ * {@code ProducerStateEntry}, with its coordinator epoch and ongoing transaction); a retry of one of them answers with the original offsets without
  * storing it again, other sequence or epoch faults fail (see {@link #appendAsLeader}). Each leader
  * epoch's first offset is recorded when an append first carries it ({@link #endOffsetForEpoch}).
  * Producers idle for {@link PartitionLogConfig#producerIdExpirationMs()} are forgotten by
@@ -51,13 +51,22 @@ import org.apache.kafka.common.requests.ListOffsetsRequest;
  * log start offset past the newest snapshot, and at {@link #close()}; {@link #open(StreamStore, long,
  * long, long, PartitionLogConfig)} reads the newest snapshot and replays only the data after it.
  *
- * <p>Not supported yet (refused or absent, see the module README): transactional producers,
- * offsets for real timestamps and the time index, retention.
+ * <h2>Transactions</h2>
+ * Transactional producers' batches begin a transaction per producer at their first offset;
+ * {@link #appendTxnMarker} writes the coordinator's COMMIT / ABORT marker that ends it. The
+ * {@linkplain #lastStableOffset() last stable offset} stops at the oldest undecided transaction;
+ * {@link Isolation#TXN_COMMITTED} reads stop there and list the aborted transactions they overlap.
+ * Ongoing transactions and the aborted transactions still above the log start offset are part of
+ * the snapshots and of the replayed tail.
+ *
+ * <p>Not supported yet (refused or absent, see the module README): offsets for real timestamps and
+ * the time index, retention.
  *
  * <h2>Concurrency</h2>
  * All methods are thread-safe. {@code lock} guards {@code assignedEnd} (the offset the next
- * append receives, in-flight appends included), {@code appendFailure}, the producer state, the
- * leader-epoch cache and the snapshot bookkeeping; it is held while a batch is checked, stamped and
+ * append receives, in-flight appends included), {@code appendFailure}, the producer state (with
+ * the ongoing transactions), the aborted transactions, the leader-epoch cache and the snapshot
+ * bookkeeping; it is held while a batch is checked, stamped and
  * handed to {@link Stream#append}, so that stream offsets and stamped Kafka offsets cannot diverge
  * and the producer state follows the order of the data. Validation (record iteration,
  * decompression) runs before the lock. Snapshots are written one after the other, each once the
@@ -97,6 +106,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
     private Throwable appendFailure; // guarded by: lock
     private final ProducerStateTable producers; // guarded by: lock
     private final LeaderEpochCache epochs; // guarded by: lock
+    private final AbortedTxnIndex aborted; // guarded by: lock
     private CompletableFuture<?> lastAppend = CompletableFuture.completedFuture(null); // guarded by: lock
     private long bytesSinceSnapshot; // guarded by: lock
     private long snapshotOffset; // guarded by: lock; data offset of the newest snapshot scheduled or loaded, -1 if none
@@ -105,12 +115,13 @@ public final class KafkaPartitionLog implements AutoCloseable {
     private volatile Throwable snapshotFailure; // the last snapshot write's failure, null once one succeeds
 
     private KafkaPartitionLog(Stream stream, Stream meta, PartitionLogConfig config, ProducerStateTable producers,
-                              LeaderEpochCache epochs, long snapshotOffset) {
+                              LeaderEpochCache epochs, AbortedTxnIndex aborted, long snapshotOffset) {
         this.stream = stream;
         this.meta = meta;
         this.config = config;
         this.producers = producers;
         this.epochs = epochs;
+        this.aborted = aborted;
         this.snapshotOffset = snapshotOffset;
         this.assignedEnd = stream.nextOffset();
     }
@@ -140,7 +151,8 @@ public final class KafkaPartitionLog implements AutoCloseable {
                         throw new LogStorageException("cannot create the partition's meta stream: epoch=" + epoch
                                 + " dataStreamId=" + data.id(), unwrap(error));
                     }
-                    return new KafkaPartitionLog(data, meta, config, new ProducerStateTable(), new LeaderEpochCache(), -1);
+                    return new KafkaPartitionLog(data, meta, config, new ProducerStateTable(), new LeaderEpochCache(),
+                            new AbortedTxnIndex(), -1);
                 }));
     }
 
@@ -195,6 +207,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
                                                                 String what) {
         ProducerStateTable producers = new ProducerStateTable();
         LeaderEpochCache epochs = new LeaderEpochCache();
+        AbortedTxnIndex aborted = new AbortedTxnIndex();
         long end = data.nextOffset();
         CompletableFuture<MetaSnapshot> latest = meta == null ? CompletableFuture.completedFuture(null) : latestSnapshot(meta);
         return latest.thenCompose(snapshot -> {
@@ -210,17 +223,19 @@ public final class KafkaPartitionLog implements AutoCloseable {
                         .filter(p -> !ProducerStateTable.isExpired(p, now, config.producerIdExpirationMs()))
                         .forEach(producers::load);
                 epochs.load(snapshot.epochs());
+                aborted.load(snapshot.aborted());
                 from = Math.max(from, snapshot.dataOffset());
             }
             long replayFrom = from;
-            return forEachBatch(data, replayFrom, end, b -> replay(b, replayFrom, producers, epochs))
+            return forEachBatch(data, replayFrom, end, b -> replay(b, replayFrom, producers, epochs, aborted))
                     .thenApply(v -> {
                         // Kafka's cache was truncated from the start at each deleteRecords, and its
                         // LogLoader then drops epochs starting at or after the end: the same, in that
                         // order (it matters when the log is empty: an epoch at start == end goes)
                         epochs.truncateFromStart(data.startOffset());
                         epochs.truncateFromEnd(end);
-                        return new KafkaPartitionLog(data, meta, config, producers, epochs,
+                        aborted.truncateFromStart(data.startOffset());
+                        return new KafkaPartitionLog(data, meta, config, producers, epochs, aborted,
                                 snapshot == null ? -1 : snapshot.dataOffset());
                     });
         }).handle((log, error) -> {
@@ -236,7 +251,8 @@ public final class KafkaPartitionLog implements AutoCloseable {
     }
 
     /** Applies one stored data batch to the state (no checks, as Kafka's loading from segments). */
-    private static void replay(FetchedBatch stored, long from, ProducerStateTable producers, LeaderEpochCache epochs) {
+    private static void replay(FetchedBatch stored, long from, ProducerStateTable producers, LeaderEpochCache epochs,
+                               AbortedTxnIndex aborted) {
         for (org.apache.kafka.common.record.internal.RecordBatch batch : MemoryRecords.readableRecords(stored.payload()).batches()) {
             if (batch.lastOffset() < from) {
                 continue;
@@ -245,14 +261,25 @@ public final class KafkaPartitionLog implements AutoCloseable {
                 epochs.assign(batch.partitionLeaderEpoch(), batch.baseOffset());
             }
             if (batch.hasProducerId()) {
-                producers.addStored(batch);
+                indexIfAborted(producers.addStored(batch), aborted);
             }
+        }
+    }
+
+    private static void indexIfAborted(ProducerStateTable.CompletedTxn completed, AbortedTxnIndex aborted) {
+        if (completed != null && completed.aborted()) {
+            aborted.append(new AbortedTxnIndex.Entry(completed.producerId(), completed.firstOffset(),
+                    completed.lastOffset(), completed.lastStableOffset()));
         }
     }
 
     /** The newest snapshot in {@code meta} (its last chunk ends the stream), or null if it holds none. */
     private static CompletableFuture<MetaSnapshot> latestSnapshot(Stream meta) {
-        long end = meta.nextOffset();
+        return latestSnapshot(meta, meta.nextOffset());
+    }
+
+    /** The newest whole snapshot that ends at or before {@code end}. */
+    private static CompletableFuture<MetaSnapshot> latestSnapshot(Stream meta, long end) {
         if (end == meta.startOffset()) {
             return CompletableFuture.completedFuture(null);
         }
@@ -261,6 +288,13 @@ public final class KafkaPartitionLog implements AutoCloseable {
                 .thenCompose(v -> {
                     MetaSnapshot.Chunk tail = last.get(last.size() - 1);
                     long first = end - tail.count();
+                    long partialStart = end - 1 - tail.index();
+                    if (tail.index() < tail.count() - 1 && partialStart >= meta.startOffset()) {
+                        // a crash while the newest snapshot's chunks were written: only its first
+                        // chunks are durable. The previous snapshot, before it, is whole (the meta
+                        // stream is trimmed only after all chunks of a snapshot are durable).
+                        return latestSnapshot(meta, partialStart);
+                    }
                     if (tail.index() != tail.count() - 1 || first < meta.startOffset()) {
                         throw new CorruptDataException("the meta stream does not end with a whole snapshot: metaStreamId="
                                 + meta.id() + " [" + meta.startOffset() + ", " + end + ") last chunk " + tail.index()
@@ -334,7 +368,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
     }
 
     /**
-     * Appends one batch from a plain or idempotent producer as the partition leader: validates it
+     * Appends one batch from a plain, idempotent or transactional producer as the partition leader: validates it
      * (see {@link BatchValidator}), records {@code leaderEpoch}'s start offset if it is new, checks
      * an idempotent batch against its producer's state, assigns its offsets from the log end offset,
      * applies the configured timestamp type, stamps {@code leaderEpoch}, and stores it durably.
@@ -345,7 +379,11 @@ public final class KafkaPartitionLog implements AutoCloseable {
      * time (as Kafka answers duplicates, also with CreateTime) and the current log start offset. An
      * older producer epoch fails with {@link InvalidProducerEpochException}; a sequence that is not the
      * last one + 1, or a new epoch not starting at 0, with {@link OutOfOrderSequenceException}. A
-     * producer id the log has no state for may start at any sequence.
+     * producer id the log has no state for may start at any sequence. A transactional batch begins
+     * its producer's transaction if none is ongoing (no check with the coordinator: Kafka's
+     * {@code transaction.partition.verification.enable} is the broker's job); a batch that is not
+     * transactional from a producer with an ongoing transaction fails with
+     * {@link InvalidTxnStateException} (checked after the sequence).
      *
      * <p>Modifies {@code records}' buffer in place, as Kafka's broker does; the bytes must not change
      * until the future completes.
@@ -355,7 +393,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
      * @return the offsets and times of the durable batch; fails with {@link CorruptBatchException},
      *     {@link InvalidBatchException}, {@link InvalidBatchTimestampException},
      *     {@link BatchTooLargeException}, {@link OutOfOrderSequenceException},
-     *     {@link InvalidProducerEpochException} or {@link LogStorageException}
+     *     {@link InvalidProducerEpochException}, {@link InvalidTxnStateException} or {@link LogStorageException}
      * @throws IllegalArgumentException if {@code records} is null or {@code leaderEpoch} is negative
      *     (Kafka's leader-epoch cache refuses it too)
      */
@@ -373,7 +411,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
         long logStartOffset = stream.startOffset();
         long baseOffset;
         long logAppendTime;
-        CompletableFuture<AppendResult> appended;
+        CompletableFuture<Void> stored;
         org.apache.kafka.common.record.internal.MutableRecordBatch batch = validated.batch();
         synchronized (lock) {
             if (appendFailure != null) {
@@ -404,33 +442,106 @@ public final class KafkaPartitionLog implements AutoCloseable {
                 }
             }
             logAppendTime = BatchValidator.stamp(validated, baseOffset, leaderEpoch, config, now);
-            appended = stream.append(RecordBatch.of(validated.count(), batch.maxTimestamp(), validated.bytes()));
-            Throwable refused = appended.isCompletedExceptionally() ? appended.handle((r, e) -> unwrap(e)).join() : null;
-            if (refused instanceof RecordTooLargeException tooLarge) {
-                // Refused at once, before an offset was taken (the store checks its batch limit up
-                // front): the stream and this log stay usable.
-                return CompletableFuture.failedFuture(new BatchTooLargeException("batch exceeds the store's batch limit",
-                        tooLarge.sizeBytes(), tooLarge.maxBytes(), tooLarge));
-            }
-            if (refused instanceof BackpressureException) {
-                // Likewise refused at once with nothing taken (a full cache or WAL, after the store's
-                // bounded wait): retriable, and the next append gets this offset. Should a store ever
-                // take the offset anyway, the next append's offset check below fails the log.
-                return CompletableFuture.failedFuture(new LogStorageException(
-                        "append refused by backpressure: streamId=" + stream.id() + " baseOffset=" + baseOffset, refused));
-            }
-            assignedEnd = baseOffset + validated.count();
-            if (batch.hasProducerId()) {
-                producers.add(batch.producerId(), batch.producerEpoch(), new ProducerStateTable.BatchMeta(
-                        batch.baseSequence(), batch.lastSequence(), baseOffset, assignedEnd - 1, batch.maxTimestamp()));
-            }
-            lastAppend = appended;
-            bytesSinceSnapshot += batch.sizeInBytes();
-            if (bytesSinceSnapshot >= config.snapshotIntervalBytes()) {
-                snapshotLocked();
-            }
+            stored = storeLocked(validated, baseOffset, () -> {
+                if (batch.hasProducerId()) {
+                    producers.add(batch.producerId(), batch.producerEpoch(), new ProducerStateTable.BatchMeta(
+                            batch.baseSequence(), batch.lastSequence(), baseOffset, assignedEnd - 1, batch.maxTimestamp()),
+                            batch.isTransactional());
+                }
+            });
         }
         long lastOffset = baseOffset + validated.count() - 1;
+        return stored.thenApply(v -> new AppendInfo(baseOffset, lastOffset, logAppendTime, logStartOffset));
+    }
+
+    /**
+     * Writes an end-transaction marker for {@code producerId} as Kafka's transaction coordinator
+     * does (WriteTxnMarkers: {@code UnifiedLog.appendAsLeader} with origin {@code COORDINATOR} and a
+     * control batch built by {@link MemoryRecords#withEndTransactionMarker}, timestamped now): it
+     * ends the producer's ongoing transaction, if any, which then no longer holds back the last
+     * stable offset; an ABORT of a non-empty transaction adds it to the aborted transactions that
+     * {@link Isolation#TXN_COMMITTED} reads return. A marker for a producer without an ongoing
+     * transaction (or unknown to this log) is written too and changes only the producer's epochs
+     * and timestamp, as in Kafka. Checks, in Kafka 4.3.1's order, after recording
+     * {@code leaderEpoch}'s start offset: the producer epoch (with {@code transactionVersion} 0 or 1
+     * it must be at least the producer's; with 2 or more greater, because the coordinator bumps it,
+     * except a retry at the producer's epoch once its transaction has ended), then the coordinator
+     * epoch (not older than the producer's last marker's).
+     *
+     * @param transactionVersion the transaction version of the WriteTxnMarkers request (0, 1 or 2)
+     * @param leaderEpoch the partition leader epoch stamped on the marker
+     * @return the marker's offset once it is durable; fails with
+     *     {@link InvalidProducerEpochException}, {@link TransactionCoordinatorFencedException} or
+     *     {@link LogStorageException}
+     * @throws IllegalArgumentException if {@code producerId}, {@code producerEpoch},
+     *     {@code transactionVersion} or {@code leaderEpoch} is negative (Kafka refuses an unknown
+     *     transaction version for coordinator appends)
+     */
+    public CompletableFuture<Long> appendTxnMarker(long producerId, short producerEpoch, int coordinatorEpoch, boolean commit,
+                                                   short transactionVersion, int leaderEpoch) {
+        if (producerId < 0 || producerEpoch < 0 || transactionVersion < 0 || leaderEpoch < 0) {
+            throw new IllegalArgumentException("invalid transaction marker: producerId=" + producerId + " producerEpoch="
+                    + producerEpoch + " transactionVersion=" + transactionVersion + " leaderEpoch=" + leaderEpoch);
+        }
+        long now = config.clock().millis();
+        MemoryRecords marker = TxnMarkers.build(now, producerId, producerEpoch, coordinatorEpoch, commit);
+        BatchValidator.Validated validated = new BatchValidator.Validated(marker.batches().iterator().next(),
+                marker.buffer(), 1, now);
+        long baseOffset;
+        CompletableFuture<Void> stored;
+        synchronized (lock) {
+            if (appendFailure != null) {
+                return CompletableFuture.failedFuture(new LogStorageException(
+                        "an earlier append failed; re-open the log: streamId=" + stream.id(), appendFailure));
+            }
+            baseOffset = assignedEnd;
+            epochs.assign(leaderEpoch, baseOffset);
+            producers.onHighWatermark(stream.nextOffset()); // bounds the completed transactions kept
+            try {
+                producers.checkMarker(producerId, producerEpoch, coordinatorEpoch, transactionVersion, baseOffset);
+            } catch (KafkaLogException e) {
+                return CompletableFuture.failedFuture(e);
+            }
+            BatchValidator.stamp(validated, baseOffset, leaderEpoch, config, now);
+            stored = storeLocked(validated, baseOffset, () -> indexIfAborted(
+                    producers.addMarker(producerId, producerEpoch, coordinatorEpoch, commit, baseOffset, now), aborted));
+        }
+        return stored.thenApply(v -> baseOffset);
+    }
+
+    /**
+     * Hands a validated, stamped batch to the stream at {@code baseOffset}; if the stream takes it,
+     * runs {@code recordState} (the producer-state change the batch makes) and takes a periodic
+     * snapshot when due. Caller holds {@code lock}.
+     *
+     * @return completes when the batch is durable; fails with {@link LogStorageException} (which
+     *     fails the log for later appends), or at once with {@link BatchTooLargeException} /
+     *     {@link LogStorageException} if the stream refused the batch without taking an offset
+     */
+    private CompletableFuture<Void> storeLocked(BatchValidator.Validated validated, long baseOffset, Runnable recordState) {
+        CompletableFuture<AppendResult> appended = stream.append(
+                RecordBatch.of(validated.count(), validated.batch().maxTimestamp(), validated.bytes()));
+        Throwable refused = appended.isCompletedExceptionally() ? appended.handle((r, e) -> unwrap(e)).join() : null;
+        if (refused instanceof RecordTooLargeException tooLarge) {
+            // Refused at once, before an offset was taken (the store checks its batch limit up
+            // front): the stream and this log stay usable.
+            return CompletableFuture.failedFuture(new BatchTooLargeException("batch exceeds the store's batch limit",
+                    tooLarge.sizeBytes(), tooLarge.maxBytes(), tooLarge));
+        }
+        if (refused instanceof BackpressureException) {
+            // Likewise refused at once with nothing taken (a full cache or WAL, after the store's
+            // bounded wait): retriable, and the next append gets this offset. Should a store ever
+            // take the offset anyway, the next append's offset check below fails the log.
+            return CompletableFuture.failedFuture(new LogStorageException(
+                    "append refused by backpressure: streamId=" + stream.id() + " baseOffset=" + baseOffset, refused));
+        }
+        assignedEnd = baseOffset + validated.count();
+        recordState.run();
+        lastAppend = appended;
+        bytesSinceSnapshot += validated.batch().sizeInBytes();
+        if (bytesSinceSnapshot >= config.snapshotIntervalBytes()) {
+            snapshotLocked();
+        }
         return appended.handle((result, error) -> {
             if (error == null && result.baseOffset() != baseOffset) {
                 error = new IllegalStateException("stream assigned another offset than the log stamped: streamId="
@@ -445,7 +556,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
                 }
                 throw new LogStorageException("append failed: streamId=" + stream.id() + " baseOffset=" + baseOffset, cause);
             }
-            return new AppendInfo(baseOffset, lastOffset, logAppendTime, logStartOffset);
+            return null;
         });
     }
 
@@ -598,7 +709,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
         if (meta == null) {
             return CompletableFuture.completedFuture(null);
         }
-        MetaSnapshot snapshot = new MetaSnapshot(assignedEnd, epochs.entries(), producers.entries());
+        MetaSnapshot snapshot = new MetaSnapshot(assignedEnd, epochs.entries(), producers.entries(), aborted.entries());
         snapshotOffset = assignedEnd;
         CompletableFuture<?> covered = lastAppend;
         snapshotWrites = snapshotWrites
@@ -686,7 +797,10 @@ public final class KafkaPartitionLog implements AutoCloseable {
      * {@code maxBytes}; without it such a read returns no records. A read at the log end offset
      * returns no records.
      *
-     * @param isolation both isolations read to the high watermark while the log has no transactions
+     * @param isolation {@link Isolation#HIGH_WATERMARK} reads to the high watermark;
+     *     {@link Isolation#TXN_COMMITTED} to the last stable offset (an offset at or beyond it returns
+     *     no records), and the result lists the aborted transactions that overlap the records
+     *     returned (none when no records are returned)
      * @return the records and offsets; fails with {@link LogOffsetOutOfRangeException} if
      *     {@code offset} is below the log start offset or above the log end offset, or
      *     {@link LogStorageException}
@@ -701,11 +815,37 @@ public final class KafkaPartitionLog implements AutoCloseable {
         if (offset < start || offset > end) {
             return CompletableFuture.failedFuture(new LogOffsetOutOfRangeException("read out of range", offset, start, end));
         }
-        if (offset == end || (maxBytes == 0 && !minOneMessage)) {
-            return CompletableFuture.completedFuture(new ReadResult(MemoryRecords.EMPTY, end, end, start));
+        long stable = lastStableOffset(end);
+        long max = isolation == Isolation.TXN_COMMITTED ? stable : end;
+        if (offset >= max || (maxBytes == 0 && !minOneMessage)) {
+            return CompletableFuture.completedFuture(new ReadResult(MemoryRecords.EMPTY, end, stable, start, List.of()));
         }
         ReadAccumulator acc = new ReadAccumulator(maxBytes, minOneMessage, offset);
-        return fetchInto(acc, end).thenApply(done -> new ReadResult(done.toRecords(), end, end, stream.startOffset()));
+        return fetchInto(acc, max).thenApply(done -> {
+            List<AbortedTransaction> abortedTxns = List.of();
+            if (isolation == Isolation.TXN_COMMITTED && acc.next > offset) {
+                synchronized (lock) {
+                    abortedTxns = aborted.collect(offset, acc.next);
+                }
+            }
+            return new ReadResult(done.toRecords(), end, stable, stream.startOffset(), abortedTxns);
+        });
+    }
+
+    /**
+     * The last stable offset: the first offset of the oldest transaction not yet decided (ongoing,
+     * or ended by a marker that is not durable yet), but not below the log start offset; the high
+     * watermark if there is none below it. A {@code read_committed} consumer reads up to here.
+     */
+    public long lastStableOffset() {
+        return lastStableOffset(stream.nextOffset());
+    }
+
+    private long lastStableOffset(long highWatermark) {
+        synchronized (lock) {
+            // Kafka's maybeIncrementFirstUnstableOffset keeps it at or above the log start offset
+            return Math.max(Math.min(producers.firstUnstableOffset(highWatermark), highWatermark), stream.startOffset());
+        }
     }
 
     /**
@@ -830,6 +970,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
             CompletableFuture<Void> snapshot = CompletableFuture.completedFuture(null);
             synchronized (lock) {
                 epochs.truncateFromStart(start);
+                aborted.truncateFromStart(start);
                 if (snapshotOffset < start && appendFailure == null && !closed) {
                     snapshot = snapshotLocked();
                 }

@@ -6,14 +6,15 @@
  * meta stream of state snapshots), leader-side validation of produced batches (with Kafka's own
  * record classes from kafka-clients), offset assignment in place, timestamps ({@code CreateTime} /
  * {@code LogAppendTime}), the partition leader epoch stamp and the leader-epoch cache, idempotent
- * producers (sequence and epoch checks, duplicates), reads that return whole stored batches, the
+ * producers (sequence and epoch checks, duplicates), transactions (markers, last stable offset,
+ * aborted transactions), reads that return whole stored batches, the
  * log start offset (deleteRecords), recovery from the newest snapshot plus the data tail, and the
  * mapping of every failure onto Kafka's {@link org.apache.kafka.common.protocol.Errors}.
  *
  * <p>Does not own: the wire protocol, request parsing, replication, group coordination (an
  * embedding broker's job), nor where streams live or how long appends take (the
  * {@link dev.strata.api.StreamStore} it is given). Not yet here (later slices, see the module
- * README): transactional producers, the time index, retention.
+ * README): the time index, retention.
  *
  * <p>Threads: this package starts none. Append, read and delete futures complete on the thread that
  * completes the underlying {@link dev.strata.api.Stream} future (the store's callback executor), or

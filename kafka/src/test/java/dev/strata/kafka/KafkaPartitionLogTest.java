@@ -148,15 +148,6 @@ class KafkaPartitionLogTest {
     }
 
     @Test
-    void transactionalBatchesAreRefusedUntilSupported() {
-        KafkaPartitionLog log = create(TimestampType.CREATE_TIME);
-        SimpleRecord r = new SimpleRecord(NOW, "v".getBytes());
-        assertThat(errorOf(log.appendAsLeader(MemoryRecords.withTransactionalRecords(Compression.NONE, 1L, (short) 0, 0, r), 0)))
-                .isEqualTo(Errors.INVALID_RECORD);
-        assertThat(log.logEndOffset()).isZero();
-    }
-
-    @Test
     void createTimeTooFarInTheFutureFailsWithInvalidTimestampNamingTheRecords() {
         KafkaPartitionLog log = create(TimestampType.CREATE_TIME);
         CompletableFuture<AppendInfo> f = log.appendAsLeader(Batches.plain(Compression.NONE, 3, 10, NOW + 3_600_000L - 1), 0);

@@ -170,4 +170,37 @@ class RecoveryTest {
         assertThat(newLeader.logEndOffset()).isEqualTo(4);
         newLeader.close();
     }
+
+    /**
+     * A crash while a multi-chunk snapshot is written leaves its first chunks at the end of the meta
+     * stream; the open uses the whole snapshot before it and replays the data after that (it failed
+     * with CorruptDataException: "the meta stream does not end with a whole snapshot").
+     */
+    @Test
+    void aSnapshotWhoseLastChunksWereNotWrittenBeforeACrashIsSkipped() {
+        int chunkBytes = PartitionLogConfig.MIN_META_CHUNK_BYTES;
+        KafkaPartitionLog log = KafkaPartitionLog.create(store, 0, config(chunkBytes)).join();
+        List<AppendInfo> acked = appendBatches(log, 0, 20, 0); // one periodic snapshot at about 16 KiB
+        log.snapshotsWritten().join();
+        long id = log.streamId();
+        long metaId = log.metaStreamId();
+        // a new, bigger snapshot began: only its first chunk reached the meta stream before the crash
+        MetaSnapshot partial = new MetaSnapshot(log.logEndOffset(), List.of(), List.of(), List.of(
+                new AbortedTxnIndex.Entry(1, 0, 1, 2), new AbortedTxnIndex.Entry(2, 3, 4, 5),
+                new AbortedTxnIndex.Entry(3, 6, 7, 8), new AbortedTxnIndex.Entry(4, 9, 10, 11)));
+        List<java.nio.ByteBuffer> chunks = partial.toChunks(chunkBytes);
+        assertThat(chunks).hasSizeGreaterThan(1);
+        dev.strata.api.Stream meta = memory.openStream(metaId, 1).join(); // fences the old log
+        meta.append(dev.strata.api.RecordBatch.of(1, chunks.get(0))).join();
+        meta.close().join();
+
+        KafkaPartitionLog newLeader = KafkaPartitionLog.open(store, id, metaId, 2, config(chunkBytes)).join();
+        for (int back = 1; back <= 5; back++) { // the producer state came from the older snapshot plus the tail
+            AppendInfo original = acked.get(20 - back);
+            assertThat(newLeader.appendAsLeader(bigIdempotent(PID, 0, 4 * (20 - back)), 0).join())
+                    .isEqualTo(new AppendInfo(original.baseOffset(), original.lastOffset(), NOW, 0));
+        }
+        assertThat(newLeader.logEndOffset()).isEqualTo(80);
+        newLeader.close();
+    }
 }

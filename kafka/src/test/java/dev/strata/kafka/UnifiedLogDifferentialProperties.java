@@ -42,7 +42,10 @@ import org.apache.kafka.common.requests.ProduceRequest;
 import org.apache.kafka.common.requests.ProduceResponse.RecordError;
 import org.apache.kafka.server.storage.log.FetchIsolation;
 import org.apache.kafka.server.util.KafkaScheduler;
+import org.apache.kafka.server.common.RequestLocal;
+import org.apache.kafka.storage.internals.log.AppendOrigin;
 import org.apache.kafka.storage.internals.log.FetchDataInfo;
+import org.apache.kafka.storage.internals.log.VerificationGuard;
 import org.apache.kafka.storage.internals.log.LogAppendInfo;
 import org.apache.kafka.storage.internals.log.LogConfig;
 import org.apache.kafka.storage.internals.log.LogDirFailureChannel;
@@ -54,16 +57,19 @@ import org.apache.kafka.storage.internals.log.UnifiedLog;
 import org.apache.kafka.storage.log.metrics.BrokerTopicStats;
 
 /**
- * Differential test: random sequences of plain- and idempotent-producer appends (batch sizes,
- * record sizes, compression, timestamps, corrupted bytes; retries, sequence gaps, producer-epoch
- * bumps and fenced epochs), appends of batches with their offsets already assigned (Kafka's
+ * Differential test: random sequences of plain-, idempotent- and transactional-producer appends
+ * (batch sizes, record sizes, compression, timestamps, corrupted bytes; retries, sequence gaps,
+ * producer-epoch bumps and fenced epochs; non-transactional batches during a transaction),
+ * coordinator transaction markers (COMMIT/ABORT, transaction versions 0 and 2, stale producer and
+ * coordinator epochs), appends of batches with their offsets already assigned (Kafka's
  * {@code appendAsFollower}, this log's {@code appendWithOffsets}: contiguous, with forward gaps,
  * overlapping, several batches, corrupt), leader-epoch bumps, reads, deleteRecords, earliest/latest lookups,
  * OffsetForLeaderEpoch, clock moves and clean and unclean restarts run on a
  * {@link KafkaPartitionLog} over a durable Strata store and on Kafka 4.3.1's own
  * {@link UnifiedLog}; offsets, errors (as Kafka {@link Errors}), record errors, read bytes, high
- * watermark, log end and log start offsets, the leader-epoch cache and each producer's epoch and
- * batches must agree.
+ * watermark, last stable offset, log end and log start offsets, the leader-epoch cache, each
+ * producer's epoch, batches, coordinator epoch and ongoing transaction, and the aborted
+ * transactions of read_committed reads must agree.
  *
  * <p>Normalisations (the module README lists the reasons):
  * <ul>
@@ -88,7 +94,17 @@ import org.apache.kafka.storage.log.metrics.BrokerTopicStats;
  *       newest of ours).</li>
  *   <li>Kafka drops every producer at a restart when its snapshot is at the log start offset, this
  *       log keeps them (and an expired producer that this log replays from the data tail after an
- *       unclean restart): such a producer only sends continuing batches afterwards.</li>
+ *       unclean restart): such a producer only sends continuing batches afterwards; a
+ *       transactional one that had a transaction or coordinator epoch here gets a COMMIT marker
+ *       with a bumped epoch on both logs right after the restart, as its coordinator would send.</li>
+ *   <li>Kafka's last stable offset is raised to its log start offset (Kafka reports the base offset
+ *       of the batch containing the start when a transaction began below it).</li>
+ *   <li>Kafka's aborted transactions of a read are compared on those that begin below the end of
+ *       the complete batches compared (Kafka's bound is a sparse offset-index entry at or after its
+ *       byte range).</li>
+ *   <li>A batch Kafka restored at a restart with a later marker's timestamp (its snapshot keeps the
+ *       producer's last timestamp) is compared on Kafka's timestamp; a duplicate of it is
+ *       answered here with the batch's own.</li>
  * </ul>
  * Both logs share one {@link ManualClock}, so LogAppendTime stamps are equal.
  */
@@ -98,10 +114,13 @@ class UnifiedLogDifferentialProperties {
     private static final int MAX_MESSAGE_BYTES = 48 * 1024;
     private static final int PRODUCERS = 3;
     private static final long FIRST_PRODUCER_ID = 1000;
+    private static final int TXN_PRODUCERS = 2;
+    private static final long FIRST_TXN_PRODUCER_ID = 2000;
     private static final List<Compression> COMPRESSIONS = List.of(Compression.NONE, Compression.lz4().build(),
             Compression.zstd().build(), Compression.gzip().build(), Compression.snappy().build());
 
-    sealed interface Op permits Append, Mirror, Advance, Read, Delete, ListOffsets, EpochQuery, ExpireProducers, Restart {
+    sealed interface Op permits Append, Mirror, Advance, Read, Delete, ListOffsets, EpochQuery, ExpireProducers, Restart,
+            Marker {
     }
 
     /**
@@ -113,11 +132,27 @@ class UnifiedLogDifferentialProperties {
     }
 
     /**
-     * A batch from idempotent producer {@code producer} (one of {@value #PRODUCERS}), with its
-     * sequence or epoch chosen by {@code mode}; {@code amount} is how far back a retry goes, or the
-     * size of a gap.
+     * A batch from idempotent producer {@code producer} (one of {@value #PRODUCERS}), or with
+     * {@code txnProducer} from transactional producer {@code producer % }{@value #TXN_PRODUCERS},
+     * with its sequence or epoch chosen by {@code mode}; {@code amount} is how far back a retry goes,
+     * or the size of a gap. A transactional producer's batch is transactional unless
+     * {@code notTransactional} (a misbehaving client: INVALID_TXN_STATE during a transaction).
      */
-    record Idempotence(int producer, SeqMode mode, int amount) {
+    record Idempotence(int producer, SeqMode mode, int amount, boolean txnProducer, boolean notTransactional) {
+        Idempotence(int producer, SeqMode mode, int amount) {
+            this(producer, mode, amount, false, false);
+        }
+    }
+
+    /**
+     * The transaction coordinator's end-transaction marker for transactional producer
+     * {@code producer}: COMMIT or ABORT, with transaction version 2 (the coordinator bumps the
+     * producer epoch: {@code epochDelta} +1 is the normal case) or 0 (same epoch: 0 is normal), and
+     * the coordinator epoch moved by {@code coordinatorDelta} (-1: a zombie coordinator); then a
+     * read_committed read at {@code readAt} of the retained offsets.
+     */
+    record Marker(int producer, boolean commit, boolean tv2, int epochDelta, int coordinatorDelta, double readAt)
+            implements Op {
     }
 
     enum SeqMode {
@@ -172,7 +207,8 @@ class UnifiedLogDifferentialProperties {
     record Advance(long ms) implements Op {
     }
 
-    record Read(double where, int maxBytes, boolean minOneMessage, boolean readCommitted) implements Op {
+    /** A read at {@code where} of the retained offsets, or with {@code edges} of one below the start to one above the end. */
+    record Read(double where, int maxBytes, boolean minOneMessage, boolean readCommitted, boolean edges) implements Op {
     }
 
     record Delete(double where, boolean highWatermark) implements Op {
@@ -216,6 +252,26 @@ class UnifiedLogDifferentialProperties {
                 uniform(List.of(SeqMode.NEXT, SeqMode.NEXT, SeqMode.NEXT, SeqMode.RETRY, SeqMode.RETRY, SeqMode.RETRY,
                         SeqMode.GAP, SeqMode.NEW_EPOCH, SeqMode.NEW_EPOCH_NOT_AT_ZERO, SeqMode.OLD_EPOCH)),
                 Arbitraries.integers().between(1, 7)).as(Idempotence::new);
+        Arbitrary<Idempotence> txnIdempotence = Combinators.combine(
+                Arbitraries.integers().between(0, TXN_PRODUCERS - 1),
+                uniform(List.of(SeqMode.NEXT, SeqMode.NEXT, SeqMode.NEXT, SeqMode.NEXT, SeqMode.NEXT, SeqMode.RETRY,
+                        SeqMode.RETRY, SeqMode.GAP, SeqMode.NEW_EPOCH, SeqMode.NEW_EPOCH_NOT_AT_ZERO, SeqMode.OLD_EPOCH)),
+                Arbitraries.integers().between(1, 7),
+                uniform(List.of(false, false, false, false, false, false, false, true)))
+                .as((producer, mode, amount, notTxn) -> new Idempotence(producer, mode, amount, true, notTxn));
+        Arbitrary<Op> txnAppend = Combinators.combine(append, txnIdempotence)
+                .as((a, idem) -> (Op) new Append(a.count(), a.valueBytes(), a.compression(), a.tsDeltaMs(),
+                        a.noTimestamp(), a.corruptAt(), a.bumpEpoch(), a.seed(), Shape.PLAIN, idem));
+        Arbitrary<Op> marker = Combinators.combine(
+                Arbitraries.integers().between(0, TXN_PRODUCERS - 1),
+                uniform(List.of(true, false)),
+                uniform(List.of(true, true, true, false)),
+                uniform(List.of(0, 0, 0, 0, 0, -1, 1)),
+                uniform(List.of(0, 0, 0, 0, 1, 1, -1, -1)),
+                Arbitraries.doubles().between(0, 1))
+                // epochDelta is relative to the normal case of the version (+1 with TV2, 0 otherwise)
+                .as((producer, commit, tv2, delta, coordinatorDelta, readAt) -> (Op) new Marker(producer, commit, tv2,
+                        delta + (tv2 ? 1 : 0), coordinatorDelta, readAt));
         Arbitrary<Op> appendOfShape = Combinators.combine(append,
                         Arbitraries.frequency(net.jqwik.api.Tuple.of(20, Shape.PLAIN),
                                 net.jqwik.api.Tuple.of(1, Shape.NONZERO_BASE_OFFSET), net.jqwik.api.Tuple.of(1, Shape.TWO_BATCHES),
@@ -231,7 +287,7 @@ class UnifiedLogDifferentialProperties {
                 Arbitraries.longs().between(0, 60_000)).as((small, ms) -> new Advance(small ? ms : 86_340_000 + ms));
         Arbitrary<Op> read = Combinators.combine(Arbitraries.doubles().between(0, 1),
                         Arbitraries.oneOf(Arbitraries.integers().between(0, 200), Arbitraries.integers().between(0, 60_000)),
-                        Arbitraries.of(true, false), Arbitraries.of(true, false))
+                        Arbitraries.of(true, false), Arbitraries.of(true, false), uniform(List.of(true, false, false)))
                 .as(Read::new);
         Arbitrary<Op> delete = Combinators.combine(Arbitraries.doubles().between(0, 1),
                 Arbitraries.integers().between(0, 9).map(i -> i == 0)).as(Delete::new);
@@ -253,12 +309,23 @@ class UnifiedLogDifferentialProperties {
                 mirrorBatch.list().ofMinSize(1).ofMaxSize(3),
                 Arbitraries.integers().between(0, 9).map(i -> i == 0)).as(Mirror::new);
         return Arbitraries.frequencyOf(
-                        net.jqwik.api.Tuple.of(14, appendOfShape), net.jqwik.api.Tuple.of(4, mirror),
+                        net.jqwik.api.Tuple.of(10, appendOfShape), net.jqwik.api.Tuple.of(6, txnAppend),
+                        net.jqwik.api.Tuple.of(3, marker), net.jqwik.api.Tuple.of(4, mirror),
                         net.jqwik.api.Tuple.of(2, advance),
                         net.jqwik.api.Tuple.of(6, read), net.jqwik.api.Tuple.of(2, delete),
                         net.jqwik.api.Tuple.of(2, list), net.jqwik.api.Tuple.of(2, epochQuery), net.jqwik.api.Tuple.of(2, restart),
                         net.jqwik.api.Tuple.of(1, expire))
                 .list().ofMinSize(5).ofMaxSize(50);
+    }
+
+    private static String kind(Append a) {
+        if (a.idempotence() == null) {
+            return "";
+        }
+        if (!a.idempotence().txnProducer()) {
+            return " idempotent";
+        }
+        return a.idempotence().notTransactional() ? " txn-producer non-transactional" : " transactional";
     }
 
     /** One of {@code values}, each equally likely (repeat a value to weigh it). */
@@ -278,7 +345,7 @@ class UnifiedLogDifferentialProperties {
             int leaderEpoch = 0;
             for (Op op : ops) {
                 if (op instanceof Append a) {
-                    Statistics.label("generated").collect(a.shape() + (a.idempotence() == null ? "" : " idempotent"));
+                    Statistics.label("generated").collect(a.shape() + kind(a));
                     leaderEpoch += a.bumpEpoch() ? 1 : 0;
                     pair.append(a, leaderEpoch);
                 } else if (op instanceof Mirror m) {
@@ -297,6 +364,8 @@ class UnifiedLogDifferentialProperties {
                     pair.ours.removeExpiredProducers();
                 } else if (op instanceof EpochQuery q) {
                     pair.epochQuery(leaderEpoch - q.back());
+                } else if (op instanceof Marker m) {
+                    pair.marker(m, leaderEpoch);
                 } else {
                     pair.restart(((Restart) op).clean());
                 }
@@ -326,6 +395,13 @@ class UnifiedLogDifferentialProperties {
         final long metaStreamId;
         final Map<Long, ProducerModel> producers = new java.util.HashMap<>();
         int restarts;
+        /**
+         * Batches (by first offset) that Kafka restored at a restart with another timestamp than
+         * they were stored with: Kafka's producer snapshot keeps each producer's last batch and the
+         * producer's last timestamp, and restores the batch with that timestamp, which a later
+         * transaction marker's differs from. This log keeps each batch's own.
+         */
+        final Map<Long, Long> kafkaRestoredTimestamps = new java.util.HashMap<>();
         /** Producers Kafka dropped at a restart where this log kept them (see restart()). */
         final java.util.Set<Long> droppedByKafka = new java.util.HashSet<>();
 
@@ -384,11 +460,15 @@ class UnifiedLogDifferentialProperties {
             long producerId = -1;
             short producerEpoch = -1;
             int firstSeq = -1;
+            boolean transactional = false;
             ProducerStateEntry kafkaEntry = null;
             if (a.idempotence() == null) {
-                produced = batch(a, -1, (short) -1, -1);
+                produced = batch(a, -1, (short) -1, -1, false);
             } else {
-                producerId = FIRST_PRODUCER_ID + a.idempotence().producer();
+                producerId = a.idempotence().txnProducer()
+                        ? FIRST_TXN_PRODUCER_ID + a.idempotence().producer() % TXN_PRODUCERS
+                        : FIRST_PRODUCER_ID + a.idempotence().producer();
+                transactional = a.idempotence().txnProducer() && !a.idempotence().notTransactional();
                 ProducerModel model = producers.computeIfAbsent(producerId, id -> new ProducerModel());
                 kafkaEntry = ref.producerStateManager().activeProducers().get(producerId);
                 SeqMode mode = a.idempotence().mode();
@@ -417,7 +497,7 @@ class UnifiedLogDifferentialProperties {
                     retried = model.sent.get(Math.max(0, model.sent.size() - amount));
                     produced = MemoryRecords.readableRecords(ByteBuffer.wrap(retried.bytes()));
                 } else {
-                    produced = batch(a, producerId, producerEpoch, firstSeq);
+                    produced = batch(a, producerId, producerEpoch, firstSeq, transactional);
                 }
                 Statistics.label("idempotent").collect(mode.name());
             }
@@ -459,14 +539,30 @@ class UnifiedLogDifferentialProperties {
                 Statistics.label("append").collect("RETRY of a batch Kafka forgot: duplicate here");
                 return;
             }
+            if (retried != null && expected instanceof AppendInfo kafkaInfo && actual instanceof AppendInfo
+                    && kafkaRestoredTimestamps.containsKey(kafkaInfo.baseOffset())) {
+                // Kafka restored the batch at a restart with a later marker's timestamp (see
+                // kafkaRestoredTimestamps): Kafka answers the duplicate with that time, this log with the batch's
+                int retriedSeq = retried.firstSeq();
+                long batchTime = ours.producerState(producerId).batches().stream()
+                        .filter(m -> m.firstSeq() == retriedSeq).findFirst().orElseThrow().timestamp();
+                expected = new AppendInfo(kafkaInfo.baseOffset(), kafkaInfo.lastOffset(), batchTime, kafkaInfo.logStartOffset());
+                Statistics.label("append").collect("RETRY answered with a marker's time by Kafka");
+            }
             assertThat(actual).as("append %s", a).isEqualTo(expected);
-            Statistics.label("append").collect(a.shape() + (a.idempotence() == null ? "" : " idempotent") + " "
+            Statistics.label("append").collect(a.shape() + kind(a) + " "
                     + (actual instanceof Errors e ? e.name() : ref.logEndOffset() == endBefore ? "duplicate" : "ok"));
             assertThat(actualRecordErrors).extracting(r -> r.batchIndex).as("record errors of %s", a)
                     .isEqualTo(expectedRecordErrors.stream().map(r -> r.batchIndex).toList());
             if (producerId >= 0 && actual instanceof AppendInfo info && ref.logEndOffset() > endBefore) {
                 droppedByKafka.remove(producerId); // Kafka has it again
                 ProducerModel model = producers.get(producerId);
+                if (retried != null) {
+                    // a retry stored as a new batch (its producer state was gone): it carries its own
+                    // epoch and sequence, not the ones computed for the mode
+                    producerEpoch = retried.epoch();
+                    firstSeq = retried.firstSeq();
+                }
                 model.epoch = producerEpoch;
                 model.nextSeq = firstSeq + (int) (info.lastOffset() - info.baseOffset()) + 1;
                 model.sent.add(new Sent(producerEpoch, firstSeq, model.nextSeq - 1, sentBytes, info, restarts));
@@ -492,13 +588,13 @@ class UnifiedLogDifferentialProperties {
                         b.seed(), Shape.PLAIN, null);
                 MemoryRecords client;
                 if (b.producer() < 0) {
-                    client = batch(a, -1, (short) -1, -1);
+                    client = batch(a, -1, (short) -1, -1, false);
                 } else {
                     long producerId = FIRST_PRODUCER_ID + b.producer();
                     ProducerModel model = producers.computeIfAbsent(producerId, id -> new ProducerModel());
                     int seq = plannedSeq.getOrDefault(producerId, model.nextSeq) + b.seqGap();
                     plannedSeq.put(producerId, seq + b.count());
-                    client = batch(a, producerId, model.epoch, seq);
+                    client = batch(a, producerId, model.epoch, seq, false);
                     byte[] clientBytes = Batches.bytes(Batches.copy(client));
                     short epoch = model.epoch;
                     AppendInfo original = new AppendInfo(next, next + b.count() - 1, -1, start);
@@ -552,7 +648,7 @@ class UnifiedLogDifferentialProperties {
                     && kafkaEntry.batchMetadata().stream().noneMatch(b -> b.firstSeq() == sent.firstSeq() && b.lastSeq() == sent.lastSeq());
         }
 
-        MemoryRecords batch(Append a, long producerId, short producerEpoch, int baseSequence) {
+        MemoryRecords batch(Append a, long producerId, short producerEpoch, int baseSequence, boolean transactional) {
             Random random = new Random(a.seed());
             SimpleRecord[] records = new SimpleRecord[a.count()];
             long now = clock.millis();
@@ -568,6 +664,8 @@ class UnifiedLogDifferentialProperties {
             Compression compression = COMPRESSIONS.get(a.compression());
             MemoryRecords built = switch (a.shape()) {
                 case PLAIN -> producerId < 0 ? MemoryRecords.withRecords(compression, records)
+                        : transactional
+                        ? MemoryRecords.withTransactionalRecords(compression, producerId, producerEpoch, baseSequence, records)
                         : MemoryRecords.withIdempotentRecords(compression, producerId, producerEpoch, baseSequence, records);
                 case NONZERO_BASE_OFFSET -> MemoryRecords.withRecords(1L + random.nextInt(100), compression, records);
                 case TWO_BATCHES -> concat(MemoryRecords.withRecords(compression, records),
@@ -603,18 +701,93 @@ class UnifiedLogDifferentialProperties {
             return MemoryRecords.readableRecords(out);
         }
 
+        void marker(Marker m, int leaderEpoch) throws IOException {
+            long producerId = FIRST_TXN_PRODUCER_ID + m.producer();
+            ProducerModel model = producers.computeIfAbsent(producerId, id -> new ProducerModel());
+            boolean tv2 = m.tv2();
+            int epochDelta = m.epochDelta();
+            int coordinatorDelta = m.coordinatorDelta();
+            if (droppedByKafka.contains(producerId)) {
+                // Kafka forgot the producer at a restart, this log did not (and has no transaction
+                // of it ongoing: restart() ended those): only the normal marker means the same to both
+                tv2 = true;
+                epochDelta = 1;
+                coordinatorDelta = 0;
+            }
+            short producerEpoch = (short) Math.max(0, model.epoch + epochDelta);
+            int coordinatorEpoch = Math.max(0, model.coordinatorEpoch + coordinatorDelta);
+            Object result = writeMarker(producerId, producerEpoch, coordinatorEpoch, m.commit(), tv2, leaderEpoch);
+            assertThat(result).as("marker %s", m).isNotInstanceOf(AssertionError.class);
+            Statistics.label("marker").collect((m.commit() ? "COMMIT" : "ABORT") + (tv2 ? " tv2 " : " tv0 ")
+                    + (result instanceof Errors e ? e.name() : "ok"));
+            read(new Read(m.readAt(), 60_000, true, true, false));
+        }
+
+        /**
+         * Writes the same marker to both logs and compares the outcome (the marker's offset or the
+         * Kafka error); on success, updates the producer's model.
+         *
+         * @return the offset or the error
+         */
+        Object writeMarker(long producerId, short producerEpoch, int coordinatorEpoch, boolean commit, boolean tv2,
+                           int leaderEpoch) throws IOException {
+            short transactionVersion = (short) (tv2 ? 2 : 0);
+            MemoryRecords marker = MemoryRecords.withEndTransactionMarker(clock.millis(), producerId, producerEpoch,
+                    new EndTransactionMarker(commit ? ControlRecordType.COMMIT : ControlRecordType.ABORT, coordinatorEpoch));
+            Object expected;
+            try {
+                LogAppendInfo info = ref.appendAsLeader(marker, leaderEpoch, AppendOrigin.COORDINATOR, RequestLocal.noCaching(),
+                        VerificationGuard.SENTINEL, transactionVersion);
+                ref.updateHighWatermark(ref.logEndOffset());
+                expected = info.firstOffset();
+            } catch (RuntimeException e) {
+                expected = Errors.forException(e);
+            }
+            Object actual;
+            try {
+                actual = ours.appendTxnMarker(producerId, producerEpoch, coordinatorEpoch, commit, transactionVersion, leaderEpoch)
+                        .join();
+            } catch (CompletionException e) {
+                actual = ((KafkaLogException) e.getCause()).error();
+            }
+            assertThat(actual).as("%s marker of producer %d epoch %d coordinator epoch %d tv %d", commit ? "COMMIT" : "ABORT",
+                    producerId, producerEpoch, coordinatorEpoch, transactionVersion).isEqualTo(expected);
+            if (actual instanceof Long) {
+                ProducerModel model = producers.computeIfAbsent(producerId, id -> new ProducerModel());
+                if (model.epoch != producerEpoch) {
+                    model.nextSeq = 0; // a new epoch starts at sequence 0
+                }
+                model.epoch = producerEpoch;
+                model.coordinatorEpoch = coordinatorEpoch;
+                droppedByKafka.remove(producerId); // Kafka has it again, with the same (empty) batches
+            }
+            return actual;
+        }
+
+        /**
+         * Kafka's last stable offset, raised to its log start offset: when deleteRecords moves the
+         * start above an ongoing transaction's first offset, Kafka converts the start to the offset
+         * metadata of the batch containing it, whose base offset may be lower (module README,
+         * deliberate differences); reads at or above the start return nothing either way.
+         */
+        long kafkaLastStableOffset() {
+            return Math.max(ref.lastStableOffset(), ref.logStartOffset());
+        }
+
         void read(Read r) throws IOException {
             long start = ref.logStartOffset();
             long end = ref.logEndOffset();
             // from one below the start to one above the end
-            long offset = start - 1 + Math.round(r.where() * (end - start + 2));
+            long offset = r.edges() || end == start ? start - 1 + Math.round(r.where() * (end - start + 2))
+                    : start + Math.min(end - start - 1, (long) (r.where() * (end - start)));
             Object expected;
             byte[] expectedBytes = null;
             try {
                 FetchDataInfo info = ref.read(offset, r.maxBytes(),
                         r.readCommitted() ? FetchIsolation.TXN_COMMITTED : FetchIsolation.HIGH_WATERMARK, r.minOneMessage());
                 expectedBytes = completeBatches(info.records);
-                expected = List.of(describe(expectedBytes), ref.highWatermark(), ref.lastStableOffset(), ref.logStartOffset());
+                expected = List.of(describe(expectedBytes), ref.highWatermark(), kafkaLastStableOffset(), ref.logStartOffset(),
+                        abortedWithin(info, expectedBytes));
             } catch (RuntimeException e) {
                 expected = Errors.forException(e);
             }
@@ -624,7 +797,8 @@ class UnifiedLogDifferentialProperties {
                 ReadResult result = ours.read(offset, r.maxBytes(),
                         r.readCommitted() ? Isolation.TXN_COMMITTED : Isolation.HIGH_WATERMARK, r.minOneMessage()).join();
                 actualBytes = Batches.bytes(result.records());
-                actual = List.of(describe(actualBytes), result.highWatermark(), result.lastStableOffset(), result.logStartOffset());
+                actual = List.of(describe(actualBytes), result.highWatermark(), result.lastStableOffset(), result.logStartOffset(),
+                        result.abortedTransactions());
             } catch (CompletionException e) {
                 actual = ((KafkaLogException) e.getCause()).error();
             }
@@ -632,6 +806,27 @@ class UnifiedLogDifferentialProperties {
             assertThat(actualBytes).as("bytes read by %s at offset %d", r, offset).isEqualTo(expectedBytes);
             Statistics.label("read").collect(actual instanceof Errors e ? e.name()
                     : actualBytes.length == 0 ? "empty" : "records");
+            if (actual instanceof List<?> l && !((List<?>) l.get(4)).isEmpty()) {
+                Statistics.label("read_committed with aborted transactions").collect(((List<?>) l.get(4)).size());
+            }
+        }
+
+        /**
+         * Kafka's aborted transactions of a read, limited to those that begin below the end of the
+         * complete batches compared (Kafka's bound is the sparse offset index entry at or after the
+         * byte range it read, which may lie beyond; a consumer ignores the extra entries); none
+         * without records, as this log answers.
+         */
+        static List<AbortedTransaction> abortedWithin(FetchDataInfo info, byte[] completeBytes) {
+            long upperBound = -1;
+            for (RecordBatch b : MemoryRecords.readableRecords(ByteBuffer.wrap(completeBytes)).batches()) {
+                upperBound = b.lastOffset() + 1;
+            }
+            long bound = upperBound;
+            return info.abortedTransactions.orElse(List.of()).stream()
+                    .filter(t -> t.firstOffset() < bound)
+                    .map(t -> new AbortedTransaction(t.producerId(), t.firstOffset()))
+                    .toList();
         }
 
         /** The bytes of the complete batches at the front of Kafka's read (a partial tail dropped). */
@@ -704,8 +899,10 @@ class UnifiedLogDifferentialProperties {
         }
 
         void restart(boolean clean) throws IOException {
+            KafkaPartitionLog old = ours;
+            ours = null; // if reopening fails, close() must not close the old log over a closed store
             if (clean) {
-                ours.close();
+                old.close();
             } // else: no close snapshot; the store still keeps every acknowledged batch
             store.close();
             store = openStore();
@@ -729,12 +926,40 @@ class UnifiedLogDifferentialProperties {
                     droppedByKafka.remove(producerId);
                 }
             }
+            for (long producerId : producers.keySet()) {
+                ProducerStateEntry kafka = ref.producerStateManager().activeProducers().get(producerId);
+                ProducerStateTable.Entry mine = ours.producerState(producerId);
+                if (kafka == null || mine == null) {
+                    continue;
+                }
+                for (org.apache.kafka.storage.internals.log.BatchMetadata b : kafka.batchMetadata()) {
+                    mine.batches().stream().filter(m -> m.firstOffset() == b.firstOffset() && m.timestamp() != b.timestamp())
+                            .findFirst().ifPresent(m -> {
+                                assertThat(b.timestamp()).as("timestamp Kafka restored for batch %s", b).isEqualTo(kafka.lastTimestamp());
+                                kafkaRestoredTimestamps.put(b.firstOffset(), b.timestamp());
+                            });
+                }
+            }
+            for (long producerId : List.copyOf(droppedByKafka)) {
+                ProducerStateTable.Entry mine = ours.producerState(producerId);
+                if (mine != null && (mine.txnFirstOffset() != ProducerStateTable.NO_TXN
+                        || mine.coordinatorEpoch() != ProducerStateTable.NO_COORDINATOR_EPOCH)) {
+                    // Kafka lost the producer's ongoing transaction or coordinator epoch with the
+                    // producer; the coordinator ends the transaction (as it does one that times out)
+                    // with a bumped epoch; after that both agree again
+                    ProducerModel model = producers.get(producerId);
+                    Object result = writeMarker(producerId, (short) (model.epoch + 1), model.coordinatorEpoch, true, true,
+                            ours.latestEpoch().orElse(0));
+                    assertThat(result).as("commit of a transaction Kafka lost at a restart").isInstanceOf(Long.class);
+                    Statistics.label("restart").collect("marker for a transactional producer Kafka lost");
+                }
+            }
         }
 
         void assertOffsetsAgree(Op after) {
-            assertThat(List.of(ours.logStartOffset(), ours.logEndOffset(), ours.highWatermark()))
-                    .as("log start, log end, high watermark after %s", after)
-                    .isEqualTo(List.of(ref.logStartOffset(), ref.logEndOffset(), ref.highWatermark()));
+            assertThat(List.of(ours.logStartOffset(), ours.logEndOffset(), ours.highWatermark(), ours.lastStableOffset()))
+                    .as("log start, log end, high watermark, last stable offset after %s", after)
+                    .isEqualTo(List.of(ref.logStartOffset(), ref.logEndOffset(), ref.highWatermark(), kafkaLastStableOffset()));
             assertThat(ours.leaderEpochEntries()).as("leader-epoch cache after %s", after)
                     .isEqualTo(ref.leaderEpochCache().epochEntries().stream()
                             .map(e -> new LeaderEpochEntry(e.epoch(), e.startOffset())).toList());
@@ -751,9 +976,13 @@ class UnifiedLogDifferentialProperties {
                         .map(b -> List.of((long) b.firstSeq(), (long) b.lastSeq(), b.firstOffset(), b.lastOffset(), b.timestamp()))
                         .toList();
                 List<List<Long>> myBatches = mine.batches().stream()
-                        .map(b -> List.of((long) b.firstSeq(), (long) b.lastSeq(), b.firstOffset(), b.lastOffset(), b.timestamp()))
+                        .map(b -> List.of((long) b.firstSeq(), (long) b.lastSeq(), b.firstOffset(), b.lastOffset(),
+                                kafkaRestoredTimestamps.getOrDefault(b.firstOffset(), b.timestamp())))
                         .toList();
-                assertThat(mine.epoch()).as("epoch of producer %d after %s", producerId, after).isEqualTo(kafka.producerEpoch());
+                assertThat(List.of((int) mine.epoch(), mine.coordinatorEpoch(), mine.txnFirstOffset()))
+                        .as("epoch, coordinator epoch, ongoing transaction of producer %d after %s", producerId, after)
+                        .isEqualTo(List.of((int) kafka.producerEpoch(), kafka.coordinatorEpoch(),
+                                kafka.currentTxnFirstOffset().orElse(ProducerStateTable.NO_TXN)));
                 // Kafka's are the newest of ours (after a restart Kafka keeps only the last batch)
                 assertThat(myBatches.subList(Math.max(0, myBatches.size() - kafkaBatches.size()), myBatches.size()))
                         .as("batches of producer %d after %s", producerId, after).isEqualTo(kafkaBatches);
@@ -780,6 +1009,8 @@ class UnifiedLogDifferentialProperties {
     static final class ProducerModel {
         short epoch;
         int nextSeq;
+        int coordinatorEpoch;
+
         final List<Sent> sent = new ArrayList<>();
     }
 
