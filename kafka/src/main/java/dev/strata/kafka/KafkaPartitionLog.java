@@ -13,6 +13,7 @@ import dev.strata.api.StreamStore;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -51,8 +52,13 @@ import org.apache.kafka.common.requests.ListOffsetsRequest;
  * log start offset past the newest snapshot, and at {@link #close()}; {@link #open(StreamStore, long,
  * long, long, PartitionLogConfig)} reads the newest snapshot and replays only the data after it.
  *
- * <p>Not supported yet (refused or absent, see the module README): transactional producers,
- * offsets for real timestamps and the time index, retention.
+ * <h2>Offsets by time and retention</h2>
+ * A third, <b>time-index stream</b> ({@link #timeIndexStreamId()}, recorded in the snapshots) holds
+ * one entry per {@link PartitionLogConfig#indexIntervalBytes()} of data, written with each snapshot;
+ * {@link #fetchOffsetByTimestamp} and {@link #applyRetention()} search it and read the data of one
+ * interval instead of scanning the log (see {@code TimeIndex}).
+ *
+ * <p>Not supported yet (refused or absent, see the module README): transactional producers.
  *
  * <h2>Concurrency</h2>
  * All methods are thread-safe. {@code lock} guards {@code assignedEnd} (the offset the next
@@ -97,6 +103,8 @@ public final class KafkaPartitionLog implements AutoCloseable {
     private Throwable appendFailure; // guarded by: lock
     private final ProducerStateTable producers; // guarded by: lock
     private final LeaderEpochCache epochs; // guarded by: lock
+    private final TimeIndex timeIndex; // fed under lock, in offset order
+    private final Stream index; // the time index's stream; null when opened without a meta stream
     private CompletableFuture<?> lastAppend = CompletableFuture.completedFuture(null); // guarded by: lock
     private long bytesSinceSnapshot; // guarded by: lock
     private long snapshotOffset; // guarded by: lock; data offset of the newest snapshot scheduled or loaded, -1 if none
@@ -104,10 +112,12 @@ public final class KafkaPartitionLog implements AutoCloseable {
     private boolean closed; // guarded by: lock
     private volatile Throwable snapshotFailure; // the last snapshot write's failure, null once one succeeds
 
-    private KafkaPartitionLog(Stream stream, Stream meta, PartitionLogConfig config, ProducerStateTable producers,
-                              LeaderEpochCache epochs, long snapshotOffset) {
+    private KafkaPartitionLog(Stream stream, Stream meta, Stream index, TimeIndex timeIndex, PartitionLogConfig config,
+                              ProducerStateTable producers, LeaderEpochCache epochs, long snapshotOffset) {
         this.stream = stream;
         this.meta = meta;
+        this.index = index;
+        this.timeIndex = timeIndex;
         this.config = config;
         this.producers = producers;
         this.epochs = epochs;
@@ -140,8 +150,35 @@ public final class KafkaPartitionLog implements AutoCloseable {
                         throw new LogStorageException("cannot create the partition's meta stream: epoch=" + epoch
                                 + " dataStreamId=" + data.id(), unwrap(error));
                     }
-                    return new KafkaPartitionLog(data, meta, config, new ProducerStateTable(), new LeaderEpochCache(), -1);
-                }));
+                    return meta;
+                }).thenCompose(meta -> store.createStream(options).handle((index, error) -> {
+                    if (error != null) {
+                        data.close().thenCompose(v -> store.deleteStream(data.id(), epoch));
+                        meta.close().thenCompose(v -> store.deleteStream(meta.id(), epoch));
+                        throw new LogStorageException("cannot create the partition's time-index stream: epoch=" + epoch
+                                + " dataStreamId=" + data.id() + " metaStreamId=" + meta.id(), unwrap(error));
+                    }
+                    return new KafkaPartitionLog(data, meta, index, TimeIndex.open(data, index, config.indexIntervalBytes(),
+                            config.metaChunkBytes()).join(), config, new ProducerStateTable(), new LeaderEpochCache(), -1);
+                })))
+                .thenCompose(KafkaPartitionLog::writeFirstSnapshot);
+    }
+
+    /** The empty state's snapshot, which records the time-index stream's id where {@code open} finds it. */
+    private static CompletableFuture<KafkaPartitionLog> writeFirstSnapshot(KafkaPartitionLog log) {
+        CompletableFuture<Void> written;
+        synchronized (log.lock) {
+            written = log.snapshotLocked();
+        }
+        return written.thenApply(v -> {
+            Throwable failed = log.snapshotFailure;
+            if (failed != null) {
+                CompletableFuture.allOf(log.stream.close(), log.meta.close(), log.index.close());
+                throw new LogStorageException("cannot write the partition's first snapshot: streamId=" + log.streamId()
+                        + " metaStreamId=" + log.metaStreamId(), failed);
+            }
+            return log;
+        });
     }
 
     /**
@@ -163,7 +200,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
                         data.close();
                     }
                 })
-                .thenCompose(m -> recover(data, m, config, what)));
+                .thenCompose(m -> recover(store, epoch, data, m, config, what)));
     }
 
     /**
@@ -178,7 +215,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
                                                             PartitionLogConfig config) {
         requireArgs(store, config);
         String what = "streamId=" + streamId + " epoch=" + epoch;
-        return openStream(store, streamId, epoch, what).thenCompose(data -> recover(data, null, config, what));
+        return openStream(store, streamId, epoch, what).thenCompose(data -> recover(store, epoch, data, null, config, what));
     }
 
     private static CompletableFuture<Stream> openStream(StreamStore store, long id, long epoch, String what) {
@@ -190,14 +227,31 @@ public final class KafkaPartitionLog implements AutoCloseable {
         });
     }
 
-    /** Newest snapshot, then the data after it. Closes both streams if that fails. */
-    private static CompletableFuture<KafkaPartitionLog> recover(Stream data, Stream meta, PartitionLogConfig config,
-                                                                String what) {
+    /**
+     * Newest snapshot, then the data after it (and the time index's unwritten tail, from the same
+     * replay). Closes the streams if that fails.
+     */
+    private static CompletableFuture<KafkaPartitionLog> recover(StreamStore store, long epoch, Stream data, Stream meta,
+                                                                PartitionLogConfig config, String what) {
         ProducerStateTable producers = new ProducerStateTable();
         LeaderEpochCache epochs = new LeaderEpochCache();
         long end = data.nextOffset();
+        Stream[] index = new Stream[1];
+        TimeIndex[] timeIndex = new TimeIndex[1];
         CompletableFuture<MetaSnapshot> latest = meta == null ? CompletableFuture.completedFuture(null) : latestSnapshot(meta);
         return latest.thenCompose(snapshot -> {
+            if (snapshot == null || snapshot.timeIndexStreamId() < 0) {
+                timeIndex[0] = TimeIndex.inMemory(data, config.indexIntervalBytes());
+                return CompletableFuture.completedFuture(snapshot);
+            }
+            return openStream(store, snapshot.timeIndexStreamId(), epoch, what).thenCompose(i -> {
+                index[0] = i;
+                return TimeIndex.open(data, i, config.indexIntervalBytes(), config.metaChunkBytes());
+            }).thenApply(t -> {
+                timeIndex[0] = t;
+                return snapshot;
+            });
+        }).thenCompose(snapshot -> {
             long from = data.startOffset();
             if (snapshot != null) {
                 if (snapshot.dataOffset() > end) {
@@ -213,14 +267,18 @@ public final class KafkaPartitionLog implements AutoCloseable {
                 from = Math.max(from, snapshot.dataOffset());
             }
             long replayFrom = from;
-            return forEachBatch(data, replayFrom, end, b -> replay(b, replayFrom, producers, epochs))
+            long readFrom = Math.max(data.startOffset(), Math.min(from, timeIndex[0].replayFrom()));
+            return forEachBatch(data, readFrom, end, b -> {
+                timeIndex[0].add(b.baseOffset(), b.nextOffset(), b.sizeBytes(), b.baseTimestamp());
+                replay(b, replayFrom, producers, epochs);
+            })
                     .thenApply(v -> {
                         // Kafka's cache was truncated from the start at each deleteRecords, and its
                         // LogLoader then drops epochs starting at or after the end: the same, in that
                         // order (it matters when the log is empty: an epoch at start == end goes)
                         epochs.truncateFromStart(data.startOffset());
                         epochs.truncateFromEnd(end);
-                        return new KafkaPartitionLog(data, meta, config, producers, epochs,
+                        return new KafkaPartitionLog(data, meta, index[0], timeIndex[0], config, producers, epochs,
                                 snapshot == null ? -1 : snapshot.dataOffset());
                     });
         }).handle((log, error) -> {
@@ -228,6 +286,9 @@ public final class KafkaPartitionLog implements AutoCloseable {
                 data.close();
                 if (meta != null) {
                     meta.close();
+                }
+                if (index[0] != null) {
+                    index[0].close();
                 }
                 throw new LogStorageException("cannot recover the partition's state: " + what, unwrap(error));
             }
@@ -316,6 +377,15 @@ public final class KafkaPartitionLog implements AutoCloseable {
      */
     public long metaStreamId() {
         return meta == null ? -1 : meta.id();
+    }
+
+    /**
+     * The id of the stream that holds this partition's time index, or {@code -1} if its entries are
+     * kept in memory only (a log opened without a meta stream). Its id is recorded in the meta
+     * stream's snapshots; the broker need not keep it.
+     */
+    public long timeIndexStreamId() {
+        return index == null ? -1 : index.id();
     }
 
     /** The first offset a consumer may read. */
@@ -420,6 +490,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
                         "append refused by backpressure: streamId=" + stream.id() + " baseOffset=" + baseOffset, refused));
             }
             assignedEnd = baseOffset + validated.count();
+            timeIndex.add(baseOffset, assignedEnd, validated.bytes().remaining(), batch.maxTimestamp());
             if (batch.hasProducerId()) {
                 producers.add(batch.producerId(), batch.producerEpoch(), new ProducerStateTable.BatchMeta(
                         batch.baseSequence(), batch.lastSequence(), baseOffset, assignedEnd - 1, batch.maxTimestamp()));
@@ -461,12 +532,16 @@ public final class KafkaPartitionLog implements AutoCloseable {
         if (meta == null) {
             return CompletableFuture.completedFuture(null);
         }
-        MetaSnapshot snapshot = new MetaSnapshot(assignedEnd, epochs.entries(), producers.entries());
+        timeIndex.closeInterval(); // the snapshot's offset ends an index interval: recovery replays from it
+        MetaSnapshot snapshot = new MetaSnapshot(assignedEnd, epochs.entries(), producers.entries(),
+                index == null ? -1 : index.id());
         snapshotOffset = assignedEnd;
         CompletableFuture<?> covered = lastAppend;
         snapshotWrites = snapshotWrites
                 .thenCompose(v -> covered.handle((r, error) -> error == null))
-                .thenComposeAsync(durable -> durable ? writeSnapshot(snapshot) : CompletableFuture.completedFuture(null))
+                .thenComposeAsync(durable -> durable
+                        ? timeIndex.writeClosed().thenCompose(w -> writeSnapshot(snapshot))
+                        : CompletableFuture.completedFuture(null))
                 .handle((v, error) -> {
                     snapshotFailure = error == null ? null : unwrap(error);
                     return null;
@@ -687,57 +762,118 @@ public final class KafkaPartitionLog implements AutoCloseable {
             }
             long start = stream.startOffset();
             CompletableFuture<Void> snapshot = CompletableFuture.completedFuture(null);
+            TimeIndex.View view;
             synchronized (lock) {
                 epochs.truncateFromStart(start);
                 if (snapshotOffset < start && appendFailure == null && !closed) {
                     snapshot = snapshotLocked();
                 }
+                view = timeIndex.view();
             }
-            return snapshot.thenApply(v -> start);
+            // best-effort: entries below the start are only unused; the next trim retries
+            CompletableFuture<Void> indexTrimmed = timeIndex.trimTo(view, start).exceptionally(e -> null);
+            return snapshot.thenCombine(indexTrimmed, (a, b) -> start);
         }).thenCompose(f -> f);
     }
 
     /**
-     * ListOffsets for a special timestamp, with the leader epoch as Kafka's
-     * {@code UnifiedLog.fetchOffsetByTimestamp} gives it: {@link ListOffsetsRequest#EARLIEST_TIMESTAMP}
-     * (-2) answers the log start offset and the earliest cached epoch if it starts at or below it;
-     * {@link ListOffsetsRequest#LATEST_TIMESTAMP} (-1) the log end offset and the latest epoch.
+     * ListOffsets for one timestamp, answered as Kafka 4.3's {@code UnifiedLog.fetchOffsetByTimestamp}:
+     * <ul>
+     *   <li>{@link ListOffsetsRequest#EARLIEST_TIMESTAMP} (-2) and {@code EARLIEST_LOCAL_TIMESTAMP}
+     *       (-4): the log start offset, timestamp -1, and the earliest cached epoch if it starts at
+     *       or below it;</li>
+     *   <li>{@link ListOffsetsRequest#LATEST_TIMESTAMP} (-1): the log end offset, timestamp -1, the
+     *       latest epoch;</li>
+     *   <li>{@link ListOffsetsRequest#MAX_TIMESTAMP} (-3): the first batch (in offset order) with
+     *       the largest max timestamp among the retained batches, its first record with that
+     *       timestamp, and the batch's leader epoch;</li>
+     *   <li>a timestamp {@code >= 0}: the first record at or after the log start offset whose
+     *       timestamp is at least {@code timestamp}, its timestamp and its batch's leader epoch.</li>
+     * </ul>
+     * Found through the time index: one binary search over its entries and the data of one index
+     * interval (walking entries from the log start when trimmed data held larger timestamps). Sees
+     * every batch appended before the call (it waits until they are durable).
      *
-     * @throws UnsupportedOperationException for any other timestamp: the time index (real
-     *     timestamps, -3 max timestamp) is not built yet
+     * @return the answer, or empty if no record qualifies (ListOffsets then answers offset -1);
+     *     fails with {@link LogStorageException} if the index or data cannot be read (for example
+     *     trimmed by a concurrent deleteRecords or retention: retry)
+     * @throws IllegalArgumentException for another negative timestamp
      */
-    public TimestampAndOffset fetchOffsetByTimestamp(long timestamp) {
+    public CompletableFuture<Optional<TimestampAndOffset>> fetchOffsetByTimestamp(long timestamp) {
+        TimeIndex.View view;
+        CompletableFuture<?> appended;
         synchronized (lock) {
-            if (timestamp == ListOffsetsRequest.EARLIEST_TIMESTAMP) {
+            if (timestamp == ListOffsetsRequest.EARLIEST_TIMESTAMP || timestamp == ListOffsetsRequest.EARLIEST_LOCAL_TIMESTAMP) {
                 long start = stream.startOffset();
                 List<LeaderEpochEntry> entries = epochs.entries();
                 OptionalInt epoch = !entries.isEmpty() && entries.get(0).startOffset() <= start
                         ? OptionalInt.of(entries.get(0).epoch()) : OptionalInt.empty();
-                return new TimestampAndOffset(-1, start, epoch);
+                return CompletableFuture.completedFuture(Optional.of(new TimestampAndOffset(-1, start, epoch)));
             }
             if (timestamp == ListOffsetsRequest.LATEST_TIMESTAMP) {
-                return new TimestampAndOffset(-1, stream.nextOffset(), epochs.latestEpoch());
+                return CompletableFuture.completedFuture(Optional.of(
+                        new TimestampAndOffset(-1, stream.nextOffset(), epochs.latestEpoch())));
             }
+            if (timestamp < 0 && timestamp != ListOffsetsRequest.MAX_TIMESTAMP) {
+                throw new IllegalArgumentException("unsupported ListOffsets timestamp: " + timestamp
+                        + " (supported: -4, -3, -2, -1 and timestamps >= 0)");
+            }
+            view = timeIndex.view();
+            appended = lastAppend;
         }
-        throw new UnsupportedOperationException("offsets by timestamp need the time index, not built yet: timestamp=" + timestamp);
+        return appended.handle((r, e) -> null).thenCompose(v -> {
+            long start = stream.startOffset();
+            return timestamp == ListOffsetsRequest.MAX_TIMESTAMP ? timeIndex.maxTimestamp(view, start)
+                    : timeIndex.firstAtOrAfter(view, timestamp, start);
+        }).handle((found, error) -> {
+            if (error != null) {
+                throw new LogStorageException("offset lookup failed: streamId=" + stream.id() + " timestamp=" + timestamp,
+                        unwrap(error));
+            }
+            return found.map(f -> new TimestampAndOffset(f.timestamp(), f.offset(), f.leaderEpoch()));
+        });
     }
 
     /**
-     * The offset for a ListOffsets special timestamp: {@link ListOffsetsRequest#EARLIEST_TIMESTAMP}
-     * (-2) gives the log start offset, {@link ListOffsetsRequest#LATEST_TIMESTAMP} (-1) the log end
-     * offset.
+     * The offset of {@link #fetchOffsetByTimestamp}'s answer, or -1 if there is none.
      *
-     * @throws UnsupportedOperationException for any other timestamp: the time index (real
-     *     timestamps, -3 max timestamp) is not built yet
+     * @throws IllegalArgumentException for an unsupported negative timestamp
      */
-    public long offsetForTimestamp(long timestamp) {
-        if (timestamp == ListOffsetsRequest.EARLIEST_TIMESTAMP) {
-            return stream.startOffset();
+    public CompletableFuture<Long> offsetForTimestamp(long timestamp) {
+        return fetchOffsetByTimestamp(timestamp).thenApply(found -> found.map(TimestampAndOffset::offset).orElse(-1L));
+    }
+
+    /**
+     * Applies {@link PartitionLogConfig#retentionBytes()} and {@link PartitionLogConfig#retentionMs()}
+     * (Kafka's {@code deleteOldSegments} for the delete cleanup policy): removes the oldest batches
+     * while the batches after them still hold at least {@code retentionBytes}, then the oldest
+     * batches while their max timestamp is more than {@code retentionMs} before the log's clock
+     * (a batch without timestamps, max timestamp -1, counts as old). It removes whole batches (Kafka
+     * whole segments) and, as Kafka without tiered storage, may remove every batch below the high
+     * watermark. Then moves the log start offset as {@link #deleteRecords} does (leader-epoch cache,
+     * snapshot). The embedding broker schedules the call (Kafka: every
+     * {@code log.retention.check.interval.ms}). Sees every batch appended before the call.
+     *
+     * @return the log start offset afterwards; fails with {@link LogStorageException}
+     */
+    public CompletableFuture<Long> applyRetention() {
+        long now = config.clock().millis();
+        TimeIndex.View view;
+        CompletableFuture<?> appended;
+        synchronized (lock) {
+            view = timeIndex.view();
+            appended = lastAppend;
         }
-        if (timestamp == ListOffsetsRequest.LATEST_TIMESTAMP) {
-            return stream.nextOffset();
-        }
-        throw new UnsupportedOperationException("offsets by timestamp need the time index, not built yet: timestamp=" + timestamp);
+        return appended.handle((r, e) -> null)
+                .thenCompose(v -> Retention.newLogStartOffset(timeIndex, view, config, now, stream.startOffset()))
+                .handle((target, error) -> {
+                    if (error != null) {
+                        throw new LogStorageException("retention failed: streamId=" + stream.id(), unwrap(error));
+                    }
+                    return target;
+                })
+                .thenCompose(target -> target > stream.startOffset() ? deleteRecords(target)
+                        : CompletableFuture.completedFuture(stream.startOffset()));
     }
 
     /**
@@ -760,7 +896,8 @@ public final class KafkaPartitionLog implements AutoCloseable {
         }
         snapshots.join();
         try {
-            CompletableFuture.allOf(stream.close(), meta == null ? CompletableFuture.completedFuture(null) : meta.close()).join();
+            CompletableFuture.allOf(stream.close(), meta == null ? CompletableFuture.completedFuture(null) : meta.close(),
+                    index == null ? CompletableFuture.completedFuture(null) : index.close()).join();
         } catch (CompletionException e) {
             throw new LogStorageException("close failed: streamId=" + stream.id() + " metaStreamId=" + metaStreamId(), unwrap(e));
         }

@@ -14,15 +14,17 @@ import java.util.List;
  * {@code magic:int version:short dataOffset:long index:int count:int} followed by its part of the
  * body. The body: {@code epochs:int (epoch:int startOffset:long)*} then
  * {@code producers:int (producerId:long epoch:short lastTimestamp:long batches:int
- * (firstSeq:int lastSeq:int firstOffset:long lastOffset:long timestamp:long)*)*}, big-endian.
+ * (firstSeq:int lastSeq:int firstOffset:long lastOffset:long timestamp:long)*)*} then
+ * {@code timeIndexStreamId:long} (the id of the partition's time-index stream, -1 if none), big-endian.
  * The newest snapshot is the one whose last chunk ends the meta stream.
  *
  * <p>Immutable; thread-safe.
  */
-record MetaSnapshot(long dataOffset, List<LeaderEpochEntry> epochs, List<ProducerStateTable.Entry> producers) {
+record MetaSnapshot(long dataOffset, List<LeaderEpochEntry> epochs, List<ProducerStateTable.Entry> producers,
+                    long timeIndexStreamId) {
 
     static final int MAGIC = 0x534b4d53; // "SKMS"
-    static final short VERSION = 1;
+    static final short VERSION = 2; // 2: timeIndexStreamId
     static final int CHUNK_HEADER_BYTES = 4 + 2 + 8 + 4 + 4;
 
     MetaSnapshot {
@@ -51,7 +53,7 @@ record MetaSnapshot(long dataOffset, List<LeaderEpochEntry> epochs, List<Produce
     }
 
     private byte[] encodeBody() {
-        int size = 4 + epochs.size() * 12 + 4;
+        int size = 4 + epochs.size() * 12 + 4 + 8;
         for (ProducerStateTable.Entry p : producers) {
             size += 8 + 2 + 8 + 4 + p.batches().size() * 32;
         }
@@ -67,6 +69,7 @@ record MetaSnapshot(long dataOffset, List<LeaderEpochEntry> epochs, List<Produce
                 b.putInt(m.firstSeq()).putInt(m.lastSeq()).putLong(m.firstOffset()).putLong(m.lastOffset()).putLong(m.timestamp());
             }
         }
+        b.putLong(timeIndexStreamId);
         return b.array();
     }
 
@@ -133,10 +136,11 @@ record MetaSnapshot(long dataOffset, List<LeaderEpochEntry> epochs, List<Produce
                 }
                 producers.add(new ProducerStateTable.Entry(producerId, epoch, batches, lastTimestamp));
             }
+            long timeIndexStreamId = b.getLong();
             if (b.hasRemaining()) {
                 throw new CorruptDataException("snapshot has " + b.remaining() + " trailing bytes: dataOffset=" + dataOffset);
             }
-            return new MetaSnapshot(dataOffset, epochs, producers);
+            return new MetaSnapshot(dataOffset, epochs, producers, timeIndexStreamId);
         } catch (BufferUnderflowException | IllegalArgumentException e) {
             throw new CorruptDataException("truncated or invalid snapshot: dataOffset=" + dataOffset, e);
         }

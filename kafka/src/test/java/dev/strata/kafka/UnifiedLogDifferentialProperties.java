@@ -576,8 +576,8 @@ class UnifiedLogDifferentialProperties {
             long ts = earliest ? -2L : -1L;
             FileRecords.TimestampAndOffset expected = ref.fetchOffsetByTimestamp(ts, Optional.empty())
                     .timestampAndOffsetOpt().orElseThrow();
-            assertThat(ours.offsetForTimestamp(ts)).as("offset for %d", ts).isEqualTo(expected.offset);
-            TimestampAndOffset actual = ours.fetchOffsetByTimestamp(ts);
+            assertThat(ours.offsetForTimestamp(ts).join()).as("offset for %d", ts).isEqualTo(expected.offset);
+            TimestampAndOffset actual = ours.fetchOffsetByTimestamp(ts).join().orElseThrow();
             assertThat(List.of(actual.timestamp(), actual.offset(), actual.leaderEpoch()))
                     .as("ListOffsets for %d", ts)
                     .isEqualTo(List.of(expected.timestamp, expected.offset,
