@@ -340,11 +340,12 @@ final class TimeIndex {
         }
         return v.at(v.end - 1).thenCompose(last -> v.first(v.start, e -> e.nextOffset() > logStartOffset)
                 .thenCompose(s -> v.first(s, e -> e.prefixMax() >= last.prefixMax()).thenCompose(k -> v.at(k).thenCompose(e -> {
-                    if (k > s || e.maxOffset() >= logStartOffset) {
-                        // every retained batch before it has a smaller max timestamp
+                    if (k > s || (e.maxTimestamp() == last.prefixMax() && e.maxOffset() >= logStartOffset)) {
+                        // it holds the largest max timestamp, and every retained batch before it a smaller one
                         return batchAnswer(e.maxOffset());
                     }
-                    // the first retained interval: its max batch may lie below the log start
+                    // the largest max timestamp was reached in trimmed data, or below the log start
+                    // in the first retained interval: find the largest of the retained batches
                     return retainedMax(v, s, logStartOffset, dataEnd).thenCompose(this::batchAnswer);
                 }))));
     }

@@ -38,6 +38,7 @@ import org.apache.kafka.common.record.internal.MemoryRecords;
 import org.apache.kafka.common.record.internal.RecordBatch;
 import org.apache.kafka.common.record.internal.Records;
 import org.apache.kafka.common.record.internal.SimpleRecord;
+import org.apache.kafka.common.requests.ListOffsetsRequest;
 import org.apache.kafka.common.requests.ProduceRequest;
 import org.apache.kafka.common.requests.ProduceResponse.RecordError;
 import org.apache.kafka.server.storage.log.FetchIsolation;
@@ -96,7 +97,7 @@ class UnifiedLogDifferentialProperties {
     private static final List<Compression> COMPRESSIONS = List.of(Compression.NONE, Compression.lz4().build(),
             Compression.zstd().build(), Compression.gzip().build(), Compression.snappy().build());
 
-    sealed interface Op permits Append, Advance, Read, Delete, ListOffsets, EpochQuery, ExpireProducers, Restart {
+    sealed interface Op permits Append, Advance, Read, Delete, ListOffsets, EpochQuery, ExpireProducers, Restart, Retain {
     }
 
     /**
@@ -155,7 +156,12 @@ class UnifiedLogDifferentialProperties {
     record Delete(double where, boolean highWatermark) implements Op {
     }
 
-    record ListOffsets(boolean earliest) implements Op {
+    /** ListOffsets: {@code kind} -2 earliest, -1 latest, -3 max timestamp, 0 a real timestamp at {@code where} of the recent past. */
+    record ListOffsets(int kind, double where) implements Op {
+    }
+
+    /** The broker's periodic retention: {@code applyRetention} here, {@code deleteOldSegments} on Kafka's mirror log. */
+    record Retain() implements Op {
     }
 
     /** The broker's periodic removeExpiredProducers. */
@@ -212,16 +218,30 @@ class UnifiedLogDifferentialProperties {
                 .as(Read::new);
         Arbitrary<Op> delete = Combinators.combine(Arbitraries.doubles().between(0, 1),
                 Arbitraries.integers().between(0, 9).map(i -> i == 0)).as(Delete::new);
-        Arbitrary<Op> list = Arbitraries.of(true, false).map(ListOffsets::new);
+        Arbitrary<Op> list = Combinators.combine(uniform(List.of(-2, -1, -3, -3, 0, 0, 0, 0)), Arbitraries.doubles().between(0, 1))
+                .as(ListOffsets::new);
+        Arbitrary<Op> retain = Arbitraries.just(new Retain());
         Arbitrary<Op> epochQuery = Arbitraries.integers().between(-1, 3).map(EpochQuery::new);
         Arbitrary<Op> restart = Arbitraries.of(true, false).map(Restart::new);
         Arbitrary<Op> expire = Arbitraries.just(new ExpireProducers());
         return Arbitraries.frequencyOf(
                         net.jqwik.api.Tuple.of(14, appendOfShape), net.jqwik.api.Tuple.of(2, advance),
                         net.jqwik.api.Tuple.of(6, read), net.jqwik.api.Tuple.of(2, delete),
-                        net.jqwik.api.Tuple.of(2, list), net.jqwik.api.Tuple.of(2, epochQuery), net.jqwik.api.Tuple.of(2, restart),
+                        net.jqwik.api.Tuple.of(4, list), net.jqwik.api.Tuple.of(2, retain), net.jqwik.api.Tuple.of(2, epochQuery), net.jqwik.api.Tuple.of(2, restart),
                         net.jqwik.api.Tuple.of(1, expire))
                 .list().ofMinSize(5).ofMaxSize(50);
+    }
+
+    /** retention.ms, retention.bytes and index.interval.bytes of one try. */
+    record Retained(long ms, long bytes, int indexIntervalBytes) {
+    }
+
+    @Provide
+    Arbitrary<Retained> retention() {
+        // limits that keep some data more often than none (0 bytes and 1 h remove most of it)
+        return Combinators.combine(uniform(List.of(-1L, -1L, 3_600_000L, 21_600_000L, 86_400_000L, 86_400_000L)),
+                uniform(List.of(-1L, -1L, 0L, 20_000L, 100_000L, 100_000L)), uniform(List.of(0, 3000, 16_384)))
+                .as(Retained::new);
     }
 
     /** One of {@code values}, each equally likely (repeat a value to weigh it). */
@@ -230,14 +250,17 @@ class UnifiedLogDifferentialProperties {
     }
 
     @Property(tries = 40, shrinking = ShrinkingMode.BOUNDED)
-    void partitionLogAgreesWithKafkasUnifiedLog(@ForAll boolean logAppendTime, @ForAll("ops") List<Op> ops) throws Exception {
+    void partitionLogAgreesWithKafkasUnifiedLog(@ForAll boolean logAppendTime, @ForAll("retention") Retained retention,
+                                                @ForAll("ops") List<Op> ops) throws Exception {
         Path dir = Files.createTempDirectory("strata-kafka-diff");
         ManualClock clock = new ManualClock(START_MS);
         KafkaScheduler scheduler = new KafkaScheduler(1);
         scheduler.startup();
         Pair pair = null;
         try {
-            pair = new Pair(dir, clock, scheduler, logAppendTime);
+            pair = new Pair(dir, clock, scheduler, logAppendTime, retention);
+            Statistics.label("retention config").collect(retention.ms() < 0 ? "no retention.ms" : "retention.ms",
+                    retention.bytes() < 0 ? "no retention.bytes" : "retention.bytes");
             int leaderEpoch = 0;
             for (Op op : ops) {
                 if (op instanceof Append a) {
@@ -251,7 +274,9 @@ class UnifiedLogDifferentialProperties {
                 } else if (op instanceof Delete d) {
                     pair.delete(d);
                 } else if (op instanceof ListOffsets l) {
-                    pair.listOffsets(l.earliest());
+                    pair.listOffsets(l);
+                } else if (op instanceof Retain) {
+                    pair.retain();
                 } else if (op instanceof ExpireProducers) {
                     pair.ref.removeExpiredProducers(clock.millis());
                     pair.ours.removeExpiredProducers();
@@ -282,6 +307,13 @@ class UnifiedLogDifferentialProperties {
         StreamStore store;
         KafkaPartitionLog ours;
         UnifiedLog ref;
+        /**
+         * Kafka's log again, fed the batches {@code ref} stored (as a follower) with one segment per
+         * batch, so that Kafka's segment-granular retention and -3 lookup run at this log's batch
+         * granularity; it follows {@code ref}'s log start offset and is never restarted.
+         */
+        UnifiedLog mirror;
+        LogConfig mirrorConfig;
         final long streamId;
         final long metaStreamId;
         final Map<Long, ProducerModel> producers = new java.util.HashMap<>();
@@ -289,7 +321,7 @@ class UnifiedLogDifferentialProperties {
         /** Producers Kafka dropped at a restart where this log kept them (see restart()). */
         final java.util.Set<Long> droppedByKafka = new java.util.HashSet<>();
 
-        Pair(Path dir, ManualClock clock, KafkaScheduler scheduler, boolean logAppendTime) throws IOException {
+        Pair(Path dir, ManualClock clock, KafkaScheduler scheduler, boolean logAppendTime, Retained retention) throws IOException {
             this.dir = dir;
             this.clock = clock;
             this.scheduler = scheduler;
@@ -297,9 +329,16 @@ class UnifiedLogDifferentialProperties {
             // small snapshots, often: periodic snapshots, tail replays and multi-chunk snapshots all happen
             this.config = PartitionLogConfig.builder().timestampType(type).maxMessageBytes(MAX_MESSAGE_BYTES).clock(clock)
                     .snapshotIntervalBytes(24 * 1024).metaChunkBytes(PartitionLogConfig.MIN_META_CHUNK_BYTES + 100)
-                    .producerIdExpirationMs(86_400_000).build();
+                    .producerIdExpirationMs(86_400_000).retentionMs(retention.ms()).retentionBytes(retention.bytes())
+                    .indexIntervalBytes(retention.indexIntervalBytes()).build();
             this.kafkaConfig = new LogConfig(Map.of(
                     TopicConfig.RETENTION_MS_CONFIG, "-1",
+                    TopicConfig.SEGMENT_MS_CONFIG, Long.toString(Long.MAX_VALUE),
+                    TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(MAX_MESSAGE_BYTES),
+                    TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, type.name));
+            this.mirrorConfig = new LogConfig(Map.of(
+                    TopicConfig.RETENTION_MS_CONFIG, Long.toString(retention.ms()),
+                    TopicConfig.RETENTION_BYTES_CONFIG, Long.toString(retention.bytes()),
                     TopicConfig.SEGMENT_MS_CONFIG, Long.toString(Long.MAX_VALUE),
                     TopicConfig.MAX_MESSAGE_BYTES_CONFIG, Integer.toString(MAX_MESSAGE_BYTES),
                     TopicConfig.MESSAGE_TIMESTAMP_TYPE_CONFIG, type.name));
@@ -309,6 +348,9 @@ class UnifiedLogDifferentialProperties {
                 this.streamId = ours.streamId();
                 this.metaStreamId = ours.metaStreamId();
                 this.ref = openReference(0, 0);
+                this.mirror = UnifiedLog.create(dir.resolve("mirror").resolve("topic-0").toFile(), mirrorConfig, 0, 0,
+                        scheduler, stats, clock, 900_000, new ProducerStateManagerConfig(86_400_000, false), 600_000,
+                        new LogDirFailureChannel(10), true, Optional.empty());
             } catch (IOException | RuntimeException e) {
                 store.close(); // the property closes only a Pair it got
                 throw e;
@@ -424,6 +466,9 @@ class UnifiedLogDifferentialProperties {
                     + (actual instanceof Errors e ? e.name() : ref.logEndOffset() == endBefore ? "duplicate" : "ok"));
             assertThat(actualRecordErrors).extracting(r -> r.batchIndex).as("record errors of %s", a)
                     .isEqualTo(expectedRecordErrors.stream().map(r -> r.batchIndex).toList());
+            if (ref.logEndOffset() > endBefore) {
+                mirrorStored(endBefore, leaderEpoch);
+            }
             if (producerId >= 0 && actual instanceof AppendInfo info && ref.logEndOffset() > endBefore) {
                 droppedByKafka.remove(producerId); // Kafka has it again
                 ProducerModel model = producers.get(producerId);
@@ -431,6 +476,48 @@ class UnifiedLogDifferentialProperties {
                 model.nextSeq = firstSeq + (int) (info.lastOffset() - info.baseOffset()) + 1;
                 model.sent.add(new Sent(producerEpoch, firstSeq, model.nextSeq - 1, sentBytes, info, restarts));
             }
+        }
+
+        /**
+         * Appends the batch {@code ref} stored at {@code offset} to the mirror and gives it its own
+         * segment. A segment without timestamps gets modification time 0: Kafka's retention then
+         * uses the file's time, this log counts such a batch as old (module README).
+         */
+        void mirrorStored(long offset, int leaderEpoch) throws IOException {
+            MemoryRecords stored = MemoryRecords.readableRecords(ByteBuffer.wrap(completeBatches(
+                    ref.read(offset, Integer.MAX_VALUE, FetchIsolation.HIGH_WATERMARK, true).records)));
+            RecordBatch batch = stored.batches().iterator().next();
+            mirror.appendAsFollower(stored, leaderEpoch);
+            mirror.roll();
+            mirror.updateHighWatermark(mirror.logEndOffset());
+            if (batch.maxTimestamp() < 0) {
+                mirror.logSegments().stream().filter(seg -> seg.baseOffset() == batch.baseOffset()).findFirst()
+                        .orElseThrow().setLastModified(0);
+            }
+        }
+
+        /** Kafka's retention (on the mirror, then its new log start offset on {@code ref}) and this log's. */
+        void retain() throws IOException {
+            long before = ref.logStartOffset();
+            mirror.deleteOldSegments();
+            long expected = mirror.logStartOffset();
+            ref.maybeIncrementLogStartOffset(expected, LogStartOffsetIncrementReason.SegmentDeletion);
+            long actual = ours.applyRetention().join();
+            assertThat(actual).as("log start offset after retention (Kafka: %s of [%d, %d))", mirror.logSegments().stream()
+                    .map(seg -> seg.baseOffset()).toList(), before, ref.logEndOffset()).isEqualTo(expected);
+            Statistics.label("retention").collect(expected == before ? "nothing" : expected == ref.logEndOffset() ? "all" : "some");
+        }
+
+        /** The mirror follows a deleteRecords: its log start offset, and its segments below it deleted (retention off). */
+        void mirrorDeleteRecords(long offset) throws IOException {
+            mirror.maybeIncrementLogStartOffset(offset, LogStartOffsetIncrementReason.ClientRecordDeletion);
+            Map<String, String> off = new java.util.HashMap<>();
+            mirrorConfig.originals().forEach((k, v) -> off.put(k, String.valueOf(v)));
+            off.put(TopicConfig.RETENTION_MS_CONFIG, "-1");
+            off.put(TopicConfig.RETENTION_BYTES_CONFIG, "-1");
+            mirror.updateConfig(new LogConfig(off));
+            mirror.deleteOldSegments();
+            mirror.updateConfig(mirrorConfig);
         }
 
         /** Whether Kafka's state for the producer lacks {@code sent} because a restart dropped it. */
@@ -547,7 +634,7 @@ class UnifiedLogDifferentialProperties {
             return out;
         }
 
-        void delete(Delete d) {
+        void delete(Delete d) throws IOException {
             long hw = ref.highWatermark();
             long requested = d.highWatermark() ? -1L : Math.round(d.where() * (hw + 3)) - 1;
             // Partition.deleteRecordsOnLeader: -1 means the high watermark; other negatives are out of range
@@ -559,6 +646,7 @@ class UnifiedLogDifferentialProperties {
                 }
                 ref.maybeIncrementLogStartOffset(converted, LogStartOffsetIncrementReason.ClientRecordDeletion);
                 expected = ref.logStartOffset();
+                mirrorDeleteRecords(converted);
             } catch (RuntimeException e) {
                 expected = Errors.forException(e);
             }
@@ -572,16 +660,34 @@ class UnifiedLogDifferentialProperties {
             Statistics.label("deleteRecords").collect(actual instanceof Errors e ? e.name() : "ok");
         }
 
-        void listOffsets(boolean earliest) {
-            long ts = earliest ? -2L : -1L;
-            FileRecords.TimestampAndOffset expected = ref.fetchOffsetByTimestamp(ts, Optional.empty())
-                    .timestampAndOffsetOpt().orElseThrow();
-            assertThat(ours.offsetForTimestamp(ts).join()).as("offset for %d", ts).isEqualTo(expected.offset);
-            TimestampAndOffset actual = ours.fetchOffsetByTimestamp(ts).join().orElseThrow();
-            assertThat(List.of(actual.timestamp(), actual.offset(), actual.leaderEpoch()))
-                    .as("ListOffsets for %d", ts)
-                    .isEqualTo(List.of(expected.timestamp, expected.offset,
-                            expected.leaderEpoch.map(java.util.OptionalInt::of).orElse(java.util.OptionalInt.empty())));
+        void listOffsets(ListOffsets l) {
+            // real timestamps from 25 h before now (records are stamped up to a day back) to 2 h ahead
+            long ts = l.kind() != 0 ? l.kind() : clock.millis() - 90_000_000L + Math.round(l.where() * 97_200_000L);
+            Optional<FileRecords.TimestampAndOffset> main = ref.fetchOffsetByTimestamp(ts, Optional.empty()).timestampAndOffsetOpt();
+            Optional<FileRecords.TimestampAndOffset> expected = main;
+            if (ts == ListOffsetsRequest.MAX_TIMESTAMP) {
+                // Kafka looks through whole segment files, also below the log start offset until
+                // retention deletes the segment; the mirror has one segment per batch, with those
+                // below the log start offset deleted (module README, deliberate differences)
+                expected = mirror.fetchOffsetByTimestamp(ts, Optional.empty()).timestampAndOffsetOpt();
+                boolean mainRetained = main.isPresent() && main.get().offset >= ref.logStartOffset();
+                if (mainRetained) {
+                    assertThat(describe(expected)).as("-3 on Kafka's log and its mirror").isEqualTo(describe(main));
+                }
+                Statistics.label("max timestamp").collect(main.isEmpty() ? "none" : mainRetained ? "retained" : "trimmed in Kafka");
+            } else if (ts >= 0) {
+                Statistics.label("timestamp lookup").collect(main.isEmpty() ? "none" : "found");
+            }
+            assertThat(ours.offsetForTimestamp(ts).join()).as("offset for %d", ts)
+                    .isEqualTo(expected.map(e -> e.offset).orElse(-1L));
+            assertThat(describe(ours.fetchOffsetByTimestamp(ts).join().map(a -> new FileRecords.TimestampAndOffset(
+                    a.timestamp(), a.offset(), a.leaderEpoch().isPresent() ? Optional.of(a.leaderEpoch().getAsInt()) : Optional.empty()))))
+                    .as("ListOffsets for %d (log [%d, %d))", ts, ref.logStartOffset(), ref.logEndOffset())
+                    .isEqualTo(describe(expected));
+        }
+
+        static String describe(Optional<FileRecords.TimestampAndOffset> answer) {
+            return answer.map(a -> "timestamp=" + a.timestamp + " offset=" + a.offset + " epoch=" + a.leaderEpoch).orElse("none");
         }
 
         void epochQuery(int epoch) {
@@ -607,7 +713,8 @@ class UnifiedLogDifferentialProperties {
                 boolean kafkaHas = ref.producerStateManager().activeProducers().containsKey(producerId);
                 if (!kafkaHas && ours.producerState(producerId) != null) {
                     // only where the module README says Kafka drops producers and this log does not
-                    assertThat(!clean || logStartOffset == recoveryPoint)
+                    // (or Kafka dropped it at an earlier restart and has not seen it since)
+                    assertThat(!clean || logStartOffset == recoveryPoint || droppedByKafka.contains(producerId))
                             .as("producer %d dropped by Kafka but kept here after a clean restart of a non-empty log", producerId)
                             .isTrue();
                     droppedByKafka.add(producerId);
@@ -655,6 +762,7 @@ class UnifiedLogDifferentialProperties {
                 store.close();
                 try {
                     ref.close();
+                    mirror.close();
                 } catch (RuntimeException e) {
                     // the property's own failure matters more
                 }
