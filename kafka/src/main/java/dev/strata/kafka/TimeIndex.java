@@ -288,10 +288,8 @@ final class TimeIndex {
             return v.at(s).thenCompose(first -> {
                 if (first.prefixMax() < target) {
                     // nothing before interval s reached target: the first interval reaching it holds the answer
-                    return v.first(s + 1, e -> e.prefixMax() >= target).thenCompose(k -> k >= v.end
-                            ? CompletableFuture.completedFuture(Optional.empty())
-                            : v.at(k).thenCompose(e -> scanForTimestamp(target, e.firstOffset(), Math.min(e.nextOffset(), dataEnd),
-                                    logStartOffset)));
+                    return v.first(s + 1, e -> e.prefixMax() >= target)
+                            .thenCompose(k -> walkForTimestamp(v, k, target, logStartOffset, dataEnd));
                 }
                 return walkForTimestamp(v, s, target, logStartOffset, dataEnd);
             });
@@ -342,11 +340,11 @@ final class TimeIndex {
                 .thenCompose(s -> v.first(s, e -> e.prefixMax() >= last.prefixMax()).thenCompose(k -> v.at(k).thenCompose(e -> {
                     if (k > s || (e.maxTimestamp() == last.prefixMax() && e.maxOffset() >= logStartOffset)) {
                         // it holds the largest max timestamp, and every retained batch before it a smaller one
-                        return batchAnswer(e.maxOffset());
+                        return batchAnswer(e.maxOffset(), logStartOffset);
                     }
                     // the largest max timestamp was reached in trimmed data, or below the log start
                     // in the first retained interval: find the largest of the retained batches
-                    return retainedMax(v, s, logStartOffset, dataEnd).thenCompose(this::batchAnswer);
+                    return retainedMax(v, s, logStartOffset, dataEnd).thenCompose(base -> batchAnswer(base, logStartOffset));
                 }))));
     }
 
@@ -375,12 +373,14 @@ final class TimeIndex {
         });
     }
 
-    private CompletableFuture<Optional<Found>> batchAnswer(long batchBase) {
+    /** -3's answer from the batch at {@code batchBase} (which may hold the log start offset: it is read from there). */
+    private CompletableFuture<Optional<Found>> batchAnswer(long batchBase, long logStartOffset) {
         if (batchBase < 0) {
             return CompletableFuture.completedFuture(Optional.empty());
         }
         Found[] found = new Found[1];
-        return forEachKafkaBatch(batchBase, batchBase + 1, batch -> {
+        long from = Math.max(batchBase, logStartOffset);
+        return forEachKafkaBatch(from, from + 1, batch -> {
             batch.offsetOfMaxTimestamp().ifPresent(o -> found[0] = new Found(batch.maxTimestamp(), o, epochOf(batch)));
             return false;
         }).thenApply(x -> Optional.ofNullable(found[0]));
@@ -392,8 +392,13 @@ final class TimeIndex {
      */
     CompletableFuture<Long> firstNotOlderThan(View v, long threshold, long logStartOffset) {
         long dataEnd = v.dataEnd;
-        return v.first(v.start, e -> e.nextOffset() > logStartOffset)
-                .thenCompose(s -> walkForRetention(v, s, threshold, logStartOffset, dataEnd));
+        return v.first(v.start, e -> e.nextOffset() > logStartOffset).thenCompose(s -> s >= v.end
+                ? CompletableFuture.completedFuture(dataEnd)
+                : v.at(s).thenCompose(first -> first.prefixMax() < threshold
+                        // nothing up to interval s is that new: the first interval whose prefix max is holds the batch
+                        ? v.first(s + 1, e -> e.prefixMax() >= threshold)
+                                .thenCompose(k -> walkForRetention(v, k, threshold, logStartOffset, dataEnd))
+                        : walkForRetention(v, s, threshold, logStartOffset, dataEnd)));
     }
 
     private CompletableFuture<Long> walkForRetention(View v, long pos, long threshold, long logStartOffset, long dataEnd) {

@@ -152,6 +152,10 @@ class TimeIndexTest {
         assertThat(log.fetchOffsetByTimestamp(NOW + 10).join()).isEmpty();
         assertThat(log.offsetForTimestamp(NOW + 10).join()).isEqualTo(-1);
 
+        // the start inside the max's batch: the batch is retained whole, and answers as in Kafka
+        log.deleteRecords(2).join();
+        assertThat(log.fetchOffsetByTimestamp(-3).join()).contains(new TimestampAndOffset(NOW + 9, 1, OptionalInt.of(1)));
+        assertThat(log.fetchOffsetByTimestamp(NOW + 9).join()).contains(new TimestampAndOffset(NOW + 9, 2, OptionalInt.of(1)));
         // the max's batch trimmed: the retained max
         log.deleteRecords(4).join();
         assertThat(log.fetchOffsetByTimestamp(-3).join()).contains(new TimestampAndOffset(NOW + 9, 4, OptionalInt.of(2)));
