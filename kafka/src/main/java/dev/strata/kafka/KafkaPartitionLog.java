@@ -158,8 +158,8 @@ public final class KafkaPartitionLog implements AutoCloseable {
                         throw new LogStorageException("cannot create the partition's time-index stream: epoch=" + epoch
                                 + " dataStreamId=" + data.id() + " metaStreamId=" + meta.id(), unwrap(error));
                     }
-                    return new KafkaPartitionLog(data, meta, index, TimeIndex.open(data, index, config.indexIntervalBytes(),
-                            config.metaChunkBytes()).join(), config, new ProducerStateTable(), new LeaderEpochCache(), -1);
+                    return new KafkaPartitionLog(data, meta, index, TimeIndex.create(data, index, config.indexIntervalBytes(),
+                            config.metaChunkBytes()), config, new ProducerStateTable(), new LeaderEpochCache(), -1);
                 })))
                 .thenCompose(KafkaPartitionLog::writeFirstSnapshot);
     }

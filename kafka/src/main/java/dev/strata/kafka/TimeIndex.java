@@ -97,6 +97,11 @@ final class TimeIndex {
         return new TimeIndex(data, null, intervalBytes, Integer.MAX_VALUE);
     }
 
+    /** A new, empty index on the new stream {@code index}. */
+    static TimeIndex create(Stream data, Stream index, long intervalBytes, int maxBatchBytes) {
+        return new TimeIndex(data, index, intervalBytes, maxBatchBytes);
+    }
+
     /**
      * Opens the index kept in {@code index}: reads its last entry (one fetch). The caller then
      * replays the data from {@link #replayFrom()} with {@link #add}.
