@@ -53,10 +53,15 @@ class TimeIndexTest {
 
     /** Appends {@code batches} batches of 1-5 records with timestamps around NOW (not in order); epoch = batch index / 10. */
     private static void appendRandom(KafkaPartitionLog log, Random random, int batches) {
+        appendRandom(log, random, batches, 0);
+    }
+
+    /** As {@link #appendRandom(KafkaPartitionLog, Random, int)}, with timestamps {@code shift} later. */
+    private static void appendRandom(KafkaPartitionLog log, Random random, int batches, long shift) {
         for (int i = 0; i < batches; i++) {
             long[] ts = new long[1 + random.nextInt(5)];
             for (int j = 0; j < ts.length; j++) {
-                ts[j] = random.nextInt(30) == 0 ? -1 : NOW - 1_000_000 + random.nextInt(1_000_000) + i * 500L;
+                ts[j] = random.nextInt(30) == 0 ? -1 : NOW - 1_000_000 + random.nextInt(1_000_000) + i * 500L + shift;
             }
             if (random.nextInt(20) == 0) {
                 java.util.Arrays.fill(ts, -1);
@@ -238,13 +243,13 @@ class TimeIndexTest {
         KafkaPartitionLog reopened = KafkaPartitionLog.open(store, id, metaId, 1, config(TimestampType.CREATE_TIME)).join();
         assertThat(reopened.timeIndexStreamId()).isEqualTo(indexId);
         assertAnswersEqualScan(reopened, random);
-        appendRandom(reopened, random, 77); // beyond the last snapshot: only in memory
+        appendRandom(reopened, random, 77, 2_000_000); // newer timestamps, partly beyond the last snapshot
         reopened.snapshotsWritten().join();
 
         // crash: a new leader opens the streams while the old holder is still open (no close snapshot)
         KafkaPartitionLog leader = KafkaPartitionLog.open(store, id, metaId, 2, config(TimestampType.CREATE_TIME)).join();
         assertAnswersEqualScan(leader, random);
-        appendRandom(leader, random, 10);
+        appendRandom(leader, random, 10, 4_000_000);
         assertAnswersEqualScan(leader, random);
         leader.close();
     }
