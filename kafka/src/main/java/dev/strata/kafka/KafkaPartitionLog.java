@@ -13,6 +13,7 @@ import dev.strata.api.StreamStore;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Optional;
 import java.util.OptionalInt;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
@@ -59,8 +60,11 @@ import org.apache.kafka.common.requests.ListOffsetsRequest;
  * Ongoing transactions and the aborted transactions still above the log start offset are part of
  * the snapshots and of the replayed tail.
  *
- * <p>Not supported yet (refused or absent, see the module README): offsets for real timestamps and
- * the time index, retention.
+ * <h2>Offsets by time and retention</h2>
+ * A third, <b>time-index stream</b> ({@link #timeIndexStreamId()}, recorded in the snapshots) holds
+ * one entry per {@link PartitionLogConfig#indexIntervalBytes()} of data, written with each snapshot;
+ * {@link #fetchOffsetByTimestamp} and {@link #applyRetention()} search it and read the data of one
+ * interval instead of scanning the log (see {@code TimeIndex}).
  *
  * <h2>Concurrency</h2>
  * All methods are thread-safe. {@code lock} guards {@code assignedEnd} (the offset the next
@@ -107,6 +111,8 @@ public final class KafkaPartitionLog implements AutoCloseable {
     private final ProducerStateTable producers; // guarded by: lock
     private final LeaderEpochCache epochs; // guarded by: lock
     private final AbortedTxnIndex aborted; // guarded by: lock
+    private final TimeIndex timeIndex; // fed under lock, in offset order
+    private final Stream index; // the time index's stream; null when opened without a meta stream
     private CompletableFuture<?> lastAppend = CompletableFuture.completedFuture(null); // guarded by: lock
     private long bytesSinceSnapshot; // guarded by: lock
     private long snapshotOffset; // guarded by: lock; data offset of the newest snapshot scheduled or loaded, -1 if none
@@ -114,10 +120,13 @@ public final class KafkaPartitionLog implements AutoCloseable {
     private boolean closed; // guarded by: lock
     private volatile Throwable snapshotFailure; // the last snapshot write's failure, null once one succeeds
 
-    private KafkaPartitionLog(Stream stream, Stream meta, PartitionLogConfig config, ProducerStateTable producers,
-                              LeaderEpochCache epochs, AbortedTxnIndex aborted, long snapshotOffset) {
+    private KafkaPartitionLog(Stream stream, Stream meta, Stream index, TimeIndex timeIndex, PartitionLogConfig config,
+                              ProducerStateTable producers, LeaderEpochCache epochs, AbortedTxnIndex aborted,
+                              long snapshotOffset) {
         this.stream = stream;
         this.meta = meta;
+        this.index = index;
+        this.timeIndex = timeIndex;
         this.config = config;
         this.producers = producers;
         this.epochs = epochs;
@@ -151,9 +160,35 @@ public final class KafkaPartitionLog implements AutoCloseable {
                         throw new LogStorageException("cannot create the partition's meta stream: epoch=" + epoch
                                 + " dataStreamId=" + data.id(), unwrap(error));
                     }
-                    return new KafkaPartitionLog(data, meta, config, new ProducerStateTable(), new LeaderEpochCache(),
-                            new AbortedTxnIndex(), -1);
-                }));
+                    return meta;
+                }).thenCompose(meta -> store.createStream(options).handle((index, error) -> {
+                    if (error != null) {
+                        data.close().thenCompose(v -> store.deleteStream(data.id(), epoch));
+                        meta.close().thenCompose(v -> store.deleteStream(meta.id(), epoch));
+                        throw new LogStorageException("cannot create the partition's time-index stream: epoch=" + epoch
+                                + " dataStreamId=" + data.id() + " metaStreamId=" + meta.id(), unwrap(error));
+                    }
+                    return new KafkaPartitionLog(data, meta, index, TimeIndex.create(data, index, config.indexIntervalBytes(),
+                            config.metaChunkBytes()), config, new ProducerStateTable(), new LeaderEpochCache(), new AbortedTxnIndex(), -1);
+                })))
+                .thenCompose(KafkaPartitionLog::writeFirstSnapshot);
+    }
+
+    /** The empty state's snapshot, which records the time-index stream's id where {@code open} finds it. */
+    private static CompletableFuture<KafkaPartitionLog> writeFirstSnapshot(KafkaPartitionLog log) {
+        CompletableFuture<Void> written;
+        synchronized (log.lock) {
+            written = log.snapshotLocked();
+        }
+        return written.thenApply(v -> {
+            Throwable failed = log.snapshotFailure;
+            if (failed != null) {
+                CompletableFuture.allOf(log.stream.close(), log.meta.close(), log.index.close());
+                throw new LogStorageException("cannot write the partition's first snapshot: streamId=" + log.streamId()
+                        + " metaStreamId=" + log.metaStreamId(), failed);
+            }
+            return log;
+        });
     }
 
     /**
@@ -175,7 +210,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
                         data.close();
                     }
                 })
-                .thenCompose(m -> recover(data, m, config, what)));
+                .thenCompose(m -> recover(store, epoch, data, m, config, what)));
     }
 
     /**
@@ -190,7 +225,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
                                                             PartitionLogConfig config) {
         requireArgs(store, config);
         String what = "streamId=" + streamId + " epoch=" + epoch;
-        return openStream(store, streamId, epoch, what).thenCompose(data -> recover(data, null, config, what));
+        return openStream(store, streamId, epoch, what).thenCompose(data -> recover(store, epoch, data, null, config, what));
     }
 
     private static CompletableFuture<Stream> openStream(StreamStore store, long id, long epoch, String what) {
@@ -202,15 +237,32 @@ public final class KafkaPartitionLog implements AutoCloseable {
         });
     }
 
-    /** Newest snapshot, then the data after it. Closes both streams if that fails. */
-    private static CompletableFuture<KafkaPartitionLog> recover(Stream data, Stream meta, PartitionLogConfig config,
-                                                                String what) {
+    /**
+     * Newest snapshot, then the data after it (and the time index's unwritten tail, from the same
+     * replay). Closes the streams if that fails.
+     */
+    private static CompletableFuture<KafkaPartitionLog> recover(StreamStore store, long epoch, Stream data, Stream meta,
+                                                                PartitionLogConfig config, String what) {
         ProducerStateTable producers = new ProducerStateTable();
         LeaderEpochCache epochs = new LeaderEpochCache();
         AbortedTxnIndex aborted = new AbortedTxnIndex();
         long end = data.nextOffset();
+        Stream[] index = new Stream[1];
+        TimeIndex[] timeIndex = new TimeIndex[1];
         CompletableFuture<MetaSnapshot> latest = meta == null ? CompletableFuture.completedFuture(null) : latestSnapshot(meta);
         return latest.thenCompose(snapshot -> {
+            if (snapshot == null || snapshot.timeIndexStreamId() < 0) {
+                timeIndex[0] = TimeIndex.inMemory(data, config.indexIntervalBytes());
+                return CompletableFuture.completedFuture(snapshot);
+            }
+            return openStream(store, snapshot.timeIndexStreamId(), epoch, what).thenCompose(i -> {
+                index[0] = i;
+                return TimeIndex.open(data, i, config.indexIntervalBytes(), config.metaChunkBytes());
+            }).thenApply(t -> {
+                timeIndex[0] = t;
+                return snapshot;
+            });
+        }).thenCompose(snapshot -> {
             long from = data.startOffset();
             if (snapshot != null) {
                 if (snapshot.dataOffset() > end) {
@@ -227,7 +279,11 @@ public final class KafkaPartitionLog implements AutoCloseable {
                 from = Math.max(from, snapshot.dataOffset());
             }
             long replayFrom = from;
-            return forEachBatch(data, replayFrom, end, b -> replay(b, replayFrom, producers, epochs, aborted))
+            long readFrom = Math.max(data.startOffset(), Math.min(from, timeIndex[0].replayFrom()));
+            return forEachBatch(data, readFrom, end, b -> {
+                timeIndex[0].add(b.baseOffset(), b.nextOffset(), GapFiller.isFiller(b) ? 0 : b.sizeBytes(), b.baseTimestamp());
+                replay(b, replayFrom, producers, epochs, aborted);
+            })
                     .thenApply(v -> {
                         // Kafka's cache was truncated from the start at each deleteRecords, and its
                         // LogLoader then drops epochs starting at or after the end: the same, in that
@@ -235,7 +291,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
                         epochs.truncateFromStart(data.startOffset());
                         epochs.truncateFromEnd(end);
                         aborted.truncateFromStart(data.startOffset());
-                        return new KafkaPartitionLog(data, meta, config, producers, epochs, aborted,
+                        return new KafkaPartitionLog(data, meta, index[0], timeIndex[0], config, producers, epochs, aborted,
                                 snapshot == null ? -1 : snapshot.dataOffset());
                     });
         }).handle((log, error) -> {
@@ -243,6 +299,9 @@ public final class KafkaPartitionLog implements AutoCloseable {
                 data.close();
                 if (meta != null) {
                     meta.close();
+                }
+                if (index[0] != null) {
+                    index[0].close();
                 }
                 throw new LogStorageException("cannot recover the partition's state: " + what, unwrap(error));
             }
@@ -350,6 +409,15 @@ public final class KafkaPartitionLog implements AutoCloseable {
      */
     public long metaStreamId() {
         return meta == null ? -1 : meta.id();
+    }
+
+    /**
+     * The id of the stream that holds this partition's time index, or {@code -1} if its entries are
+     * kept in memory only (a log opened without a meta stream). Its id is recorded in the meta
+     * stream's snapshots; the broker need not keep it.
+     */
+    public long timeIndexStreamId() {
+        return index == null ? -1 : index.id();
     }
 
     /** The first offset a consumer may read. */
@@ -519,8 +587,8 @@ public final class KafkaPartitionLog implements AutoCloseable {
      *     {@link LogStorageException} if the stream refused the batch without taking an offset
      */
     private CompletableFuture<Void> storeLocked(BatchValidator.Validated validated, long baseOffset, Runnable recordState) {
-        CompletableFuture<AppendResult> appended = stream.append(
-                RecordBatch.of(validated.count(), validated.batch().maxTimestamp(), validated.bytes()));
+        RecordBatch toStore = RecordBatch.of(validated.count(), validated.batch().maxTimestamp(), validated.bytes());
+        CompletableFuture<AppendResult> appended = stream.append(toStore);
         Throwable refused = appended.isCompletedExceptionally() ? appended.handle((r, e) -> unwrap(e)).join() : null;
         if (refused instanceof RecordTooLargeException tooLarge) {
             // Refused at once, before an offset was taken (the store checks its batch limit up
@@ -536,6 +604,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
                     "append refused by backpressure: streamId=" + stream.id() + " baseOffset=" + baseOffset, refused));
         }
         assignedEnd = baseOffset + validated.count();
+        timeIndex.add(baseOffset, assignedEnd, toStore.sizeBytes(), toStore.baseTimestamp());
         recordState.run();
         lastAppend = appended;
         bytesSinceSnapshot += validated.batch().sizeInBytes();
@@ -632,12 +701,12 @@ public final class KafkaPartitionLog implements AutoCloseable {
                     long last = Math.min(batch.baseOffset() - 1, assignedEnd + GapFiller.MAX_SPAN - 1);
                     ByteBuffer filler = GapFiller.filler(assignedEnd, last);
                     refused = storeLocked(RecordBatch.of((int) (last - assignedEnd + 1),
-                            org.apache.kafka.common.record.internal.RecordBatch.NO_TIMESTAMP, filler), stored);
+                            org.apache.kafka.common.record.internal.RecordBatch.NO_TIMESTAMP, filler), true, stored);
                     if (refused != null) {
                         break appending;
                     }
                 }
-                refused = storeLocked(RecordBatch.of(c.offsetSpan(), batch.maxTimestamp(), c.bytes()), stored);
+                refused = storeLocked(RecordBatch.of(c.offsetSpan(), batch.maxTimestamp(), c.bytes()), false, stored);
                 if (refused != null) {
                     break;
                 }
@@ -659,11 +728,12 @@ public final class KafkaPartitionLog implements AutoCloseable {
 
     /**
      * Hands one stream batch, to be stored at {@code assignedEnd}, to the stream (the caller holds
-     * {@code lock}) and adds the future of its durable, checked append to {@code stored}.
+     * {@code lock}) and adds the future of its durable, checked append to {@code stored}. A gap
+     * {@code filler} counts no bytes in the time index (retention by size counts Kafka data only).
      *
      * @return the stream's refusal if it refused the batch at once (nothing taken), else null
      */
-    private KafkaLogException storeLocked(RecordBatch b, List<CompletableFuture<Void>> stored) {
+    private KafkaLogException storeLocked(RecordBatch b, boolean filler, List<CompletableFuture<Void>> stored) {
         long baseOffset = assignedEnd;
         CompletableFuture<AppendResult> appended = stream.append(b);
         Throwable refused = appended.isCompletedExceptionally() ? appended.handle((r, e) -> unwrap(e)).join() : null;
@@ -676,6 +746,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
                     + baseOffset, refused);
         }
         assignedEnd = baseOffset + b.count();
+        timeIndex.add(baseOffset, assignedEnd, filler ? 0 : b.sizeBytes(), b.baseTimestamp());
         lastAppend = appended;
         bytesSinceSnapshot += b.sizeBytes();
         stored.add(appended.handle((result, error) -> {
@@ -709,12 +780,16 @@ public final class KafkaPartitionLog implements AutoCloseable {
         if (meta == null) {
             return CompletableFuture.completedFuture(null);
         }
-        MetaSnapshot snapshot = new MetaSnapshot(assignedEnd, epochs.entries(), producers.entries(), aborted.entries());
+        timeIndex.closeInterval(); // the snapshot's offset ends an index interval: recovery replays from it
+        MetaSnapshot snapshot = new MetaSnapshot(assignedEnd, epochs.entries(), producers.entries(), aborted.entries(),
+                index == null ? -1 : index.id());
         snapshotOffset = assignedEnd;
         CompletableFuture<?> covered = lastAppend;
         snapshotWrites = snapshotWrites
                 .thenCompose(v -> covered.handle((r, error) -> error == null))
-                .thenComposeAsync(durable -> durable ? writeSnapshot(snapshot) : CompletableFuture.completedFuture(null))
+                .thenComposeAsync(durable -> durable
+                        ? timeIndex.writeClosed().thenCompose(w -> writeSnapshot(snapshot))
+                        : CompletableFuture.completedFuture(null))
                 .handle((v, error) -> {
                     snapshotFailure = error == null ? null : unwrap(error);
                     return null;
@@ -968,58 +1043,138 @@ public final class KafkaPartitionLog implements AutoCloseable {
             }
             long start = stream.startOffset();
             CompletableFuture<Void> snapshot = CompletableFuture.completedFuture(null);
+            TimeIndex.View view;
             synchronized (lock) {
                 epochs.truncateFromStart(start);
                 aborted.truncateFromStart(start);
                 if (snapshotOffset < start && appendFailure == null && !closed) {
                     snapshot = snapshotLocked();
                 }
+                view = timeIndex.view();
             }
-            return snapshot.thenApply(v -> start);
+            // best-effort: entries below the start are only unused; the next trim retries
+            CompletableFuture<Void> indexTrimmed = timeIndex.trimTo(view, start).exceptionally(e -> null);
+            return snapshot.thenCombine(indexTrimmed, (a, b) -> start);
         }).thenCompose(f -> f);
     }
 
     /**
-     * ListOffsets for a special timestamp, with the leader epoch as Kafka's
-     * {@code UnifiedLog.fetchOffsetByTimestamp} gives it: {@link ListOffsetsRequest#EARLIEST_TIMESTAMP}
-     * (-2) answers the log start offset and the earliest cached epoch if it starts at or below it;
-     * {@link ListOffsetsRequest#LATEST_TIMESTAMP} (-1) the log end offset and the latest epoch.
+     * ListOffsets for one timestamp, answered as Kafka 4.3's {@code UnifiedLog.fetchOffsetByTimestamp}:
+     * <ul>
+     *   <li>{@link ListOffsetsRequest#EARLIEST_TIMESTAMP} (-2) and {@code EARLIEST_LOCAL_TIMESTAMP}
+     *       (-4): the log start offset, timestamp -1, and the earliest cached epoch if it starts at
+     *       or below it;</li>
+     *   <li>{@link ListOffsetsRequest#LATEST_TIMESTAMP} (-1): the log end offset, timestamp -1, the
+     *       latest epoch;</li>
+     *   <li>{@link ListOffsetsRequest#MAX_TIMESTAMP} (-3): the first batch (in offset order) with
+     *       the largest max timestamp among the retained batches, its first record with that
+     *       timestamp, and the batch's leader epoch;</li>
+     *   <li>a timestamp {@code >= 0}: the first record at or after the log start offset whose
+     *       timestamp is at least {@code timestamp}, its timestamp and its batch's leader epoch.</li>
+     * </ul>
+     * Found through the time index: one binary search over its entries and the data of one index
+     * interval (walking entries from the log start when trimmed data held larger timestamps). Sees
+     * every batch appended before the call (it waits until they are durable).
      *
-     * @throws UnsupportedOperationException for any other timestamp: the time index (real
-     *     timestamps, -3 max timestamp) is not built yet
+     * @return the answer, or empty if no record qualifies (ListOffsets then answers offset -1);
+     *     fails with {@link LogStorageException} if the index or data cannot be read (for example
+     *     trimmed by a concurrent deleteRecords or retention: retry)
+     * @throws IllegalArgumentException for another negative timestamp
      */
-    public TimestampAndOffset fetchOffsetByTimestamp(long timestamp) {
+    public CompletableFuture<Optional<TimestampAndOffset>> fetchOffsetByTimestamp(long timestamp) {
+        TimeIndex.View view;
+        CompletableFuture<?> appended;
         synchronized (lock) {
-            if (timestamp == ListOffsetsRequest.EARLIEST_TIMESTAMP) {
+            if (timestamp == ListOffsetsRequest.EARLIEST_TIMESTAMP || timestamp == ListOffsetsRequest.EARLIEST_LOCAL_TIMESTAMP) {
                 long start = stream.startOffset();
                 List<LeaderEpochEntry> entries = epochs.entries();
                 OptionalInt epoch = !entries.isEmpty() && entries.get(0).startOffset() <= start
                         ? OptionalInt.of(entries.get(0).epoch()) : OptionalInt.empty();
-                return new TimestampAndOffset(-1, start, epoch);
+                return CompletableFuture.completedFuture(Optional.of(new TimestampAndOffset(-1, start, epoch)));
             }
             if (timestamp == ListOffsetsRequest.LATEST_TIMESTAMP) {
-                return new TimestampAndOffset(-1, stream.nextOffset(), epochs.latestEpoch());
+                return CompletableFuture.completedFuture(Optional.of(
+                        new TimestampAndOffset(-1, stream.nextOffset(), epochs.latestEpoch())));
             }
+            if (timestamp < 0 && timestamp != ListOffsetsRequest.MAX_TIMESTAMP) {
+                throw new IllegalArgumentException("unsupported ListOffsets timestamp: " + timestamp
+                        + " (supported: -4, -3, -2, -1 and timestamps >= 0)");
+            }
+            view = timeIndex.view();
+            appended = lastAppend;
         }
-        throw new UnsupportedOperationException("offsets by timestamp need the time index, not built yet: timestamp=" + timestamp);
+        return appended.handle((r, e) -> null).thenCompose(v -> {
+            long start = stream.startOffset();
+            return timestamp == ListOffsetsRequest.MAX_TIMESTAMP ? timeIndex.maxTimestamp(view, start)
+                    : timeIndex.firstAtOrAfter(view, timestamp, start);
+        }).handle((found, error) -> {
+            if (error != null) {
+                throw new LogStorageException("offset lookup failed: streamId=" + stream.id() + " timestamp=" + timestamp,
+                        unwrap(error));
+            }
+            return found.map(f -> new TimestampAndOffset(f.timestamp(), f.offset(), f.leaderEpoch()));
+        });
     }
 
     /**
-     * The offset for a ListOffsets special timestamp: {@link ListOffsetsRequest#EARLIEST_TIMESTAMP}
-     * (-2) gives the log start offset, {@link ListOffsetsRequest#LATEST_TIMESTAMP} (-1) the log end
-     * offset.
+     * The offset of {@link #fetchOffsetByTimestamp}'s answer, or -1 if there is none.
      *
-     * @throws UnsupportedOperationException for any other timestamp: the time index (real
-     *     timestamps, -3 max timestamp) is not built yet
+     * @throws IllegalArgumentException for an unsupported negative timestamp
      */
-    public long offsetForTimestamp(long timestamp) {
-        if (timestamp == ListOffsetsRequest.EARLIEST_TIMESTAMP) {
-            return stream.startOffset();
+    public CompletableFuture<Long> offsetForTimestamp(long timestamp) {
+        return fetchOffsetByTimestamp(timestamp).thenApply(found -> found.map(TimestampAndOffset::offset).orElse(-1L));
+    }
+
+    /**
+     * Applies {@link PartitionLogConfig#retentionBytes()} and {@link PartitionLogConfig#retentionMs()}
+     * (Kafka's {@code deleteOldSegments} for the delete cleanup policy): removes the oldest batches
+     * while the batches after them still hold at least {@code retentionBytes}, then the oldest
+     * batches while their max timestamp is more than {@code retentionMs} before the log's clock
+     * (a batch without timestamps, max timestamp -1, counts as old). It removes whole batches (Kafka
+     * whole segments) and, as Kafka without tiered storage, may remove every batch below the high
+     * watermark. Then moves the log start offset as {@link #deleteRecords} does (leader-epoch cache,
+     * snapshot). The embedding broker schedules the call (Kafka: every
+     * {@code log.retention.check.interval.ms}). Sees every batch appended before the call.
+     *
+     * @return the log start offset afterwards; fails with {@link LogStorageException}
+     */
+    public CompletableFuture<Long> applyRetention() {
+        long now = config.clock().millis();
+        TimeIndex.View view;
+        CompletableFuture<?> appended;
+        synchronized (lock) {
+            view = timeIndex.view();
+            appended = lastAppend;
         }
-        if (timestamp == ListOffsetsRequest.LATEST_TIMESTAMP) {
-            return stream.nextOffset();
+        return appended.handle((r, e) -> null)
+                .thenCompose(v -> Retention.newLogStartOffset(timeIndex, view, config, now, stream.startOffset()))
+                .handle((target, error) -> {
+                    if (error != null) {
+                        throw new LogStorageException("retention failed: streamId=" + stream.id(), unwrap(error));
+                    }
+                    return target;
+                })
+                .thenCompose(this::backOverGapFillers)
+                .thenCompose(target -> target > stream.startOffset() ? deleteRecords(target)
+                        : CompletableFuture.completedFuture(stream.startOffset()));
+    }
+
+    /**
+     * A new log start offset at a batch that follows gap fillers moves back to the fillers' base: Kafka
+     * keeps an offset gap in the segment of the batch after it, so it goes (or stays) with that batch.
+     */
+    private CompletableFuture<Long> backOverGapFillers(long target) {
+        if (target <= stream.startOffset()) {
+            return CompletableFuture.completedFuture(target);
         }
-        throw new UnsupportedOperationException("offsets by timestamp need the time index, not built yet: timestamp=" + timestamp);
+        long[] fillerBase = {-1};
+        return forEachBatch(stream, target - 1, target, b -> {
+            if (fillerBase[0] < 0 && b.nextOffset() == target && GapFiller.isFiller(b)) {
+                fillerBase[0] = b.baseOffset();
+            }
+        }).thenCompose(v -> fillerBase[0] < 0 ? CompletableFuture.completedFuture(target)
+                : backOverGapFillers(Math.max(fillerBase[0], stream.startOffset())))
+                .exceptionally(e -> target); // the batch before was trimmed meanwhile: keep the rules' answer
     }
 
     /**
@@ -1042,7 +1197,8 @@ public final class KafkaPartitionLog implements AutoCloseable {
         }
         snapshots.join();
         try {
-            CompletableFuture.allOf(stream.close(), meta == null ? CompletableFuture.completedFuture(null) : meta.close()).join();
+            CompletableFuture.allOf(stream.close(), meta == null ? CompletableFuture.completedFuture(null) : meta.close(),
+                    index == null ? CompletableFuture.completedFuture(null) : index.close()).join();
         } catch (CompletionException e) {
             throw new LogStorageException("close failed: streamId=" + stream.id() + " metaStreamId=" + metaStreamId(), unwrap(e));
         }

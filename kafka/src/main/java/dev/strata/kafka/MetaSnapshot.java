@@ -17,17 +17,19 @@ import java.util.List;
  * {@code producers:int (producerId:long epoch:short lastTimestamp:long coordinatorEpoch:int
  * txnFirstOffset:long batches:int (firstSeq:int lastSeq:int firstOffset:long lastOffset:long
  * timestamp:long)*)*} then {@code aborted:int (producerId:long firstOffset:long lastOffset:long
- * lastStableOffset:long)*}, big-endian. Version 1 (written before transactions existed) lacks
- * {@code coordinatorEpoch}, {@code txnFirstOffset} and the aborted list; it is still read.
+ * lastStableOffset:long)*} then {@code timeIndexStreamId:long} (the id of the partition's
+ * time-index stream, -1 if none), big-endian. Version 1 (written before transactions and the time
+ * index existed) lacks {@code coordinatorEpoch}, {@code txnFirstOffset}, the aborted list and the
+ * time-index id; it is still read.
  * The newest snapshot is the one whose last chunk ends the meta stream.
  *
  * <p>Immutable; thread-safe.
  */
 record MetaSnapshot(long dataOffset, List<LeaderEpochEntry> epochs, List<ProducerStateTable.Entry> producers,
-                    List<AbortedTxnIndex.Entry> aborted) {
+                    List<AbortedTxnIndex.Entry> aborted, long timeIndexStreamId) {
 
     static final int MAGIC = 0x534b4d53; // "SKMS"
-    /** Version 2 added transactions (coordinator epoch, ongoing transaction, aborted list). */
+    /** Version 2 added transactions (coordinator epoch, ongoing transaction, aborted list) and the time-index id. */
     static final short VERSION = 2;
     static final short VERSION_1 = 1;
     static final int CHUNK_HEADER_BYTES = 4 + 2 + 8 + 4 + 4;
@@ -67,7 +69,7 @@ record MetaSnapshot(long dataOffset, List<LeaderEpochEntry> epochs, List<Produce
     }
 
     private byte[] encodeBody(boolean v2) {
-        int size = 4 + epochs.size() * 12 + 4;
+        int size = 4 + epochs.size() * 12 + 4 + (v2 ? 8 : 0);
         for (ProducerStateTable.Entry p : producers) {
             size += 8 + 2 + 8 + (v2 ? 4 + 8 : 0) + 4 + p.batches().size() * 32;
         }
@@ -93,6 +95,7 @@ record MetaSnapshot(long dataOffset, List<LeaderEpochEntry> epochs, List<Produce
             for (AbortedTxnIndex.Entry a : aborted) {
                 b.putLong(a.producerId()).putLong(a.firstOffset()).putLong(a.lastOffset()).putLong(a.lastStableOffset());
             }
+            b.putLong(timeIndexStreamId);
         }
         return b.array();
     }
@@ -170,10 +173,11 @@ record MetaSnapshot(long dataOffset, List<LeaderEpochEntry> epochs, List<Produce
             for (int i = 0; i < abortedCount; i++) {
                 aborted.add(new AbortedTxnIndex.Entry(b.getLong(), b.getLong(), b.getLong(), b.getLong()));
             }
+            long timeIndexStreamId = v2 ? b.getLong() : -1;
             if (b.hasRemaining()) {
                 throw new CorruptDataException("snapshot has " + b.remaining() + " trailing bytes: dataOffset=" + dataOffset);
             }
-            return new MetaSnapshot(dataOffset, epochs, producers, aborted);
+            return new MetaSnapshot(dataOffset, epochs, producers, aborted, timeIndexStreamId);
         } catch (BufferUnderflowException | IllegalArgumentException e) {
             throw new CorruptDataException("truncated or invalid snapshot: dataOffset=" + dataOffset, e);
         }

@@ -25,10 +25,17 @@ import org.apache.kafka.common.record.internal.Records;
  * @param producerIdExpirationMs {@code producer.id.expiration.ms} (a broker setting in Kafka): an
  *     idempotent producer whose last batch's timestamp is this old is forgotten by
  *     {@link KafkaPartitionLog#removeExpiredProducers()} and when a snapshot is loaded
+ * @param retentionMs {@code retention.ms}: {@link KafkaPartitionLog#applyRetention()} removes the
+ *     oldest batches whose max timestamp is more than this before now; -1 = no limit
+ * @param retentionBytes {@code retention.bytes}: {@link KafkaPartitionLog#applyRetention()} removes the
+ *     oldest batches while at least this many bytes remain; -1 = no limit
+ * @param indexIntervalBytes {@code index.interval.bytes}: the time index has one entry per this many
+ *     bytes of batches (and one per snapshot); a timestamp lookup reads about this much data
  */
 public record PartitionLogConfig(TimestampType timestampType, int maxMessageBytes,
                                  long messageTimestampBeforeMaxMs, long messageTimestampAfterMaxMs, Clock clock,
-                                 long snapshotIntervalBytes, int metaChunkBytes, long producerIdExpirationMs) {
+                                 long snapshotIntervalBytes, int metaChunkBytes, long producerIdExpirationMs,
+                                 long retentionMs, long retentionBytes, int indexIntervalBytes) {
 
     /** Kafka's default {@code max.message.bytes}: 1 MiB plus the 12-byte log overhead. */
     public static final int DEFAULT_MAX_MESSAGE_BYTES = 1024 * 1024 + Records.LOG_OVERHEAD;
@@ -42,6 +49,12 @@ public record PartitionLogConfig(TimestampType timestampType, int maxMessageByte
     public static final int DEFAULT_META_CHUNK_BYTES = 32 * 1024;
     /** Kafka's default {@code producer.id.expiration.ms}: one day. */
     public static final long DEFAULT_PRODUCER_ID_EXPIRATION_MS = 86_400_000L;
+    /** Kafka's default {@code retention.ms}: seven days. */
+    public static final long DEFAULT_RETENTION_MS = 604_800_000L;
+    /** Kafka's default {@code retention.bytes}: no limit. */
+    public static final long DEFAULT_RETENTION_BYTES = -1;
+    /** Kafka's default {@code index.interval.bytes}: 4 KiB. */
+    public static final int DEFAULT_INDEX_INTERVAL_BYTES = 4096;
     /** Smallest {@link #metaChunkBytes()}: a chunk header plus 64 bytes of state. */
     public static final int MIN_META_CHUNK_BYTES = MetaSnapshot.CHUNK_HEADER_BYTES + 64;
 
@@ -67,13 +80,27 @@ public record PartitionLogConfig(TimestampType timestampType, int maxMessageByte
         if (producerIdExpirationMs < 1) {
             throw new IllegalArgumentException("producerIdExpirationMs must be >= 1, got " + producerIdExpirationMs);
         }
+        checkRetention(retentionMs, retentionBytes, indexIntervalBytes);
+    }
+
+    private static void checkRetention(long retentionMs, long retentionBytes, int indexIntervalBytes) {
+        if (retentionMs < -1) {
+            throw new IllegalArgumentException("retentionMs must be >= -1 (-1 = no limit), got " + retentionMs);
+        }
+        if (retentionBytes < -1) {
+            throw new IllegalArgumentException("retentionBytes must be >= -1 (-1 = no limit), got " + retentionBytes);
+        }
+        if (indexIntervalBytes < 0) {
+            throw new IllegalArgumentException("indexIntervalBytes must be >= 0, got " + indexIntervalBytes);
+        }
     }
 
     /** The settings of slice 1, with the defaults of the later ones. */
     public PartitionLogConfig(TimestampType timestampType, int maxMessageBytes, long messageTimestampBeforeMaxMs,
                               long messageTimestampAfterMaxMs, Clock clock) {
         this(timestampType, maxMessageBytes, messageTimestampBeforeMaxMs, messageTimestampAfterMaxMs, clock,
-                DEFAULT_SNAPSHOT_INTERVAL_BYTES, DEFAULT_META_CHUNK_BYTES, DEFAULT_PRODUCER_ID_EXPIRATION_MS);
+                DEFAULT_SNAPSHOT_INTERVAL_BYTES, DEFAULT_META_CHUNK_BYTES, DEFAULT_PRODUCER_ID_EXPIRATION_MS,
+                DEFAULT_RETENTION_MS, DEFAULT_RETENTION_BYTES, DEFAULT_INDEX_INTERVAL_BYTES);
     }
 
     /** All defaults: CreateTime, Kafka's size and timestamp limits, the system UTC clock. */
@@ -95,6 +122,9 @@ public record PartitionLogConfig(TimestampType timestampType, int maxMessageByte
         private long snapshotIntervalBytes = DEFAULT_SNAPSHOT_INTERVAL_BYTES;
         private int metaChunkBytes = DEFAULT_META_CHUNK_BYTES;
         private long producerIdExpirationMs = DEFAULT_PRODUCER_ID_EXPIRATION_MS;
+        private long retentionMs = DEFAULT_RETENTION_MS;
+        private long retentionBytes = DEFAULT_RETENTION_BYTES;
+        private int indexIntervalBytes = DEFAULT_INDEX_INTERVAL_BYTES;
 
         private Builder() {
         }
@@ -171,9 +201,31 @@ public record PartitionLogConfig(TimestampType timestampType, int maxMessageByte
             return this;
         }
 
+        /** @throws IllegalArgumentException if below -1 (-1 = no limit) */
+        public Builder retentionMs(long ms) {
+            checkRetention(ms, -1, 0);
+            this.retentionMs = ms;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if below -1 (-1 = no limit) */
+        public Builder retentionBytes(long bytes) {
+            checkRetention(-1, bytes, 0);
+            this.retentionBytes = bytes;
+            return this;
+        }
+
+        /** @throws IllegalArgumentException if negative */
+        public Builder indexIntervalBytes(int bytes) {
+            checkRetention(-1, -1, bytes);
+            this.indexIntervalBytes = bytes;
+            return this;
+        }
+
         public PartitionLogConfig build() {
             return new PartitionLogConfig(timestampType, maxMessageBytes, beforeMaxMs, afterMaxMs, clock,
-                    snapshotIntervalBytes, metaChunkBytes, producerIdExpirationMs);
+                    snapshotIntervalBytes, metaChunkBytes, producerIdExpirationMs, retentionMs, retentionBytes,
+                    indexIntervalBytes);
         }
     }
 }

@@ -126,8 +126,8 @@ class IdempotentProducerTest {
         assertThat(log.leaderEpochEntries()).containsExactly(new LeaderEpochEntry(2, 4), new LeaderEpochEntry(5, 7));
         assertThat(log.endOffsetForEpoch(0)).isEqualTo(new EpochEndOffset(0, 4)); // below every known epoch
         // ListOffsets carries the epochs: earliest the first cached (it starts at the log start), latest the last
-        assertThat(log.fetchOffsetByTimestamp(-2)).isEqualTo(new TimestampAndOffset(-1, 4, java.util.OptionalInt.of(2)));
-        assertThat(log.fetchOffsetByTimestamp(-1)).isEqualTo(new TimestampAndOffset(-1, 8, java.util.OptionalInt.of(5)));
+        assertThat(log.fetchOffsetByTimestamp(-2).join()).contains(new TimestampAndOffset(-1, 4, java.util.OptionalInt.of(2)));
+        assertThat(log.fetchOffsetByTimestamp(-1).join()).contains(new TimestampAndOffset(-1, 8, java.util.OptionalInt.of(5)));
     }
 
     @Test

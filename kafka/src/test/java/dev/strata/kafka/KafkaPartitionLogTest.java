@@ -192,15 +192,15 @@ class KafkaPartitionLogTest {
 
         assertThat(log.deleteRecords(5).join()).isEqualTo(5);
         assertThat(log.logStartOffset()).isEqualTo(5);
-        assertThat(log.offsetForTimestamp(-2)).isEqualTo(5);
-        assertThat(log.offsetForTimestamp(-1)).isEqualTo(8);
+        assertThat(log.offsetForTimestamp(-2).join()).isEqualTo(5);
+        assertThat(log.offsetForTimestamp(-1).join()).isEqualTo(8);
         assertThat(log.deleteRecords(2).join()).isEqualTo(5); // below: no change
         assertThat(batches(log.read(5, 1 << 20, Isolation.HIGH_WATERMARK, true).join().records()))
                 .extracting(RecordBatch::baseOffset).containsExactly(4L);
         assertThat(errorOf(log.deleteRecords(9))).isEqualTo(Errors.OFFSET_OUT_OF_RANGE);
         assertThat(errorOf(log.deleteRecords(-2))).isEqualTo(Errors.OFFSET_OUT_OF_RANGE);
         assertThat(log.deleteRecords(-1).join()).isEqualTo(8); // -1: up to the high watermark
-        assertThatThrownBy(() -> log.offsetForTimestamp(NOW)).isInstanceOf(UnsupportedOperationException.class);
+        assertThat(log.offsetForTimestamp(NOW).join()).isEqualTo(-1); // every record was deleted
     }
 
     @Test

@@ -187,7 +187,7 @@ class RecoveryTest {
         // a new, bigger snapshot began: only its first chunk reached the meta stream before the crash
         MetaSnapshot partial = new MetaSnapshot(log.logEndOffset(), List.of(), List.of(), List.of(
                 new AbortedTxnIndex.Entry(1, 0, 1, 2), new AbortedTxnIndex.Entry(2, 3, 4, 5),
-                new AbortedTxnIndex.Entry(3, 6, 7, 8), new AbortedTxnIndex.Entry(4, 9, 10, 11)));
+                new AbortedTxnIndex.Entry(3, 6, 7, 8), new AbortedTxnIndex.Entry(4, 9, 10, 11)), log.timeIndexStreamId());
         List<java.nio.ByteBuffer> chunks = partial.toChunks(chunkBytes);
         assertThat(chunks).hasSizeGreaterThan(1);
         dev.strata.api.Stream meta = memory.openStream(metaId, 1).join(); // fences the old log
@@ -202,5 +202,44 @@ class RecoveryTest {
         }
         assertThat(newLeader.logEndOffset()).isEqualTo(80);
         newLeader.close();
+    }
+
+    @Test
+    void theTimeIndexComesBackFromItsStreamAndTheSameTailWithoutReadingMoreData() {
+        PartitionLogConfig config = PartitionLogConfig.builder().timestampType(TimestampType.CREATE_TIME).clock(clock)
+                .snapshotIntervalBytes(INTERVAL).indexIntervalBytes(2048).build();
+        KafkaPartitionLog log = KafkaPartitionLog.create(store, 0, config).join();
+        for (int i = 0; i < 200; i++) { // ~200 KiB of batches of 4 records at NOW + 10 i .. NOW + 10 i + 3
+            org.apache.kafka.common.record.internal.SimpleRecord[] records = new org.apache.kafka.common.record.internal.SimpleRecord[4];
+            for (int r = 0; r < 4; r++) {
+                records[r] = new org.apache.kafka.common.record.internal.SimpleRecord(NOW + 10L * i + r, new byte[250]);
+            }
+            log.appendAsLeader(org.apache.kafka.common.record.internal.MemoryRecords.withRecords(
+                    org.apache.kafka.common.compress.Compression.NONE, records), i / 50).join();
+        }
+        log.snapshotsWritten().join();
+        long id = log.streamId();
+        long metaId = log.metaStreamId();
+        long indexId = log.timeIndexStreamId();
+        store.fetches.clear();
+
+        // crash: a new leader, no close snapshot
+        KafkaPartitionLog newLeader = KafkaPartitionLog.open(store, id, metaId, 1, config).join();
+        assertThat(store.bytesFetchedFrom(id)).as("data replayed").isLessThanOrEqualTo(INTERVAL + 1100);
+        assertThat(store.fetchesOf(indexId)).as("index fetched on reopen: its last entry").hasSize(1);
+        assertThat(newLeader.fetchOffsetByTimestamp(NOW + 1001).join())
+                .contains(new TimestampAndOffset(NOW + 1001, 401, java.util.OptionalInt.of(2)));
+        assertThat(newLeader.fetchOffsetByTimestamp(NOW + 1985).join()).as("in the replayed tail")
+                .contains(new TimestampAndOffset(NOW + 1990, 796, java.util.OptionalInt.of(3)));
+        assertThat(newLeader.fetchOffsetByTimestamp(-3).join())
+                .contains(new TimestampAndOffset(NOW + 1993, 799, java.util.OptionalInt.of(3)));
+        newLeader.close();
+        store.fetches.clear();
+
+        KafkaPartitionLog reopened = KafkaPartitionLog.open(store, id, metaId, 2, config).join();
+        assertThat(store.fetchesOf(id)).as("data fetched on a clean reopen").isEmpty();
+        assertThat(reopened.fetchOffsetByTimestamp(NOW + 5).join())
+                .contains(new TimestampAndOffset(NOW + 10, 4, java.util.OptionalInt.of(0)));
+        reopened.close();
     }
 }

@@ -297,7 +297,7 @@ class TransactionTest {
         List<LeaderEpochEntry> epochs = log.leaderEpochEntries();
         log.close();
         // a snapshot as the previous version wrote it, after the close snapshot
-        MetaSnapshot v1 = new MetaSnapshot(dataEnd, epochs, List.of(state), List.of());
+        MetaSnapshot v1 = new MetaSnapshot(dataEnd, epochs, List.of(state), List.of(), -1);
         Stream meta = store.openStream(log.metaStreamId(), 1).join();
         for (ByteBuffer chunk : v1.toChunks(PartitionLogConfig.DEFAULT_META_CHUNK_BYTES, MetaSnapshot.VERSION_1)) {
             assertThat(chunk.getShort(4)).isEqualTo(MetaSnapshot.VERSION_1);
