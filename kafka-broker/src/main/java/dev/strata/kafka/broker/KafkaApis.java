@@ -124,7 +124,7 @@ final class KafkaApis {
                 yield p.acks() == 0 ? answer.thenApply(r -> null) : answer;
             }
             case FETCH -> widen(fetch.handle((FetchRequest) request));
-            case LIST_OFFSETS -> CompletableFuture.completedFuture(listOffsets.handle((ListOffsetsRequest) request));
+            case LIST_OFFSETS -> widen(listOffsets.handle((ListOffsetsRequest) request));
             case INIT_PRODUCER_ID -> initProducerId((InitProducerIdRequest) request);
             case CREATE_TOPICS -> widen(topicAdmin.create((CreateTopicsRequest) request));
             case DELETE_TOPICS -> widen(topicAdmin.delete((DeleteTopicsRequest) request));

@@ -196,4 +196,31 @@ class KafkaClientsTest {
             }
         }
     }
+
+    @Test
+    void offsetsForTimesAndMaxTimestampComeFromTheTimeIndex() throws Exception {
+        try (TestBroker broker = new TestBroker(dir, 1); Admin admin = admin(broker.bootstrap())) {
+            admin.createTopics(List.of(new NewTopic("readings", 1, (short) 1))).all().get();
+            long base = 1_760_000_000_000L;
+            try (KafkaProducer<String, String> producer = producer(broker.bootstrap())) {
+                for (int i = 0; i < 40; i++) { // record i at base + 1000 i, except record 25, the newest by time
+                    long ts = i == 25 ? base + 1_000_000 : base + 1000L * i;
+                    producer.send(new ProducerRecord<>("readings", 0, ts, "k", "v" + i)).get();
+                }
+            }
+            TopicPartition tp = new TopicPartition("readings", 0);
+            try (KafkaConsumer<String, String> consumer = consumer(broker.bootstrap())) {
+                var found = consumer.offsetsForTimes(Map.of(tp, base + 10_500)).get(tp);
+                assertThat(found.offset()).isEqualTo(11);
+                assertThat(found.timestamp()).isEqualTo(base + 11_000);
+                assertThat(consumer.offsetsForTimes(Map.of(tp, base + 2_000_000)).get(tp)).isNull();
+            }
+            var max = admin.listOffsets(Map.of(tp, OffsetSpec.maxTimestamp())).all().get().get(tp);
+            assertThat(max.offset()).isEqualTo(25);
+            assertThat(max.timestamp()).isEqualTo(base + 1_000_000);
+            // the first offset whose timestamp is at or after it: record 25 (newest by time) comes before 39
+            var byTime = admin.listOffsets(Map.of(tp, OffsetSpec.forTimestamp(base + 39_000))).all().get().get(tp);
+            assertThat(byTime.offset()).isEqualTo(25);
+        }
+    }
 }
