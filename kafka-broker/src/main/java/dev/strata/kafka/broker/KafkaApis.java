@@ -17,6 +17,7 @@ import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.requests.AbstractRequest;
 import org.apache.kafka.common.requests.ApiVersionsResponse;
 import org.apache.kafka.common.requests.CreateTopicsRequest;
+import org.apache.kafka.common.requests.DeleteRecordsRequest;
 import org.apache.kafka.common.requests.DeleteTopicsRequest;
 import org.apache.kafka.common.requests.FetchRequest;
 import org.apache.kafka.common.requests.InitProducerIdRequest;
@@ -41,7 +42,8 @@ final class KafkaApis {
     /** The APIs this broker serves. */
     static final Set<ApiKeys> SERVED = EnumSet.of(ApiKeys.API_VERSIONS, ApiKeys.METADATA, ApiKeys.PRODUCE,
             ApiKeys.FETCH, ApiKeys.LIST_OFFSETS, ApiKeys.INIT_PRODUCER_ID, ApiKeys.CREATE_TOPICS,
-            ApiKeys.DELETE_TOPICS, ApiKeys.OFFSET_FOR_LEADER_EPOCH);
+            ApiKeys.DELETE_TOPICS, ApiKeys.OFFSET_FOR_LEADER_EPOCH,
+            ApiKeys.DELETE_RECORDS);
 
     private static final ApiVersionCollection VERSIONS =
             ApiVersionsResponse.collectApis(ApiMessageType.ListenerType.BROKER, SERVED, false);
@@ -53,6 +55,7 @@ final class KafkaApis {
     private final TopicAdminHandler topicAdmin;
     private final OffsetForLeaderEpochHandler offsetForLeaderEpoch;
     private final ProducerIds producerIds;
+    private final DeleteRecordsHandler deleteRecords;
 
     KafkaApis(Topics topics, ProducerIds producerIds, ScheduledExecutorService scheduler, int defaultPartitions) {
         this.produce = new ProduceHandler(topics);
@@ -62,6 +65,7 @@ final class KafkaApis {
         this.topicAdmin = new TopicAdminHandler(topics, defaultPartitions);
         this.offsetForLeaderEpoch = new OffsetForLeaderEpochHandler(topics);
         this.producerIds = producerIds;
+        this.deleteRecords = new DeleteRecordsHandler(topics);
     }
 
     /** Whether this broker serves {@code version} of {@code api}. */
@@ -104,6 +108,7 @@ final class KafkaApis {
             case DELETE_TOPICS -> widen(topicAdmin.delete((DeleteTopicsRequest) request));
             case OFFSET_FOR_LEADER_EPOCH ->
                     CompletableFuture.completedFuture(offsetForLeaderEpoch.handle((OffsetsForLeaderEpochRequest) request));
+            case DELETE_RECORDS -> widen(deleteRecords.handle((DeleteRecordsRequest) request));
             default -> throw new IllegalArgumentException("API not served: " + request.apiKey());
         };
     }
