@@ -70,6 +70,7 @@ cleanup() {
     local pid
     for pid in "${PIDS[@]}"; do stop "$pid"; done
     PIDS=()
+    rm -rf "$WORK/strata/data" "$WORK/kafka-durable/data" "$WORK/kafka-pagecache/data" # scratch (a 1 GiB WAL file)
 }
 forget() { # pid: no longer running
     local keep=() p
