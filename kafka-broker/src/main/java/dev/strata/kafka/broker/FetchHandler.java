@@ -122,12 +122,19 @@ final class FetchHandler {
                 outcome.partitions.put(tip, failed(BrokerErrors.of(error)));
                 outcome.error = true;
             } else {
-                outcome.partitions.put(tip, new FetchResponseData.PartitionData()
+                FetchResponseData.PartitionData answer = new FetchResponseData.PartitionData()
                         .setErrorCode(Errors.NONE.code())
                         .setHighWatermark(r.highWatermark())
                         .setLastStableOffset(r.lastStableOffset())
                         .setLogStartOffset(r.logStartOffset())
-                        .setRecords(r.records()));
+                        .setRecords(r.records());
+                if (isolation == Isolation.TXN_COMMITTED) { // the consumer drops these transactions' records
+                    answer.setAbortedTransactions(r.abortedTransactions().stream()
+                            .map(a -> new FetchResponseData.AbortedTransaction().setProducerId(a.producerId())
+                                    .setFirstOffset(a.firstOffset()))
+                            .toList());
+                }
+                outcome.partitions.put(tip, answer);
                 outcome.bytes += r.records().sizeInBytes();
             }
             return null;

@@ -17,6 +17,7 @@ import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.requests.AbstractRequest;
 import org.apache.kafka.common.requests.ApiVersionsResponse;
 import org.apache.kafka.common.requests.CreateTopicsRequest;
+import org.apache.kafka.common.requests.DeleteRecordsRequest;
 import org.apache.kafka.common.requests.DeleteTopicsRequest;
 import org.apache.kafka.common.requests.FetchRequest;
 import org.apache.kafka.common.requests.InitProducerIdRequest;
@@ -41,7 +42,8 @@ final class KafkaApis {
     /** The APIs this broker serves. */
     static final Set<ApiKeys> SERVED = EnumSet.of(ApiKeys.API_VERSIONS, ApiKeys.METADATA, ApiKeys.PRODUCE,
             ApiKeys.FETCH, ApiKeys.LIST_OFFSETS, ApiKeys.INIT_PRODUCER_ID, ApiKeys.CREATE_TOPICS,
-            ApiKeys.DELETE_TOPICS, ApiKeys.OFFSET_FOR_LEADER_EPOCH);
+            ApiKeys.DELETE_TOPICS, ApiKeys.OFFSET_FOR_LEADER_EPOCH,
+            ApiKeys.DELETE_RECORDS);
 
     /** The classic consumer group APIs, served by {@link GroupHandler}. */
     static final Set<ApiKeys> GROUP_APIS = EnumSet.of(ApiKeys.FIND_COORDINATOR, ApiKeys.JOIN_GROUP, ApiKeys.SYNC_GROUP,
@@ -63,6 +65,7 @@ final class KafkaApis {
     private final OffsetForLeaderEpochHandler offsetForLeaderEpoch;
     private final ProducerIds producerIds;
     private final GroupHandler groups;
+    private final DeleteRecordsHandler deleteRecords;
 
     KafkaApis(Topics topics, ProducerIds producerIds, ScheduledExecutorService scheduler, int defaultPartitions,
               GroupHandler groups) {
@@ -74,6 +77,7 @@ final class KafkaApis {
         this.topicAdmin = new TopicAdminHandler(topics, defaultPartitions);
         this.offsetForLeaderEpoch = new OffsetForLeaderEpochHandler(topics);
         this.producerIds = producerIds;
+        this.deleteRecords = new DeleteRecordsHandler(topics);
     }
 
     /** Whether this broker serves {@code version} of {@code api}. */
@@ -130,6 +134,7 @@ final class KafkaApis {
             case DELETE_TOPICS -> widen(topicAdmin.delete((DeleteTopicsRequest) request));
             case OFFSET_FOR_LEADER_EPOCH ->
                     CompletableFuture.completedFuture(offsetForLeaderEpoch.handle((OffsetsForLeaderEpochRequest) request));
+            case DELETE_RECORDS -> widen(deleteRecords.handle((DeleteRecordsRequest) request));
             default -> throw new IllegalArgumentException("API not served: " + request.apiKey());
         };
     }
