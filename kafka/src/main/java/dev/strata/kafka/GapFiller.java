@@ -45,6 +45,11 @@ final class GapFiller {
         return b.flip();
     }
 
+    /** Whether a Kafka batch read back from the data stream is a filler (see the class comment). */
+    static boolean isFiller(RecordBatch batch) {
+        return batch.sizeInBytes() == DefaultRecordBatch.RECORD_BATCH_OVERHEAD && !batch.hasProducerId();
+    }
+
     /** Whether a stored batch is a filler (see the class comment). */
     static boolean isFiller(FetchedBatch stored) {
         if (stored.sizeBytes() != DefaultRecordBatch.RECORD_BATCH_OVERHEAD) {

@@ -444,7 +444,8 @@ final class TimeIndex {
                         // cumulative bytes before each batch, from the interval's end backwards
                         List<long[]> batches = new ArrayList<>(); // {base, size}
                         return forEachKafkaBatch(Math.max(e.firstOffset(), logStartOffset), Math.min(e.nextOffset(), dataEnd), b -> {
-                            batches.add(new long[] {b.baseOffset(), b.sizeInBytes()});
+                            // a gap filler counts no bytes, as when it was indexed
+                            batches.add(new long[] {b.baseOffset(), GapFiller.isFiller(b) ? 0 : b.sizeInBytes()});
                             return true;
                         }).thenApply(x -> {
                             long cumAfter = e.bytesBefore() + e.bytes();

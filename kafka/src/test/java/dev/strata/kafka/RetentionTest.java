@@ -73,6 +73,49 @@ class RetentionTest {
         return all.isEmpty() ? start : all.get(all.size() - 1).nextOffset();
     }
 
+    /** One batch at {@code base} with its offsets and leader epoch 0 set, as appendWithOffsets takes it. */
+    private static MemoryRecords batchAt(long base, int valueBytes) {
+        return MemoryRecords.withRecords(base, Compression.NONE, 0, new SimpleRecord(NOW, null, new byte[valueBytes]));
+    }
+
+    /**
+     * A gap filler counts no bytes, also when the size rule walks the batches of an interval: the
+     * limit here falls within a filler's 61 bytes of the boundary after a small batch, where
+     * counting it moved the start one batch too far (the differential property found it).
+     */
+    @Test
+    void retentionBytesCountsNoBytesForAnOffsetGap() {
+        MemoryRecords a = batchAt(0, 300);
+        MemoryRecords b = batchAt(1, 0); // a small batch, under a filler's size
+        MemoryRecords c = batchAt(10, 300); // after the gap 2..9
+        MemoryRecords d = batchAt(11, 300);
+        long total = a.sizeInBytes() + b.sizeInBytes() + c.sizeInBytes() + d.sizeInBytes();
+        long keep = total - a.sizeInBytes() - b.sizeInBytes() + 30; // b must stay: without it less than keep remains
+        KafkaPartitionLog log = KafkaPartitionLog.create(store, 0, config(-1, keep)).join();
+        for (MemoryRecords batch : List.of(a, b, c, d)) {
+            log.appendWithOffsets(batch).join();
+        }
+
+        assertThat(log.applyRetention().join()).isEqualTo(1);
+        assertThat(batches(log)).extracting(RecordBatch::baseOffset).containsExactly(1L, 10L, 11L);
+        log.close();
+    }
+
+    /**
+     * An offset gap goes with the batch after it (Kafka keeps a gap in that batch's segment): a gap
+     * before a batch that is not old stays, though the gap itself has no timestamp.
+     */
+    @Test
+    void retentionMsKeepsAnOffsetGapWithTheBatchAfterIt() {
+        KafkaPartitionLog log = KafkaPartitionLog.create(store, 0, config(HOUR, -1)).join();
+        log.appendWithOffsets(batchAt(40, 300)).join(); // offsets 0..39 are a gap
+
+        assertThat(log.applyRetention().join()).isZero();
+        clock.advance(2 * HOUR);
+        assertThat(log.applyRetention().join()).isEqualTo(41);
+        log.close();
+    }
+
     @Test
     void retentionBytesKeepsAtLeastTheLimitInWholeBatches() {
         KafkaPartitionLog log = KafkaPartitionLog.create(store, 0, config(-1, 20_000)).join();
