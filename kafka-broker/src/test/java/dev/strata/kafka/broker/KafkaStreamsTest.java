@@ -10,8 +10,9 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.Future;
+import java.util.concurrent.LinkedBlockingQueue;
+import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -44,7 +45,8 @@ import org.junit.jupiter.api.io.TempDir;
  * A Kafka Streams word-count application (kafka-streams 4.3.1, {@code at_least_once}) against the broker:
  * its repartition and changelog topics are created by Streams itself, and the output topic ends with each
  * word's exact count. A second instance of the application with an empty state directory restores the
- * counts from the changelog topic and continues them.
+ * counts from the changelog topic and continues them. {@code exactly_once_v2} (no transactions here)
+ * fails fast with a clear error.
  */
 @Timeout(300)
 class KafkaStreamsTest {
@@ -136,7 +138,7 @@ class KafkaStreamsTest {
         return CloseOptions.groupMembershipOperation(GroupMembershipOperation.LEAVE_GROUP).withTimeout(Duration.ofSeconds(60));
     }
 
-    private static KafkaStreams start(Topology topology, Properties config, ConcurrentLinkedQueue<Throwable> failures) {
+    private static KafkaStreams start(Topology topology, Properties config, LinkedBlockingQueue<Throwable> failures) {
         KafkaStreams streams = new KafkaStreams(topology, config);
         streams.setUncaughtExceptionHandler(e -> {
             failures.add(e);
@@ -154,7 +156,7 @@ class KafkaStreamsTest {
                     .all().get();
             Properties cp = new Properties();
             cp.put(ConsumerConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrap());
-            ConcurrentLinkedQueue<Throwable> failures = new ConcurrentLinkedQueue<>();
+            LinkedBlockingQueue<Throwable> failures = new LinkedBlockingQueue<>();
             try (KafkaConsumer<String, Long> output = new KafkaConsumer<>(cp, new StringDeserializer(), new LongDeserializer())) {
                 List<TopicPartition> outputPartitions = new ArrayList<>();
                 for (int p = 0; p < PARTITIONS; p++) {
@@ -188,6 +190,39 @@ class KafkaStreamsTest {
                 assertThat(second.state()).isEqualTo(KafkaStreams.State.NOT_RUNNING);
             }
             assertThat(failures).isEmpty();
+        }
+    }
+
+    /**
+     * {@code exactly_once_v2} needs a transaction coordinator, which this broker does not have: the
+     * application fails at once with FindCoordinator's message, instead of hanging or running without
+     * transactions.
+     */
+    @Test
+    void exactlyOnceFailsFastWithoutATransactionCoordinator() throws Exception {
+        try (TestBroker broker = new TestBroker(dir.resolve("broker"), 1);
+             Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrap()))) {
+            admin.createTopics(List.of(new NewTopic(INPUT, PARTITIONS, (short) 1), new NewTopic(OUTPUT, PARTITIONS, (short) 1)))
+                    .all().get();
+            Properties config = streamsConfig(broker.bootstrap(), "state-eos");
+            config.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.EXACTLY_ONCE_V2);
+            // one thread: with two, the survivor's rebalance waits out the failed thread's session timeout (45 s)
+            config.put(StreamsConfig.NUM_STREAM_THREADS_CONFIG, 1);
+            LinkedBlockingQueue<Throwable> failures = new LinkedBlockingQueue<>();
+            KafkaStreams streams = start(wordCount(), config, failures);
+            try {
+                Throwable failure = failures.poll(120, TimeUnit.SECONDS);
+                assertThat(failure).as("the stream thread's failure").isNotNull()
+                        .hasMessageContaining("initialize transactions");
+                Throwable root = failure;
+                while (root.getCause() != null) {
+                    root = root.getCause();
+                }
+                assertThat(root).hasMessageContaining("Could not find a coordinator with type TRANSACTION")
+                        .hasMessageContaining("this broker coordinates consumer groups only");
+            } finally {
+                assertThat(streams.close(Duration.ofSeconds(60))).isTrue();
+            }
         }
     }
 }
