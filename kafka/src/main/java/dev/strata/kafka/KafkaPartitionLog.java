@@ -587,34 +587,56 @@ public final class KafkaPartitionLog implements AutoCloseable {
      *     {@link LogStorageException} if the stream refused the batch without taking an offset
      */
     private CompletableFuture<Void> storeLocked(BatchValidator.Validated validated, long baseOffset, Runnable recordState) {
+        if (baseOffset != assignedEnd) {
+            throw new IllegalStateException("batch stamped at " + baseOffset + " but the log end is " + assignedEnd);
+        }
         RecordBatch toStore = RecordBatch.of(validated.count(), validated.batch().maxTimestamp(), validated.bytes());
-        CompletableFuture<AppendResult> appended = stream.append(toStore);
-        Throwable refused = appended.isCompletedExceptionally() ? appended.handle((r, e) -> unwrap(e)).join() : null;
-        if (refused instanceof RecordTooLargeException tooLarge) {
-            // Refused at once, before an offset was taken (the store checks its batch limit up
-            // front): the stream and this log stay usable.
-            return CompletableFuture.failedFuture(new BatchTooLargeException("batch exceeds the store's batch limit",
-                    tooLarge.sizeBytes(), tooLarge.maxBytes(), tooLarge));
+        Handed handed = handToStreamLocked(toStore, toStore.sizeBytes());
+        if (handed.refused() != null) {
+            return CompletableFuture.failedFuture(handed.refused());
         }
-        if (refused instanceof BackpressureException) {
-            // Likewise refused at once with nothing taken (a full cache or WAL, after the store's
-            // bounded wait): retriable, and the next append gets this offset. Should a store ever
-            // take the offset anyway, the next append's offset check below fails the log.
-            return CompletableFuture.failedFuture(new LogStorageException(
-                    "append refused by backpressure: streamId=" + stream.id() + " baseOffset=" + baseOffset, refused));
-        }
-        assignedEnd = baseOffset + validated.count();
-        timeIndex.add(baseOffset, assignedEnd, toStore.sizeBytes(), toStore.baseTimestamp());
         recordState.run();
-        lastAppend = appended;
-        bytesSinceSnapshot += validated.batch().sizeInBytes();
         if (bytesSinceSnapshot >= config.snapshotIntervalBytes()) {
             snapshotLocked();
         }
-        return appended.handle((result, error) -> {
+        return handed.durable();
+    }
+
+    /**
+     * A batch handed to the stream: {@code refused} if the stream refused it at once with no offset
+     * taken (then {@code durable} is null), else {@code durable}, which completes when it is durable
+     * at the offset the log gave it and fails with {@link LogStorageException} otherwise.
+     */
+    private record Handed(KafkaLogException refused, CompletableFuture<Void> durable) {
+    }
+
+    /**
+     * Appends {@code b} to the stream at {@code assignedEnd} (caller holds {@code lock}) and, if the
+     * stream takes it, advances {@code assignedEnd} and indexes it with {@code indexedBytes}. A
+     * refusal at once (the store's batch limit, or backpressure after the store's bounded wait) takes
+     * no offset: the stream and this log stay usable, and the next append gets this offset. A later
+     * failure, or a stream offset other than the log's, fails the log for later appends.
+     */
+    private Handed handToStreamLocked(RecordBatch b, int indexedBytes) {
+        long baseOffset = assignedEnd;
+        CompletableFuture<AppendResult> appended = stream.append(b);
+        Throwable refused = appended.isCompletedExceptionally() ? appended.handle((r, e) -> unwrap(e)).join() : null;
+        if (refused instanceof RecordTooLargeException tooLarge) {
+            return new Handed(new BatchTooLargeException("batch exceeds the store's batch limit: baseOffset=" + baseOffset,
+                    tooLarge.sizeBytes(), tooLarge.maxBytes(), tooLarge), null);
+        }
+        if (refused instanceof BackpressureException) {
+            return new Handed(new LogStorageException("append refused by backpressure: streamId=" + stream.id()
+                    + " baseOffset=" + baseOffset, refused), null);
+        }
+        assignedEnd = baseOffset + b.count();
+        timeIndex.add(baseOffset, assignedEnd, indexedBytes, b.baseTimestamp());
+        lastAppend = appended;
+        bytesSinceSnapshot += b.sizeBytes();
+        return new Handed(null, appended.handle((result, error) -> {
             if (error == null && result.baseOffset() != baseOffset) {
-                error = new IllegalStateException("stream assigned another offset than the log stamped: streamId="
-                        + stream.id() + " stamped=" + baseOffset + " stream=" + result.baseOffset());
+                error = new IllegalStateException("stream assigned another offset than the log gave the batch: streamId="
+                        + stream.id() + " log=" + baseOffset + " stream=" + result.baseOffset());
             }
             if (error != null) {
                 Throwable cause = unwrap(error);
@@ -626,7 +648,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
                 throw new LogStorageException("append failed: streamId=" + stream.id() + " baseOffset=" + baseOffset, cause);
             }
             return null;
-        });
+        }));
     }
 
     /**
@@ -734,38 +756,11 @@ public final class KafkaPartitionLog implements AutoCloseable {
      * @return the stream's refusal if it refused the batch at once (nothing taken), else null
      */
     private KafkaLogException storeLocked(RecordBatch b, boolean filler, List<CompletableFuture<Void>> stored) {
-        long baseOffset = assignedEnd;
-        CompletableFuture<AppendResult> appended = stream.append(b);
-        Throwable refused = appended.isCompletedExceptionally() ? appended.handle((r, e) -> unwrap(e)).join() : null;
-        if (refused instanceof RecordTooLargeException tooLarge) {
-            return new BatchTooLargeException("batch exceeds the store's batch limit: baseOffset=" + baseOffset,
-                    tooLarge.sizeBytes(), tooLarge.maxBytes(), tooLarge);
+        Handed handed = handToStreamLocked(b, filler ? 0 : b.sizeBytes());
+        if (handed.refused() == null) {
+            stored.add(handed.durable());
         }
-        if (refused instanceof BackpressureException) {
-            return new LogStorageException("append refused by backpressure: streamId=" + stream.id() + " baseOffset="
-                    + baseOffset, refused);
-        }
-        assignedEnd = baseOffset + b.count();
-        timeIndex.add(baseOffset, assignedEnd, filler ? 0 : b.sizeBytes(), b.baseTimestamp());
-        lastAppend = appended;
-        bytesSinceSnapshot += b.sizeBytes();
-        stored.add(appended.handle((result, error) -> {
-            if (error == null && result.baseOffset() != baseOffset) {
-                error = new IllegalStateException("stream assigned another offset than the batch carries: streamId="
-                        + stream.id() + " batch=" + baseOffset + " stream=" + result.baseOffset());
-            }
-            if (error != null) {
-                Throwable cause = unwrap(error);
-                synchronized (lock) {
-                    if (appendFailure == null) {
-                        appendFailure = cause;
-                    }
-                }
-                throw new LogStorageException("append failed: streamId=" + stream.id() + " baseOffset=" + baseOffset, cause);
-            }
-            return null;
-        }));
-        return null;
+        return handed.refused();
     }
 
     /**

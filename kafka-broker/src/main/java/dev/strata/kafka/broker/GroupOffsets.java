@@ -1,8 +1,6 @@
 package dev.strata.kafka.broker;
 
 import dev.strata.api.CorruptDataException;
-import dev.strata.api.FetchResult;
-import dev.strata.api.FetchedBatch;
 import dev.strata.api.RecordBatch;
 import dev.strata.api.Stream;
 import dev.strata.api.StreamOptions;
@@ -61,7 +59,6 @@ final class GroupOffsets implements AutoCloseable {
     /** Largest batch written (well below Strata's default 1 MiB batch limit). */
     static final int BATCH_BYTES = 256 * 1024;
     private static final byte VERSION = 1;
-    private static final int READ_BYTES = 1 << 20;
 
     /** One committed offset, as OffsetCommit carries it ({@code metadata} may be null). */
     record Committed(long offset, int leaderEpoch, String metadata, long commitTimestamp) {
@@ -267,24 +264,10 @@ final class GroupOffsets implements AutoCloseable {
     }
 
     private CompletableFuture<Void> replayFrom(long from, long end) {
-        if (from >= end) {
-            return CompletableFuture.completedFuture(null);
-        }
-        return stream.fetch(from, end, READ_BYTES).thenCompose(result -> {
-            long next;
-            try (FetchResult r = result) {
-                if (r.batches().isEmpty()) {
-                    throw new CorruptDataException("group offsets stream " + stream.id() + ": no batch at offset "
-                            + from + " below end " + end);
-                }
-                for (FetchedBatch batch : r.batches()) {
-                    if (batch.baseOffset() >= from) { // the first batch may begin below a trimmed start
-                        replay(decode(batch.payload(), batch.baseOffset()));
-                    }
-                }
-                next = r.batches().get(r.batches().size() - 1).nextOffset();
+        return StreamReplay.forEachBatch(stream, from, end, "group offsets", batch -> {
+            if (batch.baseOffset() >= from) { // the first batch may begin below a trimmed start
+                replay(decode(batch.payload(), batch.baseOffset()));
             }
-            return replayFrom(next, end);
         });
     }
 

@@ -1,8 +1,6 @@
 package dev.strata.kafka.broker;
 
 import dev.strata.api.CorruptDataException;
-import dev.strata.api.FetchedBatch;
-import dev.strata.api.FetchResult;
 import dev.strata.api.RecordBatch;
 import dev.strata.api.Stream;
 import dev.strata.api.StreamNotFoundException;
@@ -67,7 +65,6 @@ final class TopicCatalog implements AutoCloseable {
     private static final byte TOPIC_DELETED = 3;
     private static final byte PRODUCER_IDS = 4;
     private static final byte GROUP_OFFSETS = 5;
-    private static final int READ_BYTES = 1 << 20;
 
     /** One partition's two streams, as {@code KafkaPartitionLog.open} needs them. */
     record PartitionStreams(long dataStreamId, long metaStreamId) {
@@ -221,22 +218,7 @@ final class TopicCatalog implements AutoCloseable {
     }
 
     private CompletableFuture<Void> replayFrom(long from, long end) {
-        if (from >= end) {
-            return CompletableFuture.completedFuture(null);
-        }
-        return stream.fetch(from, end, READ_BYTES).thenCompose(result -> {
-            long next;
-            try (FetchResult r = result) {
-                if (r.batches().isEmpty()) {
-                    throw new CorruptDataException("broker catalog: no batch at offset " + from + " below end " + end);
-                }
-                for (FetchedBatch batch : r.batches()) {
-                    apply(batch.payload(), batch.baseOffset());
-                }
-                next = r.batches().get(r.batches().size() - 1).nextOffset();
-            }
-            return replayFrom(next, end);
-        });
+        return StreamReplay.forEachBatch(stream, from, end, "broker catalog", batch -> apply(batch.payload(), batch.baseOffset()));
     }
 
     private synchronized void apply(ByteBuffer b, long offset) {
