@@ -12,7 +12,7 @@ import java.util.Map;
 import java.util.Optional;
 
 /**
- * Recovery at open (DESIGN.md, Recovery): replays the WAL from its trim point into the LogCache,
+ * Recovery at open (docs/design.md, Recovery): replays the WAL from its trim point into the LogCache,
  * dropping what is already committed to objects, what belongs to deleted streams and what was
  * never acknowledged, and registers every stream's offsets.
  *

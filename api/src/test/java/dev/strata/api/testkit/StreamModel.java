@@ -4,7 +4,7 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The reference model of one stream's semantics (DESIGN.md, Semantics), used to check an
+ * The reference model of one stream's semantics (docs/design.md, Semantics), used to check an
  * implementation: offsets assigned contiguously, fetch boundaries, trim.
  */
 public final class StreamModel {

@@ -38,7 +38,7 @@ import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
 /**
- * The {@link StreamStore} contract (DESIGN.md, Semantics) as an abstract test suite. Any
+ * The {@link StreamStore} contract (docs/design.md, Semantics) as an abstract test suite. Any
  * implementation, including a broker's own, runs it by extending this class:
  *
  * <pre>{@code

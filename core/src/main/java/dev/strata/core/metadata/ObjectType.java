@@ -1,6 +1,6 @@
 package dev.strata.core.metadata;
 
-/** What an object holds (DESIGN.md, Objects and their format). */
+/** What an object holds (docs/design.md, Objects and their format). */
 public enum ObjectType {
     /** Stream-set object: data of many streams for one time slice, written by an upload. */
     STREAM_SET,
