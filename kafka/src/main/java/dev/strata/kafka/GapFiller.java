@@ -53,9 +53,9 @@ final class GapFiller {
     /** Whether a stored batch is a filler (see the class comment). */
     static boolean isFiller(FetchedBatch stored) {
         if (stored.sizeBytes() != DefaultRecordBatch.RECORD_BATCH_OVERHEAD) {
-            return false;
+            return false; // the common case, decided without parsing
         }
         RecordBatch batch = MemoryRecords.readableRecords(stored.payload().slice()).firstBatch();
-        return batch != null && !batch.hasProducerId();
+        return batch != null && isFiller(batch);
     }
 }
