@@ -13,7 +13,10 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.Semaphore;
+import java.util.concurrent.TimeUnit;
 
 /**
  * The process {@link CrashWithReadersTest} kills: appends to its streams without end (several
@@ -64,6 +67,7 @@ public final class CrashWithReadersChild {
         }
         System.out.println("READY");
         System.out.flush();
+        reportCompactionProgress(store);
         for (int r = 0; r < 2; r++) {
             boolean catchUp = r == 0;
             Thread reader = new Thread(() -> read(store, streams, catchUp, round), catchUp ? "catch-up" : "tail");
@@ -127,9 +131,28 @@ public final class CrashWithReadersChild {
             }
             if (read % 1000 == 0) {
                 print("READ " + read);
-                print("REWRITTEN " + store.storageSummary().bytesRewritten());
             }
         }
+    }
+
+    /**
+     * Prints {@code REWRITTEN bytes} whenever the bytes compaction wrote change (checked every 20 ms),
+     * so the test sees compaction progress as soon as it happens, whatever the readers do.
+     */
+    private static void reportCompactionProgress(DurableStreamStore store) {
+        ScheduledExecutorService reporter = Executors.newSingleThreadScheduledExecutor(r -> {
+            Thread t = new Thread(r, "compaction-progress");
+            t.setDaemon(true);
+            return t;
+        });
+        long[] last = {0};
+        reporter.scheduleWithFixedDelay(() -> {
+            long now = store.storageSummary().bytesRewritten();
+            if (now != last[0]) {
+                last[0] = now;
+                print("REWRITTEN " + now);
+            }
+        }, 20, 20, TimeUnit.MILLISECONDS);
     }
 
     private static void print(String line) {
