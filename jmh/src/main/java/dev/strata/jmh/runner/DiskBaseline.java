@@ -11,10 +11,9 @@ import java.util.ArrayList;
 import java.util.List;
 
 /**
- * The disk's physical limit, measured in the same run: runs the project's
- * {@code shared/bench/fio-baseline.sh} (found at {@code ../shared/bench/} from the repository root
- * or beside the jar's repository) on the data directory and returns its rows; when the script is
- * absent, says so and returns nothing.
+ * The disk's physical limit, measured in the same run: runs the repository's
+ * {@code bench/fio-baseline.sh} (found from the working directory or from the jar's repository) on
+ * the data directory and returns its rows; when the script is absent, says so and returns nothing.
  */
 final class DiskBaseline {
     /** Seconds per fio job: eight jobs, about half a minute in all. */
@@ -26,7 +25,7 @@ final class DiskBaseline {
     static List<String> run(Path dataDir, PrintStream err) throws IOException, InterruptedException {
         Path script = locate();
         if (script == null) {
-            err.println("strata-bench: --baseline: ../shared/bench/fio-baseline.sh not found; skipping the disk baseline");
+            err.println("strata-bench: --baseline: bench/fio-baseline.sh not found; skipping the disk baseline");
             return List.of();
         }
         err.println("strata-bench: disk baseline: " + script + " (about " + 8 * (SECONDS_PER_JOB + 1) + " s)");
@@ -52,12 +51,12 @@ final class DiskBaseline {
 
     private static Path locate() {
         List<Path> candidates = new ArrayList<>();
-        candidates.add(Path.of("..", "shared", "bench", "fio-baseline.sh"));
+        candidates.add(Path.of("bench", "fio-baseline.sh"));
         try {
-            // jmh/target/strata-bench.jar -> repository root -> ../shared/bench
+            // jmh/target/strata-bench.jar -> repository root -> bench
             Path jar = Path.of(WorkloadRunner.class.getProtectionDomain().getCodeSource().getLocation().toURI());
             Path repo = jar.toAbsolutePath().getParent().getParent().getParent();
-            candidates.add(repo.resolve("../shared/bench/fio-baseline.sh").normalize());
+            candidates.add(repo.resolve("bench/fio-baseline.sh").normalize());
         } catch (Exception | Error e) {
             // no code source (unusual class loader): only the working-directory candidate
         }

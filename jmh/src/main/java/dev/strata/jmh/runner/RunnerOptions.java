@@ -66,7 +66,7 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
                   --json FILE          JSON report of all figures (default strata-bench-<UTC time>.json;
                                        'none' for none)
                   --plot FILE          self-contained HTML latency-percentile chart
-                  --baseline           run ../shared/bench/fio-baseline.sh first and print its rows
+                  --baseline           run bench/fio-baseline.sh first and print its rows
                   --help               this text
                 """;
     }
