@@ -76,11 +76,13 @@ class AppendBackpressureTest {
     /**
      * The embedded default, on a WAL small enough to wrap many times, on the real device or on a
      * slow one ({@code deviceLatencyMillis} per write, as on a loaded machine: writes stay in flight
-     * while appends pile up behind them).
+     * while appends pile up behind them). Appends may wait up to a minute for room: these tests show
+     * that room always comes back (no refusal, no deadlock, offsets in order), not how fast; with the
+     * default 500 ms wait, an upload slowed by a loaded CI machine refused appends here.
      */
     private Strata.Builder smallWal(int deviceLatencyMillis) {
         Strata.Builder b = Strata.builder().dataDir(dir).walCapacity(64L << 20).uploadThresholdBytes(8L << 20)
-                .logCacheBytes(32L << 20).blockCacheBytes(16L << 20);
+                .logCacheBytes(32L << 20).blockCacheBytes(16L << 20).appendBackpressureWait(Duration.ofMinutes(1));
         return deviceLatencyMillis == 0 ? b
                 : b.walOpener(options -> SlowWal.open(options, Duration.ofMillis(deviceLatencyMillis)));
     }
@@ -191,6 +193,16 @@ class AppendBackpressureTest {
                             Operation.MULTIPART_UPLOAD_PART, Operation.MULTIPART_COMPLETE)) {
                         storage.failRate(op, 1.0, ObjectStorageException.Kind.THROTTLED);
                     }
+                    // fill the limit from one thread, each append awaited, until it refuses: no WAL write is
+                    // in flight afterwards, so nothing but the limit under test can refuse the appends below
+                    // (a write stalled on a loaded disk would otherwise make the WAL's buffers refuse first)
+                    Throwable first = null;
+                    for (int i = 0; i < 10_000 && first == null; i++) {
+                        first = s.append(RecordBatch.of(1, ByteBuffer.wrap(new byte[16 << 10])))
+                                .handle((r, e) -> e == null ? null : Futures.unwrap(e)).join();
+                    }
+                    assertThat(first).as("the limit refused an append while it was being filled")
+                            .isInstanceOf(BackpressureException.class).hasMessageContaining(limit.message);
                 }
                 CountDownLatch done = new CountDownLatch(threads);
                 for (int t = 0; t < threads; t++) {
