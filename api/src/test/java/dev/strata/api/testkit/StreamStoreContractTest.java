@@ -273,14 +273,14 @@ public abstract class StreamStoreContractTest {
                 int thread = t;
                 done.add(pool.submit(() -> {
                     start.await();
-                    List<CompletableFuture<AppendResult>> mine = new ArrayList<>();
+                    List<CompletableFuture<Void>> mine = new ArrayList<>();
                     for (int i = 0; i < perThread; i++) {
                         int count = 1 + (thread + i) % 3;
                         CompletableFuture<AppendResult> f =
                                 s.append(RecordBatch.of(count, ByteBuffer.wrap(bytes(thread * 1000L + i, 50))));
                         all.add(f);
-                        mine.add(f);
-                        f.thenAccept(r -> {
+                        // wait for the recording stage, not only the append: the waiter can wake before it ran
+                        mine.add(f.thenAccept(r -> {
                             ranges.add(new long[] {r.baseOffset(), count});
                             List<CompletableFuture<AppendResult>> pending = new ArrayList<>();
                             for (CompletableFuture<AppendResult> other : all) {
@@ -289,9 +289,9 @@ public abstract class StreamStoreContractTest {
                                 }
                             }
                             checks.add(new PendingAtCompletion(r.baseOffset(), pending));
-                        });
+                        }));
                     }
-                    for (CompletableFuture<AppendResult> f : mine) {
+                    for (CompletableFuture<Void> f : mine) {
                         await(f);
                     }
                     return null;

@@ -33,6 +33,8 @@ import java.util.List;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.junit.jupiter.api.AfterAll;
@@ -140,8 +142,10 @@ class CompactionCampaignTest {
         long tasks = 0;
         AtomicBoolean stop = new AtomicBoolean();
         AtomicLong verifiedByReader = new AtomicLong();
+        CountDownLatch readerVerifiedOne = new CountDownLatch(1);
         ConcurrentLinkedQueue<Throwable> readerErrors = new ConcurrentLinkedQueue<>();
-        Thread reader = new Thread(() -> readWhileCompacting(streams, stop, verifiedByReader, readerErrors), "test-reader");
+        Thread reader = new Thread(() -> readWhileCompacting(streams, stop, verifiedByReader, readerVerifiedOne, readerErrors),
+                "test-reader");
         reader.start();
         try {
             for (int round = from; round < to; round++) {
@@ -166,6 +170,9 @@ class CompactionCampaignTest {
                     clock.advance(Duration.ofSeconds(20));
                 }
             }
+            // a starved reader thread may not have read yet: wait for its first verified batch (or error)
+            assertThat(readerVerifiedOne.await(60, TimeUnit.SECONDS) || !readerErrors.isEmpty())
+                    .as("the reader verified a batch within a minute").isTrue();
         } finally {
             stop.set(true);
             reader.join();
@@ -205,6 +212,7 @@ class CompactionCampaignTest {
 
     /** Reads random live offsets until stopped; a read below a concurrently moved start offset is fine. */
     private static void readWhileCompacting(List<Stream> streams, AtomicBoolean stop, AtomicLong verified,
+            CountDownLatch verifiedOne,
             ConcurrentLinkedQueue<Throwable> errors) {
         SplittableRandom random = new SplittableRandom(7);
         while (!stop.get()) {
@@ -224,6 +232,7 @@ class CompactionCampaignTest {
                         throw new AssertionError("stream " + s.id() + " batch at " + b.baseOffset() + " is not genuine");
                     }
                     verified.incrementAndGet();
+                    verifiedOne.countDown();
                 }
             } catch (OffsetOutOfRangeException e) {
                 if (offset >= s.startOffset()) {
@@ -401,7 +410,7 @@ class CompactionCampaignTest {
                 java.util.concurrent.CompletableFuture<FetchResult> fetch = s.fetch(0, Long.MAX_VALUE, 1 << 20);
                 bucket.held.join(); // the fetch's first GET is waiting
                 java.util.concurrent.CompletableFuture<CompactionReport> compaction = store.compact();
-                long deadline = System.nanoTime() + java.util.concurrent.TimeUnit.SECONDS.toNanos(30);
+                long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(30);
                 while (registry.counter("strata.compaction.yields", "to", "read").count() < 1) {
                     assertThat(System.nanoTime()).as("compaction yielded to the read in flight").isLessThan(deadline);
                     assertThat(compaction).as("compaction finished without yielding to the read in flight").isNotDone();
