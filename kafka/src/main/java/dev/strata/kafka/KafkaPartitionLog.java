@@ -3,6 +3,7 @@ package dev.strata.kafka;
 import dev.strata.api.AppendResult;
 import dev.strata.api.BackpressureException;
 import dev.strata.api.CorruptDataException;
+import dev.strata.api.FetchResult;
 import dev.strata.api.FetchedBatch;
 import dev.strata.api.OffsetOutOfRangeException;
 import dev.strata.api.RecordBatch;
@@ -27,7 +28,8 @@ import org.apache.kafka.common.requests.ListOffsetsRequest;
  * v2 batches are validated with Kafka's own classes, get their offsets, timestamp and partition
  * leader epoch stamped in place, and are stored byte for byte in the <b>data stream</b>, one Kafka
  * batch per stream batch, so that <b>stream offset == Kafka offset</b>. Reads return whole stored
- * batches as Kafka {@link MemoryRecords}. A second, <b>meta stream</b> holds snapshots of the state
+ * batches as Kafka {@link MemoryRecords}, in a {@link ReadResult} the caller closes (a read of one
+ * batch is a view of Strata's fetch buffer, without copying). A second, <b>meta stream</b> holds snapshots of the state
  * that is not data (idempotent producers, leader-epoch cache); see the module README.
  *
  * <h2>Offsets</h2>
@@ -865,7 +867,11 @@ public final class KafkaPartitionLog implements AutoCloseable {
      * may begin below it) and the following ones while their total size stays within
      * {@code maxBytes}. With {@code minOneMessage} the first batch is returned even if larger than
      * {@code maxBytes}; without it such a read returns no records. A read at the log end offset
-     * returns no records.
+     * returns no records. Gap fillers are left out.
+     *
+     * <p>The caller owns the result and must {@linkplain ReadResult#close() close} it: a read of one
+     * stored batch returns a view of Strata's (pooled) fetch buffer without copying, held until then;
+     * a read of several batches copies them once into one heap buffer (see {@link ReadResult}).
      *
      * @param isolation {@link Isolation#HIGH_WATERMARK} reads to the high watermark;
      *     {@link Isolation#TXN_COMMITTED} to the last stable offset (an offset at or beyond it returns
@@ -873,7 +879,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
      *     returned (none when no records are returned)
      * @return the records and offsets; fails with {@link LogOffsetOutOfRangeException} if
      *     {@code offset} is below the log start offset or above the log end offset, or
-     *     {@link LogStorageException}
+     *     {@link LogStorageException} (a failed read holds no buffers)
      * @throws IllegalArgumentException if {@code maxBytes < 0} or {@code isolation} is null
      */
     public CompletableFuture<ReadResult> read(long offset, int maxBytes, Isolation isolation, boolean minOneMessage) {
@@ -888,17 +894,26 @@ public final class KafkaPartitionLog implements AutoCloseable {
         long stable = lastStableOffset(end);
         long max = isolation == Isolation.TXN_COMMITTED ? stable : end;
         if (offset >= max || (maxBytes == 0 && !minOneMessage)) {
-            return CompletableFuture.completedFuture(new ReadResult(MemoryRecords.EMPTY, end, stable, start, List.of()));
+            return CompletableFuture.completedFuture(ReadResult.empty(end, stable, start, offset));
         }
         ReadAccumulator acc = new ReadAccumulator(maxBytes, minOneMessage, offset);
-        return fetchInto(acc, max).thenApply(done -> {
-            List<AbortedTransaction> abortedTxns = List.of();
-            if (isolation == Isolation.TXN_COMMITTED && acc.next > offset) {
-                synchronized (lock) {
-                    abortedTxns = aborted.collect(offset, acc.next);
-                }
+        return fetchInto(acc, max).handle((done, error) -> {
+            if (error != null) {
+                acc.release();
+                throw error instanceof CompletionException ce ? ce : new CompletionException(error);
             }
-            return new ReadResult(done.toRecords(), end, stable, stream.startOffset(), abortedTxns);
+            try {
+                List<AbortedTransaction> abortedTxns = List.of();
+                if (isolation == Isolation.TXN_COMMITTED && acc.next > offset) {
+                    synchronized (lock) {
+                        abortedTxns = aborted.collect(offset, acc.next);
+                    }
+                }
+                return acc.toResult(end, stable, stream.startOffset(), abortedTxns, offset);
+            } catch (RuntimeException e) {
+                acc.release();
+                throw e;
+            }
         });
     }
 
@@ -934,23 +949,23 @@ public final class KafkaPartitionLog implements AutoCloseable {
                 }
                 throw new LogStorageException("read failed: streamId=" + stream.id() + " offset=" + from, cause);
             }
-            try (fetched) {
-                return acc.take(fetched.batches());
-            }
+            return acc.take(fetched);
         }).thenCompose(more -> more && acc.next < end ? fetchInto(acc, end) : CompletableFuture.completedFuture(acc));
     }
 
     /**
-     * Whole batches within the byte limit, copied to the heap. The limit is Kafka's
-     * {@code LogSegment.read}: {@code maxBytes}, raised to the first batch's size with
-     * {@code minOneMessage}. (Kafka returns the byte range up to the limit, which may end in a
-     * partial batch that consumers skip; this log returns only whole batches.) Used by one read at a
-     * time; not thread-safe.
+     * Whole batches within the byte limit, as views of the fetch buffers, which it holds until
+     * {@link #toResult} hands them to the {@link ReadResult} (one batch) or copies them (several), or
+     * {@link #release} (the read failed). The limit is Kafka's {@code LogSegment.read}:
+     * {@code maxBytes}, raised to the first batch's size with {@code minOneMessage}. (Kafka returns
+     * the byte range up to the limit, which may end in a partial batch that consumers skip; this log
+     * returns only whole batches.) Used by one read at a time; not thread-safe.
      */
     private static final class ReadAccumulator {
         private final int maxBytes;
         private final boolean minOneMessage;
-        private final List<byte[]> taken = new ArrayList<>();
+        private final List<ByteBuffer> taken = new ArrayList<>();
+        private final List<FetchResult> held = new ArrayList<>();
         private long limit = -1;
         private long total;
         long next;
@@ -965,41 +980,74 @@ public final class KafkaPartitionLog implements AutoCloseable {
             return limit < 0 ? maxBytes : (int) Math.max(0, limit - total);
         }
 
-        /** Copies the batches that fit; returns whether more may be fetched. */
-        boolean take(List<FetchedBatch> batches) {
-            if (batches.isEmpty()) {
-                return false;
+        /**
+         * Takes the batches that fit, leaving gap fillers out (each is a stream batch of its own, so
+         * the batches around one stay views), and keeps {@code fetched} if any was taken (else
+         * closes it); returns whether more may be fetched.
+         */
+        boolean take(FetchResult fetched) {
+            boolean used = false;
+            boolean more = !fetched.isEmpty();
+            try {
+                for (FetchedBatch b : fetched.batches()) {
+                    if (GapFiller.isFiller(b)) {
+                        next = b.nextOffset(); // a gap in Kafka offsets: Kafka's read returns the next batch
+                        continue;
+                    }
+                    if (limit < 0) {
+                        limit = minOneMessage ? Math.max(maxBytes, b.sizeBytes()) : maxBytes;
+                    }
+                    if (total + b.sizeBytes() > limit) {
+                        more = false;
+                        break;
+                    }
+                    taken.add(b.payload());
+                    used = true;
+                    total += b.sizeBytes();
+                    next = b.nextOffset();
+                }
+            } finally {
+                if (used) {
+                    held.add(fetched);
+                } else {
+                    fetched.close();
+                }
             }
-            for (FetchedBatch b : batches) {
-                if (GapFiller.isFiller(b)) {
-                    next = b.nextOffset(); // a gap in Kafka offsets: Kafka's read returns the next batch
-                    continue;
-                }
-                if (limit < 0) {
-                    limit = minOneMessage ? Math.max(maxBytes, b.sizeBytes()) : maxBytes;
-                }
-                if (total + b.sizeBytes() > limit) {
-                    return false;
-                }
-                byte[] copy = new byte[b.sizeBytes()];
-                b.payload().get(copy);
-                taken.add(copy);
-                total += copy.length;
-                next = b.nextOffset();
-            }
-            return true;
+            return more;
         }
 
-        MemoryRecords toRecords() {
+        /**
+         * The result: no records; one batch as a view of its fetch buffer (the result releases it on
+         * close); or several batches copied into one heap buffer, the fetch buffers released now.
+         */
+        ReadResult toResult(long highWatermark, long lastStableOffset, long logStartOffset,
+                            List<AbortedTransaction> abortedTxns, long offset) {
             if (taken.isEmpty()) {
-                return MemoryRecords.EMPTY;
+                release();
+                return new ReadResult(MemoryRecords.EMPTY, highWatermark, lastStableOffset, logStartOffset, abortedTxns,
+                        offset, 0, null);
             }
             if (taken.size() == 1) {
-                return MemoryRecords.readableRecords(ByteBuffer.wrap(taken.get(0)));
+                List<FetchResult> owned = List.copyOf(held);
+                held.clear();
+                return new ReadResult(MemoryRecords.readableRecords(taken.get(0)), highWatermark, lastStableOffset,
+                        logStartOffset, abortedTxns, offset, 0, () -> owned.forEach(FetchResult::close));
             }
-            ByteBuffer out = ByteBuffer.allocate(Math.toIntExact(total));
-            taken.forEach(out::put);
-            return MemoryRecords.readableRecords(out.flip());
+            ByteBuffer out;
+            try {
+                out = ByteBuffer.allocate(Math.toIntExact(total));
+                taken.forEach(out::put);
+            } finally {
+                release();
+            }
+            return new ReadResult(MemoryRecords.readableRecords(out.flip()), highWatermark, lastStableOffset,
+                    logStartOffset, abortedTxns, offset, out.limit(), null);
+        }
+
+        /** Closes the fetch results still held. */
+        void release() {
+            held.forEach(FetchResult::close);
+            held.clear();
         }
     }
 

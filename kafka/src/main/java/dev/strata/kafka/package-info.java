@@ -24,7 +24,9 @@
  *
  * <p>Buffers: {@code appendAsLeader} modifies the caller's batch in place (offsets, timestamp,
  * leader epoch, as Kafka's broker does) and hands a view of it to the stream; the caller must not
- * change those bytes until the returned future completes. Reads copy the fetched bytes to the heap
- * and release Strata's buffers before completing: the returned records are the caller's.
+ * change those bytes until the returned future completes. A read's {@link dev.strata.kafka.ReadResult}
+ * must be closed by the caller: a read of one stored batch returns a view of Strata's fetch buffer
+ * (no copy), released on close; a read of several batches copies them once to the heap and has
+ * released Strata's buffers already.
  */
 package dev.strata.kafka;

@@ -64,7 +64,7 @@ class AppendWithOffsetsTest {
     }
 
     private static byte[] readAll(KafkaPartitionLog log, long from) {
-        return Batches.bytes(log.read(from, Integer.MAX_VALUE, Isolation.HIGH_WATERMARK, true).join().records());
+        return Batches.bytes(Batches.read(log, from, Integer.MAX_VALUE, Isolation.HIGH_WATERMARK, true));
     }
 
     private static KafkaLogException failure(CompletableFuture<?> f) {
@@ -125,7 +125,7 @@ class AppendWithOffsetsTest {
                 java.util.Arrays.copyOfRange(expected, first.sizeInBytes(), expected.length));
         assertThat(readAll(log, 4_000_000_000L)).isEqualTo(Batches.bytes(Batches.copy(third)));
         // maxBytes counts batches only: exactly the first batch fits
-        assertThat(Batches.bytes(log.read(0, first.sizeInBytes(), Isolation.HIGH_WATERMARK, false).join().records()))
+        assertThat(Batches.bytes(Batches.read(log, 0, first.sizeInBytes(), Isolation.HIGH_WATERMARK, false)))
                 .isEqualTo(Batches.bytes(Batches.copy(first)));
         assertThat(log.leaderEpochEntries()).containsExactly(new LeaderEpochEntry(3, 100), new LeaderEpochEntry(4, 5_000_000_000L));
         assertThat(log.producerState(PID).batches()).containsExactly(new ProducerStateTable.BatchMeta(0, 2, 110, 112, NOW + 2));

@@ -36,4 +36,22 @@ final class Batches {
         b.get(out);
         return out;
     }
+
+    /** Reads with {@code log.read} and returns a heap copy of the records; the read result is closed. */
+    static MemoryRecords read(KafkaPartitionLog log, long offset, int maxBytes, Isolation isolation, boolean minOneMessage) {
+        try (ReadResult r = log.read(offset, maxBytes, isolation, minOneMessage).join()) {
+            return copy(r.records());
+        }
+    }
+
+    /**
+     * The same answer with the records copied to the heap and nothing to release, {@code read} closed:
+     * for tests that inspect a result after other calls.
+     */
+    static ReadResult detach(ReadResult read) {
+        try (read) {
+            return new ReadResult(copy(read.records()), read.highWatermark(), read.lastStableOffset(), read.logStartOffset(),
+                    read.abortedTransactions(), 0, 0, null);
+        }
+    }
 }

@@ -128,7 +128,7 @@ class KafkaPartitionLogCrashTest {
         Set<List<Long>> seen = new HashSet<>();
         long next = 0;
         while (next < log.logEndOffset()) {
-            MemoryRecords records = log.read(next, 256 * 1024, Isolation.HIGH_WATERMARK, true).join().records();
+            MemoryRecords records = Batches.read(log, next, 256 * 1024, Isolation.HIGH_WATERMARK, true);
             ByteBuffer bytes = records.buffer();
             for (MutableRecordBatch b : records.batches()) {
                 assertThat(b.baseOffset()).as("contiguous offsets").isEqualTo(next);

@@ -67,9 +67,9 @@ class KafkaPartitionLogDurableTest {
             assertThat(log.logStartOffset()).isEqualTo(7);
             assertThat(log.logEndOffset()).isEqualTo(10);
             assertThat(log.highWatermark()).isEqualTo(10);
-            assertThat(baseOffsets(log.read(7, 1 << 20, Isolation.HIGH_WATERMARK, true).join().records())).containsExactly(5L);
+            assertThat(baseOffsets(Batches.read(log, 7, 1 << 20, Isolation.HIGH_WATERMARK, true))).containsExactly(5L);
             CompletionException e = org.junit.jupiter.api.Assertions.assertThrows(CompletionException.class,
-                    () -> log.read(6, 1 << 20, Isolation.HIGH_WATERMARK, true).join());
+                    () -> Batches.detach(log.read(6, 1 << 20, Isolation.HIGH_WATERMARK, true).join()));
             assertThat(((KafkaLogException) e.getCause()).error()).isEqualTo(Errors.OFFSET_OUT_OF_RANGE);
             assertThat(log.appendAsLeader(Batches.plain(Compression.NONE, 2, 10, NOW), 1).join())
                     .isEqualTo(new AppendInfo(10, 11, RecordBatch.NO_TIMESTAMP, 7));
@@ -97,7 +97,7 @@ class KafkaPartitionLogDurableTest {
             KafkaPartitionLog log = KafkaPartitionLog.open(store, id, metaId, 0, config()).join();
             log.appendAsLeader(Batches.plain(Compression.NONE, 3, 100, NOW), 0).join();
             log.appendAsLeader(Batches.plain(Compression.NONE, 3, 100, NOW), 0).join();
-            assertThat(baseOffsets(log.read(1, 1 << 20, Isolation.HIGH_WATERMARK, false).join().records()))
+            assertThat(baseOffsets(Batches.read(log, 1, 1 << 20, Isolation.HIGH_WATERMARK, false)))
                     .containsExactly(0L, 3L, 6L);
             log.close();
         }

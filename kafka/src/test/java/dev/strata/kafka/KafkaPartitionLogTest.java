@@ -69,7 +69,7 @@ class KafkaPartitionLogTest {
         assertThat(log.logEndOffset()).isEqualTo(8);
         assertThat(log.highWatermark()).isEqualTo(8);
 
-        ReadResult read = log.read(0, 1 << 20, Isolation.HIGH_WATERMARK, false).join();
+        ReadResult read = Batches.detach(log.read(0, 1 << 20, Isolation.HIGH_WATERMARK, false).join());
         List<MutableRecordBatch> got = batches(read.records());
         assertThat(got).hasSize(2);
         assertThat(got.get(0).baseOffset()).isEqualTo(0);
@@ -93,7 +93,7 @@ class KafkaPartitionLogTest {
         clock.advance(5);
         AppendInfo info = log.appendAsLeader(Batches.plain(Compression.zstd().build(), 4, 50, 1234), 0).join();
         assertThat(info.logAppendTimeMs()).isEqualTo(NOW + 5);
-        MutableRecordBatch stored = batches(log.read(0, 1 << 20, Isolation.HIGH_WATERMARK, true).join().records()).get(0);
+        MutableRecordBatch stored = batches(Batches.read(log, 0, 1 << 20, Isolation.HIGH_WATERMARK, true)).get(0);
         assertThat(stored.timestampType()).isEqualTo(TimestampType.LOG_APPEND_TIME);
         assertThat(stored.maxTimestamp()).isEqualTo(NOW + 5);
         stored.ensureValid();
@@ -161,7 +161,7 @@ class KafkaPartitionLogTest {
         KafkaPartitionLog log = create(TimestampType.CREATE_TIME);
         log.appendAsLeader(Batches.plain(Compression.NONE, 3, 10, NOW), 0).join();
         assertThat(errorOf(log.read(4, 100, Isolation.HIGH_WATERMARK, true))).isEqualTo(Errors.OFFSET_OUT_OF_RANGE);
-        assertThat(log.read(3, 100, Isolation.HIGH_WATERMARK, true).join().records().sizeInBytes()).isZero();
+        assertThat(Batches.read(log, 3, 100, Isolation.HIGH_WATERMARK, true).sizeInBytes()).isZero();
         log.deleteRecords(1).join();
         assertThat(errorOf(log.read(0, 100, Isolation.HIGH_WATERMARK, true))).isEqualTo(Errors.OFFSET_OUT_OF_RANGE);
     }
@@ -174,13 +174,13 @@ class KafkaPartitionLogTest {
         log.appendAsLeader(a, 0).join();
         log.appendAsLeader(Batches.plain(Compression.NONE, 4, 100, NOW), 0).join();
 
-        List<MutableRecordBatch> mid = batches(log.read(2, size, Isolation.TXN_COMMITTED, false).join().records());
+        List<MutableRecordBatch> mid = batches(Batches.read(log, 2, size, Isolation.TXN_COMMITTED, false));
         assertThat(mid).extracting(RecordBatch::baseOffset).containsExactly(0L);
-        assertThat(batches(log.read(2, 2 * size, Isolation.HIGH_WATERMARK, false).join().records()))
+        assertThat(batches(Batches.read(log, 2, 2 * size, Isolation.HIGH_WATERMARK, false)))
                 .extracting(RecordBatch::baseOffset).containsExactly(0L, 4L);
         // a first batch larger than maxBytes: only with minOneMessage
-        assertThat(log.read(5, size - 1, Isolation.HIGH_WATERMARK, false).join().records().sizeInBytes()).isZero();
-        assertThat(batches(log.read(5, 0, Isolation.HIGH_WATERMARK, true).join().records()))
+        assertThat(Batches.read(log, 5, size - 1, Isolation.HIGH_WATERMARK, false).sizeInBytes()).isZero();
+        assertThat(batches(Batches.read(log, 5, 0, Isolation.HIGH_WATERMARK, true)))
                 .extracting(RecordBatch::baseOffset).containsExactly(4L);
     }
 
@@ -195,7 +195,7 @@ class KafkaPartitionLogTest {
         assertThat(log.offsetForTimestamp(-2).join()).isEqualTo(5);
         assertThat(log.offsetForTimestamp(-1).join()).isEqualTo(8);
         assertThat(log.deleteRecords(2).join()).isEqualTo(5); // below: no change
-        assertThat(batches(log.read(5, 1 << 20, Isolation.HIGH_WATERMARK, true).join().records()))
+        assertThat(batches(Batches.read(log, 5, 1 << 20, Isolation.HIGH_WATERMARK, true)))
                 .extracting(RecordBatch::baseOffset).containsExactly(4L);
         assertThat(errorOf(log.deleteRecords(9))).isEqualTo(Errors.OFFSET_OUT_OF_RANGE);
         assertThat(errorOf(log.deleteRecords(-2))).isEqualTo(Errors.OFFSET_OUT_OF_RANGE);
@@ -273,7 +273,7 @@ class KafkaPartitionLogTest {
         assertThat(next).isEqualTo(expectedEnd);
         assertThat(log.logEndOffset()).isEqualTo(expectedEnd);
 
-        List<MutableRecordBatch> stored = batches(log.read(0, Integer.MAX_VALUE, Isolation.HIGH_WATERMARK, true).join().records());
+        List<MutableRecordBatch> stored = batches(Batches.read(log, 0, Integer.MAX_VALUE, Isolation.HIGH_WATERMARK, true));
         assertThat(stored).extracting(RecordBatch::baseOffset).containsExactlyElementsOf(infos.stream().map(AppendInfo::baseOffset).toList());
         assertThat(stored).extracting(RecordBatch::lastOffset).containsExactlyElementsOf(infos.stream().map(AppendInfo::lastOffset).toList());
         stored.forEach(MutableRecordBatch::ensureValid);
@@ -321,7 +321,7 @@ class KafkaPartitionLogTest {
             log.deleteRecords(5).join(); // frees the first batch
             assertThat(log.appendAsLeader(Batches.plain(Compression.NONE, 5, 100, NOW), 0).join())
                     .isEqualTo(new AppendInfo(5, 9, -1, 5));
-            assertThat(batches(log.read(5, 1 << 20, Isolation.HIGH_WATERMARK, true).join().records()))
+            assertThat(batches(Batches.read(log, 5, 1 << 20, Isolation.HIGH_WATERMARK, true)))
                     .extracting(RecordBatch::baseOffset).containsExactly(5L);
         }
     }

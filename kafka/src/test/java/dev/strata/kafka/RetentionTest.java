@@ -53,7 +53,7 @@ class RetentionTest {
         List<RecordBatch> out = new ArrayList<>();
         long offset = log.logStartOffset();
         while (offset < log.logEndOffset()) {
-            for (RecordBatch b : log.read(offset, Integer.MAX_VALUE, Isolation.HIGH_WATERMARK, true).join().records().batches()) {
+            for (RecordBatch b : Batches.read(log, offset, Integer.MAX_VALUE, Isolation.HIGH_WATERMARK, true).batches()) {
                 out.add(b);
                 offset = b.nextOffset();
             }

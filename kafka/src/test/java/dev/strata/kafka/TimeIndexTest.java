@@ -102,7 +102,7 @@ class TimeIndexTest {
         List<RecordBatch> out = new ArrayList<>();
         long offset = log.logStartOffset();
         while (offset < log.logEndOffset()) {
-            MemoryRecords records = log.read(offset, Integer.MAX_VALUE, Isolation.HIGH_WATERMARK, true).join().records();
+            MemoryRecords records = Batches.read(log, offset, Integer.MAX_VALUE, Isolation.HIGH_WATERMARK, true);
             for (RecordBatch b : records.batches()) {
                 out.add(b);
                 offset = b.nextOffset();

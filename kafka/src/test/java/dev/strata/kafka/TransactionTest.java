@@ -80,7 +80,7 @@ class TransactionTest {
     }
 
     private static ReadResult readCommitted(KafkaPartitionLog log, long offset) {
-        return log.read(offset, Integer.MAX_VALUE, Isolation.TXN_COMMITTED, true).join();
+        return Batches.detach(log.read(offset, Integer.MAX_VALUE, Isolation.TXN_COMMITTED, true).join());
     }
 
     /** The [base, last] offsets of the batches read. */
@@ -105,7 +105,7 @@ class TransactionTest {
         assertThat(committed.highWatermark()).isEqualTo(6);
         assertThat(batches(readCommitted(log, 2))).as("at the last stable offset").isEmpty();
         assertThat(batches(readCommitted(log, 5))).as("above it").isEmpty();
-        ReadResult uncommitted = log.read(0, Integer.MAX_VALUE, Isolation.HIGH_WATERMARK, true).join();
+        ReadResult uncommitted = Batches.detach(log.read(0, Integer.MAX_VALUE, Isolation.HIGH_WATERMARK, true).join());
         assertThat(batches(uncommitted)).hasSize(3);
         assertThat(uncommitted.lastStableOffset()).isEqualTo(2);
 
@@ -156,11 +156,11 @@ class TransactionTest {
         assertThat(readCommitted(log, 7).abortedTransactions()).containsExactly(new AbortedTransaction(P1, 8));
         assertThat(readCommitted(log, 10).abortedTransactions()).as("after both markers").isEmpty();
         // a read that stops before a transaction begins does not list it
-        int firstTwo = log.read(0, 1, Isolation.TXN_COMMITTED, true).join().records().sizeInBytes();
-        ReadResult head = log.read(0, firstTwo, Isolation.TXN_COMMITTED, false).join();
+        int firstTwo = Batches.read(log, 0, 1, Isolation.TXN_COMMITTED, true).sizeInBytes();
+        ReadResult head = Batches.detach(log.read(0, firstTwo, Isolation.TXN_COMMITTED, false).join());
         assertThat(batches(head)).containsExactly(List.of(0L, 1L));
         assertThat(head.abortedTransactions()).isEmpty();
-        assertThat(log.read(0, Integer.MAX_VALUE, Isolation.HIGH_WATERMARK, true).join().abortedTransactions())
+        assertThat(Batches.detach(log.read(0, Integer.MAX_VALUE, Isolation.HIGH_WATERMARK, true).join()).abortedTransactions())
                 .as("read_uncommitted").isEmpty();
     }
 
@@ -276,7 +276,7 @@ class TransactionTest {
         assertThat(log.deleteRecords(4).join()).isEqualTo(4);
         assertThat(log.lastStableOffset()).as("the ongoing transaction began below the log start").isEqualTo(4);
         // the aborted transaction ends at the log start: still listed, with its first offset
-        assertThat(log.read(4, 1, Isolation.TXN_COMMITTED, true).join().abortedTransactions()).isEmpty();
+        assertThat(Batches.detach(log.read(4, 1, Isolation.TXN_COMMITTED, true).join()).abortedTransactions()).isEmpty();
         log.appendTxnMarker(P2, (short) 0, 0, true, TV0, 0).join(); // 8
         assertThat(readCommitted(log, 4).abortedTransactions()).containsExactly(new AbortedTransaction(P1, 0));
         assertThat(log.deleteRecords(5).join()).isEqualTo(5);

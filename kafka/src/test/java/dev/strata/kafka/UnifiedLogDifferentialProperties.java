@@ -910,11 +910,12 @@ class UnifiedLogDifferentialProperties {
             Object actual;
             byte[] actualBytes = null;
             try {
-                ReadResult result = ours.read(offset, r.maxBytes(),
-                        r.readCommitted() ? Isolation.TXN_COMMITTED : Isolation.HIGH_WATERMARK, r.minOneMessage()).join();
-                actualBytes = Batches.bytes(result.records());
-                actual = List.of(describe(actualBytes), result.highWatermark(), result.lastStableOffset(), result.logStartOffset(),
-                        result.abortedTransactions());
+                try (ReadResult result = ours.read(offset, r.maxBytes(),
+                        r.readCommitted() ? Isolation.TXN_COMMITTED : Isolation.HIGH_WATERMARK, r.minOneMessage()).join()) {
+                    actualBytes = Batches.bytes(result.records());
+                    actual = List.of(describe(actualBytes), result.highWatermark(), result.lastStableOffset(),
+                            result.logStartOffset(), result.abortedTransactions());
+                }
             } catch (CompletionException e) {
                 actual = ((KafkaLogException) e.getCause()).error();
             }

@@ -6,7 +6,9 @@ import dev.strata.kafka.AppendInfo;
 import dev.strata.kafka.Isolation;
 import dev.strata.kafka.KafkaPartitionLog;
 import dev.strata.kafka.PartitionLogConfig;
+import dev.strata.kafka.ReadResult;
 import java.io.IOException;
+import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -195,8 +197,7 @@ public class KafkaLogAppendBenchmark {
                 }
                 long offset = 0;
                 while (offset < end) {
-                    MemoryRecords read = isStrata()
-                            ? strataLogs.get(p.partition).read(offset, 1 << 20, Isolation.HIGH_WATERMARK, true).join().records()
+                    MemoryRecords read = isStrata() ? strataCopy(strataLogs.get(p.partition), offset)
                             : KafkaReads.copyCompleteBatches(kafkaLogs.get(p.partition), offset, 1 << 20);
                     boolean progressed = false;
                     for (RecordBatch batch : read.batches()) {
@@ -217,6 +218,14 @@ public class KafkaLogAppendBenchmark {
             }
         }
         return total;
+    }
+
+    /** Up to 1 MiB read from {@code offset}, copied to the heap (the read result is closed). */
+    private static MemoryRecords strataCopy(KafkaPartitionLog log, long offset) {
+        try (ReadResult r = log.read(offset, 1 << 20, Isolation.HIGH_WATERMARK, true).join()) {
+            ByteBuffer records = r.records().buffer();
+            return MemoryRecords.readableRecords(ByteBuffer.allocate(records.remaining()).put(records).flip());
+        }
     }
 
     /** One producer: its partition, its appends in flight, the next offset it expects. */

@@ -19,16 +19,26 @@ import java.util.function.Supplier;
  * read, so an append that lands while a read runs is not missed: it sets {@code woken}, and the
  * read's completion reads again instead of waiting. Wake-ups arrive on Strata's completion threads
  * and the expiry on the broker's scheduler thread; neither blocks (a read is asynchronous).
+ *
+ * <h2>Ownership of outcomes</h2>
+ * An outcome may hold the log's fetch buffers ({@link ReadOutcome#close()} releases them). The
+ * outcome the returned future completes with belongs to its consumer; every other one is closed
+ * here: the previous outcome when a newer read replaces it, the last one when a read fails, and an
+ * outcome that arrives after the expiry already answered.
  */
 final class DelayedFetch<R extends DelayedFetch.ReadOutcome> implements Partition.AppendListener {
 
     /** What one read of all the fetch's partitions found. */
-    interface ReadOutcome {
+    interface ReadOutcome extends AutoCloseable {
         /** Bytes of records read. */
         int bytes();
 
         /** Whether a partition answered with an error (the fetch is then answered at once, as Kafka's). */
         boolean hasError();
+
+        /** Releases the buffers behind the records read; idempotent, never throws. */
+        @Override
+        void close();
     }
 
     private final Supplier<CompletableFuture<R>> read;
@@ -39,7 +49,7 @@ final class DelayedFetch<R extends DelayedFetch.ReadOutcome> implements Partitio
     private boolean reading = true; // guarded by: this; the first read starts in run()
     private boolean woken; // guarded by: this
     private boolean expired; // guarded by: this
-    private R last; // guarded by: this
+    private R last; // guarded by: this; owned here until handed to the result
 
     private DelayedFetch(Supplier<CompletableFuture<R>> read, int minBytes, List<Partition> partitions) {
         this.read = read;
@@ -81,24 +91,39 @@ final class DelayedFetch<R extends DelayedFetch.ReadOutcome> implements Partitio
     }
 
     private void onRead(R outcome, Throwable error) {
+        R superseded; // closed here: replaced, or the read failed
+        R late = null; // closed here: the expiry answered before this read completed
+        boolean again = false;
         synchronized (this) {
             reading = false;
+            superseded = last;
+            last = null;
             if (error != null) {
                 result.completeExceptionally(error);
-                return;
+            } else if (result.isDone()) {
+                late = outcome;
+            } else if (outcome.bytes() >= minBytes || outcome.hasError() || expired) {
+                if (!result.complete(outcome)) {
+                    outcome.close();
+                }
+            } else {
+                last = outcome;
+                if (woken) { // else wait for an append or the timeout
+                    reading = true;
+                    woken = false;
+                    again = true;
+                }
             }
-            last = outcome;
-            if (outcome.bytes() >= minBytes || outcome.hasError() || expired) {
-                result.complete(outcome);
-                return;
-            }
-            if (!woken) {
-                return; // wait for an append or the timeout
-            }
-            reading = true;
-            woken = false;
         }
-        doRead();
+        if (superseded != null) {
+            superseded.close();
+        }
+        if (late != null) {
+            late.close();
+        }
+        if (again) {
+            doRead();
+        }
     }
 
     @Override
@@ -122,8 +147,14 @@ final class DelayedFetch<R extends DelayedFetch.ReadOutcome> implements Partitio
                 return; // the running read's completion answers
             }
             answer = last; // not reading: nothing was appended since the last read
+            last = null;
         }
-        result.complete(answer);
+        if (answer == null) {
+            return; // a read's completion answered already
+        }
+        if (!result.complete(answer)) {
+            answer.close();
+        }
     }
 
     private void cleanUp() {

@@ -28,6 +28,14 @@ import org.apache.kafka.common.requests.FetchResponse;
  * {@code maxBytes} and each partition's {@code partitionMaxBytes}; until one returns records the read
  * may exceed the limit by one batch (Kafka's {@code minOneMessage}). Fewer than {@code minBytes}
  * wait up to {@code maxWaitMs} for appends ({@link DelayedFetch}).
+ *
+ * <h2>Buffers</h2>
+ * The records in the response are the log's {@link ReadResult}s, which may be views of Strata's
+ * fetch buffers (a read of one stored batch is not copied). The response is a
+ * {@link HeldFetchResponse}: {@link RequestHandler} closes it, releasing the reads, right after
+ * serializing it, because Kafka's serialization ({@code RequestUtils.serialize}) copies the records
+ * into the response buffer; the bytes sent do not refer to the fetch buffers. Reads that a waiting
+ * fetch replaces are closed by {@link DelayedFetch}.
  */
 final class FetchHandler {
     private final Topics topics;
@@ -38,11 +46,18 @@ final class FetchHandler {
         this.scheduler = scheduler;
     }
 
-    /** One read of every partition of the request. Filled by one read at a time. */
+    /** One read of every partition of the request, and the log reads it holds. Filled by one read at a time. */
     private static final class Outcome implements DelayedFetch.ReadOutcome {
         final LinkedHashMap<TopicIdPartition, FetchResponseData.PartitionData> partitions = new LinkedHashMap<>();
+        final List<ReadResult> held = new ArrayList<>(); // closed once, by close()
         int bytes;
         boolean error;
+
+        @Override
+        public synchronized void close() {
+            held.forEach(ReadResult::close);
+            held.clear();
+        }
 
         @Override
         public int bytes() {
@@ -73,8 +88,35 @@ final class FetchHandler {
         });
         return DelayedFetch.run(() -> readAll(wanted, request.maxBytes(), isolation), request.minBytes(),
                         request.maxWait(), served, scheduler)
-                .thenApply(outcome -> FetchResponse.of(Errors.NONE, 0, FetchMetadata.INVALID_SESSION_ID,
-                        outcome.partitions, List.of()).data());
+                .thenApply(outcome -> {
+                    try {
+                        return new HeldFetchResponse(FetchResponse.of(Errors.NONE, 0, FetchMetadata.INVALID_SESSION_ID,
+                                outcome.partitions, List.of()).data(), outcome);
+                    } catch (RuntimeException e) {
+                        outcome.close();
+                        throw e;
+                    }
+                });
+    }
+
+    /**
+     * A Fetch response whose records are the reads' (possibly views of Strata's fetch buffers);
+     * {@link RequestHandler} closes it once the response is serialized (which copies the records).
+     */
+    static final class HeldFetchResponse extends FetchResponseData implements AutoCloseable {
+        private final Outcome outcome;
+
+        private HeldFetchResponse(FetchResponseData data, Outcome outcome) {
+            this.outcome = outcome;
+            setThrottleTimeMs(data.throttleTimeMs()).setErrorCode(data.errorCode()).setSessionId(data.sessionId())
+                    .setResponses(data.responses()).setNodeEndpoints(data.nodeEndpoints());
+        }
+
+        /** Releases the reads; idempotent. */
+        @Override
+        public void close() {
+            outcome.close();
+        }
     }
 
     /** The partition {@code tip} names (by topic id when it has one), or null. */
@@ -122,6 +164,9 @@ final class FetchHandler {
                 outcome.partitions.put(tip, failed(BrokerErrors.of(error)));
                 outcome.error = true;
             } else {
+                synchronized (outcome) {
+                    outcome.held.add(r); // first: released with the outcome whatever happens below
+                }
                 FetchResponseData.PartitionData answer = new FetchResponseData.PartitionData()
                         .setErrorCode(Errors.NONE.code())
                         .setHighWatermark(r.highWatermark())

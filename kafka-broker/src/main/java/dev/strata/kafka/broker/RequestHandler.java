@@ -41,6 +41,9 @@ import org.slf4j.LoggerFactory;
  * <h2>Buffers</h2>
  * The frame is copied to the heap and released by {@link SimpleChannelInboundHandler}; parsed
  * requests (Produce's records too) refer to that heap copy. Responses are serialized to heap buffers.
+ * A response body that is {@link AutoCloseable} (a Fetch response, whose records may be views of
+ * Strata's fetch buffers: {@link FetchHandler.HeldFetchResponse}) is closed right after it is
+ * serialized: serialization copies the records, so the bytes written do not refer to those buffers.
  */
 final class RequestHandler extends SimpleChannelInboundHandler<ByteBuf> {
     private static final Logger LOG = LoggerFactory.getLogger(RequestHandler.class);
@@ -127,8 +130,23 @@ final class RequestHandler extends SimpleChannelInboundHandler<ByteBuf> {
 
     private static void write(ChannelHandlerContext ctx, RequestHeader header, short version, ApiMessage body) {
         ResponseHeader responseHeader = header.toResponseHeader();
-        ByteBuffer bytes = RequestUtils.serialize(responseHeader.data(), responseHeader.headerVersion(), body, version);
+        ByteBuffer bytes;
+        try {
+            bytes = RequestUtils.serialize(responseHeader.data(), responseHeader.headerVersion(), body, version);
+        } finally {
+            if (body instanceof AutoCloseable held) {
+                closeQuietly(held);
+            }
+        }
         ctx.write(Unpooled.wrappedBuffer(bytes)); // LengthFieldPrepender adds the size
+    }
+
+    private static void closeQuietly(AutoCloseable held) {
+        try {
+            held.close();
+        } catch (Exception e) {
+            LOG.warn("releasing a response's buffers failed", e);
+        }
     }
 
     @Override
