@@ -89,6 +89,7 @@ final class StoreOpener {
     private final Given given;
     /** What this open made so far, closed in reverse order if a step fails; the store takes the list over. */
     private final List<AutoCloseable> owned = new ArrayList<>();
+    private boolean opened;
 
     StoreOpener(StoreSettings settings, StoreSizes sizes, Given given) {
         this.settings = settings;
@@ -98,6 +99,10 @@ final class StoreOpener {
 
     /** Opens the store (see the class comment); {@link Strata.Builder#build()} documents the exceptions. */
     DurableStreamStore open() {
+        if (opened) {
+            throw new IllegalStateException("a StoreOpener opens one store: open() was already called");
+        }
+        opened = true;
         long startNanos = System.nanoTime();
         try {
             Path walFile = settings.location().walFile();
