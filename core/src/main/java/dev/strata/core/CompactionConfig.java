@@ -1,9 +1,12 @@
 package dev.strata.core;
 
+import dev.strata.core.settings.CompactionSettings;
+import dev.strata.core.settings.CompactionSizes;
 import java.time.Duration;
 
 /**
- * Settings of compaction and garbage collection, validated by {@link Strata.Builder}. Immutable.
+ * Settings of compaction and garbage collection, from the validated {@link CompactionSettings} and the
+ * {@link CompactionSizes} derived from them. Immutable.
  *
  * @param interval time between scheduled cycles; {@link Duration#ZERO} runs none (only
  *     {@link DurableStreamStore#compact()})
@@ -20,8 +23,11 @@ import java.time.Duration;
 record CompactionConfig(Duration interval, CompactionPlanner.Settings planner, Duration gracePeriod, Duration orphanTtl,
         long bytesPerSecond, long readChunkBytes) {
 
-    /** The read chunk of a store that reads {@code maxInFlightReadBytes} at once for users: at most 8 MiB. */
-    static long readChunkBytes(long maxInFlightReadBytes) {
-        return Math.min(8L << 20, maxInFlightReadBytes);
+    /** The configuration of a store with these settings and sizes. */
+    static CompactionConfig of(CompactionSettings settings, CompactionSizes sizes) {
+        return new CompactionConfig(settings.interval(), new CompactionPlanner.Settings(sizes.targetObjectBytes(),
+                sizes.splitBytes(), sizes.splitAgeMillis(), sizes.maxDeadFraction(), sizes.maxInputBytes(),
+                sizes.maxSmallObjects()), settings.garbageGracePeriod(), settings.orphanTtl(), settings.bytesPerSecond(),
+                sizes.readChunkBytes());
     }
 }

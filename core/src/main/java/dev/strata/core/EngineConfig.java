@@ -1,9 +1,12 @@
 package dev.strata.core;
 
+import dev.strata.core.settings.StoreSettings;
+import dev.strata.core.settings.StoreSizes;
 import java.time.Duration;
 
 /**
- * The engine's tunables, validated by {@link Strata.Builder}. Immutable.
+ * The engine's tunables, from the validated {@link StoreSettings} and the {@link StoreSizes} derived from
+ * them. Immutable.
  *
  * @param maxBatchBytes largest payload of one appended batch
  * @param uploadThresholdBytes unuploaded bytes that trigger an upload
@@ -17,4 +20,11 @@ import java.time.Duration;
  */
 record EngineConfig(int maxBatchBytes, long uploadThresholdBytes, Duration uploadInterval, Duration uploadRetryBackoff,
         Duration appendBackpressureWait, int objectBlockBytes, long streamObjectThresholdBytes) {
+
+    /** The tunables of a store with these settings and sizes. */
+    static EngineConfig of(StoreSettings settings, StoreSizes sizes) {
+        return new EngineConfig(sizes.maxBatchBytes(), sizes.uploadThresholdBytes(), settings.upload().interval(),
+                settings.upload().retryBackoff(), settings.append().backpressureWait(), settings.upload().objectBlockBytes(),
+                settings.upload().streamObjectThresholdBytes());
+    }
 }

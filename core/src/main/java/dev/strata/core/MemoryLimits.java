@@ -2,7 +2,8 @@ package dev.strata.core;
 
 /**
  * The most memory a store holds outside the Java heap, by component, from its configuration
- * ({@link DurableStreamStore#memoryLimits()}). Size the JVM's direct memory
+ * ({@link DurableStreamStore#memoryLimits()}; computed by
+ * {@link dev.strata.core.settings.StoreSizes#memoryLimits}). Size the JVM's direct memory
  * ({@code -XX:MaxDirectMemorySize}) to at least {@link #directBytes()} plus what else the process
  * uses; the store then never fails for lack of direct memory, whatever its load.
  *
@@ -35,19 +36,6 @@ public record MemoryLimits(long logCacheBytes, long walBytes, long blockCacheByt
     /** The total: the store's direct memory never exceeds it. */
     public long directBytes() {
         return logCacheBytes + walBytes + blockCacheBytes + inFlightReadBytes + compactionBytes + poolAllowanceBytes;
-    }
-
-    /**
-     * The limits of a store with these settings.
-     *
-     * @param arenas direct arenas of the pooled allocator, each keeping up to one partly used chunk
-     * @param chunkBytes the pool's chunk size
-     */
-    static MemoryLimits of(long logCacheBytes, long walBytes, long blockCacheBytes, long inFlightReadBytes,
-            long compactionBytes, int arenas, long chunkBytes) {
-        long pooled = logCacheBytes + blockCacheBytes + inFlightReadBytes + compactionBytes;
-        return new MemoryLimits(logCacheBytes, walBytes, blockCacheBytes, inFlightReadBytes, compactionBytes,
-                pooled / 4 + (long) arenas * chunkBytes);
     }
 
     @Override

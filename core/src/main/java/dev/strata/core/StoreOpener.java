@@ -1,0 +1,338 @@
+package dev.strata.core;
+
+import dev.strata.api.CorruptDataException;
+import dev.strata.api.StorageException;
+import dev.strata.api.StrataException;
+import dev.strata.cache.LogCache;
+import dev.strata.core.metadata.ManifestMetadataStore;
+import dev.strata.core.metadata.MetadataStore;
+import dev.strata.core.settings.StoreSettings;
+import dev.strata.core.settings.StoreSizes;
+import dev.strata.objectstore.ObjectStorage;
+import dev.strata.objectstore.ObjectStorages;
+import dev.strata.objectstore.format.StreamBatchCodec;
+import dev.strata.wal.BlockDeviceWal;
+import dev.strata.wal.OwnershipLock;
+import dev.strata.wal.WalOptions;
+import dev.strata.wal.WriteAheadLog;
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.buffer.PooledByteBufAllocator;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Clock;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.Executor;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
+import java.util.function.Supplier;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Runs the open sequence of a store from validated settings and their sizes, once:
+ * <ol>
+ *   <li><b>Ownership</b>: the data directory's and the WAL's locks, before any other side effect, so a
+ *       refused open changes nothing.</li>
+ *   <li><b>WAL</b>: opened, and refused if it cannot serve these sizes (a file smaller than
+ *       {@code walCapacity}, a block size the largest batch does not fit), still before the metadata.</li>
+ *   <li><b>Object store and metadata</b>: requests bounded by {@code objectStoreOpenTimeout} until serving.</li>
+ *   <li><b>Register node</b>: fences earlier processes on the same metadata; the WAL records the epoch.</li>
+ *   <li><b>Components</b>: LogCache, executors, the store with its memory limits and metrics.</li>
+ *   <li><b>Replay</b> what the WAL holds beyond the committed data; <b>flush</b> it (a failure is left to
+ *       background uploads); <b>start</b> serving.</li>
+ * </ol>
+ *
+ * <p>Failure: whatever step fails, everything opened so far is closed, in reverse order of opening
+ * (the store first, once it exists, then each part; each close is idempotent), close failures are
+ * added to the exception as suppressed, and the exception is rethrown unchanged. Components the caller
+ * gave (object storage, metadata store, executors) are never closed. Not thread-safe: one opener opens
+ * one store, on the caller's thread.
+ */
+final class StoreOpener {
+    private static final Logger LOG = LoggerFactory.getLogger(Strata.class); // logged as the builder always was
+
+    /** The default callback executor's threads. */
+    private static final int CALLBACK_THREADS = 2;
+    /** The default read executor's threads. */
+    private static final int READ_THREADS = 4;
+
+    /**
+     * Components the caller gives instead of the store making its own; null where not given (the store
+     * then owns and closes what it makes). The store never closes a given one.
+     */
+    record Given(ObjectStorage objectStorage, MetadataStore metadataStore, Function<WalOptions, BlockDeviceWal> walOpener,
+            Executor callbackExecutor, Executor readExecutor, MetricsFactory metrics, Clock clock) {
+        Given {
+            if (walOpener == null || clock == null) {
+                throw new IllegalArgumentException("walOpener and clock must be given: walOpener=" + walOpener
+                        + " clock=" + clock);
+            }
+        }
+    }
+
+    /** Makes the store's metrics once its parts exist (Micrometer stays off the class path without it). */
+    interface MetricsFactory {
+        StoreMetrics create(WriteAheadLog wal, LogCache logCache, Supplier<StorageSummary> summary, MemoryLimits limits);
+    }
+
+    private final StoreSettings settings;
+    private final StoreSizes sizes;
+    private final Given given;
+    /** What this open made so far, closed in reverse order if a step fails; the store takes the list over. */
+    private final List<AutoCloseable> owned = new ArrayList<>();
+    private boolean opened;
+
+    StoreOpener(StoreSettings settings, StoreSizes sizes, Given given) {
+        this.settings = settings;
+        this.sizes = sizes;
+        this.given = given;
+    }
+
+    /** Opens the store (see the class comment); {@link Strata.Builder#build()} documents the exceptions. */
+    DurableStreamStore open() {
+        if (opened) {
+            throw new IllegalStateException("a StoreOpener opens one store: open() was already called");
+        }
+        opened = true;
+        long startNanos = System.nanoTime();
+        try {
+            Path walFile = settings.location().walFile();
+            OwnershipLock walLock = lock(walFile);
+            BlockDeviceWal wal = openWal(walFile, walLock);
+            OpenDeadlineStorage storage = openObjectStore();
+            MetadataStore metadata = openMetadata(storage);
+            long nodeEpoch = registerNode(metadata);
+            wal.assignNodeEpoch(nodeEpoch);
+            Assembled assembled = assemble(wal, metadata, storage);
+            DefaultStreamStore store = assembled.store();
+            try {
+                recoverAndStart(store, assembled.logCache(), wal, metadata, storage, nodeEpoch, startNanos);
+                return store;
+            } catch (RuntimeException | Error e) {
+                store.close(); // closes what it owns (the list below) in reverse order
+                throw e;
+            }
+        } catch (RuntimeException | Error e) {
+            closeOwned(e);
+            throw e;
+        }
+    }
+
+    /** Step 1: the data directory's and the WAL's locks, before any other side effect. */
+    private OwnershipLock lock(Path walFile) {
+        settings.location().dataDir().ifPresent(dir -> {
+            createDirectories(dir, "dataDir");
+            owned.add(OwnershipLock.forDirectory(dir));
+        });
+        if (walFile.toAbsolutePath().getParent() != null) {
+            createDirectories(walFile.toAbsolutePath().getParent(), "walPath");
+        }
+        OwnershipLock walLock = OwnershipLock.forWal(walFile); // also refuses a directory, naming walPath
+        owned.add(walLock); // the WAL takes it over; closing it twice is harmless
+        return walLock;
+    }
+
+    /**
+     * Step 2, still before the metadata: a WAL this store cannot use (smaller than configured, a block
+     * size its batches do not fit) fails the open before the node registration fences anyone.
+     */
+    private BlockDeviceWal openWal(Path walFile, OwnershipLock walLock) {
+        BlockDeviceWal wal = given.walOpener().apply(WalOptions.builder(walFile)
+                .capacityBytes(sizes.walCapacityBytes())
+                .writeBufferBytes(sizes.walWriteBufferBytes())
+                .backend(settings.wal().backend())
+                .unsafeSkipSync(settings.wal().unsafeSkipSync())
+                .ownershipLock(walLock)
+                // the engine's WAL callback (onDurable) is short and never blocks; it hands
+                // user completions to the stream's lane: no WAL callback thread in between
+                .inlineCallbacks(true)
+                .build());
+        owned.add(wal);
+        if (!wal.isBlockDevice() && wal.capacity() < sizes.walCapacityBytes()) {
+            // An existing WAL file keeps the capacity it was made with; less than asked for is
+            // less room to ride out an object-store outage than the operator planned.
+            throw new StorageException("walCapacity: the WAL file " + walFile + " has capacity " + wal.capacity()
+                    + " bytes, less than walCapacity (" + sizes.walCapacityBytes() + "): set walCapacity("
+                    + wal.capacity() + ") to use it as it is", false);
+        }
+        if (sizes.maxRecordBytes() > wal.maxRecordBytes()) { // only on a device with blocks over 64 KiB
+            throw new StorageException("maxBatchBytes (" + sizes.maxBatchBytes() + ") does not fit in one write of"
+                    + " the WAL " + walFile + " (block size " + wal.blockSize() + "): it allows batches up to "
+                    + (wal.maxRecordBytes() - StreamBatchCodec.headerSize()) + " bytes", false);
+        }
+        return wal;
+    }
+
+    /** Step 3: the object store, given or opened from its URI, with each request bounded until serving. */
+    private OpenDeadlineStorage openObjectStore() {
+        ObjectStorage storage = given.objectStorage();
+        if (storage == null) {
+            URI uri = settings.location().objectStoreUri().orElseThrow();
+            if ("file".equals(uri.getScheme())) {
+                createDirectories(Path.of(uri), "objectStore");
+            }
+            storage = ObjectStorages.fromUri(uri);
+            owned.add(storage);
+        }
+        return new OpenDeadlineStorage(storage, settings.objectStoreOpenTimeout());
+    }
+
+    /** Step 3: the metadata, given or the manifest in the object store. */
+    private MetadataStore openMetadata(ObjectStorage storage) {
+        if (given.metadataStore() != null) {
+            return given.metadataStore();
+        }
+        ManifestMetadataStore manifest = openManifest(storage);
+        manifest.closeTimeout(settings.upload().closeTimeout()); // close() stays bounded during an outage
+        owned.add(manifest);
+        return manifest;
+    }
+
+    /** The store and the LogCache it was made with. */
+    private record Assembled(DefaultStreamStore store, LogCache logCache) {
+    }
+
+    /** Step 5: the LogCache, the executors and the store, with its memory limits and metrics. */
+    private Assembled assemble(BlockDeviceWal wal, MetadataStore metadata, ObjectStorage storage) {
+        LogCache logCache = LogCache.builder().capacityBytes(sizes.logCacheBytes()).blockSizeBytes(sizes.cacheBlockBytes())
+                .build();
+        owned.add(logCache);
+        // The WAL after the cache in the list: the cache is closed after the WAL (reverse order), so
+        // WAL completions at close still find it open.
+        owned.remove(wal);
+        owned.add(wal);
+        Executor callbacks = given.callbackExecutor() != null ? given.callbackExecutor()
+                : ownedPool(CALLBACK_THREADS, "strata-callback"); // closed last: completions of appends in flight at close run on it
+        Executor reads = given.readExecutor() != null ? given.readExecutor() : ownedPool(READ_THREADS, "strata-read");
+
+        ByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
+        DefaultStreamStore store = new DefaultStreamStore(EngineConfig.of(settings, sizes), wal, metadata, storage,
+                logCache, sizes.blockCacheBytes(), sizes.maxInFlightReadBytes(), allocator, callbacks, reads, owned,
+                CompactionConfig.of(settings.compaction(), sizes.compaction()), given.clock());
+        try {
+            MemoryLimits memoryLimits = memoryLimits(wal, allocator);
+            store.setMemoryLimits(memoryLimits);
+            store.setCloseUploadTimeout(settings.upload().closeTimeout());
+            if (given.metrics() != null) {
+                store.setMetrics(given.metrics().create(wal, logCache, store::lastStorageSummary, memoryLimits));
+            }
+            return new Assembled(store, logCache);
+        } catch (RuntimeException | Error e) {
+            store.close(); // closes what it owns; open() closes the list again (each close is idempotent)
+            throw e;
+        }
+    }
+
+    private MemoryLimits memoryLimits(WriteAheadLog wal, ByteBufAllocator allocator) {
+        int arenas = 0;
+        long chunk = 0;
+        if (allocator instanceof PooledByteBufAllocator pooled) {
+            arenas = pooled.metric().numDirectArenas();
+            chunk = pooled.metric().chunkSize();
+        }
+        return sizes.memoryLimits(wal.directMemoryBytes(), arenas, chunk);
+    }
+
+    /** Step 6: replay the WAL, upload what it held, serve. */
+    private void recoverAndStart(DefaultStreamStore store, LogCache logCache, BlockDeviceWal wal, MetadataStore metadata,
+            OpenDeadlineStorage storage, long nodeEpoch, long startNanos) {
+        StoreRecoveryReport report = WalReplay.replay(store, wal, metadata, sizes.uploadThresholdBytes(),
+                logCache::unuploadedBytes, startNanos, settings.openDespiteLostWalData());
+        if (report.wal().acknowledgedDataLost()) {
+            LOG.error("opened despite lost WAL data (openDespiteLostWalData): {}", report.summary());
+        }
+        try {
+            store.uploader().flush().join();
+        } catch (RuntimeException e) {
+            // Serving is still safe: the replayed data is in the WAL and the cache, and
+            // background uploads retry. Recovery never crash-loops on object-store errors.
+            LOG.warn("uploading replayed data failed; background uploads will retry: {}", e.toString());
+        }
+        store.setRecoveryReport(report.withDuration(System.nanoTime() - startNanos));
+        LOG.info("{} (nodeEpoch={}, walBackend={})", store.recoveryReport().summary(), nodeEpoch, wal.backend());
+        storage.disarm();
+        store.start();
+    }
+
+    /** A pool the store owns, shut down after everything else (first in the list, closed last). */
+    private ExecutorService ownedPool(int threads, String name) {
+        ExecutorService pool = Executors.newFixedThreadPool(threads, named(name));
+        owned.add(0, () -> shutdown(pool));
+        return pool;
+    }
+
+    /** Closes what this open made, in reverse order; each failure is added to {@code cause}. */
+    private void closeOwned(Throwable cause) {
+        for (int i = owned.size() - 1; i >= 0; i--) {
+            try {
+                owned.get(i).close();
+            } catch (Exception suppressed) {
+                cause.addSuppressed(suppressed);
+            }
+        }
+    }
+
+    private static long registerNode(MetadataStore metadata) {
+        try {
+            return metadata.registerNode().join();
+        } catch (CompletionException e) {
+            Throwable cause = e.getCause() != null ? e.getCause() : e;
+            if (cause instanceof CorruptDataException corrupt) {
+                throw corrupt;
+            }
+            if (cause instanceof StrataException se) {
+                throw new StorageException("objectStore: cannot register this process in the metadata (is the bucket"
+                        + " writable?): " + se.getMessage(), se.isRetriable(), se);
+            }
+            throw new StorageException("objectStore: cannot register this process in the metadata: " + cause,
+                    false, cause);
+        }
+    }
+
+    private static ManifestMetadataStore openManifest(ObjectStorage storage) {
+        try {
+            return ManifestMetadataStore.open(storage, "");
+        } catch (CorruptDataException e) {
+            throw e; // a damaged manifest is reported as such (build() documents it), never as "bucket missing"
+        } catch (StrataException e) {
+            throw new StorageException("objectStore: cannot open the manifest (is the bucket there and readable?): "
+                    + e.getMessage(), e.isRetriable(), e);
+        }
+    }
+
+    private static void createDirectories(Path dir, String setting) {
+        try {
+            Files.createDirectories(dir);
+        } catch (FileAlreadyExistsException e) {
+            throw new StorageException(setting + ": " + dir + " is not a directory (" + e.getFile() + " is a file)",
+                    false, e);
+        } catch (IOException | SecurityException e) {
+            throw new StorageException(setting + ": cannot create directory " + dir + ": " + e, false, e);
+        }
+    }
+
+    private static ThreadFactory named(String prefix) {
+        AtomicInteger n = new AtomicInteger();
+        return r -> {
+            Thread t = new Thread(r, prefix + "-" + n.getAndIncrement());
+            t.setDaemon(true);
+            return t;
+        };
+    }
+
+    private static void shutdown(ExecutorService executor) throws InterruptedException {
+        executor.shutdown();
+        if (!executor.awaitTermination(10, TimeUnit.SECONDS)) {
+            executor.shutdownNow();
+        }
+    }
+}

@@ -1,0 +1,35 @@
+package dev.strata.core.settings;
+
+import java.time.Duration;
+
+/**
+ * Every setting of a store, by group; each group validated itself, so a {@code StoreSettings} holds
+ * only valid values. Conflicts between groups (an upload threshold above half the cache, a batch the
+ * WAL cannot write) are {@link StoreSizing}'s to find. Immutable.
+ *
+ * @param location where the data lives
+ * @param wal how the WAL is made
+ * @param cache memory for data
+ * @param append limits of one append
+ * @param upload when data goes to objects
+ * @param compaction compaction and garbage collection
+ * @param objectStoreOpenTimeout how long opening waits for any one object-store request, positive
+ * @param openDespiteLostWalData whether to open when the WAL proves acknowledged data was lost
+ * @throws InvalidSettingException if a group is null or the timeout is not positive
+ */
+public record StoreSettings(LocationSettings location, WalSettings wal, CacheSettings cache, AppendSettings append,
+        UploadSettings upload, CompactionSettings compaction, Duration objectStoreOpenTimeout,
+        boolean openDespiteLostWalData) {
+    /** Default bound on each object-store request while opening. */
+    public static final Duration DEFAULT_OBJECT_STORE_OPEN_TIMEOUT = Duration.ofSeconds(10);
+
+    public StoreSettings {
+        SettingChecks.notNull("location", location);
+        SettingChecks.notNull("wal", wal);
+        SettingChecks.notNull("cache", cache);
+        SettingChecks.notNull("append", append);
+        SettingChecks.notNull("upload", upload);
+        SettingChecks.notNull("compaction", compaction);
+        SettingChecks.positive("objectStoreOpenTimeout", objectStoreOpenTimeout);
+    }
+}
