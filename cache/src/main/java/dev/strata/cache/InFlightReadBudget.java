@@ -1,6 +1,7 @@
 package dev.strata.cache;
 
 import com.github.benmanes.caffeine.cache.Ticker;
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.strata.api.BackpressureException;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -28,9 +29,9 @@ final class InFlightReadBudget {
     private final int maxWaiting;
     private final long maxWaitNanos;
     private final Ticker ticker;
-    // guarded by this
+    @GuardedBy("this")
     private long inFlightBytes;
-    // guarded by this
+    @GuardedBy("this")
     private final ArrayDeque<Waiter> waiting = new ArrayDeque<>();
 
     private record Waiter(long bytes, long sinceNanos, Runnable start, Consumer<BackpressureException> reject) {
@@ -114,7 +115,7 @@ final class InFlightReadBudget {
         return waiting.size();
     }
 
-    // guarded by this
+    @GuardedBy("this")
     private boolean fits(long bytes, long limit) {
         return inFlightBytes + bytes <= limit || inFlightBytes == 0;
     }

@@ -1,5 +1,6 @@
 package dev.strata.cache;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.List;
 
 /**
@@ -18,7 +19,8 @@ import java.util.List;
  */
 public final class SealedBlock implements AutoCloseable {
     private final LogCacheBlock block;
-    private List<CachedBatch> batches; // guarded by this; listed on first use, off the cache's locks
+    @GuardedBy("this")
+    private List<CachedBatch> batches; // listed on first use, off the cache's locks
     private boolean closed;
 
     /** @param block a taken block whose buffers the caller retained for this object */

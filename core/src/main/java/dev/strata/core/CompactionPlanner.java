@@ -15,7 +15,7 @@ import java.util.TreeMap;
 
 /**
  * Decides what one compaction cycle does, from the metadata alone (a pure function: no I/O, no
- * clock of its own; {@link CompactionPlannerTest} checks it directly).
+ * clock of its own; {@code CompactionPlannerTest} checks it directly).
  *
  * <h2>Rules</h2>
  * <ol>

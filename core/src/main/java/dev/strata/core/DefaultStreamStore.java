@@ -35,9 +35,9 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The durable {@link StreamStore}: appends go to the WAL, then the LogCache; the {@link Uploader}
+ * The durable {@link dev.strata.api.StreamStore}: appends go to the WAL, then the LogCache; the {@link Uploader}
  * moves them to objects and commits them to the {@link MetadataStore}; fetches read the LogCache
- * or, below it, objects through the {@link BlockCache}. Built by {@link Strata#builder()}.
+ * or, below it, objects through the {@link dev.strata.cache.BlockCache}. Built by {@link Strata#builder()}.
  *
  * <h2>Concurrency</h2>
  * Each stream's {@link StreamState} monitor guards offset assignment and the WAL hand-off, so the

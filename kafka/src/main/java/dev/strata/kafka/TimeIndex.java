@@ -437,7 +437,7 @@ final class TimeIndex {
         long limit = v.totalBytes - keepBytes; // a batch may be the new start if the bytes before it are at most this
         return v.first(v.start, e -> e.nextOffset() > logStartOffset).thenCompose(s -> v.first(s, e -> e.bytesBefore() > limit)
                 .thenCompose(after -> {
-                    if (after == s) {
+                    if (after.longValue() == s.longValue()) { // boxed positions: == on Long holds below 128 only
                         return CompletableFuture.completedFuture(logStartOffset);
                     }
                     return v.at(after - 1).thenCompose(e -> {

@@ -116,6 +116,28 @@ class RetentionTest {
         log.close();
     }
 
+    /**
+     * Nothing to delete by size, on a log whose time index was trimmed past its 128th entry: the
+     * size rule compared two boxed index positions by reference (Error Prone's
+     * BoxedPrimitiveEquality), which holds only for positions Long.valueOf caches (below 128), so it
+     * went on to read the entry before the index's start, which is gone, and retention failed.
+     */
+    @Test
+    void retentionBytesWithNothingToDeleteAfterTheIndexWasTrimmedPast128Entries() {
+        PartitionLogConfig oneEntryPerBatch = PartitionLogConfig.builder().timestampType(TimestampType.CREATE_TIME)
+                .clock(clock).messageTimestampAfterMaxMs(Long.MAX_VALUE).snapshotIntervalBytes(16 * 1024)
+                .indexIntervalBytes(1).retentionMs(-1).retentionBytes(1L << 30).build();
+        KafkaPartitionLog log = KafkaPartitionLog.create(store, 0, oneEntryPerBatch).join();
+        for (int i = 0; i < 200; i++) {
+            log.appendAsLeader(batch(1, NOW), 0).join();
+        }
+        assertThat(log.deleteRecords(150).join()).isEqualTo(150);
+
+        assertThat(log.applyRetention().join()).as("less than retention.bytes remains").isEqualTo(150);
+        assertThat(batches(log)).hasSize(50);
+        log.close();
+    }
+
     @Test
     void retentionBytesKeepsAtLeastTheLimitInWholeBatches() {
         KafkaPartitionLog log = KafkaPartitionLog.create(store, 0, config(-1, 20_000)).join();

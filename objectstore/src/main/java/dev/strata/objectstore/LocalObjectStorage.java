@@ -48,7 +48,7 @@ import org.slf4j.LoggerFactory;
  *
  * <pre>
  * Durability:
- *   A write goes to a temporary file next to the target (".strata-tmp-<uuid>", never listed and not a
+ *   A write goes to a temporary file next to the target (".strata-tmp-&lt;uuid&gt;", never listed and not a
  *   valid key segment), is fsynced, then renamed over the target (or hard-linked to it, for
  *   ifAbsent), and the directory is fsynced. After put's future completes the object survives a
  *   crash; before that, a reader sees the old object or none, never a partial one. Temporary files
@@ -78,7 +78,7 @@ import org.slf4j.LoggerFactory;
  *   process owns a directory, as the embedded default does), not against other processes.
  *
  * ETags:
- *   A 64-bit fingerprint of the content plus its length: "<crc32c><crc32>-<length>" in hex, both
+ *   A 64-bit fingerprint of the content plus its length: "&lt;crc32c&gt;&lt;crc32&gt;-&lt;length&gt;" in hex, both
  *   CRCs of the whole content, computed while writing and remembered per key; on a miss (e.g.
  *   after a restart) head recomputes it by reading the file. list returns a null ETag rather than
  *   reading every file. Why not MD5 (what S3 uses for single-part objects): it cost about half of

@@ -1,5 +1,6 @@
 package dev.strata.objectstore;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.ExecutionException;
@@ -35,7 +36,8 @@ public final class Retrier {
     private final RetryPolicy policy;
     private final Scheduler scheduler;
     private final LongSupplier nanoClock;
-    private final RandomGenerator random; // guarded by: this
+    @GuardedBy("this")
+    private final RandomGenerator random; // not thread-safe itself
 
     public Retrier(RetryPolicy policy, Scheduler scheduler, LongSupplier nanoClock, RandomGenerator random) {
         this.policy = policy;

@@ -52,8 +52,10 @@ final class ChangeBatch {
      * leaves the batch as it was.
      *
      * @return the stream's record after the change, for a stream change other than a delete; else null
-     * @throws dev.strata.api.StreamFencedException, dev.strata.api.StreamNotFoundException,
-     *     IllegalStateException as {@link MetadataState#validate}
+     * @throws dev.strata.api.StreamFencedException as {@link MetadataState#validate}
+     * @throws dev.strata.api.StreamNotFoundException as {@link MetadataState#validate}
+     * @throws IllegalStateException as {@link MetadataState#validate}, or if the change must go in a
+     *     log entry of its own
      */
     StreamMetadata add(MetadataChange change) {
         if (!accepts(change)) {

@@ -142,7 +142,9 @@ public final class MetadataState {
      * rejected, nothing is applied. An entry holds one change of any kind, or any number of stream
      * changes (create, open, trim, delete).
      *
-     * @throws StreamFencedException, StreamNotFoundException, IllegalStateException as {@link #validate}
+     * @throws StreamFencedException as {@link #validate}
+     * @throws StreamNotFoundException as {@link #validate}
+     * @throws IllegalStateException as {@link #validate}
      */
     public void apply(List<MetadataChange> changes) {
         if (changes.isEmpty()) {

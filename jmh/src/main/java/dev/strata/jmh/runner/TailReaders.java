@@ -14,7 +14,7 @@ import org.HdrHistogram.Histogram;
  * Tailing readers: one thread polls every stream at its read position (a fetch at the end returns
  * empty at once), verifies each record's bytes and records end-to-end latency, from the append's
  * intended time (the batch's base timestamp, see {@link LoadDriver}) to the moment it was read.
- * After {@link #finishAt} it reads until each stream reaches the given end, then stops.
+ * After {@link #finishAndAwait} it reads until each stream reaches its acknowledged end, then stops.
  */
 final class TailReaders {
     /** Pause after a round that found nothing new: a poller's interval, short next to latencies measured. */

@@ -1,5 +1,6 @@
 package dev.strata.objectstore.s3;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.nio.ByteBuffer;
@@ -33,10 +34,11 @@ final class ByteBufResponseTransformer
     private volatile GetObjectResponse response;
     private final Object lock = new Object();
     /**
-     * The body being received, until it is handed over or released. Guarded by: lock. A failure the
+     * The body being received, until it is handed over or released. A failure the
      * SDK reports through {@link #exceptionOccurred} (e.g. the connection closed mid-body) may come
      * without a signal to the subscriber, so whichever comes first releases it.
      */
+    @GuardedBy("lock")
     private ByteBuf body;
 
     ByteBufResponseTransformer(ByteBufAllocator allocator) {

@@ -1,5 +1,6 @@
 package dev.strata.objectstore.s3;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectUpload;
 import dev.strata.objectstore.Operation;
@@ -34,7 +35,7 @@ import software.amazon.awssdk.services.s3.model.CompletedPart;
  *   fail with that error. Parts are retried (idempotent); a conditional complete only when throttled.
  *
  * Concurrency: one producer thread calls write/complete/abort; part completions arrive on SDK
- * threads. Every field below is guarded by: this.
+ * threads. The mutable fields are guarded by this ({@code @GuardedBy}, checked at compile time).
  * Buffers: each part's composite is released when its request (with retries) finished.
  * </pre>
  */
@@ -48,14 +49,22 @@ final class S3Upload implements ObjectUpload {
     private final int partSize;
     private final int maxPartsInFlight;
 
-    private CompositeByteBuf pending; // guarded by: this
-    private long bytesWritten; // guarded by: this
-    private CompletableFuture<String> uploadId; // guarded by: this; null until the first part
-    private final List<CompletableFuture<CompletedPart>> parts = new ArrayList<>(); // guarded by: this
-    private int inFlight; // guarded by: this
-    private final ArrayDeque<CompletableFuture<Void>> waiters = new ArrayDeque<>(); // guarded by: this
-    private Throwable failure; // guarded by: this
-    private boolean finished; // guarded by: this
+    @GuardedBy("this")
+    private CompositeByteBuf pending;
+    @GuardedBy("this")
+    private long bytesWritten;
+    @GuardedBy("this")
+    private CompletableFuture<String> uploadId; // null until the first part
+    @GuardedBy("this")
+    private final List<CompletableFuture<CompletedPart>> parts = new ArrayList<>();
+    @GuardedBy("this")
+    private int inFlight;
+    @GuardedBy("this")
+    private final ArrayDeque<CompletableFuture<Void>> waiters = new ArrayDeque<>();
+    @GuardedBy("this")
+    private Throwable failure;
+    @GuardedBy("this")
+    private boolean finished;
 
     S3Upload(S3ObjectStorage storage, String key, String s3Key, PutCondition condition, int partSize,
              int maxPartsInFlight) {
@@ -108,6 +117,7 @@ final class S3Upload implements ObjectUpload {
     }
 
     /** Sends {@code pending} as the next part. Caller holds the lock. */
+    @GuardedBy("this")
     private void sendPart() {
         CompositeByteBuf part = pending;
         pending = newComposite();
