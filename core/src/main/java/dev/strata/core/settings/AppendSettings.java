@@ -6,10 +6,11 @@ import java.util.OptionalInt;
 /**
  * Limits of one append. Validated on construction. Immutable.
  *
+ * <p>The canonical constructor throws {@link InvalidSettingException} if a value is out of range.
+ *
  * @param maxBatchBytes the largest batch payload as the user set it, in [1, {@link #MAX_BATCH_BYTES}];
  *     empty: derived by {@link StoreSizing}
  * @param backpressureWait how long an append waits for the limit that refused it before failing, zero or more
- * @throws InvalidSettingException if a value is out of range
  */
 public record AppendSettings(OptionalInt maxBatchBytes, Duration backpressureWait) {
     /** Default largest batch payload (smaller where a small WAL or LogCache set by the user needs it). */

@@ -6,10 +6,11 @@ import java.util.OptionalLong;
  * Memory for data: the LogCache (recent appends and what awaits upload), the BlockCache (object blocks
  * for catch-up reads) and the bound on object reads in flight. Validated on construction. Immutable.
  *
+ * <p>The canonical constructor throws {@link InvalidSettingException} if a size is under 1 MiB.
+ *
  * @param logCacheBytes the LogCache as the user set it (at least 1 MiB); empty: derived by {@link StoreSizing}
  * @param blockCacheBytes the BlockCache, at least 1 MiB
  * @param maxInFlightReadBytes bytes being read from objects at once, at least 1 MiB
- * @throws InvalidSettingException if a size is under 1 MiB
  */
 public record CacheSettings(OptionalLong logCacheBytes, long blockCacheBytes, long maxInFlightReadBytes) {
     /** Default LogCache size: recent data for tailing readers plus what awaits upload. */

@@ -6,13 +6,14 @@ import java.time.Duration;
  * Compaction and garbage collection as the user chose them; the planner's derived limits are in
  * {@link CompactionSizes}. Validated on construction. Immutable.
  *
+ * <p>The canonical constructor throws {@link InvalidSettingException} if a value is out of range.
+ *
  * @param interval time between cycles, zero or more (zero schedules none)
  * @param targetObjectBytes size compaction aims at for the objects it writes, at least 1
  * @param streamSetSplitAge age after which a stream's data leaves stream-set objects, zero or more
  * @param garbageGracePeriod how long a replaced object stays readable before it is deleted, zero or more
  * @param orphanTtl how long an unreferenced object found by listing waits before it is deleted, zero or more
  * @param bytesPerSecond limit on compaction reads, zero or more (zero: no limit)
- * @throws InvalidSettingException if a value is out of range
  */
 public record CompactionSettings(Duration interval, long targetObjectBytes, Duration streamSetSplitAge,
         Duration garbageGracePeriod, Duration orphanTtl, long bytesPerSecond) {

@@ -7,6 +7,8 @@ import java.time.Duration;
  * only valid values. Conflicts between groups (an upload threshold above half the cache, a batch the
  * WAL cannot write) are {@link StoreSizing}'s to find. Immutable.
  *
+ * <p>The canonical constructor throws {@link InvalidSettingException} if a group is null or the timeout is not positive.
+ *
  * @param location where the data lives
  * @param wal how the WAL is made
  * @param cache memory for data
@@ -15,7 +17,6 @@ import java.time.Duration;
  * @param compaction compaction and garbage collection
  * @param objectStoreOpenTimeout how long opening waits for any one object-store request, positive
  * @param openDespiteLostWalData whether to open when the WAL proves acknowledged data was lost
- * @throws InvalidSettingException if a group is null or the timeout is not positive
  */
 public record StoreSettings(LocationSettings location, WalSettings wal, CacheSettings cache, AppendSettings append,
         UploadSettings upload, CompactionSettings compaction, Duration objectStoreOpenTimeout,

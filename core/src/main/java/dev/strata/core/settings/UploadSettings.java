@@ -6,6 +6,8 @@ import java.util.OptionalLong;
 /**
  * When and how acknowledged data goes to the object store. Validated on construction. Immutable.
  *
+ * <p>The canonical constructor throws {@link InvalidSettingException} if a value is out of range.
+ *
  * @param thresholdBytes unuploaded bytes that trigger an upload, as the user set it (at least 1);
  *     empty: derived by {@link StoreSizing}
  * @param interval longest time acknowledged data waits before an upload starts, positive
@@ -14,7 +16,6 @@ import java.util.OptionalLong;
  * @param streamObjectThresholdBytes a stream with at least this many bytes in one upload gets its own
  *     stream object, at least 1
  * @param closeTimeout how long {@code close()} waits for its final upload, zero or more
- * @throws InvalidSettingException if a value is out of range
  */
 public record UploadSettings(OptionalLong thresholdBytes, Duration interval, Duration retryBackoff,
         int objectBlockBytes, long streamObjectThresholdBytes, Duration closeTimeout) {

@@ -6,11 +6,12 @@ import java.util.OptionalLong;
 /**
  * How the WAL is made. Validated on construction. Immutable.
  *
+ * <p>The canonical constructor throws {@link InvalidSettingException} if the capacity is out of range or the backend is null.
+ *
  * @param capacityBytes the WAL file's size as the user set it (a multiple of 4096, at least
  *     {@link #MIN_CAPACITY_BYTES}); empty: derived by {@link StoreSizing}
  * @param backend the I/O backend
  * @param unsafeSkipSync benchmarks only: acknowledge without syncing
- * @throws InvalidSettingException if the capacity is out of range or the backend is null
  */
 public record WalSettings(OptionalLong capacityBytes, WalOptions.Backend backend, boolean unsafeSkipSync) {
     /** Default WAL size: 1 GiB holds minutes of data at typical rates until it reaches objects. */
