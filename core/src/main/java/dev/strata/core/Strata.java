@@ -533,9 +533,6 @@ public final class Strata {
                         .backend(walBackend)
                         .unsafeSkipSync(unsafeSkipWalSync)
                         .ownershipLock(walLock)
-                        // the engine's WAL callback (onDurable) is short and never blocks; it hands
-                        // user completions to the stream's lane: no WAL callback thread in between
-                        .inlineCallbacks(true)
                         .build());
                 owned.add(blockWal);
                 if (!blockWal.isBlockDevice() && blockWal.capacity() < sizes.walCapacityBytes()) {

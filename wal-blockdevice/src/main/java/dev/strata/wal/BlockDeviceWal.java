@@ -22,9 +22,6 @@ import java.util.OptionalLong;
 import java.util.ServiceLoader;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentLinkedQueue;
-import java.util.concurrent.Executor;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.locks.Condition;
@@ -39,9 +36,8 @@ import org.slf4j.LoggerFactory;
  * {@link WalRecordDescriptor}) after two alternating header slots (see {@link WalHeaderDescriptor}),
  * written with O_DIRECT through io_uring or a {@code FileChannel}, with group commit.
  *
- * <p>Thread-safety: thread-safe. Futures complete in append order, on the callback executor (see
- * {@link WalOptions.Builder#callbackExecutor}) or inline (see {@link WalOptions.Builder#inlineCallbacks}
- * and {@link WalOptions.Builder#callerWritesWhenIdle}).
+ * <p>Thread-safety: thread-safe. Futures complete in append order, on the thread that learned of
+ * the write's outcome (see {@link WriteAheadLog} and {@link WalOptions.Builder#callerWritesWhenIdle}).
  *
  * <p>Failure: see {@link WriteAheadLog}. {@link #open} fails with {@link StorageException} if the
  * file cannot be opened or read, with {@link UnsupportedWalFormatException} (a
@@ -61,11 +57,9 @@ public final class BlockDeviceWal implements WriteAheadLog {
      * after releasing the lock, so the latency path has no thread hand-off. A writer thread
      * ("strata-wal-N") writes header updates (trim), drains at close, and submits instead when a
      * rate limit is configured (it may then park waiting for tokens). The backend reports
-     * completions on its own threads; they update state under the lock and hand the futures to
-     * complete to the callback executor, in order, while still holding the lock, so the
-     * executor sees them in append order. No I/O and no user callback runs under the lock.
-     * With inlineCallbacks there is no callback executor: the completions go, in order and under
-     * the lock, into `inlineQueue`, and the thread that reported the write (a backend thread, or
+     * completions on its own threads; they update state under the lock. No I/O and no user
+     * callback runs under the lock. The futures to complete go, in order and under the lock, into
+     * `inlineQueue`, and the thread that reported the write (a backend thread, or
      * the writer thread) runs them after releasing the lock; one thread at a time (`inlineRunning`)
      * so they stay in order. Appending threads never run them (they may hold the caller's locks,
      * which the callbacks take: the engine's stream locks): a completion reported on an
@@ -130,11 +124,8 @@ public final class BlockDeviceWal implements WriteAheadLog {
     private volatile boolean ready;
     private RecoveryReport report; // written once under initLock before ready is set
     private OptionalLong assignedNodeEpoch = OptionalLong.empty(); // guarded by: initLock
-    private final Executor callbackExecutor;
-    private final ExecutorService ownedCallbackExecutor;
-    private final boolean inlineCallbacks;
     private final boolean callerWrites;
-    /** Inline mode: completions in dispatch order (added under the lock), run without it; see Design. */
+    /** Completions in dispatch order (added under the lock), run without it; see Design. */
     private final ConcurrentLinkedQueue<Runnable> inlineQueue = new ConcurrentLinkedQueue<>();
     private final AtomicBoolean inlineRunning = new AtomicBoolean();
     private final TokenBucket opsLimit;
@@ -186,25 +177,10 @@ public final class BlockDeviceWal implements WriteAheadLog {
         for (int i = 0; i < backend.maxInFlight() + 2; i++) {
             freeBuffers.add(Buffers.allocateAligned(options.writeBufferBytes(), blockSize));
         }
-        this.inlineCallbacks = options.inlineCallbacks();
-        if (inlineCallbacks) {
-            this.callbackExecutor = null;
-            this.ownedCallbackExecutor = null;
-        } else if (options.callbackExecutor() != null) {
-            this.callbackExecutor = options.callbackExecutor();
-            this.ownedCallbackExecutor = null;
-        } else {
-            this.ownedCallbackExecutor = Executors.newSingleThreadExecutor(r -> {
-                Thread t = new Thread(r, "strata-wal-callback-" + id);
-                t.setDaemon(true);
-                return t;
-            });
-            this.callbackExecutor = ownedCallbackExecutor;
-        }
         this.opsLimit = options.maxWriteOpsPerSecond() > 0 ? new TokenBucket(options.maxWriteOpsPerSecond(), System::nanoTime) : null;
         this.bytesLimit = options.maxWriteBytesPerSecond() > 0 ? new TokenBucket(options.maxWriteBytesPerSecond(), System::nanoTime) : null;
         this.rateLimited = opsLimit != null || bytesLimit != null;
-        this.callerWrites = options.callerWritesWhenIdle() && inlineCallbacks && !rateLimited && backend.canWriteNow();
+        this.callerWrites = options.callerWritesWhenIdle() && !rateLimited && backend.canWriteNow();
         this.writer = new Thread(this::runWriter, "strata-wal-" + id);
         this.writer.setDaemon(true);
     }
@@ -324,10 +300,9 @@ public final class BlockDeviceWal implements WriteAheadLog {
             }
             backend = wrapBackend.apply(backend);
             BlockDeviceWal wal = new BlockDeviceWal(options, file, backend, h, params, maxRecord);
-            String callbacks = !options.inlineCallbacks() ? "executor" : wal.callerWrites ? "inline+callerWrites" : "inline";
             LOG.info("WAL open: file={} backend={} blockSize={} capacity={} trimPosition={} durable={} maxInFlight={}"
-                    + " callbacks={}", path, backend.name(), bs, h.capacity(), h.trimPosition(), durable,
-                    backend.maxInFlight(), callbacks);
+                    + " callerWrites={}", path, backend.name(), bs, h.capacity(), h.trimPosition(), durable,
+                    backend.maxInFlight(), wal.callerWrites);
             return wal;
         } catch (IOException e) {
             closeQuietly(backend);
@@ -961,7 +936,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
     }
 
     /**
-     * Inline mode: runs queued completions in order, one thread at a time, without the lock. A
+     * Runs queued completions in order, one thread at a time, without the lock. A
      * thread that finds another one running them leaves: that one re-checks the queue after
      * clearing its flag, so nothing queued is left behind.
      */
@@ -1009,22 +984,12 @@ public final class BlockDeviceWal implements WriteAheadLog {
         dispatch(completions);
     }
 
-    /** Hands completions to the callback executor in order. Holds: lock. */
+    /** Queues completions, in order, for the thread that runs callbacks. Holds: lock. */
     private void dispatch(List<Runnable> completions) {
         if (completions.isEmpty()) {
             return;
         }
-        Runnable all = () -> completions.forEach(Runnable::run);
-        if (inlineCallbacks) {
-            inlineQueue.add(all);
-            return;
-        }
-        try {
-            callbackExecutor.execute(all);
-        } catch (RuntimeException e) {
-            LOG.error("WAL callback executor rejected completions, running them inline: file={}", file.path(), e);
-            all.run();
-        }
+        inlineQueue.add(() -> completions.forEach(Runnable::run));
     }
 
     /** Enters the failed state (once). Holds: lock. */
@@ -1232,9 +1197,6 @@ public final class BlockDeviceWal implements WriteAheadLog {
         closeQuietly(backend);
         runInlineCallbacks(); // nothing should be left; never leave a future behind
         closeQuietly(file);
-        if (ownedCallbackExecutor != null) {
-            ownedCallbackExecutor.shutdown();
-        }
         if (interrupted) {
             Thread.currentThread().interrupt();
         }
