@@ -152,9 +152,6 @@ final class StoreOpener {
                 .backend(settings.wal().backend())
                 .unsafeSkipSync(settings.wal().unsafeSkipSync())
                 .ownershipLock(walLock)
-                // the engine's WAL callback (onDurable) is short and never blocks; it hands
-                // user completions to the stream's lane: no WAL callback thread in between
-                .inlineCallbacks(true)
                 .build());
         owned.add(wal);
         if (!wal.isBlockDevice() && wal.capacity() < sizes.walCapacityBytes()) {

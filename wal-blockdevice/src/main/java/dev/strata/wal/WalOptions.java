@@ -3,7 +3,6 @@ package dev.strata.wal;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.OptionalLong;
-import java.util.concurrent.Executor;
 
 /**
  * Immutable configuration of a {@link BlockDeviceWal}, built by a validating {@link Builder}.
@@ -47,8 +46,6 @@ public final class WalOptions {
     private final long maxWriteOpsPerSecond;
     private final long maxWriteBytesPerSecond;
     private final OptionalLong nodeEpoch;
-    private final Executor callbackExecutor;
-    private final boolean inlineCallbacks;
     private final boolean callerWritesWhenIdle;
     private final OwnershipLock ownershipLock;
 
@@ -64,8 +61,6 @@ public final class WalOptions {
         this.maxWriteOpsPerSecond = b.maxWriteOpsPerSecond;
         this.maxWriteBytesPerSecond = b.maxWriteBytesPerSecond;
         this.nodeEpoch = b.nodeEpoch;
-        this.callbackExecutor = b.callbackExecutor;
-        this.inlineCallbacks = b.inlineCallbacks;
         this.callerWritesWhenIdle = b.callerWritesWhenIdle;
     }
 
@@ -121,16 +116,6 @@ public final class WalOptions {
         return nodeEpoch;
     }
 
-    /** The executor futures complete on, or {@code null} for a WAL-owned thread (or {@link #inlineCallbacks}). */
-    public Executor callbackExecutor() {
-        return callbackExecutor;
-    }
-
-    /** Whether futures complete on the thread that learned of the write's outcome (see the builder). */
-    public boolean inlineCallbacks() {
-        return inlineCallbacks;
-    }
-
     /** Whether an append finding no write in flight writes on the calling thread (see the builder). */
     public boolean callerWritesWhenIdle() {
         return callerWritesWhenIdle;
@@ -141,8 +126,8 @@ public final class WalOptions {
         return "WalOptions{path=" + path + " capacityBytes=" + capacityBytes + " backend=" + backend
                 + " unsafeSkipSync=" + unsafeSkipSync + " writeBufferBytes=" + writeBufferBytes + " groupCommitBytes="
                 + groupCommitBytes + " maxInFlightWrites=" + maxInFlightWrites + " maxWriteOpsPerSecond="
-                + maxWriteOpsPerSecond + " maxWriteBytesPerSecond=" + maxWriteBytesPerSecond + " inlineCallbacks="
-                + inlineCallbacks + " callerWritesWhenIdle=" + callerWritesWhenIdle + "}";
+                + maxWriteOpsPerSecond + " maxWriteBytesPerSecond=" + maxWriteBytesPerSecond + " callerWritesWhenIdle="
+                + callerWritesWhenIdle + "}";
     }
 
     /** Validating builder; every setter checks its argument and names it in the message. Not thread-safe. */
@@ -157,8 +142,6 @@ public final class WalOptions {
         private long maxWriteOpsPerSecond;
         private long maxWriteBytesPerSecond;
         private OptionalLong nodeEpoch = OptionalLong.empty();
-        private Executor callbackExecutor;
-        private boolean inlineCallbacks;
         private boolean callerWritesWhenIdle;
         private OwnershipLock ownershipLock;
 
@@ -236,38 +219,13 @@ public final class WalOptions {
         }
 
         /**
-         * Executor that completes append and trim futures. Must run tasks one at a time in
-         * submission order (a single thread, or {@code Runnable::run} in tests), or futures would
-         * complete out of append order. Default: a thread owned by the WAL.
-         */
-        public Builder callbackExecutor(Executor executor) {
-            this.callbackExecutor = Objects.requireNonNull(executor, "callbackExecutor");
-            return this;
-        }
-
-        /**
-         * Completes append and trim futures on the thread that learned of the outcome (the I/O
-         * backend's completion thread, or the WAL's writer thread), without a hand-off to a callback
-         * thread: one thread wake-up less per write. Futures still complete in append order, and
-         * never while the WAL holds its lock, so a callback may call {@link BlockDeviceWal#append}
-         * or {@link BlockDeviceWal#trim}. Callbacks must be short and must not block (they delay
-         * every later completion) and must not call {@link BlockDeviceWal#close} (it waits for the
-         * thread running them). An appending thread never runs callbacks, so it may hold locks
-         * that callbacks take. Default: off (a WAL-owned callback thread).
-         */
-        public Builder inlineCallbacks(boolean inline) {
-            this.inlineCallbacks = inline;
-            return this;
-        }
-
-        /**
          * An append that finds no write in flight writes its group on the calling thread (one
          * synchronous O_DIRECT write with {@code RWF_DSYNC}) and completes the futures there before
          * {@code append} returns: no thread wake-up between the append and its acknowledgement, which
-         * is what a lone appender waiting for each append pays for otherwise (three wake-ups per
-         * append). Appends arriving meanwhile are grouped into the next write as usual, on the I/O
+         * is what a lone appender waiting for each append pays for otherwise (two wake-ups per
+         * append: the completion thread's and its own). Appends arriving meanwhile are grouped into the next write as usual, on the I/O
          * backend, and the appender then completes their futures too (in order) once its own write is
-         * durable. Needs {@link #inlineCallbacks}: callbacks then also run on appending threads, so do
+         * durable. Callbacks then also run on appending threads (see {@link WriteAheadLog}), so do
          * not append while holding a lock that callbacks take; a callback that appends makes the
          * appender that runs it wait for that append too. Used only by the io_uring backend (it
          * needs a write that an interrupt cannot abort; a {@code FileChannel} closes on interrupt)
@@ -291,10 +249,6 @@ public final class WalOptions {
 
         /** @throws IllegalArgumentException if options contradict each other */
         public WalOptions build() {
-            requireArgument(!callerWritesWhenIdle || inlineCallbacks,
-                    "callerWritesWhenIdle needs inlineCallbacks (its futures complete on the appending thread)");
-            requireArgument(!(inlineCallbacks && callbackExecutor != null),
-                    "inlineCallbacks and callbackExecutor are exclusive: choose one");
             requireArgument(groupCommitBytes <= writeBufferBytes, "groupCommitBytes (" + groupCommitBytes
                     + ") must not exceed writeBufferBytes (" + writeBufferBytes + ")");
             requireArgument(ownershipLock == null || ownershipLock.isFor(path),

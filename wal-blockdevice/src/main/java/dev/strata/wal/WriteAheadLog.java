@@ -8,11 +8,14 @@ import java.util.concurrent.CompletableFuture;
  * reclaimed from the front by {@link #trim}. The interface the engine uses; {@link BlockDeviceWal}
  * implements it on a block device or preallocated file.
  *
- * <p>Thread-safety: all methods may be called from any thread. Futures complete in append order:
- * on the WAL's callback executor by default; on the thread that learned of the write (an I/O
- * completion thread, never while the WAL holds its lock, never on an appending thread) with
- * {@link WalOptions.Builder#inlineCallbacks}; and, with {@link WalOptions.Builder#callerWritesWhenIdle},
- * also on an appending thread that wrote its own group, before its {@code append} returns.
+ * <p>Thread-safety: all methods may be called from any thread. Futures complete in append order,
+ * on the thread that learned of the write's outcome (an I/O completion thread or the WAL's writer
+ * thread), never while the WAL holds its lock and never on an appending thread; with
+ * {@link WalOptions.Builder#callerWritesWhenIdle}, also on an appending thread that wrote its own
+ * group, before its {@code append} returns. Callbacks must therefore be short and must not block
+ * (they delay every later completion) and must not call {@link #close} (it waits for the thread
+ * running them); they may call {@link #append} and {@link #trim}, and an appending thread may hold
+ * locks that callbacks take (unless it uses {@code callerWritesWhenIdle}).
  *
  * <p>Failure: futures fail with {@link dev.strata.api.BackpressureException} (WAL full or every write
  * buffer in use; nothing was written, retry later, e.g. after {@link #awaitRoom}), {@link dev.strata.api.RecordTooLargeException}

@@ -57,10 +57,9 @@
  * <p>Threads: an appending thread, or the backend thread reporting a completion, seals and
  * submits the next group when an in-flight slot is free; {@code strata-wal-N} writes headers
  * (trim), drains at close and submits under rate limits; {@code strata-wal-io-N-K} (FileChannel)
- * or {@code strata-wal-uring-N} (io_uring) run the I/O and report completions; {@code strata-wal-callback-N} completes futures unless the caller supplied a
- * callback executor. No user callback runs on the writer or I/O threads with the default executor.
- * With {@code inlineCallbacks} (the engine's choice) the thread reporting a completion completes
- * the futures itself, after releasing the WAL's lock; with {@code callerWritesWhenIdle} as well, an
+ * or {@code strata-wal-uring-N} (io_uring) run the I/O and report completions. The thread
+ * reporting a completion completes the futures itself, after releasing the WAL's lock (there is
+ * no callback thread: callbacks must be short); with {@code callerWritesWhenIdle}, an
  * append finding no write in flight writes on its own thread (one {@code pwritev2} with
  * {@code RWF_DSYNC}, io_uring backend only) and is acknowledged before {@code append} returns:
  * the single-appender latency path has no thread wake-up at all.

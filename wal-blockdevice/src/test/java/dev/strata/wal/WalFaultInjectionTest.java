@@ -47,7 +47,7 @@ class WalFaultInjectionTest {
         List<Rec> acked = new ArrayList<>();
         FaultInjectingWal.Plan plan = FaultInjectingWal.plan(7).failWrite(4, fault).build();
         try (BlockDeviceWal wal = FaultInjectingWal.open(options(file, backend).maxInFlightWrites(1)
-                .inlineCallbacks(callerWrites).callerWritesWhenIdle(callerWrites).build(), plan)) {
+                .callerWritesWhenIdle(callerWrites).build(), plan)) {
             if (callerWrites) {
                 WalTesting.assumeCallerWrites(wal);
             }

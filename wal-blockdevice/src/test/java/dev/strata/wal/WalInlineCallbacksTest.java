@@ -7,7 +7,6 @@ import static dev.strata.wal.WalTesting.bytes;
 import static dev.strata.wal.WalTesting.options;
 import static dev.strata.wal.WalTesting.recoverAll;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.strata.api.BackpressureException;
 import dev.strata.api.StorageException;
@@ -32,8 +31,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
 
 /**
- * {@link WalOptions.Builder#inlineCallbacks} (futures complete on the thread that learned of the
- * write, outside the WAL's lock) and {@link WalOptions.Builder#callerWritesWhenIdle} (a lone
+ * Inline callbacks (futures complete on the thread that learned of the write, outside the WAL's
+ * lock) and {@link WalOptions.Builder#callerWritesWhenIdle} (a lone
  * appender writes on its own thread): order, exactness after reopen, no deadlock when callbacks call
  * back into the WAL, interrupts, and faults on the synchronous path.
  */
@@ -43,15 +42,6 @@ class WalInlineCallbacksTest {
 
     @TempDir
     Path dir;
-
-    @Test
-    void contradictoryOptionsAreRefused() {
-        Path file = dir.resolve("w.dat");
-        assertThatThrownBy(() -> WalOptions.builder(file).inlineCallbacks(true).callbackExecutor(Runnable::run).build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("exclusive");
-        assertThatThrownBy(() -> WalOptions.builder(file).callerWritesWhenIdle(true).build())
-                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("needs inlineCallbacks");
-    }
 
     @ParameterizedTest(name = "{0} callerWrites={1}")
     @CsvSource({"DIRECT,false", "BUFFERED,false", "IO_URING,false", "IO_URING,true"})
@@ -65,7 +55,7 @@ class WalInlineCallbacksTest {
         List<String> outOfOrder = Collections.synchronizedList(new ArrayList<>());
         AtomicReference<Throwable> unexpected = new AtomicReference<>();
         try (BlockDeviceWal wal = BlockDeviceWal.open(options(file, backend).capacityBytes(32 << 20)
-                .writeBufferBytes(1 << 20).groupCommitBytes(64 << 10).inlineCallbacks(true).callerWritesWhenIdle(callerWrites).build())) {
+                .writeBufferBytes(1 << 20).groupCommitBytes(64 << 10).callerWritesWhenIdle(callerWrites).build())) {
             if (callerWrites) {
                 WalTesting.assumeCallerWrites(wal);
             }
@@ -141,7 +131,7 @@ class WalInlineCallbacksTest {
         List<Rec> acked = new ArrayList<>();
         Path file = dir.resolve("lone.dat");
         try (BlockDeviceWal wal = BlockDeviceWal.open(options(file, WalOptions.Backend.IO_URING)
-                .inlineCallbacks(true).callerWritesWhenIdle(true).build())) {
+                .callerWritesWhenIdle(true).build())) {
             WalTesting.assumeCallerWrites(wal);
             for (int i = 0; i < 50; i++) {
                 byte[] body = bytes(i, 100 + i * 97);
@@ -163,7 +153,7 @@ class WalInlineCallbacksTest {
         Path file = dir.resolve("interrupt.dat");
         List<Rec> acked = new ArrayList<>();
         try (BlockDeviceWal wal = BlockDeviceWal.open(options(file, WalOptions.Backend.IO_URING)
-                .inlineCallbacks(true).callerWritesWhenIdle(true).build())) {
+                .callerWritesWhenIdle(true).build())) {
             WalTesting.assumeCallerWrites(wal);
             wal.used(); // the first call scans the log through a FileChannel, which an interrupt would close
             Thread.currentThread().interrupt();
@@ -185,7 +175,7 @@ class WalInlineCallbacksTest {
     void aCallbackMayAppendAndTrim(WalOptions.Backend backend, boolean callerWrites) {
         assumeAvailable(backend);
         try (BlockDeviceWal wal = BlockDeviceWal.open(options(dir.resolve("reentrant.dat"), backend)
-                .inlineCallbacks(true).callerWritesWhenIdle(callerWrites).build())) {
+                .callerWritesWhenIdle(callerWrites).build())) {
             CompletableFuture<WalAppendResult> second = new CompletableFuture<>();
             CompletableFuture<Void> trimmed = new CompletableFuture<>();
             wal.append(buf(bytes(1, 700))).thenAccept(first -> {
@@ -221,7 +211,7 @@ class WalInlineCallbacksTest {
             Map<Long, byte[]> acked = new ConcurrentHashMap<>();
             List<CompletableFuture<WalAppendResult>> failedOrRefused = Collections.synchronizedList(new ArrayList<>());
             try (BlockDeviceWal wal = FaultInjectingWal.open(options(file, WalOptions.Backend.IO_URING)
-                    .capacityBytes(16 << 20).writeBufferBytes(1 << 20).groupCommitBytes(16 << 10).inlineCallbacks(true)
+                    .capacityBytes(16 << 20).writeBufferBytes(1 << 20).groupCommitBytes(16 << 10)
                     .callerWritesWhenIdle(true).build(), plan)) {
                 WalTesting.assumeCallerWrites(wal);
                 List<Thread> appenders = new ArrayList<>();

@@ -66,15 +66,8 @@ public class WalAppendBenchmark {
     public int maxInFlightWrites;
 
     /**
-     * Complete futures on the I/O completion thread ({@code WalOptions.Builder.inlineCallbacks}), as
-     * the engine configures it; false = the WAL's callback thread.
-     */
-    @Param({"false"})
-    public boolean inlineCallbacks;
-
-    /**
      * An append finding no write in flight writes on its own thread
-     * ({@code WalOptions.Builder.callerWritesWhenIdle}, io_uring backend only; implies inline callbacks).
+     * ({@code WalOptions.Builder.callerWritesWhenIdle}, io_uring backend only).
      */
     @Param({"false"})
     public boolean callerWrites;
@@ -93,7 +86,7 @@ public class WalAppendBenchmark {
     public void open() {
         Path dir = Path.of(System.getProperty("strata.bench.dir", System.getProperty("java.io.tmpdir")));
         WalOptions.Builder options = WalOptions.builder(dir.resolve("strata-wal-bench.dat"));
-        options.inlineCallbacks(inlineCallbacks || callerWrites).callerWritesWhenIdle(callerWrites);
+        options.callerWritesWhenIdle(callerWrites);
         options.backend(WalOptions.Backend.valueOf(backend))
                 .capacityBytes(1L << 30)
                 .maxInFlightWrites(maxInFlightWrites)
