@@ -7,9 +7,6 @@ import dev.strata.core.metadata.ObjectMetadata;
 import dev.strata.core.metadata.ObjectType;
 import dev.strata.core.metadata.StreamMetadata;
 import dev.strata.core.metadata.StreamRange;
-import dev.strata.objectstore.IncompleteUpload;
-import dev.strata.objectstore.ObjectInfo;
-import dev.strata.objectstore.ObjectKeys;
 import dev.strata.objectstore.ObjectStorage;
 import dev.strata.objectstore.Operation;
 import dev.strata.objectstore.PutCondition;
@@ -22,7 +19,6 @@ import dev.strata.objectstore.format.ObjectWriterOptions;
 import dev.strata.objectstore.format.StreamBatch;
 import dev.strata.objectstore.format.WrittenObject;
 import java.time.Clock;
-import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.EnumMap;
 import java.util.HashMap;
@@ -40,7 +36,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Compaction and garbage collection of committed objects.
+ * Compaction of committed objects, and the schedule of garbage collection ({@link GarbageCollector}).
  *
  * <h2>One cycle</h2>
  * <ol>
@@ -52,15 +48,8 @@ import org.slf4j.LoggerFactory;
  *       {@link MetadataStore#replaceObjects} change: readers see the old objects or the new ones,
  *       never a mix. Outputs are complete before the commit, so a crash at any point leaves the old
  *       set (outputs are then orphans) or the new set (inputs are then garbage).</li>
- *   <li>Delete replaced objects whose grace period ended (batched; a failed delete is retried next
- *       cycle).</li>
- *   <li>Sweep orphans: list the store; an object that is neither committed, nor being written
- *       ({@link ObjectKeyAllocator}), nor waiting out its grace period, and stays so for the orphan
- *       TTL, is deleted, after a {@link MetadataStore#deleteOrphans} change proved this process
- *       still owns the store (a fenced process never deletes the new owner's uploads).</li>
- *   <li>Abort abandoned uploads: S3 multipart uploads and local temporary files of uploads cut off
- *       by a crash, untouched for the orphan TTL, again only after a {@link MetadataStore#deleteOrphans}
- *       change proved ownership ({@link #abortIncompleteUploads}).</li>
+ *   <li>Collect garbage ({@link GarbageCollector}): delete replaced objects whose grace period
+ *       ended, sweep orphans, abort abandoned uploads.</li>
  * </ol>
  *
  * <h2>Yielding</h2>
@@ -77,21 +66,21 @@ import org.slf4j.LoggerFactory;
  * <p>Thread-safety: all work runs on the compaction thread; {@link #summary()} may be called from any
  * thread.
  */
-final class Compactor implements AutoCloseable {
+public final class Compactor implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Compactor.class);
 
     /** Longest wait for a running upload before a compaction read goes ahead anyway. */
     private static final long MAX_YIELD_NANOS = TimeUnit.SECONDS.toNanos(1);
 
-    /** A replaced object and when it was replaced. */
-    private record Garbage(String key, long sizeBytes, long replacedAtMillis) {
-    }
-
-    private final DefaultStreamStore store;
+    private final Foreground foreground;
+    private final ObjectCatalog catalog;
+    private final StoreState state;
+    private final StoreMetrics metrics;
+    private final GarbageCollector gc;
     private final ObjectStorage storage;
     private final MetadataStore metadata;
     private final ObjectKeyAllocator keys;
-    private final CompactionConfig config;
+    private final CompactionSettings config;
     private final Clock clock;
     private final CompactionPlanner planner;
     private final ObjectWriterOptions writerOptions;
@@ -99,29 +88,34 @@ final class Compactor implements AutoCloseable {
     private final ScheduledExecutorService executor;
 
     // confined to the compaction thread
-    private final ArrayDeque<Garbage> garbage = new ArrayDeque<>();
-    private final Map<String, Long> orphanFirstSeen = new HashMap<>();
     private final Set<String> quarantined = new HashSet<>();
 
     // read by summary() from any thread
-    private volatile long garbageObjects;
-    private volatile long garbageBytes;
     private final AtomicLong bytesRewritten = new AtomicLong();
-    private final AtomicLong objectsDeleted = new AtomicLong();
     private volatile boolean stopped;
     /** The summary as of the end of the last cycle (for gauges); null before the first. */
     private volatile StorageSummary lastSummary;
 
-    Compactor(DefaultStreamStore store, ObjectStorage storage, MetadataStore metadata, ObjectKeyAllocator keys,
-            CompactionConfig config, int objectBlockBytes, Clock clock) {
-        this.store = store;
+    /**
+     * @param foreground what to let go first before each read
+     * @param catalog told about every object committed or deleted
+     * @param state read for fencing, and fenced when a newer process owns the store
+     */
+    public Compactor(CompactionSettings config, Foreground foreground, ObjectCatalog catalog, StoreState state,
+            StoreMetrics metrics, ObjectStorage storage, MetadataStore metadata, ObjectKeyAllocator keys, Clock clock) {
+        this.foreground = foreground;
+        this.catalog = catalog;
+        this.state = state;
+        this.metrics = metrics;
+        this.gc = new GarbageCollector(storage, metadata, keys, config.gracePeriod(), config.orphanTtl(), clock, catalog,
+                state, metrics);
         this.storage = storage;
         this.metadata = metadata;
         this.keys = keys;
         this.config = config;
         this.clock = clock;
         this.planner = new CompactionPlanner(config.planner());
-        this.writerOptions = ObjectWriterOptions.builder().blockSizeBytes(objectBlockBytes).build();
+        this.writerOptions = ObjectWriterOptions.builder().blockSizeBytes(config.objectBlockBytes()).build();
         this.limiter = config.bytesPerSecond() > 0 ? new ByteRateLimiter(config.bytesPerSecond(), System::nanoTime) : null;
         this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "strata-compaction");
@@ -132,7 +126,7 @@ final class Compactor implements AutoCloseable {
     }
 
     /** Starts the scheduled cycles (none if the interval is zero). */
-    void start() {
+    public void start() {
         long intervalNanos = config.interval().toNanos();
         if (intervalNanos > 0) {
             executor.scheduleWithFixedDelay(this::cycleQuietly, intervalNanos, intervalNanos, TimeUnit.NANOSECONDS);
@@ -140,14 +134,14 @@ final class Compactor implements AutoCloseable {
     }
 
     /** Runs one cycle now, after any running one. */
-    CompletableFuture<CompactionReport> runNow() {
+    public CompletableFuture<CompactionReport> runNow() {
         CompletableFuture<CompactionReport> done = new CompletableFuture<>();
         try {
             executor.execute(() -> {
                 try {
                     done.complete(cycle());
                 } catch (Throwable t) {
-                    done.completeExceptionally(DefaultStreamStore.unwrap(t));
+                    done.completeExceptionally(Futures.unwrap(t));
                 }
             });
         } catch (RejectedExecutionException e) {
@@ -163,14 +157,14 @@ final class Compactor implements AutoCloseable {
                 LOG.info("compaction: {}", r);
             }
         } catch (Throwable t) {
-            LOG.warn("compaction cycle failed (next cycle retries): {}", DefaultStreamStore.unwrap(t).toString());
+            LOG.warn("compaction cycle failed (next cycle retries): {}", Futures.unwrap(t).toString());
         }
     }
 
     private CompactionReport cycle() {
         long start = System.nanoTime();
-        if (store.fencedBy() != null) {
-            throw new StreamFencedException("store fenced by a newer process; compaction stopped", store.fencedBy());
+        if (state.fencedBy() != null) {
+            throw new StreamFencedException("store fenced by a newer process; compaction stopped", state.fencedBy());
         }
         int run = 0;
         int failed = 0;
@@ -188,18 +182,18 @@ final class Compactor implements AutoCloseable {
             try {
                 long[] taskBytes = new long[2];
                 int outputs = runTask(task, taskBytes);
-                store.metrics().compactionTaskCommitted(task.inputs().size(), outputs, taskBytes[0], taskBytes[1]);
+                metrics.compactionTaskCommitted(task.inputs().size(), outputs, taskBytes[0], taskBytes[1]);
                 written += outputs;
                 replaced += task.inputs().size();
                 bytes[0] += taskBytes[0];
                 bytes[1] += taskBytes[1];
                 run++;
             } catch (Throwable t) {
-                Throwable cause = DefaultStreamStore.unwrap(t);
-                store.metrics().compactionTaskFailed();
+                Throwable cause = Futures.unwrap(t);
+                metrics.compactionTaskFailed();
                 failed++;
                 if (cause instanceof StreamFencedException) {
-                    store.fence(cause);
+                    state.fence(cause);
                     throw (StreamFencedException) cause;
                 }
                 if (cause instanceof CorruptDataException) {
@@ -214,9 +208,9 @@ final class Compactor implements AutoCloseable {
                 break; // the object store is probably failing: the next cycle tries again
             }
         }
-        int deleted = collectGarbage();
-        int orphans = sweepOrphans();
-        abortIncompleteUploads();
+        int deleted = gc.collect();
+        int orphans = gc.sweepOrphans();
+        gc.abortIncompleteUploads();
         lastSummary = summary();
         return new CompactionReport(run, failed, replaced, written, bytes[0], bytes[1], deleted + orphans, orphans,
                 System.nanoTime() - start);
@@ -243,13 +237,9 @@ final class Compactor implements AutoCloseable {
             }
         }
         for (int i = 0; i < outputs.size(); i++) {
-            store.registerObject(outputs.get(i), indexes.get(i));
+            catalog.register(outputs.get(i), indexes.get(i));
         }
-        long now = clock.millis();
-        for (ObjectMetadata o : task.inputs()) {
-            garbage.add(new Garbage(o.key(), o.sizeBytes(), now));
-        }
-        updateGarbageTotals();
+        gc.replaced(task.inputs(), clock.millis());
         return outputs.size();
     }
 
@@ -297,11 +287,11 @@ final class Compactor implements AutoCloseable {
             if (block == from) {
                 return;
             }
-            if (store.uploader().awaitIdle(MAX_YIELD_NANOS)) {
-                store.metrics().compactionYielded("upload");
+            if (foreground.awaitUploadIdle(MAX_YIELD_NANOS)) {
+                metrics.compactionYielded("upload");
             }
-            if (store.awaitNoCatchUpReads(MAX_YIELD_NANOS)) {
-                store.metrics().compactionYielded("read");
+            if (foreground.awaitNoCatchUpReads(MAX_YIELD_NANOS)) {
+                metrics.compactionYielded("read");
             }
             if (limiter != null) {
                 limiter.acquire(chunk);
@@ -341,171 +331,14 @@ final class Compactor implements AutoCloseable {
         }
     }
 
-    /** Deletes replaced objects whose grace period ended; returns how many. */
-    private int collectGarbage() {
-        long cutoff = clock.millis() - config.gracePeriod().toMillis();
-        List<Garbage> due = new ArrayList<>();
-        for (Garbage g : garbage) {
-            if (g.replacedAtMillis() <= cutoff) {
-                due.add(g);
-            }
-        }
-        if (due.isEmpty()) {
-            return 0;
-        }
-        List<String> dueKeys = new ArrayList<>();
-        for (Garbage g : due) {
-            dueKeys.add(g.key());
-        }
-        try {
-            storage.delete(dueKeys).join();
-        } catch (Throwable t) {
-            LOG.warn("deleting {} replaced objects failed (retried next cycle): {}", dueKeys.size(),
-                    DefaultStreamStore.unwrap(t).toString());
-            return 0;
-        }
-        garbage.removeAll(due);
-        updateGarbageTotals();
-        for (String key : dueKeys) {
-            store.forgetObject(key);
-        }
-        objectsDeleted.addAndGet(dueKeys.size());
-        store.metrics().objectsDeleted(dueKeys.size(), false);
-        return dueKeys.size();
-    }
-
-    /** Deletes objects no one references for longer than the orphan TTL; returns how many. */
-    private int sweepOrphans() {
-        List<ObjectInfo> listed;
-        try {
-            listed = storage.list("").join();
-        } catch (Throwable t) {
-            LOG.warn("listing the object store for orphans failed (retried next cycle): {}",
-                    DefaultStreamStore.unwrap(t).toString());
-            return 0;
-        }
-        long now = clock.millis();
-        Set<String> candidates = new HashSet<>();
-        for (ObjectInfo info : listed) {
-            // in-flight first: a key settles only after its commit applied, so the committed set read below sees it
-            if (ObjectKeys.parseObjectId(info.key()) >= 0 && !keys.isInFlight(info.key())) {
-                candidates.add(info.key());
-            }
-        }
-        for (ObjectMetadata o : metadata.objects()) {
-            candidates.remove(o.key());
-        }
-        for (Garbage g : garbage) {
-            candidates.remove(g.key());
-        }
-        orphanFirstSeen.keySet().retainAll(candidates);
-        List<String> due = new ArrayList<>();
-        for (String key : candidates) {
-            long firstSeen = orphanFirstSeen.computeIfAbsent(key, k -> now);
-            if (now - firstSeen >= config.orphanTtl().toMillis()) {
-                due.add(key);
-            }
-        }
-        if (due.isEmpty()) {
-            return 0;
-        }
-        due.sort(null);
-        // the metadata change fails if a newer process owns the store, or if one of them got committed
-        if (!deleteAsOwner(due, () -> storage.delete(due), "deleting " + due.size() + " orphan objects")) {
-            return 0;
-        }
-        orphanFirstSeen.keySet().removeAll(due);
-        objectsDeleted.addAndGet(due.size());
-        store.metrics().objectsDeleted(due.size(), true);
-        LOG.info("deleted {} orphan objects (uploaded or replaced but not referenced for {} ms or more)", due.size(),
-                config.orphanTtl().toMillis());
-        return due.size();
-    }
-
-    /**
-     * Deletes from the object store as its owner: first a {@link MetadataStore#deleteOrphans} change
-     * for {@code orphanKeys} (it fails if a newer process owns the store, or if one of the keys got
-     * committed), then {@code delete}. A fenced store stops ({@link StreamFencedException} is
-     * rethrown after fencing the store); any other failure is logged and the caller retries next
-     * cycle. Returns whether both steps succeeded.
-     */
-    private boolean deleteAsOwner(List<String> orphanKeys, java.util.function.Supplier<CompletableFuture<Void>> delete,
-            String what) {
-        try {
-            metadata.deleteOrphans(orphanKeys).join();
-            delete.get().join();
-            return true;
-        } catch (Throwable t) {
-            Throwable cause = DefaultStreamStore.unwrap(t);
-            if (cause instanceof StreamFencedException) {
-                store.fence(cause);
-                throw (StreamFencedException) cause;
-            }
-            LOG.warn("{} failed (retried next cycle): {}", what, cause.toString());
-            return false;
-        }
-    }
-
-    /**
-     * Aborts uploads abandoned for at least the orphan TTL: S3 multipart uploads of this store's
-     * object keys and local temporary files left by a process killed mid-upload
-     * ({@link ObjectStorage#listIncompleteUploads}); uploads of other keys (another writer sharing the
-     * bucket) are never touched. The
-     * storage never lists its own uploads in progress, and keys this process is writing are skipped
-     * too. Age: an upload's start (S3 "Initiated") or, for a local temporary file, its last
-     * modification, against this store's clock (so a file still being written never ages). As for
-     * orphans, a {@link MetadataStore#deleteOrphans} change first proves this process still owns the
-     * store: a fenced process aborts nothing. Returns how many were aborted.
-     */
-    private int abortIncompleteUploads() {
-        List<IncompleteUpload> listed;
-        try {
-            listed = storage.listIncompleteUploads().join();
-        } catch (Throwable t) {
-            LOG.warn("listing incomplete uploads failed (retried next cycle): {}", DefaultStreamStore.unwrap(t).toString());
-            return 0;
-        }
-        long cutoff = clock.millis() - config.orphanTtl().toMillis();
-        List<IncompleteUpload> due = new ArrayList<>();
-        for (IncompleteUpload u : listed) {
-            // Only uploads of this store's objects: other writers may share the bucket or the prefix (a
-            // store under a longer prefix, a backup tool), and their uploads are not ours to abort.
-            boolean ours = u.key() == null || ObjectKeys.parseObjectId(u.key()) >= 0;
-            if (ours && u.startedAt().toEpochMilli() <= cutoff && (u.key() == null || !keys.isInFlight(u.key()))) {
-                due.add(u);
-            }
-        }
-        if (due.isEmpty()) {
-            return 0;
-        }
-        if (!deleteAsOwner(List.of(), () -> storage.abortIncompleteUploads(due),
-                "aborting " + due.size() + " incomplete uploads")) {
-            return 0;
-        }
-        LOG.info("aborted {} incomplete uploads (multipart uploads or temporary files untouched for {} ms or more)",
-                due.size(), config.orphanTtl().toMillis());
-        return due.size();
-    }
-
-    private void updateGarbageTotals() {
-        long n = 0;
-        long b = 0;
-        for (Garbage g : garbage) {
-            n++;
-            b += g.sizeBytes();
-        }
-        garbageObjects = n;
-        garbageBytes = b;
-    }
-
     /** The summary as of the last cycle's end (computed now if no cycle ran yet). */
-    StorageSummary lastSummary() {
+    public StorageSummary lastSummary() {
         StorageSummary s = lastSummary;
         return s != null ? s : summary();
     }
 
     /** The storage summary, from the local metadata view; any thread, no I/O. */
-    StorageSummary summary() {
+    public StorageSummary summary() {
         List<ObjectMetadata> objects = new ArrayList<>(metadata.objects()); // before streams: see cycle()
         List<StreamMetadata> streams = metadata.streams();
         Map<Long, StreamMetadata> byId = new HashMap<>();
@@ -530,8 +363,8 @@ final class Compactor implements AutoCloseable {
         }
         Map<Operation, Long> requests = new EnumMap<>(Operation.class);
         storage.metrics().snapshot().forEach((op, stats) -> requests.put(op, stats.requests()));
-        return new StorageSummary(objects.size(), sso, objects.size() - sso, stored, live, garbageObjects, garbageBytes,
-                backlogObjects, backlogBytes, bytesRewritten.get(), objectsDeleted.get(), requests);
+        return new StorageSummary(objects.size(), sso, objects.size() - sso, stored, live, gc.garbageObjects(),
+                gc.garbageBytes(), backlogObjects, backlogBytes, bytesRewritten.get(), gc.objectsDeleted(), requests);
     }
 
     private static List<String> keysOf(List<ObjectMetadata> objects) {
@@ -553,7 +386,7 @@ final class Compactor implements AutoCloseable {
      * a cycle stuck on an object store that does not answer goes on after this returns and fails
      * once its storage answers or closes: a task that has not committed leaves only orphans).
      */
-    void close(long timeoutNanos) {
+    public void close(long timeoutNanos) {
         stopped = true;
         executor.shutdownNow();
         try {

@@ -12,21 +12,29 @@ import dev.strata.api.StreamNotFoundException;
 import java.util.concurrent.CompletableFuture;
 
 /**
- * A handle on one stream at one epoch; the engine's work is in {@link DefaultStreamStore}. A handle
- * is fenced once another handle replaced it as the stream's holder.
+ * A handle on one stream at one epoch; appends go to the {@link AppendPath}, fetches to the
+ * {@link FetchPath}, trims to the {@link StreamRegistry}. A handle is fenced once another handle
+ * replaced it as the stream's holder.
  *
  * <p>Thread-safe: checks run under the stream state's monitor.
  */
 final class DefaultStream implements Stream {
-    private final DefaultStreamStore store;
     private final StreamState state;
     private final long epoch;
+    private final StoreState store;
+    private final AppendPath appends;
+    private final FetchPath fetches;
+    private final StreamRegistry streams;
     private volatile boolean closed;
 
-    DefaultStream(DefaultStreamStore store, StreamState state, long epoch) {
-        this.store = store;
+    DefaultStream(StreamState state, long epoch, StoreState store, AppendPath appends, FetchPath fetches,
+            StreamRegistry streams) {
         this.state = state;
         this.epoch = epoch;
+        this.store = store;
+        this.appends = appends;
+        this.fetches = fetches;
+        this.streams = streams;
     }
 
     StreamState state() {
@@ -90,10 +98,10 @@ final class DefaultStream implements Stream {
         if (batch == null) {
             throw new IllegalArgumentException("batch must not be null");
         }
-        if (batch.sizeBytes() > store.maxBatchBytes()) {
-            return CompletableFuture.failedFuture(new RecordTooLargeException(batch.sizeBytes(), store.maxBatchBytes()));
+        if (batch.sizeBytes() > appends.maxBatchBytes()) {
+            return CompletableFuture.failedFuture(new RecordTooLargeException(batch.sizeBytes(), appends.maxBatchBytes()));
         }
-        return store.append(this, batch);
+        return appends.append(this, batch);
     }
 
     @Override
@@ -117,7 +125,7 @@ final class DefaultStream implements Stream {
         if (startOffset == next || endOffset == startOffset) {
             return CompletableFuture.completedFuture(FetchResult.empty());
         }
-        return store.fetch(state, startOffset, Math.min(endOffset, next), maxBytes);
+        return fetches.fetch(state.id, startOffset, Math.min(endOffset, next), maxBytes);
     }
 
     @Override
@@ -125,7 +133,7 @@ final class DefaultStream implements Stream {
         if (newStartOffset < 0) {
             throw new IllegalArgumentException("newStartOffset must be >= 0, got " + newStartOffset);
         }
-        return store.trim(this, newStartOffset);
+        return streams.trim(this, newStartOffset);
     }
 
     @Override

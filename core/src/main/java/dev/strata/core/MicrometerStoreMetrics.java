@@ -16,7 +16,7 @@ import java.util.concurrent.TimeUnit;
  * garbage collection ({@code strata.compaction.*}, {@code strata.gc.*}) and the storage summary as of
  * the last compaction cycle ({@code strata.storage.*}). Thread-safe.
  */
-final class MicrometerStoreMetrics implements StoreMetrics {
+public final class MicrometerStoreMetrics implements StoreMetrics {
     private final MeterRegistry registry;
     private final Timer appendLatency;
     private final DistributionSummary appendBytes;
@@ -37,8 +37,8 @@ final class MicrometerStoreMetrics implements StoreMetrics {
     private final Counter deletedReplaced;
     private final Counter deletedOrphans;
 
-    MicrometerStoreMetrics(MeterRegistry registry, WriteAheadLog wal, LogCache logCache,
-            java.util.function.Supplier<StorageSummary> summary, MemoryLimits memoryLimits) {
+    /** Registers the meters and the gauges of bounded resources; the storage gauges: {@link #registerStorageGauges}. */
+    public MicrometerStoreMetrics(MeterRegistry registry, WriteAheadLog wal, LogCache logCache, MemoryLimits memoryLimits) {
         this.registry = registry;
         this.appendLatency = Timer.builder("strata.append.latency").description("append call to acknowledgement")
                 .publishPercentileHistogram().register(registry);
@@ -69,6 +69,13 @@ final class MicrometerStoreMetrics implements StoreMetrics {
                 .register(registry);
         this.deletedReplaced = Counter.builder("strata.gc.deleted.objects").tag("kind", "replaced").register(registry);
         this.deletedOrphans = Counter.builder("strata.gc.deleted.objects").tag("kind", "orphan").register(registry);
+    }
+
+    /**
+     * Registers the gauges of the storage summary as of the last compaction cycle ({@code summary}),
+     * once the compactor that computes it exists.
+     */
+    public static void registerStorageGauges(MeterRegistry registry, java.util.function.Supplier<StorageSummary> summary) {
         // The summary as of the last compaction cycle (computing it walks the metadata, so not per scrape).
         Gauge.builder("strata.storage.objects", summary, s -> s.get().objects()).strongReference(true).register(registry);
         Gauge.builder("strata.storage.stored.bytes", summary, s -> s.get().storedBytes()).baseUnit("bytes").strongReference(true).register(registry);

@@ -51,7 +51,7 @@ import java.util.concurrent.Executor;
  * fetch caught by close (the block cache or the storage closing under it) is reported as
  * {@link StreamClosedException} too, with the original as its cause.
  */
-final class ObjectReadPath implements AutoCloseable {
+public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
     private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ObjectReadPath.class);
 
     /** Object indexes kept: about a hundred bytes per block each; bounded so metadata of huge stores fits. */
@@ -83,7 +83,7 @@ final class ObjectReadPath implements AutoCloseable {
         }
     };
 
-    ObjectReadPath(ObjectStorage storage, MetadataStore metadata, long blockCacheBytes, long maxInFlightReadBytes,
+    public ObjectReadPath(ObjectStorage storage, MetadataStore metadata, long blockCacheBytes, long maxInFlightReadBytes,
             Executor readExecutor) {
         this.storage = storage;
         this.metadata = metadata;
@@ -110,7 +110,7 @@ final class ObjectReadPath implements AutoCloseable {
      * The future completes on a read thread, or fails with {@link StreamClosedException} once
      * {@link #close()} started.
      */
-    CompletableFuture<FetchResult> fetch(long streamId, long start, long end, int maxBytes) {
+    public CompletableFuture<FetchResult> fetch(long streamId, long start, long end, int maxBytes) {
         CompletableFuture<FetchResult> result = new CompletableFuture<>();
         pending.add(result);
         fetchesInFlight.incrementAndGet(); // counted from the call: a fetch queued for a read thread is waiting too
@@ -137,7 +137,7 @@ final class ObjectReadPath implements AutoCloseable {
                 out = fetchBlocking(result, streamId, start, end, maxBytes);
             }
         } catch (Throwable t) {
-            Throwable cause = DefaultStreamStore.unwrap(t);
+            Throwable cause = Futures.unwrap(t);
             failure = closed ? closedException(streamId, start, cause) : cause;
         } finally {
             running.decrementAndGet();
@@ -194,7 +194,7 @@ final class ObjectReadPath implements AutoCloseable {
      * (compaction) calls it before each read so that user reads go first. Returns whether it had to
      * wait.
      */
-    boolean awaitNoFetches(long maxNanos) {
+    public boolean awaitNoFetches(long maxNanos) {
         if (fetchesInFlight.get() == 0) {
             return false;
         }
@@ -286,7 +286,8 @@ final class ObjectReadPath implements AutoCloseable {
     }
 
     /** Seeds the reader cache with an index the uploader already has (saves the tail GET). */
-    void register(ObjectMetadata object, ObjectIndex index) {
+    @Override
+    public void register(ObjectMetadata object, ObjectIndex index) {
         long objectId = ObjectKeys.parseObjectId(object.key());
         objects.put(objectId, object);
         synchronized (readers) {
@@ -411,7 +412,8 @@ final class ObjectReadPath implements AutoCloseable {
     }
 
     /** Drops what is cached about a deleted object (its reader and index). */
-    void forgetObject(String key) {
+    @Override
+    public void forgetObject(String key) {
         long objectId = ObjectKeys.parseObjectId(key);
         objects.remove(objectId);
         synchronized (readers) {
@@ -419,7 +421,8 @@ final class ObjectReadPath implements AutoCloseable {
         }
     }
 
-    void forgetStream(long streamId) {
+    /** Drops a deleted stream's blocks from the block cache. */
+    public void forgetStream(long streamId) {
         blockCache.forgetStream(streamId);
     }
 

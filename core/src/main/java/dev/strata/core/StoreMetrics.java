@@ -5,7 +5,7 @@ package dev.strata.core;
  * without a meter registry pays no metrics cost; {@link MicrometerStoreMetrics} publishes to
  * Micrometer. Implementations are thread-safe and never throw.
  */
-interface StoreMetrics {
+public interface StoreMetrics {
 
     /** Reports nothing. */
     StoreMetrics NONE = new StoreMetrics() {

@@ -603,8 +603,6 @@ public final class Strata {
                                 streamSetSplitAge.toMillis(), 0.2, 4 * compactionTargetObjectBytes, 8),
                         garbageGracePeriod, orphanTtl, compactionBytesPerSecond,
                         CompactionConfig.readChunkBytes(maxInFlightReadBytes));
-                DefaultStreamStore store = new DefaultStreamStore(config, blockWal, metadata, storage, logCache,
-                        blockCacheBytes, maxInFlightReadBytes, allocator, callbacks, reads, owned, compaction, clock);
                 int arenas = 0;
                 long chunk = 0;
                 if (allocator instanceof PooledByteBufAllocator pooled) {
@@ -614,32 +612,29 @@ public final class Strata {
                 long compactionChunk = Math.max(compaction.readChunkBytes(), (long) objectBlockBytes + maxRecord);
                 MemoryLimits memoryLimits = MemoryLimits.of(sizes.logCacheBytes(), blockWal.directMemoryBytes(), blockCacheBytes,
                         maxInFlightReadBytes, 2 * compactionChunk, arenas, chunk);
-                store.setMemoryLimits(memoryLimits);
-                store.setCloseUploadTimeout(closeUploadTimeout);
-                if (meterRegistry != null) {
-                    store.setMetrics(new MicrometerStoreMetrics(meterRegistry, blockWal, logCache, store::lastStorageSummary,
-                            memoryLimits));
-                }
+                StoreEngine engine = new StoreEngine(config, blockWal, metadata, storage, logCache, blockCacheBytes,
+                        maxInFlightReadBytes, allocator, callbacks, reads, owned, compaction, clock, closeUploadTimeout,
+                        meterRegistry, memoryLimits);
                 try {
-                    StoreRecoveryReport report = WalReplay.replay(store, blockWal, metadata, sizes.uploadThresholdBytes(),
-                            logCache::unuploadedBytes, startNanos, openDespiteLostWalData);
+                    StoreRecoveryReport report = WalReplay.replay(engine.replayTarget(), blockWal, metadata,
+                            sizes.uploadThresholdBytes(), logCache::unuploadedBytes, startNanos, openDespiteLostWalData);
                     if (report.wal().acknowledgedDataLost()) {
                         LOG.error("opened despite lost WAL data (openDespiteLostWalData): {}", report.summary());
                     }
                     try {
-                        store.uploader().flush().join();
+                        engine.uploader.flush().join();
                     } catch (RuntimeException e) {
                         // Serving is still safe: the replayed data is in the WAL and the cache, and
                         // background uploads retry. Recovery never crash-loops on object-store errors.
                         LOG.warn("uploading replayed data failed; background uploads will retry: {}", e.toString());
                     }
-                    store.setRecoveryReport(report.withDuration(System.nanoTime() - startNanos));
-                    LOG.info("{} (nodeEpoch={}, walBackend={})", store.recoveryReport().summary(), nodeEpoch, blockWal.backend());
+                    report = report.withDuration(System.nanoTime() - startNanos);
+                    LOG.info("{} (nodeEpoch={}, walBackend={})", report.summary(), nodeEpoch, blockWal.backend());
                     openDeadline.disarm();
-                    store.start();
-                    return store;
+                    engine.start();
+                    return new DefaultStreamStore(engine, report, memoryLimits);
                 } catch (RuntimeException | Error e) {
-                    store.close();
+                    engine.close(false); // never served: no final upload
                     throw e;
                 }
             } catch (RuntimeException | Error e) {

@@ -34,7 +34,7 @@ import org.slf4j.LoggerFactory;
  * <h2>One upload</h2>
  * <ol>
  *   <li>Seal: take every LogCache block, together with the WAL position the sealed data reaches
- *       (one atomic step under the store's ingest lock).</li>
+ *       (one atomic step: {@link UploadSource#seal}).</li>
  *   <li>Write: one stream-set object holding each live stream's batches, grouped by stream in offset
  *       order, written by {@link ObjectWriter} (streamed: one data block in memory at a time), the
  *       very buffers the WAL and cache hold, with no re-encoding.</li>
@@ -54,7 +54,7 @@ import org.slf4j.LoggerFactory;
  * <h2>Concurrency</h2>
  * Everything runs on the single thread "strata-upload"; fields are confined to it unless marked.
  */
-final class Uploader implements AutoCloseable {
+public final class Uploader implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Uploader.class);
 
     /** Longest wait between retries of a failed upload. */
@@ -72,10 +72,6 @@ final class Uploader implements AutoCloseable {
      */
     private static final long CLOSE_STOP_SECONDS = 5;
 
-    /** What one seal took: the blocks, and the WAL position their data reaches. */
-    record Sealed(List<SealedBlock> blocks, long walEnd) {
-    }
-
     /** An object written, with the index a reader would fetch. */
     private record WrittenPart(ObjectMetadata metadata, dev.strata.objectstore.format.ObjectIndex index) {
     }
@@ -84,12 +80,17 @@ final class Uploader implements AutoCloseable {
     private record PendingCommit(List<WrittenPart> objects, long walEnd) {
     }
 
-    private final DefaultStreamStore store;
+    private final UploadSource source;
+    /** Whether a stream exists (not deleted): data of deleted streams is left out of objects. */
+    private final LongPredicate live;
+    private final ObjectCatalog catalog;
+    private final StoreState state;
+    private final StoreMetrics metrics;
     private final ObjectStorage storage;
     private final MetadataStore metadata;
     private final LogCache logCache;
     private final WriteAheadLog wal;
-    private final EngineConfig config;
+    private final UploadSettings settings;
     private final ObjectWriterOptions writerOptions;
     private final ObjectKeyAllocator keys;
     private final java.time.Clock clock;
@@ -113,17 +114,28 @@ final class Uploader implements AutoCloseable {
     private volatile boolean uploading;
     private final WaitSignal idle = new WaitSignal();
 
-    Uploader(DefaultStreamStore store, ObjectStorage storage, MetadataStore metadata, LogCache logCache,
-            WriteAheadLog wal, EngineConfig config, ObjectKeyAllocator keys, java.time.Clock clock) {
-        this.store = store;
+    /**
+     * @param source where acknowledged data is sealed from (the append side's ledger)
+     * @param live whether a stream exists (not deleted)
+     * @param catalog told about every object committed
+     * @param state fenced when a commit finds a newer process; told when room is freed
+     */
+    public Uploader(UploadSource source, LongPredicate live, ObjectCatalog catalog, StoreState state,
+            StoreMetrics metrics, ObjectStorage storage, MetadataStore metadata, LogCache logCache, WriteAheadLog wal,
+            UploadSettings settings, ObjectKeyAllocator keys, java.time.Clock clock) {
+        this.source = source;
+        this.live = live;
+        this.catalog = catalog;
+        this.state = state;
+        this.metrics = metrics;
         this.storage = storage;
         this.metadata = metadata;
         this.logCache = logCache;
         this.wal = wal;
-        this.config = config;
+        this.settings = settings;
         this.keys = keys;
         this.clock = clock;
-        this.writerOptions = ObjectWriterOptions.builder().blockSizeBytes(config.objectBlockBytes()).build();
+        this.writerOptions = ObjectWriterOptions.builder().blockSizeBytes(settings.objectBlockBytes()).build();
         this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "strata-upload");
             t.setDaemon(true);
@@ -138,13 +150,13 @@ final class Uploader implements AutoCloseable {
     }
 
     /** Starts the periodic (age-based) upload. */
-    void start() {
-        long intervalNanos = config.uploadInterval().toNanos();
+    public void start() {
+        long intervalNanos = settings.interval().toNanos();
         executor.scheduleWithFixedDelay(() -> uploadQuietly(false), intervalNanos, intervalNanos, TimeUnit.NANOSECONDS);
     }
 
     /** Asks for an upload soon (size threshold reached, or the cache is full); cheap and idempotent. */
-    void wakeUp() {
+    public void wakeUp() {
         if (wakeUpQueued.compareAndSet(false, true)) {
             try {
                 executor.execute(() -> {
@@ -166,7 +178,7 @@ final class Uploader implements AutoCloseable {
      * Uploads and commits everything acknowledged so far, ignoring any retry backoff; completes when
      * it is committed (or fails with the reason it could not be).
      */
-    CompletableFuture<Void> flush() {
+    public CompletableFuture<Void> flush() {
         CompletableFuture<Void> done = new CompletableFuture<>();
         flushes.add(done);
         done.whenComplete((v, e) -> flushes.remove(done));
@@ -176,7 +188,7 @@ final class Uploader implements AutoCloseable {
                     uploadOnce(true);
                     done.complete(null);
                 } catch (Throwable t) {
-                    done.completeExceptionally(DefaultStreamStore.unwrap(t));
+                    done.completeExceptionally(Futures.unwrap(t));
                 }
             });
         } catch (java.util.concurrent.RejectedExecutionException e) {
@@ -204,7 +216,7 @@ final class Uploader implements AutoCloseable {
         try {
             uploadOnce(force);
         } catch (Throwable t) {
-            Throwable cause = DefaultStreamStore.unwrap(t);
+            Throwable cause = Futures.unwrap(t);
             if (fenced == null) {
                 LOG.warn("upload failed, will retry in {} ms: {}", TimeUnit.NANOSECONDS.toMillis(backoffNanos), cause.toString());
             }
@@ -225,21 +237,21 @@ final class Uploader implements AutoCloseable {
                 commitPending(); // an earlier commit's outcome was unknown: retry it, idempotently
             }
             if (taken.isEmpty() || force) {
-                Sealed sealed = store.sealForUpload();
+                UploadSource.Sealed sealed = source.seal();
                 taken.addAll(sealed.blocks());
                 takenWalEnd = Math.max(takenWalEnd, sealed.walEnd());
             }
             if (!taken.isEmpty()) {
                 long start = System.nanoTime();
                 setUploading(true);
-                pendingCommit = writeObjects(taken, store::isLive, takenWalEnd);
+                pendingCommit = writeObjects(taken, live, takenWalEnd);
                 int objects = pendingCommit.objects().size();
                 long bytes = 0;
                 for (WrittenPart part : pendingCommit.objects()) {
                     bytes += part.metadata().sizeBytes();
                 }
                 commitPending();
-                store.metrics().uploadCommitted(objects, bytes, System.nanoTime() - start);
+                metrics.uploadCommitted(objects, bytes, System.nanoTime() - start);
             } else if (takenWalEnd > trimRequested) {
                 // Nothing to upload, but the WAL holds records that were all handled without a cache
                 // insert (already committed, of deleted streams, never acknowledged, or lost data the
@@ -249,13 +261,13 @@ final class Uploader implements AutoCloseable {
             backoffNanos = 0;
             retryNotBeforeNanos = 0;
         } catch (Throwable t) {
-            store.metrics().uploadFailed();
-            Throwable cause = DefaultStreamStore.unwrap(t);
+            metrics.uploadFailed();
+            Throwable cause = Futures.unwrap(t);
             if (cause instanceof StreamFencedException) {
                 fenced = cause;
-                store.fence(cause);
+                state.fence(cause);
             }
-            backoffNanos = backoffNanos == 0 ? config.uploadRetryBackoff().toNanos()
+            backoffNanos = backoffNanos == 0 ? settings.retryBackoff().toNanos()
                     : Math.min(MAX_BACKOFF_NANOS, backoffNanos * 2);
             retryNotBeforeNanos = System.nanoTime() + backoffNanos;
             throw t;
@@ -276,7 +288,7 @@ final class Uploader implements AutoCloseable {
      * calls it before each read so that uploads, which free WAL and cache space, go first. Returns
      * whether it had to wait.
      */
-    boolean awaitIdle(long maxNanos) {
+    public boolean awaitIdle(long maxNanos) {
         if (!uploading) {
             return false;
         }
@@ -293,7 +305,7 @@ final class Uploader implements AutoCloseable {
             }
             await(metadata.commitObjects(objects, pendingCommit.walEnd()));
             for (WrittenPart part : pendingCommit.objects()) {
-                store.registerObject(part.metadata(), part.index());
+                catalog.register(part.metadata(), part.index());
                 keys.settle(part.metadata().key());
             }
         }
@@ -304,7 +316,7 @@ final class Uploader implements AutoCloseable {
             block.close();
         }
         taken.clear();
-        store.roomFreed(); // the blocks are evictable now
+        state.roomFreed(); // the blocks are evictable now
         trimWal(walEnd);
     }
 
@@ -315,7 +327,7 @@ final class Uploader implements AutoCloseable {
             if (e != null) {
                 LOG.warn("WAL trim to {} failed", walEnd, e);
             }
-            store.roomFreed(); // WAL space is reusable now
+            state.roomFreed(); // WAL space is reusable now
         });
     }
 
@@ -341,7 +353,7 @@ final class Uploader implements AutoCloseable {
         List<Long> streamIds = new ArrayList<>(byStream.keySet());
         streamIds.sort(Long::compare);
         for (long streamId : streamIds) {
-            if (bytes.get(streamId) >= config.streamObjectThresholdBytes()) {
+            if (bytes.get(streamId) >= settings.streamObjectThresholdBytes()) {
                 writes.add(startWrite(ObjectType.STREAM, List.of(streamId), byStream));
             } else {
                 shared.add(streamId);
@@ -430,7 +442,7 @@ final class Uploader implements AutoCloseable {
     }
 
     /** The metadata of a written object: its stream ranges with the bytes of their blocks. */
-    static ObjectMetadata describe(WrittenObject written, ObjectType type, long dataTimeMillis) {
+    public static ObjectMetadata describe(WrittenObject written, ObjectType type, long dataTimeMillis) {
         Map<Long, Long> bytes = new HashMap<>();
         for (dev.strata.objectstore.format.IndexEntry e : written.index().entries()) {
             bytes.merge(e.streamId(), (long) e.size(), Long::sum);
@@ -457,7 +469,7 @@ final class Uploader implements AutoCloseable {
      *
      * @return whether the final upload was asked for and did not finish in time (gave up)
      */
-    boolean close(boolean uploadFirst, long maxWaitNanos) {
+    public boolean close(boolean uploadFirst, long maxWaitNanos) {
         boolean gaveUp = false;
         if (fenced == null && uploadFirst) {
             try {

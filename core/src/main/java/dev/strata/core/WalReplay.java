@@ -32,12 +32,18 @@ import java.util.Optional;
  *
  * <p>Single-threaded: runs inside {@code Strata.build()} before the store serves.
  */
-final class WalReplay {
+public final class WalReplay {
 
     private WalReplay() {
     }
 
-    static StoreRecoveryReport replay(DefaultStreamStore store, WriteAheadLog wal, MetadataStore metadata,
+    /**
+     * Replays {@code wal} into {@code target}; returns what it found.
+     *
+     * @throws dev.strata.api.CorruptDataException if the WAL lost acknowledged data and
+     *     {@code openDespiteLostData} is false (nothing past the damage was replayed)
+     */
+    public static StoreRecoveryReport replay(ReplayTarget target, WriteAheadLog wal, MetadataStore metadata,
             long uploadThresholdBytes, java.util.function.LongSupplier unuploadedBytes, long startNanos,
             boolean openDespiteLostData) {
         Map<Long, Long> expected = new HashMap<>();
@@ -86,7 +92,7 @@ final class WalReplay {
                     } else if (batch.baseOffset() != next) {
                         unacknowledged++;
                     } else {
-                        store.insertRecovered(batch, record.body(), record.nextPosition());
+                        target.insert(batch, record.body(), record.nextPosition());
                         kept = true;
                         expected.put(batch.streamId(), batch.nextOffset());
                         lastAcceptedPosition.put(batch.streamId(), record.position());
@@ -98,8 +104,8 @@ final class WalReplay {
                         replayedBytes += batch.sizeBytes();
                         if (unuploadedBytes.getAsLong() >= uploadThresholdBytes) {
                             // Bound memory during a long replay: commit what was replayed so far.
-                            store.registerRecoveredStreams(metadata, expected);
-                            store.uploader().flush().join();
+                            target.registerStreams(expected);
+                            target.commitReplayed();
                         }
                     }
                 } finally {
@@ -116,8 +122,8 @@ final class WalReplay {
         for (dev.strata.wal.RecoveryReport.LostRegion region : recovery.report().lostRegions()) {
             walEnd = Math.max(walEnd, region.endPosition()); // accepted loss: the next trim passes the damage
         }
-        store.advanceWalEnd(walEnd);
-        store.registerRecoveredStreams(metadata, expected);
+        target.skipTo(walEnd);
+        target.registerStreams(expected);
         Map<Long, StoreRecoveryReport.StreamReplay> streams = new HashMap<>();
         perStream.forEach((id, s) -> streams.put(id, new StoreRecoveryReport.StreamReplay(s[0], s[1], s[2], s[3])));
         return new StoreRecoveryReport(recovery.report(), streams, replayed, replayedBytes, committed, deleted,

@@ -345,7 +345,7 @@ class DurableStreamStoreTest {
                     acknowledged++;
                 } else {
                     failed = true;
-                    assertThat(DefaultStreamStore.unwrap(error)).isInstanceOfAny(
+                    assertThat(Futures.unwrap(error)).isInstanceOfAny(
                             dev.strata.api.StreamNotFoundException.class, dev.strata.api.StreamClosedException.class);
                 }
             }
