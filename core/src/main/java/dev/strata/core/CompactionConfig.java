@@ -1,5 +1,6 @@
 package dev.strata.core;
 
+import dev.strata.core.compaction.CompactionPlanner;
 import java.time.Duration;
 
 /**

@@ -1,5 +1,6 @@
 package dev.strata.core;
 
+import dev.strata.core.append.AppendPath;
 import dev.strata.api.Stream;
 import dev.strata.api.StreamClosedException;
 import dev.strata.api.StreamOptions;

@@ -1,5 +1,25 @@
 package dev.strata.core;
 
+import dev.strata.core.metrics.MicrometerStoreMetrics;
+import dev.strata.core.metrics.StoreMetrics;
+import dev.strata.core.compaction.CompactionSettings;
+import dev.strata.core.compaction.Compactor;
+import dev.strata.core.compaction.Foreground;
+import dev.strata.core.upload.UploadSettings;
+import dev.strata.core.upload.ObjectKeyAllocator;
+import dev.strata.core.upload.UploadSource;
+import dev.strata.core.upload.Uploader;
+import dev.strata.core.read.ObjectReadPath;
+import dev.strata.core.read.ObjectCatalog;
+import dev.strata.core.read.FetchPath;
+import dev.strata.core.support.StoreState;
+import dev.strata.core.recovery.ReplayTarget;
+import dev.strata.core.append.AppendSlabs;
+import dev.strata.core.append.StreamTable;
+import dev.strata.core.append.IngestLedger;
+import dev.strata.core.append.AppendPath;
+import dev.strata.core.append.StreamRegistry;
+import dev.strata.core.append.AppendSettings;
 import dev.strata.cache.LogCache;
 import dev.strata.core.metadata.MetadataStore;
 import dev.strata.objectstore.ObjectStorage;

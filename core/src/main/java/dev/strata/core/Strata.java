@@ -1,5 +1,7 @@
 package dev.strata.core;
 
+import dev.strata.core.compaction.CompactionPlanner;
+import dev.strata.core.recovery.WalReplay;
 import dev.strata.api.StrataException;
 import dev.strata.api.StorageException;
 import dev.strata.api.StorageInUseException;

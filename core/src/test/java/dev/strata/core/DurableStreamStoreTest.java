@@ -1,5 +1,6 @@
 package dev.strata.core;
 
+import dev.strata.core.support.Futures;
 import static dev.strata.api.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
