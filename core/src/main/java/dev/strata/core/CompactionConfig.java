@@ -1,5 +1,6 @@
 package dev.strata.core;
 
+import dev.strata.core.compaction.CompactionPlanner;
 import dev.strata.core.settings.CompactionSettings;
 import dev.strata.core.settings.CompactionSizes;
 import java.time.Duration;

@@ -6,6 +6,8 @@ import dev.strata.api.StrataException;
 import dev.strata.cache.LogCache;
 import dev.strata.core.metadata.ManifestMetadataStore;
 import dev.strata.core.metadata.MetadataStore;
+import dev.strata.core.metrics.StoreMetrics;
+import dev.strata.core.recovery.WalReplay;
 import dev.strata.core.settings.StoreSettings;
 import dev.strata.core.settings.StoreSizes;
 import dev.strata.objectstore.ObjectStorage;
@@ -113,12 +115,10 @@ final class StoreOpener {
             long nodeEpoch = registerNode(metadata);
             wal.assignNodeEpoch(nodeEpoch);
             Assembled assembled = assemble(wal, metadata, storage);
-            DefaultStreamStore store = assembled.store();
             try {
-                recoverAndStart(store, assembled.logCache(), wal, metadata, storage, nodeEpoch, startNanos);
-                return store;
+                return recoverAndStart(assembled, wal, metadata, storage, nodeEpoch, startNanos);
             } catch (RuntimeException | Error e) {
-                store.close(); // closes what it owns (the list below) in reverse order
+                assembled.engine().close(false); // never served: no final upload; closes what it owns in reverse order
                 throw e;
             }
         } catch (RuntimeException | Error e) {
@@ -194,11 +194,11 @@ final class StoreOpener {
         return manifest;
     }
 
-    /** The store and the LogCache it was made with. */
-    private record Assembled(DefaultStreamStore store, LogCache logCache) {
+    /** The engine, the LogCache it was made with and the memory limits it runs with. */
+    private record Assembled(StoreEngine engine, LogCache logCache, MemoryLimits memoryLimits) {
     }
 
-    /** Step 5: the LogCache, the executors and the store, with its memory limits and metrics. */
+    /** Step 5: the LogCache, the executors and the engine, with its memory limits and metrics. */
     private Assembled assemble(BlockDeviceWal wal, MetadataStore metadata, ObjectStorage storage) {
         LogCache logCache = LogCache.builder().capacityBytes(sizes.logCacheBytes()).blockSizeBytes(sizes.cacheBlockBytes())
                 .build();
@@ -212,21 +212,12 @@ final class StoreOpener {
         Executor reads = given.readExecutor() != null ? given.readExecutor() : ownedPool(READ_THREADS, "strata-read");
 
         ByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
-        DefaultStreamStore store = new DefaultStreamStore(EngineConfig.of(settings, sizes), wal, metadata, storage,
-                logCache, sizes.blockCacheBytes(), sizes.maxInFlightReadBytes(), allocator, callbacks, reads, owned,
-                CompactionConfig.of(settings.compaction(), sizes.compaction()), given.clock());
-        try {
-            MemoryLimits memoryLimits = memoryLimits(wal, allocator);
-            store.setMemoryLimits(memoryLimits);
-            store.setCloseUploadTimeout(settings.upload().closeTimeout());
-            if (given.metrics() != null) {
-                store.setMetrics(given.metrics().create(wal, logCache, store::lastStorageSummary, memoryLimits));
-            }
-            return new Assembled(store, logCache);
-        } catch (RuntimeException | Error e) {
-            store.close(); // closes what it owns; open() closes the list again (each close is idempotent)
-            throw e;
-        }
+        MemoryLimits memoryLimits = memoryLimits(wal, allocator);
+        StoreEngine engine = new StoreEngine(EngineConfig.of(settings, sizes), wal, metadata, storage, logCache,
+                sizes.blockCacheBytes(), sizes.maxInFlightReadBytes(), allocator, callbacks, reads, owned,
+                CompactionConfig.of(settings.compaction(), sizes.compaction()), given.clock(),
+                settings.upload().closeTimeout(), given.metrics(), memoryLimits);
+        return new Assembled(engine, logCache, memoryLimits);
     }
 
     private MemoryLimits memoryLimits(WriteAheadLog wal, ByteBufAllocator allocator) {
@@ -240,24 +231,26 @@ final class StoreOpener {
     }
 
     /** Step 6: replay the WAL, upload what it held, serve. */
-    private void recoverAndStart(DefaultStreamStore store, LogCache logCache, BlockDeviceWal wal, MetadataStore metadata,
+    private DefaultStreamStore recoverAndStart(Assembled assembled, BlockDeviceWal wal, MetadataStore metadata,
             OpenDeadlineStorage storage, long nodeEpoch, long startNanos) {
-        StoreRecoveryReport report = WalReplay.replay(store, wal, metadata, sizes.uploadThresholdBytes(),
-                logCache::unuploadedBytes, startNanos, settings.openDespiteLostWalData());
+        StoreEngine engine = assembled.engine();
+        StoreRecoveryReport report = WalReplay.replay(engine.replayTarget(), wal, metadata, sizes.uploadThresholdBytes(),
+                assembled.logCache()::unuploadedBytes, startNanos, settings.openDespiteLostWalData());
         if (report.wal().acknowledgedDataLost()) {
             LOG.error("opened despite lost WAL data (openDespiteLostWalData): {}", report.summary());
         }
         try {
-            store.uploader().flush().join();
+            engine.uploader.flush().join();
         } catch (RuntimeException e) {
             // Serving is still safe: the replayed data is in the WAL and the cache, and
             // background uploads retry. Recovery never crash-loops on object-store errors.
             LOG.warn("uploading replayed data failed; background uploads will retry: {}", e.toString());
         }
-        store.setRecoveryReport(report.withDuration(System.nanoTime() - startNanos));
-        LOG.info("{} (nodeEpoch={}, walBackend={})", store.recoveryReport().summary(), nodeEpoch, wal.backend());
+        report = report.withDuration(System.nanoTime() - startNanos);
+        LOG.info("{} (nodeEpoch={}, walBackend={})", report.summary(), nodeEpoch, wal.backend());
         storage.disarm();
-        store.start();
+        engine.start();
+        return new DefaultStreamStore(engine, report, assembled.memoryLimits());
     }
 
     /** A pool the store owns, shut down after everything else (first in the list, closed last). */

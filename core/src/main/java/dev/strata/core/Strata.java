@@ -3,6 +3,7 @@ package dev.strata.core;
 import dev.strata.api.StorageException;
 import dev.strata.api.StorageInUseException;
 import dev.strata.core.metadata.MetadataStore;
+import dev.strata.core.metrics.MicrometerStoreMetrics;
 import dev.strata.core.settings.AppendSettings;
 import dev.strata.core.settings.CacheSettings;
 import dev.strata.core.settings.CompactionSettings;
@@ -515,7 +516,11 @@ public final class Strata {
         private StoreOpener.Given given() {
             io.micrometer.core.instrument.MeterRegistry registry = meterRegistry;
             StoreOpener.MetricsFactory metrics = registry == null ? null
-                    : (wal, logCache, summary, limits) -> new MicrometerStoreMetrics(registry, wal, logCache, summary, limits);
+                    : (wal, logCache, summary, limits) -> {
+                        MicrometerStoreMetrics micrometer = new MicrometerStoreMetrics(registry, wal, logCache, limits);
+                        MicrometerStoreMetrics.registerStorageGauges(registry, summary);
+                        return micrometer;
+                    };
             return new StoreOpener.Given(objectStorage, metadataStore, walOpener, callbackExecutor, readExecutor, metrics,
                     clock);
         }

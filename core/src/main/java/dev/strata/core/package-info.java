@@ -1,11 +1,29 @@
 /**
- * Owns: the engine that wires the modules into a durable {@link dev.strata.api.StreamStore}
- * ({@link dev.strata.core.Strata} builds a {@link dev.strata.core.DurableStreamStore}): the append
- * path (offsets, WAL hand-off, LogCache insert, ordered completion), uploads and commits
- * ({@code Uploader}), catch-up reads from objects ({@code ObjectReadPath}), WAL replay at open
- * ({@code WalReplay}), compaction and garbage collection of objects ({@code CompactionPlanner} decides,
- * {@code Compactor} runs), backpressure and metrics; and {@link dev.strata.core.MemoryStreamStore}, the
- * in-memory implementation for users' unit tests. Metadata lives in {@code dev.strata.core.metadata}.
+ * Owns: the public face of the engine that wires the modules into a durable
+ * {@link dev.strata.api.StreamStore}: {@link dev.strata.core.Strata} (settings and opening) builds a
+ * {@link dev.strata.core.DurableStreamStore}; its reports ({@link dev.strata.core.StoreRecoveryReport},
+ * {@link dev.strata.core.CompactionReport}, {@link dev.strata.core.StorageSummary},
+ * {@link dev.strata.core.MemoryLimits}); and {@link dev.strata.core.MemoryStreamStore}, the in-memory
+ * implementation for users' unit tests. Package-private here: the settings records, the store
+ * behind the API ({@code DefaultStreamStore}) and the engine that wires its parts ({@code StoreEngine}).
+ *
+ * <p>The parts live in internal subpackages (not API, may change), one per stage of the data's life:
+ * <ul>
+ *   <li>{@code dev.strata.core.append}: offsets, the WAL hand-off, the LogCache insert and ordered
+ *       completion; streams' lives (create, open, trim, delete);</li>
+ *   <li>{@code dev.strata.core.upload}: sealing the LogCache, writing objects, committing them and
+ *       trimming the WAL;</li>
+ *   <li>{@code dev.strata.core.read}: fetches from the LogCache or, below it, from objects through the
+ *       block cache;</li>
+ *   <li>{@code dev.strata.core.compaction}: planning and running compaction, and garbage collection
+ *       of replaced and orphaned objects;</li>
+ *   <li>{@code dev.strata.core.recovery}: WAL replay at open;</li>
+ *   <li>{@link dev.strata.core.metadata}: what the store knows about streams and objects (its
+ *       {@code MetadataStore} SPI is public);</li>
+ *   <li>{@code dev.strata.core.metrics} and {@code dev.strata.core.support}: what the parts report, and
+ *       what they share (the store's closed/fenced/room signals, bounded waits).</li>
+ * </ul>
+ * No part gets the store itself: each gets narrow interfaces at construction.
  * Does not own: on-disk and in-object formats (wal-blockdevice, objectstore) or cache policy (cache).
  *
  * <p>Threads: appends run on the caller's thread up to the WAL hand-off; "strata-wal-callback-N"

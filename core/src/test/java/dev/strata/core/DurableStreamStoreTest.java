@@ -1,5 +1,6 @@
 package dev.strata.core;
 
+import dev.strata.core.support.Futures;
 import static dev.strata.api.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
@@ -345,7 +346,7 @@ class DurableStreamStoreTest {
                     acknowledged++;
                 } else {
                     failed = true;
-                    assertThat(DefaultStreamStore.unwrap(error)).isInstanceOfAny(
+                    assertThat(Futures.unwrap(error)).isInstanceOfAny(
                             dev.strata.api.StreamNotFoundException.class, dev.strata.api.StreamClosedException.class);
                 }
             }

@@ -1,0 +1,15 @@
+package dev.strata.core.append;
+
+import java.time.Duration;
+
+/**
+ * Settings of the append path. Immutable; validated by the builder.
+ *
+ * @param maxBatchBytes largest payload of one appended batch
+ * @param uploadThresholdBytes unuploaded bytes (in the LogCache, or in the WAL since the last seal)
+ *     at which an acknowledged append wakes the uploader
+ * @param backpressureWait how long an append waits for cache or WAL room before failing with
+ *     {@code BackpressureException}
+ */
+public record AppendSettings(int maxBatchBytes, long uploadThresholdBytes, Duration backpressureWait) {
+}

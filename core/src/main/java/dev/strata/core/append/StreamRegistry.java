@@ -1,0 +1,187 @@
+package dev.strata.core.append;
+
+import dev.strata.core.read.FetchPath;
+import dev.strata.core.support.StoreState;
+import dev.strata.core.support.Futures;
+import dev.strata.api.OffsetOutOfRangeException;
+import dev.strata.api.StorageException;
+import dev.strata.api.Stream;
+import dev.strata.api.StreamClosedException;
+import dev.strata.api.StreamFencedException;
+import dev.strata.api.StreamOptions;
+import dev.strata.core.metadata.MetadataStore;
+import dev.strata.core.metadata.StreamMetadata;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.Executor;
+import java.util.function.LongConsumer;
+
+/**
+ * Streams' lives: create, open (fencing the previous holder), trim and delete, each made durable in
+ * the {@link MetadataStore} before it completes, and the registration of recovered streams at open.
+ * Hands out {@link DefaultStream} handles.
+ *
+ * <p>Thread-safe: a stream's holder, epoch and offsets change under its {@link StreamState}
+ * monitor.
+ */
+public final class StreamRegistry {
+    private final StreamTable streams;
+    private final MetadataStore metadata;
+    private final Executor callbackExecutor;
+    private final StoreState store;
+    private final IngestLedger ledger;
+    private final AppendPath appends;
+    private final FetchPath fetches;
+    /** Drops a deleted stream from the read path's caches. */
+    private final LongConsumer forgetStream;
+
+    public StreamRegistry(StreamTable streams, MetadataStore metadata, Executor callbackExecutor, StoreState store,
+            IngestLedger ledger, AppendPath appends, FetchPath fetches, LongConsumer forgetStream) {
+        this.streams = streams;
+        this.metadata = metadata;
+        this.callbackExecutor = callbackExecutor;
+        this.store = store;
+        this.ledger = ledger;
+        this.appends = appends;
+        this.fetches = fetches;
+        this.forgetStream = forgetStream;
+    }
+
+    private DefaultStream handle(StreamState state, long epoch) {
+        return new DefaultStream(state, epoch, store, appends, fetches, this);
+    }
+
+    /**
+     * Registers every stream the metadata knows, with the next offset recovery found (its committed
+     * end, or the end of what the WAL replayed); recovery only, before the store serves.
+     */
+    public void registerRecovered(Map<Long, Long> replayedEnds) {
+        for (StreamMetadata meta : metadata.streams()) {
+            long next = Math.max(meta.committedEndOffset(), replayedEnds.getOrDefault(meta.streamId(), 0L));
+            streams.compute(meta.streamId(), (id, old) -> {
+                if (old != null) {
+                    old.ackedEnd = next;
+                    old.assignedEnd = next;
+                    return old;
+                }
+                return new StreamState(id, meta.epoch(), meta.startOffset(), next, new SerialExecutor(callbackExecutor));
+            });
+        }
+    }
+
+    /** See {@link dev.strata.api.StreamStore#createStream}. */
+    public CompletableFuture<Stream> createStream(StreamOptions options) {
+        if (options == null) {
+            throw new IllegalArgumentException("options must not be null");
+        }
+        if (store.isClosed()) {
+            return CompletableFuture.failedFuture(new StreamClosedException("store closed"));
+        }
+        return Futures.unwrapping(metadata.createStream(options.epoch()).thenApply(meta -> {
+            StreamState state = new StreamState(meta.streamId(), meta.epoch(), 0, 0, new SerialExecutor(callbackExecutor));
+            DefaultStream handle = handle(state, meta.epoch());
+            state.holder = handle;
+            streams.put(state);
+            return handle;
+        }));
+    }
+
+    /** See {@link dev.strata.api.StreamStore#openStream}. */
+    public CompletableFuture<Stream> openStream(long streamId, long epoch) {
+        if (epoch < 0) {
+            throw new IllegalArgumentException("epoch must be >= 0, got " + epoch);
+        }
+        if (store.isClosed()) {
+            return CompletableFuture.failedFuture(new StreamClosedException("store closed"));
+        }
+        StreamState existing = streams.get(streamId);
+        long epochStart = -1; // the committed end, when this process holds nothing of the stream
+        if (existing != null) {
+            synchronized (existing) {
+                if (existing.holder != null && !existing.holder.isClosed() && existing.epoch == epoch) {
+                    return CompletableFuture.failedFuture(new StreamFencedException(
+                            "stream already open at this epoch: streamId=" + streamId + " epoch=" + epoch));
+                }
+                if (epoch < existing.epoch) {
+                    return CompletableFuture.failedFuture(new StreamFencedException("open with stale epoch: streamId="
+                            + streamId + " epoch=" + epoch + " storedEpoch=" + existing.epoch));
+                }
+                if (epoch > existing.epoch) {
+                    // Fence the current holder now, so nothing it appends lands at or above the offset
+                    // from which the new epoch owns the stream (recorded in the metadata below).
+                    existing.holder = null;
+                    epochStart = existing.assignedEnd;
+                }
+            }
+        }
+        return Futures.unwrapping(metadata.openStream(streamId, epoch, epochStart).thenApply(meta -> {
+            StreamState state = streams.computeIfAbsent(streamId, id -> new StreamState(id, meta.epoch(),
+                    meta.startOffset(), meta.committedEndOffset(), new SerialExecutor(callbackExecutor)));
+            synchronized (state) {
+                if (state.holder != null && !state.holder.isClosed() && state.epoch == epoch) {
+                    throw new StreamFencedException("stream already open at this epoch: streamId=" + streamId
+                            + " epoch=" + epoch);
+                }
+                if (state.failure != null) {
+                    int inFlight = state.inFlight.get(); // 0: every completion's effects are visible
+                    if (inFlight > 0) {
+                        // Appends written after the failure are still completing (and will be dropped):
+                        // their offsets cannot be handed out again yet.
+                        throw new StorageException("stream still completing appends after a failure; retry the open: streamId="
+                                + streamId + " inFlight=" + inFlight, true);
+                    }
+                    state.failure = null; // a re-open clears a failed append's refusal...
+                    state.assignedEnd = state.ackedEnd; // ...and reuses the offsets no append kept
+                }
+                DefaultStream handle = handle(state, epoch);
+                state.epoch = epoch;
+                state.holder = handle; // fences the previous holder; its appends already handed to the WAL complete
+                return handle;
+            }
+        }));
+    }
+
+    /** See {@link dev.strata.api.StreamStore#deleteStream}. */
+    public CompletableFuture<Void> deleteStream(long streamId, long epoch) {
+        if (epoch < 0) {
+            throw new IllegalArgumentException("epoch must be >= 0, got " + epoch);
+        }
+        if (store.isClosed()) {
+            return CompletableFuture.failedFuture(new StreamClosedException("store closed"));
+        }
+        return Futures.unwrapping(metadata.deleteStream(streamId, epoch).thenRun(() -> {
+            StreamState state = streams.remove(streamId);
+            if (state != null) {
+                synchronized (state) {
+                    state.deleted = true;
+                    state.holder = null;
+                }
+            }
+            ledger.dropStream(streamId); // an append completing now inserts before this, or sees deleted
+            forgetStream.accept(streamId);
+        }));
+    }
+
+    /** Moves the stream's start offset to {@code newStart} (durably), for {@link DefaultStream#trim}. */
+    CompletableFuture<Void> trim(DefaultStream handle, long newStart) {
+        StreamState state = handle.state();
+        synchronized (state) {
+            RuntimeException refused = handle.refusal(true);
+            if (refused != null) {
+                return CompletableFuture.failedFuture(refused);
+            }
+            if (newStart > state.ackedEnd) {
+                return CompletableFuture.failedFuture(
+                        new OffsetOutOfRangeException(state.id, newStart, state.startOffset, state.ackedEnd));
+            }
+            if (newStart <= state.startOffset) {
+                return CompletableFuture.completedFuture(null);
+            }
+        }
+        return Futures.unwrapping(metadata.trimStream(state.id, handle.epoch(), newStart).thenAccept(meta -> {
+            synchronized (state) {
+                state.startOffset = Math.max(state.startOffset, meta.startOffset());
+            }
+        }));
+    }
+}

@@ -1,0 +1,449 @@
+package dev.strata.core.read;
+
+import dev.strata.core.support.WaitSignal;
+import dev.strata.core.support.Futures;
+import dev.strata.api.FetchResult;
+import dev.strata.api.FetchedBatch;
+import dev.strata.api.StorageException;
+import dev.strata.api.StreamClosedException;
+import dev.strata.cache.BlockCache;
+import dev.strata.cache.BlockLoader;
+import dev.strata.cache.BlockRef;
+import dev.strata.core.metadata.MetadataStore;
+import dev.strata.core.metadata.ObjectMetadata;
+import dev.strata.core.metadata.StreamRange;
+import dev.strata.objectstore.ObjectKeys;
+import dev.strata.objectstore.ObjectStorage;
+import dev.strata.objectstore.Retrier;
+import dev.strata.objectstore.format.DataBlock;
+import dev.strata.objectstore.format.IndexEntry;
+import dev.strata.objectstore.format.ObjectIndex;
+import dev.strata.objectstore.format.ObjectReader;
+import dev.strata.objectstore.format.StreamBatch;
+import dev.strata.objectstore.format.StreamBatchCodec;
+import io.netty.buffer.ByteBuf;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.Executor;
+
+/**
+ * Catch-up reads: data below what the LogCache holds, read from committed objects through the
+ * {@link BlockCache} (decoded blocks, single-flight loads, read-ahead, bounded in-flight bytes).
+ *
+ * <p>Finding data: the metadata's range index gives the objects holding a stream's offsets; each
+ * object's index (footer + index, one tail GET, then cached) gives the blocks. Both the
+ * {@link BlockLoader} and the {@link dev.strata.cache.BlockLocator} the block cache uses are
+ * implemented here.
+ *
+ * <p>Concurrency: fetches run on the read executor ("strata-read-N"), separate from the WAL and
+ * upload threads, so catch-up reads never delay tail reads or appends; they block on cache reads,
+ * whose loads complete on the storage's threads and the cache's own "strata-blockcache-N" threads
+ * (never on the read executor). Thread-safe.
+ *
+ * <p>Buffers: a fetch result holds retained block buffers and releases them when closed.
+ *
+ * <p>Close: {@link #close()} fails every fetch future still pending with
+ * {@link StreamClosedException}, whatever the object store does (it may never answer, during an
+ * outage): a fetch waits for its index and block reads together with its own future, so failing
+ * that future wakes it, and what it waited for is released when it arrives. Any other failure of a
+ * fetch caught by close (the block cache or the storage closing under it) is reported as
+ * {@link StreamClosedException} too, with the original as its cause.
+ */
+public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(ObjectReadPath.class);
+
+    /** Object indexes kept: about a hundred bytes per block each; bounded so metadata of huge stores fits. */
+    private static final int MAX_CACHED_READERS = 4096;
+
+    private final ObjectStorage storage;
+    private final MetadataStore metadata;
+    private final BlockCache blockCache;
+    private final Executor readExecutor;
+    /** Runs the BlockCache's completions and read-ahead; never blocked by fetches. */
+    private final java.util.concurrent.ExecutorService cacheExecutor;
+    /** objectId -> committed object, learnt from the metadata range index. */
+    private final ConcurrentHashMap<Long, ObjectMetadata> objects = new ConcurrentHashMap<>();
+    /** Catch-up fetches started and not finished; compaction yields to them ({@link #awaitNoFetches}). */
+    private final java.util.concurrent.atomic.AtomicInteger fetchesInFlight = new java.util.concurrent.atomic.AtomicInteger();
+    private final WaitSignal fetchesIdle = new WaitSignal();
+    /** Fetch futures handed out and not completed yet; close fails them. */
+    private final java.util.Set<CompletableFuture<FetchResult>> pending = ConcurrentHashMap.newKeySet();
+    /** Fetches running on a read thread (not queued); close waits for them to leave the cache. */
+    private final java.util.concurrent.atomic.AtomicInteger running = new java.util.concurrent.atomic.AtomicInteger();
+    private volatile boolean closed;
+    /** Longest wait at close for running fetches to notice it (they wake at once; a guard against a stuck thread). */
+    private static final long CLOSE_WAIT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
+    // guarded by: itself; LRU of open readers by objectId
+    private final Map<Long, CompletableFuture<ObjectReader>> readers = new LinkedHashMap<>(16, 0.75f, true) {
+        @Override
+        protected boolean removeEldestEntry(Map.Entry<Long, CompletableFuture<ObjectReader>> eldest) {
+            return size() > MAX_CACHED_READERS;
+        }
+    };
+
+    public ObjectReadPath(ObjectStorage storage, MetadataStore metadata, long blockCacheBytes, long maxInFlightReadBytes,
+            Executor readExecutor) {
+        this.storage = storage;
+        this.metadata = metadata;
+        this.readExecutor = readExecutor;
+        // The cache's own work (load completions, read-ahead) gets its own threads: fetches block the
+        // read executor's threads on cache reads, so sharing them would deadlock once every read
+        // thread waits for a load that needs a read thread to complete (found by MemoryUnderLoadTest).
+        java.util.concurrent.atomic.AtomicInteger ids = new java.util.concurrent.atomic.AtomicInteger();
+        this.cacheExecutor = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
+            Thread t = new Thread(r, "strata-blockcache-" + ids.getAndIncrement());
+            t.setDaemon(true);
+            return t;
+        });
+        this.blockCache = BlockCache.builder(new Loader())
+                .locator(this::blocksAfter)
+                .capacityBytes(blockCacheBytes)
+                .maxInFlightBytes(maxInFlightReadBytes)
+                .executor(cacheExecutor)
+                .build();
+    }
+
+    /**
+     * Reads batches of {@code streamId} from {@code start}, at most up to {@code end}, from objects.
+     * The future completes on a read thread, or fails with {@link StreamClosedException} once
+     * {@link #close()} started.
+     */
+    public CompletableFuture<FetchResult> fetch(long streamId, long start, long end, int maxBytes) {
+        CompletableFuture<FetchResult> result = new CompletableFuture<>();
+        pending.add(result);
+        fetchesInFlight.incrementAndGet(); // counted from the call: a fetch queued for a read thread is waiting too
+        if (closed) { // checked after registering: close either sees this fetch or it sees closed
+            finish(result, null, closedException(streamId, start, null));
+            return result;
+        }
+        try {
+            readExecutor.execute(() -> run(result, streamId, start, end, maxBytes));
+        } catch (RuntimeException rejected) {
+            finish(result, null, closed ? closedException(streamId, start, rejected)
+                    : new StorageException("the read executor refused a catch-up read: streamId=" + streamId
+                            + " offset=" + start, true, rejected));
+        }
+        return result;
+    }
+
+    private void run(CompletableFuture<FetchResult> result, long streamId, long start, long end, int maxBytes) {
+        running.incrementAndGet();
+        FetchResult out = null;
+        Throwable failure = null;
+        try {
+            if (!result.isDone()) { // failed by close while queued: nothing to read
+                out = fetchBlocking(result, streamId, start, end, maxBytes);
+            }
+        } catch (Throwable t) {
+            Throwable cause = Futures.unwrap(t);
+            failure = closed ? closedException(streamId, start, cause) : cause;
+        } finally {
+            running.decrementAndGet();
+            finish(result, out, failure);
+        }
+    }
+
+    /** Completes a fetch (a result nobody can take any more is released) and counts it done. */
+    private void finish(CompletableFuture<FetchResult> result, FetchResult out, Throwable failure) {
+        try {
+            if (out != null) {
+                if (!result.complete(out)) {
+                    out.close(); // failed by close meanwhile: nobody will read it
+                }
+            } else if (failure != null) {
+                result.completeExceptionally(failure);
+            }
+        } finally {
+            pending.remove(result);
+            fetchDone();
+        }
+    }
+
+    private static StreamClosedException closedException(long streamId, long offset, Throwable cause) {
+        return new StreamClosedException("store closed during a catch-up read: streamId=" + streamId + " offset="
+                + offset, cause);
+    }
+
+    /**
+     * Waits for {@code f} or for the fetch's own future to be completed by someone else (close),
+     * whichever comes first. In the second case, throws {@link StreamClosedException} and hands
+     * whatever {@code f} later yields to {@code abandon} (to release it).
+     */
+    private static <T> T await(CompletableFuture<T> f, CompletableFuture<FetchResult> fetch,
+            java.util.function.Consumer<T> abandon) {
+        if (!f.isDone()) {
+            CompletableFuture.anyOf(f, fetch).handle((v, e) -> null).join();
+        }
+        if (fetch.isDone()) {
+            f.thenAccept(abandon);
+            throw new StreamClosedException("fetch completed by close while it waited for object storage");
+        }
+        return f.join();
+    }
+
+    private void fetchDone() {
+        if (fetchesInFlight.decrementAndGet() == 0 || closed) {
+            fetchesIdle.signalAll();
+        }
+    }
+
+    /**
+     * Waits until no catch-up fetch is in flight, at most {@code maxNanos}: background work
+     * (compaction) calls it before each read so that user reads go first. Returns whether it had to
+     * wait.
+     */
+    public boolean awaitNoFetches(long maxNanos) {
+        if (fetchesInFlight.get() == 0) {
+            return false;
+        }
+        fetchesIdle.await(() -> fetchesInFlight.get() == 0, maxNanos);
+        return true;
+    }
+
+    private FetchResult fetchBlocking(CompletableFuture<FetchResult> fetch, long streamId, long start, long end,
+            int maxBytes) {
+        List<Map.Entry<StreamRange, ObjectMetadata>> covering = metadata.objectsCovering(streamId, start, end);
+        if (covering.isEmpty()) {
+            throw new StorageException("offset neither in the log cache nor in committed objects (raced with an "
+                    + "upload; retry): streamId=" + streamId + " offset=" + start, true);
+        }
+        List<ByteBuf> held = new ArrayList<>();
+        List<FetchedBatch> out = new ArrayList<>();
+        boolean done = false;
+        try {
+            long cursor = start;
+            long bytes = 0;
+            for (Map.Entry<StreamRange, ObjectMetadata> entry : covering) {
+                ObjectMetadata object = entry.getValue();
+                long objectId = ObjectKeys.parseObjectId(object.key());
+                objects.putIfAbsent(objectId, object);
+                ObjectReader reader = await(reader(objectId), fetch, r -> { });
+                ObjectIndex index = reader.index();
+                int block = index.findBlock(streamId, cursor);
+                while (block >= 0 && block < index.size() && !done) {
+                    IndexEntry e = index.entry(block);
+                    if (e.streamId() != streamId || e.startOffset() >= end) {
+                        break;
+                    }
+                    ByteBuf content = await(blockCache.read(streamId, new BlockRef(objectId, block, e.size())), fetch,
+                            ByteBuf::release);
+                    boolean used = false;
+                    ByteBuf view = content.duplicate();
+                    String where = "object=" + object.key() + " block=" + block;
+                    while (view.isReadable()) {
+                        int at = view.readerIndex();
+                        StreamBatch b = StreamBatchCodec.read(view, where, at);
+                        if (b.nextOffset() <= cursor) {
+                            continue;
+                        }
+                        if (b.baseOffset() >= end || (!out.isEmpty() && bytes + b.payloadLength() > maxBytes)) {
+                            done = true;
+                            break;
+                        }
+                        out.add(new FetchedBatch(b.baseOffset(), b.count(), b.baseTimestamp(), b.payload().nioBuffer()));
+                        bytes += b.payloadLength();
+                        cursor = b.nextOffset();
+                        used = true;
+                    }
+                    if (used) {
+                        held.add(content);
+                    } else {
+                        content.release();
+                    }
+                    block++;
+                }
+                if (done || cursor >= end) {
+                    break;
+                }
+            }
+            if (out.isEmpty()) {
+                throw new StorageException("committed objects do not hold the requested offset: streamId=" + streamId
+                        + " offset=" + start, false);
+            }
+            List<ByteBuf> toRelease = List.copyOf(held);
+            held.clear();
+            return new PooledFetchResult(out, () -> toRelease.forEach(ByteBuf::release));
+        } finally {
+            held.forEach(ByteBuf::release);
+        }
+    }
+
+    private CompletableFuture<ObjectReader> reader(long objectId) {
+        synchronized (readers) {
+            CompletableFuture<ObjectReader> r = readers.get(objectId);
+            if (r == null || r.isCompletedExceptionally()) {
+                ObjectMetadata object = objects.get(objectId);
+                if (object == null) {
+                    return CompletableFuture.failedFuture(new StorageException("unknown object id " + objectId, false));
+                }
+                r = ObjectReader.open(storage, object.key(), object.sizeBytes());
+                readers.put(objectId, r);
+            }
+            return r;
+        }
+    }
+
+    /** Seeds the reader cache with an index the uploader already has (saves the tail GET). */
+    @Override
+    public void register(ObjectMetadata object, ObjectIndex index) {
+        long objectId = ObjectKeys.parseObjectId(object.key());
+        objects.put(objectId, object);
+        synchronized (readers) {
+            readers.put(objectId, CompletableFuture.completedFuture(ObjectReader.of(storage, object.key(), object.sizeBytes(), index)));
+        }
+    }
+
+    /**
+     * The BlockCache's loader: one ranged read of adjacent blocks, each block decoded and checked on
+     * its own, so a damaged block fails only its own readers (never those of intact blocks read in
+     * the same ranged GET). Ownership of the decoded buffers passes to the cache.
+     */
+    private final class Loader implements BlockLoader {
+        @Override
+        public CompletableFuture<List<ByteBuf>> load(long objectId, List<BlockRef> blocks) {
+            int from = blocks.get(0).blockIndex();
+            int to = blocks.get(blocks.size() - 1).blockIndex() + 1;
+            return reader(objectId).thenCompose(r -> r.readBlocks(from, to)).thenApply(decoded -> {
+                List<ByteBuf> out = new ArrayList<>(decoded.size());
+                for (DataBlock block : decoded) {
+                    out.add(block.content()); // the block's one reference moves to the cache
+                }
+                return out;
+            });
+        }
+
+        @Override
+        public List<CompletableFuture<ByteBuf>> loadEach(long objectId, List<BlockRef> blocks) {
+            int from = blocks.get(0).blockIndex();
+            int to = blocks.get(blocks.size() - 1).blockIndex() + 1;
+            List<CompletableFuture<ByteBuf>> out = new ArrayList<>(blocks.size());
+            for (int i = from; i < to; i++) {
+                out.add(new CompletableFuture<>());
+            }
+            reader(objectId).whenComplete((reader, error) -> {
+                List<CompletableFuture<DataBlock>> decoded = null;
+                if (error == null) {
+                    try {
+                        decoded = reader.readEachBlock(from, to);
+                    } catch (RuntimeException e) {
+                        error = e;
+                    }
+                }
+                if (error != null) {
+                    Throwable cause = Retrier.unwrap(error);
+                    out.forEach(f -> f.completeExceptionally(cause));
+                    return;
+                }
+                for (int i = 0; i < out.size(); i++) {
+                    CompletableFuture<ByteBuf> target = out.get(i);
+                    decoded.get(i).whenComplete((block, e) -> {
+                        if (e != null) {
+                            target.completeExceptionally(Retrier.unwrap(e));
+                        } else {
+                            target.complete(block.content()); // the block's one reference moves to the cache
+                        }
+                    });
+                }
+            });
+            return out;
+        }
+    }
+
+    /** BlockLocator: the stream's next blocks after {@code block}, in this object and the next ones whose index is known. */
+    private List<BlockRef> blocksAfter(long streamId, BlockRef block, long maxBytes) {
+        List<BlockRef> out = new ArrayList<>();
+        long bytes = 0;
+        long objectId = block.objectId();
+        int next = block.blockIndex() + 1;
+        long lastEnd = -1;
+        for (int hops = 0; hops < 4 && bytes < maxBytes; hops++) {
+            CompletableFuture<ObjectReader> f;
+            synchronized (readers) {
+                f = readers.get(objectId);
+            }
+            if (f == null || !f.isDone() || f.isCompletedExceptionally()) {
+                if (f == null && objects.containsKey(objectId)) {
+                    reader(objectId); // open it in the background for the next call
+                }
+                return out;
+            }
+            ObjectIndex index = f.join().index();
+            if (hops == 0 && next - 1 < index.size()) {
+                lastEnd = index.entry(next - 1).endOffset(); // end of the block just read
+            }
+            while (next < index.size() && bytes < maxBytes) {
+                IndexEntry e = index.entry(next);
+                if (e.streamId() != streamId) {
+                    break;
+                }
+                out.add(new BlockRef(objectId, next, e.size()));
+                bytes += e.size();
+                lastEnd = e.endOffset();
+                next++;
+            }
+            if (bytes >= maxBytes || lastEnd < 0) {
+                return out;
+            }
+            List<Map.Entry<StreamRange, ObjectMetadata>> following = metadata.objectsCovering(streamId, lastEnd, lastEnd + 1);
+            if (following.isEmpty()) {
+                return out;
+            }
+            ObjectMetadata nextObject = following.get(0).getValue();
+            objectId = ObjectKeys.parseObjectId(nextObject.key());
+            objects.putIfAbsent(objectId, nextObject);
+            synchronized (readers) {
+                f = readers.get(objectId);
+            }
+            if (f == null) {
+                reader(objectId);
+                return out;
+            }
+            if (!f.isDone() || f.isCompletedExceptionally()) {
+                return out;
+            }
+            next = f.join().index().findBlock(streamId, lastEnd);
+            if (next < 0) {
+                return out;
+            }
+        }
+        return out;
+    }
+
+    /** Drops what is cached about a deleted object (its reader and index). */
+    @Override
+    public void forgetObject(String key) {
+        long objectId = ObjectKeys.parseObjectId(key);
+        objects.remove(objectId);
+        synchronized (readers) {
+            readers.remove(objectId);
+        }
+    }
+
+    /** Drops a deleted stream's blocks from the block cache. */
+    public void forgetStream(long streamId) {
+        blockCache.forgetStream(streamId);
+    }
+
+    /**
+     * Fails every pending fetch with {@link StreamClosedException}, waits (bounded) for running fetches
+     * to leave the block cache, then closes it and its threads. Loads still in flight release their
+     * buffers when they complete. Idempotent.
+     */
+    @Override
+    public void close() {
+        closed = true;
+        for (CompletableFuture<FetchResult> f : pending) {
+            f.completeExceptionally(new StreamClosedException("store closed while a catch-up read was in flight"));
+        }
+        if (!fetchesIdle.await(() -> running.get() == 0, CLOSE_WAIT_NANOS)) {
+            LOG.warn("closing with {} catch-up reads still running after {} ms", running.get(),
+                    java.util.concurrent.TimeUnit.NANOSECONDS.toMillis(CLOSE_WAIT_NANOS));
+        }
+        blockCache.close();
+        cacheExecutor.shutdown();
+    }
+}

@@ -1,0 +1,204 @@
+package dev.strata.core.append;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.netty.buffer.AbstractByteBufAllocator;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+
+/** Append buffers carved from slabs: exact sizes, no overlap, slabs reused once free, and every slab back in the pool at the end. */
+class AppendSlabsTest {
+    /** 4 KiB appends as the engine encodes them: header plus payload. */
+    private static final int BATCH = 4144;
+    private static final int PER_SLAB = AppendSlabs.SLAB_BYTES / BATCH;
+
+    /** An allocator that remembers the buffers it made, to check their reference counts. */
+    private static final class RecordingAllocator extends AbstractByteBufAllocator {
+        final List<ByteBuf> made = new CopyOnWriteArrayList<>();
+
+        RecordingAllocator() {
+            super(true);
+        }
+
+        @Override
+        protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
+            throw new UnsupportedOperationException("append buffers are direct");
+        }
+
+        @Override
+        protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+            ByteBuf b = Unpooled.directBuffer(initialCapacity, maxCapacity);
+            made.add(b);
+            return b;
+        }
+
+        @Override
+        public boolean isDirectBufferPooled() {
+            return false;
+        }
+
+        long live() {
+            return made.stream().filter(b -> b.refCnt() > 0).count();
+        }
+    }
+
+    @Test
+    void buffersHaveTheAskedCapacityAndDoNotOverlap() {
+        RecordingAllocator pool = new RecordingAllocator();
+        AppendSlabs slabs = new AppendSlabs(pool, 4);
+        List<ByteBuf> buffers = new ArrayList<>();
+        for (int i = 0; i < PER_SLAB + 10; i++) {
+            ByteBuf b = slabs.allocate(BATCH);
+            assertThat(b.capacity()).isEqualTo(BATCH);
+            assertThat(b.maxCapacity()).isEqualTo(BATCH);
+            assertThat(b.writerIndex()).isZero();
+            assertThat(b.isDirect()).isTrue();
+            while (b.isWritable()) {
+                b.writeByte(i);
+            }
+            buffers.add(b);
+        }
+        for (int i = 0; i < buffers.size(); i++) {
+            ByteBuf b = buffers.get(i);
+            for (int j = 0; j < BATCH; j++) {
+                assertThat(b.getByte(j)).as("buffer %d byte %d", i, j).isEqualTo((byte) i);
+            }
+            b.release();
+        }
+        assertThat(pool.made).as("two slabs for one slab's worth plus ten").hasSize(2);
+        slabs.close();
+        assertThat(pool.live()).isZero();
+    }
+
+    @Test
+    void aSlabIsReusedOnceItsLastBufferIsReleasedAndNotBefore() {
+        RecordingAllocator pool = new RecordingAllocator();
+        AppendSlabs slabs = new AppendSlabs(pool, 4);
+        List<ByteBuf> first = carve(slabs, PER_SLAB); // fills slab A
+        List<ByteBuf> second = carve(slabs, PER_SLAB); // slab B
+        for (int i = 0; i < first.size() - 1; i++) {
+            first.get(i).release();
+        }
+        List<ByteBuf> third = carve(slabs, 1); // A still has a buffer in use: a new slab C
+        assertThat(pool.made).hasSize(3);
+        first.get(first.size() - 1).release(); // A is free now, and kept
+        assertThat(pool.made.get(0).refCnt()).isEqualTo(1);
+        third.addAll(carve(slabs, PER_SLAB)); // fills C, then carves from A again
+        assertThat(pool.made).as("no new slab: A reused").hasSize(3);
+
+        second.forEach(ByteBuf::release);
+        third.forEach(ByteBuf::release);
+        slabs.close();
+        assertThat(pool.live()).isZero();
+    }
+
+    @Test
+    void atMostMaxSparesFreeSlabsAreKeptTheRestGoBackToThePool() {
+        RecordingAllocator pool = new RecordingAllocator();
+        AppendSlabs slabs = new AppendSlabs(pool, 4);
+        List<ByteBuf> sixSlabs = carve(slabs, 6 * PER_SLAB);
+        ByteBuf seventh = slabs.allocate(BATCH);
+        assertThat(pool.made).hasSize(7);
+        sixSlabs.forEach(ByteBuf::release);
+        assertThat(pool.live()).as("four spares and the open slab").isEqualTo(5);
+
+        slabs.close(); // frees the spares; the open slab waits for its buffer
+        assertThat(pool.live()).isEqualTo(1);
+        seventh.release();
+        assertThat(pool.live()).isZero();
+    }
+
+    @Test
+    void sparesCoverTheSlabsOneEvictionFrees() {
+        assertThat(AppendSlabs.sparesToCover(8L << 20)).isEqualTo(10);
+        assertThat(AppendSlabs.sparesToCover(64L << 10)).isEqualTo(2);
+        assertThat(AppendSlabs.sparesToCover(1L << 40)).isEqualTo(AppendSlabs.MAX_SPARE_SLABS);
+    }
+
+    private static List<ByteBuf> carve(AppendSlabs slabs, int count) {
+        List<ByteBuf> out = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            out.add(slabs.allocate(BATCH));
+        }
+        return out;
+    }
+
+    @Test
+    void largeBuffersAndBuffersAfterCloseComeStraightFromThePool() {
+        RecordingAllocator pool = new RecordingAllocator();
+        AppendSlabs slabs = new AppendSlabs(pool, 4);
+        ByteBuf large = slabs.allocate(AppendSlabs.MAX_CARVED_BYTES + 1);
+        assertThat(pool.made).hasSize(1);
+        assertThat(large.capacity()).isEqualTo(AppendSlabs.MAX_CARVED_BYTES + 1);
+        large.release();
+        assertThat(pool.live()).isZero();
+
+        slabs.close();
+        ByteBuf small = slabs.allocate(BATCH);
+        assertThat(pool.made).hasSize(2);
+        assertThat(pool.made.get(1).capacity()).isEqualTo(BATCH);
+        small.release();
+        assertThat(pool.live()).isZero();
+    }
+
+    /**
+     * Threads carving, writing, checksumming and releasing at once: every buffer keeps its own bytes
+     * (no shared NIO view or index between buffers of one slab), and every slab goes back.
+     */
+    @Test
+    void concurrentAppendersEachSeeOnlyTheirOwnBytesAndEverySlabIsFreed() throws Exception {
+        RecordingAllocator pool = new RecordingAllocator();
+        AppendSlabs slabs = new AppendSlabs(pool, 4);
+        int threads = 8;
+        int perThread = 3000;
+        ExecutorService executor = Executors.newFixedThreadPool(threads);
+        CountDownLatch start = new CountDownLatch(1);
+        try {
+            List<Future<?>> done = new ArrayList<>();
+            for (int t = 0; t < threads; t++) {
+                int id = t;
+                done.add(executor.submit(() -> {
+                    start.await();
+                    java.util.ArrayDeque<ByteBuf> held = new java.util.ArrayDeque<>();
+                    byte[] payload = new byte[BATCH];
+                    for (int i = 0; i < perThread; i++) {
+                        java.util.Arrays.fill(payload, (byte) (id * 31 + i));
+                        ByteBuf b = slabs.allocate(BATCH);
+                        b.writeBytes(java.nio.ByteBuffer.wrap(payload).asReadOnlyBuffer()); // the engine's copy path
+                        java.util.zip.CRC32C expected = new java.util.zip.CRC32C();
+                        expected.update(payload);
+                        java.util.zip.CRC32C actual = new java.util.zip.CRC32C();
+                        actual.update(b.nioBuffer());
+                        assertThat(actual.getValue()).isEqualTo(expected.getValue());
+                        held.add(b);
+                        if (held.size() > 64) { // release in about the order written, as the LogCache does
+                            held.poll().release();
+                        }
+                    }
+                    held.forEach(ByteBuf::release);
+                    return null;
+                }));
+            }
+            start.countDown();
+            for (Future<?> f : done) {
+                f.get(60, TimeUnit.SECONDS);
+            }
+        } finally {
+            executor.shutdownNow();
+        }
+        slabs.close();
+        // slabs (about one per PER_SLAB appends, plus spares of threads that raced to replace a full
+        // one), not one allocation per append
+        assertThat(pool.made.size()).isLessThan(threads * perThread / 16);
+        assertThat(pool.live()).isZero();
+    }
+}
