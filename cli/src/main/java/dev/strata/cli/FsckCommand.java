@@ -60,8 +60,9 @@ final class FsckCommand extends BaseCommand {
                     orphans.add(info.key());
                 }
             }
-            checks.checkObjects(objects, stored, false, false, problems);
-            StoreChecks.checkStreamRanges(manifest.streams(), objects, problems);
+            Set<String> missing = new HashSet<>();
+            checks.checkObjects(objects, stored, false, false, problems, missing);
+            StoreChecks.checkStreamRanges(manifest.streams(), objects, missing, problems);
             List<Object> incomplete = new ArrayList<>();
             for (IncompleteUpload u : StoreAccess.await(store.storage().listIncompleteUploads())) {
                 incomplete.add(u.toString());

@@ -1,6 +1,7 @@
 package dev.strata.cli;
 
 import dev.strata.core.metadata.ManifestMetadataStore;
+import dev.strata.core.metadata.ManifestSummary;
 import dev.strata.core.metadata.ObjectMetadata;
 import dev.strata.core.metadata.ObjectType;
 import dev.strata.core.metadata.StreamMetadata;
@@ -38,8 +39,11 @@ final class InfoCommand extends BaseCommand {
             doc.put("objectStore", store.redactedUri());
             ManifestMetadataStore manifest = store.manifest();
             Map<String, Object> m = manifestInfo(store);
-            m.put("nodeEpoch", manifest.nodeEpoch());
-            m.put("walTrimPosition", manifest.walTrimPosition());
+            ManifestSummary summary = ManifestSummary.of(manifest);
+            m.put("loadedVersion", summary.version());
+            m.put("nodeEpoch", summary.nodeEpoch());
+            m.put("nextStreamId", summary.nextStreamId());
+            m.put("walTrimPosition", summary.walTrimPosition());
             doc.put("manifest", m);
 
             List<StreamMetadata> streams = manifest.streams();
@@ -73,9 +77,10 @@ final class InfoCommand extends BaseCommand {
             doc.put("wal", walInfo(store));
 
             text("object store:   " + store.redactedUri());
-            text("manifest:       version " + m.get("version") + ", format " + m.get("formatVersion") + " (this build "
-                    + "writes 3, reads 2-3), node epoch " + manifest.nodeEpoch() + ", WAL trim position "
-                    + manifest.walTrimPosition());
+            text("manifest:       version " + m.get("version") + ", format "
+                    + (m.get("formatVersion") == null ? "none (no manifest written yet)" : m.get("formatVersion")) + " (this build "
+                    + "writes 3, reads 2-3), node epoch " + summary.nodeEpoch() + ", next stream id "
+                    + summary.nextStreamId() + ", WAL trim position " + summary.walTrimPosition());
             text("streams:        " + streams.size());
             text("objects:        " + (streamSet + streamObjects) + " (" + streamSet + " stream-set, " + streamObjects
                     + " stream), format " + ObjectFooterDescriptor.VERSION_1);

@@ -50,10 +50,11 @@ final class StoreChecks {
      * against the manifest's; with {@code deep} also every batch's CRC.
      *
      * @param stored what {@link #storedDataObjects()} returned
+     * @param missing receives the keys of manifest objects the store does not have
      * @return the number of blocks read (with {@code readObjects})
      */
     long checkObjects(Collection<ObjectMetadata> objects, Map<String, ObjectInfo> stored, boolean readObjects,
-            boolean deep, List<Problem> problems) {
+            boolean deep, List<Problem> problems, java.util.Set<String> missing) {
         long blocks = 0;
         for (ObjectMetadata o : objects) {
             ObjectInfo info = stored.get(o.key());
@@ -63,6 +64,7 @@ final class StoreChecks {
             if (info == null) {
                 problems.add(new Problem("missing-object", o.key(), "in the manifest but not in the object store:"
                         + " size=" + o.sizeBytes() + " ranges=" + ranges(o.ranges())));
+                missing.add(o.key());
                 continue;
             }
             if (info.size() != o.sizeBytes()) {
@@ -161,18 +163,22 @@ final class StoreChecks {
 
     /**
      * Every stream's offsets from its start to its committed end are held by objects with no gap
-     * and no two objects holding the same offset.
+     * and no two objects holding the same offset; ranges of {@code missing} objects point at nothing
+     * and hold no offset.
      */
     static void checkStreamRanges(Collection<StreamMetadata> streams, Collection<ObjectMetadata> objects,
-            List<Problem> problems) {
+            java.util.Set<String> missing, List<Problem> problems) {
         Map<Long, List<StreamRange>> byStream = new HashMap<>();
         for (ObjectMetadata o : objects) {
+            if (missing.contains(o.key())) {
+                continue;
+            }
             for (StreamRange r : o.ranges()) {
                 byStream.computeIfAbsent(r.streamId(), k -> new ArrayList<>()).add(r);
             }
         }
         for (StreamMetadata s : streams) {
-            List<StreamRange> ranges = byStream.getOrDefault(s.streamId(), List.of());
+            List<StreamRange> ranges = byStream.getOrDefault(s.streamId(), new ArrayList<>());
             ranges.sort(Comparator.comparingLong(StreamRange::startOffset));
             long cursor = s.startOffset();
             for (StreamRange r : ranges) {

@@ -46,8 +46,9 @@ final class VerifyCommand extends BaseCommand {
             StoreChecks checks = new StoreChecks(store);
             Map<String, ObjectInfo> stored = checks.storedDataObjects();
             List<ObjectMetadata> objects = new ArrayList<>(manifest.objects());
-            long blocks = checks.checkObjects(objects, stored, true, deep, problems);
-            StoreChecks.checkStreamRanges(manifest.streams(), objects, problems);
+            java.util.Set<String> missing = new java.util.HashSet<>();
+            long blocks = checks.checkObjects(objects, stored, true, deep, problems, missing);
+            StoreChecks.checkStreamRanges(manifest.streams(), objects, missing, problems);
             text("checked " + objects.size() + " objects (" + blocks + " blocks" + (deep ? ", every batch" : "")
                     + ") and " + manifest.streams().size() + " streams of " + store.redactedUri());
             doc.put("objects", objects.size());
