@@ -34,6 +34,7 @@ final class DumpWalCommand extends BaseCommand {
             throw new ParameterException(spec.commandLine(), "no such WAL file or device: " + path);
         }
         List<Object> records = new ArrayList<>();
+        List<String> lines = new ArrayList<>(); // printed after the header slots
         long[] seen = new long[1];
         WalInspector.Result r = WalScan.scan(path, e -> {
             if (seen[0]++ >= limit) {
@@ -42,7 +43,7 @@ final class DumpWalCommand extends BaseCommand {
             if (json) {
                 records.add(e.toJson());
             } else {
-                out().println("record position=" + e.record().position() + " next=" + e.record().nextPosition()
+                lines.add("record position=" + e.record().position() + " next=" + e.record().nextPosition()
                         + " generation=" + e.record().generation() + " durableMark=" + e.record().durableMark()
                         + " bytes=" + e.bodyBytes() + (e.streamId() == null ? " (not a stream batch)"
                         : " streamId=" + e.streamId() + " epoch=" + e.epoch() + " offsets=[" + e.baseOffset() + ","
@@ -68,6 +69,7 @@ final class DumpWalCommand extends BaseCommand {
                     + (s.header() == null ? "" : " " + WalScan.headerText(s.header())));
         }
         doc.put("slots", slots);
+        lines.forEach(this::text);
         doc.put("header", WalScan.headerJson(r.header()));
         doc.put("records", records);
         doc.put("scan", WalScan.scanJson(r.scan()));
