@@ -23,7 +23,7 @@ import picocli.CommandLine.Parameters;
  * {@code strata dump-object KEY}: the object's footer, its index, and each block's header (codec,
  * raw and stored length, records) and whether it reads back intact. Exit 1 if anything is damaged.
  */
-@Command(name = "dump-object", description = "Footer, index, blocks and codecs of one object.")
+@Command(name = "dump-object", mixinStandardHelpOptions = true, description = "Footer, index, blocks and codecs of one object.")
 final class DumpObjectCommand extends BaseCommand {
 
     @Mixin

@@ -26,7 +26,7 @@ import picocli.CommandLine.ParameterException;
  * that hold offsets in {@code [A, B)}, read from the objects: offsets, record counts, sizes, and
  * the payload as hex or UTF-8 text if asked. Data still only in a WAL is not shown.
  */
-@Command(name = "dump-stream", description = "Committed batches of one stream in [--from, --to): offsets, counts, sizes.")
+@Command(name = "dump-stream", mixinStandardHelpOptions = true, description = "Committed batches of one stream in [--from, --to): offsets, counts, sizes.")
 final class DumpStreamCommand extends BaseCommand {
 
     @Mixin

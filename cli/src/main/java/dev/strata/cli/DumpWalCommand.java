@@ -19,7 +19,7 @@ import picocli.CommandLine.ParameterException;
  * would find them. Exit 1 if the WAL is damaged (truncated, a damaged header slot, acknowledged
  * data lost); a torn tail after a crash is not damage.
  */
-@Command(name = "dump-wal", description = "Header slots, records, durable marks, where the scan stops and why.")
+@Command(name = "dump-wal", mixinStandardHelpOptions = true, description = "Header slots, records, durable marks, where the scan stops and why.")
 final class DumpWalCommand extends BaseCommand {
 
     @Parameters(index = "0", paramLabel = "PATH", description = "the WAL file or block device")

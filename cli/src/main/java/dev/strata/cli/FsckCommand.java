@@ -21,7 +21,7 @@ import picocli.CommandLine.ParameterException;
  * from the manifest's, stream offsets that point at no object, and abandoned uploads. Report only:
  * {@code --repair} is refused (see {@link #repair}).
  */
-@Command(name = "fsck", description = "Orphans, missing objects, ranges that point at nothing; report only.")
+@Command(name = "fsck", mixinStandardHelpOptions = true, description = "Orphans, missing objects, ranges that point at nothing; report only.")
 final class FsckCommand extends BaseCommand {
 
     @Mixin

@@ -21,7 +21,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 /** {@code strata info}: formats and versions in use, node epoch, streams, objects, bytes, amplification. */
-@Command(name = "info", description = "Formats and versions, node epoch, streams, objects, bytes, amplification.")
+@Command(name = "info", mixinStandardHelpOptions = true, description = "Formats and versions, node epoch, streams, objects, bytes, amplification.")
 final class InfoCommand extends BaseCommand {
 
     /** "SMAN": a manifest file's magic (core's ManifestDescriptor; layout in docs/formats.md). */

@@ -27,6 +27,9 @@ import java.util.concurrent.CompletableFuture;
  */
 final class StoreChecks {
 
+    /** Bytes of blocks read at once while verifying an object (its blocks decoded in memory). */
+    static final long WINDOW_BYTES = 8L << 20;
+
     private final StoreAccess store;
 
     StoreChecks(StoreAccess store) {
@@ -97,18 +100,30 @@ final class StoreChecks {
             return 0;
         }
         int n = reader.index().size();
-        if (n > 0) {
-            List<CompletableFuture<DataBlock>> futures = reader.readEachBlock(0, n);
-            for (int i = 0; i < n; i++) {
+        for (int from = 0; from < n; ) {
+            // a window of blocks at a time, so a large object is never all in memory at once
+            int to = from;
+            long bytes = 0;
+            while (to < n && (to == from || bytes + reader.index().entry(to).size() <= WINDOW_BYTES)) {
+                bytes += reader.index().entry(to).size();
+                to++;
+            }
+            List<CompletableFuture<DataBlock>> futures = reader.readEachBlock(from, to);
+            for (int i = from; i < to; i++) {
                 IndexEntry e = reader.index().entry(i);
                 DataBlock block;
                 try {
-                    block = StoreAccess.await(futures.get(i));
+                    block = StoreAccess.await(futures.get(i - from));
                 } catch (CorruptDataException ex) {
                     problems.add(new Problem("corrupt-block", o.key(), "block=" + i + " streamId=" + e.streamId()
                             + " offsets=[" + e.startOffset() + "," + e.endOffset() + ") position=" + e.position()
                             + " size=" + e.size() + ": " + ex.getMessage()));
                     continue;
+                } catch (RuntimeException ex) { // the store failed: release what the window still brings
+                    for (CompletableFuture<DataBlock> f : futures.subList(i - from + 1, futures.size())) {
+                        f.thenAccept(DataBlock::release);
+                    }
+                    throw ex;
                 }
                 try {
                     if (deep) {
@@ -118,6 +133,7 @@ final class StoreChecks {
                     block.release();
                 }
             }
+            from = to;
         }
         compareRanges(o, reader.index().streamRanges(), problems);
         return n;

@@ -12,7 +12,7 @@ import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 /** {@code strata streams}: id, epoch, start and committed end offsets, state, bytes of every stream. */
-@Command(name = "streams", description = "Every stream: id, epoch, start/committed end offsets, state, bytes.")
+@Command(name = "streams", mixinStandardHelpOptions = true, description = "Every stream: id, epoch, start/committed end offsets, state, bytes.")
 final class StreamsCommand extends BaseCommand {
 
     @Mixin

@@ -21,7 +21,7 @@ import picocli.CommandLine.Option;
  * file length, no acknowledged data lost inside the log. {@code --deep} also checks every batch's
  * CRC and offsets, in objects and in the WAL.
  */
-@Command(name = "verify", description = "Checks objects (footer, index, blocks, CRCs), the manifest against the"
+@Command(name = "verify", mixinStandardHelpOptions = true, description = "Checks objects (footer, index, blocks, CRCs), the manifest against the"
         + " object store, streams' committed ranges, and the WAL; exit 1 if anything is wrong.")
 final class VerifyCommand extends BaseCommand {
 

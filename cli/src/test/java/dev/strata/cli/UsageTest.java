@@ -26,6 +26,13 @@ class UsageTest {
     }
 
     @Test
+    void helpOfACommandExitsZero() {
+        CliTestSupport.Result r = run("verify", "--help");
+        assertThat(r.exitCode()).as(r.toString()).isZero();
+        assertThat(r.out()).contains("--deep").contains("--data-dir").contains("--wal-path").contains("--json");
+    }
+
+    @Test
     void noStoreGiven() {
         CliTestSupport.Result r = run("info");
         assertThat(r.exitCode()).isEqualTo(ExitCodes.USAGE_OR_ACCESS);
