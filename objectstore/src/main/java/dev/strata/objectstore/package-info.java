@@ -2,7 +2,9 @@
  * Owns: talking to object stores. {@link dev.strata.objectstore.ObjectStorage} is the one interface
  * this module exports for storage; {@link dev.strata.objectstore.LocalObjectStorage} (a directory,
  * the embedded default) and {@link dev.strata.objectstore.s3.S3ObjectStorage} implement it, and
- * {@link dev.strata.objectstore.ObjectStorages#fromUri} builds one from a URI. Also owns the typed
+ * {@link dev.strata.objectstore.ObjectStorages#fromUri} builds one from a URI
+ * ({@link dev.strata.objectstore.ReadOnlyObjectStorage#open} one that refuses every change, for
+ * inspection tools). Also owns the typed
  * failures ({@link dev.strata.objectstore.ObjectStorageException} and subclasses), the retry policy
  * ({@link dev.strata.objectstore.RetryPolicy}), per-operation request counters
  * ({@link dev.strata.objectstore.ObjectStorageMetrics}) and the object key scheme

@@ -83,6 +83,25 @@ final class WalFile implements AutoCloseable {
         }
     }
 
+    /**
+     * Opens an existing WAL file or device for reading only: no ownership lock, no O_DIRECT, nothing
+     * created or written. For inspection tools ({@link WalInspector}); the WAL may be open elsewhere.
+     *
+     * @throws IOException if it does not exist or cannot be read
+     */
+    static WalFile openReadOnly(Path path) throws IOException {
+        boolean isDevice = isBlockDevice(path);
+        FileChannel ch = FileChannel.open(path, StandardOpenOption.READ);
+        try {
+            int bs = blockSize(path, isDevice);
+            long size = isDevice ? deviceBytes(path) : ch.size();
+            return new WalFile(path, ch, false, isDevice, bs, size, null);
+        } catch (IOException | RuntimeException e) {
+            ch.close();
+            throw e;
+        }
+    }
+
     /** Where a new WAL file is preallocated before it is renamed to its name. */
     static Path preallocationPath(Path path) {
         return path.resolveSibling(path.getFileName() + ".preallocating");
@@ -259,7 +278,9 @@ final class WalFile implements AutoCloseable {
         try {
             channel.close();
         } finally {
-            lock.close();
+            if (lock != null) { // null: opened read-only, without ownership
+                lock.close();
+            }
         }
     }
 }

@@ -8,8 +8,9 @@
  * device, across threads and processes of a host; also used by the engine for its data directory).
  * Public: {@link dev.strata.wal.WriteAheadLog} (what the engine codes against),
  * {@link dev.strata.wal.BlockDeviceWal}, {@link dev.strata.wal.WalOptions},
- * {@link dev.strata.wal.OwnershipLock} and the value types it returns. Everything else is
- * package-private.
+ * {@link dev.strata.wal.OwnershipLock}, {@link dev.strata.wal.WalInspector} (a read-only view for
+ * tools: header slots, records, the scan's end, no lock taken) and the value types they return.
+ * Everything else is package-private.
  *
  * <p>Recovery: the scan follows the record chain from the trim point. Where it breaks (zeros, a
  * bad CRC, stale bytes), it looks ahead for intact records, and uses the durable mark every record

@@ -1,0 +1,63 @@
+package dev.strata.cli;
+
+import dev.strata.core.metadata.ObjectMetadata;
+import dev.strata.core.metadata.StreamMetadata;
+import dev.strata.core.metadata.StreamRange;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+
+/** {@code strata streams}: id, epoch, start and committed end offsets, state, bytes of every stream. */
+@Command(name = "streams", mixinStandardHelpOptions = true, description = "Every stream: id, epoch, start/committed end offsets, state, bytes.")
+final class StreamsCommand extends BaseCommand {
+
+    @Mixin
+    StoreOptions storeOptions;
+
+    @Override
+    public Integer call() {
+        try (StoreAccess store = storeOptions.open()) {
+            List<StreamMetadata> streams = store.manifest().streams();
+            Map<Long, double[]> bytes = new HashMap<>(); // live bytes, objects
+            Map<Long, StreamMetadata> byId = new HashMap<>();
+            streams.forEach(s -> byId.put(s.streamId(), s));
+            for (ObjectMetadata o : store.manifest().objects()) {
+                for (StreamRange r : o.ranges()) {
+                    StreamMetadata s = byId.get(r.streamId());
+                    if (s != null && r.endOffset() > s.startOffset()) {
+                        double[] b = bytes.computeIfAbsent(r.streamId(), k -> new double[2]);
+                        b[0] += InfoCommand.liveBytes(r, s);
+                        b[1]++;
+                    }
+                }
+            }
+            text(String.format("%-12s %8s %14s %14s %14s %-8s %14s %8s", "id", "epoch", "start", "committedEnd",
+                    "epochStart", "state", "bytes", "objects"));
+            List<Object> list = new ArrayList<>();
+            for (StreamMetadata s : streams) {
+                double[] b = bytes.getOrDefault(s.streamId(), new double[2]);
+                String state = s.startOffset() == s.committedEndOffset() ? "empty" : "data";
+                text(String.format("%-12d %8d %14d %14d %14d %-8s %14d %8d", s.streamId(), s.epoch(), s.startOffset(),
+                        s.committedEndOffset(), s.epochStartOffset(), state, Math.round(b[0]), (long) b[1]));
+                Map<String, Object> m = new LinkedHashMap<>();
+                m.put("id", s.streamId());
+                m.put("epoch", s.epoch());
+                m.put("startOffset", s.startOffset());
+                m.put("committedEndOffset", s.committedEndOffset());
+                m.put("epochStartOffset", s.epochStartOffset());
+                m.put("state", state);
+                m.put("bytes", Math.round(b[0]));
+                m.put("objects", (long) b[1]);
+                list.add(m);
+            }
+            text(streams.size() + " streams (committed offsets: data still only in a WAL is not counted)");
+            Map<String, Object> doc = new LinkedHashMap<>();
+            doc.put("streams", list);
+            return finish(doc);
+        }
+    }
+}
