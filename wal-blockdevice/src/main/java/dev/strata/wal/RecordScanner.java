@@ -42,7 +42,7 @@ import java.util.zip.CRC32C;
  */
 final class RecordScanner {
 
-    /** Bytes per read while scanning: large enough to reach sequential read bandwidth (io.md §6c). */
+    /** Bytes per read while scanning: large enough to reach sequential read bandwidth (I/O measurements §6c). */
     static final int READ_CHUNK_BYTES = 1 << 20;
 
     /** Scan parameters that come from the header. */

@@ -23,7 +23,7 @@ import org.slf4j.LoggerFactory;
  * <p>A path that is a block device is used whole (size and logical block size from sysfs, no
  * preallocation); a regular file is created if absent and preallocated by writing zeros once:
  * O_DIRECT writes into merely fallocated (unwritten) ext4 extents cost about 2.5x more per sync
- * because every fdatasync then also commits an extent conversion (io.md §2).
+ * because every fdatasync then also commits an extent conversion (I/O measurements §2).
  */
 final class WalFile implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(WalFile.class);
@@ -32,7 +32,7 @@ final class WalFile implements AutoCloseable {
     static final int PREALLOCATE_CHUNK_BYTES = 1 << 20;
     /**
      * Smallest alignment used. The kernel here accepts 512, but the physical sector is 4096 and the
-     * JDK's O_DIRECT FileChannel enforces the file store block size (4096), see io.md §2-3.
+     * JDK's O_DIRECT FileChannel enforces the file store block size (4096), see I/O measurements §2-3.
      */
     static final int MIN_BLOCK_SIZE = 4096;
 

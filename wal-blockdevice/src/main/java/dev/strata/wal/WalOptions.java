@@ -18,7 +18,7 @@ public final class WalOptions {
     public static final int DEFAULT_WRITE_BUFFER_BYTES = 1 << 20;
     /**
      * Default soft limit of one group commit: a write is sealed once it holds this much. 256 KiB
-     * writes already run near the disk's sequential bandwidth (io.md §6a), larger ones only add latency.
+     * writes already run near the disk's sequential bandwidth (I/O measurements §6a), larger ones only add latency.
      */
     public static final int DEFAULT_GROUP_COMMIT_BYTES = 256 << 10;
     /** Default writes in flight: enough to overlap flushes; more only queues in the device. */

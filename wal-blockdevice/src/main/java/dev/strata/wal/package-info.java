@@ -31,12 +31,12 @@
  * <ol>
  *   <li>{@code io_uring}: our own thin binding through the FFM API ({@code dev.strata.wal.uring},
  *       JDK 22+), one {@code IORING_OP_WRITE} with {@code RWF_DSYNC} per group, several in flight.
- *       Chosen by evidence in io.md: no maintained Java library does O_DIRECT file writes with a
+ *       Chosen by evidence in the I/O measurements (docs/measurements/2026-11-21-io-uring-and-o-direct.md): no maintained Java library does O_DIRECT file writes with a
  *       sync (Netty's io_uring is a network transport; jasyncfio hung with O_DIRECT, and is
  *       unmaintained), JNI would mean shipping per-architecture {@code .so} files, and the FFM
  *       binding is about 300 lines of plain Java. {@code RWF_DSYNC} rather than a linked
- *       {@code WRITE -> FSYNC}: the linked fsync is punted to an io-wq worker and measured about
- *       1.7x slower per 4 KiB commit here (io.md §6b).</li>
+ *       {@code WRITE -> FSYNC}: the linked fsync is punted to an io-wq worker, which measured slower
+ *       per 4 KiB commit (I/O measurements §6b).</li>
  *   <li>{@code filechannel-direct}: {@code FileChannel} with {@code ExtendedOpenOption.DIRECT} and
  *       {@code force(false)} (fdatasync) per write, one thread per write in flight: JDK 17-21, or
  *       where io_uring is unavailable (native access not enabled, kernel without io_uring).</li>

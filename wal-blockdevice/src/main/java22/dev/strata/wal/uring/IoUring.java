@@ -12,7 +12,7 @@ import java.lang.invoke.VarHandle;
 /**
  * One io_uring instance: setup, the mmapped submission and completion rings, SQE preparation,
  * submission and completion reaping. No SQPOLL and no IOPOLL (virtio has no poll queues and
- * rejects FSYNC under IOPOLL, io.md §6).
+ * rejects FSYNC under IOPOLL, I/O measurements §6).
  *
  * <p>Thread-safety: the submission side ({@link #prepareWrite}, {@link #prepareNop},
  * {@link #submit}) must be used by one thread at a time (callers synchronize); the completion side

@@ -5,14 +5,15 @@
  * <p>Owns: ring setup and teardown ({@code io_uring_setup}, mmap of the SQ/CQ rings and SQEs,
  * munmap), SQE preparation, submission, completion reaping and errno reporting, and the O_DIRECT
  * descriptor it writes through. Each group-commit write is one {@code IORING_OP_WRITE} with
- * {@code RWF_DSYNC}: measured here at about the latency of pwrite+fdatasync and 1.7x faster than a
- * linked WRITE -> FSYNC, which io_uring punts to a worker thread (io.md §4, §6b).
+ * {@code RWF_DSYNC}, which measured about the latency of pwrite+fdatasync and faster than a linked
+ * WRITE -> FSYNC, which io_uring punts to a worker thread (the I/O measurements in
+ * docs/measurements/2026-11-21-io-uring-and-o-direct.md, §4 and §6b).
  *
  * <p>Does not own: grouping, ordering or durability bookkeeping ({@code dev.strata.wal}); reads and
  * header writes (the WAL uses its FileChannel for those).
  *
  * <p>Why our own binding: no maintained Java library writes files with O_DIRECT and a sync
- * through io_uring (io.md §5), and JNI would mean shipping native libraries per architecture.
+ * through io_uring (I/O measurements §5), and JNI would mean shipping native libraries per architecture.
  *
  * <p>Java versions: compiled with {@code --release 22} into the normal class output (see the
  * {@code dev.strata.wal} package documentation for why these are distinct classes rather than a
