@@ -26,8 +26,9 @@
  * No part gets the store itself: each gets narrow interfaces at construction.
  * Does not own: on-disk and in-object formats (wal-blockdevice, objectstore) or cache policy (cache).
  *
- * <p>Threads: appends run on the caller's thread up to the WAL hand-off; "strata-wal-callback-N"
- * (the WAL's) inserts acknowledged batches into the LogCache; "strata-callback-N" (or the injected
+ * <p>Threads: appends run on the caller's thread up to the WAL hand-off; the WAL completes writes
+ * inline on the thread that saw them durable ("strata-wal-N", "strata-wal-io-N", or an appender
+ * writing itself), which inserts acknowledged batches into the LogCache; "strata-callback-N" (or the injected
  * callback executor) completes user futures, one serial lane per stream; "strata-upload" seals,
  * commits and trims, with "strata-upload-writer-N" writing objects; "strata-read-N" (or the
  * injected read executor) serves catch-up reads, "strata-blockcache-N" the block cache's loads;
