@@ -912,10 +912,13 @@ class UnifiedLogDifferentialProperties {
         long kafkaLastStableOffset() {
             long start = ref.logStartOffset();
             long lso = Math.max(ref.lastStableOffset(), start);
-            if (lso > start && lso < ref.logEndOffset()) {
+            boolean beganBelowStart = ref.producerStateManager().firstUnstableOffset()
+                    .map(first -> first.messageOffset < start).orElse(false);
+            if (beganBelowStart && lso > start && lso < ref.logEndOffset()) {
                 // a transaction began below the start, and the start lies in an offset gap (left by
                 // appendWithOffsets): Kafka names the first batch after the gap, this log the start
-                // itself (difference 13); no record lies between the two
+                // itself (difference 13); no record lies between the two. (A transaction that begins
+                // after a gap at the start is not this case: both name its first offset.)
                 try {
                     RecordBatch first = MemoryRecords.readableRecords(ByteBuffer.wrap(completeBatches(
                             ref.read(start, 1, FetchIsolation.HIGH_WATERMARK, true).records))).firstBatch();
