@@ -92,4 +92,29 @@ public final class KafkaReference {
     public static long lastStableOffset(UnifiedLog log) {
         return Math.max(log.lastStableOffset(), log.logStartOffset());
     }
+
+    /**
+     * A producer's state in this log as {@code [epoch, coordinator epoch, ongoing transaction's first
+     * offset or -1, last batch's last offset or -1]}, or null if unknown; comparable with
+     * {@link #producerView(UnifiedLog, long)}.
+     */
+    public static List<Long> producerView(KafkaPartitionLog log, long producerId) {
+        ProducerStateTable.Entry e = log.producerState(producerId);
+        if (e == null) {
+            return null;
+        }
+        long last = e.batches().isEmpty() ? -1 : e.batches().get(e.batches().size() - 1).lastOffset();
+        return List.of((long) e.epoch(), (long) e.coordinatorEpoch(), e.txnFirstOffset(), last);
+    }
+
+    /** Kafka's state of a producer in the form of {@link #producerView(KafkaPartitionLog, long)}. */
+    public static List<Long> producerView(UnifiedLog log, long producerId) {
+        org.apache.kafka.storage.internals.log.ProducerStateEntry e =
+                log.producerStateManager().activeProducers().get(producerId);
+        if (e == null) {
+            return null;
+        }
+        return List.of((long) e.producerEpoch(), (long) e.coordinatorEpoch(),
+                e.currentTxnFirstOffset().orElse(ProducerStateTable.NO_TXN), e.lastDataOffset());
+    }
 }
