@@ -905,7 +905,8 @@ public final class KafkaPartitionLog implements AutoCloseable {
         ReadAccumulator acc = new ReadAccumulator(maxBytes, minOneMessage, offset);
         return fetchInto(acc, max).thenApply(done -> {
             List<AbortedTransaction> abortedTxns = List.of();
-            if (isolation == Isolation.TXN_COMMITTED && acc.next > offset) {
+            // records returned, not just an offset gap skipped (difference 14: no records, no list)
+            if (isolation == Isolation.TXN_COMMITTED && !acc.taken.isEmpty()) {
                 synchronized (lock) {
                     abortedTxns = aborted.collect(offset, acc.next);
                 }

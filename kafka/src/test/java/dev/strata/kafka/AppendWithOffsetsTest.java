@@ -140,6 +140,26 @@ class AppendWithOffsetsTest {
                 .containsExactly(new AbortedTransaction(21, 0), new AbortedTransaction(21, 6));
     }
 
+    /** Regression: a read that skipped a gap but returned no batch listed aborted transactions (found by the property). */
+    @Test
+    void aReadCommittedReadInAGapThatReturnsNoRecordsListsNoAbortedTransactions() {
+        KafkaPartitionLog log = create();
+        MemoryRecords txn = MemoryRecords.withTransactionalRecords(0L, Compression.NONE, PID, (short) 0, 0, 0, records(2, "t"));
+        MemoryRecords after = plainAt(10, 0, 3);
+        MemoryRecords abort = MemoryRecords.withEndTransactionMarker(13, NOW, 0, PID, (short) 1,
+                new org.apache.kafka.common.record.internal.EndTransactionMarker(
+                        org.apache.kafka.common.record.internal.ControlRecordType.ABORT, 0));
+        log.appendWithOffsets(concat(txn, after, abort)).join();
+        assertThat(log.lastStableOffset()).isEqualTo(14);
+
+        ReadResult tooSmall = log.read(5, 10, Isolation.TXN_COMMITTED, false).join();
+        assertThat(tooSmall.records().sizeInBytes()).isZero();
+        assertThat(tooSmall.abortedTransactions()).isEmpty();
+        ReadResult next = log.read(5, Integer.MAX_VALUE, Isolation.TXN_COMMITTED, false).join();
+        assertThat(next.records().firstBatch().baseOffset()).isEqualTo(10);
+        assertThat(next.abortedTransactions()).containsExactly(new AbortedTransaction(PID, 0));
+    }
+
     @Test
     void forwardGapsAreSkippedByReadsAsKafkaSkipsCompactedOffsets() {
         KafkaPartitionLog log = create();
