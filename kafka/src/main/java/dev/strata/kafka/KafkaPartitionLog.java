@@ -675,6 +675,11 @@ public final class KafkaPartitionLog implements AutoCloseable {
      * at its base offset, and each batch with a producer id is added to its producer's state without
      * sequence or epoch checks, and without duplicate detection (a batch sent twice is stored twice).
      * Later {@link #appendAsLeader} retries of these batches are then answered as duplicates.
+     * Transactional batches begin their producer's transaction, COMMIT/ABORT control batches end it
+     * (an ABORT joins the aborted transactions of read_committed reads), so the last stable offset
+     * follows as on the leader; a batch that is not transactional from a producer with an ongoing
+     * transaction fails the call with {@link InvalidTxnStateException} (as Kafka's follower, after
+     * recording the batches' leader epochs).
      *
      * <p><b>Atomicity.</b> A call that fails its checks stores nothing. Otherwise the batches (and
      * fillers) are handed to the stream in order; should the stream refuse one at once (larger than
@@ -686,8 +691,8 @@ public final class KafkaPartitionLog implements AutoCloseable {
      * @return the first batch's base offset and the last batch's last offset, log append time -1 and
      *     the log start offset, once every batch is durable; {@code -1, -1} if {@code records} holds no
      *     whole batch (nothing is stored). Fails with {@link UnexpectedAppendOffsetException},
-     *     {@link CorruptBatchException}, {@link InvalidBatchException}, {@link BatchTooLargeException}
-     *     or {@link LogStorageException}
+     *     {@link CorruptBatchException}, {@link InvalidBatchException}, {@link InvalidTxnStateException},
+     *     {@link BatchTooLargeException} or {@link LogStorageException}
      * @throws IllegalArgumentException if {@code records} is null
      */
     public CompletableFuture<AppendInfo> appendWithOffsets(MemoryRecords records) {
@@ -718,6 +723,13 @@ public final class KafkaPartitionLog implements AutoCloseable {
                         "the first batch starts below the log end offset", firstOffset,
                         batches.get(0).batch().lastOffset(), assignedEnd));
             }
+            try {
+                producers.checkReplicated(batches.stream().map(OffsetBatchValidator.Checked::batch).toList());
+            } catch (KafkaLogException e) {
+                // Kafka's follower has assigned the batches' epochs by the time its producer check throws
+                batches.forEach(c -> epochs.assign(c.batch().partitionLeaderEpoch(), c.batch().baseOffset()));
+                return CompletableFuture.failedFuture(e);
+            }
             appending:
             for (OffsetBatchValidator.Checked c : batches) {
                 org.apache.kafka.common.record.internal.MutableRecordBatch batch = c.batch();
@@ -736,7 +748,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
                 }
                 epochs.assign(batch.partitionLeaderEpoch(), batch.baseOffset());
                 if (batch.hasProducerId()) {
-                    producers.addStored(batch);
+                    indexIfAborted(producers.addStored(batch), aborted); // data, or a COMMIT/ABORT marker
                 }
             }
             if (bytesSinceSnapshot >= config.snapshotIntervalBytes()) {
@@ -904,7 +916,8 @@ public final class KafkaPartitionLog implements AutoCloseable {
             }
             try {
                 List<AbortedTransaction> abortedTxns = List.of();
-                if (isolation == Isolation.TXN_COMMITTED && acc.next > offset) {
+                // records returned, not just an offset gap skipped (difference 14: no records, no list)
+                if (isolation == Isolation.TXN_COMMITTED && !acc.taken.isEmpty()) {
                     synchronized (lock) {
                         abortedTxns = aborted.collect(offset, acc.next);
                     }

@@ -20,8 +20,10 @@ import org.apache.kafka.common.record.internal.RecordBatch;
  *
  * <p>This log's own refusals (module README, deliberate differences): magic 0/1, a batch whose
  * partition leader epoch is unset (Kafka's epoch cache throws later), a last offset below the base
- * offset, a batch that overlaps the one before it (Kafka only requires the last offsets to grow),
- * and transactional batches (not supported yet).
+ * offset, and a batch that overlaps the one before it (Kafka only requires the last offsets to
+ * grow). Transactional batches and end-transaction markers (control batches) pass here; their
+ * effect on the producer state is checked under the log's lock
+ * ({@link ProducerStateTable#checkReplicated}).
  *
  * <p>Stateless; thread-safe.
  */
@@ -84,10 +86,6 @@ final class OffsetBatchValidator {
         if (batch.partitionLeaderEpoch() < 0) {
             throw new InvalidBatchException("batch without a partition leader epoch: baseOffset=" + batch.baseOffset()
                     + " partitionLeaderEpoch=" + batch.partitionLeaderEpoch());
-        }
-        if (batch.isTransactional()) {
-            throw new InvalidBatchException("transactional batches are not supported by this log yet: producerId="
-                    + batch.producerId() + " baseOffset=" + batch.baseOffset());
         }
     }
 }

@@ -171,6 +171,46 @@ final class ProducerStateTable {
     }
 
     /**
+     * Checks batches replicated with their offsets ({@link KafkaPartitionLog#appendWithOffsets}), in
+     * order, as Kafka 4.3's {@code ProducerAppendInfo} does for origin {@code REPLICATION}: no
+     * sequence, producer-epoch or coordinator-epoch check (Kafka only logs those), but a batch that is
+     * not transactional from a producer whose transaction is ongoing (before the call, or begun by an
+     * earlier batch of the call and not ended by a marker of the call) is refused, as Kafka's
+     * {@code appendDataBatch} refuses it for every origin. Changes nothing.
+     *
+     * @throws InvalidTxnStateException naming the first such batch
+     * @throws InvalidBatchException for a control batch of a producer whose first record is not an
+     *     end-transaction marker (Kafka's {@code EndTransactionMarker.deserialize} throws for it)
+     */
+    void checkReplicated(List<? extends RecordBatch> batches) {
+        Map<Long, Boolean> inTxn = new HashMap<>();
+        for (RecordBatch batch : batches) {
+            if (!batch.hasProducerId()) {
+                continue;
+            }
+            long producerId = batch.producerId();
+            boolean ongoingTxn = inTxn.computeIfAbsent(producerId, id -> {
+                Mutable m = producers.get(id);
+                return m != null && m.txnFirstOffset != NO_TXN;
+            });
+            if (batch.isControlBatch()) {
+                if (batch.iterator().hasNext()) { // an empty control batch (compacted away) changes nothing
+                    if (TxnMarkers.read(batch) == null) {
+                        throw new InvalidBatchException("control batch of producer " + producerId + " at offset "
+                                + batch.baseOffset() + " is not an end-transaction marker");
+                    }
+                    inTxn.put(producerId, false);
+                }
+            } else if (ongoingTxn && !batch.isTransactional()) {
+                throw new InvalidTxnStateException("expected a transactional batch from producer " + producerId
+                        + " at offset " + batch.baseOffset() + ": its transaction is ongoing");
+            } else if (batch.isTransactional()) {
+                inTxn.put(producerId, true);
+            }
+        }
+    }
+
+    /**
      * Records an appended data batch of {@code producerId} (after {@link #check}, or replayed from
      * the log without checks, as Kafka's loading from segments does); a transactional batch of a
      * producer without an ongoing transaction begins one at its first offset.

@@ -108,6 +108,59 @@ class AppendWithOffsetsTest {
     }
 
     @Test
+    void aLeadersTransactionsCopiedIntoASecondLogGiveTheSameStableOffsetAndAbortedTransactions() {
+        KafkaPartitionLog source = create();
+        source.appendAsLeader(TransactionTest.txn(21, 0, 0, 2), 1).join();
+        source.appendAsLeader(TransactionTest.txn(22, 0, 0, 1), 1).join();
+        source.appendAsLeader(Batches.plain(Compression.NONE, 2, 10, NOW), 1).join();
+        source.appendTxnMarker(21, (short) 1, 5, false, (short) 2, 1).join();
+        source.appendAsLeader(TransactionTest.txn(21, 1, 0, 1), 2).join();
+        byte[] sourceBytes = readAll(source, 0);
+
+        KafkaPartitionLog mirror = create();
+        mirror.appendWithOffsets(MemoryRecords.readableRecords(ByteBuffer.wrap(sourceBytes.clone()))).join();
+
+        assertThat(readAll(mirror, 0)).isEqualTo(sourceBytes);
+        assertThat(mirror.lastStableOffset()).isEqualTo(source.lastStableOffset()).isEqualTo(2);
+        for (long pid : List.of(21L, 22L)) {
+            assertThat(mirror.producerState(pid)).isEqualTo(source.producerState(pid));
+        }
+        source.appendTxnMarker(22, (short) 1, 5, true, (short) 2, 2).join();
+        source.appendTxnMarker(21, (short) 2, 5, false, (short) 2, 2).join();
+        long end = mirror.logEndOffset();
+        byte[] markers = Batches.bytes(source.read(end, Integer.MAX_VALUE, Isolation.HIGH_WATERMARK, true).join().records());
+        mirror.appendWithOffsets(MemoryRecords.readableRecords(ByteBuffer.wrap(markers))).join();
+        assertThat(mirror.lastStableOffset()).isEqualTo(source.lastStableOffset()).isEqualTo(mirror.logEndOffset());
+        for (long from = 0; from < mirror.logEndOffset(); from++) {
+            assertThat(mirror.read(from, 100, Isolation.TXN_COMMITTED, true).join().abortedTransactions())
+                    .as("aborted transactions of a read at %d", from)
+                    .isEqualTo(source.read(from, 100, Isolation.TXN_COMMITTED, true).join().abortedTransactions());
+        }
+        assertThat(mirror.read(0, Integer.MAX_VALUE, Isolation.TXN_COMMITTED, true).join().abortedTransactions())
+                .containsExactly(new AbortedTransaction(21, 0), new AbortedTransaction(21, 6));
+    }
+
+    /** Regression: a read that skipped a gap but returned no batch listed aborted transactions (found by the property). */
+    @Test
+    void aReadCommittedReadInAGapThatReturnsNoRecordsListsNoAbortedTransactions() {
+        KafkaPartitionLog log = create();
+        MemoryRecords txn = MemoryRecords.withTransactionalRecords(0L, Compression.NONE, PID, (short) 0, 0, 0, records(2, "t"));
+        MemoryRecords after = plainAt(10, 0, 3);
+        MemoryRecords abort = MemoryRecords.withEndTransactionMarker(13, NOW, 0, PID, (short) 1,
+                new org.apache.kafka.common.record.internal.EndTransactionMarker(
+                        org.apache.kafka.common.record.internal.ControlRecordType.ABORT, 0));
+        log.appendWithOffsets(concat(txn, after, abort)).join();
+        assertThat(log.lastStableOffset()).isEqualTo(14);
+
+        ReadResult tooSmall = log.read(5, 10, Isolation.TXN_COMMITTED, false).join();
+        assertThat(tooSmall.records().sizeInBytes()).isZero();
+        assertThat(tooSmall.abortedTransactions()).isEmpty();
+        ReadResult next = log.read(5, Integer.MAX_VALUE, Isolation.TXN_COMMITTED, false).join();
+        assertThat(next.records().firstBatch().baseOffset()).isEqualTo(10);
+        assertThat(next.abortedTransactions()).containsExactly(new AbortedTransaction(PID, 0));
+    }
+
+    @Test
     void forwardGapsAreSkippedByReadsAsKafkaSkipsCompactedOffsets() {
         KafkaPartitionLog log = create();
         MemoryRecords first = plainAt(100, 3, 2);
@@ -174,9 +227,6 @@ class AppendWithOffsetsTest {
 
         MemoryRecords v1 = MemoryRecords.withRecords(RecordBatch.MAGIC_VALUE_V1, 0L, Compression.NONE, records(1, "old"));
         assertThat(failure(log.appendWithOffsets(v1)).error()).isEqualTo(Errors.INVALID_RECORD);
-        MemoryRecords transactional = MemoryRecords.withTransactionalRecords(RecordBatch.CURRENT_MAGIC_VALUE, 0L,
-                Compression.NONE, PID, (short) 0, 0, 0, records(1, "txn"));
-        assertThat(failure(log.appendWithOffsets(transactional)).error()).isEqualTo(Errors.INVALID_RECORD);
         MemoryRecords noEpoch = MemoryRecords.withRecords(0L, Compression.NONE, records(1, "x"));
         assertThat(failure(log.appendWithOffsets(noEpoch)).error()).isEqualTo(Errors.INVALID_RECORD);
         assertThat(log.logEndOffset()).isEqualTo(0);

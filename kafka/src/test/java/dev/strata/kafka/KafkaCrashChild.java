@@ -113,7 +113,6 @@ public final class KafkaCrashChild {
                 CompletableFuture<AppendInfo> f = log.appendAsLeader(batch, 0);
                 seq += producerId < 0 ? 0 : count;
                 f.whenComplete((info, error) -> {
-                    inFlight.release();
                     synchronized (System.out) {
                         if (error == null) {
                             System.out.println("ACK " + thread + " " + batchNo + " " + producerId + " " + PRODUCER_EPOCH + " "
@@ -123,6 +122,10 @@ public final class KafkaCrashChild {
                         }
                         System.out.flush();
                     }
+                    // only after the acknowledgement is printed: the test relies on at most four
+                    // batches per producer beyond its newest printed one (released before the print,
+                    // a loaded machine let more be sent and stored while prints were pending)
+                    inFlight.release();
                 });
             }
         } catch (InterruptedException e) {

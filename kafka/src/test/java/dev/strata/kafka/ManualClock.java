@@ -13,10 +13,10 @@ import org.apache.kafka.common.utils.Time;
  * One manual time source for both logs of a differential test: a {@link Clock} for
  * {@link KafkaPartitionLog}, a Kafka {@link Time} for {@code UnifiedLog}. Moves only when told.
  */
-final class ManualClock extends Clock implements Time {
+public final class ManualClock extends Clock implements Time {
     private final AtomicLong millis;
 
-    ManualClock(long startMillis) {
+    public ManualClock(long startMillis) {
         this.millis = new AtomicLong(startMillis);
     }
 

@@ -125,6 +125,12 @@ class UnifiedLogDifferentialProperties {
     private static final long FIRST_PRODUCER_ID = 1000;
     private static final int TXN_PRODUCERS = 2;
     private static final long FIRST_TXN_PRODUCER_ID = 2000;
+    /** {@link MirrorBatch#producer()} values from here on: the transactional producers' batches. */
+    private static final int MIRROR_TXN = 10;
+    /** {@link MirrorBatch#producer()} values from here on: the transactional producers' markers. */
+    private static final int MIRROR_MARKER = 20;
+    /** {@link MirrorBatch#producer()} values from here on: a transactional producer's non-transactional batch. */
+    private static final int MIRROR_NOT_TXN = 30;
     private static final List<Compression> COMPRESSIONS = List.of(Compression.NONE, Compression.lz4().build(),
             Compression.zstd().build(), Compression.gzip().build(), Compression.snappy().build());
 
@@ -205,9 +211,14 @@ class UnifiedLogDifferentialProperties {
     }
 
     /**
-     * One mirrored batch: from no producer ({@code producer} -1) or one of the idempotent
-     * producers, continuing its sequence after {@code seqGap} skipped numbers (a follower does not
-     * check sequences); {@code corrupt} flips one byte past the header.
+     * One mirrored batch: from no producer ({@code producer} -1), one of the idempotent producers
+     * (0 to {@value #PRODUCERS} - 1), a transactional batch of transactional producer
+     * {@code producer - }{@value #MIRROR_TXN} (beginning or continuing its transaction), that
+     * producer's COMMIT or ABORT marker ({@code producer - }{@value #MIRROR_MARKER}: the
+     * coordinator's bumped epoch, as with transaction version 2), or a batch that is not
+     * transactional from it ({@code producer - }{@value #MIRROR_NOT_TXN}: INVALID_TXN_STATE during its
+     * transaction); data continues the producer's sequence after {@code seqGap} skipped numbers (a
+     * follower does not check sequences); {@code corrupt} flips one byte past the header.
      */
     record MirrorBatch(int gapBefore, int count, int valueBytes, int compression, int producer, int seqGap,
                        boolean corrupt, long seed) {
@@ -319,7 +330,8 @@ class UnifiedLogDifferentialProperties {
                 Arbitraries.integers().between(1, 12),
                 Arbitraries.integers().between(0, 2000),
                 Arbitraries.integers().between(0, COMPRESSIONS.size() - 1),
-                uniform(List.of(-1, 0, 1, 2)),
+                uniform(List.of(-1, 0, 1, 2, -1, 0, 1, 2, MIRROR_TXN, MIRROR_TXN + 1, MIRROR_TXN, MIRROR_TXN + 1,
+                        MIRROR_MARKER, MIRROR_MARKER + 1, MIRROR_NOT_TXN, MIRROR_NOT_TXN + 1)),
                 uniform(List.of(0, 0, 0, 0, 0, 2)),
                 Arbitraries.integers().between(0, 29).map(i -> i == 0),
                 Arbitraries.longs()).as(MirrorBatch::new);
@@ -635,32 +647,59 @@ class UnifiedLogDifferentialProperties {
             long next = Math.max(0, ref.logEndOffset() + m.startShift());
             List<MemoryRecords> parts = new ArrayList<>();
             Map<Long, Integer> plannedSeq = new java.util.HashMap<>();
+            Map<Long, Short> plannedEpoch = new java.util.HashMap<>();
             List<Runnable> onSuccess = new ArrayList<>();
             for (MirrorBatch b : m.batches()) {
                 next += b.gapBefore();
                 Append a = new Append(b.count(), b.valueBytes(), b.compression(), -1000L * b.count(), false, -1, false,
                         b.seed(), Shape.PLAIN, null);
                 MemoryRecords client;
+                int offsets = b.count();
                 if (b.producer() < 0) {
                     client = batch(a, -1, (short) -1, -1, false);
-                } else {
-                    long producerId = FIRST_PRODUCER_ID + b.producer();
+                } else if (b.producer() >= MIRROR_MARKER && b.producer() < MIRROR_NOT_TXN) {
+                    long producerId = FIRST_TXN_PRODUCER_ID + b.producer() - MIRROR_MARKER;
                     ProducerModel model = producers.computeIfAbsent(producerId, id -> new ProducerModel());
-                    int seq = plannedSeq.getOrDefault(producerId, model.nextSeq) + b.seqGap();
-                    plannedSeq.put(producerId, seq + b.count());
-                    client = batch(a, producerId, model.epoch, seq, false);
-                    byte[] clientBytes = Batches.bytes(Batches.copy(client));
-                    short epoch = model.epoch;
-                    AppendInfo original = new AppendInfo(next, next + b.count() - 1, -1, start);
+                    // the coordinator bumps the epoch (transaction version 2); a follower checks no epoch
+                    short epoch = (short) (plannedEpoch.getOrDefault(producerId, model.epoch) + 1);
+                    plannedEpoch.put(producerId, epoch);
+                    plannedSeq.put(producerId, 0);
+                    boolean commit = (b.seed() & 1) == 0;
+                    client = MemoryRecords.withEndTransactionMarker(clock.millis(), producerId, epoch,
+                            new EndTransactionMarker(commit ? ControlRecordType.COMMIT : ControlRecordType.ABORT,
+                                    model.coordinatorEpoch));
+                    offsets = 1;
+                    Statistics.label("mirrored transactional").collect(commit ? "COMMIT" : "ABORT");
                     onSuccess.add(() -> {
                         droppedByKafka.remove(producerId);
+                        model.epoch = epoch;
+                        model.nextSeq = 0;
+                    });
+                } else {
+                    boolean txnProducer = b.producer() >= MIRROR_TXN;
+                    boolean transactional = txnProducer && b.producer() < MIRROR_MARKER;
+                    long producerId = !txnProducer ? FIRST_PRODUCER_ID + b.producer()
+                            : FIRST_TXN_PRODUCER_ID + b.producer() - (transactional ? MIRROR_TXN : MIRROR_NOT_TXN);
+                    ProducerModel model = producers.computeIfAbsent(producerId, id -> new ProducerModel());
+                    short epoch = plannedEpoch.getOrDefault(producerId, model.epoch);
+                    int seq = plannedSeq.getOrDefault(producerId, model.nextSeq) + b.seqGap();
+                    plannedSeq.put(producerId, seq + b.count());
+                    client = batch(a, producerId, epoch, seq, transactional);
+                    byte[] clientBytes = Batches.bytes(Batches.copy(client));
+                    AppendInfo original = new AppendInfo(next, next + b.count() - 1, -1, start);
+                    if (txnProducer) {
+                        Statistics.label("mirrored transactional").collect(transactional ? "transactional" : "not transactional");
+                    }
+                    onSuccess.add(() -> {
+                        droppedByKafka.remove(producerId);
+                        model.epoch = epoch;
                         model.nextSeq = seq + b.count();
                         model.sent.add(new Sent(epoch, seq, seq + b.count() - 1, clientBytes, original, restarts));
                     });
                 }
                 MemoryRecords stored = Batches.copy(client);
                 org.apache.kafka.common.record.internal.MutableRecordBatch header = stored.batches().iterator().next();
-                header.setLastOffset(next + b.count() - 1);
+                header.setLastOffset(next + offsets - 1);
                 header.setPartitionLeaderEpoch(leaderEpoch);
                 if (b.corrupt()) {
                     ByteBuffer buf = stored.buffer();
@@ -668,7 +707,7 @@ class UnifiedLogDifferentialProperties {
                     buf.put(pos, (byte) (buf.get(pos) ^ 0x5a));
                 }
                 parts.add(stored);
-                next += b.count();
+                next += offsets;
             }
             MemoryRecords all = parts.get(0);
             for (int i = 1; i < parts.size(); i++) {
@@ -873,10 +912,13 @@ class UnifiedLogDifferentialProperties {
         long kafkaLastStableOffset() {
             long start = ref.logStartOffset();
             long lso = Math.max(ref.lastStableOffset(), start);
-            if (lso > start && lso < ref.logEndOffset()) {
+            boolean beganBelowStart = ref.producerStateManager().firstUnstableOffset()
+                    .map(first -> first.messageOffset < start).orElse(false);
+            if (beganBelowStart && lso > start && lso < ref.logEndOffset()) {
                 // a transaction began below the start, and the start lies in an offset gap (left by
                 // appendWithOffsets): Kafka names the first batch after the gap, this log the start
-                // itself (difference 13); no record lies between the two
+                // itself (difference 13); no record lies between the two. (A transaction that begins
+                // after a gap at the start is not this case: both name its first offset.)
                 try {
                     RecordBatch first = MemoryRecords.readableRecords(ByteBuffer.wrap(completeBatches(
                             ref.read(start, 1, FetchIsolation.HIGH_WATERMARK, true).records))).firstBatch();
