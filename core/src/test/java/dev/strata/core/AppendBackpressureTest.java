@@ -1,6 +1,6 @@
 package dev.strata.core;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.api.AppendResult;
@@ -11,11 +11,11 @@ import dev.strata.api.RecordBatch;
 import dev.strata.api.Stream;
 import dev.strata.api.StreamClosedException;
 import dev.strata.api.StreamOptions;
-import dev.strata.api.testkit.Futures;
 import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.objectstore.ObjectStorageException;
 import dev.strata.objectstore.Operation;
 import dev.strata.objectstore.testing.FaultInjectingObjectStorage;
+import dev.strata.testkit.Futures;
 import dev.strata.wal.HeldCompletions;
 import dev.strata.wal.SlowWal;
 import java.nio.ByteBuffer;

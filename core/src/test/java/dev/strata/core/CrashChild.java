@@ -24,7 +24,8 @@ import java.util.concurrent.Semaphore;
  */
 public final class CrashChild {
 
-    static Strata.Builder builder(Path dir) {
+    /** The store's settings: small enough that uploads and WAL laps happen within a round. */
+    public static Strata.Builder builder(Path dir) {
         return Strata.builder()
                 .dataDir(dir)
                 .walCapacity(32L << 20)
@@ -36,11 +37,16 @@ public final class CrashChild {
     }
 
     /** The payload an acknowledgement with {@code seed} carries. */
-    static byte[] payload(long seed) {
+    public static byte[] payload(long seed) {
         Random r = new Random(seed);
         byte[] b = new byte[10 + r.nextInt(3000)];
         r.nextBytes(b);
         return b;
+    }
+
+    /** The record count of the batch with {@code seed}: 1..4 (the appender's {@code 1 + seq % 4}). */
+    public static int count(long seed) {
+        return 1 + (int) Math.floorMod(seed, 4L);
     }
 
     public static void main(String[] args) throws Exception {
@@ -67,7 +73,7 @@ public final class CrashChild {
             for (Stream s : streams) {
                 inFlight.acquire();
                 long seed = s.id() * 1_000_000_000L + round * 10_000_000L + seq;
-                int count = 1 + (int) (seq % 4);
+                int count = count(seed); // 1 + seq % 4: the seed's other terms are multiples of 4
                 CompletableFuture<?> f = s.append(RecordBatch.of(count, ByteBuffer.wrap(payload(seed))))
                         .whenComplete((r, e) -> {
                             inFlight.release();

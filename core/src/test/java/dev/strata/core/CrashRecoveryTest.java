@@ -1,16 +1,13 @@
 package dev.strata.core;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.api.FetchResult;
 import dev.strata.api.FetchedBatch;
 import dev.strata.api.Stream;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import dev.strata.testkit.AckLedger;
+import dev.strata.testkit.ChildJvm;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -18,7 +15,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Random;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -38,9 +34,8 @@ class CrashRecoveryTest {
     @TempDir
     Path dir;
 
-    /** What the child acknowledged, per stream: base -> {count, seed}; and trims. */
-    private final Map<Long, TreeMap<Long, long[]>> acked = new HashMap<>();
-    private final Map<Long, Long> trimmed = new HashMap<>();
+    /** What the child acknowledged, per stream: base -> seed (the seed gives the count); and trims. */
+    private final AckLedger ledger = new AckLedger();
 
     @Test
     void everyAcknowledgedBatchSurvivesSigkillAndTakeover() throws Exception {
@@ -79,27 +74,22 @@ class CrashRecoveryTest {
 
     private void runChildAndKill(int round, String streams, int killAfterAcks, List<Long> ids, int openAfterAcks)
             throws Exception {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        Process child = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-                CrashChild.class.getName(), dir.toString(), String.valueOf(round), streams)
-                .redirectError(dir.resolve("child-" + round + ".err").toFile())
-                .start();
-        int acks = 0;
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            boolean killed = false;
-            while ((line = readLine(out, killed)) != null) {
+        int[] acks = {0};
+        try (ChildJvm child = ChildJvm.of(CrashChild.class).jvmArgs("-Xmx256m")
+                .args(dir.toString(), String.valueOf(round), streams)
+                .stderrTo(dir.resolve("child-" + round + ".err")).start()) {
+            // SIGKILL after killAfterAcks: no shutdown hook, no close, no final upload
+            child.readLinesKillingWhen(line -> {
                 String[] f = line.split(" ");
                 switch (f[0]) {
                     case "STREAM" -> ids.add(Long.parseLong(f[1]));
                     case "ACK" -> {
-                        acked.computeIfAbsent(Long.parseLong(f[1]), k -> new TreeMap<>())
-                                .put(Long.parseLong(f[2]), new long[] {Long.parseLong(f[3]), Long.parseLong(f[4])});
-                        acks++;
+                        ledger.ack(Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[4]));
+                        acks[0]++;
                         if (refusedOpen != null) {
                             acksAfterRefusal++;
                         }
-                        if (acks == openAfterAcks) {
+                        if (acks[0] == openAfterAcks) {
                             childPid = child.pid();
                             try (DurableStreamStore second = CrashChild.builder(dir).build()) {
                                 throw new AssertionError("a second process opened the store while the first ran");
@@ -108,61 +98,43 @@ class CrashRecoveryTest {
                             }
                         }
                     }
-                    case "TRIM" -> trimmed.merge(Long.parseLong(f[1]), Long.parseLong(f[2]), Math::max);
+                    case "TRIM" -> ledger.trim(Long.parseLong(f[1]), Long.parseLong(f[2]));
                     case "ERR" -> throw new AssertionError("child append failed: " + line);
                     default -> {
                     }
                 }
-                if (!killed && acks >= killAfterAcks) {
-                    child.destroyForcibly(); // SIGKILL: no shutdown hook, no close, no final upload
-                    killed = true;
-                }
-            }
-        } finally {
-            child.destroyForcibly();
-            assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        }
-        String stderr = Files.readString(dir.resolve("child-" + round + ".err"));
-        assertThat(acks).as("round %d acknowledgements; child stderr:%n%s", round, stderr)
-                .isGreaterThanOrEqualTo(killAfterAcks);
-    }
-
-    /**
-     * The next line, or null at the end. Once the child is killed, the JDK may close the pipe under a
-     * blocked read; lines not read by then are simply not verified (they were acknowledged, but we
-     * never learnt of them), so a closed pipe after the kill counts as the end.
-     */
-    private static String readLine(BufferedReader out, boolean killed) throws IOException {
-        try {
-            return out.readLine();
-        } catch (IOException e) {
-            if (killed) {
-                return null;
-            }
-            throw e;
+            }, () -> acks[0] >= killAfterAcks);
+            child.close();
+            assertThat(acks[0]).as("round %d acknowledgements; child stderr:%n%s", round, child.stderr())
+                    .isGreaterThanOrEqualTo(killAfterAcks);
         }
     }
 
     private long verifyAfterRestart(int round) {
         long verified = 0;
         try (DurableStreamStore store = CrashChild.builder(dir).build()) {
-            for (Map.Entry<Long, TreeMap<Long, long[]>> e : acked.entrySet()) {
-                Stream s = await(store.openStream(e.getKey(), 2L * round + 1)); // the child of the next round uses 2 * (round + 1)
-                long trim = trimmed.getOrDefault(e.getKey(), 0L);
+            for (long id : ledger.streams()) {
+                TreeMap<Long, Long> acked = ledger.of(id);
+                if (acked.isEmpty()) {
+                    continue; // a trim acknowledged, no batch: as before, only streams with acknowledged batches
+                }
+                Stream s = await(store.openStream(id, 2L * round + 1)); // the child of the next round uses 2 * (round + 1)
+                long trim = ledger.trimmed(id);
                 assertThat(s.startOffset()).as("acknowledged trim survives").isGreaterThanOrEqualTo(trim);
                 Map<Long, FetchedBatchCopy> stored = readAll(s);
-                for (Map.Entry<Long, long[]> a : e.getValue().entrySet()) {
+                for (Map.Entry<Long, Long> a : acked.entrySet()) {
                     long base = a.getKey();
-                    if (base + a.getValue()[0] <= s.startOffset()) {
+                    int count = CrashChild.count(a.getValue());
+                    if (base + count <= s.startOffset()) {
                         continue; // trimmed away: must not be readable, checked by readAll's range
                     }
                     FetchedBatchCopy b = stored.get(base);
-                    assertThat(b).as("round %d stream %d acknowledged batch at %d", round, e.getKey(), base).isNotNull();
-                    assertThat(b.count).isEqualTo((int) a.getValue()[0]);
-                    assertThat(b.bytes).isEqualTo(CrashChild.payload(a.getValue()[1]));
+                    assertThat(b).as("round %d stream %d acknowledged batch at %d", round, id, base).isNotNull();
+                    assertThat(b.count).isEqualTo(count);
+                    assertThat(b.bytes).isEqualTo(CrashChild.payload(a.getValue()));
                     verified++;
                 }
-                assertThat(s.nextOffset()).isGreaterThanOrEqualTo(e.getValue().lastEntry().getKey() + e.getValue().lastEntry().getValue()[0]);
+                assertThat(s.nextOffset()).isGreaterThanOrEqualTo(acked.lastKey() + CrashChild.count(acked.lastEntry().getValue()));
             }
             System.out.println("round " + round + ": verified " + verified + " acknowledged batches; "
                     + store.recoveryReport().summary());

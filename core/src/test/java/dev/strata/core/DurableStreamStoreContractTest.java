@@ -1,7 +1,7 @@
 package dev.strata.core;
 
 import dev.strata.api.StreamStore;
-import dev.strata.api.testkit.StreamStoreContractTest;
+import dev.strata.testkit.StreamStoreContractTest;
 
 /** The durable engine on the embedded default (WAL file + local object directory) obeys the whole contract, restarts included. */
 class DurableStreamStoreContractTest extends StreamStoreContractTest {

@@ -1,7 +1,6 @@
 package dev.strata.core;
 
-import dev.strata.core.support.Futures;
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -12,6 +11,7 @@ import dev.strata.api.StorageException;
 import dev.strata.api.Stream;
 import dev.strata.api.StreamFencedException;
 import dev.strata.api.StreamOptions;
+import dev.strata.core.support.Futures;
 import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.objectstore.ObjectStorageException;
 import dev.strata.objectstore.Operation;

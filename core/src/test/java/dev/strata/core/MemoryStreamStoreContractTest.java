@@ -1,7 +1,7 @@
 package dev.strata.core;
 
 import dev.strata.api.StreamStore;
-import dev.strata.api.testkit.StreamStoreContractTest;
+import dev.strata.testkit.StreamStoreContractTest;
 
 /** The in-memory store obeys the whole contract (restart tests are skipped: nothing persists). */
 class MemoryStreamStoreContractTest extends StreamStoreContractTest {

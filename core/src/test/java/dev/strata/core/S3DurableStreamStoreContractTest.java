@@ -1,13 +1,13 @@
 package dev.strata.core;
 
 import dev.strata.api.StreamStore;
-import dev.strata.api.testkit.StreamStoreContractTest;
 import dev.strata.objectstore.ObjectStorage;
 import dev.strata.objectstore.ObjectStorages;
 import dev.strata.objectstore.Retrier;
 import dev.strata.objectstore.RetryPolicy;
 import dev.strata.objectstore.s3.S3ObjectStorage;
 import dev.strata.objectstore.testing.S3ProxyServer;
+import dev.strata.testkit.StreamStoreContractTest;
 import java.util.SplittableRandom;
 import java.util.UUID;
 import java.util.concurrent.Executors;

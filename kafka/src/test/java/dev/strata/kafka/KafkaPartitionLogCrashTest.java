@@ -3,12 +3,9 @@ package dev.strata.kafka;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.core.DurableStreamStore;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
+import dev.strata.testkit.ChildJvm;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
@@ -17,7 +14,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 import org.apache.kafka.common.record.internal.MemoryRecords;
 import org.apache.kafka.common.record.internal.MutableRecordBatch;
 import org.apache.kafka.common.record.internal.Record;
@@ -149,18 +145,11 @@ class KafkaPartitionLogCrashTest {
     }
 
     private List<Ack> runChildAndKill(long[] ids) throws Exception {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        Path err = dir.resolve("child.err");
-        Process child = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-                KafkaCrashChild.class.getName(), dir.resolve("store").toString())
-                .redirectError(err.toFile())
-                .start();
         List<Ack> acks = new ArrayList<>();
         Map<Integer, Long> lastN = new HashMap<>();
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            boolean killed = false;
-            while ((line = readLine(out, killed)) != null) {
+        try (ChildJvm child = ChildJvm.of(KafkaCrashChild.class).jvmArgs("-Xmx256m")
+                .args(dir.resolve("store").toString()).stderrTo(dir.resolve("child.err")).start()) {
+            child.readLinesKillingWhen(line -> {
                 String[] f = line.split(" ");
                 switch (f[0]) {
                     case "STREAMS" -> {
@@ -180,29 +169,11 @@ class KafkaPartitionLogCrashTest {
                     default -> {
                     }
                 }
-                if (!killed && acks.size() >= KILL_AFTER_ACKS) {
-                    child.destroyForcibly(); // SIGKILL: no close, no close snapshot, no final upload
-                    killed = true;
-                }
-            }
-        } finally {
-            child.destroyForcibly();
-            assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
+            }, () -> acks.size() >= KILL_AFTER_ACKS); // SIGKILL: no close, no close snapshot, no final upload
+            child.close();
+            assertThat(acks.size()).as("acknowledgements; child stderr:%n%s", child.stderr())
+                    .isGreaterThanOrEqualTo(KILL_AFTER_ACKS);
         }
-        assertThat(acks.size()).as("acknowledgements; child stderr:%n%s", Files.readString(err))
-                .isGreaterThanOrEqualTo(KILL_AFTER_ACKS);
         return acks;
-    }
-
-    /** The next line, or null at the end; after the kill a closed pipe counts as the end. */
-    private static String readLine(BufferedReader out, boolean killed) throws IOException {
-        try {
-            return out.readLine();
-        } catch (IOException e) {
-            if (killed) {
-                return null;
-            }
-            throw e;
-        }
     }
 }

@@ -35,12 +35,12 @@ class BufferedLocalObjectStorageTest extends ObjectStorageContractTest {
     }
 
     @Override
-    ObjectStorage storage() {
+    protected ObjectStorage storage() {
         return storage;
     }
 
     @Override
-    boolean usesMultipart() {
+    protected boolean usesMultipart() {
         return false;
     }
 

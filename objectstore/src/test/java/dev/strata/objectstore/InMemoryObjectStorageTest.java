@@ -7,17 +7,17 @@ class InMemoryObjectStorageTest extends ObjectStorageContractTest {
     private static final InMemoryObjectStorage STORAGE = new InMemoryObjectStorage();
 
     @Override
-    ObjectStorage storage() {
+    protected ObjectStorage storage() {
         return STORAGE;
     }
 
     @Override
-    boolean usesMultipart() {
+    protected boolean usesMultipart() {
         return false;
     }
 
     @Override
-    boolean measuresLatency() {
+    protected boolean measuresLatency() {
         return false;
     }
 }

@@ -30,12 +30,12 @@ class LocalObjectStorageTest extends ObjectStorageContractTest {
     }
 
     @Override
-    ObjectStorage storage() {
+    protected ObjectStorage storage() {
         return storage;
     }
 
     @Override
-    boolean usesMultipart() {
+    protected boolean usesMultipart() {
         return false;
     }
 

@@ -20,49 +20,59 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.TestInfo;
 
 /**
- * The behaviour every {@link ObjectStorage} must have; run against {@link LocalObjectStorage} and
- * against S3ObjectStorage on a real S3-compatible server over HTTP. Each test uses its own key prefix.
+ * The behaviour every {@link ObjectStorage} must have, as an abstract test suite (the ObjectStorage
+ * contract kit, in this module's test-jar); run here against {@link LocalObjectStorage}, the buffered
+ * local storage, the in-memory double and S3ObjectStorage on a real S3-compatible server over HTTP.
+ * Each test uses its own key prefix, so one storage instance serves the whole class. An implementation
+ * elsewhere runs it by extending this class:
+ *
+ * <pre>{@code
+ * class MyStorageContractTest extends ObjectStorageContractTest {
+ *     protected ObjectStorage storage() { return sharedStorage; }
+ *     protected boolean usesMultipart() { return true; }
+ * }
+ * }</pre>
  */
-abstract class ObjectStorageContractTest {
+public abstract class ObjectStorageContractTest {
 
     /** Part size the S3 subclass configures; multipart tests write a bit more than two parts. */
-    static final int PART_SIZE = 5 * 1024 * 1024;
+    protected static final int PART_SIZE = 5 * 1024 * 1024;
 
     /** The storage under test; the same instance for the whole class. */
-    abstract ObjectStorage storage();
+    protected abstract ObjectStorage storage();
 
     /** Whether the backend splits large streaming uploads into multipart parts. */
-    abstract boolean usesMultipart();
+    protected abstract boolean usesMultipart();
 
     /**
      * Whether the backend applies If-Match atomically. True for AWS S3 and LocalObjectStorage; the
      * S3Proxy test server checks If-Match and then writes, without a lock, so two racing replaces can
      * both win there (its If-None-Match uses link(2) and is atomic).
      */
-    boolean atomicIfMatch() {
+    protected boolean atomicIfMatch() {
         return true;
     }
 
     /** Whether the backend records request latencies (the in-memory double records zero). */
-    boolean measuresLatency() {
+    protected boolean measuresLatency() {
         return true;
     }
 
-    String prefix(TestInfo info) {
+    protected String prefix(TestInfo info) {
         return info.getTestMethod().orElseThrow().getName() + "/";
     }
 
-    static ByteBuf bytes(String s) {
+    protected static ByteBuf bytes(String s) {
         return Unpooled.copiedBuffer(s, StandardCharsets.UTF_8);
     }
 
-    static byte[] random(int n, long seed) {
+    protected static byte[] random(int n, long seed) {
         byte[] b = new byte[n];
         new Random(seed).nextBytes(b);
         return b;
     }
 
-    byte[] read(String key, ByteRange range) {
+    protected byte[] read(String key, ByteRange range) {
         ObjectData d = storage().get(key, range).join();
         try {
             return ByteBufUtil.getBytes(d.content());
@@ -71,7 +81,7 @@ abstract class ObjectStorageContractTest {
         }
     }
 
-    static Throwable failure(CompletableFuture<?> f) {
+    protected static Throwable failure(CompletableFuture<?> f) {
         try {
             f.join();
         } catch (CompletionException e) {

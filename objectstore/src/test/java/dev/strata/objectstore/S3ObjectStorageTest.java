@@ -36,18 +36,18 @@ class S3ObjectStorageTest extends ObjectStorageContractTest {
     }
 
     @Override
-    ObjectStorage storage() {
+    protected ObjectStorage storage() {
         return storage;
     }
 
     @Override
-    boolean usesMultipart() {
+    protected boolean usesMultipart() {
         return true;
     }
 
     /** S3Proxy 4.1.0 checks If-Match in its handler, then writes: not atomic (see the contract test). */
     @Override
-    boolean atomicIfMatch() {
+    protected boolean atomicIfMatch() {
         return false;
     }
 

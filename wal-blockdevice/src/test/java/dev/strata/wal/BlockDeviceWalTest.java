@@ -13,7 +13,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.strata.api.BackpressureException;
 import dev.strata.api.RecordTooLargeException;
 import dev.strata.api.StorageException;
-import dev.strata.api.testkit.Futures;
+import dev.strata.testkit.Futures;
 import dev.strata.wal.RecoveryReport.StopReason;
 import dev.strata.wal.WalTesting.Rec;
 import io.netty.buffer.ByteBuf;

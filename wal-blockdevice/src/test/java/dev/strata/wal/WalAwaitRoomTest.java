@@ -7,7 +7,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.strata.api.BackpressureException;
-import dev.strata.api.testkit.Futures;
+import dev.strata.testkit.Futures;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

@@ -195,8 +195,8 @@ class WalCorruptionTest {
             held.awaitOnDevice();
             Files.copy(live, file); // the crash image: B and C on the device, neither acknowledged
             held.release();
-            bPosition = dev.strata.api.testkit.Futures.await(fb).position();
-            cPosition = dev.strata.api.testkit.Futures.await(fc).position();
+            bPosition = dev.strata.testkit.Futures.await(fb).position();
+            cPosition = dev.strata.testkit.Futures.await(fc).position();
         }
         // B's first block never reached the disk (a torn write), C did
         try (RandomAccessFile f = new RandomAccessFile(file.toFile(), "rw")) {
@@ -307,13 +307,13 @@ class WalCorruptionTest {
             held.awaitOnDevice();
             held.release();
             for (int i = 0; i < slots.size(); i++) {
-                WalAppendResult r = dev.strata.api.testkit.Futures.await(slots.get(i));
+                WalAppendResult r = dev.strata.testkit.Futures.await(slots.get(i));
                 first.add(new Rec(r.position(), r.nextPosition(), bytes(10 + i, 100)));
             }
         }
         List<Rec> last = new ArrayList<>();
         for (int i = 0; i < grouped.size(); i++) {
-            WalAppendResult r = dev.strata.api.testkit.Futures.await(grouped.get(i));
+            WalAppendResult r = dev.strata.testkit.Futures.await(grouped.get(i));
             last.add(new Rec(r.position(), r.nextPosition(), groupedBodies.get(i)));
         }
         // one write: contiguous records, the first at a block boundary
@@ -391,7 +391,7 @@ class WalCorruptionTest {
             for (int i = 0; i < 40; i++) {
                 live.add(append(wal, bytes(i, 3000)));
                 if (live.size() > 3) {
-                    dev.strata.api.testkit.Futures.await(wal.trim(live.remove(0).nextPosition()));
+                    dev.strata.testkit.Futures.await(wal.trim(live.remove(0).nextPosition()));
                 }
             }
         }

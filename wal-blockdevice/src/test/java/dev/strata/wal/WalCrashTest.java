@@ -3,13 +3,9 @@ package dev.strata.wal;
 import static dev.strata.wal.WalTesting.assumeAvailable;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.strata.testkit.ChildJvm;
 import dev.strata.wal.WalTesting.Rec;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -45,30 +41,24 @@ class WalCrashTest {
         for (int round = 0; round < rounds; round++) {
             int killAfterAcks = 50 + random.nextInt(1500);
             Map<Long, long[]> acked = new HashMap<>(); // position -> {next, seed, length}
-            Process child = start(file, backend, round, callerWrites);
-            try (BufferedReader in = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
-                int acks = 0;
-                boolean killed = false;
-                for (String line; (line = in.readLine()) != null; ) {
+            long[] trimRequested = {maxTrimRequested};
+            try (ChildJvm child = ChildJvm.of(WalCrashChild.class).jvmArgs("-Xmx256m")
+                    .args(file.toString(), backend.name(), Integer.toString(round + 1), Boolean.toString(callerWrites))
+                    .start()) {
+                int[] acks = {0};
+                child.readLinesKillingWhen(line -> {
                     String[] f = line.split(" ");
                     assertThat(f[0]).as("child reported: %s", line).isNotIn("ERROR", "STUCK");
                     if (f[0].equals("ACK")) {
                         acked.put(Long.parseLong(f[1]), new long[] {Long.parseLong(f[2]), Long.parseLong(f[3]), Long.parseLong(f[4])});
-                        acks++;
+                        acks[0]++;
                     } else if (f[0].equals("TRIM")) {
-                        maxTrimRequested = Math.max(maxTrimRequested, Long.parseLong(f[1]));
+                        trimRequested[0] = Math.max(trimRequested[0], Long.parseLong(f[1]));
                     }
-                    if (!killed && acks >= killAfterAcks) {
-                        // SIGKILL through the handle: Process.destroyForcibly() would also close our end of the pipe
-                        child.toHandle().destroyForcibly();
-                        killed = true;
-                    }
-                }
-                assertThat(killed).as("child stopped before being killed, exit=%s", child.waitFor()).isTrue();
-            } finally {
-                child.destroyForcibly();
-                child.waitFor();
+                }, () -> acks[0] >= killAfterAcks); // SIGKILL; the pipe stays open, so every line written is read
+                assertThat(child.killed()).as("child stopped before being killed, exit=%s", child.process().waitFor()).isTrue();
             }
+            maxTrimRequested = trimRequested[0];
             try (BlockDeviceWal wal = BlockDeviceWal.open(WalTesting.options(file, backend).build())) {
                 RecoveryReport report = wal.recoveryReport();
                 List<Rec> recovered = WalTesting.recoverAll(wal);
@@ -93,22 +83,5 @@ class WalCrashTest {
                 assertThat(checked).as("round %d checked some records", round).isPositive();
             }
         }
-    }
-
-    private Process start(Path file, WalOptions.Backend backend, int round, boolean callerWrites) throws IOException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(ProcessHandle.current().info().command().orElse("java"));
-        if (Runtime.version().feature() >= 22) {
-            cmd.add("--enable-native-access=ALL-UNNAMED");
-        }
-        cmd.add("-Xmx256m");
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(WalCrashChild.class.getName());
-        cmd.add(file.toString());
-        cmd.add(backend.name());
-        cmd.add(Integer.toString(round + 1));
-        cmd.add(Boolean.toString(callerWrites));
-        return new ProcessBuilder(cmd).redirectError(ProcessBuilder.Redirect.DISCARD).start();
     }
 }

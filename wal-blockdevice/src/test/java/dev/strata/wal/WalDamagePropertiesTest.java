@@ -4,7 +4,7 @@ import static dev.strata.wal.WalTesting.bytes;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.api.BackpressureException;
-import dev.strata.api.testkit.Futures;
+import dev.strata.testkit.Futures;
 import dev.strata.wal.RecoveryReport.StopReason;
 import dev.strata.wal.WalTesting.Rec;
 import java.io.IOException;

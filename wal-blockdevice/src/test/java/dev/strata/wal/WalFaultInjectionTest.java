@@ -10,7 +10,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.strata.api.StorageException;
-import dev.strata.api.testkit.Futures;
+import dev.strata.testkit.Futures;
 import dev.strata.wal.FaultInjectingWal.Fault;
 import dev.strata.wal.WalTesting.Rec;
 import java.nio.file.Path;

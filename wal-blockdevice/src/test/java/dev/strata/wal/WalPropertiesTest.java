@@ -6,7 +6,7 @@ import static dev.strata.wal.WalTesting.recoverAll;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.api.BackpressureException;
-import dev.strata.api.testkit.Futures;
+import dev.strata.testkit.Futures;
 import dev.strata.wal.WalTesting.Rec;
 import java.io.IOException;
 import java.nio.file.Files;

@@ -2,7 +2,7 @@ package dev.strata.wal;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.strata.api.testkit.Futures;
+import dev.strata.testkit.Futures;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.PooledByteBufAllocator;

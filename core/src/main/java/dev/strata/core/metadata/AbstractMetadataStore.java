@@ -45,8 +45,13 @@ import org.slf4j.LoggerFactory;
  * backing storage is up to the subclass to settle (see {@link ManifestMetadataStore}). When more
  * than {@link #MAX_QUEUED_CHANGES} changes are waiting, a new one fails at once with
  * {@link BackpressureException} (nothing changed; retriable).
+ *
+ * <p>Public so that an implementation of the {@link MetadataStore} SPI outside this package (a
+ * broker's own, say) can reuse the group commit by implementing {@link #persist}; it then runs the
+ * same contract suite as the built-in stores ({@code MetadataStoreContractTest} in strata-core's
+ * test-jar).
  */
-abstract class AbstractMetadataStore implements MetadataStore {
+public abstract class AbstractMetadataStore implements MetadataStore {
 
     /** Most changes waiting to be persisted (queued or in the batch being written): the queue's bound. */
     static final int MAX_QUEUED_CHANGES = 1 << 18;
@@ -78,7 +83,11 @@ abstract class AbstractMetadataStore implements MetadataStore {
     private record PendingChange(Function<ChangeBatch, MetadataChange> build, CompletableFuture<StreamMetadata> future) {
     }
 
-    AbstractMetadataStore(MetadataState initial, Executor writer) {
+    /**
+     * @param initial the state to start from (a new {@link MetadataState} for empty metadata)
+     * @param writer runs the group commit, one task at a time (a serial executor)
+     */
+    protected AbstractMetadataStore(MetadataState initial, Executor writer) {
         this.state = initial;
         this.writer = writer;
     }

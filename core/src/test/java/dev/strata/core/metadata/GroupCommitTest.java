@@ -1,6 +1,6 @@
 package dev.strata.core.metadata;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -8,13 +8,13 @@ import dev.strata.api.BackpressureException;
 import dev.strata.api.StorageException;
 import dev.strata.api.StreamFencedException;
 import dev.strata.api.StreamNotFoundException;
+import dev.strata.objectstore.ForwardingObjectStorage;
 import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectStorage;
 import dev.strata.objectstore.ObjectStorageException;
 import dev.strata.objectstore.Operation;
 import dev.strata.objectstore.PutCondition;
-import dev.strata.objectstore.ForwardingObjectStorage;
 import io.netty.buffer.ByteBuf;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,17 +1,17 @@
 package dev.strata.core.metadata;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.strata.api.CorruptDataException;
 import dev.strata.api.StorageException;
 import dev.strata.api.StreamFencedException;
+import dev.strata.objectstore.ForwardingObjectStorage;
 import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectStorage;
 import dev.strata.objectstore.PutCondition;
-import dev.strata.objectstore.ForwardingObjectStorage;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import java.nio.file.Path;

@@ -1,15 +1,15 @@
 package dev.strata.core.metadata;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.objectstore.ByteRange;
+import dev.strata.objectstore.ForwardingObjectStorage;
 import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.objectstore.ObjectData;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectStorage;
 import dev.strata.objectstore.PutCondition;
-import dev.strata.objectstore.ForwardingObjectStorage;
 import io.netty.buffer.ByteBuf;
 import java.nio.file.Path;
 import java.util.ArrayList;

@@ -1,6 +1,6 @@
 package dev.strata.core.metadata;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -17,25 +17,42 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
-/** Rules every {@link MetadataStore} obeys; run against each implementation. */
-abstract class MetadataStoreContractTest {
+/**
+ * Rules every {@link MetadataStore} obeys, as an abstract test suite (the MetadataStore contract kit,
+ * in strata-core's test-jar); run here against {@link InMemoryMetadataStore} and
+ * {@link ManifestMetadataStore}. An implementation of the SPI elsewhere, such as a broker's own, runs it
+ * by extending this class (with {@code strata-core}'s {@code test-jar} and {@code strata-testkit} at
+ * test scope):
+ *
+ * <pre>{@code
+ * class MyMetadataStoreContractTest extends MetadataStoreContractTest {
+ *     protected MetadataStore newStore() { return new MyMetadataStore(...); }
+ * }
+ * }</pre>
+ *
+ * <p>{@link #newStore()} is called before each test; the suite registers a node on the new store and
+ * closes it after the test.
+ */
+public abstract class MetadataStoreContractTest {
 
     protected MetadataStore store;
 
+    /** A new, empty store on its own storage. */
     protected abstract MetadataStore newStore() throws Exception;
 
     @BeforeEach
-    void open() throws Exception {
+    protected void open() throws Exception {
         store = newStore();
         await(store.registerNode());
     }
 
     @AfterEach
-    void close() {
+    protected void close() {
         store.close();
     }
 
-    static ObjectMetadata sso(String key, StreamRange... ranges) {
+    /** A stream-set object {@code key} of 1000 bytes holding {@code ranges}. */
+    protected static ObjectMetadata sso(String key, StreamRange... ranges) {
         return new ObjectMetadata(key, 1000, ObjectType.STREAM_SET, List.of(ranges), 0);
     }
 
@@ -235,7 +252,7 @@ abstract class MetadataStoreContractTest {
         assertThat(store.walTrimPosition()).isEqualTo(500);
     }
 
-    static ObjectMetadata so(String key, long streamId, long start, long end) {
+    protected static ObjectMetadata so(String key, long streamId, long start, long end) {
         return new ObjectMetadata(key, 1000, ObjectType.STREAM, List.of(new StreamRange(streamId, start, end, 100)), 0);
     }
 

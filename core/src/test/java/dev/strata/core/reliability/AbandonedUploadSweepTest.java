@@ -1,6 +1,6 @@
 package dev.strata.core.reliability;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.catchThrowable;
 
@@ -17,6 +17,7 @@ import dev.strata.objectstore.RetryPolicy;
 import dev.strata.objectstore.s3.S3ObjectStorage;
 import dev.strata.objectstore.s3.S3Options;
 import dev.strata.objectstore.testing.S3ProxyServer;
+import dev.strata.testkit.AckLedger;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -65,7 +66,7 @@ class AbandonedUploadSweepTest {
     void temporaryFilesOfKilledUploadsGoOnceOlderThanTheOrphanTtlAndFreshOnesStay() throws Exception {
         Path dir = tmp.resolve("store");
         Path objects = dir.resolve("objects");
-        Campaigns.Ledger ledger = new Campaigns.Ledger();
+        AckLedger ledger = new AckLedger();
         try (DurableStreamStore store = builder(dir).build()) {
             Stream s = await(store.createStream(StreamOptions.defaults()));
             for (int b = 0; b < 5; b++) {

@@ -1,6 +1,6 @@
 package dev.strata.core.reliability;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -14,8 +14,9 @@ import dev.strata.api.StreamClosedException;
 import dev.strata.api.StreamFencedException;
 import dev.strata.api.StreamNotFoundException;
 import dev.strata.api.StreamOptions;
-import dev.strata.api.testkit.Futures;
 import dev.strata.core.DurableStreamStore;
+import dev.strata.testkit.AckLedger;
+import dev.strata.testkit.Futures;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -154,7 +155,7 @@ class ApiMisuseTest {
                 long seed = Campaigns.BASE_SEED + round;
                 boolean wholeStore = round % 2 == 1;
                 Path roundDir = dir.resolve("round-" + round);
-                Campaigns.Ledger ledger = new Campaigns.Ledger();
+                AckLedger ledger = new AckLedger();
                 Map<Long, Long> unexpected = new ConcurrentHashMap<>();
                 List<Long> ids = new ArrayList<>();
                 DurableStreamStore store = Campaigns.smallBuilder(roundDir).build();

@@ -1,6 +1,6 @@
 package dev.strata.core.reliability;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.api.FetchResult;
@@ -8,6 +8,7 @@ import dev.strata.api.FetchedBatch;
 import dev.strata.api.RecordBatch;
 import dev.strata.api.Stream;
 import dev.strata.core.Strata;
+import dev.strata.testkit.AckLedger;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -19,8 +20,8 @@ import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * Shared pieces of the reliability campaigns: self-describing payloads, a ledger of what the store
- * acknowledged, and the verifier that reads streams back.
+ * Shared pieces of the reliability campaigns: self-describing payloads and the verifier that reads
+ * streams back against a {@link AckLedger} of what the store acknowledged.
  *
  * <p>Payloads are self-describing: the first 8 bytes are a seed and the rest is derived from it, so
  * the verifier can tell a genuine batch from damaged bytes even for batches whose acknowledgement it
@@ -137,32 +138,6 @@ final class Campaigns {
         System.out.println("RELIABILITY campaign=" + campaign + " " + totals + " long=" + LONG + " seed=" + BASE_SEED);
     }
 
-    /** What the store acknowledged: per stream, base offset to seed; and acknowledged trims. Thread-safe. */
-    static final class Ledger {
-        final Map<Long, TreeMap<Long, Long>> acked = new ConcurrentHashMap<>();
-        final Map<Long, Long> trims = new ConcurrentHashMap<>();
-
-        void ack(long stream, long base, long seed) {
-            TreeMap<Long, Long> m = acked.computeIfAbsent(stream, k -> new TreeMap<>());
-            synchronized (m) {
-                Long previous = m.put(base, seed);
-                assertThat(previous).as("offset %d of stream %d acknowledged twice", base, stream).isNull();
-            }
-        }
-
-        void trim(long stream, long offset) {
-            trims.merge(stream, offset, Math::max);
-        }
-
-        int acknowledged() {
-            return acked.values().stream().mapToInt(TreeMap::size).sum();
-        }
-
-        TreeMap<Long, Long> of(long stream) {
-            return acked.computeIfAbsent(stream, k -> new TreeMap<>());
-        }
-    }
-
     /** What reading a stream back found. */
     static final class ReadBack {
         /** base offset -> seed of every batch read */
@@ -176,11 +151,11 @@ final class Campaigns {
      * contiguous from the start offset, no duplicates, every payload genuine and its count the one
      * its seed implies, and the acknowledged trim respected.
      */
-    static ReadBack readAll(Stream s, Ledger ledger, String context) {
+    static ReadBack readAll(Stream s, AckLedger ledger, String context) {
         ReadBack out = new ReadBack();
         out.start = s.startOffset();
         out.end = s.nextOffset();
-        long trim = ledger.trims.getOrDefault(s.id(), 0L);
+        long trim = ledger.trimmed(s.id());
         assertThat(out.start).as("%s: stream %d start offset respects the acknowledged trim", context, s.id())
                 .isGreaterThanOrEqualTo(trim);
         long offset = out.start;
@@ -217,7 +192,7 @@ final class Campaigns {
      * Checks that every acknowledged batch of {@code s} at or above its start offset was read back at
      * its offset with its bytes; returns how many were verified.
      */
-    static long verifyAcknowledged(Stream s, Ledger ledger, String context) {
+    static long verifyAcknowledged(Stream s, AckLedger ledger, String context) {
         ReadBack back = readAll(s, ledger, context);
         long verified = 0;
         TreeMap<Long, Long> acked = ledger.of(s.id());

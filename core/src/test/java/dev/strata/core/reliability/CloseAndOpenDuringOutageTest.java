@@ -1,6 +1,6 @@
 package dev.strata.core.reliability;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
@@ -11,7 +11,6 @@ import dev.strata.api.RecordBatch;
 import dev.strata.api.StorageException;
 import dev.strata.api.Stream;
 import dev.strata.api.StreamOptions;
-import dev.strata.api.testkit.Futures;
 import dev.strata.core.DurableStreamStore;
 import dev.strata.core.Strata;
 import dev.strata.objectstore.LocalObjectStorage;
@@ -22,6 +21,7 @@ import dev.strata.objectstore.Retrier;
 import dev.strata.objectstore.RetryPolicy;
 import dev.strata.objectstore.RetryingObjectStorage;
 import dev.strata.objectstore.testing.FaultInjectingObjectStorage;
+import dev.strata.testkit.Futures;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,6 +1,6 @@
 package dev.strata.core.reliability;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
@@ -12,11 +12,11 @@ import dev.strata.api.RecordBatch;
 import dev.strata.api.Stream;
 import dev.strata.api.StreamClosedException;
 import dev.strata.api.StreamOptions;
-import dev.strata.api.testkit.Futures;
 import dev.strata.core.DurableStreamStore;
 import dev.strata.core.Strata;
 import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.objectstore.testing.S3ProxyServer;
+import dev.strata.testkit.Futures;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.time.Duration;

@@ -1,6 +1,6 @@
 package dev.strata.core.reliability;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.api.FetchResult;
@@ -24,6 +24,7 @@ import dev.strata.objectstore.format.StreamRange;
 import dev.strata.objectstore.s3.S3ObjectStorage;
 import dev.strata.objectstore.testing.FaultInjectingObjectStorage;
 import dev.strata.objectstore.testing.S3ProxyServer;
+import dev.strata.testkit.AckLedger;
 import io.netty.buffer.Unpooled;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -87,7 +88,7 @@ class CompactionCampaignTest {
     @Test
     void manyUploadsTrimsAndCompactionsKeepObjectsFewAndEveryLiveOffsetReadable() throws Exception {
         Path dir = tmp.resolve("campaign");
-        Campaigns.Ledger ledger = new Campaigns.Ledger();
+        AckLedger ledger = new AckLedger();
         SplittableRandom random = new SplittableRandom(Campaigns.BASE_SEED);
         List<Long> ids = new ArrayList<>();
         long tasks = 0;
@@ -137,7 +138,7 @@ class CompactionCampaignTest {
      * Appends, uploads, trims and compacts for rounds {@code [from, to)} while a reader thread reads
      * random live offsets; returns {tasks run, batches the reader verified}.
      */
-    private long[] runRounds(DurableStreamStore store, List<Stream> streams, Campaigns.Ledger ledger,
+    private long[] runRounds(DurableStreamStore store, List<Stream> streams, AckLedger ledger,
             SplittableRandom random, int from, int to) throws InterruptedException {
         long tasks = 0;
         AtomicBoolean stop = new AtomicBoolean();
@@ -275,7 +276,7 @@ class CompactionCampaignTest {
     }
 
     private void deletedStreamObjectsGoAfterGracePeriod(Path dir, ObjectStorage bucket) throws Exception {
-        Campaigns.Ledger ledger = new Campaigns.Ledger();
+        AckLedger ledger = new AckLedger();
         try (DurableStreamStore store = builder(dir).objectStorage(bucket).build()) {
             Stream kept = await(store.createStream(StreamOptions.defaults()));
             Stream deleted = await(store.createStream(StreamOptions.defaults()));
@@ -311,7 +312,7 @@ class CompactionCampaignTest {
     @Test
     void orphansAreDeletedAfterTheirTtlAndCommittedObjectsNever() throws Exception {
         Path dir = tmp.resolve("orphans");
-        Campaigns.Ledger ledger = new Campaigns.Ledger();
+        AckLedger ledger = new AckLedger();
         try (LocalObjectStorage bucket = LocalObjectStorage.open(dir.resolve("bucket"));
                 DurableStreamStore store = builder(dir).objectStorage(bucket).build()) {
             Stream s = await(store.createStream(StreamOptions.defaults()));
@@ -339,7 +340,7 @@ class CompactionCampaignTest {
     @Test
     void failingObjectStoreFailsCompactionTasksAndLosesNothing() throws Exception {
         Path dir = tmp.resolve("faults");
-        Campaigns.Ledger ledger = new Campaigns.Ledger();
+        AckLedger ledger = new AckLedger();
         List<Long> ids = new ArrayList<>();
         try (LocalObjectStorage local = LocalObjectStorage.open(dir.resolve("bucket"))) {
             FaultInjectingObjectStorage faulty = new FaultInjectingObjectStorage(local, 3);
@@ -387,7 +388,7 @@ class CompactionCampaignTest {
     @Test
     void compactionYieldsToCatchUpReadsInFlight() throws Exception {
         Path dir = tmp.resolve("yield");
-        Campaigns.Ledger ledger = new Campaigns.Ledger();
+        AckLedger ledger = new AckLedger();
         try (LocalObjectStorage local = LocalObjectStorage.open(dir.resolve("bucket"))) {
             HoldingStorage bucket = new HoldingStorage(local);
             long id;

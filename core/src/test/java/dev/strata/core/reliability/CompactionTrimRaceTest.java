@@ -1,6 +1,6 @@
 package dev.strata.core.reliability;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.api.Stream;
@@ -9,13 +9,14 @@ import dev.strata.core.CompactionReport;
 import dev.strata.core.DurableStreamStore;
 import dev.strata.core.Strata;
 import dev.strata.objectstore.ByteRange;
+import dev.strata.objectstore.ForwardingObjectStorage;
 import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.objectstore.ObjectData;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectKeys;
 import dev.strata.objectstore.ObjectStorage;
-import dev.strata.objectstore.ForwardingObjectStorage;
 import dev.strata.objectstore.testing.LogCapture;
+import dev.strata.testkit.AckLedger;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
@@ -69,7 +70,7 @@ class CompactionTrimRaceTest {
      */
     private void trimDuringTask(boolean pastEverything) throws Exception {
         Path dir = tmp.resolve("race");
-        Campaigns.Ledger ledger = new Campaigns.Ledger();
+        AckLedger ledger = new AckLedger();
         try (LocalObjectStorage local = LocalObjectStorage.open(dir.resolve("bucket"));
                 LogCapture logs = LogCapture.capture()) {
             HoldingStorage bucket = new HoldingStorage(local);

@@ -1,6 +1,6 @@
 package dev.strata.core.reliability;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -10,6 +10,7 @@ import dev.strata.api.FetchedBatch;
 import dev.strata.api.Stream;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
+import dev.strata.testkit.AckLedger;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;
@@ -70,7 +71,7 @@ class CorruptObjectCampaignTest {
             long seed = Campaigns.BASE_SEED + round;
             SplittableRandom random = new SplittableRandom(seed);
             Path dir = tmp.resolve("round-" + round);
-            Campaigns.Ledger ledger = new Campaigns.Ledger();
+            AckLedger ledger = new AckLedger();
             List<Long> ids = new ArrayList<>();
             try (DurableStreamStore store = Campaigns.smallBuilder(dir).build()) {
                 List<Stream> streams = new ArrayList<>();

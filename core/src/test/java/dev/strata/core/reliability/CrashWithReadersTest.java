@@ -1,6 +1,6 @@
 package dev.strata.core.reliability;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.api.Stream;
@@ -8,10 +8,8 @@ import dev.strata.core.CompactionReport;
 import dev.strata.core.DurableStreamStore;
 import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.objectstore.ObjectKeys;
-import java.io.BufferedReader;
-import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
+import dev.strata.testkit.AckLedger;
+import dev.strata.testkit.ChildJvm;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,7 +41,7 @@ class CrashWithReadersTest {
     @TempDir
     Path dir;
 
-    private final Campaigns.Ledger ledger = new Campaigns.Ledger();
+    private final AckLedger ledger = new AckLedger();
     private long readsInChild;
     private long orphansDeleted;
     private long rewrittenInChild;
@@ -104,63 +102,41 @@ class CrashWithReadersTest {
     }
 
     private void runChildAndKill(int round, String streams, int killAfterAcks, List<Long> ids) throws Exception {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        Path err = dir.resolve("child-" + round + ".err");
-        Process child = new ProcessBuilder(java, "-Xmx256m", "-Dio.netty.leakDetection.level=disabled", "-cp",
-                System.getProperty("java.class.path"), CrashWithReadersChild.class.getName(), dir.toString(),
-                String.valueOf(round), streams).redirectError(err.toFile()).start();
         // the campaign must kill at least one child after its compaction wrote something: if no earlier
         // round saw that, the last round's kill also waits for compaction progress (at most 2 minutes)
         boolean waitForCompaction = round == ROUNDS - 1 && rewrittenInChild == 0;
         long compactionDeadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(2);
-        int acks = 0;
-        long reads = 0;
-        long rewritten = 0;
-        boolean killed = false;
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = readLine(out, killed)) != null) {
+        int[] acks = {0};
+        long[] reads = {0};
+        long[] rewritten = {0};
+        try (ChildJvm child = ChildJvm.of(CrashWithReadersChild.class)
+                .jvmArgs("-Xmx256m", "-Dio.netty.leakDetection.level=disabled")
+                .args(dir.toString(), String.valueOf(round), streams)
+                .stderrTo(dir.resolve("child-" + round + ".err")).start()) {
+            child.readLinesKillingWhen(line -> {
                 String[] f = line.split(" ");
                 switch (f[0]) {
                     case "STREAM" -> ids.add(Long.parseLong(f[1]));
                     case "ACK" -> {
                         ledger.ack(Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[3]));
-                        acks++;
+                        acks[0]++;
                     }
                     case "TRIM" -> ledger.trim(Long.parseLong(f[1]), Long.parseLong(f[2]));
-                    case "READ" -> reads = Math.max(reads, Long.parseLong(f[1]));
-                    case "REWRITTEN" -> rewritten = Math.max(rewritten, Long.parseLong(f[1]));
-                    case "BAD", "ERR" -> {
-                        child.destroyForcibly();
-                        throw new AssertionError("round " + round + ": child reported: " + line);
-                    }
+                    case "READ" -> reads[0] = Math.max(reads[0], Long.parseLong(f[1]));
+                    case "REWRITTEN" -> rewritten[0] = Math.max(rewritten[0], Long.parseLong(f[1]));
+                    case "BAD", "ERR" -> throw new AssertionError("round " + round + ": child reported: " + line);
                     default -> {
                     }
                 }
-                boolean compactionSeen = !waitForCompaction || rewritten > 0 || System.nanoTime() > compactionDeadline;
-                if (!killed && acks >= killAfterAcks && compactionSeen) {
-                    child.destroyForcibly(); // SIGKILL
-                    killed = true;
-                }
-            }
-        } finally {
-            child.destroyForcibly();
-            assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        }
-        readsInChild += reads;
-        rewrittenInChild += rewritten;
-        assertThat(acks).as("round %d acknowledgements; child stderr:%n%s", round, Files.readString(err))
-                .isGreaterThanOrEqualTo(killAfterAcks);
-    }
-
-    private static String readLine(BufferedReader out, boolean killed) throws IOException {
-        try {
-            return out.readLine();
-        } catch (IOException e) {
-            if (killed) {
-                return null; // the pipe closed under the read after the kill
-            }
-            throw e;
+            }, () -> { // SIGKILL
+                boolean compactionSeen = !waitForCompaction || rewritten[0] > 0 || System.nanoTime() > compactionDeadline;
+                return acks[0] >= killAfterAcks && compactionSeen;
+            });
+            child.close();
+            readsInChild += reads[0];
+            rewrittenInChild += rewritten[0];
+            assertThat(acks[0]).as("round %d acknowledgements; child stderr:%n%s", round, child.stderr())
+                    .isGreaterThanOrEqualTo(killAfterAcks);
         }
     }
 }

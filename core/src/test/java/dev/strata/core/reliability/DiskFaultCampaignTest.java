@@ -1,6 +1,6 @@
 package dev.strata.core.reliability;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.api.AppendResult;
@@ -9,6 +9,7 @@ import dev.strata.api.Stream;
 import dev.strata.api.StreamClosedException;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
+import dev.strata.testkit.AckLedger;
 import dev.strata.wal.FaultInjectingWal;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -62,7 +63,7 @@ class DiskFaultCampaignTest {
             String context = "round " + round + " seed " + seed + " fault " + fault + " at write " + failAt
                     + (sticky ? " sticky" : "");
             Path dir = tmp.resolve("round-" + round);
-            Campaigns.Ledger ledger = new Campaigns.Ledger();
+            AckLedger ledger = new AckLedger();
             Set<Long> failedSeeds = new HashSet<>();
             List<Long> ids = new ArrayList<>();
             try (DurableStreamStore store = Campaigns.smallBuilder(dir)

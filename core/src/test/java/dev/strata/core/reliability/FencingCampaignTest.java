@@ -1,6 +1,6 @@
 package dev.strata.core.reliability;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -10,6 +10,7 @@ import dev.strata.api.StreamFencedException;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
 import dev.strata.objectstore.LocalObjectStorage;
+import dev.strata.testkit.AckLedger;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -52,7 +53,7 @@ class FencingCampaignTest {
             Path objects = tmp.resolve("round-" + round).resolve("objects");
             Path dirA = tmp.resolve("round-" + round).resolve("a");
             Path dirB = tmp.resolve("round-" + round).resolve("b");
-            Campaigns.Ledger ledger = new Campaigns.Ledger();
+            AckLedger ledger = new AckLedger();
             Set<Long> zombies = new HashSet<>();
             List<Long> ids = new ArrayList<>();
             try (LocalObjectStorage localA = LocalObjectStorage.open(objects);
@@ -162,7 +163,7 @@ class FencingCampaignTest {
     @Test
     void fencedWritersWalIsNotReplayedOverTheNewOwnersData() {
         Path objects = tmp.resolve("objects");
-        Campaigns.Ledger ledger = new Campaigns.Ledger();
+        AckLedger ledger = new AckLedger();
         Set<Long> zombies = new HashSet<>();
         long id;
         try (LocalObjectStorage local = LocalObjectStorage.open(objects)) {
@@ -205,7 +206,7 @@ class FencingCampaignTest {
     @Test
     void oldOwnersGarbageCollectionNeverDeletesTheNewOwnersObjects() {
         Path objects = tmp.resolve("gc-objects");
-        Campaigns.Ledger ledger = new Campaigns.Ledger();
+        AckLedger ledger = new AckLedger();
         List<Long> ids = new ArrayList<>();
         try (LocalObjectStorage localA = LocalObjectStorage.open(objects);
              LocalObjectStorage localB = LocalObjectStorage.open(objects)) {

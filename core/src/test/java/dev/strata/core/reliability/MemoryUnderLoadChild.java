@@ -7,6 +7,7 @@ import dev.strata.api.Stream;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
 import dev.strata.core.MemoryLimits;
+import dev.strata.testkit.AckLedger;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
 import java.lang.management.MemoryMXBean;
@@ -79,7 +80,7 @@ public final class MemoryUnderLoadChild {
             }
             return;
         }
-        Campaigns.Ledger ledger = new Campaigns.Ledger();
+        AckLedger ledger = new AckLedger();
         AtomicLong bytesRead = new AtomicLong();
         AtomicLong batchesRead = new AtomicLong();
         ExecutorService pool = Executors.newFixedThreadPool(Math.max(4, readerCount) + 1);
@@ -197,7 +198,7 @@ public final class MemoryUnderLoadChild {
     }
 
     /** Appends, retrying (bounded) while the store applies backpressure; returns the base offset. */
-    private static long append(Stream s, Campaigns.Ledger ledger, long seed) throws Exception {
+    private static long append(Stream s, AckLedger ledger, long seed) throws Exception {
         for (int attempt = 0; ; attempt++) {
             try {
                 long base = s.append(Campaigns.batch(seed)).get().baseOffset();

@@ -2,13 +2,13 @@ package dev.strata.core.reliability;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.nio.charset.StandardCharsets;
+import dev.strata.testkit.ChildJvm;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.TimeUnit;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -93,23 +93,17 @@ class MemoryUnderLoadTest {
     }
 
     private Child runChild(long maxDirect, int streams, int batches) throws Exception {
-        String java = ProcessHandle.current().info().command().orElse("java");
         String name = "child-" + maxDirect + "-" + streams;
         Path data = Files.createDirectories(dir.resolve(name));
-        Path out = dir.resolve(name + ".out");
-        Path err = dir.resolve(name + ".err");
-        Process p = new ProcessBuilder(java, "-Xmx" + MAX_HEAP, "-XX:MaxDirectMemorySize=" + maxDirect,
-                "-Dio.netty.allocator.numDirectArenas=" + ARENAS,
-                "-Dio.netty.leakDetection.level=paranoid", "-Dstrata.seed=" + Campaigns.BASE_SEED,
-                "-cp", System.getProperty("java.class.path"), MemoryUnderLoadChild.class.getName(),
-                data.toString(), String.valueOf(streams), String.valueOf(batches), String.valueOf(READERS))
-                .redirectOutput(out.toFile()).redirectError(err.toFile()).start();
-        if (!p.waitFor(10, TimeUnit.MINUTES)) {
-            p.destroyForcibly();
-            throw new AssertionError("the child did not finish in 10 minutes");
+        try (ChildJvm p = ChildJvm.of(MemoryUnderLoadChild.class)
+                .jvmArgs("-Xmx" + MAX_HEAP, "-XX:MaxDirectMemorySize=" + maxDirect,
+                        "-Dio.netty.allocator.numDirectArenas=" + ARENAS,
+                        "-Dio.netty.leakDetection.level=paranoid", "-Dstrata.seed=" + Campaigns.BASE_SEED)
+                .args(data.toString(), String.valueOf(streams), String.valueOf(batches), String.valueOf(READERS))
+                .stdoutTo(dir.resolve(name + ".out")).stderrTo(dir.resolve(name + ".err")).start()) {
+            int exitCode = p.waitForExit(Duration.ofMinutes(10)); // AssertionError if it did not finish
+            return new Child(exitCode, p.stdout(), p.stderr());
         }
-        return new Child(p.exitValue(), Files.readString(out, StandardCharsets.UTF_8),
-                Files.readString(err, StandardCharsets.UTF_8));
     }
 
     private record Child(int exitCode, String stdout, String stderr) {

@@ -1,6 +1,6 @@
 package dev.strata.core.reliability;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.api.FetchResult;
@@ -9,11 +9,10 @@ import dev.strata.api.Stream;
 import dev.strata.api.StreamFencedException;
 import dev.strata.api.StreamNotFoundException;
 import dev.strata.api.StreamOptions;
-import dev.strata.api.testkit.Futures;
 import dev.strata.core.DurableStreamStore;
-import java.io.BufferedReader;
+import dev.strata.testkit.ChildJvm;
+import dev.strata.testkit.Futures;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -109,47 +108,26 @@ class MetadataCrashTest {
     }
 
     private void runChildAndKill(Path store, Path ledger, long seed, int killAfter, String context) throws Exception {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        Path err = dir.resolve(store.getFileName() + ".err");
-        Process child = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-                MetadataStormChild.class.getName(), store.toString(), ledger.toString(), String.valueOf(seed))
-                .redirectError(err.toFile()).start();
-        int acks = 0;
-        boolean killed = false;
+        int[] acks = {0};
         long started = System.nanoTime();
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = readLine(out, killed)) != null) {
+        try (ChildJvm child = ChildJvm.of(MetadataStormChild.class).jvmArgs("-Xmx256m")
+                .args(store.toString(), ledger.toString(), String.valueOf(seed))
+                .stderrTo(dir.resolve(store.getFileName() + ".err")).start()) {
+            // the ledger file has everything; stdout only paces the kill
+            child.readLinesKillingWhen(line -> {
                 if (line.startsWith("ERR")) {
-                    throw new AssertionError(context + ": child failed: " + line + "; stderr:\n" + Files.readString(err));
+                    throw new AssertionError(context + ": child failed: " + line + "; stderr:\n" + child.stderr());
                 }
                 if (line.equals("READY")) {
                     System.out.println("child ready after " + TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - started) + " ms");
                 }
                 if (line.equals("ACK")) {
-                    acks++;
+                    acks[0]++;
                 }
-                if (!killed && acks >= killAfter) {
-                    child.destroyForcibly(); // SIGKILL: changes in flight are cut off wherever they are
-                    killed = true;
-                }
-            }
-        } finally {
-            child.destroyForcibly();
-            assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        }
-        assertThat(acks).as("%s: acknowledgements; child stderr:%n%s", context, Files.readString(err))
-                .isGreaterThanOrEqualTo(killAfter);
-    }
-
-    private static String readLine(BufferedReader out, boolean killed) throws IOException {
-        try {
-            return out.readLine();
-        } catch (IOException e) {
-            if (killed) {
-                return null; // the pipe closed under the read after the kill; the ledger file has everything
-            }
-            throw e;
+            }, () -> acks[0] >= killAfter); // SIGKILL: changes in flight are cut off wherever they are
+            child.close();
+            assertThat(acks[0]).as("%s: acknowledgements; child stderr:%n%s", context, child.stderr())
+                    .isGreaterThanOrEqualTo(killAfter);
         }
     }
 

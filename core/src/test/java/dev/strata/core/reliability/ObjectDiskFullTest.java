@@ -1,6 +1,6 @@
 package dev.strata.core.reliability;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.api.StorageException;
@@ -8,6 +8,7 @@ import dev.strata.api.Stream;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
 import dev.strata.objectstore.testing.TinyTmpfs;
+import dev.strata.testkit.AckLedger;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.concurrent.CompletionException;
@@ -25,7 +26,7 @@ class ObjectDiskFullTest {
 
     @Test
     void flushOnAFullDiskFailsRetriableAndSucceedsOnceSpaceIsFreed() throws Exception {
-        Campaigns.Ledger ledger = new Campaigns.Ledger();
+        AckLedger ledger = new AckLedger();
         try (TinyTmpfs fs = TinyTmpfs.mount(tmp.resolve("objects"), 1 << 20);
                 DurableStreamStore store = Campaigns.smallBuilder(tmp.resolve("store"))
                         .objectStore(fs.dir().toUri())

@@ -1,6 +1,6 @@
 package dev.strata.core.reliability;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.api.BackpressureException;
@@ -19,6 +19,7 @@ import dev.strata.objectstore.Retrier;
 import dev.strata.objectstore.RetryPolicy;
 import dev.strata.objectstore.RetryingObjectStorage;
 import dev.strata.objectstore.testing.FaultInjectingObjectStorage;
+import dev.strata.testkit.AckLedger;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -90,7 +91,7 @@ class ObjectStoreFaultCampaignTest {
             SplittableRandom random = new SplittableRandom(seed);
             Path dir = tmp.resolve("round-" + round + (round % 2 == 1 ? "-wal-bound" : "-cache-bound"));
             String context = "round " + round + " seed " + seed + " " + dir.getFileName();
-            Campaigns.Ledger ledger = new Campaigns.Ledger();
+            AckLedger ledger = new AckLedger();
             List<Long> ids = new ArrayList<>();
             try (LocalObjectStorage local = LocalObjectStorage.open(dir.resolve("objects"))) {
                 FaultInjectingObjectStorage faulty = new FaultInjectingObjectStorage(local, seed);
@@ -212,7 +213,7 @@ class ObjectStoreFaultCampaignTest {
     /** Appends round-robin with a catch-up fetch after each append; tallies outcomes. */
     private static final class Load {
         final List<Stream> streams = new ArrayList<>();
-        final Campaigns.Ledger ledger;
+        final AckLedger ledger;
         final SplittableRandom random;
         final long seed;
         final String context;
@@ -221,7 +222,7 @@ class ObjectStoreFaultCampaignTest {
         long fetchFailures;
         String lastRefusal = "";
 
-        Load(Campaigns.Ledger ledger, SplittableRandom random, long seed, String context) {
+        Load(AckLedger ledger, SplittableRandom random, long seed, String context) {
             this.ledger = ledger;
             this.random = random;
             this.seed = seed;

@@ -1,29 +1,24 @@
 package dev.strata.core.reliability;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.api.FetchResult;
 import dev.strata.api.FetchedBatch;
 import dev.strata.api.Stream;
+import dev.strata.core.CrashChild;
 import dev.strata.core.DurableStreamStore;
-import dev.strata.core.Strata;
-import java.io.BufferedReader;
+import dev.strata.testkit.AckLedger;
+import dev.strata.testkit.ChildJvm;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.RandomAccessFile;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Random;
 import java.util.SplittableRandom;
 import java.util.TreeMap;
-import java.util.concurrent.TimeUnit;
 import java.util.stream.Collectors;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,24 +48,8 @@ class TornWalAfterSigkillTest {
     @TempDir
     Path dir;
 
-    /** stream -> base -> {count, seed}, and trims, as the child printed them. */
-    private final Map<Long, TreeMap<Long, long[]>> acked = new HashMap<>();
-    private final Map<Long, Long> trimmed = new HashMap<>();
-
-    /** The settings of {@code CrashChild.builder}: the WAL capacity must match its file. */
-    private static Strata.Builder childSettings(Path dir) {
-        return Strata.builder().dataDir(dir).walCapacity(32L << 20).logCacheBytes(16L << 20)
-                .uploadThresholdBytes(1L << 20).uploadInterval(Duration.ofMillis(100)).maxBatchBytes(64 * 1024)
-                .objectBlockBytes(32 * 1024);
-    }
-
-    /** {@code CrashChild.payload}: the bytes an acknowledgement with {@code seed} carries. */
-    private static byte[] childPayload(long seed) {
-        Random r = new Random(seed);
-        byte[] b = new byte[10 + r.nextInt(3000)];
-        r.nextBytes(b);
-        return b;
-    }
+    /** stream -> base -> seed (the seed gives the count), and trims, as the child printed them. */
+    private final AckLedger ledger = new AckLedger();
 
     @Test
     void sigkillThenDamagedWalNeverYieldsWrongDataAndLosesOnlyTheDamagedSuffix() throws Exception {
@@ -81,32 +60,35 @@ class TornWalAfterSigkillTest {
         for (int round = 0; round < ROUNDS; round++) {
             String streams = round == 0 ? "new:" + STREAMS : ids.stream().map(String::valueOf).collect(Collectors.joining(","));
             Map<Long, Long> verifiedEnd = new HashMap<>(); // per stream: end of what earlier rounds verified
-            acked.forEach((id, m) -> verifiedEnd.put(id, m.isEmpty() ? 0 : m.lastKey() + m.lastEntry().getValue()[0]));
+            for (long id : ledger.streams()) {
+                TreeMap<Long, Long> m = ledger.of(id);
+                verifiedEnd.put(id, m.isEmpty() ? 0 : m.lastKey() + CrashChild.count(m.lastEntry().getValue()));
+            }
             runChildAndKill(round, streams, 200 + random.nextInt(1200), ids);
             Damage damage = Damage.values()[round % Damage.values().length];
             String what = damage(dir.resolve("wal").resolve("strata.wal"), damage, random);
             String context = "round " + round + " seed " + Campaigns.BASE_SEED + " " + what;
             String opening = context;
-            try (DurableStreamStore store = Campaigns.openAfterDamage(() -> childSettings(dir), opening)) {
+            try (DurableStreamStore store = Campaigns.openAfterDamage(() -> CrashChild.builder(dir), opening)) {
                 context += "; " + store.recoveryReport().summary();
                 for (long id : ids) {
                     Stream s = await(store.openStream(id, 2L * round + 1)); // the child of round r opens at 2r
                     Map<Long, byte[]> back = readAll(s, context);
-                    long trim = trimmed.getOrDefault(id, 0L);
+                    long trim = ledger.trimmed(id);
                     assertThat(s.startOffset()).as("%s: acknowledged trim of stream %d", context, id).isGreaterThanOrEqualTo(trim);
-                    TreeMap<Long, long[]> mine = acked.computeIfAbsent(id, k -> new TreeMap<>());
+                    TreeMap<Long, Long> mine = ledger.of(id);
                     boolean lostOne = false;
                     List<Long> drop = new ArrayList<>();
-                    for (Map.Entry<Long, long[]> a : mine.entrySet()) {
+                    for (Map.Entry<Long, Long> a : mine.entrySet()) {
                         long base = a.getKey();
-                        if (base + a.getValue()[0] <= s.startOffset()) {
+                        if (base + CrashChild.count(a.getValue()) <= s.startOffset()) {
                             continue;
                         }
                         byte[] got = back.get(base);
                         boolean earlier = base < verifiedEnd.getOrDefault(id, 0L);
                         if (earlier || (!lostOne && got != null)) {
                             assertThat(got).as("%s: acknowledged batch of stream %d at %d (%s)", context, id, base,
-                                    earlier ? "verified in an earlier round" : "this round").isEqualTo(childPayload(a.getValue()[1]));
+                                    earlier ? "verified in an earlier round" : "this round").isEqualTo(CrashChild.payload(a.getValue()));
                             verified++;
                         } else {
                             assertThat(got).as("%s: stream %d has a hole at %d", context, id, base).isNull();
@@ -114,7 +96,7 @@ class TornWalAfterSigkillTest {
                             drop.add(base); // lost to the damage: later rounds reuse these offsets
                         }
                     }
-                    drop.forEach(mine::remove);
+                    drop.forEach(base -> ledger.forget(id, base));
                     lost += drop.size();
                 }
             }
@@ -124,50 +106,27 @@ class TornWalAfterSigkillTest {
     }
 
     private void runChildAndKill(int round, String streams, int killAfterAcks, List<Long> ids) throws Exception {
-        String java = ProcessHandle.current().info().command().orElse("java");
-        Path err = dir.resolve("child-" + round + ".err");
-        Process child = new ProcessBuilder(java, "-Xmx256m", "-cp", System.getProperty("java.class.path"),
-                "dev.strata.core.CrashChild", dir.toString(), String.valueOf(round), streams)
-                .redirectError(err.toFile()).start();
-        int acks = 0;
-        boolean killed = false;
-        try (BufferedReader out = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = readLine(out, killed)) != null) {
+        int[] acks = {0};
+        try (ChildJvm child = ChildJvm.of(CrashChild.class).jvmArgs("-Xmx256m")
+                .args(dir.toString(), String.valueOf(round), streams)
+                .stderrTo(dir.resolve("child-" + round + ".err")).start()) {
+            child.readLinesKillingWhen(line -> { // SIGKILL after killAfterAcks
                 String[] f = line.split(" ");
                 switch (f[0]) {
                     case "STREAM" -> ids.add(Long.parseLong(f[1]));
                     case "ACK" -> {
-                        acked.computeIfAbsent(Long.parseLong(f[1]), k -> new TreeMap<>())
-                                .put(Long.parseLong(f[2]), new long[] {Long.parseLong(f[3]), Long.parseLong(f[4])});
-                        acks++;
+                        ledger.ack(Long.parseLong(f[1]), Long.parseLong(f[2]), Long.parseLong(f[4]));
+                        acks[0]++;
                     }
-                    case "TRIM" -> trimmed.merge(Long.parseLong(f[1]), Long.parseLong(f[2]), Math::max);
+                    case "TRIM" -> ledger.trim(Long.parseLong(f[1]), Long.parseLong(f[2]));
                     case "ERR" -> throw new AssertionError("child append failed: " + line);
                     default -> {
                     }
                 }
-                if (!killed && acks >= killAfterAcks) {
-                    child.destroyForcibly(); // SIGKILL
-                    killed = true;
-                }
-            }
-        } finally {
-            child.destroyForcibly();
-            assertThat(child.waitFor(60, TimeUnit.SECONDS)).isTrue();
-        }
-        assertThat(acks).as("round %d acknowledgements; child stderr:%n%s", round, Files.readString(err))
-                .isGreaterThanOrEqualTo(killAfterAcks);
-    }
-
-    private static String readLine(BufferedReader out, boolean killed) throws IOException {
-        try {
-            return out.readLine();
-        } catch (IOException e) {
-            if (killed) {
-                return null; // the pipe closed under the read after the kill
-            }
-            throw e;
+            }, () -> acks[0] >= killAfterAcks);
+            child.close();
+            assertThat(acks[0]).as("round %d acknowledgements; child stderr:%n%s", round, child.stderr())
+                    .isGreaterThanOrEqualTo(killAfterAcks);
         }
     }
 

@@ -1,6 +1,6 @@
 package dev.strata.core.reliability;
 
-import static dev.strata.api.testkit.Futures.await;
+import static dev.strata.testkit.Futures.await;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
@@ -14,6 +14,7 @@ import dev.strata.objectstore.Operation;
 import dev.strata.objectstore.format.StreamBatch;
 import dev.strata.objectstore.format.StreamBatchCodec;
 import dev.strata.objectstore.testing.FaultInjectingObjectStorage;
+import dev.strata.testkit.AckLedger;
 import dev.strata.wal.BlockDeviceWal;
 import dev.strata.wal.RecoveryReport;
 import dev.strata.wal.WalOptions;
@@ -68,7 +69,7 @@ class TornWalCampaignTest {
             Damage damage = Damage.values()[round % Damage.values().length];
             rounds.merge(damage, 1, Integer::sum);
             Path dir = tmp.resolve("round-" + round);
-            Campaigns.Ledger ledger = new Campaigns.Ledger();
+            AckLedger ledger = new AckLedger();
             Map<Long, Long> committedEnd = new java.util.HashMap<>();
             List<Long> ids = new ArrayList<>();
             try (LocalObjectStorage local = LocalObjectStorage.open(dir.resolve("objects"))) {
@@ -138,7 +139,7 @@ class TornWalCampaignTest {
                     long tailSeed = seed * 1_000_000L + id * 10_000 + 9_999;
                     long base = await(s.append(Campaigns.batch(tailSeed))).baseOffset();
                     assertThat(base).isEqualTo(s.nextOffset() - Campaigns.count(tailSeed));
-                    Campaigns.readAll(s, new Campaigns.Ledger(), context + " after append");
+                    Campaigns.readAll(s, new AckLedger(), context + " after append");
                 }
             }
         }
@@ -157,7 +158,7 @@ class TornWalCampaignTest {
     @Test
     void zeroedBlockInsideTheLogIsReported() throws IOException {
         Path dir = tmp.resolve("zeroed");
-        Campaigns.Ledger ledger = new Campaigns.Ledger();
+        AckLedger ledger = new AckLedger();
         long id;
         try (LocalObjectStorage local = LocalObjectStorage.open(dir.resolve("objects"))) {
             FaultInjectingObjectStorage faulty = new FaultInjectingObjectStorage(local, 1);
@@ -240,7 +241,7 @@ class TornWalCampaignTest {
         }
     }
 
-    private static void appendAll(List<Stream> streams, Campaigns.Ledger ledger, long seed, int from, int batches) {
+    private static void appendAll(List<Stream> streams, AckLedger ledger, long seed, int from, int batches) {
         for (int n = from; n < from + batches; n++) {
             for (Stream s : streams) {
                 long bs = seed * 1_000_000L + s.id() * 10_000 + n;

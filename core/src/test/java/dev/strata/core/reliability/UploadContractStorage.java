@@ -1,10 +1,10 @@
 package dev.strata.core.reliability;
 
+import dev.strata.objectstore.ForwardingObjectStorage;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectStorage;
 import dev.strata.objectstore.ObjectUpload;
 import dev.strata.objectstore.PutCondition;
-import dev.strata.objectstore.ForwardingObjectStorage;
 import io.netty.buffer.ByteBuf;
 import java.util.concurrent.CompletableFuture;
 
@@ -31,7 +31,7 @@ final class UploadContractStorage extends ForwardingObjectStorage {
             private <T> CompletableFuture<T> track(CompletableFuture<T> f) {
                 return f.whenComplete((v, e) -> {
                     if (e != null && failure == null) {
-                        failure = dev.strata.api.testkit.Futures.unwrap(e);
+                        failure = dev.strata.testkit.Futures.unwrap(e);
                         inner.abort();
                     }
                 });

@@ -2,17 +2,13 @@ package dev.strata.jmh.runner;
 
 import dev.strata.core.DurableStreamStore;
 import dev.strata.core.StoreRecoveryReport;
-import java.io.BufferedReader;
+import dev.strata.testkit.ChildJvm;
 import java.io.IOException;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
-import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -67,62 +63,40 @@ final class RecoveryScenario implements Scenario {
     private static long runChildAndKill(RunContext context, StoreSettings settings, long killAtBytes, List<Long> ids,
             Map<Long, Long> acked) throws IOException, InterruptedException {
         RunnerOptions o = context.options;
-        List<String> command = new ArrayList<>(List.of(ProcessHandle.current().info().command().orElse("java"),
-                "-Xmx1g", "-XX:MaxDirectMemorySize=1g", "-cp", System.getProperty("java.class.path"),
-                RecoveryChild.class.getName()));
-        command.addAll(List.of(settings.toArgs()));
-        command.addAll(List.of(Integer.toString(o.streams()), Integer.toString(o.recordBytes()), Long.toString(o.rate())));
-        Path stderr = settings.dataDir().resolve("child.err");
-        Process child = new ProcessBuilder(command).redirectError(stderr.toFile()).start();
+        List<String> args = new ArrayList<>(List.of(settings.toArgs()));
+        args.addAll(List.of(Integer.toString(o.streams()), Integer.toString(o.recordBytes()), Long.toString(o.rate())));
         long start = System.nanoTime();
         long deadline = start + context.durationNanos() * 8 / 10;
         long[] ackedBytes = {0};
         // Watchdog: a child that stops reporting is killed too, so the read below always ends.
-        CompletableFuture.runAsync(child::destroyForcibly, CompletableFuture.delayedExecutor(
-                context.durationNanos() * 2 + TimeUnit.SECONDS.toNanos(30), TimeUnit.NANOSECONDS));
-        context.progress.phase("recovery: child appending", () -> ackedBytes[0] / (1 << 20) + " MiB acknowledged");
-        boolean killed = false;
-        try (BufferedReader in = new BufferedReader(new InputStreamReader(child.getInputStream(), StandardCharsets.UTF_8))) {
-            String line;
-            while ((line = readLine(in, killed)) != null) {
-                String[] f = line.split(" ");
-                switch (f[0]) {
-                    case "STREAM" -> ids.add(Long.parseLong(f[1]));
-                    case "ACKED" -> {
-                        long previous = acked.getOrDefault(Long.parseLong(f[1]), 0L);
-                        long end = Long.parseLong(f[2]);
-                        acked.put(Long.parseLong(f[1]), Math.max(previous, end));
-                        ackedBytes[0] += Math.max(0, end - previous) * (o.recordBytes() + 64L); // 64: batch header, roughly
+        try (ChildJvm child = ChildJvm.of(RecoveryChild.class).jvmArgs("-Xmx1g", "-XX:MaxDirectMemorySize=1g")
+                .args(args.toArray(String[]::new)).stderrTo(settings.dataDir().resolve("child.err"))
+                .watchdog(Duration.ofNanos(context.durationNanos() * 2 + TimeUnit.SECONDS.toNanos(30))).start()) {
+            context.progress.phase("recovery: child appending", () -> ackedBytes[0] / (1 << 20) + " MiB acknowledged");
+            try {
+                child.readLinesKillingWhen(line -> {
+                    String[] f = line.split(" ");
+                    switch (f[0]) {
+                        case "STREAM" -> ids.add(Long.parseLong(f[1]));
+                        case "ACKED" -> {
+                            long previous = acked.getOrDefault(Long.parseLong(f[1]), 0L);
+                            long end = Long.parseLong(f[2]);
+                            acked.put(Long.parseLong(f[1]), Math.max(previous, end));
+                            ackedBytes[0] += Math.max(0, end - previous) * (o.recordBytes() + 64L); // 64: batch header, roughly
+                        }
+                        case "ERROR" -> throw new IllegalStateException("recovery child failed: " + line);
+                        default -> {
+                        }
                     }
-                    case "ERROR" -> throw new IllegalStateException("recovery child failed: " + line);
-                    default -> {
-                    }
-                }
-                if (!killed && (ackedBytes[0] >= killAtBytes || System.nanoTime() - deadline >= 0) && !acked.isEmpty()) {
-                    child.destroyForcibly(); // SIGKILL: no close, no final upload
-                    killed = true;
-                }
+                }, () -> (ackedBytes[0] >= killAtBytes || System.nanoTime() - deadline >= 0) && !acked.isEmpty()); // SIGKILL
+                child.close();
+            } finally {
+                context.progress.end();
             }
-        } finally {
-            child.destroyForcibly();
-            child.waitFor(60, TimeUnit.SECONDS);
-            context.progress.end();
-        }
-        if (ids.size() != o.streams()) {
-            throw new IllegalStateException("recovery child did not start: stderr:\n" + Files.readString(stderr));
+            if (ids.size() != o.streams()) {
+                throw new IllegalStateException("recovery child did not start: stderr:\n" + child.stderr());
+            }
         }
         return System.nanoTime() - start;
-    }
-
-    /** The next line; after the kill the pipe may close under a blocked read, which counts as the end. */
-    private static String readLine(BufferedReader in, boolean killed) throws IOException {
-        try {
-            return in.readLine();
-        } catch (IOException e) {
-            if (killed) {
-                return null;
-            }
-            throw e;
-        }
     }
 }

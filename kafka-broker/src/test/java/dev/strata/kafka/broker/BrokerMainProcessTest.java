@@ -2,10 +2,7 @@ package dev.strata.kafka.broker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
-import java.io.InputStreamReader;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
+import dev.strata.testkit.ChildJvm;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Map;
@@ -28,24 +25,22 @@ class BrokerMainProcessTest {
     void sigtermClosesBrokerAndStoreAndEveryAcknowledgedRecordIsServedAfterwards() throws Exception {
         Path data = dir.resolve("strata-kafka-data");
         Path stderr = dir.resolve("broker.err");
-        Process broker = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-cp", System.getProperty("java.class.path"), BrokerMain.class.getName(),
-                "--data-dir", data.toString(), "--port", "0", "--partitions", "2")
-                .redirectError(stderr.toFile())
-                .start();
         Map<Integer, List<String>> sent;
-        try {
-            BufferedReader out = new BufferedReader(new InputStreamReader(broker.getInputStream(), StandardCharsets.UTF_8));
-            String line = out.readLine(); // the first and only line on stdout (logs go to stderr)
-            assertThat(line).as("stderr: %s", stderr).startsWith("strata-kafka-broker accepting connections on 127.0.0.1:");
-            String bootstrap = line.substring(line.lastIndexOf(' ') + 1);
-            sent = KafkaClientsTest.produce(bootstrap, "before-sigterm", 200, "v");
-        } finally {
-            broker.destroy(); // SIGTERM
+        String log;
+        try (ChildJvm broker = ChildJvm.of(BrokerMain.class)
+                .args("--data-dir", data.toString(), "--port", "0", "--partitions", "2").stderrTo(stderr).start()) {
+            try {
+                String line = broker.readLine(); // the first and only line on stdout (logs go to stderr)
+                assertThat(line).as("stderr: %s", stderr).startsWith("strata-kafka-broker accepting connections on 127.0.0.1:");
+                String bootstrap = line.substring(line.lastIndexOf(' ') + 1);
+                sent = KafkaClientsTest.produce(bootstrap, "before-sigterm", 200, "v");
+            } finally {
+                broker.process().destroy(); // SIGTERM
+            }
+            assertThat(broker.process().waitFor(120, TimeUnit.SECONDS)).isTrue();
+            assertThat(broker.process().exitValue()).isEqualTo(143); // 128 + SIGTERM, after the shutdown hook ran
+            log = broker.stderr();
         }
-        assertThat(broker.waitFor(120, TimeUnit.SECONDS)).isTrue();
-        assertThat(broker.exitValue()).isEqualTo(143); // 128 + SIGTERM, after the shutdown hook ran
-        String log = Files.readString(stderr);
         assertThat(log).contains("KafkaBroker - closed").contains("WAL closed");
 
         try (TestBroker again = new TestBroker(data, 1)) {

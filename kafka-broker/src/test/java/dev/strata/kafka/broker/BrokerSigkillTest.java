@@ -2,11 +2,9 @@ package dev.strata.kafka.broker;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.BufferedReader;
+import dev.strata.testkit.ChildJvm;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.net.ServerSocket;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -57,13 +55,12 @@ class BrokerSigkillTest {
     Path dir;
 
     /** Every broker process started; killed after the test whatever happened. */
-    private final List<Process> children = new ArrayList<>();
+    private final List<ChildJvm> children = new ArrayList<>();
 
     @AfterEach
     void killChildren() throws InterruptedException {
-        for (Process child : children) {
-            child.destroyForcibly();
-            child.waitFor(30, TimeUnit.SECONDS);
+        for (ChildJvm child : children) {
+            child.close();
         }
     }
 
@@ -75,7 +72,7 @@ class BrokerSigkillTest {
     void sigkillMidStreamLosesNoAcknowledgedRecordAndDuplicatesNone() throws Exception {
         Path data = dir.resolve("strata-kafka-data");
         int port = freePort();
-        Process broker = startBroker(data, port, "first");
+        ChildJvm broker = startBroker(data, port, "first");
         children.add(broker);
         Queue<Ack> acks = new ConcurrentLinkedQueue<>();
         Queue<Exception> failures = new ConcurrentLinkedQueue<>();
@@ -102,9 +99,9 @@ class BrokerSigkillTest {
             sender.start();
 
             assertThat(enoughAcks.await(60, TimeUnit.SECONDS)).as("%d acknowledgements", KILL_AFTER_ACKS).isTrue();
-            broker.destroyForcibly(); // SIGKILL on Linux: no shutdown hook, nothing flushed or closed
-            assertThat(broker.waitFor(30, TimeUnit.SECONDS)).isTrue();
-            assertThat(broker.exitValue()).isEqualTo(137); // 128 + SIGKILL
+            broker.kill(); // SIGKILL on Linux: no shutdown hook, nothing flushed or closed
+            assertThat(broker.process().waitFor(30, TimeUnit.SECONDS)).isTrue();
+            assertThat(broker.process().exitValue()).isEqualTo(137); // 128 + SIGKILL
             int ackedBeforeRestart = acked.get();
             assertThat(ackedBeforeRestart).as("the kill came mid-stream").isLessThan(RECORDS);
 
@@ -174,16 +171,13 @@ class BrokerSigkillTest {
         return read;
     }
 
-    private Process startBroker(Path data, int port, String name) throws IOException {
+    private ChildJvm startBroker(Path data, int port, String name) throws IOException {
         Path stderr = dir.resolve("broker-" + name + ".err");
-        Process broker = new ProcessBuilder(Path.of(System.getProperty("java.home"), "bin", "java").toString(),
-                "-XX:TieredStopAtLevel=1", // starts faster; the test measures nothing
-                "-cp", System.getProperty("java.class.path"), BrokerMain.class.getName(),
-                "--data-dir", data.toString(), "--port", Integer.toString(port), "--partitions", Integer.toString(PARTITIONS))
-                .redirectError(stderr.toFile())
-                .start();
-        String line = new BufferedReader(new InputStreamReader(broker.getInputStream(), StandardCharsets.UTF_8)).readLine();
-        assertThat(line).as("first stdout line of the %s broker; stderr in %s", name, stderr)
+        ChildJvm broker = ChildJvm.of(BrokerMain.class)
+                .jvmArgs("-XX:TieredStopAtLevel=1") // starts faster; the test measures nothing
+                .args("--data-dir", data.toString(), "--port", Integer.toString(port), "--partitions", Integer.toString(PARTITIONS))
+                .stderrTo(stderr).start();
+        assertThat(broker.readLine()).as("first stdout line of the %s broker; stderr in %s", name, stderr)
                 .isEqualTo("strata-kafka-broker accepting connections on 127.0.0.1:" + port);
         return broker;
     }

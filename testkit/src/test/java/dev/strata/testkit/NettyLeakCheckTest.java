@@ -1,4 +1,4 @@
-package dev.strata.api.testkit;
+package dev.strata.testkit;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

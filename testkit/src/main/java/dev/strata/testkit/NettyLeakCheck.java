@@ -1,4 +1,4 @@
-package dev.strata.api.testkit;
+package dev.strata.testkit;
 
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;

@@ -1,4 +1,4 @@
-package dev.strata.api.testkit;
+package dev.strata.testkit;
 
 import java.util.ArrayList;
 import java.util.List;
