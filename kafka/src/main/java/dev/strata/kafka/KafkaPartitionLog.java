@@ -490,18 +490,18 @@ public final class KafkaPartitionLog implements AutoCloseable {
             }
             baseOffset = assignedEnd;
             // Kafka assigns the epoch before the producer checks, also for a batch they then refuse
-            epochs.assign(leaderEpoch, baseOffset);
+            boolean newEpoch = epochs.assign(leaderEpoch, baseOffset);
             if (batch.hasProducerId()) {
                 ProducerStateTable.BatchMeta duplicate;
                 try {
                     duplicate = producers.check(batch, baseOffset);
                 } catch (KafkaLogException e) {
-                    return CompletableFuture.failedFuture(e);
+                    return epochKeptLocked(newEpoch, CompletableFuture.failedFuture(e));
                 }
                 if (duplicate != null) {
                     AppendInfo original = new AppendInfo(duplicate.firstOffset(), duplicate.lastOffset(),
                             duplicate.timestamp(), logStartOffset);
-                    return lastAppend.handle((r, error) -> {
+                    return epochKeptLocked(newEpoch, lastAppend).handle((r, error) -> {
                         if (error != null) {
                             throw new LogStorageException("the original of a duplicate batch was not stored: streamId="
                                     + stream.id() + " offsets=" + duplicate.firstOffset() + ".." + duplicate.lastOffset(),
@@ -565,12 +565,12 @@ public final class KafkaPartitionLog implements AutoCloseable {
                         "an earlier append failed; re-open the log: streamId=" + stream.id(), appendFailure));
             }
             baseOffset = assignedEnd;
-            epochs.assign(leaderEpoch, baseOffset);
+            boolean newEpoch = epochs.assign(leaderEpoch, baseOffset);
             producers.onHighWatermark(stream.nextOffset()); // bounds the completed transactions kept
             try {
                 producers.checkMarker(producerId, producerEpoch, coordinatorEpoch, transactionVersion, baseOffset);
             } catch (KafkaLogException e) {
-                return CompletableFuture.failedFuture(e);
+                return epochKeptLocked(newEpoch, CompletableFuture.failedFuture(e));
             }
             BatchValidator.stamp(validated, baseOffset, leaderEpoch, config, now);
             stored = storeLocked(validated, baseOffset, () -> indexIfAborted(
@@ -727,8 +727,11 @@ public final class KafkaPartitionLog implements AutoCloseable {
                 producers.checkReplicated(batches.stream().map(OffsetBatchValidator.Checked::batch).toList());
             } catch (KafkaLogException e) {
                 // Kafka's follower has assigned the batches' epochs by the time its producer check throws
-                batches.forEach(c -> epochs.assign(c.batch().partitionLeaderEpoch(), c.batch().baseOffset()));
-                return CompletableFuture.failedFuture(e);
+                boolean newEpoch = false;
+                for (OffsetBatchValidator.Checked c : batches) {
+                    newEpoch |= epochs.assign(c.batch().partitionLeaderEpoch(), c.batch().baseOffset());
+                }
+                return epochKeptLocked(newEpoch, CompletableFuture.failedFuture(e));
             }
             appending:
             for (OffsetBatchValidator.Checked c : batches) {
@@ -775,6 +778,16 @@ public final class KafkaPartitionLog implements AutoCloseable {
             stored.add(handed.durable());
         }
         return handed.refused();
+    }
+
+    /**
+     * {@code result}, after a snapshot has recorded the leader-epoch cache if {@code newEpoch}: an
+     * append refused (or answered as a duplicate) after it assigned a new epoch stores no batch that
+     * carries the epoch, so only a snapshot keeps the entry across a crash (Kafka flushes its
+     * leader-epoch checkpoint at each assignment). Caller holds {@code lock}.
+     */
+    private <T> CompletableFuture<T> epochKeptLocked(boolean newEpoch, CompletableFuture<T> result) {
+        return newEpoch ? snapshotLocked().thenCompose(v -> result) : result;
     }
 
     /**

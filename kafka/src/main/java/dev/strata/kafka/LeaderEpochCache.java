@@ -22,14 +22,16 @@ final class LeaderEpochCache {
      * Records that {@code epoch} starts at {@code startOffset}, unless the latest entry is already
      * this epoch at an offset at or below it. Entries of the same or a later epoch, or starting at or
      * after {@code startOffset}, are removed first (monotonicity).
+     *
+     * @return whether the entries changed
      */
-    void assign(int epoch, long startOffset) {
+    boolean assign(int epoch, long startOffset) {
         if (epoch < 0 || startOffset < 0) {
             throw new IllegalArgumentException("invalid leader epoch entry: epoch=" + epoch + " startOffset=" + startOffset);
         }
         Map.Entry<Integer, Long> latest = epochs.lastEntry();
         if (latest != null && latest.getKey() == epoch && startOffset >= latest.getValue()) {
-            return;
+            return false;
         }
         Iterator<Map.Entry<Integer, Long>> it = epochs.descendingMap().entrySet().iterator();
         while (it.hasNext()) {
@@ -41,6 +43,7 @@ final class LeaderEpochCache {
             }
         }
         epochs.put(epoch, startOffset);
+        return true;
     }
 
     /**

@@ -21,6 +21,7 @@ import java.util.concurrent.CompletionException;
 import net.jqwik.api.Arbitraries;
 import net.jqwik.api.Arbitrary;
 import net.jqwik.api.Combinators;
+import net.jqwik.api.Example;
 import net.jqwik.api.ForAll;
 import net.jqwik.api.Property;
 import net.jqwik.api.Provide;
@@ -374,6 +375,34 @@ class UnifiedLogDifferentialProperties {
     /** One of {@code values}, each equally likely (repeat a value to weigh it). */
     private static <T> Arbitrary<T> uniform(List<T> values) {
         return Arbitraries.randomValue(random -> values.get(random.nextInt(values.size())));
+    }
+
+    /**
+     * Found by the property (seed 2217972431595216507): after a crash, the leader-epoch cache started
+     * epoch 2 at the offset of a mirrored batch instead of at its first batch.
+     */
+    @Example
+    void leaderEpochCacheAfterACrashFollowingMirroredBatches() throws Exception {
+        SeqMode next = SeqMode.NEXT;
+        SeqMode retry = SeqMode.RETRY;
+        partitionLogAgreesWithKafkasUnifiedLog(true, new Retained(3_600_000, 8000, 3000), List.of(
+                new Append(1, 0, 0, -8234509, true, -1, false, 59, Shape.PLAIN, new Idempotence(0, next, 4, true, false)),
+                new Append(17, 7, 1, -38594414, false, -1, false, 8113970, Shape.PLAIN,
+                        new Idempotence(2, next, 7, false, false)),
+                new Advance(86340765),
+                new Append(5, 14, 2, -75623971, false, 259, true, -8699469370773078286L, Shape.PLAIN,
+                        new Idempotence(0, retry, 4, false, false)),
+                new Append(11, 18, 1, -82826247, false, -1, true, 34436, Shape.PLAIN,
+                        new Idempotence(0, retry, 1, true, false)),
+                new ListOffsets(-3, 0.32),
+                new Read(0.7887821580617572, 78, true, true, false),
+                new Mirror(-1, List.of(new MirrorBatch(0, 1, 9, 4, -1, 0, false, 9147079979660L)), false),
+                new Marker(0, false, true, 0, 0, 0.77),
+                new Mirror(40, List.of(new MirrorBatch(1, 1, 410, 3, 2, 0, false, 9393554),
+                        new MirrorBatch(0, 1, 65, 3, 0, 0, false, 11877)), false),
+                new Append(7, 680, 3, -83839693, false, -1, true, -30505, Shape.PLAIN,
+                        new Idempotence(1, retry, 5, true, false)),
+                new Restart(false)));
     }
 
     @Property(tries = 40, shrinking = ShrinkingMode.BOUNDED)
