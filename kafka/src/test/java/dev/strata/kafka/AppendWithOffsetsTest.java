@@ -198,6 +198,29 @@ class AppendWithOffsetsTest {
         assertThat(fromData.producerState(PID).batches()).containsExactly(new ProducerStateTable.BatchMeta(0, 2, 110, 112, NOW + 2));
     }
 
+    /**
+     * An append refused after it started a new leader epoch stores no batch carrying the epoch; Kafka
+     * keeps the entry in its checkpoint, so must a crash here (a snapshot records it before the refusal
+     * completes). Found by the differential property (seed 2217972431595216507).
+     */
+    @Test
+    void aLeaderEpochStartedByARefusedAppendSurvivesACrash() {
+        KafkaPartitionLog log = create();
+        log.appendAsLeader(MemoryRecords.withIdempotentRecords(Compression.NONE, PID, (short) 0, 0, records(2, "a")), 0)
+                .join();
+        // epoch 3 at offset 2, by an append refused for its sequence (Kafka assigns the epoch first)
+        KafkaLogException refused = failure(log.appendAsLeader(
+                MemoryRecords.withIdempotentRecords(Compression.NONE, PID, (short) 0, 7, records(1, "b")), 3));
+        assertThat(refused.error()).isEqualTo(Errors.OUT_OF_ORDER_SEQUENCE_NUMBER);
+        log.appendWithOffsets(plainAt(20, 3, 2)).join(); // mirrored: the first stored batch of epoch 3 is at 20
+        assertThat(log.leaderEpochEntries()).containsExactly(new LeaderEpochEntry(0, 0), new LeaderEpochEntry(3, 2));
+
+        KafkaPartitionLog afterCrash = KafkaPartitionLog.open(store, log.streamId(), log.metaStreamId(), 1,
+                PartitionLogConfig.builder().clock(clock).build()).join(); // no close: no snapshot at close
+        assertThat(afterCrash.leaderEpochEntries()).containsExactly(new LeaderEpochEntry(0, 0), new LeaderEpochEntry(3, 2));
+        afterCrash.close();
+    }
+
     @Test
     void aBatchBelowTheLogEndOffsetOrOverlappingItsPredecessorIsRefusedAndNothingIsStored() {
         KafkaPartitionLog log = create();
