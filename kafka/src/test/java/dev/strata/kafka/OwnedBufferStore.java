@@ -1,11 +1,8 @@
 package dev.strata.kafka;
 
-import dev.strata.api.AppendResult;
 import dev.strata.api.FetchResult;
 import dev.strata.api.FetchedBatch;
-import dev.strata.api.RecordBatch;
 import dev.strata.api.Stream;
-import dev.strata.api.StreamOptions;
 import dev.strata.api.StreamStore;
 import java.nio.ByteBuffer;
 import java.util.ArrayList;
@@ -23,8 +20,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  * stream may return fewer than {@code maxBytes} allows) and fail the fetch after the next
  * {@link #failAfterFetches} ones. Thread-safe.
  */
-final class OwnedBufferStore implements StreamStore {
-    private final StreamStore delegate;
+final class OwnedBufferStore extends FetchInterceptingStore {
     private final AtomicInteger open = new AtomicInteger();
     /** The writable payload buffers of the last fetch, in batch order. */
     final List<ByteBuffer> lastPayloads = new CopyOnWriteArrayList<>();
@@ -33,7 +29,7 @@ final class OwnedBufferStore implements StreamStore {
     final AtomicInteger failAfterFetches = new AtomicInteger(-1);
 
     OwnedBufferStore(StreamStore delegate) {
-        this.delegate = delegate;
+        super(delegate);
     }
 
     /** Fetch results handed out and not closed yet. */
@@ -42,104 +38,41 @@ final class OwnedBufferStore implements StreamStore {
     }
 
     @Override
-    public CompletableFuture<Stream> createStream(StreamOptions options) {
-        return delegate.createStream(options).thenApply(Owning::new);
-    }
-
-    @Override
-    public CompletableFuture<Stream> openStream(long streamId, long epoch) {
-        return delegate.openStream(streamId, epoch).thenApply(Owning::new);
-    }
-
-    @Override
-    public CompletableFuture<Void> deleteStream(long streamId, long epoch) {
-        return delegate.deleteStream(streamId, epoch);
-    }
-
-    @Override
-    public void close() {
-        delegate.close();
-    }
-
-    private final class Owning implements Stream {
-        private final Stream s;
-
-        Owning(Stream s) {
-            this.s = s;
+    CompletableFuture<FetchResult> fetch(Stream s, long startOffset, long endOffset, int maxBytes) {
+        if (failAfterFetches.getAndUpdate(n -> n < 0 ? n : n - 1) == 0) {
+            return CompletableFuture.failedFuture(new IllegalStateException("injected fetch failure at " + startOffset));
         }
-
-        @Override
-        public long id() {
-            return s.id();
-        }
-
-        @Override
-        public long epoch() {
-            return s.epoch();
-        }
-
-        @Override
-        public long startOffset() {
-            return s.startOffset();
-        }
-
-        @Override
-        public long nextOffset() {
-            return s.nextOffset();
-        }
-
-        @Override
-        public CompletableFuture<AppendResult> append(RecordBatch batch) {
-            return s.append(batch);
-        }
-
-        @Override
-        public CompletableFuture<FetchResult> fetch(long startOffset, long endOffset, int maxBytes) {
-            if (failAfterFetches.getAndUpdate(n -> n < 0 ? n : n - 1) == 0) {
-                return CompletableFuture.failedFuture(new IllegalStateException("injected fetch failure at " + startOffset));
+        return s.fetch(startOffset, endOffset, maxBytes).thenApply(r -> {
+            List<FetchedBatch> out = new ArrayList<>();
+            List<ByteBuffer> owned = new ArrayList<>();
+            try (r) {
+                for (FetchedBatch b : r.batches()) {
+                    if (out.size() == maxBatchesPerFetch) {
+                        break;
+                    }
+                    ByteBuffer copy = ByteBuffer.allocateDirect(b.sizeBytes()).put(b.payload()).flip();
+                    owned.add(copy);
+                    out.add(new FetchedBatch(b.baseOffset(), b.count(), b.baseTimestamp(), copy));
+                }
             }
-            return s.fetch(startOffset, endOffset, maxBytes).thenApply(r -> {
-                List<FetchedBatch> out = new ArrayList<>();
-                List<ByteBuffer> owned = new ArrayList<>();
-                try (r) {
-                    for (FetchedBatch b : r.batches()) {
-                        if (out.size() == maxBatchesPerFetch) {
-                            break;
-                        }
-                        ByteBuffer copy = ByteBuffer.allocateDirect(b.sizeBytes()).put(b.payload()).flip();
-                        owned.add(copy);
-                        out.add(new FetchedBatch(b.baseOffset(), b.count(), b.baseTimestamp(), copy));
+            lastPayloads.clear();
+            lastPayloads.addAll(owned);
+            open.incrementAndGet();
+            AtomicBoolean closed = new AtomicBoolean();
+            List<FetchedBatch> batches = List.copyOf(out);
+            return new FetchResult() {
+                @Override
+                public List<FetchedBatch> batches() {
+                    return batches;
+                }
+
+                @Override
+                public void close() {
+                    if (closed.compareAndSet(false, true)) {
+                        open.decrementAndGet();
                     }
                 }
-                lastPayloads.clear();
-                lastPayloads.addAll(owned);
-                open.incrementAndGet();
-                AtomicBoolean closed = new AtomicBoolean();
-                List<FetchedBatch> batches = List.copyOf(out);
-                return new FetchResult() {
-                    @Override
-                    public List<FetchedBatch> batches() {
-                        return batches;
-                    }
-
-                    @Override
-                    public void close() {
-                        if (closed.compareAndSet(false, true)) {
-                            open.decrementAndGet();
-                        }
-                    }
-                };
-            });
-        }
-
-        @Override
-        public CompletableFuture<Void> trim(long newStartOffset) {
-            return s.trim(newStartOffset);
-        }
-
-        @Override
-        public CompletableFuture<Void> close() {
-            return s.close();
-        }
+            };
+        });
     }
 }
