@@ -172,7 +172,10 @@ public final class MemoryStreamStore implements StreamStore {
         }
     }
 
-    /** One stream's data and ownership. Guarded by the store's monitor. */
+    /**
+     * One stream's data and ownership. Guarded by the store's monitor (not {@code @GuardedBy}: Error
+     * Prone cannot tie the enclosing instance of a {@code state} read in the store to {@code this}).
+     */
     private final class StreamState {
         final long id;
         long epoch;
@@ -199,7 +202,8 @@ public final class MemoryStreamStore implements StreamStore {
     private final class Handle implements Stream {
         private final StreamState state;
         private final long epoch;
-        // guarded by: MemoryStreamStore.this
+        // guarded by: MemoryStreamStore.this (not @GuardedBy: Error Prone cannot tie the enclosing instance of
+        // state.holder, read in openStream, to the store's monitor)
         private boolean closed;
 
         Handle(StreamState state, long epoch) {

@@ -46,7 +46,8 @@ public final class BlockDeviceWal implements WriteAheadLog {
      *   DurableHeader   the last durable header: trims and the clean-close mark
      *
      * Concurrency: one ReentrantLock `lock` guards the mutable state of this class, GroupCommit,
-     * WriteDispatch and DurableHeader (fields marked "guarded by: lock"); their methods say whether
+     * WriteDispatch and DurableHeader (@GuardedBy("lock") here; comments "guarded by: lock" in the
+     * others, where Error Prone cannot name this class's lock); their methods say whether
      * they hold it. Appending threads encode their record straight into the open group's pooled
      * aligned buffer under the lock (one copy; the body CRC is computed before taking it) and release
      * the caller's ByteBuf. The thread that finds a free in-flight slot submits after releasing the
