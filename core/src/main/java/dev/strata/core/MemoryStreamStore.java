@@ -1,5 +1,6 @@
 package dev.strata.core;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.strata.api.AppendResult;
 import dev.strata.api.BackpressureException;
 import dev.strata.api.FetchResult;
@@ -48,10 +49,13 @@ public final class MemoryStreamStore implements StreamStore {
     private final int maxBatchBytes;
     private final long maxStoredBytes;
 
-    // guarded by: this
+    @GuardedBy("this")
     private final Map<Long, StreamState> streams = new HashMap<>();
+    @GuardedBy("this")
     private long nextStreamId = 1;
+    @GuardedBy("this")
     private long storedBytes;
+    @GuardedBy("this")
     private boolean closed;
 
     /** A store with the default limits. */
@@ -135,7 +139,8 @@ public final class MemoryStreamStore implements StreamStore {
         return storedBytes;
     }
 
-    /** Why {@code what} (open or delete) of {@code streamId} at {@code epoch} is refused, or null. Holds: this. */
+    /** Why {@code what} (open or delete) of {@code streamId} at {@code epoch} is refused, or null. */
+    @GuardedBy("this")
     private RuntimeException refusal(long streamId, long epoch, String what) {
         if (closed) {
             return storeClosed();
@@ -167,7 +172,10 @@ public final class MemoryStreamStore implements StreamStore {
         }
     }
 
-    /** One stream's data and ownership. Guarded by the store's monitor. */
+    /**
+     * One stream's data and ownership. Guarded by the store's monitor (not {@code @GuardedBy}: Error
+     * Prone cannot tie the enclosing instance of a {@code state} read in the store to {@code this}).
+     */
     private final class StreamState {
         final long id;
         long epoch;
@@ -194,7 +202,8 @@ public final class MemoryStreamStore implements StreamStore {
     private final class Handle implements Stream {
         private final StreamState state;
         private final long epoch;
-        // guarded by: MemoryStreamStore.this
+        // guarded by: MemoryStreamStore.this (not @GuardedBy: Error Prone cannot tie the enclosing instance of
+        // state.holder, read in openStream, to the store's monitor)
         private boolean closed;
 
         Handle(StreamState state, long epoch) {
@@ -227,6 +236,7 @@ public final class MemoryStreamStore implements StreamStore {
         }
 
         /** Why this handle may not act, or null. Caller holds the store's monitor. */
+        @GuardedBy("MemoryStreamStore.this")
         private RuntimeException refusal(boolean writing) {
             if (MemoryStreamStore.this.closed) {
                 return storeClosed();

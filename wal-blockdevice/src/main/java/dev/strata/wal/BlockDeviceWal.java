@@ -1,5 +1,6 @@
 package dev.strata.wal;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.strata.api.CorruptDataException;
 import dev.strata.api.RecordTooLargeException;
 import dev.strata.api.StorageException;
@@ -45,7 +46,8 @@ public final class BlockDeviceWal implements WriteAheadLog {
      *   DurableHeader   the last durable header: trims and the clean-close mark
      *
      * Concurrency: one ReentrantLock `lock` guards the mutable state of this class, GroupCommit,
-     * WriteDispatch and DurableHeader (fields marked "guarded by: lock"); their methods say whether
+     * WriteDispatch and DurableHeader (@GuardedBy("lock") here; comments "guarded by: lock" in the
+     * others, where Error Prone cannot name this class's lock); their methods say whether
      * they hold it. Appending threads encode their record straight into the open group's pooled
      * aligned buffer under the lock (one copy; the body CRC is computed before taking it) and release
      * the caller's ByteBuf. The thread that finds a free in-flight slot submits after releasing the
@@ -86,8 +88,10 @@ public final class BlockDeviceWal implements WriteAheadLog {
     private final ReentrantLock lock = new ReentrantLock();
     /** Signalled when an append may be admitted where it was refused; see {@link #awaitRoom}. */
     private final Condition roomChanged = lock.newCondition();
-    private long roomWakeCalls; // guarded by: lock; calls of wakeRoomWaiters, so that a woken waiter returns
-    private boolean closed; // guarded by: lock
+    @GuardedBy("lock")
+    private long roomWakeCalls; // calls of wakeRoomWaiters, so that a woken waiter returns
+    @GuardedBy("lock")
+    private boolean closed;
     private final CompletionQueue completions;
     private final GroupCommit groups;
     private final DurableHeader header;
@@ -231,6 +235,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
     }
 
     /** Places the record into the open group; returns the rejection, or null. Holds: lock. */
+    @GuardedBy("lock")
     private RuntimeException place(ByteBuf body, int crc, CompletableFuture<WalAppendResult> future) {
         StorageException failure = dispatch.failure();
         if (failure != null) {

@@ -19,7 +19,9 @@ import java.util.concurrent.locks.ReentrantLock;
  * <p>Concurrency: not thread-safe on its own; every method holds (or, where it says so, releases
  * and takes again) the WAL's lock, which guards the mutable fields below. Header writes run without
  * the lock, on the writer thread (trim) or the closing thread after the writer thread stopped, so
- * two header writes never overlap.
+ * two header writes never overlap. The fields carry
+ * {@code // guarded by: lock} comments, not {@code @GuardedBy}: Error Prone cannot tie the lock
+ * BlockDeviceWal holds when it calls in ({@code BlockDeviceWal.lock}) to an expression of this class.
  */
 final class DurableHeader {
     private final WalFile file;

@@ -18,7 +18,9 @@ import java.util.concurrent.locks.Condition;
  *
  * <p>Concurrency: not thread-safe on its own; every method must be called holding the WAL's lock
  * ({@code BlockDeviceWal.lock}), which guards every mutable field below. {@code roomChanged} is a
- * condition of that lock, signalled when a buffer comes back to the pool.
+ * condition of that lock, signalled when a buffer comes back to the pool. The fields carry
+ * {@code // guarded by: lock} comments, not {@code @GuardedBy}: Error Prone cannot tie the lock its
+ * callers hold ({@code BlockDeviceWal.lock}) to an expression of this class.
  *
  * <p>Grouping rule: a group is sealed when the caller finds an in-flight slot free (so a lone
  * append is written at once), when it reaches {@code groupCommitBytes} while another buffer is free,

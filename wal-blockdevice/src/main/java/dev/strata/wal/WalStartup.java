@@ -1,5 +1,6 @@
 package dev.strata.wal;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.strata.api.StorageException;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.io.IOException;
@@ -45,7 +46,8 @@ final class WalStartup {
     /** Set once the log's end is known and the new generation's header is durable. */
     private volatile boolean ready;
     private RecoveryReport report; // written once under initLock before ready is set
-    private OptionalLong assignedNodeEpoch = OptionalLong.empty(); // guarded by: initLock
+    @GuardedBy("initLock")
+    private OptionalLong assignedNodeEpoch = OptionalLong.empty();
 
     /**
      * @param checkNotClosed throws {@link StorageException} if the WAL closed (checked before the header write)
@@ -141,7 +143,8 @@ final class WalStartup {
         }
     }
 
-    /** Holds: initLock. Writes the new generation's header, then opens the WAL for appends. */
+    /** Writes the new generation's header, then opens the WAL for appends. */
+    @GuardedBy("initLock")
     private void finishInit(RecoveryReport scanned) throws IOException {
         checkNotClosed.run();
         long end = scanned.endPosition();

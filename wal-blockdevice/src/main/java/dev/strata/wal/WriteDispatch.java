@@ -41,7 +41,9 @@ import org.slf4j.LoggerFactory;
  * {@link StorageException}, as do pending trims. The state stays failed.
  *
  * <p>Concurrency: every mutable field below is guarded by the WAL's lock ({@code lock}); methods
- * say whether they hold it. No I/O and no callback runs under the lock.
+ * say whether they hold it. No I/O and no callback runs under the lock. The fields carry
+ * {@code // guarded by: lock} comments, not {@code @GuardedBy}: Error Prone cannot tie the lock
+ * BlockDeviceWal holds when it calls in ({@code BlockDeviceWal.lock}) to an expression of this class.
  */
 final class WriteDispatch {
     private static final Logger LOG = LoggerFactory.getLogger(BlockDeviceWal.class);

@@ -1,5 +1,6 @@
 package dev.strata.core.append;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.UnpooledDirectByteBuf;
@@ -40,13 +41,16 @@ public final class AppendSlabs implements AutoCloseable {
 
     private final ByteBufAllocator allocator;
     private final int maxSpares;
-    // guarded by: this; the slab being carved, or null
+    /** The slab being carved, or null. */
+    @GuardedBy("this")
     private Slab open;
-    // guarded by: this; where the next buffer starts in open
+    /** Where the next buffer starts in open. */
+    @GuardedBy("this")
     private int position;
-    // guarded by: this; free slabs' memory, each one reference
+    /** Free slabs' memory, each one reference. */
+    @GuardedBy("this")
     private final ArrayDeque<ByteBuf> spares = new ArrayDeque<>();
-    // guarded by: this
+    @GuardedBy("this")
     private boolean closed;
 
     /**

@@ -1,5 +1,6 @@
 package dev.strata.core.append;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.strata.core.upload.UploadSource;
 import dev.strata.cache.LogCache;
 import dev.strata.objectstore.format.StreamBatch;
@@ -29,9 +30,11 @@ public final class IngestLedger implements UploadSource {
     private final LogCache logCache;
     /** Makes "insert into the LogCache, then note the record's WAL end" atomic with sealing for upload. */
     private final Object lock = new Object();
-    /** Highest WAL end position of a record handled (inserted, or dropped as never acknowledged). Guarded by: lock. */
+    /** Highest WAL end position of a record handled (inserted, or dropped as never acknowledged). */
+    @GuardedBy("lock")
     private long handledWalEnd;
-    /** The WAL position the last seal reached: WAL bytes above it are not being uploaded yet. Guarded by: lock. */
+    /** The WAL position the last seal reached: WAL bytes above it are not being uploaded yet. */
+    @GuardedBy("lock")
     private long sealedWalEnd;
     private final ReentrantReadWriteLock handOff = new ReentrantReadWriteLock();
 

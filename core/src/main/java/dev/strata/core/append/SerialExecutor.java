@@ -1,5 +1,6 @@
 package dev.strata.core.append;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import java.util.ArrayDeque;
 import java.util.concurrent.Executor;
 
@@ -13,9 +14,9 @@ import java.util.concurrent.Executor;
  */
 final class SerialExecutor implements Executor {
     private final Executor delegate;
-    // guarded by: this
+    @GuardedBy("this")
     private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
-    // guarded by: this
+    @GuardedBy("this")
     private boolean running;
 
     SerialExecutor(Executor delegate) {

@@ -11,7 +11,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * write: they run one at a time per stream, in offset order, without the monitor (see
  * {@code DefaultStreamStore}), so {@link #ackedEnd} and {@link #failure} are volatile and
  * {@link #inFlight} is atomic. The offsets are volatile also so that
- * {@code startOffset()}/{@code nextOffset()} read without locking.
+ * {@code startOffset()}/{@code nextOffset()} read without locking. The guarded fields carry comments,
+ * not {@code @GuardedBy}: AppendPath and StreamRegistry hold the monitor through a local variable
+ * while calling {@code DefaultStream.refusal}, which Error Prone cannot relate to the handle's field.
  */
 final class StreamState {
     final long id;

@@ -1,5 +1,6 @@
 package dev.strata.core.metadata;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.strata.api.BackpressureException;
 import dev.strata.api.StreamClosedException;
 import java.util.ArrayDeque;
@@ -66,7 +67,8 @@ public abstract class AbstractMetadataStore implements MetadataStore {
 
     private final ReentrantReadWriteLock lock = new ReentrantReadWriteLock();
     private final Executor writer;
-    // guarded by: lock (written by the writer only)
+    /** Written by the writer only. */
+    @GuardedBy("lock")
     private MetadataState state;
     private volatile long nodeEpoch = -1;
     private volatile boolean closed;

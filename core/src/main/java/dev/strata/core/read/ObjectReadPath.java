@@ -1,5 +1,6 @@
 package dev.strata.core.read;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.strata.core.support.WaitSignal;
 import dev.strata.core.support.Futures;
 import dev.strata.api.FetchResult;
@@ -77,7 +78,8 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
     private volatile boolean closed;
     /** Longest wait at close for running fetches to notice it (they wake at once; a guard against a stuck thread). */
     private static final long CLOSE_WAIT_NANOS = java.util.concurrent.TimeUnit.SECONDS.toNanos(5);
-    // guarded by: itself; LRU of open readers by objectId
+    /** LRU of open readers by objectId; guarded by itself. */
+    @GuardedBy("readers")
     private final Map<Long, CompletableFuture<ObjectReader>> readers = new LinkedHashMap<>(16, 0.75f, true) {
         @Override
         protected boolean removeEldestEntry(Map.Entry<Long, CompletableFuture<ObjectReader>> eldest) {

@@ -1,5 +1,6 @@
 package dev.strata.wal.uring;
 
+import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.strata.wal.spi.WriteBackend;
 import java.io.IOException;
 import java.lang.foreign.MemorySegment;
@@ -33,12 +34,14 @@ final class UringWriteBackend implements WriteBackend {
     private final int rwFlags;
     private final int maxInFlight;
     private final Slot[] slots;
-    private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>(); // guarded by: this
+    @GuardedBy("this")
+    private final ArrayDeque<Integer> freeSlots = new ArrayDeque<>();
     /** Serializes the submission queue: preparing entries and io_uring_enter. Taken after {@code this}, never before. */
     private final Object submissionLock = new Object();
     private final Thread completer;
     private volatile boolean closing;
-    private boolean closed; // guarded by: this
+    @GuardedBy("this")
+    private boolean closed;
 
     /** One write in flight. */
     private static final class Slot {
@@ -245,6 +248,8 @@ final class UringWriteBackend implements WriteBackend {
         c.completed(written, error);
     }
 
+    /** Gives slot {@code id} back and wakes a waiting close. */
+    @GuardedBy("this")
     private void release(int id) {
         freeSlots.add(id);
         notifyAll();
