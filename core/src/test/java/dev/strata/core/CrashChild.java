@@ -6,7 +6,6 @@ import dev.strata.api.Stream;
 import dev.strata.api.StreamOptions;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Random;
@@ -15,26 +14,14 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.Semaphore;
 
 /**
- * The process {@link CrashRecoveryTest} kills: opens the store on a directory, then appends to its
- * streams without end (several appends in flight per stream, periodic trims, uploads running),
- * printing a line for every acknowledgement. Lines: {@code STREAM id}, {@code READY},
- * {@code ACK stream base count seed}, {@code TRIM stream offset}.
+ * The process {@link CrashRecoveryTest} kills: opens the store ({@link StoreFixtures#crash}) on a
+ * directory, then appends to its streams without end (several appends in flight per stream, periodic
+ * trims, uploads running), printing a line for every acknowledgement. Lines: {@code STREAM id},
+ * {@code READY}, {@code ACK stream base count seed}, {@code TRIM stream offset}.
  *
  * <p>Args: {@code dir round streams} where streams is {@code new:N} (round 0) or a comma list of ids.
  */
 public final class CrashChild {
-
-    /** The store's settings: small enough that uploads and WAL laps happen within a round. */
-    public static Strata.Builder builder(Path dir) {
-        return Strata.builder()
-                .dataDir(dir)
-                .walCapacity(32L << 20)
-                .logCacheBytes(16L << 20)
-                .uploadThresholdBytes(1L << 20)
-                .uploadInterval(Duration.ofMillis(100))
-                .maxBatchBytes(64 * 1024)
-                .objectBlockBytes(32 * 1024);
-    }
 
     /** The payload an acknowledgement with {@code seed} carries. */
     public static byte[] payload(long seed) {
@@ -52,7 +39,7 @@ public final class CrashChild {
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
         int round = Integer.parseInt(args[1]);
-        DurableStreamStore store = builder(dir).build(); // never closed: the test kills this process
+        DurableStreamStore store = StoreFixtures.crash(dir).build(); // never closed: the test kills this process
         List<Stream> streams = new ArrayList<>();
         if (args[2].startsWith("new:")) {
             for (int i = 0; i < Integer.parseInt(args[2].substring(4)); i++) {

@@ -91,7 +91,7 @@ class CrashRecoveryTest {
                         }
                         if (acks[0] == openAfterAcks) {
                             childPid = child.pid();
-                            try (DurableStreamStore second = CrashChild.builder(dir).build()) {
+                            try (DurableStreamStore second = StoreFixtures.crash(dir).build()) {
                                 throw new AssertionError("a second process opened the store while the first ran");
                             } catch (dev.strata.api.StorageInUseException e) {
                                 refusedOpen = e;
@@ -112,7 +112,7 @@ class CrashRecoveryTest {
 
     private long verifyAfterRestart(int round) {
         long verified = 0;
-        try (DurableStreamStore store = CrashChild.builder(dir).build()) {
+        try (DurableStreamStore store = StoreFixtures.crash(dir).build()) {
             for (long id : ledger.streams()) {
                 TreeMap<Long, Long> acked = ledger.of(id);
                 if (acked.isEmpty()) {

@@ -8,16 +8,16 @@ class DurableStreamStoreContractTest extends StreamStoreContractTest {
 
     @Override
     protected StreamStore createStore() {
-        return DurableStoreFixture.open(b -> b);
+        return StoreFixtures.open(b -> b);
     }
 
     @Override
     protected int maxBatchBytes() {
-        return DurableStoreFixture.MAX_BATCH_BYTES;
+        return StoreFixtures.MAX_BATCH_BYTES;
     }
 
     @Override
     protected StreamStore restart(StreamStore store) {
-        return ((DurableStoreFixture.OwningStore) store).restart();
+        return ((StoreFixtures.OwningStore) store).restart();
     }
 }

@@ -75,7 +75,7 @@ class DurableStreamStoreTest {
     }
 
     private Strata.Builder builder() {
-        return DurableStoreFixture.smallBuilder(dir).logCacheBytes(2L << 20).uploadThresholdBytes(256 << 10);
+        return StoreFixtures.small(dir).logCacheBytes(2L << 20).uploadThresholdBytes(256 << 10);
     }
 
     @Test
@@ -258,7 +258,7 @@ class DurableStreamStoreTest {
      */
     @Test
     void walKeepsBeingTrimmedAcrossManyLaps() {
-        try (DurableStreamStore store = DurableStoreFixture.smallBuilder(dir).walCapacity(4L << 20)
+        try (DurableStreamStore store = StoreFixtures.small(dir).walCapacity(4L << 20)
                 .logCacheBytes(2L << 20).uploadThresholdBytes(256 << 10).appendBackpressureWait(Duration.ofSeconds(5))
                 .build()) {
             Stream s = await(store.createStream(StreamOptions.defaults()));
@@ -390,7 +390,7 @@ class DurableStreamStoreTest {
             appendDerived(s, 10);
             await(store.flush()); // two stream-set objects: one compaction task merges them
             verifyDerived(s);
-            assertThatThrownBy(() -> await(s.append(RecordBatch.of(1, ByteBuffer.allocate(DurableStoreFixture.MAX_BATCH_BYTES + 1)))))
+            assertThatThrownBy(() -> await(s.append(RecordBatch.of(1, ByteBuffer.allocate(StoreFixtures.MAX_BATCH_BYTES + 1)))))
                     .isInstanceOf(dev.strata.api.RecordTooLargeException.class);
             // io_uring needs JDK 22+ and native access (these tests do not enable it); O_DIRECT works on this file system
             assertThat(store.walBackend()).isIn(Runtime.version().feature() >= 22 ? List.of("io_uring", "filechannel-direct")

@@ -43,7 +43,7 @@ class MultiStreamLoadTest {
         ConcurrentLinkedQueue<String> readerErrors = new ConcurrentLinkedQueue<>();
         AtomicLong readsVerified = new AtomicLong();
         AtomicLong backpressured = new AtomicLong();
-        try (DurableStreamStore store = DurableStoreFixture.smallBuilder(dir)
+        try (DurableStreamStore store = StoreFixtures.small(dir)
                 .logCacheBytes(4L << 20).uploadThresholdBytes(512 << 10).build()) {
             List<Stream> streams = new ArrayList<>();
             for (int i = 0; i < STREAMS; i++) {
@@ -103,7 +103,7 @@ class MultiStreamLoadTest {
                 assertThat(DurableStreamStoreTest.verifyDerived(s)).isEqualTo(BATCHES_PER_STREAM);
             }
         }
-        try (DurableStreamStore store = DurableStoreFixture.smallBuilder(dir).build()) {
+        try (DurableStreamStore store = StoreFixtures.small(dir).build()) {
             for (long id : ids) {
                 assertThat(DurableStreamStoreTest.verifyDerived(await(store.openStream(id, 1))))
                         .isEqualTo(BATCHES_PER_STREAM);

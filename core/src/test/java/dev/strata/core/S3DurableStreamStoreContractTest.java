@@ -52,16 +52,16 @@ class S3DurableStreamStoreContractTest extends StreamStoreContractTest {
         ObjectStorage storage = S3ObjectStorage.create(client, ObjectStorages.s3Options(server.objectStoreUri(BUCKET, prefix)),
                 new Retrier(RetryPolicy.defaults(), (task, delay) -> retryScheduler.schedule(task, delay, TimeUnit.NANOSECONDS),
                         System::nanoTime, new SplittableRandom(7)));
-        return DurableStoreFixture.open(b -> b.objectStorage(storage));
+        return StoreFixtures.open(b -> b.objectStorage(storage));
     }
 
     @Override
     protected int maxBatchBytes() {
-        return DurableStoreFixture.MAX_BATCH_BYTES;
+        return StoreFixtures.MAX_BATCH_BYTES;
     }
 
     @Override
     protected StreamStore restart(StreamStore store) {
-        return ((DurableStoreFixture.OwningStore) store).restart();
+        return ((StoreFixtures.OwningStore) store).restart();
     }
 }

@@ -43,7 +43,7 @@ class StoreOpenerFailureTest {
 
     @AfterEach
     void tearDown() {
-        DurableStoreFixture.deleteRecursively(dir);
+        StoreFixtures.deleteRecursively(dir);
     }
 
     /** Fails after the locks and the WAL (its writer thread started), at the manifest's first read. */
@@ -56,13 +56,13 @@ class StoreOpenerFailureTest {
             for (Operation op : Operation.values()) {
                 failing.failRate(op, 1.0, ObjectStorageException.Kind.PERMANENT);
             }
-            assertThatThrownBy(() -> DurableStoreFixture.smallBuilder(data).objectStorage(failing).build())
+            assertThatThrownBy(() -> StoreFixtures.small(data).objectStorage(failing).build())
                     .isInstanceOf(StorageException.class)
                     .hasMessageContaining("objectStore");
 
             assertNothingOfTheStoreIsOpen(data);
             assertThat(await(local.list(""))).as("the given storage is not closed").isNotNull();
-            try (DurableStreamStore store = DurableStoreFixture.smallBuilder(data).objectStorage(local).build()) {
+            try (DurableStreamStore store = StoreFixtures.small(data).objectStorage(local).build()) {
                 await(store.createStream(StreamOptions.defaults()));
             }
         } finally {
@@ -83,10 +83,10 @@ class StoreOpenerFailureTest {
             }
         });
 
-        assertThatThrownBy(() -> DurableStoreFixture.smallBuilder(data).meterRegistry(refusing).build()).isSameAs(injected);
+        assertThatThrownBy(() -> StoreFixtures.small(data).meterRegistry(refusing).build()).isSameAs(injected);
 
         assertNothingOfTheStoreIsOpen(data);
-        try (DurableStreamStore store = DurableStoreFixture.smallBuilder(data).build()) {
+        try (DurableStreamStore store = StoreFixtures.small(data).build()) {
             await(store.createStream(StreamOptions.defaults()));
         }
     }
@@ -103,7 +103,7 @@ class StoreOpenerFailureTest {
                     throw new IllegalStateException("injected");
                 }
             });
-            assertThatThrownBy(() -> DurableStoreFixture.smallBuilder(dir.resolve("data")).callbackExecutor(callbacks)
+            assertThatThrownBy(() -> StoreFixtures.small(dir.resolve("data")).callbackExecutor(callbacks)
                     .readExecutor(reads).meterRegistry(refusing).build()).hasMessage("injected");
             assertThat(callbacks.isShutdown()).isFalse();
             assertThat(reads.isShutdown()).isFalse();
@@ -118,12 +118,12 @@ class StoreOpenerFailureTest {
     void aWalThatCannotOpenLeavesTheLocksFree() throws Exception {
         Path data = dir.resolve("data");
         StorageException injected = new StorageException("injected: device gone", false);
-        assertThatThrownBy(() -> DurableStoreFixture.smallBuilder(data).walOpener(options -> {
+        assertThatThrownBy(() -> StoreFixtures.small(data).walOpener(options -> {
             throw injected;
         }).build()).isSameAs(injected);
 
         assertNothingOfTheStoreIsOpen(data);
-        DurableStoreFixture.smallBuilder(data).build().close();
+        StoreFixtures.small(data).build().close();
     }
 
     /**

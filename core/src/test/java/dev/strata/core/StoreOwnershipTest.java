@@ -48,12 +48,12 @@ class StoreOwnershipTest {
     @Test
     void aSecondStoreOnTheSameDataDirIsRefusedAndTheFirstLosesNothing() throws IOException {
         long id;
-        try (DurableStreamStore a = DurableStoreFixture.smallBuilder(dir).build()) {
+        try (DurableStreamStore a = StoreFixtures.small(dir).build()) {
             Stream s = await(a.createStream(StreamOptions.defaults()));
             id = s.id();
             await(s.append(batch("a0")));
 
-            assertThatThrownBy(() -> DurableStoreFixture.smallBuilder(dir).build())
+            assertThatThrownBy(() -> StoreFixtures.small(dir).build())
                     .isInstanceOf(StorageInUseException.class)
                     .hasMessageContaining(dir.toRealPath().toString())
                     .hasMessageContaining("pid=" + ProcessHandle.current().pid());
@@ -63,7 +63,7 @@ class StoreOwnershipTest {
             }
             await(a.flush()); // commits: A was not fenced by B's refused open
         }
-        try (DurableStreamStore reopened = DurableStoreFixture.smallBuilder(dir).build()) {
+        try (DurableStreamStore reopened = StoreFixtures.small(dir).build()) {
             Stream s = await(reopened.openStream(id, 1));
             assertThat(readAll(s)).containsExactly("a0", "a1", "a2", "a3");
         }
@@ -74,28 +74,28 @@ class StoreOwnershipTest {
         Path wal = dir.resolve("shared.wal");
         Path dataA = Files.createDirectories(dir.resolve("a"));
         Path dataB = Files.createDirectories(dir.resolve("b"));
-        try (DurableStreamStore a = DurableStoreFixture.smallBuilder(dataA).walPath(wal).build()) {
+        try (DurableStreamStore a = StoreFixtures.small(dataA).walPath(wal).build()) {
             await(a.createStream(StreamOptions.defaults()));
-            assertThatThrownBy(() -> DurableStoreFixture.smallBuilder(dataB).walPath(wal).build())
+            assertThatThrownBy(() -> StoreFixtures.small(dataB).walPath(wal).build())
                     .isInstanceOf(StorageInUseException.class)
                     .hasMessageContaining("WAL")
                     .hasMessageContaining(wal.getFileName().toString());
-            assertThatThrownBy(() -> DurableStoreFixture.smallBuilder(dataA).walPath(dir.resolve("other.wal")).build())
+            assertThatThrownBy(() -> StoreFixtures.small(dataA).walPath(dir.resolve("other.wal")).build())
                     .isInstanceOf(StorageInUseException.class)
                     .hasMessageContaining("data directory");
             assertThat(Files.exists(dir.resolve("other.wal"))).as("a refused open creates no WAL").isFalse();
             assertThat(Files.exists(dataB.resolve("objects"))).as("a refused open touches no object store").isFalse();
         }
         // released at close: both open now, one after the other
-        DurableStoreFixture.smallBuilder(dataB).walPath(wal).build().close();
-        DurableStoreFixture.smallBuilder(dataA).walPath(dir.resolve("other.wal")).build().close();
+        StoreFixtures.small(dataB).walPath(wal).build().close();
+        StoreFixtures.small(dataA).walPath(dir.resolve("other.wal")).build().close();
     }
 
     @Test
     void aWalOpenedDirectlyIsAlsoRefusedToAStore() {
         Path wal = dir.resolve("direct.wal");
         try (OwnershipLock held = OwnershipLock.forWal(wal)) {
-            assertThatThrownBy(() -> DurableStoreFixture.smallBuilder(dir).walPath(wal).build())
+            assertThatThrownBy(() -> StoreFixtures.small(dir).walPath(wal).build())
                     .isInstanceOf(StorageInUseException.class);
             assertThat(held.isHeld()).isTrue();
         }
@@ -105,7 +105,7 @@ class StoreOwnershipTest {
     @Test
     void aBuildThatFailsForItsSettingsChangesNothing() throws IOException {
         Path data = Files.createDirectories(dir.resolve("data"));
-        try (DurableStreamStore a = DurableStoreFixture.smallBuilder(data).walPath(dir.resolve("a.wal")).build()) {
+        try (DurableStreamStore a = StoreFixtures.small(data).walPath(dir.resolve("a.wal")).build()) {
             Stream s = await(a.createStream(StreamOptions.defaults()));
             await(s.append(batch("x")));
             await(a.flush());
@@ -136,9 +136,9 @@ class StoreOwnershipTest {
     void aWalSmallerThanConfiguredFailsTheBuildWithoutFencingTheBucketsOwner() throws IOException {
         Path objects = Files.createDirectories(dir.resolve("bucket"));
         Path walB = dir.resolve("b.wal");
-        Strata.Builder b = DurableStoreFixture.smallBuilder(dir.resolve("b")).walPath(walB).objectStore(objects.toUri());
+        Strata.Builder b = StoreFixtures.small(dir.resolve("b")).walPath(walB).objectStore(objects.toUri());
         b.build().close(); // B once had a 16 MiB WAL (the fixture's)
-        try (DurableStreamStore a = DurableStoreFixture.smallBuilder(dir.resolve("a")).walPath(dir.resolve("a.wal"))
+        try (DurableStreamStore a = StoreFixtures.small(dir.resolve("a")).walPath(dir.resolve("a.wal"))
                 .objectStore(objects.toUri()).build()) {
             Stream s = await(a.createStream(StreamOptions.defaults()));
             TreeMap<String, Long> before = listing(objects);
@@ -156,39 +156,39 @@ class StoreOwnershipTest {
     @Test
     void environmentProblemsAtOpenAreStorageExceptionsNamingTheSettingAndPath() throws IOException {
         Path file = Files.writeString(dir.resolve("a-file"), "not a directory");
-        assertThatThrownBy(() -> DurableStoreFixture.smallBuilder(file).build())
+        assertThatThrownBy(() -> StoreFixtures.small(file).build())
                 .isInstanceOf(StorageException.class)
                 .hasMessageContaining("dataDir")
                 .hasMessageContaining(file.toString());
-        assertThatThrownBy(() -> DurableStoreFixture.smallBuilder(file.resolve("below")).build())
+        assertThatThrownBy(() -> StoreFixtures.small(file.resolve("below")).build())
                 .isInstanceOf(StorageException.class)
                 .hasMessageContaining("dataDir")
                 .hasMessageContaining(file.toString());
         Path walDir = Files.createDirectories(dir.resolve("wal-is-a-dir"));
-        assertThatThrownBy(() -> DurableStoreFixture.smallBuilder(dir.resolve("d1")).walPath(walDir).build())
+        assertThatThrownBy(() -> StoreFixtures.small(dir.resolve("d1")).walPath(walDir).build())
                 .isInstanceOf(StorageException.class)
                 .hasMessageContaining("walPath")
                 .hasMessageContaining(walDir.toString());
-        assertThatThrownBy(() -> DurableStoreFixture.smallBuilder(dir.resolve("d2")).walPath(file.resolve("x.wal")).build())
+        assertThatThrownBy(() -> StoreFixtures.small(dir.resolve("d2")).walPath(file.resolve("x.wal")).build())
                 .isInstanceOf(StorageException.class)
                 .hasMessageContaining("walPath")
                 .hasMessageContaining(file.toString());
         // Nothing was left holding anything: the same directories open once fixed.
-        DurableStoreFixture.smallBuilder(dir.resolve("d1")).build().close();
+        StoreFixtures.small(dir.resolve("d1")).build().close();
     }
 
     /** Was: a raw CompletionException wrapping ObjectStorageException from the node registration. */
     @Test
     void aBucketThatRefusesWritesAtOpenIsAStorageException() throws IOException {
         Path data = Files.createDirectories(dir.resolve("ro"));
-        try (DurableStreamStore first = DurableStoreFixture.smallBuilder(data).build()) {
+        try (DurableStreamStore first = StoreFixtures.small(data).build()) {
             await(first.createStream(StreamOptions.defaults())); // an existing store
         }
         LocalObjectStorage local = LocalObjectStorage.open(data.resolve("objects"));
         FaultInjectingObjectStorage readOnly = new FaultInjectingObjectStorage(local, 1)
                 .failRate(Operation.PUT, 1.0, ObjectStorageException.Kind.PERMANENT);
         try {
-            assertThatThrownBy(() -> DurableStoreFixture.smallBuilder(data).objectStorage(readOnly).build())
+            assertThatThrownBy(() -> StoreFixtures.small(data).objectStorage(readOnly).build())
                     .isInstanceOf(StorageException.class)
                     .isNotInstanceOf(StorageInUseException.class)
                     .hasMessageContaining("objectStore")
@@ -196,7 +196,7 @@ class StoreOwnershipTest {
         } finally {
             closeQuietly(local);
         }
-        DurableStoreFixture.smallBuilder(data).build().close(); // the refused open left nothing held
+        StoreFixtures.small(data).build().close(); // the refused open left nothing held
     }
 
     private static TreeMap<String, Long> listing(Path root) throws IOException {

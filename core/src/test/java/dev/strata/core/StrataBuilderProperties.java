@@ -45,7 +45,7 @@ class StrataBuilderProperties {
     @AfterContainer
     static void deleteDirectories() {
         if (bigWalDir != null) {
-            DurableStoreFixture.deleteRecursively(bigWalDir);
+            StoreFixtures.deleteRecursively(bigWalDir);
         }
     }
 
@@ -62,7 +62,7 @@ class StrataBuilderProperties {
         try {
             roundTrip(Strata.builder().dataDir(dir).maxBatchBytes(8 << 20), 8 << 20);
         } finally {
-            DurableStoreFixture.deleteRecursively(dir);
+            StoreFixtures.deleteRecursively(dir);
         }
     }
 
@@ -87,7 +87,7 @@ class StrataBuilderProperties {
                         .hasMessageContaining("raise walCapacity or lower maxBatchBytes");
             }
         } finally {
-            DurableStoreFixture.deleteRecursively(dir);
+            StoreFixtures.deleteRecursively(dir);
         }
     }
 
@@ -101,7 +101,7 @@ class StrataBuilderProperties {
             build(Strata.builder().dataDir(dir.resolve("c")).walCapacity(64L << 20).logCacheBytes(1L << 20));
             build(Strata.builder().dataDir(dir.resolve("d")).walCapacity(64L << 20).uploadThresholdBytes(30L << 20));
         } finally {
-            DurableStoreFixture.deleteRecursively(dir);
+            StoreFixtures.deleteRecursively(dir);
         }
     }
 

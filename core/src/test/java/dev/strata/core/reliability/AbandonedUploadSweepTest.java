@@ -8,6 +8,7 @@ import dev.strata.api.Stream;
 import dev.strata.api.StreamFencedException;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
+import dev.strata.core.StoreFixtures;
 import dev.strata.core.Strata;
 import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.objectstore.ObjectStorage;
@@ -55,7 +56,7 @@ class AbandonedUploadSweepTest {
     private final ManualClock clock = new ManualClock(Instant.now());
 
     private Strata.Builder builder(Path dir) {
-        return Campaigns.smallBuilder(dir)
+        return StoreFixtures.campaign(dir)
                 .uploadInterval(Duration.ofHours(1))
                 .compactionInterval(Duration.ZERO)
                 .clock(clock)

@@ -15,6 +15,7 @@ import dev.strata.api.StreamFencedException;
 import dev.strata.api.StreamNotFoundException;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
+import dev.strata.core.StoreFixtures;
 import dev.strata.testkit.AckLedger;
 import dev.strata.testkit.Futures;
 import java.nio.ByteBuffer;
@@ -47,7 +48,7 @@ class ApiMisuseTest {
     @Test
     void offsetsOutOfRangeFailWithOffsetOutOfRangeAlsoFromObjects() {
         long id;
-        try (DurableStreamStore store = Campaigns.smallBuilder(dir).build()) {
+        try (DurableStreamStore store = StoreFixtures.campaign(dir).build()) {
             Stream s = await(store.createStream(StreamOptions.defaults()));
             id = s.id();
             for (long seed = 0; seed < 20; seed++) {
@@ -58,7 +59,7 @@ class ApiMisuseTest {
             checkRanges(s);
             await(store.flush());
         }
-        try (DurableStreamStore store = Campaigns.smallBuilder(dir).build()) {
+        try (DurableStreamStore store = StoreFixtures.campaign(dir).build()) {
             Stream s = await(store.openStream(id, 1)); // everything now comes from objects
             checkRanges(s);
         }
@@ -95,7 +96,7 @@ class ApiMisuseTest {
 
     @Test
     void hugeRecordsAreRefusedWithoutTakingAnOffset() {
-        try (DurableStreamStore store = Campaigns.smallBuilder(dir).build()) {
+        try (DurableStreamStore store = StoreFixtures.campaign(dir).build()) {
             Stream s = await(store.createStream(StreamOptions.defaults()));
             await(s.append(Campaigns.batch(1)));
             long next = s.nextOffset();
@@ -112,7 +113,7 @@ class ApiMisuseTest {
 
     @Test
     void closedHandlesClosedStoresDeletedAndFencedStreamsGiveTypedErrors() {
-        DurableStreamStore store = Campaigns.smallBuilder(dir).build();
+        DurableStreamStore store = StoreFixtures.campaign(dir).build();
         Stream s = await(store.createStream(StreamOptions.defaults()));
         await(s.append(Campaigns.batch(1)));
         assertThatThrownBy(() -> await(store.openStream(s.id(), 0))).as("same epoch while held")
@@ -158,7 +159,7 @@ class ApiMisuseTest {
                 AckLedger ledger = new AckLedger();
                 Map<Long, Long> unexpected = new ConcurrentHashMap<>();
                 List<Long> ids = new ArrayList<>();
-                DurableStreamStore store = Campaigns.smallBuilder(roundDir).build();
+                DurableStreamStore store = StoreFixtures.campaign(roundDir).build();
                 List<Stream> streams = new ArrayList<>();
                 for (int i = 0; i < 2; i++) {
                     Stream s = await(store.createStream(StreamOptions.defaults()));
@@ -221,7 +222,7 @@ class ApiMisuseTest {
                     }
                     store.close();
                 }
-                try (DurableStreamStore again = Campaigns.smallBuilder(roundDir).build()) {
+                try (DurableStreamStore again = StoreFixtures.campaign(roundDir).build()) {
                     for (long id : ids) {
                         verified += Campaigns.verifyAcknowledged(await(again.openStream(id, 1)), ledger,
                                 "seed " + seed + " after restart");

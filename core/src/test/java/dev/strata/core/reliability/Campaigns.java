@@ -10,8 +10,6 @@ import dev.strata.api.Stream;
 import dev.strata.core.Strata;
 import dev.strata.testkit.AckLedger;
 import java.nio.ByteBuffer;
-import java.nio.file.Path;
-import java.time.Duration;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.Map;
@@ -41,21 +39,6 @@ final class Campaigns {
 
     static int rounds(int ci, int longRun) {
         return LONG ? longRun : ci;
-    }
-
-    /** Settings small enough that uploads, evictions and WAL laps happen within a test. */
-    static Strata.Builder smallBuilder(Path dir) {
-        return Strata.builder()
-                .dataDir(dir)
-                .walCapacity(16L << 20)
-                .logCacheBytes(4L << 20)
-                .blockCacheBytes(2L << 20)
-                .maxInFlightReadBytes(1L << 20)
-                .uploadThresholdBytes(512L << 10)
-                .uploadInterval(Duration.ofMillis(200))
-                .uploadRetryBackoff(Duration.ofMillis(10))
-                .maxBatchBytes(64 * 1024)
-                .objectBlockBytes(8 * 1024);
     }
 
     /** How often {@link #openAfterDamage} found the open refused for lost WAL data (then opened it anyway). */

@@ -12,6 +12,7 @@ import dev.strata.api.StorageException;
 import dev.strata.api.Stream;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
+import dev.strata.core.StoreFixtures;
 import dev.strata.core.Strata;
 import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.objectstore.ObjectStorage;
@@ -55,7 +56,7 @@ class CloseAndOpenDuringOutageTest {
      * fail during an outage use {@link #builderDuringOutage}.
      */
     private Strata.Builder builder(ObjectStorage storage) {
-        return Campaigns.smallBuilder(dir).objectStorage(storage).compactionInterval(Duration.ZERO)
+        return StoreFixtures.campaign(dir).objectStorage(storage).compactionInterval(Duration.ZERO)
                 .closeUploadTimeout(Duration.ofMillis(200));
     }
 

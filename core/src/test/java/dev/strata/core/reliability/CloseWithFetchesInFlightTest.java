@@ -13,6 +13,7 @@ import dev.strata.api.Stream;
 import dev.strata.api.StreamClosedException;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
+import dev.strata.core.StoreFixtures;
 import dev.strata.core.Strata;
 import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.objectstore.testing.S3ProxyServer;
@@ -66,7 +67,7 @@ class CloseWithFetchesInFlightTest {
 
     private static Strata.Builder builder(Path dir) {
         // A block cache smaller than the data: reads keep loading blocks from objects
-        return Campaigns.smallBuilder(dir).blockCacheBytes(1L << 20).uploadInterval(Duration.ofSeconds(30))
+        return StoreFixtures.campaign(dir).blockCacheBytes(1L << 20).uploadInterval(Duration.ofSeconds(30))
                 .compactionInterval(Duration.ZERO);
     }
 

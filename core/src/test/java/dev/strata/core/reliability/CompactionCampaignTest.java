@@ -11,6 +11,7 @@ import dev.strata.api.StreamOptions;
 import dev.strata.core.CompactionReport;
 import dev.strata.core.DurableStreamStore;
 import dev.strata.core.StorageSummary;
+import dev.strata.core.StoreFixtures;
 import dev.strata.core.Strata;
 import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.objectstore.ObjectInfo;
@@ -73,7 +74,7 @@ class CompactionCampaignTest {
     }
 
     private Strata.Builder builder(Path dir) {
-        return Campaigns.smallBuilder(dir)
+        return StoreFixtures.campaign(dir)
                 .uploadInterval(Duration.ofHours(1)) // uploads happen at flush() (or the size threshold)
                 .compactionInterval(Duration.ZERO) // cycles run at compact()
                 .clock(clock)

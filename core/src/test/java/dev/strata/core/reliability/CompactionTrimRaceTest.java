@@ -7,6 +7,7 @@ import dev.strata.api.Stream;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.CompactionReport;
 import dev.strata.core.DurableStreamStore;
+import dev.strata.core.StoreFixtures;
 import dev.strata.core.Strata;
 import dev.strata.objectstore.ByteRange;
 import dev.strata.objectstore.ForwardingObjectStorage;
@@ -41,7 +42,7 @@ class CompactionTrimRaceTest {
     private final ManualClock clock = new ManualClock(Instant.parse("2026-01-01T00:00:00Z"));
 
     private Strata.Builder builder(Path dir, ObjectStorage bucket) {
-        return Campaigns.smallBuilder(dir)
+        return StoreFixtures.campaign(dir)
                 .objectStorage(bucket)
                 .uploadInterval(Duration.ofHours(1))
                 .compactionInterval(Duration.ZERO)

@@ -10,6 +10,7 @@ import dev.strata.api.FetchedBatch;
 import dev.strata.api.Stream;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
+import dev.strata.core.StoreFixtures;
 import dev.strata.testkit.AckLedger;
 import java.io.IOException;
 import java.io.RandomAccessFile;
@@ -73,7 +74,7 @@ class CorruptObjectCampaignTest {
             Path dir = tmp.resolve("round-" + round);
             AckLedger ledger = new AckLedger();
             List<Long> ids = new ArrayList<>();
-            try (DurableStreamStore store = Campaigns.smallBuilder(dir).build()) {
+            try (DurableStreamStore store = StoreFixtures.campaign(dir).build()) {
                 List<Stream> streams = new ArrayList<>();
                 for (int i = 0; i < STREAMS; i++) {
                     Stream s = await(store.createStream(StreamOptions.defaults()));
@@ -97,7 +98,7 @@ class CorruptObjectCampaignTest {
             String where = context + " flipped " + dir.relativize(object) + " at " + position + " of " + size;
 
             int roundDetections = 0;
-            try (DurableStreamStore store = Campaigns.smallBuilder(dir).build()) {
+            try (DurableStreamStore store = StoreFixtures.campaign(dir).build()) {
                 for (long id : ids) {
                     Stream s = await(store.openStream(id, 1));
                     long offset = s.startOffset();
@@ -182,7 +183,7 @@ class CorruptObjectCampaignTest {
 
     private int flipEveryManifestByte(java.util.function.Consumer<Throwable> check) throws IOException {
         Path dir = tmp.resolve("manifest");
-        try (DurableStreamStore store = Campaigns.smallBuilder(dir).build()) {
+        try (DurableStreamStore store = StoreFixtures.campaign(dir).build()) {
             Stream s = await(store.createStream(StreamOptions.defaults()));
             await(s.append(Campaigns.batch(7)));
             await(store.flush());
@@ -202,7 +203,7 @@ class CorruptObjectCampaignTest {
             Files.write(newest, damaged);
             Throwable thrown = null;
             try {
-                Campaigns.smallBuilder(dir).build().close();
+                StoreFixtures.campaign(dir).build().close();
             } catch (RuntimeException e) {
                 thrown = e;
             }
@@ -212,7 +213,7 @@ class CorruptObjectCampaignTest {
             cases++;
         }
         Files.write(newest, pristine);
-        try (DurableStreamStore store = Campaigns.smallBuilder(dir).build()) {
+        try (DurableStreamStore store = StoreFixtures.campaign(dir).build()) {
             assertThat(await(store.openStream(1, 1)).nextOffset()).isEqualTo(Campaigns.count(7));
         }
         return cases;

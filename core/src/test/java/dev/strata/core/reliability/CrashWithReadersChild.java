@@ -6,9 +6,8 @@ import dev.strata.api.FetchedBatch;
 import dev.strata.api.Stream;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
-import dev.strata.core.Strata;
+import dev.strata.core.StoreFixtures;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.SplittableRandom;
@@ -32,27 +31,10 @@ public final class CrashWithReadersChild {
     private CrashWithReadersChild() {
     }
 
-    /**
-     * The child's settings: frequent uploads, and compaction that runs every 100 ms with small
-     * targets and no split age, throttled to 2 MiB/s so that each task takes a while: a kill usually
-     * lands inside a compaction (reading inputs, writing outputs, committing, deleting garbage).
-     */
-    static Strata.Builder builder(Path dir) {
-        return Campaigns.smallBuilder(dir).walCapacity(32L << 20).logCacheBytes(8L << 20).uploadThresholdBytes(1L << 20)
-                .uploadInterval(Duration.ofMillis(100))
-                .compactionInterval(Duration.ofMillis(100))
-                .compactionTargetObjectBytes(256L << 10)
-                .streamObjectThresholdBytes(64L << 10)
-                .streamSetSplitAge(Duration.ZERO)
-                .garbageGracePeriod(Duration.ofSeconds(5))
-                .orphanTtl(Duration.ofSeconds(1))
-                .compactionBytesPerSecond(2L << 20);
-    }
-
     public static void main(String[] args) throws Exception {
         Path dir = Path.of(args[0]);
         int round = Integer.parseInt(args[1]);
-        DurableStreamStore store = builder(dir).build(); // never closed: the test kills this process
+        DurableStreamStore store = StoreFixtures.crashWithReaders(dir).build(); // never closed: the test kills this process
         List<Stream> streams = new ArrayList<>();
         if (args[2].startsWith("new:")) {
             for (int i = 0; i < Integer.parseInt(args[2].substring(4)); i++) {

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import dev.strata.api.Stream;
 import dev.strata.core.CompactionReport;
 import dev.strata.core.DurableStreamStore;
+import dev.strata.core.StoreFixtures;
 import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.objectstore.ObjectKeys;
 import dev.strata.testkit.AckLedger;
@@ -69,7 +70,7 @@ class CrashWithReadersTest {
             String context = "round " + round + " seed " + Campaigns.BASE_SEED;
             List<Path> leftByKill = temporaryFiles(dir.resolve("objects")); // uploads the kill cut off
             temporaryFilesLeftByKills += leftByKill.size();
-            try (DurableStreamStore store = CrashWithReadersChild.builder(dir).compactionInterval(Duration.ZERO)
+            try (DurableStreamStore store = StoreFixtures.crashWithReaders(dir).compactionInterval(Duration.ZERO)
                     .orphanTtl(Duration.ZERO).garbageGracePeriod(Duration.ZERO).compactionBytesPerSecond(0).build()) {
                 List<Stream> opened = new ArrayList<>();
                 for (long id : ids) {

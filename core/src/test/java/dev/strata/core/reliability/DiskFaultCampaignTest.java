@@ -9,6 +9,7 @@ import dev.strata.api.Stream;
 import dev.strata.api.StreamClosedException;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
+import dev.strata.core.StoreFixtures;
 import dev.strata.testkit.AckLedger;
 import dev.strata.wal.FaultInjectingWal;
 import java.nio.file.Path;
@@ -66,7 +67,7 @@ class DiskFaultCampaignTest {
             AckLedger ledger = new AckLedger();
             Set<Long> failedSeeds = new HashSet<>();
             List<Long> ids = new ArrayList<>();
-            try (DurableStreamStore store = Campaigns.smallBuilder(dir)
+            try (DurableStreamStore store = StoreFixtures.campaign(dir)
                     .walOpener(options -> FaultInjectingWal.open(options, plan)).build()) {
                 List<Stream> streams = new ArrayList<>();
                 for (int i = 0; i < STREAMS; i++) {
@@ -113,7 +114,7 @@ class DiskFaultCampaignTest {
                 injected += plan.injected();
             }
             // A replacement process on a healthy device recovers every acknowledged batch.
-            try (DurableStreamStore store = Campaigns.smallBuilder(dir).build()) {
+            try (DurableStreamStore store = StoreFixtures.campaign(dir).build()) {
                 for (long id : ids) {
                     Stream s = await(store.openStream(id, 1));
                     verified += Campaigns.verifyAcknowledged(s, ledger, context);

@@ -9,6 +9,7 @@ import dev.strata.api.Stream;
 import dev.strata.api.StreamFencedException;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
+import dev.strata.core.StoreFixtures;
 import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.testkit.AckLedger;
 import java.nio.file.Path;
@@ -59,7 +60,7 @@ class FencingCampaignTest {
             try (LocalObjectStorage localA = LocalObjectStorage.open(objects);
                  LocalObjectStorage localB = LocalObjectStorage.open(objects)) {
                 PausableObjectStorage storageA = new PausableObjectStorage(localA);
-                DurableStreamStore a = Campaigns.smallBuilder(dirA).objectStorage(storageA).build();
+                DurableStreamStore a = StoreFixtures.campaign(dirA).objectStorage(storageA).build();
                 DurableStreamStore b = null;
                 try {
                     List<Stream> streamsA = new ArrayList<>();
@@ -92,7 +93,7 @@ class FencingCampaignTest {
                     }
                     CompletableFuture<Void> zombieFlush = a.flush();
 
-                    b = Campaigns.smallBuilder(dirB).objectStorage(localB).build(); // fences A
+                    b = StoreFixtures.campaign(dirB).objectStorage(localB).build(); // fences A
                     List<Stream> streamsB = new ArrayList<>();
                     for (long id : ids) {
                         Stream s = await(b.openStream(id, 1));
@@ -136,7 +137,7 @@ class FencingCampaignTest {
                 zombieAppends += zombies.size();
 
                 // A's process restarts on its old WAL, which still holds the paused-time records.
-                try (DurableStreamStore again = Campaigns.smallBuilder(dirA).objectStorage(localA).build()) {
+                try (DurableStreamStore again = StoreFixtures.campaign(dirA).objectStorage(localA).build()) {
                     for (long id : ids) {
                         Stream s = await(again.openStream(id, 2));
                         verified += Campaigns.verifyAcknowledged(s, ledger, context + " old WAL replayed");
@@ -168,7 +169,7 @@ class FencingCampaignTest {
         long id;
         try (LocalObjectStorage local = LocalObjectStorage.open(objects)) {
             PausableObjectStorage storageA = new PausableObjectStorage(local);
-            try (DurableStreamStore a = Campaigns.smallBuilder(tmp.resolve("a")).objectStorage(storageA).build()) {
+            try (DurableStreamStore a = StoreFixtures.campaign(tmp.resolve("a")).objectStorage(storageA).build()) {
                 Stream s = await(a.createStream(StreamOptions.defaults()));
                 id = s.id();
                 for (long seed = 1; seed <= 10; seed++) {
@@ -180,14 +181,14 @@ class FencingCampaignTest {
                     await(s.append(Campaigns.batch(seed))); // acknowledged by A's WAL while A is paused
                     zombies.add(seed);
                 }
-                try (DurableStreamStore b = Campaigns.smallBuilder(tmp.resolve("b")).objectStorage(local).build()) {
+                try (DurableStreamStore b = StoreFixtures.campaign(tmp.resolve("b")).objectStorage(local).build()) {
                     Stream taken = await(b.openStream(id, 1));
                     Campaigns.verifyAcknowledged(taken, ledger, "takeover");
                     await(b.flush());
                 }
                 storageA.resume();
             }
-            try (DurableStreamStore again = Campaigns.smallBuilder(tmp.resolve("a")).objectStorage(local).build()) {
+            try (DurableStreamStore again = StoreFixtures.campaign(tmp.resolve("a")).objectStorage(local).build()) {
                 Stream s = await(again.openStream(id, 2));
                 assertThat(Campaigns.readAll(s, ledger, "old WAL replayed").batches.values())
                         .as("a fenced writer's batches resurrected; %s", again.recoveryReport().summary())
@@ -211,7 +212,7 @@ class FencingCampaignTest {
         try (LocalObjectStorage localA = LocalObjectStorage.open(objects);
              LocalObjectStorage localB = LocalObjectStorage.open(objects)) {
             java.time.Duration zero = java.time.Duration.ZERO;
-            try (DurableStreamStore a = Campaigns.smallBuilder(tmp.resolve("gc-a")).objectStorage(localA).uploadInterval(java.time.Duration.ofHours(1))
+            try (DurableStreamStore a = StoreFixtures.campaign(tmp.resolve("gc-a")).objectStorage(localA).uploadInterval(java.time.Duration.ofHours(1))
                     .compactionInterval(zero).orphanTtl(zero).garbageGracePeriod(zero).build()) {
                 for (int i = 0; i < STREAMS; i++) {
                     Stream s = await(a.createStream(StreamOptions.defaults()));
@@ -224,7 +225,7 @@ class FencingCampaignTest {
                 await(a.flush()); // one small, young stream-set object: nothing to compact, so the cycle goes to the sweep
                 assertThat(a.storageSummary().compactionBacklogObjects()).isZero();
                 List<String> newOwners;
-                try (DurableStreamStore b = Campaigns.smallBuilder(tmp.resolve("gc-b")).objectStorage(localB)
+                try (DurableStreamStore b = StoreFixtures.campaign(tmp.resolve("gc-b")).objectStorage(localB)
                         .compactionInterval(zero).build()) {
                     List<Stream> streamsB = new ArrayList<>();
                     for (long id : ids) {
@@ -247,7 +248,7 @@ class FencingCampaignTest {
                     }
                 }
             }
-            try (DurableStreamStore c = Campaigns.smallBuilder(tmp.resolve("gc-c")).objectStorage(localB).build()) {
+            try (DurableStreamStore c = StoreFixtures.campaign(tmp.resolve("gc-c")).objectStorage(localB).build()) {
                 for (long id : ids) {
                     Campaigns.verifyAcknowledged(await(c.openStream(id, 2)), ledger, "next owner");
                 }

@@ -7,6 +7,7 @@ import dev.strata.api.Stream;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
 import dev.strata.core.MemoryLimits;
+import dev.strata.core.StoreFixtures;
 import dev.strata.testkit.AckLedger;
 import java.lang.management.BufferPoolMXBean;
 import java.lang.management.ManagementFactory;
@@ -53,7 +54,7 @@ public final class MemoryUnderLoadChild {
 
     /** The store of the test (also used by the parent to learn the limits before it starts a child). */
     static DurableStreamStore open(Path dir) {
-        return Campaigns.smallBuilder(dir).walCapacity(32L << 20).logCacheBytes(LOG_CACHE)
+        return StoreFixtures.campaign(dir).walCapacity(32L << 20).logCacheBytes(LOG_CACHE)
                 .blockCacheBytes(BLOCK_CACHE).maxInFlightReadBytes(IN_FLIGHT_READS).uploadThresholdBytes(1L << 20)
                 .appendBackpressureWait(Duration.ofMillis(200)).build();
     }

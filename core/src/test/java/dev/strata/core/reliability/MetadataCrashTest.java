@@ -10,6 +10,7 @@ import dev.strata.api.StreamFencedException;
 import dev.strata.api.StreamNotFoundException;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
+import dev.strata.core.StoreFixtures;
 import dev.strata.testkit.ChildJvm;
 import dev.strata.testkit.Futures;
 import java.io.IOException;
@@ -195,7 +196,7 @@ class MetadataCrashTest {
 
     /** Checks the reopened store against the ledger; returns how many streams were checked. */
     private long verify(Path storeDir, Ledger ledger, String context) {
-        try (DurableStreamStore store = MetadataStormChild.builder(storeDir).build()) {
+        try (DurableStreamStore store = StoreFixtures.campaign(storeDir).build()) {
             long created = await(store.createStream(StreamOptions.defaults())).id() - 1;
             String ctx = context + " (ids 1.." + created + " exist; " + ledger.createsAsked + " creates asked, highest id "
                     + "acknowledged " + ledger.highestAckedId + ")";

@@ -3,7 +3,7 @@ package dev.strata.core.reliability;
 import dev.strata.api.Stream;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
-import dev.strata.core.Strata;
+import dev.strata.core.StoreFixtures;
 import java.io.FileOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -46,18 +46,13 @@ public final class MetadataStormChild {
         this.seed = seed;
     }
 
-    /** The settings of the child and of the parent that reopens its store. */
-    static Strata.Builder builder(Path dir) {
-        return Campaigns.smallBuilder(dir);
-    }
-
     /** The seed of batch {@code i} of stream {@code id}. */
     static long seed(long id, long i) {
         return (id << 20) | i;
     }
 
     public static void main(String[] args) throws Exception {
-        DurableStreamStore store = builder(Path.of(args[0])).build(); // never closed: the test kills this process
+        DurableStreamStore store = StoreFixtures.campaign(Path.of(args[0])).build(); // the parent reopens with the same preset // never closed: the test kills this process
         MetadataStormChild child = new MetadataStormChild(store, new FileOutputStream(args[1], true), Long.parseLong(args[2]));
         System.out.println("READY");
         System.out.flush();

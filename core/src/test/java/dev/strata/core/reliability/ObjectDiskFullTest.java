@@ -7,6 +7,7 @@ import dev.strata.api.StorageException;
 import dev.strata.api.Stream;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
+import dev.strata.core.StoreFixtures;
 import dev.strata.objectstore.testing.TinyTmpfs;
 import dev.strata.testkit.AckLedger;
 import java.nio.file.Path;
@@ -28,7 +29,7 @@ class ObjectDiskFullTest {
     void flushOnAFullDiskFailsRetriableAndSucceedsOnceSpaceIsFreed() throws Exception {
         AckLedger ledger = new AckLedger();
         try (TinyTmpfs fs = TinyTmpfs.mount(tmp.resolve("objects"), 1 << 20);
-                DurableStreamStore store = Campaigns.smallBuilder(tmp.resolve("store"))
+                DurableStreamStore store = StoreFixtures.campaign(tmp.resolve("store"))
                         .objectStore(fs.dir().toUri())
                         .uploadInterval(Duration.ofHours(1)) // uploads only at flush()
                         .uploadThresholdBytes(2L << 20)

@@ -11,6 +11,7 @@ import dev.strata.api.StrataException;
 import dev.strata.api.Stream;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
+import dev.strata.core.StoreFixtures;
 import dev.strata.core.Strata;
 import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.objectstore.ObjectStorageException.Kind;
@@ -74,7 +75,7 @@ class ObjectStoreFaultCampaignTest {
      */
     private static Strata.Builder builder(Path dir) {
         boolean walBound = dir.getFileName().toString().endsWith("-wal-bound");
-        Strata.Builder b = Campaigns.smallBuilder(dir).uploadThresholdBytes(256L << 10)
+        Strata.Builder b = StoreFixtures.campaign(dir).uploadThresholdBytes(256L << 10)
                 .appendBackpressureWait(Duration.ofMillis(20)).uploadRetryBackoff(Duration.ofMillis(5));
         return walBound ? b.walCapacity(4L << 20).logCacheBytes(8L << 20) : b.logCacheBytes(2L << 20);
     }

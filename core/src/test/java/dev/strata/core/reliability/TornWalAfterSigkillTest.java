@@ -8,6 +8,7 @@ import dev.strata.api.FetchedBatch;
 import dev.strata.api.Stream;
 import dev.strata.core.CrashChild;
 import dev.strata.core.DurableStreamStore;
+import dev.strata.core.StoreFixtures;
 import dev.strata.testkit.AckLedger;
 import dev.strata.testkit.ChildJvm;
 import java.io.IOException;
@@ -69,7 +70,7 @@ class TornWalAfterSigkillTest {
             String what = damage(dir.resolve("wal").resolve("strata.wal"), damage, random);
             String context = "round " + round + " seed " + Campaigns.BASE_SEED + " " + what;
             String opening = context;
-            try (DurableStreamStore store = Campaigns.openAfterDamage(() -> CrashChild.builder(dir), opening)) {
+            try (DurableStreamStore store = Campaigns.openAfterDamage(() -> StoreFixtures.crash(dir), opening)) {
                 context += "; " + store.recoveryReport().summary();
                 for (long id : ids) {
                     Stream s = await(store.openStream(id, 2L * round + 1)); // the child of round r opens at 2r

@@ -7,6 +7,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.strata.api.Stream;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
+import dev.strata.core.StoreFixtures;
 import dev.strata.core.StoreRecoveryReport;
 import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.objectstore.ObjectStorageException.Kind;
@@ -74,7 +75,7 @@ class TornWalCampaignTest {
             List<Long> ids = new ArrayList<>();
             try (LocalObjectStorage local = LocalObjectStorage.open(dir.resolve("objects"))) {
                 FaultInjectingObjectStorage faulty = new FaultInjectingObjectStorage(local, seed);
-                try (DurableStreamStore store = Campaigns.smallBuilder(dir).objectStorage(faulty)
+                try (DurableStreamStore store = StoreFixtures.campaign(dir).objectStorage(faulty)
                         .uploadInterval(java.time.Duration.ofHours(1)).build()) {
                     List<Stream> streams = new ArrayList<>();
                     for (int i = 0; i < STREAMS; i++) {
@@ -98,7 +99,7 @@ class TornWalCampaignTest {
             String what = damage(wal, damage, random);
             String context = "round " + round + " seed " + seed + " " + what;
 
-            try (DurableStreamStore store = Campaigns.openAfterDamage(() -> Campaigns.smallBuilder(dir), context)) {
+            try (DurableStreamStore store = Campaigns.openAfterDamage(() -> StoreFixtures.campaign(dir), context)) {
                 StoreRecoveryReport report = store.recoveryReport();
                 context += "; " + report.summary();
                 long lostThisRound = 0;
@@ -162,7 +163,7 @@ class TornWalCampaignTest {
         long id;
         try (LocalObjectStorage local = LocalObjectStorage.open(dir.resolve("objects"))) {
             FaultInjectingObjectStorage faulty = new FaultInjectingObjectStorage(local, 1);
-            try (DurableStreamStore store = Campaigns.smallBuilder(dir).objectStorage(faulty)
+            try (DurableStreamStore store = StoreFixtures.campaign(dir).objectStorage(faulty)
                     .uploadInterval(java.time.Duration.ofHours(1)).build()) {
                 Stream s = await(store.createStream(StreamOptions.defaults()));
                 id = s.id();
@@ -219,9 +220,9 @@ class TornWalCampaignTest {
                 .as("acknowledged batches after the zeroed block, returned by the WAL")
                 .isNotEmpty().containsExactlyElementsOf(acked.tailMap(missing.get(missing.size() - 1), false).keySet());
 
-        assertThatThrownBy(() -> Campaigns.smallBuilder(dir).build()).as("the default open refuses lost WAL data")
+        assertThatThrownBy(() -> StoreFixtures.campaign(dir).build()).as("the default open refuses lost WAL data")
                 .isInstanceOf(dev.strata.api.CorruptDataException.class).hasMessageContaining("lost acknowledged data");
-        try (DurableStreamStore store = Campaigns.openAfterDamage(() -> Campaigns.smallBuilder(dir), "zeroed")) {
+        try (DurableStreamStore store = Campaigns.openAfterDamage(() -> StoreFixtures.campaign(dir), "zeroed")) {
             Stream s = await(store.openStream(id, 1));
             assertThat(store.recoveryReport().lostOffsets()).as("the stream's lost offsets: the batches of the zeroed block")
                     .singleElement().satisfies(l -> {

@@ -13,16 +13,20 @@ import java.util.concurrent.CompletableFuture;
 import java.util.function.UnaryOperator;
 
 /**
- * Opens durable stores on their own temporary directory for tests, with small limits, and deletes
- * the directory when the store is closed (unless it is being restarted).
+ * The store fixtures of core's tests: named presets of small settings (each a {@link Strata.Builder}
+ * that callers may adjust further), and stores that own a temporary directory. A crash child and the
+ * test that verifies its directory must use the same preset, so that they agree on the WAL capacity and
+ * the other settings. Thread-safe: every method returns a new builder or store.
  */
-final class DurableStoreFixture {
+public final class StoreFixtures {
+    /** The largest batch of the {@link #small} preset. */
     static final int MAX_BATCH_BYTES = 64 * 1024;
 
-    private DurableStoreFixture() {
+    private StoreFixtures() {
     }
 
-    static Strata.Builder smallBuilder(Path dir) {
+    /** Unit and contract tests: small limits, so that uploads and WAL laps happen within a test. */
+    public static Strata.Builder small(Path dir) {
         return Strata.builder()
                 .dataDir(dir)
                 .walCapacity(16L << 20)
@@ -36,11 +40,51 @@ final class DurableStoreFixture {
                 .objectBlockBytes(16 * 1024);
     }
 
+    /** Reliability campaigns: smaller caches than {@link #small}, so that evictions happen too. */
+    public static Strata.Builder campaign(Path dir) {
+        return Strata.builder()
+                .dataDir(dir)
+                .walCapacity(16L << 20)
+                .logCacheBytes(4L << 20)
+                .blockCacheBytes(2L << 20)
+                .maxInFlightReadBytes(1L << 20)
+                .uploadThresholdBytes(512L << 10)
+                .uploadInterval(Duration.ofMillis(200))
+                .uploadRetryBackoff(Duration.ofMillis(10))
+                .maxBatchBytes(64 * 1024)
+                .objectBlockBytes(8 * 1024);
+    }
+
+    /** {@link CrashChild} and its verifiers: uploads and WAL laps happen within a crash round. */
+    public static Strata.Builder crash(Path dir) {
+        return Strata.builder()
+                .dataDir(dir)
+                .walCapacity(32L << 20)
+                .logCacheBytes(16L << 20)
+                .uploadThresholdBytes(1L << 20)
+                .uploadInterval(Duration.ofMillis(100))
+                .maxBatchBytes(64 * 1024)
+                .objectBlockBytes(32 * 1024);
+    }
+
+    /** {@code CrashWithReadersChild} and its verifier: compaction every 100 ms, throttled so a kill lands inside it. */
+    public static Strata.Builder crashWithReaders(Path dir) {
+        return campaign(dir).walCapacity(32L << 20).logCacheBytes(8L << 20).uploadThresholdBytes(1L << 20)
+                .uploadInterval(Duration.ofMillis(100))
+                .compactionInterval(Duration.ofMillis(100))
+                .compactionTargetObjectBytes(256L << 10)
+                .streamObjectThresholdBytes(64L << 10)
+                .streamSetSplitAge(Duration.ZERO)
+                .garbageGracePeriod(Duration.ofSeconds(5))
+                .orphanTtl(Duration.ofSeconds(1))
+                .compactionBytesPerSecond(2L << 20);
+    }
+
     /** A store on a new temporary directory, deleted at close. */
     static OwningStore open(UnaryOperator<Strata.Builder> customize) {
         try {
             Path dir = Files.createTempDirectory("strata-test");
-            return new OwningStore(dir, customize, customize.apply(smallBuilder(dir)).build());
+            return new OwningStore(dir, customize, customize.apply(small(dir)).build());
         } catch (IOException e) {
             throw new UncheckedIOException(e);
         }
@@ -71,7 +115,7 @@ final class DurableStoreFixture {
         OwningStore restart() {
             keepDirectory = true;
             close();
-            return new OwningStore(dir, customize, customize.apply(smallBuilder(dir)).build());
+            return new OwningStore(dir, customize, customize.apply(small(dir)).build());
         }
 
         @Override
