@@ -25,6 +25,7 @@ import java.nio.file.FileAlreadyExistsException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Clock;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionException;
@@ -188,8 +189,8 @@ final class StoreOpener {
         if (given.metadataStore() != null) {
             return given.metadataStore();
         }
-        ManifestMetadataStore manifest = openManifest(storage);
-        manifest.closeTimeout(settings.upload().closeTimeout()); // close() stays bounded during an outage
+        // close() stays bounded during an outage
+        ManifestMetadataStore manifest = openManifest(storage, settings.upload().closeTimeout());
         owned.add(manifest);
         return manifest;
     }
@@ -288,9 +289,9 @@ final class StoreOpener {
         }
     }
 
-    private static ManifestMetadataStore openManifest(ObjectStorage storage) {
+    private static ManifestMetadataStore openManifest(ObjectStorage storage, Duration closeTimeout) {
         try {
-            return ManifestMetadataStore.open(storage, "");
+            return ManifestMetadataStore.open(storage, "", ManifestMetadataStore.DEFAULT_SNAPSHOT_INTERVAL, closeTimeout);
         } catch (CorruptDataException e) {
             throw e; // a damaged manifest is reported as such (build() documents it), never as "bucket missing"
         } catch (StrataException e) {

@@ -11,6 +11,7 @@ import dev.strata.objectstore.PutCondition;
 import io.netty.buffer.Unpooled;
 import java.nio.ByteBuffer;
 import java.security.SecureRandom;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Optional;
@@ -81,6 +82,9 @@ public final class ManifestMetadataStore extends AbstractMetadataStore {
     /** Bound on waiting for one storage call; the storage retries inside it. */
     private static final long STORAGE_TIMEOUT_SECONDS = 120;
 
+    /** Default bound on {@link #close()}: as long as one storage call may take. */
+    public static final Duration DEFAULT_CLOSE_TIMEOUT = Duration.ofSeconds(STORAGE_TIMEOUT_SECONDS);
+
     private final ObjectStorage storage;
     private final String root;
     private final int snapshotInterval;
@@ -95,13 +99,15 @@ public final class ManifestMetadataStore extends AbstractMetadataStore {
     private long lastSnapshotBytes;
     /** Writer only: bytes of the log entries after that snapshot that this store wrote or read. */
     private long logBytesSinceSnapshot;
-    private volatile long closeTimeoutNanos = TimeUnit.SECONDS.toNanos(STORAGE_TIMEOUT_SECONDS);
+    /** Bounds {@link #close()}: how long it waits for a change in progress and for background work. */
+    private final long closeTimeoutNanos;
     /** Snapshot writes and cleanups in flight; close() waits for them. */
     private final Set<CompletableFuture<Void>> background = ConcurrentHashMap.newKeySet();
 
     private ManifestMetadataStore(ObjectStorage storage, String root, int snapshotInterval, MetadataState state,
-            ExecutorService writer) {
+            ExecutorService writer, Duration closeTimeout) {
         super(state, writer);
+        this.closeTimeoutNanos = closeTimeout.toNanos();
         this.storage = storage;
         this.root = root;
         this.snapshotInterval = snapshotInterval;
@@ -115,22 +121,29 @@ public final class ManifestMetadataStore extends AbstractMetadataStore {
      * @param storage the object store holding the manifest; not closed by this store
      * @param root key prefix ("" or ending with '/') under which {@code manifest/} lives
      * @param snapshotInterval versions between snapshots, at least 2
+     * @param closeTimeout bounds {@link #close()}: how long it waits for a change in progress and for
+     *     background work (snapshots, clean-up) before it gives up on them; zero or more
      * @throws StorageException if the storage fails
      * @throws CorruptDataException if a manifest file is damaged
      */
-    public static ManifestMetadataStore open(ObjectStorage storage, String root, int snapshotInterval) {
+    public static ManifestMetadataStore open(ObjectStorage storage, String root, int snapshotInterval,
+            Duration closeTimeout) {
         if (root == null || (!root.isEmpty() && !root.endsWith("/"))) {
             throw new IllegalArgumentException("root must be empty or end with '/', got " + root);
         }
         if (snapshotInterval < 2) {
             throw new IllegalArgumentException("snapshotInterval must be >= 2, got " + snapshotInterval);
         }
+        if (closeTimeout == null || closeTimeout.isNegative()) {
+            throw new IllegalArgumentException("closeTimeout must be >= 0, got " + closeTimeout);
+        }
         ExecutorService writer = Executors.newSingleThreadExecutor(r -> {
             Thread t = new Thread(r, "strata-metadata");
             t.setDaemon(true);
             return t;
         });
-        ManifestMetadataStore store = new ManifestMetadataStore(storage, root, snapshotInterval, new MetadataState(), writer);
+        ManifestMetadataStore store = new ManifestMetadataStore(storage, root, snapshotInterval, new MetadataState(), writer,
+                closeTimeout);
         try {
             await(CompletableFuture.runAsync(() -> store.catchUp(true), writer));
         } catch (RuntimeException e) {
@@ -142,9 +155,14 @@ public final class ManifestMetadataStore extends AbstractMetadataStore {
         return store;
     }
 
-    /** {@link #open(ObjectStorage, String, int)} with {@link #DEFAULT_SNAPSHOT_INTERVAL}. */
+    /** {@link #open(ObjectStorage, String, int, Duration)} with {@link #DEFAULT_CLOSE_TIMEOUT}. */
+    public static ManifestMetadataStore open(ObjectStorage storage, String root, int snapshotInterval) {
+        return open(storage, root, snapshotInterval, DEFAULT_CLOSE_TIMEOUT);
+    }
+
+    /** {@link #open(ObjectStorage, String, int, Duration)} with {@link #DEFAULT_SNAPSHOT_INTERVAL} and {@link #DEFAULT_CLOSE_TIMEOUT}. */
     public static ManifestMetadataStore open(ObjectStorage storage, String root) {
-        return open(storage, root, DEFAULT_SNAPSHOT_INTERVAL);
+        return open(storage, root, DEFAULT_SNAPSHOT_INTERVAL, DEFAULT_CLOSE_TIMEOUT);
     }
 
     @Override
@@ -365,18 +383,7 @@ public final class ManifestMetadataStore extends AbstractMetadataStore {
     }
 
     /**
-     * Bounds {@link #close()}: how long it waits for a change in progress and for background work
-     * (snapshots, clean-up) before it gives up on them. Default 120 s.
-     */
-    public void closeTimeout(java.time.Duration timeout) {
-        if (timeout == null || timeout.isNegative()) {
-            throw new IllegalArgumentException("closeTimeout must be >= 0, got " + timeout);
-        }
-        this.closeTimeoutNanos = timeout.toNanos();
-    }
-
-    /**
-     * Refuses new changes and waits, at most {@link #closeTimeout} each, for the change in progress
+     * Refuses new changes and waits, at most its close timeout each, for the change in progress
      * and for background work. A change still waiting for the object store then (an outage) is
      * interrupted and fails with {@link StorageException}: its entry may still land, and is then
      * found by the next process that opens the manifest, like any write with an unknown outcome.

@@ -207,8 +207,10 @@ class GroupCommitTest {
 
     @Test
     void closeDuringAnOutageCompletesEveryWaitingChange() {
+        store.close(); // reopened with a short close bound
+        store = ManifestMetadataStore.open(storage, "", 64, java.time.Duration.ofMillis(200));
+        await(store.registerNode());
         long a = await(store.createStream(0)).streamId();
-        store.closeTimeout(java.time.Duration.ofMillis(200));
         storage.hold(); // never released before close: the object store does not answer
         CompletableFuture<StreamMetadata> inFlight = store.trimStream(a, 0, 1);
         await(storage.firstHeld);
