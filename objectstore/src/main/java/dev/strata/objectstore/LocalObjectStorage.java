@@ -58,8 +58,9 @@ import org.slf4j.LoggerFactory;
  *   While a large object is written, every {@link #WRITEBACK_BYTES} written are flushed (fdatasync of
  *   the file so far, as RocksDB's bytes_per_sync), so the final fsync is small: one sync of a whole
  *   multi-MiB object floods the disk queue and stalls other writers of the same disk, such as the
- *   WAL of the embedded default (measured with the engine benchmark at 64 KiB, WAL and objects on
- *   one disk: p99 append latency 14-18 ms without, 2.8-3.6 ms with, same throughput).
+ *   WAL of the embedded default (the engine benchmark at 64 KiB with WAL and objects on one disk
+ *   measured a much lower p99 append latency with it, at the same throughput: the 2026-12-06
+ *   engine-and-WAL record under docs/measurements/).
  *
  * Direct uploads:
  *   Where the file system takes O_DIRECT (probed once at open: ext4, xfs; not where it refuses it),
