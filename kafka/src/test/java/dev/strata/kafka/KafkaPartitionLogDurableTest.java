@@ -26,6 +26,11 @@ class KafkaPartitionLogDurableTest {
     private final ManualClock clock = new ManualClock(NOW);
 
     private DurableStreamStore openStore() {
+        return openStore(dir);
+    }
+
+    /** A small durable store under {@code dir}: uploads and WAL laps happen within a test. */
+    static DurableStreamStore openStore(Path dir) {
         return Strata.builder()
                 .dataDir(dir)
                 .walCapacity(16L << 20)

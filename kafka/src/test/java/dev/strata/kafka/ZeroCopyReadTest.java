@@ -5,10 +5,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.strata.core.DurableStreamStore;
 import dev.strata.core.MemoryStreamStore;
-import dev.strata.core.Strata;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletionException;
@@ -205,16 +203,6 @@ class ZeroCopyReadTest {
     }
 
     private DurableStreamStore openDurable() {
-        return Strata.builder()
-                .dataDir(dir)
-                .walCapacity(16L << 20)
-                .logCacheBytes(8L << 20)
-                .blockCacheBytes(4L << 20)
-                .maxInFlightReadBytes(2L << 20)
-                .uploadThresholdBytes(1L << 20)
-                .uploadInterval(Duration.ofMillis(200))
-                .maxBatchBytes(64 * 1024)
-                .objectBlockBytes(16 * 1024)
-                .build();
+        return KafkaPartitionLogDurableTest.openStore(dir);
     }
 }
