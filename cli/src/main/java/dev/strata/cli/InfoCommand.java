@@ -17,17 +17,13 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.OptionalInt;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 
 /** {@code strata info}: formats and versions in use, node epoch, streams, objects, bytes, amplification. */
 @Command(name = "info", mixinStandardHelpOptions = true, description = "Formats and versions, node epoch, streams, objects, bytes, amplification.")
 final class InfoCommand extends BaseCommand {
-
-    /** "SMAN": a manifest file's magic (core's ManifestDescriptor; layout in docs/formats.md). */
-    static final int MANIFEST_MAGIC = 0x534D414E;
-    /** Bytes of a manifest file's header read here: magic i32, format i16, kind u8, reserved u8, version i64. */
-    static final int MANIFEST_PREFIX_BYTES = 16;
 
     @Mixin
     StoreOptions storeOptions;
@@ -122,9 +118,10 @@ final class InfoCommand extends BaseCommand {
         m.put("version", newest);
         Object format = null;
         if (newestKey != null) {
-            ByteBuffer b = ByteBuffer.wrap(store.readPrefix(newestKey, MANIFEST_PREFIX_BYTES));
-            if (b.remaining() >= MANIFEST_PREFIX_BYTES && b.getInt(0) == MANIFEST_MAGIC) {
-                format = (int) b.getShort(4);
+            ByteBuffer b = ByteBuffer.wrap(store.readPrefix(newestKey, ManifestSummary.HEADER_PREFIX_BYTES));
+            OptionalInt version = ManifestSummary.formatVersionOf(b);
+            if (version.isPresent()) {
+                format = version.getAsInt();
             } else {
                 problems.add(new Problem("manifest-bad-magic", newestKey, "not a manifest file (magic 0x"
                         + (b.remaining() >= 4 ? Integer.toHexString(b.getInt(0)) : "?") + ")"));
