@@ -29,9 +29,6 @@ import java.util.concurrent.CompletableFuture;
  * <p>Thread-safe; immutable apart from its engine's state.
  */
 final class DefaultStreamStore implements DurableStreamStore {
-    /** Default of {@link Strata.Builder#closeUploadTimeout}. */
-    static final java.time.Duration DEFAULT_CLOSE_UPLOAD_TIMEOUT = java.time.Duration.ofSeconds(5);
-
     private final StoreEngine engine;
     private final StoreRecoveryReport recoveryReport;
     private final MemoryLimits memoryLimits;
