@@ -36,13 +36,13 @@ import java.util.zip.CRC32C;
  *
  * <p>Thread-safe; futures complete on the calling thread. Memory: a map entry per data object.
  */
-final class OffDiskDataObjects implements ObjectStorage {
+public final class OffDiskDataObjects implements ObjectStorage {
     private final ObjectStorage metadata;
     private final ConcurrentHashMap<String, ObjectInfo> dataObjects = new ConcurrentHashMap<>();
     private final ObjectStorageMetrics metrics = new ObjectStorageMetrics();
 
     /** @param metadata where every key that is not a data object's goes (not closed by {@link #close()}) */
-    OffDiskDataObjects(ObjectStorage metadata) {
+    public OffDiskDataObjects(ObjectStorage metadata) {
         this.metadata = metadata;
     }
 
@@ -51,7 +51,7 @@ final class OffDiskDataObjects implements ObjectStorage {
     }
 
     /** Data objects held (their sizes only), for the benchmark's report. */
-    long dataObjectBytes() {
+    public long dataObjectBytes() {
         return dataObjects.values().stream().mapToLong(ObjectInfo::size).sum();
     }
 

@@ -2,13 +2,16 @@ package dev.strata.jmh.kafka;
 
 import dev.strata.core.DurableStreamStore;
 import dev.strata.jmh.core.BenchDirs;
+import dev.strata.jmh.core.OffDiskDataObjects;
 import dev.strata.kafka.AppendInfo;
 import dev.strata.kafka.Isolation;
 import dev.strata.kafka.KafkaPartitionLog;
 import dev.strata.kafka.PartitionLogConfig;
 import dev.strata.kafka.ReadResult;
+import dev.strata.objectstore.LocalObjectStorage;
 import java.io.IOException;
 import java.nio.ByteBuffer;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
@@ -91,7 +94,20 @@ public class KafkaLogAppendBenchmark {
     @Param({"1", "4"})
     public int inFlight;
 
+    /**
+     * Strata only: when true, data objects leave the machine as they would with S3
+     * ({@link OffDiskDataObjects}: read once through a CRC32C, then dropped; the manifest goes to a
+     * directory in {@code /dev/shm}), so the WAL has the disk to itself; when false (default), the
+     * embedded default's local object directory shares the WAL's disk and every byte is written to
+     * it twice. With true, {@link #verifyWritten} checks offsets only (the object bytes are gone).
+     */
+    @Param({"false"})
+    public boolean offDiskObjects;
+
     Path dir;
+    Path manifestDir;
+    LocalObjectStorage manifestStorage;
+    OffDiskDataObjects offDisk;
     ProducerBatches batches;
     DurableStreamStore store;
     final List<KafkaPartitionLog> strataLogs = new ArrayList<>();
@@ -114,7 +130,12 @@ public class KafkaLogAppendBenchmark {
         dir = BenchDirs.create("strata-kafka-append");
         batches = new ProducerBatches(BATCH_SIZE, RECORD_BYTES, System.currentTimeMillis());
         if (isStrata()) {
-            store = KafkaLogs.openStrata(dir.resolve("strata"));
+            if (offDiskObjects) {
+                manifestDir = Files.createTempDirectory(memoryDir(), "strata-kafka-append-manifest");
+                manifestStorage = LocalObjectStorage.open(manifestDir);
+                offDisk = new OffDiskDataObjects(manifestStorage);
+            }
+            store = KafkaLogs.openStrata(dir.resolve("strata"), offDisk);
             for (int i = 0; i < PARTITIONS; i++) {
                 strataLogs.add(KafkaPartitionLog.create(store, 0, PartitionLogConfig.defaults()).join());
             }
@@ -127,6 +148,12 @@ public class KafkaLogAppendBenchmark {
                         KafkaLogs.kafkaConfig(system.equals("kafka-durable")), scheduler, stats));
             }
         }
+    }
+
+    /** Where the manifest goes with {@link #offDiskObjects}: memory ({@code /dev/shm}) where there is one. */
+    private static Path memoryDir() {
+        Path shm = Path.of("/dev/shm");
+        return Files.isDirectory(shm) && Files.isWritable(shm) ? shm : Path.of(System.getProperty("java.io.tmpdir"));
     }
 
     boolean isStrata() {
@@ -148,9 +175,10 @@ public class KafkaLogAppendBenchmark {
     public void printIteration() {
         double seconds = (System.nanoTime() - iterationStart) / 1e9;
         long acked = latencyNanos.getTotalCount();
-        System.out.printf("%nKAFKA-APPEND system=%s wal=%s inFlight=%d partitions=%d batchBytes=%d records=%d acked=%d"
+        System.out.printf("%nKAFKA-APPEND system=%s wal=%s objects=%s inFlight=%d partitions=%d batchBytes=%d records=%d acked=%d"
                         + " batches/s=%.0f MiB/s=%.1f p50=%dus p99=%dus p99.9=%dus max=%dus backpressureRetries=%d%n",
-                system, store == null ? "-" : store.walBackend(), effectiveInFlight(), PARTITIONS, batches.bytes(), batches.records(), acked, acked / seconds,
+                system, store == null ? "-" : store.walBackend(), !isStrata() ? "-" : offDiskObjects ? "off-disk" : "local-dir",
+                effectiveInFlight(), PARTITIONS, batches.bytes(), batches.records(), acked, acked / seconds,
                 acked * (double) batches.bytes() / seconds / (1 << 20),
                 latencyNanos.getValueAtPercentile(50) / 1000, latencyNanos.getValueAtPercentile(99) / 1000,
                 latencyNanos.getValueAtPercentile(99.9) / 1000, latencyNanos.getMaxValue() / 1000,
@@ -170,6 +198,11 @@ public class KafkaLogAppendBenchmark {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         } finally {
+            if (offDisk != null) {
+                System.out.printf("%nOFF-DISK-OBJECTS dataObjectBytes=%d puts=%s%n", offDisk.dataObjectBytes(), offDisk.metrics());
+                manifestStorage.close();
+                BenchDirs.delete(manifestDir);
+            }
             BenchDirs.delete(dir); // before Kafka's dirty pages reach the disk under the next trial
         }
     }
@@ -194,6 +227,10 @@ public class KafkaLogAppendBenchmark {
                 }
                 if (!isStrata()) {
                     kafkaLogs.get(p.partition).updateHighWatermark(end); // a broker moves it as followers catch up
+                }
+                if (offDiskObjects) {
+                    total += end / batches.records(); // the uploaded bytes were dropped: offsets only
+                    continue;
                 }
                 long offset = 0;
                 while (offset < end) {

@@ -38,8 +38,19 @@ final class KafkaLogs {
 
     /** The durable Strata store the benchmarks use (same settings as {@code StreamStoreAppendBenchmark}). */
     static DurableStreamStore openStrata(Path dir) {
-        return Strata.builder()
-                .dataDir(dir)
+        return openStrata(dir, null);
+    }
+
+    /**
+     * The same store with its objects in {@code objects} when not null (e.g. {@link
+     * dev.strata.jmh.core.OffDiskDataObjects}, standing in for S3 off the WAL's disk).
+     */
+    static DurableStreamStore openStrata(Path dir, dev.strata.objectstore.ObjectStorage objects) {
+        Strata.Builder builder = Strata.builder().dataDir(dir);
+        if (objects != null) {
+            builder.objectStorage(objects);
+        }
+        return builder
                 .walCapacity(1L << 30)
                 .logCacheBytes(512L << 20)
                 .uploadThresholdBytes(64L << 20)

@@ -17,11 +17,13 @@ class KafkaLogBenchmarksTest {
     private static final int ROUNDS = 6;
 
     @ParameterizedTest
-    @CsvSource({"strata, 1", "strata, 4", "kafka-durable, 1", "kafka-pagecache, 1"})
-    void anAppendTrialRunsAndItsBatchesReadBack(String system, int inFlight) throws Exception {
+    @CsvSource({"strata, 1, false", "strata, 4, false", "strata, 4, true", "kafka-durable, 1, false",
+            "kafka-pagecache, 1, false"})
+    void anAppendTrialRunsAndItsBatchesReadBack(String system, int inFlight, boolean offDiskObjects) throws Exception {
         KafkaLogAppendBenchmark bench = new KafkaLogAppendBenchmark();
         bench.system = system;
         bench.inFlight = inFlight;
+        bench.offDiskObjects = offDiskObjects;
         bench.open();
         try {
             List<KafkaLogAppendBenchmark.Producer> producers = new ArrayList<>();
@@ -46,6 +48,9 @@ class KafkaLogBenchmarksTest {
             bench.close();
         }
         assertThat(bench.dir).doesNotExist();
+        if (offDiskObjects) {
+            assertThat(bench.manifestDir).doesNotExist();
+        }
     }
 
     @ParameterizedTest
