@@ -894,9 +894,8 @@ public final class KafkaPartitionLog implements AutoCloseable {
      * {@code maxBytes}; without it such a read returns no records. A read at the log end offset
      * returns no records. Gap fillers are left out.
      *
-     * <p>The caller owns the result and must {@linkplain ReadResult#close() close} it: a read of one
-     * stored batch returns a view of Strata's (pooled) fetch buffer without copying, held until then;
-     * a read of several batches copies them once into one heap buffer (see {@link ReadResult}).
+     * <p>The caller owns the result and must {@linkplain ReadResult#close() close} it: its records are
+     * views of Strata's (pooled) fetch buffers, without copying, held until then (see {@link ReadResult}).
      *
      * @param isolation {@link Isolation#HIGH_WATERMARK} reads to the high watermark;
      *     {@link Isolation#TXN_COMMITTED} to the last stable offset (an offset at or beyond it returns
@@ -981,7 +980,7 @@ public final class KafkaPartitionLog implements AutoCloseable {
 
     /**
      * Whole batches within the byte limit, as views of the fetch buffers, which it holds until
-     * {@link #toResult} hands them to the {@link ReadResult} (one batch) or copies them (several), or
+     * {@link #toResult} hands them to the {@link ReadResult}, or
      * {@link #release} (the read failed). The limit is Kafka's {@code LogSegment.read}:
      * {@code maxBytes}, raised to the first batch's size with {@code minOneMessage}. (Kafka returns
      * the byte range up to the limit, which may end in a partial batch that consumers skip; this log
@@ -1043,31 +1042,28 @@ public final class KafkaPartitionLog implements AutoCloseable {
         }
 
         /**
-         * The result: no records; one batch as a view of its fetch buffer (the result releases it on
-         * close); or several batches copied into one heap buffer, the fetch buffers released now.
+         * The result: no records; one batch as a view of its fetch buffer; or several batches as views
+         * of their fetch buffers ({@link GatheredRecords}). The result releases the fetch results it
+         * holds on close.
          */
         ReadResult toResult(long highWatermark, long lastStableOffset, long logStartOffset,
                             List<AbortedTransaction> abortedTxns, long offset) {
             if (taken.isEmpty()) {
                 release();
                 return new ReadResult(MemoryRecords.EMPTY, highWatermark, lastStableOffset, logStartOffset, abortedTxns,
-                        offset, 0, null);
+                        offset, null);
             }
-            if (taken.size() == 1) {
-                List<FetchResult> owned = List.copyOf(held);
-                held.clear();
-                return new ReadResult(MemoryRecords.readableRecords(taken.get(0)), highWatermark, lastStableOffset,
-                        logStartOffset, abortedTxns, offset, 0, () -> owned.forEach(FetchResult::close));
-            }
-            ByteBuffer out;
+            List<FetchResult> owned = List.copyOf(held);
+            held.clear();
             try {
-                out = ByteBuffer.allocate(Math.toIntExact(total));
-                taken.forEach(out::put);
-            } finally {
-                release();
+                org.apache.kafka.common.record.internal.BaseRecords records = taken.size() == 1
+                        ? MemoryRecords.readableRecords(taken.get(0)) : new GatheredRecords(taken);
+                return new ReadResult(records, highWatermark, lastStableOffset, logStartOffset, abortedTxns, offset,
+                        () -> owned.forEach(FetchResult::close));
+            } catch (RuntimeException | Error e) {
+                owned.forEach(FetchResult::close);
+                throw e;
             }
-            return new ReadResult(MemoryRecords.readableRecords(out.flip()), highWatermark, lastStableOffset,
-                    logStartOffset, abortedTxns, offset, out.limit(), null);
         }
 
         /** Closes the fetch results still held. */

@@ -1,5 +1,6 @@
 package dev.strata.kafka;
 
+import java.nio.ByteBuffer;
 import java.util.List;
 import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.common.record.internal.MemoryRecords;
@@ -7,36 +8,42 @@ import org.apache.kafka.common.record.internal.MemoryRecords;
 /**
  * What a Fetch response needs from one read of a partition ({@link KafkaPartitionLog#read}), and the
  * Strata fetch buffers behind its records. <b>Close it</b> once the records have been used (for a
- * broker: once the response bytes that include them are serialized or sent).
+ * broker: once the response bytes that include them are sent, or copied).
  *
  * <h2>Memory</h2>
- * A read that returns one stored batch is <b>zero-copy</b>: {@link #records()} is a view of the
- * buffer Strata's fetch returned (pooled, usually direct memory; read-only), held until
- * {@link #close()}. A read that returns several stored batches copies them once into one heap
- * buffer ({@link #copiedBytes()} says how many bytes) and releases the fetch buffers before the read
- * completes: Kafka's {@link MemoryRecords} is one contiguous buffer, and two stored batches are never
- * contiguous in Strata's buffers (each stream batch carries its own header before the Kafka batch).
- * Gap fillers are never part of the records. A read that returns no records holds nothing.
+ * A read is <b>zero-copy</b>: its records are views of the buffers Strata's fetch returned (pooled,
+ * usually direct memory; read-only), held until {@link #close()}. {@link #wireRecords()} hands them to
+ * Kafka's network layer as they are: one stored batch is a {@link MemoryRecords}; several are a
+ * {@link GatheredRecords}, because two stored batches are never contiguous in Strata's buffers (each
+ * stream batch carries its own header before the Kafka batch), and Kafka's {@code SendBuilder} sends
+ * its buffers with one gathering write. {@link #records()} is the same bytes as one
+ * {@link MemoryRecords}: for several batches it joins them into one heap buffer on its first call
+ * ({@link #copiedBytes()} then says how many bytes were copied). Gap fillers are never part of the
+ * records. A read that returns no records holds nothing.
  *
  * <h2>Lifetime</h2>
  * {@link #close()} releases the fetch buffers; it is idempotent and never throws. After it,
- * {@link #records()} throws {@link IllegalStateException}, whether or not this result held pooled
- * memory (so that a caller that forgets the order fails in tests on heap results too); the offsets
- * and aborted transactions stay readable. A {@link MemoryRecords} (or a buffer of it) obtained
- * <em>before</em> close must not be read after close: its memory may hold other data by then.
+ * {@link #records()} and {@link #wireRecords()} throw {@link IllegalStateException}, whether or not
+ * this result held pooled memory (so that a caller that forgets the order fails in tests on heap
+ * results too); the offsets and aborted transactions stay readable. Records (or a buffer of them)
+ * obtained <em>before</em> close must not be read after close: their memory may hold other data by then.
  *
  * <h2>Concurrency</h2>
  * Thread-safe: the records may be read from several threads before close, and close may be called
  * from any thread (the buffers are released once).
  */
 public final class ReadResult implements AutoCloseable {
-    private final MemoryRecords records;
+    /** One batch's view, or {@link MemoryRecords#EMPTY}; null while several batches are not joined yet. */
+    private MemoryRecords records; // guarded by: this (written once, when joined)
+    /** Several batches' views; null for zero or one batch. */
+    private final GatheredRecords gathered;
+    private final int sizeInBytes;
     private final long highWatermark;
     private final long lastStableOffset;
     private final long logStartOffset;
     private final List<AbortedTransaction> abortedTransactions;
     private final long firstOffset;
-    private final int copiedBytes;
+    private int copiedBytes; // guarded by: this
     /** What close releases; {@link #CLOSED} once closed. */
     private final AtomicReference<Runnable> release;
 
@@ -44,7 +51,8 @@ public final class ReadResult implements AutoCloseable {
     private static final Runnable NOTHING = () -> { };
 
     /**
-     * @param records whole stored batches, as appended
+     * @param records whole stored batches, as appended: a {@link MemoryRecords} (one batch, or none)
+     *     or a {@link GatheredRecords} (several)
      * @param highWatermark end of the data a consumer may read; equals the log end offset, because an
      *     append is acknowledged only once durable
      * @param lastStableOffset end of the data a {@code read_committed} consumer may read: the first
@@ -54,39 +62,81 @@ public final class ReadResult implements AutoCloseable {
      * @param abortedTransactions for {@link Isolation#TXN_COMMITTED} reads, the aborted transactions
      *     that overlap the returned records, oldest marker first
      * @param firstOffset the offset the read asked for (named in the use-after-close message)
-     * @param copiedBytes bytes copied to join several stored batches; 0 for a zero-copy or empty result
      * @param release releases the fetch buffers behind {@code records}; null if there are none
      */
-    ReadResult(MemoryRecords records, long highWatermark, long lastStableOffset, long logStartOffset,
-               List<AbortedTransaction> abortedTransactions, long firstOffset, int copiedBytes, Runnable release) {
-        this.records = records;
+    ReadResult(org.apache.kafka.common.record.internal.BaseRecords records, long highWatermark, long lastStableOffset,
+               long logStartOffset, List<AbortedTransaction> abortedTransactions, long firstOffset, Runnable release) {
+        if (records instanceof GatheredRecords several) {
+            this.gathered = several;
+        } else if (records instanceof MemoryRecords one) {
+            this.gathered = null;
+            this.records = one;
+        } else {
+            throw new IllegalArgumentException("records must be MemoryRecords or GatheredRecords, got " + records);
+        }
+        this.sizeInBytes = records.sizeInBytes();
         this.highWatermark = highWatermark;
         this.lastStableOffset = lastStableOffset;
         this.logStartOffset = logStartOffset;
         this.abortedTransactions = List.copyOf(abortedTransactions);
         this.firstOffset = firstOffset;
-        this.copiedBytes = copiedBytes;
         this.release = new AtomicReference<>(release == null ? NOTHING : release);
     }
 
     /** A result without records and without buffers. */
     static ReadResult empty(long highWatermark, long lastStableOffset, long logStartOffset, long firstOffset) {
         return new ReadResult(MemoryRecords.EMPTY, highWatermark, lastStableOffset, logStartOffset, List.of(), firstOffset,
-                0, null);
+                null);
     }
 
     /**
-     * Whole stored batches, as appended, in offset order; valid until {@link #close()} (see the class
-     * comment: possibly a read-only view of pooled direct memory).
+     * Whole stored batches, as appended, in offset order, as one {@link MemoryRecords}; valid until
+     * {@link #close()} (see the class comment: a read-only view of pooled direct memory for one
+     * batch; several are joined into one heap buffer on the first call, counted by {@link #copiedBytes()}).
      *
      * @throws IllegalStateException after {@link #close()}
      */
     public MemoryRecords records() {
+        checkOpen();
+        synchronized (this) {
+            if (records == null) {
+                ByteBuffer joined = ByteBuffer.allocate(sizeInBytes);
+                gathered.copyTo(joined);
+                records = MemoryRecords.readableRecords(joined.flip());
+                copiedBytes = sizeInBytes;
+            }
+            return records;
+        }
+    }
+
+    /**
+     * The same batches as {@link #records()}, without copying: a {@link MemoryRecords} for none or
+     * one stored batch, a {@link GatheredRecords} for several. What a broker puts in a Fetch response
+     * ({@code FetchResponseData.PartitionData#setRecords}); Kafka's {@code SendBuilder} then sends the
+     * fetch buffers themselves. Valid until {@link #close()}: close only after the bytes are sent.
+     *
+     * @throws IllegalStateException after {@link #close()}
+     */
+    public org.apache.kafka.common.record.internal.BaseRecords wireRecords() {
+        checkOpen();
+        if (gathered != null) {
+            return gathered;
+        }
+        synchronized (this) {
+            return records;
+        }
+    }
+
+    /** Bytes of the records (of {@link #records()} and of {@link #wireRecords()}); readable after close. */
+    public int sizeInBytes() {
+        return sizeInBytes;
+    }
+
+    private void checkOpen() {
         if (release.get() == CLOSED) {
             throw new IllegalStateException("read result already closed: the records read at offset " + firstOffset
-                    + " (" + records.sizeInBytes() + " bytes) were released");
+                    + " (" + sizeInBytes + " bytes) were released");
         }
-        return records;
     }
 
     /** End of the data a consumer may read; equals the log end offset (an append is acknowledged once durable). */
@@ -117,10 +167,11 @@ public final class ReadResult implements AutoCloseable {
     }
 
     /**
-     * Bytes this read copied to join several stored batches into one buffer: 0 when the records are a
-     * view of Strata's fetch buffer (one batch) or empty, else their size.
+     * Bytes this result copied to join several stored batches into one buffer: their size once
+     * {@link #records()} was called on a result of several batches, else 0 ({@link #wireRecords()}
+     * never copies).
      */
-    public int copiedBytes() {
+    public synchronized int copiedBytes() {
         return copiedBytes;
     }
 
@@ -137,7 +188,7 @@ public final class ReadResult implements AutoCloseable {
 
     @Override
     public String toString() {
-        return "ReadResult[offset=" + firstOffset + " bytes=" + records.sizeInBytes() + " copiedBytes=" + copiedBytes
+        return "ReadResult[offset=" + firstOffset + " bytes=" + sizeInBytes + " copiedBytes=" + copiedBytes()
                 + " highWatermark=" + highWatermark + " lastStableOffset=" + lastStableOffset + " logStartOffset="
                 + logStartOffset + " abortedTransactions=" + abortedTransactions.size() + (isClosed() ? " closed" : "") + "]";
     }

@@ -51,7 +51,7 @@ final class Batches {
     static ReadResult detach(ReadResult read) {
         try (read) {
             return new ReadResult(copy(read.records()), read.highWatermark(), read.lastStableOffset(), read.logStartOffset(),
-                    read.abortedTransactions(), 0, 0, null);
+                    read.abortedTransactions(), 0, null);
         }
     }
 }

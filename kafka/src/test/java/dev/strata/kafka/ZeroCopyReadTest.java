@@ -18,8 +18,9 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * Reads hand out Strata's fetch buffers without copying where one stored batch is returned, copy
- * (once, counted) where several must be joined, and release the buffers when the result is closed.
+ * Reads hand out Strata's fetch buffers without copying (one stored batch as a {@link MemoryRecords},
+ * several as a {@link GatheredRecords}), join several into one buffer only when {@code records()}
+ * asks for it (once, counted), and release the buffers when the result is closed.
  * {@link OwnedBufferStore} serves fetches from buffers the test can write to and counts fetch
  * results not closed; the last test uses a durable store (Netty's leak detection, paranoid in
  * tests, reports a result that is never closed).
@@ -92,7 +93,7 @@ class ZeroCopyReadTest {
     }
 
     @Test
-    void aReadOfSeveralBatchesCopiesThemOnceAndReleasesTheFetchAtOnce() {
+    void aReadOfSeveralBatchesIsViewsOfTheFetchBuffersAndRecordsJoinsThemOnce() throws Exception {
         KafkaPartitionLog log = create();
         List<byte[]> each = new ArrayList<>();
         for (int i = 0; i < 3; i++) {
@@ -103,17 +104,118 @@ class ZeroCopyReadTest {
         each.forEach(expected::put);
 
         try (ReadResult read = log.read(0, 1 << 20, Isolation.HIGH_WATERMARK, true).join()) {
-            assertThat(store.openFetches()).as("nothing held: the batches were copied").isZero();
-            assertThat(read.copiedBytes()).isEqualTo(expected.capacity());
+            assertThat(store.openFetches()).as("the fetch is held by the open result").isEqualTo(1);
+            assertThat(read.sizeInBytes()).isEqualTo(expected.capacity());
+            GatheredRecords wire = (GatheredRecords) read.wireRecords();
+            assertThat(wire.buffers()).hasSize(3);
+            assertThat(wire.batches()).extracting(b -> b.baseOffset()).containsExactly(0L, 3L, 6L);
+            assertThat(sent(wire)).as("what the network layer sends").isEqualTo(expected.array());
+            assertThat(read.copiedBytes()).as("nothing copied for the wire").isZero();
+            // the wire records are the fetch buffer's memory: a change to it shows through them
+            byte flipped = flipLastByte(store.lastPayloads.get(2));
+            ByteBuffer last = wire.buffers().get(2);
+            assertThat(last.get(last.limit() - 1)).isEqualTo(flipped);
+            flipLastByte(store.lastPayloads.get(2)); // back
+
             assertThat(Batches.bytes(read.records())).isEqualTo(expected.array());
+            assertThat(read.copiedBytes()).as("records() joins them once").isEqualTo(expected.capacity());
+            assertThat(read.records()).as("the same join on later calls").isSameAs(read.records());
+            assertThat(read.copiedBytes()).isEqualTo(expected.capacity());
             flipLastByte(store.lastPayloads.get(2));
             assertThat(Batches.bytes(read.records())).as("a copy: the fetch buffer's change does not show")
                     .isEqualTo(expected.array());
             read.close();
-            assertThatThrownBy(read::records).as("fails after close although on the heap")
-                    .isInstanceOf(IllegalStateException.class);
+            assertThat(store.openFetches()).as("closed releases the fetch").isZero();
+            assertThatThrownBy(read::records).isInstanceOf(IllegalStateException.class);
+            assertThatThrownBy(read::wireRecords).isInstanceOf(IllegalStateException.class);
         }
         log.close();
+    }
+
+    @Test
+    void aSendOfGatheredRecordsResumesWhereAShortWriteStopped() throws Exception {
+        KafkaPartitionLog log = create();
+        for (int i = 0; i < 3; i++) {
+            log.appendAsLeader(Batches.plain(Compression.NONE, 3, 100, NOW), 0).join();
+        }
+        try (ReadResult read = log.read(0, 1 << 20, Isolation.HIGH_WATERMARK, true).join()) {
+            byte[] joined = Batches.bytes(read.records());
+            ShortWritesChannel channel = new ShortWritesChannel(7); // at most 7 bytes per write call
+            org.apache.kafka.common.network.Send send = read.wireRecords().toSend();
+            assertThat(send.size()).isEqualTo(joined.length);
+            while (!send.completed()) {
+                send.writeTo(channel);
+            }
+            assertThat(channel.bytes.toByteArray()).isEqualTo(joined);
+        }
+        log.close();
+    }
+
+    /** The bytes {@code records}' send writes to a channel that takes everything. */
+    private static byte[] sent(org.apache.kafka.common.record.internal.BaseRecords records) throws java.io.IOException {
+        ShortWritesChannel channel = new ShortWritesChannel(Integer.MAX_VALUE);
+        org.apache.kafka.common.network.Send send = records.toSend();
+        while (!send.completed()) {
+            send.writeTo(channel);
+        }
+        return channel.bytes.toByteArray();
+    }
+
+    /** A channel that takes at most {@code maxPerWrite} bytes per write call, like a full socket. */
+    private static final class ShortWritesChannel implements org.apache.kafka.common.network.TransferableChannel {
+        final java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        private final int maxPerWrite;
+
+        ShortWritesChannel(int maxPerWrite) {
+            this.maxPerWrite = maxPerWrite;
+        }
+
+        @Override
+        public int write(ByteBuffer src) {
+            int n = Math.min(src.remaining(), maxPerWrite);
+            for (int i = 0; i < n; i++) {
+                bytes.write(src.get());
+            }
+            return n;
+        }
+
+        @Override
+        public long write(ByteBuffer[] srcs, int offset, int length) {
+            long n = 0;
+            for (int i = offset; i < offset + length && n < maxPerWrite; i++) {
+                int before = srcs[i].remaining();
+                int limit = (int) Math.min(before, maxPerWrite - n);
+                ByteBuffer part = srcs[i].duplicate();
+                part.limit(part.position() + limit);
+                n += write(part);
+                srcs[i].position(srcs[i].position() + limit);
+            }
+            return n;
+        }
+
+        @Override
+        public long write(ByteBuffer[] srcs) {
+            return write(srcs, 0, srcs.length);
+        }
+
+        @Override
+        public boolean hasPendingWrites() {
+            return false;
+        }
+
+        @Override
+        public long transferFrom(java.nio.channels.FileChannel fileChannel, long position, long count) {
+            throw new UnsupportedOperationException();
+        }
+
+        @Override
+        public boolean isOpen() {
+            return true;
+        }
+
+        @Override
+        public void close() {
+        }
     }
 
     @Test

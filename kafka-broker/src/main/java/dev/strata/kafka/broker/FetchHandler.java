@@ -30,12 +30,10 @@ import org.apache.kafka.common.requests.FetchResponse;
  * wait up to {@code maxWaitMs} for appends ({@link DelayedFetch}).
  *
  * <h2>Buffers</h2>
- * The records in the response are the log's {@link ReadResult}s, which may be views of Strata's
- * fetch buffers (a read of one stored batch is not copied). The response is a
- * {@link HeldFetchResponse}: {@link RequestHandler} closes it, releasing the reads, right after
- * serializing it, because Kafka's serialization ({@code RequestUtils.serialize}) copies the records
- * into the response buffer; the bytes sent do not refer to the fetch buffers. Reads that a waiting
- * fetch replaces are closed by {@link DelayedFetch}.
+ * The records in the response are the log's {@link ReadResult#wireRecords()}: views of Strata's
+ * fetch buffers, not copies. The response is a {@link HeldFetchResponse}: {@link RequestHandler}
+ * sends those buffers as they are and closes it, releasing the reads, once the write to the socket
+ * has completed (or failed). Reads that a waiting fetch replaces are closed by {@link DelayedFetch}.
  */
 final class FetchHandler {
     private final Topics topics;
@@ -100,8 +98,8 @@ final class FetchHandler {
     }
 
     /**
-     * A Fetch response whose records are the reads' (possibly views of Strata's fetch buffers);
-     * {@link RequestHandler} closes it once the response is serialized (which copies the records).
+     * A Fetch response whose records are the reads' (views of Strata's fetch buffers);
+     * {@link RequestHandler} closes it once the response has been written to the socket.
      */
     static final class HeldFetchResponse extends FetchResponseData implements AutoCloseable {
         private final Outcome outcome;
@@ -172,7 +170,7 @@ final class FetchHandler {
                         .setHighWatermark(r.highWatermark())
                         .setLastStableOffset(r.lastStableOffset())
                         .setLogStartOffset(r.logStartOffset())
-                        .setRecords(r.records());
+                        .setRecords(r.wireRecords());
                 if (isolation == Isolation.TXN_COMMITTED) { // the consumer drops these transactions' records
                     answer.setAbortedTransactions(r.abortedTransactions().stream()
                             .map(a -> new FetchResponseData.AbortedTransaction().setProducerId(a.producerId())
@@ -180,7 +178,7 @@ final class FetchHandler {
                             .toList());
                 }
                 outcome.partitions.put(tip, answer);
-                outcome.bytes += r.records().sizeInBytes();
+                outcome.bytes += r.sizeInBytes();
             }
             return null;
         });

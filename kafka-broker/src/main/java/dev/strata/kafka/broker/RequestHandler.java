@@ -1,7 +1,7 @@
 package dev.strata.kafka.broker;
 
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.SimpleChannelInboundHandler;
 import java.net.InetSocketAddress;
@@ -13,9 +13,9 @@ import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
 import org.apache.kafka.common.protocol.ByteBufferAccessor;
 import org.apache.kafka.common.protocol.Errors;
+import org.apache.kafka.common.protocol.SendBuilder;
 import org.apache.kafka.common.requests.AbstractRequest;
 import org.apache.kafka.common.requests.RequestHeader;
-import org.apache.kafka.common.requests.RequestUtils;
 import org.apache.kafka.common.requests.ResponseHeader;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,10 +40,11 @@ import org.slf4j.LoggerFactory;
  *
  * <h2>Buffers</h2>
  * The frame is copied to the heap and released by {@link SimpleChannelInboundHandler}; parsed
- * requests (Produce's records too) refer to that heap copy. Responses are serialized to heap buffers.
- * A response body that is {@link AutoCloseable} (a Fetch response, whose records may be views of
- * Strata's fetch buffers: {@link FetchHandler.HeldFetchResponse}) is closed right after it is
- * serialized: serialization copies the records, so the bytes written do not refer to those buffers.
+ * requests (Produce's records too) refer to that heap copy. A response's fields are serialized to a
+ * heap buffer; its records are not copied: they are written from their own buffers
+ * ({@link SendBuffers}). A response body that is {@link AutoCloseable} (a Fetch response, whose
+ * records are views of Strata's fetch buffers: {@link FetchHandler.HeldFetchResponse}) is closed once
+ * Netty has written it to the socket, or failed to (a closed connection).
  */
 final class RequestHandler extends SimpleChannelInboundHandler<ByteBuf> {
     private static final Logger LOG = LoggerFactory.getLogger(RequestHandler.class);
@@ -128,17 +129,32 @@ final class RequestHandler extends SimpleChannelInboundHandler<ByteBuf> {
         }
     }
 
+    /**
+     * Writes one response: kafka-clients' {@link SendBuilder} serializes its fields and keeps its
+     * records' buffers as they are; {@link SendBuffers} wraps them without copying. A response that
+     * holds buffers (a Fetch response's reads) is closed once Netty has written it, or failed to.
+     */
     private static void write(ChannelHandlerContext ctx, RequestHeader header, short version, ApiMessage body) {
-        ResponseHeader responseHeader = header.toResponseHeader();
-        ByteBuffer bytes;
+        AutoCloseable held = body instanceof AutoCloseable c ? c : null;
+        ByteBuf bytes;
         try {
-            bytes = RequestUtils.serialize(responseHeader.data(), responseHeader.headerVersion(), body, version);
-        } finally {
-            if (body instanceof AutoCloseable held) {
+            ResponseHeader responseHeader = header.toResponseHeader();
+            bytes = SendBuffers.of(SendBuilder.buildResponseSend(responseHeader, body, version));
+            int size = bytes.readInt(); // SendBuilder's size prefix: LengthFieldPrepender writes it
+            if (size != bytes.readableBytes()) {
+                bytes.release();
+                throw new IllegalStateException("response size prefix " + size + " but " + bytes.readableBytes() + " bytes");
+            }
+        } catch (RuntimeException | Error e) {
+            if (held != null) {
                 closeQuietly(held);
             }
+            throw e;
         }
-        ctx.write(Unpooled.wrappedBuffer(bytes)); // LengthFieldPrepender adds the size
+        ChannelFuture written = ctx.write(bytes);
+        if (held != null) {
+            written.addListener(f -> closeQuietly(held));
+        }
     }
 
     private static void closeQuietly(AutoCloseable held) {
