@@ -9,13 +9,14 @@ import java.util.Optional;
  * construction: the WAL and the object store must each be given or follow from {@code dataDir}, and an
  * object store is given once (as a URI or as an {@code ObjectStorage} the caller owns). Immutable.
  *
- * <p>The canonical constructor throws {@link InvalidSettingException} if the WAL or the object store is neither set nor given by {@code.
+ * <p>The canonical constructor throws {@link InvalidSettingException} if the WAL or the object store is
+ * neither set nor given by {@code dataDir}, or both {@code objectStore} and an {@code ObjectStorage} are
+ * given.
  *
  * @param dataDir the embedded default's directory: the WAL file and the objects below it
  * @param walPath a WAL file or block device set on its own
  * @param objectStore an object store URI set on its own
  * @param objectStorageGiven whether the caller gives its own {@code ObjectStorage} (then no URI is used)
- *     dataDir}, or both {@code objectStore} and an {@code ObjectStorage} are given
  */
 public record LocationSettings(Optional<Path> dataDir, Optional<Path> walPath, Optional<URI> objectStore,
         boolean objectStorageGiven) {
