@@ -16,7 +16,7 @@ import dev.strata.objectstore.format.StreamBatchCodec;
 import dev.strata.wal.BlockDeviceWal;
 import dev.strata.wal.OwnershipLock;
 import dev.strata.wal.WalOptions;
-import dev.strata.wal.WriteAheadLog;
+import dev.strata.wal.api.WriteAheadLog;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.io.IOException;

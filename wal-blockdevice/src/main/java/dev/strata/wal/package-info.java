@@ -6,7 +6,7 @@
  * fdatasync or RWF_DSYNC), space accounting and backpressure, the recovery scan, and the choice of
  * I/O backend, and who may open a WAL: {@link dev.strata.wal.OwnershipLock} (one open WAL per file or
  * device, across threads and processes of a host; also used by the engine for its data directory).
- * Public: {@link dev.strata.wal.WriteAheadLog} (what the engine codes against),
+ * Public: {@link dev.strata.wal.api.WriteAheadLog} (what the engine codes against),
  * {@link dev.strata.wal.BlockDeviceWal}, {@link dev.strata.wal.WalOptions},
  * {@link dev.strata.wal.OwnershipLock}, {@link dev.strata.wal.WalInspector} (a read-only view for
  * tools: header slots, records, the scan's end, no lock taken) and the value types they return.
@@ -17,7 +17,7 @@
  * carries (the end of the durable prefix when its write was submitted, see
  * {@link dev.strata.wal.WalRecordDescriptor}) to tell a torn tail (never acknowledged: the scan
  * ends there) from acknowledged data lost inside the log (reported in
- * {@link dev.strata.wal.RecoveryReport#lostRegions()}; the scan continues after it and returns the
+ * {@link dev.strata.wal.api.RecoveryReport#lostRegions()}; the scan continues after it and returns the
  * acknowledged records that follow). New writes never go over a lost region: after one the scan
  * could not get past (damage in the last writes, proven by the clean close), the next generation
  * starts after it, so the next scan finds the same loss until the owner trims past it. Deciding
@@ -27,7 +27,7 @@
  * to trim (the engine trims after upload), or retrying (a failed WAL stays failed; the engine
  * reopens it).
  *
- * <p>Backends, chosen at open and reported by {@link dev.strata.wal.WriteAheadLog#backend()}:
+ * <p>Backends, chosen at open and reported by {@link dev.strata.wal.api.WriteAheadLog#backend()}:
  * <ol>
  *   <li>{@code io_uring}: our own thin binding through the FFM API ({@code dev.strata.wal.uring},
  *       JDK 22+), one {@code IORING_OP_WRITE} with {@code RWF_DSYNC} per group, several in flight.
@@ -65,7 +65,7 @@
  * {@code RWF_DSYNC}, io_uring backend only) and is acknowledged before {@code append} returns:
  * the single-appender latency path has no thread wake-up at all.
  *
- * <p>Buffers: {@link dev.strata.wal.WriteAheadLog#append} takes ownership of the body and releases
+ * <p>Buffers: {@link dev.strata.wal.api.WriteAheadLog#append} takes ownership of the body and releases
  * it on every outcome, after copying it once into a pooled, block-aligned write buffer. Write
  * buffers are allocated at open ({@code maxInFlightWrites + 2} of {@code writeBufferBytes}) and
  * reused; none is allocated per append. Recovered bodies are new buffers owned by the caller.

@@ -1,5 +1,6 @@
 package dev.strata.wal;
 
+import dev.strata.wal.api.WriteAheadLog;
 import java.nio.file.Path;
 
 /** {@link BlockDeviceWal} (default backend for this JVM) against the {@link WriteAheadLog} contract kit. */
