@@ -31,9 +31,13 @@ import java.util.concurrent.CompletableFuture;
  * buffer free; nothing was written, retry later, e.g. after {@link #awaitRoom}),
  * {@link dev.strata.api.RecordTooLargeException} (can never fit: larger than {@link #maxRecordBytes()}),
  * {@link dev.strata.api.StreamFencedException} (a newer owner took the log over) or
- * {@link dev.strata.api.StorageException} (I/O error or closed WAL). After an I/O error the WAL is
- * failed: every pending and later append fails with a non-retriable {@code StorageException}, and
- * nothing that was not made durable is reported as durable.
+ * {@link dev.strata.api.StorageException} (I/O error or closed WAL). A refusal for which nothing was
+ * written (no room, too large, closed, fenced) comes back as a future already failed when
+ * {@code append} returns: the engine then fails that append alone and does not take its offsets; a
+ * failure reported later means the write was attempted, and the engine fails the stream's later
+ * appends with it. After an I/O error the WAL is failed: every pending and later append fails with a
+ * non-retriable {@code StorageException}, and nothing that was not made durable is reported as
+ * durable.
  */
 public interface WriteAheadLog extends AutoCloseable {
 
