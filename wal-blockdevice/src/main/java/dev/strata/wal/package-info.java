@@ -6,11 +6,12 @@
  * fdatasync or RWF_DSYNC), space accounting and backpressure, the recovery scan, and the choice of
  * I/O backend, and who may open a WAL: {@link dev.strata.wal.OwnershipLock} (one open WAL per file or
  * device, across threads and processes of a host; also used by the engine for its data directory).
- * Public: {@link dev.strata.wal.api.WriteAheadLog} (what the engine codes against),
- * {@link dev.strata.wal.BlockDeviceWal}, {@link dev.strata.wal.WalOptions},
- * {@link dev.strata.wal.OwnershipLock}, {@link dev.strata.wal.WalInspector} (a read-only view for
- * tools: header slots, records, the scan's end, no lock taken) and the value types they return.
- * Everything else is package-private.
+ * Public: {@link dev.strata.wal.BlockDeviceWal} (implements {@link dev.strata.wal.api.WriteAheadLog},
+ * the WAL SPI the engine codes against, defined with its value types in module wal-api),
+ * {@link dev.strata.wal.WalOptions}, {@link dev.strata.wal.OwnershipLock},
+ * {@link dev.strata.wal.WalInspector} (a read-only view for tools: header slots, records, the scan's
+ * end, no lock taken) and the value types they return. Everything else is package-private
+ * ({@code BlockDeviceWalRecovery} is its {@link dev.strata.wal.api.WalRecovery}).
  *
  * <p>Recovery: the scan follows the record chain from the trim point. Where it breaks (zeros, a
  * bad CRC, stale bytes), it looks ahead for intact records, and uses the durable mark every record
@@ -23,9 +24,10 @@
  * starts after it, so the next scan finds the same loss until the owner trims past it. Deciding
  * what to do about lost data is the engine's job.
  *
- * <p>Does not own: what a record means (the engine encodes its batches into opaque bodies), when
- * to trim (the engine trims after upload), or retrying (a failed WAL stays failed; the engine
- * reopens it).
+ * <p>Does not own: the WAL contract and its contract kit (wal-api), what a record means (the engine
+ * encodes its batches into opaque bodies), when to trim (the engine trims after upload), or retrying
+ * (a failed WAL stays failed; the engine reopens it). Ownership is by the lock, not by node-epoch
+ * fencing: {@link dev.strata.wal.BlockDeviceWal#assignNodeEpoch} only records the epoch in the header.
  *
  * <p>Backends, chosen at open and reported by {@link dev.strata.wal.api.WriteAheadLog#backend()}:
  * <ol>
