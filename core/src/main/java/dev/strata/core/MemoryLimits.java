@@ -21,7 +21,7 @@ package dev.strata.core;
  *     encoded into 1 MiB slabs, whose unused ends, the open slab and the free slabs kept for reuse
  *     (as many as one cache block holds, plus two) the pool allowance covers
  * @param walBytes the WAL's write buffers, and its recovery read buffers
- *     ({@link dev.strata.wal.WriteAheadLog#directMemoryBytes()})
+ *     ({@link dev.strata.wal.api.WriteAheadLog#directMemoryBytes()})
  * @param blockCacheBytes object blocks cached for catch-up reads
  * @param inFlightReadBytes object reads in flight
  * @param compactionBytes what one compaction task holds: a read chunk and the batches of the previous

@@ -13,10 +13,10 @@ import dev.strata.core.settings.StoreSizes;
 import dev.strata.objectstore.ObjectStorage;
 import dev.strata.objectstore.ObjectStorages;
 import dev.strata.objectstore.format.StreamBatchCodec;
-import dev.strata.wal.BlockDeviceWal;
 import dev.strata.wal.OwnershipLock;
-import dev.strata.wal.WalOptions;
-import dev.strata.wal.WriteAheadLog;
+import dev.strata.wal.api.WalFactory;
+import dev.strata.wal.api.WalSizes;
+import dev.strata.wal.api.WriteAheadLog;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.io.IOException;
@@ -35,7 +35,6 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
-import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -43,10 +42,12 @@ import org.slf4j.LoggerFactory;
 /**
  * Runs the open sequence of a store from validated settings and their sizes, once:
  * <ol>
- *   <li><b>Ownership</b>: the data directory's and the WAL's locks, before any other side effect, so a
- *       refused open changes nothing.</li>
- *   <li><b>WAL</b>: opened, and refused if it cannot serve these sizes (a file smaller than
- *       {@code walCapacity}, a block size the largest batch does not fit), still before the metadata.</li>
+ *   <li><b>Ownership</b>: the data directory's lock (when there is one), before any other side effect,
+ *       so a refused open changes nothing.</li>
+ *   <li><b>WAL</b>: opened by its {@link WalFactory} (the block-device WAL's takes the WAL's lock first,
+ *       and refuses a file smaller than {@code walCapacity} or a block size the largest batch does not
+ *       fit), and refused if it cannot hold the largest batch, still before the metadata. The engine
+ *       uses it through {@link WriteAheadLog} only.</li>
  *   <li><b>Object store and metadata</b>: requests bounded by {@code objectStoreOpenTimeout} until serving.</li>
  *   <li><b>Register node</b>: fences earlier processes on the same metadata; the WAL records the epoch.</li>
  *   <li><b>Components</b>: LogCache, executors, the store with its memory limits and metrics.</li>
@@ -70,14 +71,14 @@ final class StoreOpener {
 
     /**
      * Components the caller gives instead of the store making its own; null where not given (the store
-     * then owns and closes what it makes). The store never closes a given one.
+     * then owns and closes what it makes). The store never closes a given one. {@code wal} is always
+     * given: the caller's factory or the block-device default; the store owns the WAL it opens.
      */
-    record Given(ObjectStorage objectStorage, MetadataStore metadataStore, Function<WalOptions, BlockDeviceWal> walOpener,
+    record Given(ObjectStorage objectStorage, MetadataStore metadataStore, WalFactory wal,
             Executor callbackExecutor, Executor readExecutor, MetricsFactory metrics, Clock clock) {
         Given {
-            if (walOpener == null || clock == null) {
-                throw new IllegalArgumentException("walOpener and clock must be given: walOpener=" + walOpener
-                        + " clock=" + clock);
+            if (wal == null || clock == null) {
+                throw new IllegalArgumentException("wal and clock must be given: wal=" + wal + " clock=" + clock);
             }
         }
     }
@@ -108,9 +109,8 @@ final class StoreOpener {
         opened = true;
         long startNanos = System.nanoTime();
         try {
-            Path walFile = settings.location().walFile();
-            OwnershipLock walLock = lock(walFile);
-            BlockDeviceWal wal = openWal(walFile, walLock);
+            lockDataDir();
+            WriteAheadLog wal = openWal();
             OpenDeadlineStorage storage = openObjectStore();
             MetadataStore metadata = openMetadata(storage);
             long nodeEpoch = registerNode(metadata);
@@ -128,43 +128,28 @@ final class StoreOpener {
         }
     }
 
-    /** Step 1: the data directory's and the WAL's locks, before any other side effect. */
-    private OwnershipLock lock(Path walFile) {
+    /** Step 1: the data directory's lock, when the store has one, before any other side effect. */
+    private void lockDataDir() {
         settings.location().dataDir().ifPresent(dir -> {
             createDirectories(dir, "dataDir");
             owned.add(OwnershipLock.forDirectory(dir));
         });
-        if (walFile.toAbsolutePath().getParent() != null) {
-            createDirectories(walFile.toAbsolutePath().getParent(), "walPath");
-        }
-        OwnershipLock walLock = OwnershipLock.forWal(walFile); // also refuses a directory, naming walPath
-        owned.add(walLock); // the WAL takes it over; closing it twice is harmless
-        return walLock;
     }
 
     /**
-     * Step 2, still before the metadata: a WAL this store cannot use (smaller than configured, a block
-     * size its batches do not fit) fails the open before the node registration fences anyone.
+     * Step 2, still before the metadata: a WAL this store cannot use (the factory's own checks; a
+     * largest record below the largest batch) fails the open before the node registration fences anyone.
      */
-    private BlockDeviceWal openWal(Path walFile, OwnershipLock walLock) {
-        BlockDeviceWal wal = given.walOpener().apply(WalOptions.builder(walFile)
-                .capacityBytes(sizes.walCapacityBytes())
-                .writeBufferBytes(sizes.walWriteBufferBytes())
-                .backend(settings.wal().backend())
-                .unsafeSkipSync(settings.wal().unsafeSkipSync())
-                .ownershipLock(walLock)
-                .build());
-        owned.add(wal);
-        if (!wal.isBlockDevice() && wal.capacity() < sizes.walCapacityBytes()) {
-            // An existing WAL file keeps the capacity it was made with; less than asked for is
-            // less room to ride out an object-store outage than the operator planned.
-            throw new StorageException("walCapacity: the WAL file " + walFile + " has capacity " + wal.capacity()
-                    + " bytes, less than walCapacity (" + sizes.walCapacityBytes() + "): set walCapacity("
-                    + wal.capacity() + ") to use it as it is", false);
+    private WriteAheadLog openWal() {
+        WriteAheadLog wal = given.wal().open(new WalSizes(sizes.walCapacityBytes(), sizes.maxRecordBytes(),
+                sizes.walWriteBufferBytes()));
+        if (wal == null) {
+            throw new IllegalStateException("the WAL factory returned null: " + given.wal());
         }
-        if (sizes.maxRecordBytes() > wal.maxRecordBytes()) { // only on a device with blocks over 64 KiB
-            throw new StorageException("maxBatchBytes (" + sizes.maxBatchBytes() + ") does not fit in one write of"
-                    + " the WAL " + walFile + " (block size " + wal.blockSize() + "): it allows batches up to "
+        owned.add(wal);
+        if (sizes.maxRecordBytes() > wal.maxRecordBytes()) {
+            throw new StorageException("maxBatchBytes (" + sizes.maxBatchBytes() + ") does not fit in one record of"
+                    + " the WAL (" + wal.backend() + ", from " + given.wal() + "): it allows batches up to "
                     + (wal.maxRecordBytes() - StreamBatchCodec.headerSize()) + " bytes", false);
         }
         return wal;
@@ -200,7 +185,7 @@ final class StoreOpener {
     }
 
     /** Step 5: the LogCache, the executors and the engine, with its memory limits and metrics. */
-    private Assembled assemble(BlockDeviceWal wal, MetadataStore metadata, ObjectStorage storage) {
+    private Assembled assemble(WriteAheadLog wal, MetadataStore metadata, ObjectStorage storage) {
         LogCache logCache = LogCache.builder().capacityBytes(sizes.logCacheBytes()).blockSizeBytes(sizes.cacheBlockBytes())
                 .build();
         owned.add(logCache);
@@ -232,7 +217,7 @@ final class StoreOpener {
     }
 
     /** Step 6: replay the WAL, upload what it held, serve. */
-    private DefaultStreamStore recoverAndStart(Assembled assembled, BlockDeviceWal wal, MetadataStore metadata,
+    private DefaultStreamStore recoverAndStart(Assembled assembled, WriteAheadLog wal, MetadataStore metadata,
             OpenDeadlineStorage storage, long nodeEpoch, long startNanos) {
         StoreEngine engine = assembled.engine();
         StoreRecoveryReport report = WalReplay.replay(engine.replayTarget(), wal, metadata, sizes.uploadThresholdBytes(),
@@ -300,7 +285,8 @@ final class StoreOpener {
         }
     }
 
-    private static void createDirectories(Path dir, String setting) {
+    /** Creates {@code dir}; a failure names {@code setting} and the path. */
+    static void createDirectories(Path dir, String setting) {
         try {
             Files.createDirectories(dir);
         } catch (FileAlreadyExistsException e) {

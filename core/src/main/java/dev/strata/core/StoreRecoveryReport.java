@@ -1,6 +1,6 @@
 package dev.strata.core;
 
-import dev.strata.wal.RecoveryReport;
+import dev.strata.wal.api.RecoveryReport;
 import java.util.Map;
 
 /**

@@ -18,6 +18,7 @@ import dev.strata.core.settings.WalSettings;
 import dev.strata.objectstore.ObjectStorage;
 import dev.strata.wal.BlockDeviceWal;
 import dev.strata.wal.WalOptions;
+import dev.strata.wal.api.WalFactory;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -39,6 +40,15 @@ import java.util.OptionalLong;
  * the object store and the metadata (the manifest in the object store by default), registers in it
  * (fencing any previous process on the same metadata), replays what the WAL holds beyond the
  * committed data, uploads and commits it, then serves.
+ *
+ * <p>The WAL is the block-device WAL ({@code dev.strata.wal.BlockDeviceWal}) at {@link Builder#walPath}
+ * or below {@link Builder#dataDir} unless {@link Builder#wal(WalFactory)} gives another implementation
+ * of {@link dev.strata.wal.api.WriteAheadLog}; a store with such a WAL and an {@link Builder#objectStore}
+ * needs no local directory:
+ *
+ * <pre>{@code
+ * Strata.builder().objectStore(URI.create("s3://bucket/prefix")).wal(myWalFactory).build();
+ * }</pre>
  */
 public final class Strata {
     private Strata() {
@@ -126,7 +136,8 @@ public final class Strata {
         private Duration objectStoreOpenTimeout = DEFAULT_OBJECT_STORE_OPEN_TIMEOUT;
         private java.time.Clock clock = java.time.Clock.systemUTC();
         private boolean openDespiteLostWalData;
-        private java.util.function.Function<WalOptions, BlockDeviceWal> walOpener = BlockDeviceWal::open;
+        private java.util.function.Function<WalOptions, BlockDeviceWal> walOpener; // null: BlockDeviceWal::open
+        private WalFactory walFactory; // null: the block-device WAL
         private java.util.concurrent.Executor callbackExecutor;
         private io.micrometer.core.instrument.MeterRegistry meterRegistry;
         private java.util.concurrent.Executor readExecutor;
@@ -136,7 +147,8 @@ public final class Strata {
 
         /**
          * The embedded default: the WAL as a preallocated file {@code dataDir/wal/strata.wal} and objects
-         * in {@code dataDir/objects}, unless {@link #walPath} or an object store is set.
+         * in {@code dataDir/objects}, unless {@link #walPath}, {@link #wal(WalFactory)} or an object store
+         * is set. The store locks it (one store per directory) whenever it is set.
          */
         public Builder dataDir(Path dir) {
             SettingChecks.notNull("dataDir", dir);
@@ -144,7 +156,7 @@ public final class Strata {
             return this;
         }
 
-        /** A block device or file for the WAL (a file is created and preallocated if absent). */
+        /** A block device or file for the block-device WAL (a file is created and preallocated if absent). */
         public Builder walPath(Path path) {
             SettingChecks.notNull("walPath", path);
             this.walPath = path;
@@ -155,7 +167,8 @@ public final class Strata {
          * WAL size in bytes for a file WAL (a block device's size is its own): a multiple of 4096, at
          * least {@link #MIN_WAL_CAPACITY_BYTES}. Default {@link #DEFAULT_WAL_CAPACITY_BYTES}, or twice
          * {@link #uploadThresholdBytes} if that is set larger. An existing WAL file keeps the capacity it
-         * was created with; one smaller than this setting fails {@link #build()}.
+         * was created with; one smaller than this setting fails {@link #build()}. A WAL given by
+         * {@link #wal(WalFactory)} gets it as {@code WalSizes.capacityBytes()}.
          */
         public Builder walCapacity(long bytes) {
             this.walCapacityBytes = WalSettings.checkCapacity(bytes);
@@ -272,13 +285,31 @@ public final class Strata {
         }
 
         /**
-         * How the WAL is opened from the options the builder computed; default {@code BlockDeviceWal::open}.
-         * For tests that inject device faults (e.g. the wal-blockdevice test-jar's
-         * {@code FaultInjectingWal.open(options, plan)}); not needed in production.
+         * How the block-device WAL is opened from the options the builder computed; default
+         * {@code BlockDeviceWal::open}. For tests that inject device faults (e.g. the wal-blockdevice
+         * test-jar's {@code FaultInjectingWal.open(options, plan)}); not needed in production. Not
+         * with {@link #wal(WalFactory)}.
          */
         public Builder walOpener(java.util.function.Function<WalOptions, BlockDeviceWal> opener) {
             SettingChecks.notNull("walOpener", opener);
             this.walOpener = opener;
+            return this;
+        }
+
+        /**
+         * Another WAL implementation instead of the block-device WAL: {@link #build()} opens the store's
+         * WAL with {@code factory.open(sizes)}, where the sizes are those the builder computed
+         * ({@link #walCapacity} or its default, the largest record, the write buffer), after locking the
+         * data directory (if any) and before touching the metadata; then it assigns the node epoch it
+         * registered with, replays the WAL, and owns it (closes it with the store, also when a later step
+         * of the open fails). The store refuses a WAL whose {@code maxRecordBytes()} is below the largest
+         * batch. Such a WAL needs no {@link #dataDir} when {@link #objectStore} or {@link #objectStorage}
+         * is set. Not with the block-device WAL's settings: {@link #walPath}, {@link #walBackend},
+         * {@link #unsafeSkipWalSync}, {@link #walOpener} ({@link #build()} names the conflict).
+         */
+        public Builder wal(WalFactory factory) {
+            SettingChecks.notNull("wal", factory);
+            this.walFactory = factory;
             return this;
         }
 
@@ -470,18 +501,23 @@ public final class Strata {
         public DurableStreamStore build() {
             StoreSettings settings = settings();
             StoreSizes sizes = StoreSizing.resolve(settings);
-            return new StoreOpener(settings, sizes, given()).open();
+            return new StoreOpener(settings, sizes, given(settings)).open();
         }
 
         /**
          * The settings as validated groups. Pure: touches nothing.
          *
          * @throws InvalidSettingException if the WAL or the object store is neither set nor given by
-         *     {@link #dataDir}, or both an object store URI and an {@link ObjectStorage} are set
+         *     {@link #dataDir}, both an object store URI and an {@link ObjectStorage} are set, or a WAL
+         *     factory ({@link #wal}) is set with a block-device WAL setting
          */
         StoreSettings settings() {
+            if (walFactory != null && walOpener != null) {
+                throw InvalidSettingException.conflict("walOpener", "wal", "walOpener opens the block-device WAL;"
+                        + " a WAL given by wal(factory) is opened by its factory: set one of them");
+            }
             LocationSettings location = new LocationSettings(Optional.ofNullable(dataDir), Optional.ofNullable(walPath),
-                    Optional.ofNullable(objectStoreUri), objectStorage != null);
+                    Optional.ofNullable(objectStoreUri), objectStorage != null, walFactory != null);
             return new StoreSettings(location, walSettings(), cacheSettings(), appendSettings(), uploadSettings(),
                     compactionSettings(), objectStoreOpenTimeout, openDespiteLostWalData);
         }
@@ -512,8 +548,11 @@ public final class Strata {
                     garbageGracePeriod, orphanTtl, compactionBytesPerSecond);
         }
 
-        /** The components the caller gave (null where the store makes its own). */
-        private StoreOpener.Given given() {
+        /** The components the caller gave (null where the store makes its own), and the WAL's factory. */
+        private StoreOpener.Given given(StoreSettings settings) {
+            WalFactory walOpening = walFactory != null ? walFactory
+                    : new BlockDeviceWalFactory(settings.location().walFile().orElseThrow(), settings.wal(),
+                            walOpener != null ? walOpener : BlockDeviceWal::open);
             io.micrometer.core.instrument.MeterRegistry registry = meterRegistry;
             StoreOpener.MetricsFactory metrics = registry == null ? null
                     : (wal, logCache, summary, limits) -> {
@@ -521,7 +560,7 @@ public final class Strata {
                         MicrometerStoreMetrics.registerStorageGauges(registry, summary);
                         return micrometer;
                     };
-            return new StoreOpener.Given(objectStorage, metadataStore, walOpener, callbackExecutor, readExecutor, metrics,
+            return new StoreOpener.Given(objectStorage, metadataStore, walOpening, callbackExecutor, readExecutor, metrics,
                     clock);
         }
 

@@ -22,12 +22,12 @@
  * <h2>Why it depends on strata-api only</h2>
  * Every other module's tests use this kit (the leak check runs in all of them, the crash harness in
  * the WAL's, core's and the Kafka modules'). Maven refuses a cycle between modules whatever the
- * scope, so a kit that depended on {@code strata-wal-blockdevice}, {@code strata-objectstore} or
+ * scope, so a kit that depended on {@code strata-wal-api}, {@code strata-objectstore} or
  * {@code strata-core} could not be used by that module's own tests. The kit therefore holds what needs
  * only the public API, and each SPI's contract kit ships with the module that defines the SPI, in that
  * module's test-jar, next to the implementations it is run against there:
  * <ul>
- *   <li>{@code dev.strata.wal.WriteAheadLogContractTest}: {@code strata-wal-blockdevice} test-jar;</li>
+ *   <li>{@code dev.strata.wal.api.WriteAheadLogContractTest}: {@code strata-wal-api} test-jar;</li>
  *   <li>{@code dev.strata.objectstore.ObjectStorageContractTest} (and the fault-injecting and
  *       in-memory {@code ObjectStorage} wrappers of {@code dev.strata.objectstore.testing}):
  *       {@code strata-objectstore} test-jar;</li>

@@ -4,6 +4,10 @@ import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.strata.api.CorruptDataException;
 import dev.strata.api.RecordTooLargeException;
 import dev.strata.api.StorageException;
+import dev.strata.wal.api.RecoveryReport;
+import dev.strata.wal.api.WalAppendResult;
+import dev.strata.wal.api.WalRecovery;
+import dev.strata.wal.api.WriteAheadLog;
 import dev.strata.wal.spi.WriteBackend;
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
@@ -25,7 +29,13 @@ import org.slf4j.LoggerFactory;
  * written with O_DIRECT through io_uring or a {@code FileChannel}, with group commit.
  *
  * <p>Thread-safety: thread-safe. Futures complete in append order, on the thread that learned of
- * the write's outcome (see {@link WriteAheadLog} and {@link WalOptions.Builder#callerWritesWhenIdle}).
+ * the write's outcome (see {@link WriteAheadLog}): an I/O completion thread or the WAL's writer
+ * thread; with {@link WalOptions.Builder#callerWritesWhenIdle}, also an appending thread that wrote
+ * its own group, before its {@code append} returns (an appending thread that holds locks callbacks
+ * take must then not use it).
+ *
+ * <p>Ownership: one open per file or device on a host, by its {@link OwnershipLock} (a second open
+ * fails with {@link dev.strata.api.StorageInUseException}); no fencing by node epoch.
  *
  * <p>Failure: see {@link WriteAheadLog}. {@link #open} fails with {@link StorageException} if the
  * file cannot be opened or read, with {@link UnsupportedWalFormatException} (a
@@ -173,10 +183,12 @@ public final class BlockDeviceWal implements WriteAheadLog {
      * The node epoch this WAL records in its header when it initializes (at the first append, trim or
      * recovery scan), in place of {@link WalOptions#nodeEpoch()}: for an owner that opens its WAL
      * before it registers with its metadata, so that a WAL it cannot use fails its open before
-     * anything else changes.
+     * anything else changes. No I/O here, and no fencing: the {@link OwnershipLock} keeps a second
+     * owner out while this one has the WAL open.
      *
      * @throws IllegalStateException if the WAL has initialized already
      */
+    @Override
     public void assignNodeEpoch(long nodeEpoch) {
         startup.assignNodeEpoch(nodeEpoch);
     }
@@ -375,7 +387,8 @@ public final class BlockDeviceWal implements WriteAheadLog {
         }
     }
 
-    /** Largest body {@link #append} accepts. */
+    /** Largest body {@link #append} accepts: what one write buffer holds after the record's framing. */
+    @Override
     public int maxRecordBytes() {
         return maxRecordBytes;
     }

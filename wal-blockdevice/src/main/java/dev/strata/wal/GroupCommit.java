@@ -3,6 +3,7 @@ package dev.strata.wal;
 import static dev.strata.wal.WalRecordDescriptor.HEADER_BYTES;
 
 import dev.strata.api.BackpressureException;
+import dev.strata.wal.api.WalAppendResult;
 import io.netty.buffer.ByteBuf;
 import java.nio.ByteBuffer;
 import java.nio.file.Path;

@@ -13,8 +13,10 @@ import static dev.strata.wal.WalRecordDescriptor.MAGIC;
 import static dev.strata.wal.WalRecordDescriptor.MAGIC_OFFSET;
 import static dev.strata.wal.WalRecordDescriptor.POSITION_OFFSET;
 
-import dev.strata.wal.RecoveryReport.LostRegion;
-import dev.strata.wal.RecoveryReport.StopReason;
+import dev.strata.wal.api.RecoveryReport.LostRegion;
+import dev.strata.wal.api.RecoveryReport.StopReason;
+import dev.strata.wal.api.RecoveryReport;
+import dev.strata.wal.api.WalRecovery;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
@@ -65,7 +67,6 @@ final class RecordScanner {
     private long prevGeneration = Long.MIN_VALUE;
     private long records;
     private long bodyBytes;
-    private long paddingBytes;
     private long tornBytes;
     private StopReason stopReason;
     private String detail = "";
@@ -155,7 +156,6 @@ final class RecordScanner {
             }
             long next = hNext;
             if ((hFlags & FLAG_PADDING) != 0) {
-                paddingBytes += next - position;
                 prevGeneration = hGeneration;
                 position = next;
                 continue;
@@ -166,7 +166,6 @@ final class RecordScanner {
             recLength = hLength;
             records++;
             bodyBytes += hLength;
-            paddingBytes += next - (position + HEADER_BYTES + hLength);
             prevGeneration = hGeneration;
             position = next;
             return true;
@@ -408,9 +407,8 @@ final class RecordScanner {
             }
             full = sb.append("; scan ended: ").append(stopReason).append(' ').append(detail).toString();
         }
-        return new RecoveryReport(p.start(), position, records, bodyBytes, paddingBytes, tornBytes,
-                lost.isEmpty() ? stopReason : StopReason.ACKNOWLEDGED_DATA_LOST, full, p.headerGeneration(), nodeEpoch,
-                stopReason, lost);
+        return new RecoveryReport(p.start(), position, records, bodyBytes, tornBytes,
+                lost.isEmpty() ? stopReason : StopReason.ACKNOWLEDGED_DATA_LOST, stopReason, full, nodeEpoch, lost);
     }
 
     private void stop(StopReason reason, long torn, String why) {

@@ -1,5 +1,6 @@
 package dev.strata.wal;
 
+import dev.strata.wal.api.RecoveryReport;
 import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;

@@ -1,5 +1,6 @@
 package dev.strata.wal;
 
+import dev.strata.wal.api.WriteAheadLog;
 import java.nio.file.Path;
 import java.util.Objects;
 import java.util.OptionalLong;

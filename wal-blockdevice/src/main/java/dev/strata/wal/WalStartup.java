@@ -2,6 +2,8 @@ package dev.strata.wal;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
 import dev.strata.api.StorageException;
+import dev.strata.wal.api.RecoveryReport;
+import dev.strata.wal.api.WalRecovery;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.io.IOException;
 import java.nio.ByteBuffer;
@@ -121,11 +123,11 @@ final class WalStartup {
         if (ready) {
             RecordScanner scanner = new RecordScanner(file, scanParams, maxRecordBytes, report.endPosition(),
                     report.lostRegions());
-            return new WalRecovery(scanner, report, PooledByteBufAllocator.DEFAULT, name, recoveredHeader.nodeEpoch(), r -> {
+            return new BlockDeviceWalRecovery(scanner, report, PooledByteBufAllocator.DEFAULT, name, recoveredHeader.nodeEpoch(), r -> {
             });
         }
         RecordScanner scanner = new RecordScanner(file, scanParams, maxRecordBytes, -1, null);
-        return new WalRecovery(scanner, null, PooledByteBufAllocator.DEFAULT, name, recoveredHeader.nodeEpoch(),
+        return new BlockDeviceWalRecovery(scanner, null, PooledByteBufAllocator.DEFAULT, name, recoveredHeader.nodeEpoch(),
                 this::recoveryScanFinished);
     }
 

@@ -2,6 +2,7 @@ package dev.strata.wal;
 
 import static dev.strata.wal.WalRecordDescriptor.HEADER_BYTES;
 
+import dev.strata.wal.api.WalAppendResult;
 import io.netty.buffer.ByteBuf;
 import java.io.IOException;
 import java.nio.ByteBuffer;

@@ -6,28 +6,30 @@
  * fdatasync or RWF_DSYNC), space accounting and backpressure, the recovery scan, and the choice of
  * I/O backend, and who may open a WAL: {@link dev.strata.wal.OwnershipLock} (one open WAL per file or
  * device, across threads and processes of a host; also used by the engine for its data directory).
- * Public: {@link dev.strata.wal.WriteAheadLog} (what the engine codes against),
- * {@link dev.strata.wal.BlockDeviceWal}, {@link dev.strata.wal.WalOptions},
- * {@link dev.strata.wal.OwnershipLock}, {@link dev.strata.wal.WalInspector} (a read-only view for
- * tools: header slots, records, the scan's end, no lock taken) and the value types they return.
- * Everything else is package-private.
+ * Public: {@link dev.strata.wal.BlockDeviceWal} (implements {@link dev.strata.wal.api.WriteAheadLog},
+ * the WAL SPI the engine codes against, defined with its value types in module wal-api),
+ * {@link dev.strata.wal.WalOptions}, {@link dev.strata.wal.OwnershipLock},
+ * {@link dev.strata.wal.WalInspector} (a read-only view for tools: header slots, records, the scan's
+ * end, no lock taken) and the value types they return. Everything else is package-private
+ * ({@code BlockDeviceWalRecovery} is its {@link dev.strata.wal.api.WalRecovery}).
  *
  * <p>Recovery: the scan follows the record chain from the trim point. Where it breaks (zeros, a
  * bad CRC, stale bytes), it looks ahead for intact records, and uses the durable mark every record
  * carries (the end of the durable prefix when its write was submitted, see
  * {@link dev.strata.wal.WalRecordDescriptor}) to tell a torn tail (never acknowledged: the scan
  * ends there) from acknowledged data lost inside the log (reported in
- * {@link dev.strata.wal.RecoveryReport#lostRegions()}; the scan continues after it and returns the
+ * {@link dev.strata.wal.api.RecoveryReport#lostRegions()}; the scan continues after it and returns the
  * acknowledged records that follow). New writes never go over a lost region: after one the scan
  * could not get past (damage in the last writes, proven by the clean close), the next generation
  * starts after it, so the next scan finds the same loss until the owner trims past it. Deciding
  * what to do about lost data is the engine's job.
  *
- * <p>Does not own: what a record means (the engine encodes its batches into opaque bodies), when
- * to trim (the engine trims after upload), or retrying (a failed WAL stays failed; the engine
- * reopens it).
+ * <p>Does not own: the WAL contract and its contract kit (wal-api), what a record means (the engine
+ * encodes its batches into opaque bodies), when to trim (the engine trims after upload), or retrying
+ * (a failed WAL stays failed; the engine reopens it). Ownership is by the lock, not by node-epoch
+ * fencing: {@link dev.strata.wal.BlockDeviceWal#assignNodeEpoch} only records the epoch in the header.
  *
- * <p>Backends, chosen at open and reported by {@link dev.strata.wal.WriteAheadLog#backend()}:
+ * <p>Backends, chosen at open and reported by {@link dev.strata.wal.api.WriteAheadLog#backend()}:
  * <ol>
  *   <li>{@code io_uring}: our own thin binding through the FFM API ({@code dev.strata.wal.uring},
  *       JDK 22+), one {@code IORING_OP_WRITE} with {@code RWF_DSYNC} per group, several in flight.
@@ -65,7 +67,7 @@
  * {@code RWF_DSYNC}, io_uring backend only) and is acknowledged before {@code append} returns:
  * the single-appender latency path has no thread wake-up at all.
  *
- * <p>Buffers: {@link dev.strata.wal.WriteAheadLog#append} takes ownership of the body and releases
+ * <p>Buffers: {@link dev.strata.wal.api.WriteAheadLog#append} takes ownership of the body and releases
  * it on every outcome, after copying it once into a pooled, block-aligned write buffer. Write
  * buffers are allocated at open ({@code maxInFlightWrites + 2} of {@code writeBufferBytes}) and
  * reused; none is allocated per append. Recovered bodies are new buffers owned by the caller.

@@ -8,6 +8,8 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.strata.api.BackpressureException;
 import dev.strata.testkit.Futures;
+import dev.strata.wal.api.WalAppendResult;
+import dev.strata.wal.api.WriteAheadLog;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

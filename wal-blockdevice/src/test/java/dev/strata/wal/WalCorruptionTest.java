@@ -6,8 +6,12 @@ import static dev.strata.wal.WalTesting.options;
 import static dev.strata.wal.WalTesting.recoverAll;
 import static org.assertj.core.api.Assertions.assertThat;
 
-import dev.strata.wal.RecoveryReport.StopReason;
 import dev.strata.wal.WalTesting.Rec;
+import dev.strata.wal.api.RecoveryReport.StopReason;
+import dev.strata.wal.api.RecoveryReport;
+import dev.strata.wal.api.WalAppendResult;
+import dev.strata.wal.api.WalRecord;
+import dev.strata.wal.api.WalRecovery;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;

@@ -1,5 +1,6 @@
 package dev.strata.wal;
 
+import dev.strata.wal.api.WalAppendResult;
 import java.io.PrintStream;
 import java.nio.file.Path;
 import java.util.ArrayDeque;

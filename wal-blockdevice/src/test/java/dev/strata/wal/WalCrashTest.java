@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.testkit.ChildJvm;
 import dev.strata.wal.WalTesting.Rec;
+import dev.strata.wal.api.RecoveryReport;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;

@@ -5,8 +5,10 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.api.BackpressureException;
 import dev.strata.testkit.Futures;
-import dev.strata.wal.RecoveryReport.StopReason;
 import dev.strata.wal.WalTesting.Rec;
+import dev.strata.wal.api.RecoveryReport.StopReason;
+import dev.strata.wal.api.RecoveryReport;
+import dev.strata.wal.api.WalAppendResult;
 import java.io.IOException;
 import java.io.RandomAccessFile;
 import java.nio.file.Files;

@@ -13,6 +13,7 @@ import dev.strata.api.StorageException;
 import dev.strata.testkit.Futures;
 import dev.strata.wal.FaultInjectingWal.Fault;
 import dev.strata.wal.WalTesting.Rec;
+import dev.strata.wal.api.WalAppendResult;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;

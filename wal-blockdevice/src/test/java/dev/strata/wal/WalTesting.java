@@ -3,6 +3,10 @@ package dev.strata.wal;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.testkit.Futures;
+import dev.strata.wal.api.WalAppendResult;
+import dev.strata.wal.api.WalRecord;
+import dev.strata.wal.api.WalRecovery;
+import dev.strata.wal.api.WriteAheadLog;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufUtil;
 import io.netty.buffer.PooledByteBufAllocator;

@@ -1,9 +1,5 @@
 package dev.strata.core.append;
 
-import dev.strata.core.metrics.StoreMetrics;
-import dev.strata.core.support.WaitSignal;
-import dev.strata.core.support.StoreState;
-import dev.strata.core.support.Futures;
 import dev.strata.api.AppendResult;
 import dev.strata.api.BackpressureException;
 import dev.strata.api.RecordBatch;
@@ -12,9 +8,13 @@ import dev.strata.api.StrataException;
 import dev.strata.api.StreamClosedException;
 import dev.strata.api.StreamNotFoundException;
 import dev.strata.cache.LogCache;
+import dev.strata.core.metrics.StoreMetrics;
+import dev.strata.core.support.Futures;
+import dev.strata.core.support.StoreState;
+import dev.strata.core.support.WaitSignal;
 import dev.strata.objectstore.format.StreamBatchCodec;
-import dev.strata.wal.WalAppendResult;
-import dev.strata.wal.WriteAheadLog;
+import dev.strata.wal.api.WalAppendResult;
+import dev.strata.wal.api.WriteAheadLog;
 import io.netty.buffer.ByteBuf;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;

@@ -1,9 +1,9 @@
 package dev.strata.core.metrics;
 
+import dev.strata.cache.LogCache;
 import dev.strata.core.MemoryLimits;
 import dev.strata.core.StorageSummary;
-import dev.strata.cache.LogCache;
-import dev.strata.wal.WriteAheadLog;
+import dev.strata.wal.api.WriteAheadLog;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.DistributionSummary;
 import io.micrometer.core.instrument.Gauge;

@@ -1,14 +1,14 @@
 package dev.strata.core.recovery;
 
-import dev.strata.core.Strata;
 import dev.strata.core.StoreRecoveryReport;
+import dev.strata.core.Strata;
 import dev.strata.core.metadata.MetadataStore;
 import dev.strata.core.metadata.StreamMetadata;
 import dev.strata.objectstore.format.StreamBatch;
 import dev.strata.objectstore.format.StreamBatchCodec;
-import dev.strata.wal.WalRecord;
-import dev.strata.wal.WalRecovery;
-import dev.strata.wal.WriteAheadLog;
+import dev.strata.wal.api.WalRecord;
+import dev.strata.wal.api.WalRecovery;
+import dev.strata.wal.api.WriteAheadLog;
 import java.util.HashMap;
 import java.util.Map;
 import java.util.Optional;
@@ -121,7 +121,7 @@ public final class WalReplay {
             throw lostData(recovery.report().lostRegions());
         }
         long walEnd = recovery.report().endPosition();
-        for (dev.strata.wal.RecoveryReport.LostRegion region : recovery.report().lostRegions()) {
+        for (dev.strata.wal.api.RecoveryReport.LostRegion region : recovery.report().lostRegions()) {
             walEnd = Math.max(walEnd, region.endPosition()); // accepted loss: the next trim passes the damage
         }
         target.skipTo(walEnd);
@@ -133,7 +133,7 @@ public final class WalReplay {
                 afterLostData);
     }
 
-    private static dev.strata.api.CorruptDataException lostData(java.util.List<dev.strata.wal.RecoveryReport.LostRegion> regions) {
+    private static dev.strata.api.CorruptDataException lostData(java.util.List<dev.strata.wal.api.RecoveryReport.LostRegion> regions) {
         return new dev.strata.api.CorruptDataException("the WAL lost acknowledged data to damage inside the log: "
                 + regions + ". The store does not open, so that no acknowledged offset is silently reused and the "
                 + "WAL keeps the evidence (nothing past the damage was replayed, committed or trimmed); "
@@ -145,7 +145,7 @@ public final class WalReplay {
      * and before {@code toPosition}, or -1 if none.
      */
     private static long lostRegionBetween(WalRecovery recovery, long fromPosition, long toPosition) {
-        for (dev.strata.wal.RecoveryReport.LostRegion region : recovery.lostRegionsSoFar()) {
+        for (dev.strata.wal.api.RecoveryReport.LostRegion region : recovery.lostRegionsSoFar()) {
             if (region.position() > fromPosition && region.position() < toPosition) {
                 return region.position();
             }

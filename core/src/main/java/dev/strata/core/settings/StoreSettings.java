@@ -1,5 +1,6 @@
 package dev.strata.core.settings;
 
+import dev.strata.wal.WalOptions;
 import java.time.Duration;
 
 /**
@@ -7,7 +8,9 @@ import java.time.Duration;
  * only valid values. Conflicts between groups (an upload threshold above half the cache, a batch the
  * WAL cannot write) are {@link StoreSizing}'s to find. Immutable.
  *
- * <p>The canonical constructor throws {@link InvalidSettingException} if a group is null or the timeout is not positive.
+ * <p>The canonical constructor throws {@link InvalidSettingException} if a group is null, the timeout is
+ * not positive, or a block-device WAL setting ({@code walBackend}, {@code unsafeSkipWalSync}) is set
+ * for a WAL given by {@code wal(factory)}, which its factory configures.
  *
  * @param location where the data lives
  * @param wal how the WAL is made
@@ -32,5 +35,13 @@ public record StoreSettings(LocationSettings location, WalSettings wal, CacheSet
         SettingChecks.notNull("upload", upload);
         SettingChecks.notNull("compaction", compaction);
         SettingChecks.positive("objectStoreOpenTimeout", objectStoreOpenTimeout);
+        if (location.walGiven() && wal.backend() != WalOptions.Backend.AUTO) {
+            throw InvalidSettingException.conflict("walBackend", "wal", "walBackend configures the block-device"
+                    + " WAL; a WAL given by wal(factory) is configured by its factory: set one of them");
+        }
+        if (location.walGiven() && wal.unsafeSkipSync()) {
+            throw InvalidSettingException.conflict("unsafeSkipWalSync", "wal", "unsafeSkipWalSync configures the"
+                    + " block-device WAL; a WAL given by wal(factory) is configured by its factory: set one of them");
+        }
     }
 }

@@ -83,30 +83,62 @@ class SettingsValidationTest {
 
     @Test
     void locationNeedsAWalAndAnObjectStoreOnce() {
-        assertInvalid(() -> new LocationSettings(Optional.empty(), Optional.empty(), Optional.empty(), false), "walPath",
-                "walPath (or dataDir) must be set");
-        assertInvalid(() -> new LocationSettings(Optional.empty(), Optional.of(Path.of("w")), Optional.empty(), false),
-                "objectStore", "objectStore (or objectStorage, or dataDir) must be set");
+        assertInvalid(() -> new LocationSettings(Optional.empty(), Optional.empty(), Optional.empty(), false, false),
+                "walPath", "walPath (or dataDir, or wal(factory) for a WAL that needs no local file) must be set");
+        assertInvalid(() -> new LocationSettings(Optional.empty(), Optional.of(Path.of("w")), Optional.empty(), false,
+                false), "objectStore", "objectStore (or objectStorage, or dataDir) must be set");
         assertThatThrownBy(() -> new LocationSettings(Optional.of(Path.of("d")), Optional.empty(),
-                Optional.of(URI.create("file:///x")), true))
+                Optional.of(URI.create("file:///x")), true, false))
                 .isInstanceOfSatisfying(InvalidSettingException.class,
                         e -> assertThat(e.settings()).containsExactly("objectStore", "objectStorage"))
                 .hasMessage("set objectStore or objectStorage, not both");
 
         LocationSettings embedded = new LocationSettings(Optional.of(Path.of("/data")), Optional.empty(), Optional.empty(),
-                false);
-        assertThat(embedded.walFile()).isEqualTo(Path.of("/data/wal/strata.wal"));
+                false, false);
+        assertThat(embedded.walFile()).hasValue(Path.of("/data/wal/strata.wal"));
         assertThat(embedded.objectStoreUri()).hasValue(Path.of("/data/objects").toUri());
         LocationSettings given = new LocationSettings(Optional.empty(), Optional.of(Path.of("/dev/wal")), Optional.empty(),
-                true);
-        assertThat(given.walFile()).isEqualTo(Path.of("/dev/wal"));
+                true, false);
+        assertThat(given.walFile()).hasValue(Path.of("/dev/wal"));
         assertThat(given.objectStoreUri()).isEmpty();
+    }
+
+    @Test
+    void aGivenWalNeedsNoLocalDirectoryAndExcludesTheBlockDeviceWalsSettings() {
+        LocationSettings noDisk = new LocationSettings(Optional.empty(), Optional.empty(),
+                Optional.of(URI.create("s3://bucket/prefix")), false, true);
+        assertThat(noDisk.walFile()).as("no WAL file with a given WAL").isEmpty();
+        assertThat(noDisk.objectStoreUri()).hasValue(URI.create("s3://bucket/prefix"));
+        assertThat(new LocationSettings(Optional.of(Path.of("/data")), Optional.empty(), Optional.empty(), false, true)
+                .walFile()).isEmpty();
+        assertThatThrownBy(() -> new LocationSettings(Optional.empty(), Optional.of(Path.of("/dev/wal")),
+                Optional.of(URI.create("file:///x")), false, true))
+                .isInstanceOfSatisfying(InvalidSettingException.class,
+                        e -> assertThat(e.settings()).containsExactly("walPath", "wal"))
+                .hasMessageContaining("not both");
+        assertInvalid(() -> new LocationSettings(Optional.empty(), Optional.empty(), Optional.empty(), false, true),
+                "objectStore", "objectStore (or objectStorage, or dataDir) must be set");
+
+        assertThatThrownBy(() -> new StoreSettings(noDisk, new WalSettings(OptionalLong.empty(),
+                WalOptions.Backend.BUFFERED, false), CacheSettings.defaults(), AppendSettings.defaults(),
+                UploadSettings.defaults(), CompactionSettings.defaults(), Duration.ofSeconds(1), false))
+                .isInstanceOfSatisfying(InvalidSettingException.class,
+                        e -> assertThat(e.settings()).containsExactly("walBackend", "wal"))
+                .hasMessageContaining("configured by its factory");
+        assertThatThrownBy(() -> new StoreSettings(noDisk, new WalSettings(OptionalLong.empty(), WalOptions.Backend.AUTO,
+                true), CacheSettings.defaults(), AppendSettings.defaults(), UploadSettings.defaults(),
+                CompactionSettings.defaults(), Duration.ofSeconds(1), false))
+                .isInstanceOfSatisfying(InvalidSettingException.class,
+                        e -> assertThat(e.settings()).containsExactly("unsafeSkipWalSync", "wal"));
+        assertThat(new StoreSettings(noDisk, WalSettings.defaults(), CacheSettings.defaults(), AppendSettings.defaults(),
+                UploadSettings.defaults(), CompactionSettings.defaults(), Duration.ofSeconds(1), false).location())
+                .isEqualTo(noDisk);
     }
 
     @Test
     void objectStoreOpenTimeoutMustBePositive() {
         LocationSettings location = new LocationSettings(Optional.of(Path.of("d")), Optional.empty(), Optional.empty(),
-                false);
+                false, false);
         assertInvalid(() -> new StoreSettings(location, WalSettings.defaults(), CacheSettings.defaults(),
                 AppendSettings.defaults(), UploadSettings.defaults(), CompactionSettings.defaults(), Duration.ZERO, false),
                 "objectStoreOpenTimeout", "must be positive, got PT0S");

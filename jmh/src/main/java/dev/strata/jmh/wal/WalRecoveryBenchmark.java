@@ -1,10 +1,10 @@
 package dev.strata.jmh.wal;
 
 import dev.strata.wal.BlockDeviceWal;
-import dev.strata.wal.RecoveryReport;
 import dev.strata.wal.WalOptions;
-import dev.strata.wal.WalRecord;
-import dev.strata.wal.WalRecovery;
+import dev.strata.wal.api.RecoveryReport;
+import dev.strata.wal.api.WalRecord;
+import dev.strata.wal.api.WalRecovery;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.nio.file.Path;

@@ -1,42 +1,42 @@
-package dev.strata.wal;
+package dev.strata.wal.api;
 
 import java.util.List;
 
 /**
- * What a recovery scan found. Immutable.
+ * What a WAL's recovery scan found: the part every implementation reports, and all the engine reads.
+ * Implementation details (a block-device WAL's padding and header generation, an object-store WAL's
+ * object names) are in that implementation's own logs and tools. Immutable.
  *
- * <p>Two kinds of holes are told apart (see the recovery rule in {@link WalRecordDescriptor}): a
- * <em>torn tail</em> (writes in flight at a crash: nothing after it was acknowledged) ends the
- * scan at {@code endPosition} and is counted in {@code tornBytes}; <em>damage inside the log</em>
- * (bytes that had been durable and acknowledged, later lost or corrupted) is listed in
- * {@code lostRegions}, the scan continues after it, and {@code stopReason} is then
- * {@link StopReason#ACKNOWLEDGED_DATA_LOST}, whatever ended the scan ({@code endReason}), so a
- * report with lost data can never read as a clean end.
+ * <p>Two kinds of holes are told apart: a <em>torn tail</em> (writes in flight at a crash: nothing
+ * after it was acknowledged) ends the scan at {@code endPosition} and is counted in
+ * {@code tornBytes}; <em>damage inside the log</em> (bytes that had been durable and acknowledged,
+ * later lost or corrupted) is listed in {@code lostRegions}, the scan continues after it, and
+ * {@code stopReason} is then {@link StopReason#ACKNOWLEDGED_DATA_LOST}, whatever ended the scan
+ * ({@code endReason}), so a report with lost data can never read as a clean end.
+ *
+ * <p>The canonical constructor throws {@link IllegalArgumentException} if {@code endReason} is
+ * {@link StopReason#ACKNOWLEDGED_DATA_LOST} or {@code stopReason} does not follow from
+ * {@code endReason} and {@code lostRegions} as described.
  *
  * @param startPosition trim point the scan started at
  * @param endPosition position after the last recovered record: where new records go
  * @param records data records recovered (including those after a lost region)
  * @param bodyBytes sum of their body lengths
- * @param paddingBytes bytes skipped as block padding or end-of-ring padding
- * @param tornBytes bytes at {@code endPosition} that cannot continue the log (a torn or corrupt
- *     write): up to the first intact record after it when there is one (such records were never
- *     acknowledged and are not returned), else the claimed record length for a body CRC mismatch,
- *     else the bytes up to the next block boundary; 0 when the scan ended at clean free space
+ * @param tornBytes bytes at {@code endPosition} that cannot continue the log (a torn or corrupt write
+ *     never acknowledged, how far the implementation can tell); 0 when the scan ended at a clean end
  * @param stopReason {@link StopReason#ACKNOWLEDGED_DATA_LOST} if {@code lostRegions} is not empty,
  *     else {@code endReason}
- * @param detail human-readable detail: the lost regions, then why the scan ended (stored and
- *     computed CRC, positions)
- * @param generation generation of the header found (0 for a new WAL)
- * @param nodeEpoch node epoch stored in the header found
  * @param endReason why the scan ended at {@code endPosition}; never
  *     {@link StopReason#ACKNOWLEDGED_DATA_LOST}
+ * @param detail human-readable detail: the lost regions, then why the scan ended (stored and
+ *     computed CRC, positions)
+ * @param nodeEpoch node epoch of the owner that wrote the log as found (0 for a new WAL)
  * @param lostRegions regions that had been durable and acknowledged but no longer hold intact
  *     records, in log order; the records that were in them are not returned. Empty when nothing
  *     acknowledged was found lost
  */
-public record RecoveryReport(long startPosition, long endPosition, long records, long bodyBytes, long paddingBytes,
-        long tornBytes, StopReason stopReason, String detail, long generation, long nodeEpoch, StopReason endReason,
-        List<LostRegion> lostRegions) {
+public record RecoveryReport(long startPosition, long endPosition, long records, long bodyBytes, long tornBytes,
+        StopReason stopReason, StopReason endReason, String detail, long nodeEpoch, List<LostRegion> lostRegions) {
 
     public RecoveryReport {
         lostRegions = List.copyOf(lostRegions);
@@ -89,9 +89,13 @@ public record RecoveryReport(long startPosition, long endPosition, long records,
         }
     }
 
-    /** Why a recovery scan stopped where it did. */
+    /**
+     * Why a recovery scan stopped where it did. The reasons name what a log of checksummed records
+     * can find; an implementation reports those its format can meet (a block-device WAL all of them;
+     * a log of objects has no ring, so never {@link #CAPACITY_REACHED}).
+     */
     public enum StopReason {
-        /** Zeros or no record magic, and no intact record of this log after it: the clean end of the log. */
+        /** No further record (zeros, no record magic, no next object), and no intact record of this log after it: the clean end of the log. */
         END_OF_LOG,
         /** The header CRC did not match: a torn or corrupt header. */
         HEADER_CRC_MISMATCH,
@@ -103,11 +107,11 @@ public record RecoveryReport(long startPosition, long endPosition, long records,
         INVALID_HEADER,
         /** The body CRC did not match: a torn or corrupt body. */
         BODY_CRC_MISMATCH,
-        /** The scan reached a full ring's worth of data past the trim point. */
+        /** The scan reached a full ring's worth of data past the trim point (a ring-shaped log only). */
         CAPACITY_REACHED,
         /**
          * Zeros (or no record) where the chain continues, but intact records of this log follow:
-         * a write in flight at a crash never reached the device while a later one did (a torn
+         * a write in flight at a crash never became durable while a later one did (a torn
          * tail). Nothing after it was acknowledged; {@code tornBytes} counts up to the first
          * intact record after it.
          */

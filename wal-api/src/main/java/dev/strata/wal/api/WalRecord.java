@@ -1,4 +1,4 @@
-package dev.strata.wal;
+package dev.strata.wal.api;
 
 import io.netty.buffer.ByteBuf;
 

@@ -1,4 +1,4 @@
-package dev.strata.wal;
+package dev.strata.wal.api;
 
 /**
  * Where a durable record lives: {@code position} is its first byte, {@code nextPosition} where

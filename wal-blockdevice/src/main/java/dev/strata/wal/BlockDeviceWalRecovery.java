@@ -2,17 +2,19 @@ package dev.strata.wal;
 
 import dev.strata.api.CorruptDataException;
 import dev.strata.api.StorageException;
+import dev.strata.wal.api.RecoveryReport;
+import dev.strata.wal.api.WalRecord;
+import dev.strata.wal.api.WalRecovery;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import java.io.IOException;
-import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.function.Consumer;
 
 /**
- * Iterator over the durable records after the trim point, in order, read from the device in large
- * aligned chunks. Regions that had been acknowledged but were found damaged are skipped and listed
+ * {@link BlockDeviceWal}'s {@link WalRecovery}: the durable records after the trim point, in order,
+ * read from the device in large aligned chunks. Regions that had been acknowledged but were found damaged are skipped and listed
  * in {@link RecoveryReport#lostRegions()} (the records after them are returned); the iteration ends
  * at the end of the log or at a torn tail. The first recovery after open is the WAL's only scan of the log (appends wait for
  * its end); later ones read the same records again. Each {@link WalRecord#body()} is a fresh buffer owned by the
@@ -23,7 +25,7 @@ import java.util.function.Consumer;
  * {@link #next()}; bytes that no longer match what the scan at open verified (the device changed
  * underneath) as {@link CorruptDataException}. A corrupt record is never returned.
  */
-public final class WalRecovery implements Iterator<WalRecord>, AutoCloseable {
+final class BlockDeviceWalRecovery implements WalRecovery {
 
     private final RecordScanner scanner;
     private final long nodeEpoch;
@@ -39,7 +41,7 @@ public final class WalRecovery implements Iterator<WalRecord>, AutoCloseable {
      *     or null when this iterator is the scan that finds the end
      * @param onEnd receives this scan's report when it ends (the WAL then knows where to write)
      */
-    WalRecovery(RecordScanner scanner, RecoveryReport report, ByteBufAllocator allocator, String file, long nodeEpoch,
+    BlockDeviceWalRecovery(RecordScanner scanner, RecoveryReport report, ByteBufAllocator allocator, String file, long nodeEpoch,
             Consumer<RecoveryReport> onEnd) {
         this.scanner = scanner;
         this.report = report;
@@ -49,12 +51,7 @@ public final class WalRecovery implements Iterator<WalRecord>, AutoCloseable {
         this.file = file;
     }
 
-    /**
-     * What the recovery scan found: records, bytes, why it ended. Available once {@link #hasNext()}
-     * returned false (or at once if the WAL had already scanned the log).
-     *
-     * @throws IllegalStateException if this iterator is still scanning
-     */
+    @Override
     public RecoveryReport report() {
         if (report == null) {
             throw new IllegalStateException("recovery report available once iteration ended: position="
@@ -63,12 +60,7 @@ public final class WalRecovery implements Iterator<WalRecord>, AutoCloseable {
         return report;
     }
 
-    /**
-     * The lost regions (see {@link RecoveryReport#lostRegions()}) the scan has skipped so far: after
-     * {@link #next()}, those before the record it returned. Lets the caller tell, record by record,
-     * whether acknowledged data was lost before it (a gap in a stream's offsets after a lost region
-     * is lost data, not an unacknowledged append).
-     */
+    @Override
     public List<RecoveryReport.LostRegion> lostRegionsSoFar() {
         return List.copyOf(scanner.lostRegions());
     }
