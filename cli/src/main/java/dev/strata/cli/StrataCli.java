@@ -1,6 +1,7 @@
 package dev.strata.cli;
 
 import dev.strata.api.CorruptDataException;
+import dev.strata.api.UnsupportedFormatVersionException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -42,7 +43,8 @@ public final class StrataCli {
         CommandLine cl = new CommandLine(new Root());
         cl.setExitCodeExceptionMapper(e -> ExitCodes.USAGE_OR_ACCESS);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            String what = e instanceof CorruptDataException ? "corrupt data" : e.getClass().getSimpleName();
+            String what = e instanceof UnsupportedFormatVersionException ? "unsupported format version"
+                    : e instanceof CorruptDataException ? "corrupt data" : e.getClass().getSimpleName();
             cmd.getErr().println("strata " + cmd.getCommandName() + ": " + what + ": " + e.getMessage());
             cmd.getErr().flush();
             return ExitCodes.USAGE_OR_ACCESS;
