@@ -101,7 +101,7 @@ final class FsckCommand extends BaseCommand {
             Set<String> referenced = new HashSet<>();
             objects.forEach(o -> referenced.add(o.key()));
             List<Object> orphans = new ArrayList<>();
-            List<String> due = new ArrayList<>();
+            List<Deleted> due = new ArrayList<>();
             List<Object> deleted = new ArrayList<>();
             long now = System.currentTimeMillis();
             for (ObjectInfo info : stored.values()) {
@@ -111,12 +111,7 @@ final class FsckCommand extends BaseCommand {
                 if (repairRoot != null) {
                     long unmodifiedMillis = now - lastModifiedMillis(repairRoot, info.key());
                     if (unmodifiedMillis >= orphanTtl.toMillis()) {
-                        due.add(info.key());
-                        Map<String, Object> d = new LinkedHashMap<>();
-                        d.put("key", info.key());
-                        d.put("size", info.size());
-                        d.put("unmodifiedSeconds", unmodifiedMillis / 1000);
-                        deleted.add(d);
+                        due.add(new Deleted(info.key(), info.size(), unmodifiedMillis / 1000));
                         continue;
                     }
                     problems.add(new Problem("orphan", info.key(), "size=" + info.size() + " unmodified for "
@@ -130,12 +125,11 @@ final class FsckCommand extends BaseCommand {
                 orphans.add(info.key());
             }
             if (!due.isEmpty()) {
-                deleteOrphans(repairRoot, due);
-                for (Object d : deleted) {
-                    @SuppressWarnings("unchecked")
-                    Map<String, Object> m = (Map<String, Object>) d;
-                    text("deleted orphan " + m.get("key") + " size=" + m.get("size") + " unmodified for "
-                            + m.get("unmodifiedSeconds") + " s (orphan TTL " + orphanTtl.toSeconds() + " s)");
+                deleteOrphans(repairRoot, due.stream().map(Deleted::key).toList());
+                for (Deleted d : due) {
+                    text("deleted orphan " + d.key() + " size=" + d.size() + " unmodified for " + d.unmodifiedSeconds()
+                            + " s (orphan TTL " + orphanTtl.toSeconds() + " s)");
+                    deleted.add(d.toJson());
                 }
             }
             Set<String> missing = new HashSet<>();
@@ -158,6 +152,17 @@ final class FsckCommand extends BaseCommand {
                 doc.put("deleted", deleted);
             }
             return finish(doc);
+        }
+    }
+
+    /** An orphan old enough to be deleted. */
+    private record Deleted(String key, long size, long unmodifiedSeconds) {
+        Map<String, Object> toJson() {
+            Map<String, Object> m = new LinkedHashMap<>();
+            m.put("key", key);
+            m.put("size", size);
+            m.put("unmodifiedSeconds", unmodifiedSeconds);
+            return m;
         }
     }
 
