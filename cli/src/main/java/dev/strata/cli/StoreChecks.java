@@ -1,6 +1,7 @@
 package dev.strata.cli;
 
 import dev.strata.api.CorruptDataException;
+import dev.strata.api.UnsupportedFormatVersionException;
 import dev.strata.core.metadata.ObjectMetadata;
 import dev.strata.core.metadata.StreamMetadata;
 import dev.strata.core.metadata.StreamRange;
@@ -95,6 +96,9 @@ final class StoreChecks {
         ObjectReader reader;
         try {
             reader = StoreAccess.await(ObjectReader.open(store.storage(), o.key(), o.sizeBytes()));
+        } catch (UnsupportedFormatVersionException e) {
+            problems.add(new Problem("unsupported-version", o.key(), e.getMessage()));
+            return 0;
         } catch (CorruptDataException e) {
             problems.add(new Problem("corrupt-object", o.key(), e.getMessage()));
             return 0;

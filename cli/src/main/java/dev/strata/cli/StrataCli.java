@@ -1,6 +1,7 @@
 package dev.strata.cli;
 
 import dev.strata.api.CorruptDataException;
+import dev.strata.api.UnsupportedFormatVersionException;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -13,7 +14,7 @@ import picocli.CommandLine.Spec;
  *
  * <p>Exit codes (the same for every subcommand): 0 done and nothing wrong found, 1 problems found
  * (each printed with its key and offsets), 2 bad arguments or the store could not be reached or
- * read. Every subcommand is read-only.
+ * read. Every subcommand is read-only but {@code fsck --repair}.
  */
 public final class StrataCli {
 
@@ -42,7 +43,8 @@ public final class StrataCli {
         CommandLine cl = new CommandLine(new Root());
         cl.setExitCodeExceptionMapper(e -> ExitCodes.USAGE_OR_ACCESS);
         cl.setExecutionExceptionHandler((e, cmd, parsed) -> {
-            String what = e instanceof CorruptDataException ? "corrupt data" : e.getClass().getSimpleName();
+            String what = e instanceof UnsupportedFormatVersionException ? "unsupported format version"
+                    : e instanceof CorruptDataException ? "corrupt data" : e.getClass().getSimpleName();
             cmd.getErr().println("strata " + cmd.getCommandName() + ": " + what + ": " + e.getMessage());
             cmd.getErr().flush();
             return ExitCodes.USAGE_OR_ACCESS;
@@ -60,7 +62,7 @@ public final class StrataCli {
     /** The top-level command; without a subcommand it is a usage error. */
     @Command(name = "strata", mixinStandardHelpOptions = true, version = "strata 0.1.0-SNAPSHOT",
             description = "Inspects and checks a Strata store (read-only: it takes no lock and writes nothing, so the"
-                    + " store may be open elsewhere).",
+                    + " store may be open elsewhere; except fsck --repair, which takes the store's locks).",
             subcommands = {InfoCommand.class, StreamsCommand.class, VerifyCommand.class, DumpWalCommand.class,
                     DumpObjectCommand.class, DumpStreamCommand.class, FsckCommand.class},
             exitCodeListHeading = "%nExit codes:%n",

@@ -11,9 +11,12 @@
  * ({@link dev.strata.cli.StoreChecks}, {@link dev.strata.cli.WalScan}) and printing it as text or
  * JSON, with exit codes 0 (nothing wrong), 1 (problems found) and 2 (usage or access error).
  *
- * <p>Does not own: any format (each is read through its module's public reader), repairing a store
- * ({@code fsck --repair} is refused: the running store's compactor deletes orphans under its
- * fencing), or the workload runner ({@code jmh}).
+ * <p>The one write: {@code fsck --repair} deletes orphan objects past the orphan TTL of a
+ * {@code file:} store while holding the store's own ownership locks ({@link dev.strata.cli.RepairLock}),
+ * so never while the store is open.
+ *
+ * <p>Does not own: any format (each is read through its module's public reader), any other repair,
+ * or the workload runner ({@code jmh}).
  *
  * <p>Threads: each command runs on the caller's thread and waits for the object store's futures;
  * nothing here is shared between commands.

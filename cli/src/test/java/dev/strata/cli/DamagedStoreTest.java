@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.objectstore.ObjectKeys;
 import dev.strata.objectstore.format.DataBlockDescriptor;
+import dev.strata.objectstore.format.ObjectFooterDescriptor;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -86,5 +87,46 @@ class DamagedStoreTest {
         assertThat(r.out()).contains("PROBLEM orphan " + orphan);
         assertThat(run("verify", "--data-dir", dir).exitCode()).isZero();
         assertThat(copy).exists(); // report only
+    }
+
+    /**
+     * An object footer of a newer version (checksum recomputed: intact, not damaged) is reported as
+     * {@code unsupported-version} naming the key and the version; a manifest file of a newer format
+     * stops every command with exit 2 naming it.
+     */
+    @Test
+    void newerFormatVersionsAreNamedAsSuch(@TempDir Path dir) throws IOException {
+        CliTestSupport.closedStore(dir, 1, 10);
+        Path objects = dir.resolve("objects");
+        Path file = CliTestSupport.dataObjects(objects).get(0);
+        byte[] b = Files.readAllBytes(file);
+        java.nio.ByteBuffer footer = java.nio.ByteBuffer.wrap(b, b.length - ObjectFooterDescriptor.FOOTER_SIZE,
+                ObjectFooterDescriptor.FOOTER_SIZE).slice();
+        footer.putShort(ObjectFooterDescriptor.VERSION_OFFSET, (short) 7);
+        java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+        crc.update(footer.duplicate().position(0).limit(ObjectFooterDescriptor.CRC_OFFSET));
+        footer.putInt(ObjectFooterDescriptor.CRC_OFFSET, (int) crc.getValue());
+        Files.write(file, b);
+
+        CliTestSupport.Result r = run("verify", "--data-dir", dir);
+        assertThat(r.exitCode()).as(r.toString()).isEqualTo(ExitCodes.PROBLEMS);
+        assertThat(r.out()).contains("PROBLEM unsupported-version " + CliTestSupport.key(objects, file)
+                + ": object format version not supported").contains("version=7 supported=1");
+
+        Path manifestFile;
+        try (java.util.stream.Stream<Path> files = Files.list(objects.resolve("manifest").resolve("log"))) {
+            manifestFile = files.sorted().reduce((a, c) -> c).orElseThrow();
+        }
+        byte[] m = Files.readAllBytes(manifestFile);
+        java.nio.ByteBuffer h = java.nio.ByteBuffer.wrap(m);
+        h.putShort(4, (short) 9);
+        crc.reset();
+        crc.update(m, 0, 24);
+        h.putInt(24, (int) crc.getValue());
+        Files.write(manifestFile, m);
+        CliTestSupport.Result info = run("info", "--data-dir", dir);
+        assertThat(info.exitCode()).as(info.toString()).isEqualTo(ExitCodes.USAGE_OR_ACCESS);
+        assertThat(info.err()).contains("unsupported format version: manifest format version not supported")
+                .contains("version=9 supported=2-3");
     }
 }

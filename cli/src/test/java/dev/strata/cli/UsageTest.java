@@ -67,10 +67,15 @@ class UsageTest {
     }
 
     @Test
-    void fsckRepairIsRefused(@TempDir Path dir) {
+    void fsckRepairNeedsALockableLocalStore(@TempDir Path dir) {
         CliTestSupport.closedStore(dir, 1, 2);
-        CliTestSupport.Result r = run("fsck", "--repair", "--data-dir", dir);
-        assertThat(r.exitCode()).isEqualTo(ExitCodes.USAGE_OR_ACCESS);
-        assertThat(r.err()).contains("--repair is not supported");
+        CliTestSupport.Result noLock = run("fsck", "--repair", "--object-store", dir.resolve("objects").toUri());
+        assertThat(noLock.exitCode()).as(noLock.toString()).isEqualTo(ExitCodes.USAGE_OR_ACCESS);
+        assertThat(noLock.err()).contains("--repair needs --data-dir or --wal-path");
+        CliTestSupport.Result s3 = run("fsck", "--repair", "--object-store", "s3://bucket/prefix?region=us-east-1");
+        assertThat(s3.exitCode()).as(s3.toString()).isEqualTo(ExitCodes.USAGE_OR_ACCESS);
+        assertThat(s3.err()).contains("--repair works on file: object stores only");
+        CliTestSupport.Result negative = run("fsck", "--repair", "--orphan-ttl", "PT-1S", "--data-dir", dir);
+        assertThat(negative.exitCode()).isEqualTo(ExitCodes.USAGE_OR_ACCESS);
     }
 }

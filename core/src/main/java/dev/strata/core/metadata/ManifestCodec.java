@@ -3,6 +3,7 @@ package dev.strata.core.metadata;
 import static dev.strata.core.metadata.ManifestDescriptor.check;
 
 import dev.strata.api.CorruptDataException;
+import dev.strata.api.UnsupportedFormatVersionException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
 import java.nio.charset.StandardCharsets;
@@ -283,8 +284,10 @@ final class ManifestCodec {
                 + " computed=" + computedHeaderCrc);
         check(h.getInt(ManifestDescriptor.MAGIC_OFFSET) == ManifestDescriptor.MAGIC, key, "bad magic");
         short format = h.getShort(ManifestDescriptor.FORMAT_OFFSET);
-        check(format == ManifestDescriptor.FORMAT_VERSION || format == ManifestDescriptor.FORMAT_SINGLE_CHANGE_LOG, key,
-                "unknown format version=" + format);
+        if (format != ManifestDescriptor.FORMAT_VERSION && format != ManifestDescriptor.FORMAT_SINGLE_CHANGE_LOG) {
+            throw new UnsupportedFormatVersionException("manifest", "key=" + key, format,
+                    ManifestDescriptor.FORMAT_SINGLE_CHANGE_LOG + "-" + ManifestDescriptor.FORMAT_VERSION);
+        }
         check(h.get(ManifestDescriptor.KIND_OFFSET) == kind, key, "kind=" + h.get(ManifestDescriptor.KIND_OFFSET)
                 + " expected=" + kind);
         long version = h.getLong(ManifestDescriptor.VERSION_OFFSET);

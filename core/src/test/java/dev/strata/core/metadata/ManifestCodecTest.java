@@ -59,8 +59,9 @@ class ManifestCodecTest {
     void unknownFormatIsRefused() {
         byte[] b = ByteBuffer.allocate(17).putLong(1).putLong(1).put((byte) 1).array();
         assertThatThrownBy(() -> ManifestCodec.decodeLog(KEY, 7, ByteBuffer.wrap(framed(4, b))))
-                .isInstanceOf(CorruptDataException.class)
-                .hasMessageContaining("unknown format version=4");
+                .isInstanceOf(dev.strata.api.UnsupportedFormatVersionException.class)
+                .hasMessageContaining("manifest format version not supported").hasMessageContaining("version=4")
+                .hasMessageContaining("supported=2-3");
     }
 
     /** A log file at version 7 in the documented frame around {@code body}. */

@@ -1,6 +1,7 @@
 package dev.strata.objectstore.format;
 
 import dev.strata.api.CorruptDataException;
+import dev.strata.api.UnsupportedFormatVersionException;
 import io.netty.buffer.ByteBuf;
 
 /**
@@ -86,9 +87,13 @@ public final class ObjectFooterDescriptor {
                     + " stored=" + Integer.toHexString(stored) + " computed=" + Integer.toHexString(computed));
         }
         short version = buf.getShort(index + VERSION_OFFSET);
-        if (version != VERSION_1 || buf.getShort(index + FLAGS_OFFSET) != 0) {
-            throw new CorruptDataException("object format version not supported: object=" + key + " position="
-                    + position + " version=" + version + " flags=" + buf.getShort(index + FLAGS_OFFSET));
+        if (version != VERSION_1) {
+            throw new UnsupportedFormatVersionException("object", "object=" + key + " position=" + position, version,
+                    String.valueOf(VERSION_1));
+        }
+        if (buf.getShort(index + FLAGS_OFFSET) != 0) {
+            throw new CorruptDataException("object footer has unknown flags: object=" + key + " position=" + position
+                    + " version=" + version + " flags=" + buf.getShort(index + FLAGS_OFFSET));
         }
         long indexPosition = buf.getLong(index + INDEX_POSITION_OFFSET);
         int indexLength = buf.getInt(index + INDEX_LENGTH_OFFSET);
