@@ -1,5 +1,6 @@
 package dev.strata.api;
 
+import java.util.List;
 import java.util.concurrent.CompletableFuture;
 
 /**
@@ -55,6 +56,16 @@ public interface StreamStore extends AutoCloseable {
      * @throws IllegalArgumentException if {@code epoch < 0}
      */
     CompletableFuture<Void> deleteStream(long streamId, long epoch);
+
+    /**
+     * Lists the streams {@code filter} selects (by tenant and tags, see {@link StreamLabels}), in id
+     * order; deleted streams are not listed. A snapshot: streams created or deleted concurrently
+     * may or may not be in it.
+     *
+     * @return the streams; fails with {@link StreamClosedException}
+     * @throws IllegalArgumentException if {@code filter} is null
+     */
+    CompletableFuture<List<StreamInfo>> listStreams(StreamFilter filter);
 
     /**
      * Closes every open stream and releases resources. Acknowledged data stays durable. Idempotent.

@@ -1,5 +1,6 @@
 package dev.strata.cli;
 
+import dev.strata.api.StreamFilter;
 import dev.strata.core.metadata.ObjectMetadata;
 import dev.strata.core.metadata.StreamMetadata;
 import dev.strata.core.metadata.StreamRange;
@@ -8,20 +9,39 @@ import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParameterException;
 
-/** {@code strata streams}: id, epoch, start and committed end offsets, state, bytes of every stream. */
-@Command(name = "streams", mixinStandardHelpOptions = true, description = "Every stream: id, epoch, start/committed end offsets, state, bytes.")
+/**
+ * {@code strata streams [--tenant T] [--tag K=V]...}: id, epoch, start and committed end offsets,
+ * state, bytes, tenant and tags of every stream, or of those of a tenant / carrying tags.
+ */
+@Command(name = "streams", mixinStandardHelpOptions = true,
+        description = "Every stream (or a tenant's, or those with tags): id, epoch, start/committed end offsets, state, bytes, tenant, tags.")
 final class StreamsCommand extends BaseCommand {
 
     @Mixin
     StoreOptions storeOptions;
 
+    @Option(names = "--tenant", description = "Only the streams of this tenant.")
+    String tenant;
+
+    @Option(names = "--tag", description = "Only streams carrying this tag with this value (KEY=VALUE); repeatable.")
+    Map<String, String> tags = new LinkedHashMap<>();
+
     @Override
     public Integer call() {
+        StreamFilter filter;
+        try {
+            filter = new StreamFilter(Optional.ofNullable(tenant), tags);
+        } catch (IllegalArgumentException e) {
+            throw new ParameterException(spec.commandLine(), e.getMessage());
+        }
         try (StoreAccess store = storeOptions.open()) {
-            List<StreamMetadata> streams = store.manifest().streams();
+            List<StreamMetadata> streams = store.manifest().streams().stream().filter(s -> filter.matches(s.labels())).toList();
             Map<Long, double[]> bytes = new HashMap<>(); // live bytes, objects
             Map<Long, StreamMetadata> byId = new HashMap<>();
             streams.forEach(s -> byId.put(s.streamId(), s));
@@ -35,14 +55,15 @@ final class StreamsCommand extends BaseCommand {
                     }
                 }
             }
-            text(String.format("%-12s %8s %14s %14s %14s %-8s %14s %8s", "id", "epoch", "start", "committedEnd",
-                    "epochStart", "state", "bytes", "objects"));
+            text(String.format("%-12s %8s %14s %14s %14s %-8s %14s %8s %-16s %s", "id", "epoch", "start", "committedEnd",
+                    "epochStart", "state", "bytes", "objects", "tenant", "tags"));
             List<Object> list = new ArrayList<>();
             for (StreamMetadata s : streams) {
                 double[] b = bytes.getOrDefault(s.streamId(), new double[2]);
                 String state = s.startOffset() == s.committedEndOffset() ? "empty" : "data";
-                text(String.format("%-12d %8d %14d %14d %14d %-8s %14d %8d", s.streamId(), s.epoch(), s.startOffset(),
-                        s.committedEndOffset(), s.epochStartOffset(), state, Math.round(b[0]), (long) b[1]));
+                text(String.format("%-12d %8d %14d %14d %14d %-8s %14d %8d %-16s %s", s.streamId(), s.epoch(), s.startOffset(),
+                        s.committedEndOffset(), s.epochStartOffset(), state, Math.round(b[0]), (long) b[1],
+                        s.labels().tenant().orElse("-"), s.labels().tags().isEmpty() ? "-" : s.labels().tags()));
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("id", s.streamId());
                 m.put("epoch", s.epoch());
@@ -52,6 +73,8 @@ final class StreamsCommand extends BaseCommand {
                 m.put("state", state);
                 m.put("bytes", Math.round(b[0]));
                 m.put("objects", (long) b[1]);
+                m.put("tenant", s.labels().tenant().orElse(null));
+                m.put("tags", new LinkedHashMap<String, Object>(s.labels().tags()));
                 list.add(m);
             }
             text(streams.size() + " streams (committed offsets: data still only in a WAL is not counted)");

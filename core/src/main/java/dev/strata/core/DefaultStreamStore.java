@@ -86,6 +86,11 @@ final class DefaultStreamStore implements DurableStreamStore {
     }
 
     @Override
+    public CompletableFuture<java.util.List<dev.strata.api.StreamInfo>> listStreams(dev.strata.api.StreamFilter filter) {
+        return engine.streams.listStreams(filter);
+    }
+
+    @Override
     public CompletableFuture<Stream> openStream(long streamId, long epoch) {
         return engine.streams.openStream(streamId, epoch);
     }

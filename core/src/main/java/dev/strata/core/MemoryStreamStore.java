@@ -89,9 +89,26 @@ public final class MemoryStreamStore implements StreamStore {
             if (closed) {
                 return CompletableFuture.failedFuture(storeClosed());
             }
-            StreamState state = new StreamState(nextStreamId++, options.epoch());
+            StreamState state = new StreamState(nextStreamId++, options.epoch(), options.labels());
             streams.put(state.id, state);
             return CompletableFuture.completedFuture(state.openHandle(options.epoch()));
+        }
+    }
+
+    @Override
+    public CompletableFuture<java.util.List<dev.strata.api.StreamInfo>> listStreams(dev.strata.api.StreamFilter filter) {
+        if (filter == null) {
+            throw new IllegalArgumentException("filter must not be null (use StreamFilter.all())");
+        }
+        synchronized (this) {
+            if (closed) {
+                return CompletableFuture.failedFuture(storeClosed());
+            }
+            return CompletableFuture.completedFuture(streams.values().stream()
+                    .filter(s -> filter.matches(s.labels))
+                    .sorted(java.util.Comparator.comparingLong(s -> s.id))
+                    .map(s -> new dev.strata.api.StreamInfo(s.id, s.epoch, s.startOffset, s.nextOffset, s.labels))
+                    .toList());
         }
     }
 
@@ -178,6 +195,7 @@ public final class MemoryStreamStore implements StreamStore {
      */
     private final class StreamState {
         final long id;
+        final dev.strata.api.StreamLabels labels;
         long epoch;
         long startOffset;
         long nextOffset;
@@ -186,9 +204,10 @@ public final class MemoryStreamStore implements StreamStore {
         Handle holder;
         final NavigableMap<Long, StoredBatch> batches = new TreeMap<>();
 
-        StreamState(long id, long epoch) {
+        StreamState(long id, long epoch, dev.strata.api.StreamLabels labels) {
             this.id = id;
             this.epoch = epoch;
+            this.labels = labels;
         }
 
         Handle openHandle(long newEpoch) {

@@ -134,6 +134,11 @@ public final class StoreFixtures {
         }
 
         @Override
+        public CompletableFuture<java.util.List<dev.strata.api.StreamInfo>> listStreams(dev.strata.api.StreamFilter filter) {
+            return store.listStreams(filter);
+        }
+
+        @Override
         public void close() {
             store.close();
             if (!keepDirectory) {

@@ -38,6 +38,11 @@ abstract class FetchInterceptingStore implements StreamStore {
     }
 
     @Override
+    public CompletableFuture<java.util.List<dev.strata.api.StreamInfo>> listStreams(dev.strata.api.StreamFilter filter) {
+        return delegate.listStreams(filter);
+    }
+
+    @Override
     public void close() {
         delegate.close();
     }

@@ -12,6 +12,9 @@ import dev.strata.api.RecordBatch;
 import dev.strata.api.RecordTooLargeException;
 import dev.strata.api.Stream;
 import dev.strata.api.StreamClosedException;
+import dev.strata.api.StreamFilter;
+import dev.strata.api.StreamInfo;
+import dev.strata.api.StreamLabels;
 import dev.strata.api.StreamFencedException;
 import dev.strata.api.StreamNotFoundException;
 import dev.strata.api.StreamOptions;
@@ -554,6 +557,59 @@ public abstract class StreamStoreContractTest {
         assertThatThrownBy(() -> store.createStream(null)).isInstanceOf(IllegalArgumentException.class);
     }
 
+    // ---- tenants, tags and listing -------------------------------------------------------------
+
+    @Test
+    public void streamsAreListedWithTheirTenantAndTagsInIdOrder() {
+        Stream plain = create();
+        Stream a1 = await(store.createStream(StreamOptions.defaults().withTenant("acme").withTag("line", "press-7")));
+        Stream a2 = await(store.createStream(StreamOptions.defaults().withEpoch(4).withTenant("acme")
+                .withTag("line", "press-9").withTag("site", "lyon")));
+        Stream b1 = await(store.createStream(StreamOptions.defaults().withTenant("globex").withTag("line", "press-7")));
+        append(a1, 3, bytes(1, 20));
+        append(a1, 2, bytes(2, 20));
+
+        List<StreamInfo> all = await(store.listStreams(StreamFilter.all()));
+        assertThat(all).extracting(StreamInfo::streamId).containsExactly(plain.id(), a1.id(), a2.id(), b1.id());
+        StreamInfo first = all.get(1);
+        assertThat(first.labels().tenant()).contains("acme");
+        assertThat(first.labels().tags()).containsExactly(java.util.Map.entry("line", "press-7"));
+        assertThat(first.endOffset()).as("acknowledged end").isEqualTo(5);
+        assertThat(first.startOffset()).isZero();
+        assertThat(all.get(2).epoch()).isEqualTo(4);
+        assertThat(all.get(0).labels()).isEqualTo(StreamLabels.NONE);
+
+        assertThat(await(store.listStreams(StreamFilter.tenant("acme")))).extracting(StreamInfo::streamId)
+                .containsExactly(a1.id(), a2.id());
+        assertThat(await(store.listStreams(StreamFilter.all().withTag("line", "press-7")))).extracting(StreamInfo::streamId)
+                .containsExactly(a1.id(), b1.id());
+        assertThat(await(store.listStreams(StreamFilter.tenant("acme").withTag("site", "lyon"))))
+                .extracting(StreamInfo::streamId).containsExactly(a2.id());
+        assertThat(await(store.listStreams(StreamFilter.tenant("initech")))).isEmpty();
+
+        await(store.deleteStream(a2.id(), 4));
+        assertThat(await(store.listStreams(StreamFilter.tenant("acme")))).as("deleted streams are not listed")
+                .extracting(StreamInfo::streamId).containsExactly(a1.id());
+    }
+
+    @Test
+    public void invalidLabelsAreRefusedBeforeAnythingIsCreated() {
+        assertThatThrownBy(() -> StreamOptions.defaults().withTenant("no spaces")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("tenant");
+        assertThatThrownBy(() -> StreamOptions.defaults().withTag("", "v")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessageContaining("tag key");
+        assertThatThrownBy(() -> StreamOptions.defaults().withTag("k", "x".repeat(StreamLabels.MAX_VALUE_BYTES + 1)))
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("value");
+        assertThatThrownBy(() -> store.listStreams(null)).isInstanceOf(IllegalArgumentException.class);
+        assertThat(await(store.listStreams(StreamFilter.all()))).isEmpty();
+    }
+
+    @Test
+    public void listingAClosedStoreFails() {
+        store.close();
+        assertThat(failureOf(store.listStreams(StreamFilter.all()))).isInstanceOf(StreamClosedException.class);
+    }
+
     // ---- restart -------------------------------------------------------------------------------
 
     @Test
@@ -603,6 +659,25 @@ public abstract class StreamStoreContractTest {
         assertThat(failureOf(store.openStream(gone.id(), 0))).isInstanceOf(StreamNotFoundException.class);
         Stream fresh = create();
         assertThat(fresh.id()).as("ids are not reused, also not the deleted newest").isEqualTo(gone.id() + 1);
+    }
+
+    @Test
+    public void restartPreservesTenantsAndTags() throws Exception {
+        Stream tagged = await(store.createStream(StreamOptions.defaults().withTenant("acme").withTag("line", "press-7")
+                .withTag("unicode", "Gr\u00fc\u00dfe")));
+        append(tagged, 2, bytes(1, 10));
+        Stream plain = create();
+
+        store = restart(store);
+
+        List<StreamInfo> all = await(store.listStreams(StreamFilter.all()));
+        assertThat(all).extracting(StreamInfo::streamId).containsExactly(tagged.id(), plain.id());
+        assertThat(all.get(0).labels()).isEqualTo(new StreamLabels(java.util.Optional.of("acme"),
+                java.util.Map.of("line", "press-7", "unicode", "Gr\u00fc\u00dfe")));
+        assertThat(all.get(0).endOffset()).isEqualTo(2);
+        assertThat(all.get(1).labels()).isEqualTo(StreamLabels.NONE);
+        assertThat(await(store.listStreams(StreamFilter.tenant("acme")))).extracting(StreamInfo::streamId)
+                .containsExactly(tagged.id());
     }
 
     // ---- model-based property ------------------------------------------------------------------

@@ -8,9 +8,14 @@ import dev.strata.api.StorageException;
 import dev.strata.api.Stream;
 import dev.strata.api.StreamClosedException;
 import dev.strata.api.StreamFencedException;
+import dev.strata.api.StreamFilter;
+import dev.strata.api.StreamInfo;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.metadata.MetadataStore;
 import dev.strata.core.metadata.StreamMetadata;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
@@ -77,13 +82,38 @@ public final class StreamRegistry {
         if (store.isClosed()) {
             return CompletableFuture.failedFuture(new StreamClosedException("store closed"));
         }
-        return Futures.unwrapping(metadata.createStream(options.epoch()).thenApply(meta -> {
+        return Futures.unwrapping(metadata.createStream(options.epoch(), options.labels()).thenApply(meta -> {
             StreamState state = new StreamState(meta.streamId(), meta.epoch(), 0, 0, new SerialExecutor(callbackExecutor));
             DefaultStream handle = handle(state, meta.epoch());
             state.holder = handle;
             streams.put(state);
             return handle;
         }));
+    }
+
+    /**
+     * See {@link dev.strata.api.StreamStore#listStreams}: the metadata's streams with their labels, the
+     * end offset as this store knows it (what it acknowledged, or the committed end for a stream it
+     * holds nothing of). Reads local state only; completes at once.
+     */
+    public CompletableFuture<List<StreamInfo>> listStreams(StreamFilter filter) {
+        if (filter == null) {
+            throw new IllegalArgumentException("filter must not be null (use StreamFilter.all())");
+        }
+        if (store.isClosed()) {
+            return CompletableFuture.failedFuture(new StreamClosedException("store closed"));
+        }
+        List<StreamInfo> out = new ArrayList<>();
+        for (StreamMetadata meta : metadata.streams()) {
+            if (!filter.matches(meta.labels())) {
+                continue;
+            }
+            StreamState state = streams.get(meta.streamId());
+            long end = state == null ? meta.committedEndOffset() : Math.max(state.ackedEnd, meta.committedEndOffset());
+            out.add(new StreamInfo(meta.streamId(), meta.epoch(), meta.startOffset(), end, meta.labels()));
+        }
+        out.sort(Comparator.comparingLong(StreamInfo::streamId));
+        return CompletableFuture.completedFuture(List.copyOf(out));
     }
 
     /** See {@link dev.strata.api.StreamStore#openStream}. */

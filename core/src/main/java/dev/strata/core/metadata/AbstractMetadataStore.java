@@ -331,9 +331,9 @@ public abstract class AbstractMetadataStore implements MetadataStore {
     }
 
     @Override
-    public CompletableFuture<StreamMetadata> createStream(long epoch) {
+    public CompletableFuture<StreamMetadata> createStream(long epoch, dev.strata.api.StreamLabels labels) {
         long node = registeredEpoch();
-        return change(b -> new MetadataChange.CreateStream(node, b.nextStreamId(), epoch));
+        return change(b -> new MetadataChange.CreateStream(node, b.nextStreamId(), epoch, labels));
     }
 
     @Override

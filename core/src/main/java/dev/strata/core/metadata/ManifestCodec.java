@@ -3,6 +3,7 @@ package dev.strata.core.metadata;
 import static dev.strata.core.metadata.ManifestDescriptor.check;
 
 import dev.strata.api.CorruptDataException;
+import dev.strata.api.StreamLabels;
 import dev.strata.api.UnsupportedFormatVersionException;
 import java.nio.BufferUnderflowException;
 import java.nio.ByteBuffer;
@@ -29,10 +30,13 @@ final class ManifestCodec {
         w.putLong(writerId);
         w.putLong(writerSequence);
         w.putInt(changes.size());
+        boolean labeled = false;
         for (MetadataChange change : changes) {
             putChange(w, change);
+            labeled |= change instanceof MetadataChange.CreateStream c && !c.labels().isEmpty();
         }
-        return frame(ManifestDescriptor.KIND_LOG, version, w.toArray());
+        return frame(ManifestDescriptor.KIND_LOG, version, w.toArray(),
+                labeled ? ManifestDescriptor.FORMAT_LABELS : ManifestDescriptor.FORMAT_VERSION);
     }
 
     private static void putChange(Writer w, MetadataChange change) {
@@ -40,10 +44,14 @@ final class ManifestCodec {
             w.putByte(ManifestDescriptor.CHANGE_REGISTER_NODE);
             w.putLong(r.nodeEpoch());
         } else if (change instanceof MetadataChange.CreateStream c) {
-            w.putByte(ManifestDescriptor.CHANGE_CREATE_STREAM);
+            w.putByte(c.labels().isEmpty() ? ManifestDescriptor.CHANGE_CREATE_STREAM
+                    : ManifestDescriptor.CHANGE_CREATE_LABELED_STREAM);
             w.putLong(c.nodeEpoch());
             w.putLong(c.streamId());
             w.putLong(c.epoch());
+            if (!c.labels().isEmpty()) {
+                putLabels(w, c.labels());
+            }
         } else if (change instanceof MetadataChange.OpenStream o) {
             w.putByte(ManifestDescriptor.CHANGE_OPEN_STREAM);
             w.putLong(o.nodeEpoch());
@@ -98,18 +106,23 @@ final class ManifestCodec {
         w.putLong(state.nextStreamId());
         w.putLong(state.walTrimPosition());
         w.putInt(state.streams().size());
+        boolean labeled = state.streams().stream().anyMatch(s -> !s.labels().isEmpty());
         for (StreamMetadata s : state.streams()) {
             w.putLong(s.streamId());
             w.putLong(s.epoch());
             w.putLong(s.startOffset());
             w.putLong(s.committedEndOffset());
             w.putLong(s.epochStartOffset());
+            if (labeled) {
+                putLabels(w, s.labels());
+            }
         }
         w.putInt(state.objects().size());
         for (ObjectMetadata o : state.objects()) {
             putObject(w, o);
         }
-        return frame(ManifestDescriptor.KIND_SNAPSHOT, state.version(), w.toArray());
+        return frame(ManifestDescriptor.KIND_SNAPSHOT, state.version(), w.toArray(),
+                labeled ? ManifestDescriptor.FORMAT_LABELS : ManifestDescriptor.FORMAT_VERSION);
     }
 
     static LogEntry decodeLog(String key, long expectedVersion, ByteBuffer file) {
@@ -137,6 +150,8 @@ final class ManifestCodec {
             case ManifestDescriptor.CHANGE_REGISTER_NODE -> new MetadataChange.RegisterNode(body.getLong());
             case ManifestDescriptor.CHANGE_CREATE_STREAM ->
                     new MetadataChange.CreateStream(body.getLong(), body.getLong(), body.getLong());
+            case ManifestDescriptor.CHANGE_CREATE_LABELED_STREAM ->
+                    new MetadataChange.CreateStream(body.getLong(), body.getLong(), body.getLong(), getLabels(key, body));
             case ManifestDescriptor.CHANGE_OPEN_STREAM ->
                     new MetadataChange.OpenStream(body.getLong(), body.getLong(), body.getLong(), body.getLong());
             case ManifestDescriptor.CHANGE_TRIM_STREAM ->
@@ -192,9 +207,11 @@ final class ManifestCodec {
             long nextStreamId = body.getLong();
             long walTrim = body.getLong();
             int streamCount = count(key, body, body.getInt());
+            boolean labeledSnapshot = formatOf(file) == ManifestDescriptor.FORMAT_LABELS;
             List<StreamMetadata> streams = new ArrayList<>(streamCount);
             for (int i = 0; i < streamCount; i++) {
-                streams.add(new StreamMetadata(body.getLong(), body.getLong(), body.getLong(), body.getLong(), body.getLong()));
+                streams.add(new StreamMetadata(body.getLong(), body.getLong(), body.getLong(), body.getLong(), body.getLong(),
+                        labeledSnapshot ? getLabels(key, body) : StreamLabels.NONE));
             }
             int objectCount = count(key, body, body.getInt());
             List<ObjectMetadata> objects = new ArrayList<>(objectCount);
@@ -258,10 +275,33 @@ final class ManifestCodec {
         return count;
     }
 
-    private static byte[] frame(byte kind, long version, byte[] body) {
+    private static void putLabels(Writer w, StreamLabels labels) {
+        putKey(w, labels.tenant().orElse(""));
+        w.putByte((byte) labels.tags().size());
+        labels.tags().forEach((k, v) -> {
+            putKey(w, k);
+            putKey(w, v);
+        });
+    }
+
+    private static StreamLabels getLabels(String key, ByteBuffer body) {
+        String tenant = getKey(body);
+        int tags = Byte.toUnsignedInt(body.get());
+        java.util.Map<String, String> map = new java.util.TreeMap<>();
+        for (int i = 0; i < tags; i++) {
+            map.put(getKey(body), getKey(body));
+        }
+        try {
+            return new StreamLabels(tenant.isEmpty() ? java.util.Optional.empty() : java.util.Optional.of(tenant), map);
+        } catch (IllegalArgumentException e) {
+            throw new CorruptDataException("corrupt manifest file: key=" + key + " invalid stream labels: " + e.getMessage(), e);
+        }
+    }
+
+    private static byte[] frame(byte kind, long version, byte[] body, short format) {
         ByteBuffer out = ByteBuffer.allocate(ManifestDescriptor.HEADER_LENGTH + body.length);
         out.putInt(ManifestDescriptor.MAGIC);
-        out.putShort(ManifestDescriptor.FORMAT_VERSION);
+        out.putShort(format);
         out.put(kind);
         out.put((byte) 0);
         out.putLong(version);
@@ -284,9 +324,10 @@ final class ManifestCodec {
                 + " computed=" + computedHeaderCrc);
         check(h.getInt(ManifestDescriptor.MAGIC_OFFSET) == ManifestDescriptor.MAGIC, key, "bad magic");
         short format = h.getShort(ManifestDescriptor.FORMAT_OFFSET);
-        if (format != ManifestDescriptor.FORMAT_VERSION && format != ManifestDescriptor.FORMAT_SINGLE_CHANGE_LOG) {
+        if (format != ManifestDescriptor.FORMAT_VERSION && format != ManifestDescriptor.FORMAT_SINGLE_CHANGE_LOG
+                && format != ManifestDescriptor.FORMAT_LABELS) {
             throw new UnsupportedFormatVersionException("manifest", "key=" + key, format,
-                    ManifestDescriptor.FORMAT_SINGLE_CHANGE_LOG + "-" + ManifestDescriptor.FORMAT_VERSION);
+                    ManifestDescriptor.FORMAT_SINGLE_CHANGE_LOG + "-" + ManifestDescriptor.FORMAT_LABELS);
         }
         check(h.get(ManifestDescriptor.KIND_OFFSET) == kind, key, "kind=" + h.get(ManifestDescriptor.KIND_OFFSET)
                 + " expected=" + kind);

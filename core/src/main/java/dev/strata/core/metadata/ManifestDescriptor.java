@@ -28,7 +28,12 @@ import dev.strata.api.CorruptDataException;
  * streams (id, epoch, start offset, committed end offset, epoch start offset: i64 each), object count (i32) and objects
  * (key length u16 + UTF-8 key, size i64, type u8, data time i64 (epoch ms), range count i32,
  * ranges of (stream id, start, end, size): i64 each). Keys in log bodies (replaced objects, orphans)
- * are u16 length + UTF-8. Format 3 added the change count (group commit); format 2 files (one
+ * are u16 length + UTF-8. Format 4 adds stream labels (tenant and tags) and is written <b>only for a
+ * file that holds some</b>: a log entry with a {@link #CHANGE_CREATE_LABELED_STREAM} (create's
+ * fields, then the labels), a snapshot in which some stream has labels (each stream's five i64 are
+ * then followed by its labels). Labels: tenant (u16 length + UTF-8, length 0 = none), tag count
+ * (u8), tags (key, value: u16 length + UTF-8 each). A store whose streams carry no labels keeps
+ * writing format 3, so a build that reads only 3 can still open it (rollback). Format 3 added the change count (group commit); format 2 files (one
  * change per log entry, no count; the same snapshot body) are still read. Format 2 added the data
  * time, range sizes and the replace/orphan changes; format 1 files are refused.
  */
@@ -36,6 +41,8 @@ final class ManifestDescriptor {
     /** "SMAN". */
     static final int MAGIC = 0x534D414E;
     static final short FORMAT_VERSION = 3;
+    /** The format of files that hold stream labels (tenant, tags); written only for those. */
+    static final short FORMAT_LABELS = 4;
     /** The previous format, still read: a log entry holds exactly one change and no count. */
     static final short FORMAT_SINGLE_CHANGE_LOG = 2;
     static final byte KIND_LOG = 1;
@@ -63,6 +70,8 @@ final class ManifestDescriptor {
     static final byte CHANGE_COMMIT_OBJECTS = 6;
     static final byte CHANGE_REPLACE_OBJECTS = 7;
     static final byte CHANGE_DELETE_ORPHANS = 8;
+    /** A create with labels (format 4 only). */
+    static final byte CHANGE_CREATE_LABELED_STREAM = 9;
 
     private ManifestDescriptor() {
     }

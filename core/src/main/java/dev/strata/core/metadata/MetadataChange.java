@@ -1,5 +1,6 @@
 package dev.strata.core.metadata;
 
+import dev.strata.api.StreamLabels;
 import java.util.List;
 
 /**
@@ -16,8 +17,21 @@ public sealed interface MetadataChange {
     record RegisterNode(long nodeEpoch) implements MetadataChange {
     }
 
-    /** Creates stream {@code streamId} (which must be the next unused id) at {@code epoch}. */
-    record CreateStream(long nodeEpoch, long streamId, long epoch) implements MetadataChange {
+    /**
+     * Creates stream {@code streamId} (which must be the next unused id) at {@code epoch}, with its
+     * tenant and tags.
+     */
+    record CreateStream(long nodeEpoch, long streamId, long epoch, StreamLabels labels) implements MetadataChange {
+        public CreateStream {
+            if (labels == null) {
+                throw new IllegalArgumentException("labels must not be null (use StreamLabels.NONE)");
+            }
+        }
+
+        /** A stream without tenant or tags. */
+        public CreateStream(long nodeEpoch, long streamId, long epoch) {
+            this(nodeEpoch, streamId, epoch, StreamLabels.NONE);
+        }
     }
 
     /**

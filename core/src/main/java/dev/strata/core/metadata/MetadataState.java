@@ -300,7 +300,7 @@ public final class MetadataState {
                 throw new IllegalStateException("stream id must be the next unused id: expected=" + nextStreamId
                         + " got=" + c.streamId());
             }
-            return new StreamMetadata(c.streamId(), c.epoch(), 0, 0);
+            return new StreamMetadata(c.streamId(), c.epoch(), 0, 0, 0, c.labels());
         }
         long id = streamIdOf(change);
         if (current == null) {
@@ -310,7 +310,8 @@ public final class MetadataState {
             checkStreamEpoch(current, o.epoch(), "open");
             long fence = o.epoch() == current.epoch() ? current.epochStartOffset()
                     : Math.max(current.committedEndOffset(), o.epochStartOffset());
-            return new StreamMetadata(id, o.epoch(), current.startOffset(), current.committedEndOffset(), fence);
+            return new StreamMetadata(id, o.epoch(), current.startOffset(), current.committedEndOffset(), fence,
+                    current.labels());
         } else if (change instanceof MetadataChange.TrimStream t) {
             checkStreamEpoch(current, t.epoch(), "trim");
             return current.withOffsets(Math.max(current.startOffset(), t.newStartOffset()), current.committedEndOffset());

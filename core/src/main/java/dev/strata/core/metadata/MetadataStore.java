@@ -37,8 +37,13 @@ public interface MetadataStore extends AutoCloseable {
     /** The node epoch registered by this store, or -1 before {@link #registerNode()}. */
     long nodeEpoch();
 
-    /** Creates a stream with the next unused id at {@code epoch}. */
-    CompletableFuture<StreamMetadata> createStream(long epoch);
+    /** Creates a stream with the next unused id at {@code epoch}, with its tenant and tags. */
+    CompletableFuture<StreamMetadata> createStream(long epoch, dev.strata.api.StreamLabels labels);
+
+    /** {@link #createStream(long, dev.strata.api.StreamLabels)} without tenant or tags. */
+    default CompletableFuture<StreamMetadata> createStream(long epoch) {
+        return createStream(epoch, dev.strata.api.StreamLabels.NONE);
+    }
 
     /**
      * Records that {@code streamId} is opened at {@code epoch} (not lower than the stored epoch). If

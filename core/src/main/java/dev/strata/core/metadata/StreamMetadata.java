@@ -1,5 +1,7 @@
 package dev.strata.core.metadata;
 
+import dev.strata.api.StreamLabels;
+
 /**
  * What the metadata says about one stream.
  *
@@ -11,17 +13,29 @@ package dev.strata.core.metadata;
  * @param epochStartOffset the offset from which {@code epoch} owns the stream: data of an older
  *     epoch at or above it was written by a fenced holder after it lost the stream, and must never
  *     become visible (WAL replay drops it)
+ * @param labels the stream's tenant and tags, set at creation, never changed
  */
 public record StreamMetadata(long streamId, long epoch, long startOffset, long committedEndOffset,
-        long epochStartOffset) {
+        long epochStartOffset, StreamLabels labels) {
 
-    /** A stream no older epoch can have written to ({@code epochStartOffset} 0). */
+    public StreamMetadata {
+        if (labels == null) {
+            throw new IllegalArgumentException("labels must not be null (use StreamLabels.NONE)");
+        }
+    }
+
+    /** A stream without tenant or tags. */
+    public StreamMetadata(long streamId, long epoch, long startOffset, long committedEndOffset, long epochStartOffset) {
+        this(streamId, epoch, startOffset, committedEndOffset, epochStartOffset, StreamLabels.NONE);
+    }
+
+    /** A stream no older epoch can have written to ({@code epochStartOffset} 0), without tenant or tags. */
     public StreamMetadata(long streamId, long epoch, long startOffset, long committedEndOffset) {
         this(streamId, epoch, startOffset, committedEndOffset, 0);
     }
 
-    /** A copy with other offsets and the same epoch data. */
+    /** A copy with other offsets and the same epoch data and labels. */
     StreamMetadata withOffsets(long newStartOffset, long newCommittedEndOffset) {
-        return new StreamMetadata(streamId, epoch, newStartOffset, newCommittedEndOffset, epochStartOffset);
+        return new StreamMetadata(streamId, epoch, newStartOffset, newCommittedEndOffset, epochStartOffset, labels);
     }
 }

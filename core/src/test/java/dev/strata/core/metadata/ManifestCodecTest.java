@@ -4,7 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.strata.api.CorruptDataException;
+import dev.strata.api.StreamLabels;
 import java.nio.ByteBuffer;
+import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.List;
@@ -58,10 +60,51 @@ class ManifestCodecTest {
     @Test
     void unknownFormatIsRefused() {
         byte[] b = ByteBuffer.allocate(17).putLong(1).putLong(1).put((byte) 1).array();
-        assertThatThrownBy(() -> ManifestCodec.decodeLog(KEY, 7, ByteBuffer.wrap(framed(4, b))))
+        assertThatThrownBy(() -> ManifestCodec.decodeLog(KEY, 7, ByteBuffer.wrap(framed(5, b))))
                 .isInstanceOf(dev.strata.api.UnsupportedFormatVersionException.class)
-                .hasMessageContaining("manifest format version not supported").hasMessageContaining("version=4")
-                .hasMessageContaining("supported=2-3");
+                .hasMessageContaining("manifest format version not supported").hasMessageContaining("version=5")
+                .hasMessageContaining("supported=2-4");
+    }
+
+    /** Labels make the file format 4, with the documented layout; without labels it stays 3 (rollback). */
+    @Test
+    void aLabeledCreateIsFormatFourWithTheDocumentedLayout() {
+        StreamLabels labels = new StreamLabels(java.util.Optional.of("acme"), java.util.Map.of("line", "p7", "a", ""));
+        byte[] actual = ManifestCodec.encodeLog(7, 5, 3, List.of(new MetadataChange.CreateStream(2, 43, 6, labels)));
+
+        ByteBuffer body = ByteBuffer.allocate(1024);
+        body.putLong(5).putLong(3).putInt(1).put((byte) 9).putLong(2).putLong(43).putLong(6);
+        body.putShort((short) 4).put("acme".getBytes(StandardCharsets.UTF_8)).put((byte) 2);
+        body.putShort((short) 1).put("a".getBytes(StandardCharsets.UTF_8)).putShort((short) 0); // tags sorted by key
+        body.putShort((short) 4).put("line".getBytes(StandardCharsets.UTF_8)).putShort((short) 2)
+                .put("p7".getBytes(StandardCharsets.UTF_8));
+        byte[] expected = Arrays.copyOf(body.array(), body.position());
+        assertThat(HexFormat.of().formatHex(actual)).isEqualTo(HexFormat.of().formatHex(framed(4, expected)));
+        assertThat(ManifestCodec.decodeLog(KEY, 7, ByteBuffer.wrap(actual)).changes())
+                .containsExactly(new MetadataChange.CreateStream(2, 43, 6, labels));
+
+        byte[] plain = ManifestCodec.encodeLog(7, 5, 3, List.of(new MetadataChange.CreateStream(2, 43, 6)));
+        assertThat(ByteBuffer.wrap(plain).getShort(4)).as("no labels: format 3").isEqualTo((short) 3);
+    }
+
+    @Test
+    void aSnapshotWithLabeledStreamsIsFormatFourAndRoundTrips() {
+        MetadataState s = new MetadataState();
+        s.apply(new MetadataChange.RegisterNode(1));
+        s.apply(new MetadataChange.CreateStream(1, 1, 0));
+        byte[] unlabeled = ManifestCodec.encodeSnapshot(s);
+        assertThat(ByteBuffer.wrap(unlabeled).getShort(4)).as("no labels: format 3").isEqualTo((short) 3);
+
+        s.apply(new MetadataChange.CreateStream(1, 2, 5, new StreamLabels(java.util.Optional.of("globex"), java.util.Map.of())));
+        s.apply(new MetadataChange.CreateStream(1, 3, 0, new StreamLabels(java.util.Optional.empty(), java.util.Map.of("k", "v"))));
+        s.apply(new MetadataChange.OpenStream(1, 2, 6, -1)); // an open keeps the labels
+        byte[] labeled = ManifestCodec.encodeSnapshot(s);
+        assertThat(ByteBuffer.wrap(labeled).getShort(4)).isEqualTo((short) 4);
+        MetadataState back = ManifestCodec.decodeSnapshot("snap", s.version(), ByteBuffer.wrap(labeled));
+        assertThat(back.streams()).containsExactlyElementsOf(s.streams());
+        assertThat(back.stream(2).orElseThrow().labels().tenant()).contains("globex");
+        assertThat(back.stream(2).orElseThrow().epoch()).isEqualTo(6);
+        assertThat(back.stream(1).orElseThrow().labels()).isEqualTo(StreamLabels.NONE);
     }
 
     /** A log file at version 7 in the documented frame around {@code body}. */
@@ -139,6 +182,14 @@ class ManifestCodecTest {
         return changes().list().ofMinSize(1).ofMaxSize(4);
     }
 
+    private static Arbitrary<StreamLabels> labels() {
+        Arbitrary<String> names = Arbitraries.strings().withCharRange('a', 'z').withChars('.', '-', '_', '0')
+                .ofMinLength(1).ofMaxLength(StreamLabels.MAX_NAME_LENGTH);
+        Arbitrary<String> values = Arbitraries.strings().withCharRange('\u0020', '\u07ff').ofMaxLength(100); // 1-2 bytes each in UTF-8
+        return Combinators.combine(names.optional(), Arbitraries.maps(names, values).ofMaxSize(StreamLabels.MAX_TAGS))
+                .as(StreamLabels::new);
+    }
+
     @Provide
     Arbitrary<MetadataChange> changes() {
         Arbitrary<Long> ids = Arbitraries.longs().between(1, 1 << 20);
@@ -151,6 +202,7 @@ class ManifestCodecTest {
         return Arbitraries.oneOf(
                 ids.map(MetadataChange.RegisterNode::new),
                 Combinators.combine(ids, ids, ids).as(MetadataChange.CreateStream::new),
+                Combinators.combine(ids, ids, ids, labels()).as(MetadataChange.CreateStream::new),
                 Combinators.combine(ids, ids, ids, ids).as(MetadataChange.TrimStream::new),
                 Combinators.combine(ids, object.list().ofMaxSize(5), ids).as(MetadataChange.CommitObjects::new),
                 Combinators.combine(ids, keys.list().ofMaxSize(5), object.list().ofMaxSize(3)).as(MetadataChange.ReplaceObjects::new),
