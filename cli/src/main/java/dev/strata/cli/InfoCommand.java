@@ -61,7 +61,8 @@ final class InfoCommand extends BaseCommand {
                 }
             }
             Map<String, Object> objects = new LinkedHashMap<>();
-            objects.put("formatVersion", (int) ObjectFooterDescriptor.VERSION_1);
+            Map<Integer, Long> objectFormats = objectFormats(store, manifest.objects());
+            objects.put("formatVersions", objectFormats);
             objects.put("count", streamSet + streamObjects);
             objects.put("streamSetObjects", streamSet);
             objects.put("streamObjects", streamObjects);
@@ -75,11 +76,13 @@ final class InfoCommand extends BaseCommand {
             text("object store:   " + store.redactedUri());
             text("manifest:       version " + m.get("version") + ", format "
                     + (m.get("formatVersion") == null ? "none (no manifest written yet)" : m.get("formatVersion")) + " (this build "
-                    + "writes 3, reads 2-3), node epoch " + summary.nodeEpoch() + ", next stream id "
+                    + "writes 3, or 4 for streams with a tenant or tags; reads 2-4), node epoch " + summary.nodeEpoch() + ", next stream id "
                     + summary.nextStreamId() + ", WAL trim position " + summary.walTrimPosition());
             text("streams:        " + streams.size());
             text("objects:        " + (streamSet + streamObjects) + " (" + streamSet + " stream-set, " + streamObjects
-                    + " stream), format " + ObjectFooterDescriptor.VERSION_1);
+                    + " stream), formats " + (objectFormats.isEmpty() ? "none" : objectFormats.entrySet().stream()
+                            .map(e -> e.getKey() + " (" + e.getValue() + " objects)").collect(java.util.stream.Collectors.joining(", ")))
+                    + " (this build writes " + ObjectFooterDescriptor.VERSION_1 + ")");
             text("bytes:          " + storedBytes + " stored, " + Math.round(liveBytes) + " live, amplification "
                     + String.format(Locale.ROOT, "%.2f", (Double) objects.get("amplification")));
             @SuppressWarnings("unchecked")
@@ -90,6 +93,29 @@ final class InfoCommand extends BaseCommand {
             }
             return finish(doc);
         }
+    }
+
+    /**
+     * The footer format version of every object the manifest lists (one ranged read of each footer),
+     * and how many objects have each; an object that cannot be read or has no valid footer is left
+     * to {@code verify} (which names it) and counted under -1.
+     */
+    private static Map<Integer, Long> objectFormats(StoreAccess store, java.util.Collection<ObjectMetadata> objects) {
+        Map<Integer, Long> out = new java.util.TreeMap<>();
+        for (ObjectMetadata o : objects) {
+            int version = -1;
+            try {
+                ByteBuffer footer = ByteBuffer.wrap(store.readSuffix(o.key(), ObjectFooterDescriptor.FOOTER_SIZE));
+                if (footer.remaining() == ObjectFooterDescriptor.FOOTER_SIZE
+                        && footer.getInt(ObjectFooterDescriptor.MAGIC_OFFSET) == ObjectFooterDescriptor.MAGIC) {
+                    version = footer.getShort(ObjectFooterDescriptor.VERSION_OFFSET);
+                }
+            } catch (RuntimeException e) {
+                // missing or unreadable: verify reports it
+            }
+            out.merge(version, 1L, Long::sum);
+        }
+        return out;
     }
 
     /** Bytes of {@code r} at or above its stream's start (none for a deleted stream), pro rata. */

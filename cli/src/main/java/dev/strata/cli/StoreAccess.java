@@ -85,6 +85,18 @@ final class StoreAccess implements AutoCloseable {
         }
     }
 
+    /** The last {@code length} bytes of {@code key} (fewer if it is shorter), copied to the heap. */
+    byte[] readSuffix(String key, int length) {
+        ObjectData data = await(storage.get(key, ByteRange.suffix(length)));
+        try {
+            byte[] out = new byte[data.content().readableBytes()];
+            data.content().getBytes(data.content().readerIndex(), out);
+            return out;
+        } finally {
+            data.release();
+        }
+    }
+
     /** Waits for {@code future}; its failure is rethrown unwrapped. */
     static <T> T await(CompletableFuture<T> future) {
         try {
