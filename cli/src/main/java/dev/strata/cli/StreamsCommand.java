@@ -32,6 +32,34 @@ final class StreamsCommand extends BaseCommand {
     @Option(names = "--tag", description = "Only streams carrying this tag with this value (KEY=VALUE); repeatable.")
     Map<String, String> tags = new LinkedHashMap<>();
 
+    /**
+     * Each stream's end as a replay of the WAL would leave it (docs/design.md, Recovery): from its
+     * committed end, the WAL's records of the stream that start exactly where the previous one ended,
+     * in WAL order, leaving out those of a fenced older epoch; null without a WAL to read. Read-only.
+     */
+    private Map<Long, Long> walEnds(StoreAccess store, Map<Long, StreamMetadata> byId) {
+        if (store.walPath() == null || !java.nio.file.Files.exists(store.walPath())) {
+            return null;
+        }
+        Map<Long, Long> ends = new HashMap<>();
+        byId.values().forEach(s -> ends.put(s.streamId(), s.committedEndOffset()));
+        try {
+            WalScan.scan(store.walPath(), e -> {
+                StreamMetadata s = e.streamId() == null ? null : byId.get(e.streamId());
+                if (s == null) {
+                    return; // a deleted stream's, or a body that did not decode (a problem WalScan added)
+                }
+                boolean fenced = e.epoch() < s.epoch() && e.baseOffset() >= s.epochStartOffset();
+                if (!fenced && e.baseOffset() == (long) ends.get(s.streamId())) {
+                    ends.put(s.streamId(), e.baseOffset() + e.count());
+                }
+            }, problems);
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException("reading the WAL " + store.walPath() + ": " + e.getMessage(), e);
+        }
+        return ends;
+    }
+
     @Override
     public Integer call() {
         StreamFilter filter;
@@ -55,20 +83,23 @@ final class StreamsCommand extends BaseCommand {
                     }
                 }
             }
-            text(String.format("%-12s %8s %14s %14s %14s %-8s %14s %8s %-16s %s", "id", "epoch", "start", "committedEnd",
-                    "epochStart", "state", "bytes", "objects", "tenant", "tags"));
+            Map<Long, Long> ends = walEnds(store, byId);
+            text(String.format("%-12s %8s %14s %14s %14s %14s %-8s %14s %8s %-16s %s", "id", "epoch", "start", "committedEnd",
+                    "end", "epochStart", "state", "bytes", "objects", "tenant", "tags"));
             List<Object> list = new ArrayList<>();
             for (StreamMetadata s : streams) {
                 double[] b = bytes.getOrDefault(s.streamId(), new double[2]);
-                String state = s.startOffset() == s.committedEndOffset() ? "empty" : "data";
-                text(String.format("%-12d %8d %14d %14d %14d %-8s %14d %8d %-16s %s", s.streamId(), s.epoch(), s.startOffset(),
-                        s.committedEndOffset(), s.epochStartOffset(), state, Math.round(b[0]), (long) b[1],
+                Long end = ends == null ? null : ends.getOrDefault(s.streamId(), s.committedEndOffset());
+                String state = s.startOffset() == (end == null ? s.committedEndOffset() : end) ? "empty" : "data";
+                text(String.format("%-12d %8d %14d %14d %14s %14d %-8s %14d %8d %-16s %s", s.streamId(), s.epoch(), s.startOffset(),
+                        s.committedEndOffset(), end == null ? "?" : end, s.epochStartOffset(), state, Math.round(b[0]), (long) b[1],
                         s.labels().tenant().orElse("-"), s.labels().tags().isEmpty() ? "-" : s.labels().tags()));
                 Map<String, Object> m = new LinkedHashMap<>();
                 m.put("id", s.streamId());
                 m.put("epoch", s.epoch());
                 m.put("startOffset", s.startOffset());
                 m.put("committedEndOffset", s.committedEndOffset());
+                m.put("endOffset", end);
                 m.put("epochStartOffset", s.epochStartOffset());
                 m.put("state", state);
                 m.put("bytes", Math.round(b[0]));
@@ -77,7 +108,8 @@ final class StreamsCommand extends BaseCommand {
                 m.put("tags", new LinkedHashMap<String, Object>(s.labels().tags()));
                 list.add(m);
             }
-            text(streams.size() + " streams (committed offsets: data still only in a WAL is not counted)");
+            text(streams.size() + " streams" + (ends == null ? " (end ?: no WAL given, see --wal-path; bytes count objects only)"
+                    : " (end: committed, then the records in the WAL a replay would accept; bytes count objects only)"));
             Map<String, Object> doc = new LinkedHashMap<>();
             doc.put("streams", list);
             return finish(doc);

@@ -103,6 +103,25 @@ class HealthyStoreTest {
         assertThat(r.out()).contains("slot 0").contains("slot 1").contains("stopped: END_OF_LOG");
     }
 
+    /** The end column counts what the WAL holds beyond the committed end, as a replay would accept it. */
+    @Test
+    void streamsShowsTheEndIncludingWhatOnlyTheWalHolds(@TempDir Path live) {
+        try (DurableStreamStore store = CliTestSupport.builder(live).build()) {
+            long id = CliTestSupport.fill(store, 1, 5).get(0);
+            store.flush().join(); // offsets 0..4 committed to an object
+            Stream s = store.openStream(id, 1).join();
+            for (int i = 0; i < 3; i++) { // offsets 5..7 only in the WAL
+                s.append(RecordBatch.of(1, ByteBuffer.wrap(new byte[] {(byte) i}))).join();
+            }
+            CliTestSupport.Result r = run("streams", "--data-dir", live);
+            assertThat(r.exitCode()).as(r.toString()).isZero();
+            assertThat(r.out()).containsPattern("(?m)^" + id + " +1 +0 +5 +8 ");
+            CliTestSupport.Result j = run("streams", "--json", "--object-store", live.resolve("objects").toUri());
+            assertThat(j.out()).as("no WAL given: the end is unknown").contains("\"endOffset\": null")
+                    .contains("\"committedEndOffset\": 5");
+        }
+    }
+
     /**
      * The tool takes no lock and writes nothing: it runs while a store has the directory open, that
      * store keeps working, and the object directory holds the same files before and after.
