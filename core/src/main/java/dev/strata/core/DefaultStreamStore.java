@@ -86,6 +86,11 @@ final class DefaultStreamStore implements DurableStreamStore {
     }
 
     @Override
+    public Quotas quotas() {
+        return engine.quotas;
+    }
+
+    @Override
     public CompletableFuture<java.util.List<dev.strata.api.StreamInfo>> listStreams(dev.strata.api.StreamFilter filter) {
         return engine.streams.listStreams(filter);
     }

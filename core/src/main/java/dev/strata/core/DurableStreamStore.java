@@ -45,6 +45,12 @@ public interface DurableStreamStore extends StreamStore {
     StorageSummary storageSummary();
 
     /**
+     * The store's byte-rate quotas per stream and per tenant for appends and catch-up reads, set and
+     * changed at run time (not persisted), and what they throttled. Thread-safe.
+     */
+    Quotas quotas();
+
+    /**
      * The most direct (off-heap) memory this store holds, by component, from its configuration. Size
      * {@code -XX:MaxDirectMemorySize} from it. Thread-safe; no I/O.
      */

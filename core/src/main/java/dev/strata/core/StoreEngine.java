@@ -2,6 +2,7 @@ package dev.strata.core;
 
 import dev.strata.cache.LogCache;
 import dev.strata.core.append.AppendPath;
+import dev.strata.core.quota.QuotaManager;
 import dev.strata.core.append.AppendSettings;
 import dev.strata.core.append.AppendSlabs;
 import dev.strata.core.append.IngestLedger;
@@ -60,6 +61,8 @@ final class StoreEngine {
     private final IngestLedger ledger;
     private final ObjectReadPath readPath;
     private final AppendPath appends;
+    /** Byte-rate quotas per stream and tenant, set at run time ({@link DurableStreamStore#quotas()}). */
+    final QuotaManager quotas;
     private final List<AutoCloseable> owned;
     /** Longest wait at close for the final upload. */
     private final long closeUploadNanos;
@@ -79,6 +82,7 @@ final class StoreEngine {
         StoreMetrics metrics = metricsFactory == null ? StoreMetrics.NONE
                 : metricsFactory.create(wal, logCache, this::storageSummary, memoryLimits);
         this.ledger = new IngestLedger(logCache);
+        this.quotas = new QuotaManager(System::nanoTime, id -> metadata.stream(id).flatMap(m -> m.labels().tenant()));
         StreamTable table = new StreamTable();
         this.readPath = new ObjectReadPath(storage, metadata, blockCacheBytes, maxInFlightReadBytes, readExecutor);
         ObjectKeyAllocator keys = new ObjectKeyAllocator(metadata::nodeEpoch);
@@ -103,9 +107,12 @@ final class StoreEngine {
         this.appends = new AppendPath(new AppendSettings(config.maxBatchBytes(), config.uploadThresholdBytes(),
                 config.appendBackpressureWait()), wal, logCache, ledger,
                 new AppendSlabs(allocator, AppendSlabs.sparesToCover(logCache.blockSizeBytes())), state,
-                uploader::wakeUp, metrics);
+                uploader::wakeUp, metrics, quotas);
         this.streams = new StreamRegistry(table, metadata, callbackExecutor, state, ledger, appends,
-                new FetchPath(logCache, readPath, metrics), readPath::forgetStream);
+                new FetchPath(logCache, readPath, metrics, quotas), id -> {
+                    readPath.forgetStream(id);
+                    quotas.forgetStream(id);
+                });
     }
 
     /** What the last compaction cycle found in the store (the storage gauges read it). */

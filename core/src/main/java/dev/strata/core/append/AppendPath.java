@@ -74,8 +74,13 @@ public final class AppendPath {
     private final AtomicLong appendsInFlight = new AtomicLong();
     private final WaitSignal drained = new WaitSignal();
 
+    /** Byte-rate quotas of streams and tenants, asked before an append goes to the WAL. */
+    private final dev.strata.core.quota.QuotaManager quotas;
+
     public AppendPath(AppendSettings settings, WriteAheadLog wal, LogCache logCache, IngestLedger ledger,
-            AppendSlabs slabs, StoreState store, Runnable wakeUploader, StoreMetrics metrics) {
+            AppendSlabs slabs, StoreState store, Runnable wakeUploader, StoreMetrics metrics,
+            dev.strata.core.quota.QuotaManager quotas) {
+        this.quotas = quotas;
         this.settings = settings;
         this.wal = wal;
         this.logCache = logCache;
@@ -100,6 +105,10 @@ public final class AppendPath {
         long startNanos = System.nanoTime();
         long encodedSize = reservedBytes(batch.sizeBytes());
         long waitNanos = WaitSignal.nanos(settings.backpressureWait());
+        CompletableFuture<AppendResult> quotaRefusal = waitForQuota(handle.state().id, batch.sizeBytes(), waitNanos);
+        if (quotaRefusal != null) {
+            return quotaRefusal;
+        }
         CompletableFuture<AppendResult> result;
         while (true) {
             result = assignAndWrite(handle, batch, encodedSize, startNanos);
@@ -130,6 +139,36 @@ public final class AppendPath {
             metrics.appendFailed(result.handle((r, e) -> Futures.unwrap(e)).join());
         }
         return result;
+    }
+
+    /**
+     * Waits (parked, holding no lock) for the stream's and its tenant's append quotas to admit
+     * {@code bytes}; the wait counts against {@code appendBackpressureWait}. Returns null when admitted,
+     * else the failed append (the quota's {@link BackpressureException}; interrupted while waiting,
+     * the thread keeps its interrupt status).
+     */
+    private CompletableFuture<AppendResult> waitForQuota(long streamId, long bytes, long maxWaitNanos) {
+        if (!quotas.active()) {
+            return null;
+        }
+        long waitNanos;
+        try {
+            waitNanos = quotas.admitAppend(streamId, bytes, maxWaitNanos);
+        } catch (BackpressureException e) {
+            metrics.appendFailed(e);
+            return CompletableFuture.failedFuture(e);
+        }
+        long deadline = System.nanoTime() + waitNanos;
+        for (long left = waitNanos; left > 0; left = deadline - System.nanoTime()) {
+            java.util.concurrent.locks.LockSupport.parkNanos(this, left);
+            if (Thread.currentThread().isInterrupted()) {
+                BackpressureException e = new BackpressureException("interrupted while waiting for the append quota of stream "
+                        + streamId + "; nothing was written");
+                metrics.appendFailed(e);
+                return CompletableFuture.failedFuture(e);
+            }
+        }
+        return null;
     }
 
     /** Gives back the LogCache room of an append that will not be inserted, and wakes appenders waiting for room. */

@@ -14,17 +14,20 @@ import java.util.concurrent.CompletableFuture;
 
 /**
  * Where a fetch reads: the LogCache when it holds the start offset (tail reads), else committed
- * objects through the {@link ObjectReadPath} (catch-up reads). Thread-safe.
+ * objects through the {@link ObjectReadPath} (catch-up reads, which the stream's and its tenant's
+ * read quotas may delay). Thread-safe.
  */
 public final class FetchPath {
     private final LogCache logCache;
     private final ObjectReadPath objects;
     private final StoreMetrics metrics;
+    private final dev.strata.core.quota.QuotaManager quotas;
 
-    public FetchPath(LogCache logCache, ObjectReadPath objects, StoreMetrics metrics) {
+    public FetchPath(LogCache logCache, ObjectReadPath objects, StoreMetrics metrics, dev.strata.core.quota.QuotaManager quotas) {
         this.logCache = logCache;
         this.objects = objects;
         this.metrics = metrics;
+        this.quotas = quotas;
     }
 
     /** Reads batches of {@code streamId} from {@code start}, at most up to {@code end} and about {@code maxBytes}. */
@@ -35,7 +38,22 @@ public final class FetchPath {
             return CompletableFuture.completedFuture(toFetchResult(cached));
         }
         cached.close();
-        return objects.fetch(streamId, start, end, maxBytes);
+        CompletableFuture<FetchResult> read = objects.fetch(streamId, start, end, maxBytes);
+        return quotas.active() ? read.thenCompose(r -> throttled(streamId, r)) : read;
+    }
+
+    /** {@code result}, delayed as the stream's and its tenant's catch-up read quotas require (never failed). */
+    private CompletableFuture<FetchResult> throttled(long streamId, FetchResult result) {
+        long bytes = 0;
+        for (FetchedBatch b : result.batches()) {
+            bytes += b.payload().remaining();
+        }
+        long delayNanos = quotas.chargeCatchUpRead(streamId, bytes);
+        if (delayNanos <= 0) {
+            return CompletableFuture.completedFuture(result);
+        }
+        return CompletableFuture.supplyAsync(() -> result,
+                CompletableFuture.delayedExecutor(delayNanos, java.util.concurrent.TimeUnit.NANOSECONDS));
     }
 
     private static FetchResult toFetchResult(LogCacheFetch cached) {
