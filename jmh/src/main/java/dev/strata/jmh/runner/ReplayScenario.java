@@ -1,6 +1,9 @@
 package dev.strata.jmh.runner;
 
+import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
+import dev.strata.core.Quota;
+import dev.strata.core.QuotaStats;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -20,7 +23,10 @@ import java.util.concurrent.atomic.AtomicLong;
  *       during replay. The replay runs to its end even if that takes longer than the phase.</li>
  * </ol>
  * The live rate is {@code --rate}, or a quarter of the throughput the history phase reached when that is 0,
- * so the two p99 figures compare like with like. Everything is verified at the end.
+ * so the two p99 figures compare like with like. With {@code --replay-quota}, the streams belong to
+ * one tenant ({@link #TENANT}) whose catch-up read quota is set to it before the replay (tail reads
+ * and appends are not limited), and the replay's rate is reported against it. Everything is verified
+ * at the end.
  */
 final class ReplayScenario implements Scenario {
     /**
@@ -34,6 +40,8 @@ final class ReplayScenario implements Scenario {
      * history phase saturates the machine, so half of it plus a replay is overload, not interference.
      */
     static final double LIVE_SHARE_OF_MAX = 0.25;
+    /** The tenant of the scenario's streams, which {@code --replay-quota} limits. */
+    static final String TENANT = "replay-bench";
 
     @Override
     public ScenarioResult run(RunContext context) throws Exception {
@@ -44,7 +52,7 @@ final class ReplayScenario implements Scenario {
         List<Long> ids;
         LoadDriver history;
         try (DurableStreamStore store = settings.open()) {
-            List<StreamSlot> slots = StreamSlot.create(store, o.streams());
+            List<StreamSlot> slots = StreamSlot.create(store, o.streams(), StreamOptions.defaults().withTenant(TENANT));
             history = new LoadDriver(slots, o.recordBytes(), o.rate(), Long.MAX_VALUE, null).start(d * 4 / 10);
             context.progress.phase("replay: writing history", () -> IngestFigures.status(history));
             history.await();
@@ -65,6 +73,9 @@ final class ReplayScenario implements Scenario {
             alone.await();
             alone.rethrowFailure();
 
+            if (o.replayQuota() > 0) {
+                store.quotas().setTenantQuota(TENANT, Quota.unlimited().withCatchUpReadBytesPerSecond(o.replayQuota()));
+            }
             AtomicLong replayed = new AtomicLong();
             LoadDriver during = new LoadDriver(slots, o.recordBytes(), liveRate, Long.MAX_VALUE, null);
             ExecutorService readers = Executors.newFixedThreadPool(REPLAY_THREADS, r -> {
@@ -101,6 +112,12 @@ final class ReplayScenario implements Scenario {
                     result.add("replay throughput", replayed.get() * 1e9 / replayNanos, "records/s");
                     result.add("replay throughput MiB", replayed.get() * (double) o.recordBytes() / (1 << 20) * 1e9
                             / replayNanos, "MiB/s");
+                    if (o.replayQuota() > 0) {
+                        QuotaStats q = store.quotas().tenantStats(TENANT);
+                        result.add("replay quota MiB", o.replayQuota() / (double) (1 << 20), "MiB/s");
+                        result.add("replay throughput / quota", q.catchUpReadBytes() * 1e9 / replayNanos / o.replayQuota(), "x");
+                        result.add("replay throttled", q.catchUpReadThrottleNanos() / 1e9, "s");
+                    }
                 }
             } catch (java.util.concurrent.CompletionException e) {
                 throw e.getCause() instanceof RuntimeException r ? r : e;

@@ -23,10 +23,12 @@ import java.util.Locale;
  * @param walBytes WAL file size
  * @param cacheBytes LogCache size (the BlockCache gets the same; uploads start at a quarter of it)
  * @param help whether only the usage was asked for
+ * @param replayQuota the replay scenario's catch-up read quota in bytes per second over all its
+ *     streams (a tenant quota, {@code DurableStreamStore.quotas()}), or 0 for none
  */
 public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, int streams, int recordBytes,
         long rate, Path dir, URI objectStore, Path json, Path plot, boolean baseline, long walBytes,
-        long cacheBytes, boolean help) {
+        long cacheBytes, boolean help, long replayQuota) {
 
     /** Scenario length of the default run: six scenarios in a little over a minute. */
     public static final Duration DEFAULT_DURATION = Duration.ofSeconds(8);
@@ -63,6 +65,8 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
                                        directory beside the WAL)
                   --wal-bytes N        WAL size, with k/m/g suffix (default 512m)
                   --cache-bytes N      LogCache and BlockCache size each (default 256m)
+                  --replay-quota N     replay scenario: catch-up read quota of its streams' tenant, bytes/s
+                                       with k/m/g suffix (default 0: none)
                   --json FILE          JSON report of all figures (default strata-bench-<UTC time>.json;
                                        'none' for none)
                   --plot FILE          self-contained HTML latency-percentile chart
@@ -90,6 +94,7 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
         long walBytes = DEFAULT_WAL_BYTES;
         long cacheBytes = DEFAULT_CACHE_BYTES;
         boolean help = false;
+        long replayQuota = 0;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             String name = arg;
@@ -121,13 +126,14 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
                         case "--cache-bytes" -> cacheBytes = parseBytes(name, value, 4L << 20);
                         case "--json" -> json = "none".equals(value) ? null : Path.of(value);
                         case "--plot" -> plot = Path.of(value);
+                        case "--replay-quota" -> replayQuota = "0".equals(value) ? 0 : parseBytes(name, value, 1);
                         default -> throw new IllegalArgumentException("unknown option: " + arg);
                     }
                 }
             }
         }
         return new RunnerOptions(scenarios, duration, streams, recordBytes, rate, dir, objectStore, json, plot,
-                baseline, walBytes, cacheBytes, help);
+                baseline, walBytes, cacheBytes, help, replayQuota);
     }
 
     static List<Scenario.Kind> parseScenarios(String value) {

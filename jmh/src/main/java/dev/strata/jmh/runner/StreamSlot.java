@@ -30,9 +30,14 @@ final class StreamSlot {
 
     /** Creates {@code n} new streams in {@code store}. */
     static List<StreamSlot> create(StreamStore store, int n) {
+        return create(store, n, StreamOptions.defaults());
+    }
+
+    /** Creates {@code n} streams with {@code options} (e.g. a tenant). */
+    static List<StreamSlot> create(StreamStore store, int n, StreamOptions options) {
         List<StreamSlot> slots = new ArrayList<>(n);
         for (int i = 0; i < n; i++) {
-            slots.add(new StreamSlot(store.createStream(StreamOptions.defaults()).join()));
+            slots.add(new StreamSlot(store.createStream(options).join()));
         }
         return slots;
     }

@@ -31,7 +31,7 @@ class RunnerOptionsTest {
         RunnerOptions o = RunnerOptions.parse("--scenario", "tail,ingest", "--duration=1.5s", "--streams", "3",
                 "--record-bytes=100", "--rate", "2000", "--dir", "/tmp/x", "--object-store",
                 "s3://bucket/p?region=us-east-1", "--json", "out.json", "--plot=chart.html", "--baseline",
-                "--wal-bytes", "16m", "--cache-bytes=4M");
+                "--wal-bytes", "16m", "--cache-bytes=4M", "--replay-quota", "20m");
         assertThat(o.scenarios()).containsExactly(Scenario.Kind.TAIL, Scenario.Kind.INGEST);
         assertThat(o.duration()).isEqualTo(Duration.ofMillis(1500));
         assertThat(o.streams()).isEqualTo(3);
@@ -44,6 +44,8 @@ class RunnerOptionsTest {
         assertThat(o.baseline()).isTrue();
         assertThat(o.walBytes()).isEqualTo(16L << 20);
         assertThat(o.cacheBytes()).isEqualTo(4L << 20);
+        assertThat(o.replayQuota()).isEqualTo(20L << 20);
+        assertThat(RunnerOptions.parse().replayQuota()).as("none by default").isZero();
     }
 
     @Test

@@ -53,6 +53,15 @@ class ScenarioTest {
                 + r.number("without replay: appends") + r.number("during replay: appends"));
     }
 
+    /** With a replay quota the replay still reads everything; the tenant's counters show it was counted. */
+    @Test
+    void replayWithAQuotaReadsTheWholeHistoryAndReportsItsRateAgainstTheQuota() throws Exception {
+        ScenarioResult r = run(new ReplayScenario(), "replay", "--replay-quota", "64m");
+        assertThat(r.number("replayed records")).isEqualTo(r.number("history appends")).isPositive();
+        assertThat(r.number("replay quota MiB")).isEqualTo(64.0);
+        assertThat(r.number("replay throughput / quota")).isPositive();
+    }
+
     @Test
     void burstStormCompletesWithOnlyRetriableBackpressure() throws Exception {
         ScenarioResult r = run(new BurstScenario(), "burst");
