@@ -74,7 +74,8 @@ final class StoreEngine {
     StoreEngine(EngineConfig config, WriteAheadLog wal, MetadataStore metadata, ObjectStorage storage,
             LogCache logCache, long blockCacheBytes, long maxInFlightReadBytes, ByteBufAllocator allocator,
             Executor callbackExecutor, Executor readExecutor, List<AutoCloseable> owned, CompactionConfig compaction,
-            Clock clock, Duration closeUploadTimeout, StoreOpener.MetricsFactory metricsFactory, MemoryLimits memoryLimits) {
+            Clock clock, Duration closeUploadTimeout, StoreOpener.MetricsFactory metricsFactory, MemoryLimits memoryLimits,
+            dev.strata.core.audit.AuditLog audit) {
         this.wal = wal;
         this.owned = owned;
         this.closeUploadNanos = closeUploadTimeout.toNanos();
@@ -82,7 +83,7 @@ final class StoreEngine {
         StoreMetrics metrics = metricsFactory == null ? StoreMetrics.NONE
                 : metricsFactory.create(wal, logCache, this::storageSummary, memoryLimits);
         this.ledger = new IngestLedger(logCache);
-        this.quotas = new QuotaManager(System::nanoTime, id -> metadata.stream(id).flatMap(m -> m.labels().tenant()));
+        this.quotas = new QuotaManager(System::nanoTime, id -> metadata.stream(id).flatMap(m -> m.labels().tenant()), audit);
         StreamTable table = new StreamTable();
         this.readPath = new ObjectReadPath(storage, metadata, blockCacheBytes, maxInFlightReadBytes, readExecutor);
         ObjectKeyAllocator keys = new ObjectKeyAllocator(metadata::nodeEpoch);
@@ -103,12 +104,12 @@ final class StoreEngine {
                     public boolean awaitNoCatchUpReads(long maxNanos) {
                         return reads.awaitNoFetches(maxNanos);
                     }
-                }, readPath, state, metrics, storage, metadata, keys, clock);
+                }, readPath, state, metrics, storage, metadata, keys, clock, audit);
         this.appends = new AppendPath(new AppendSettings(config.maxBatchBytes(), config.uploadThresholdBytes(),
                 config.appendBackpressureWait()), wal, logCache, ledger,
                 new AppendSlabs(allocator, AppendSlabs.sparesToCover(logCache.blockSizeBytes())), state,
                 uploader::wakeUp, metrics, quotas);
-        this.streams = new StreamRegistry(table, metadata, callbackExecutor, state, ledger, appends,
+        this.streams = new StreamRegistry(table, metadata, callbackExecutor, state, ledger, appends, audit,
                 new FetchPath(logCache, readPath, metrics, quotas), id -> {
                     readPath.forgetStream(id);
                     quotas.forgetStream(id);

@@ -75,10 +75,11 @@ final class StoreOpener {
      * given: the caller's factory or the block-device default; the store owns the WAL it opens.
      */
     record Given(ObjectStorage objectStorage, MetadataStore metadataStore, WalFactory wal,
-            Executor callbackExecutor, Executor readExecutor, MetricsFactory metrics, Clock clock) {
+            Executor callbackExecutor, Executor readExecutor, MetricsFactory metrics, Clock clock, AuditListener audit) {
         Given {
-            if (wal == null || clock == null) {
-                throw new IllegalArgumentException("wal and clock must be given: wal=" + wal + " clock=" + clock);
+            if (wal == null || clock == null || audit == null) {
+                throw new IllegalArgumentException("wal, clock and audit must be given: wal=" + wal + " clock=" + clock
+                        + " audit=" + audit);
             }
         }
     }
@@ -94,6 +95,8 @@ final class StoreOpener {
     /** What this open made so far, closed in reverse order if a step fails; the store takes the list over. */
     private final List<AutoCloseable> owned = new ArrayList<>();
     private boolean opened;
+    /** Reports durable changes, from the node registration on. */
+    private dev.strata.core.audit.AuditLog audit = dev.strata.core.audit.AuditLog.NONE;
 
     StoreOpener(StoreSettings settings, StoreSizes sizes, Given given) {
         this.settings = settings;
@@ -114,6 +117,9 @@ final class StoreOpener {
             OpenDeadlineStorage storage = openObjectStore();
             MetadataStore metadata = openMetadata(storage);
             long nodeEpoch = registerNode(metadata);
+            audit = new dev.strata.core.audit.AuditLog(given.audit(), given.clock(), metadata::nodeEpoch);
+            audit.emit(AuditEvent.Type.NODE_REGISTERED, -1, java.util.Optional.empty(), AuditActor.current(),
+                    java.util.Map.of("nodeEpoch", Long.toString(nodeEpoch)));
             wal.assignNodeEpoch(nodeEpoch);
             Assembled assembled = assemble(wal, metadata, storage);
             try {
@@ -202,7 +208,7 @@ final class StoreOpener {
         StoreEngine engine = new StoreEngine(EngineConfig.of(settings, sizes), wal, metadata, storage, logCache,
                 sizes.blockCacheBytes(), sizes.maxInFlightReadBytes(), allocator, callbacks, reads, owned,
                 CompactionConfig.of(settings.compaction(), sizes.compaction()), given.clock(),
-                settings.upload().closeTimeout(), given.metrics(), memoryLimits);
+                settings.upload().closeTimeout(), given.metrics(), memoryLimits, audit);
         return new Assembled(engine, logCache, memoryLimits);
     }
 

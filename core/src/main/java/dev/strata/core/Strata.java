@@ -135,6 +135,7 @@ public final class Strata {
         private Duration closeUploadTimeout = DEFAULT_CLOSE_UPLOAD_TIMEOUT;
         private Duration objectStoreOpenTimeout = DEFAULT_OBJECT_STORE_OPEN_TIMEOUT;
         private java.time.Clock clock = java.time.Clock.systemUTC();
+        private AuditListener auditListener = new Slf4jAuditListener();
         private boolean openDespiteLostWalData;
         private java.util.function.Function<WalOptions, BlockDeviceWal> walOpener; // null: BlockDeviceWal::open
         private WalFactory walFactory; // null: the block-device WAL
@@ -411,6 +412,18 @@ public final class Strata {
         }
 
         /**
+         * Who receives the store's {@link AuditEvent}s: stream creations, epoch changes and fencing,
+         * trims, deletions, node registration, compaction's replacements, garbage deletions, quota
+         * changes, each once durable (default {@link Slf4jAuditListener}: JSON lines at INFO on the
+         * logger {@code dev.strata.audit}).
+         */
+        public Builder auditListener(AuditListener listener) {
+            SettingChecks.notNull("auditListener", listener);
+            this.auditListener = listener;
+            return this;
+        }
+
+        /**
          * The wall clock behind data ages, the garbage grace period and the orphan TTL (default the
          * system UTC clock); tests pass a controllable one.
          */
@@ -561,7 +574,7 @@ public final class Strata {
                         return micrometer;
                     };
             return new StoreOpener.Given(objectStorage, metadataStore, walOpening, callbackExecutor, readExecutor, metrics,
-                    clock);
+                    clock, auditListener);
         }
 
         /**

@@ -11,12 +11,15 @@ import dev.strata.api.StreamFencedException;
 import dev.strata.api.StreamFilter;
 import dev.strata.api.StreamInfo;
 import dev.strata.api.StreamOptions;
+import dev.strata.core.AuditActor;
+import dev.strata.core.AuditEvent;
 import dev.strata.core.metadata.MetadataStore;
 import dev.strata.core.metadata.StreamMetadata;
 import java.util.ArrayList;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.Executor;
 import java.util.function.LongConsumer;
@@ -30,6 +33,8 @@ import java.util.function.LongConsumer;
  * monitor.
  */
 public final class StreamRegistry {
+    /** Where durable stream changes are reported. */
+    private final dev.strata.core.audit.AuditLog audit;
     private final StreamTable streams;
     private final MetadataStore metadata;
     private final Executor callbackExecutor;
@@ -41,7 +46,9 @@ public final class StreamRegistry {
     private final LongConsumer forgetStream;
 
     public StreamRegistry(StreamTable streams, MetadataStore metadata, Executor callbackExecutor, StoreState store,
-            IngestLedger ledger, AppendPath appends, FetchPath fetches, LongConsumer forgetStream) {
+            IngestLedger ledger, AppendPath appends, dev.strata.core.audit.AuditLog audit, FetchPath fetches,
+            LongConsumer forgetStream) {
+        this.audit = audit;
         this.streams = streams;
         this.metadata = metadata;
         this.callbackExecutor = callbackExecutor;
@@ -82,7 +89,10 @@ public final class StreamRegistry {
         if (store.isClosed()) {
             return CompletableFuture.failedFuture(new StreamClosedException("store closed"));
         }
+        Optional<String> actor = AuditActor.current();
         return Futures.unwrapping(metadata.createStream(options.epoch(), options.labels()).thenApply(meta -> {
+            audit.emit(AuditEvent.Type.STREAM_CREATED, meta.streamId(), meta.labels().tenant(), actor,
+                    Map.of("epoch", Long.toString(meta.epoch())));
             StreamState state = new StreamState(meta.streamId(), meta.epoch(), 0, 0, new SerialExecutor(callbackExecutor));
             DefaultStream handle = handle(state, meta.epoch());
             state.holder = handle;
@@ -126,6 +136,9 @@ public final class StreamRegistry {
         }
         StreamState existing = streams.get(streamId);
         long epochStart = -1; // the committed end, when this process holds nothing of the stream
+        Optional<String> actor = AuditActor.current();
+        long previousEpoch = metadata.stream(streamId).map(StreamMetadata::epoch).orElse(-1L);
+        long fencedEpoch = -1; // a live holder here that this open fences
         if (existing != null) {
             synchronized (existing) {
                 if (existing.holder != null && !existing.holder.isClosed() && existing.epoch == epoch) {
@@ -139,12 +152,25 @@ public final class StreamRegistry {
                 if (epoch > existing.epoch) {
                     // Fence the current holder now, so nothing it appends lands at or above the offset
                     // from which the new epoch owns the stream (recorded in the metadata below).
+                    if (existing.holder != null && !existing.holder.isClosed()) {
+                        fencedEpoch = existing.epoch;
+                    }
                     existing.holder = null;
                     epochStart = existing.assignedEnd;
                 }
             }
         }
+        long fenced = fencedEpoch;
         return Futures.unwrapping(metadata.openStream(streamId, epoch, epochStart).thenApply(meta -> {
+            if (previousEpoch >= 0 && epoch > previousEpoch) {
+                audit.emit(AuditEvent.Type.STREAM_EPOCH_RAISED, streamId, meta.labels().tenant(), actor,
+                        Map.of("epoch", Long.toString(epoch), "previousEpoch", Long.toString(previousEpoch),
+                                "epochStartOffset", Long.toString(meta.epochStartOffset())));
+            }
+            if (fenced >= 0) {
+                audit.emit(AuditEvent.Type.STREAM_FENCED, streamId, meta.labels().tenant(), actor,
+                        Map.of("fencedEpoch", Long.toString(fenced), "epoch", Long.toString(epoch)));
+            }
             StreamState state = streams.computeIfAbsent(streamId, id -> new StreamState(id, meta.epoch(),
                     meta.startOffset(), meta.committedEndOffset(), new SerialExecutor(callbackExecutor)));
             synchronized (state) {
@@ -179,7 +205,10 @@ public final class StreamRegistry {
         if (store.isClosed()) {
             return CompletableFuture.failedFuture(new StreamClosedException("store closed"));
         }
+        Optional<String> actor = AuditActor.current();
+        Optional<String> tenant = metadata.stream(streamId).flatMap(m -> m.labels().tenant());
         return Futures.unwrapping(metadata.deleteStream(streamId, epoch).thenRun(() -> {
+            audit.emit(AuditEvent.Type.STREAM_DELETED, streamId, tenant, actor, Map.of("epoch", Long.toString(epoch)));
             StreamState state = streams.remove(streamId);
             if (state != null) {
                 synchronized (state) {
@@ -208,7 +237,10 @@ public final class StreamRegistry {
                 return CompletableFuture.completedFuture(null);
             }
         }
+        Optional<String> actor = AuditActor.current();
         return Futures.unwrapping(metadata.trimStream(state.id, handle.epoch(), newStart).thenAccept(meta -> {
+            audit.emit(AuditEvent.Type.STREAM_TRIMMED, state.id, meta.labels().tenant(), actor,
+                    Map.of("startOffset", Long.toString(meta.startOffset()), "epoch", Long.toString(handle.epoch())));
             synchronized (state) {
                 state.startOffset = Math.max(state.startOffset, meta.startOffset());
             }

@@ -80,6 +80,8 @@ public final class Compactor implements AutoCloseable {
     /** Longest wait for a running upload before a compaction read goes ahead anyway. */
     private static final long MAX_YIELD_NANOS = TimeUnit.SECONDS.toNanos(1);
 
+    /** Where committed replaces are reported. */
+    private final dev.strata.core.audit.AuditLog audit;
     private final Foreground foreground;
     private final ObjectCatalog catalog;
     private final StoreState state;
@@ -110,13 +112,15 @@ public final class Compactor implements AutoCloseable {
      * @param state read for fencing, and fenced when a newer process owns the store
      */
     public Compactor(CompactionSettings config, Foreground foreground, ObjectCatalog catalog, StoreState state,
-            StoreMetrics metrics, ObjectStorage storage, MetadataStore metadata, ObjectKeyAllocator keys, Clock clock) {
+            StoreMetrics metrics, ObjectStorage storage, MetadataStore metadata, ObjectKeyAllocator keys, Clock clock,
+            dev.strata.core.audit.AuditLog audit) {
+        this.audit = audit;
         this.foreground = foreground;
         this.catalog = catalog;
         this.state = state;
         this.metrics = metrics;
         this.gc = new GarbageCollector(storage, metadata, keys, config.gracePeriod(), config.orphanTtl(), clock, catalog,
-                state, metrics);
+                state, metrics, audit);
         this.storage = storage;
         this.metadata = metadata;
         this.keys = keys;
@@ -239,6 +243,10 @@ public final class Compactor implements AutoCloseable {
             }
             checkOutputs(task, outputs);
             metadata.replaceObjects(keysOf(task.inputs()), outputs).join();
+            audit.emit(dev.strata.core.AuditEvent.Type.OBJECTS_REPLACED, -1, java.util.Optional.empty(),
+                    java.util.Optional.empty(), java.util.Map.of("removed", Integer.toString(task.inputs().size()),
+                            "added", Integer.toString(outputs.size()), "removedKeys", String.join(",", keysOf(task.inputs())),
+                            "addedKeys", String.join(",", keysOf(outputs))));
         } finally {
             for (ObjectMetadata o : outputs) {
                 keys.settle(o.key()); // committed, or (on failure) an orphan for the sweep

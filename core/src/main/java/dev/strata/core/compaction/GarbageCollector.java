@@ -50,6 +50,8 @@ public final class GarbageCollector {
     private record Garbage(String key, long sizeBytes, long replacedAtMillis) {
     }
 
+    /** Where deletions are reported. */
+    private final dev.strata.core.audit.AuditLog audit;
     private final ObjectStorage storage;
     private final MetadataStore metadata;
     private final ObjectKeyAllocator keys;
@@ -75,7 +77,8 @@ public final class GarbageCollector {
      */
     public GarbageCollector(ObjectStorage storage, MetadataStore metadata, ObjectKeyAllocator keys,
             java.time.Duration gracePeriod, java.time.Duration orphanTtl, Clock clock, ObjectCatalog catalog,
-            StoreState state, StoreMetrics metrics) {
+            StoreState state, StoreMetrics metrics, dev.strata.core.audit.AuditLog audit) {
+        this.audit = audit;
         this.storage = storage;
         this.metadata = metadata;
         this.keys = keys;
@@ -93,6 +96,11 @@ public final class GarbageCollector {
             garbage.add(new Garbage(o.key(), o.sizeBytes(), nowMillis));
         }
         updateGarbageTotals();
+    }
+
+    private void emitDeleted(List<String> keys, String why) {
+        audit.emit(dev.strata.core.AuditEvent.Type.GARBAGE_DELETED, -1, java.util.Optional.empty(), java.util.Optional.empty(),
+                java.util.Map.of("deleted", Integer.toString(keys.size()), "reason", why, "keys", String.join(",", keys)));
     }
 
     /** Deletes replaced objects whose grace period ended; returns how many. */
@@ -125,6 +133,7 @@ public final class GarbageCollector {
         }
         objectsDeleted.addAndGet(dueKeys.size());
         metrics.objectsDeleted(dueKeys.size(), false);
+        emitDeleted(dueKeys, "replaced");
         return dueKeys.size();
     }
 
@@ -171,6 +180,7 @@ public final class GarbageCollector {
         orphanFirstSeen.keySet().removeAll(due);
         objectsDeleted.addAndGet(due.size());
         metrics.objectsDeleted(due.size(), true);
+        emitDeleted(due, "orphan");
         LOG.info("deleted {} orphan objects (uploaded or replaced but not referenced for {} ms or more)", due.size(),
                 orphanTtl.toMillis());
         return due.size();

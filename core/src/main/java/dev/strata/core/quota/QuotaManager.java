@@ -2,7 +2,10 @@ package dev.strata.core.quota;
 
 import dev.strata.api.BackpressureException;
 import dev.strata.api.StreamLabels;
+import dev.strata.core.AuditActor;
+import dev.strata.core.AuditEvent;
 import dev.strata.core.Quota;
+import dev.strata.core.audit.AuditLog;
 import dev.strata.core.QuotaStats;
 import dev.strata.core.Quotas;
 import java.util.Optional;
@@ -45,6 +48,8 @@ public final class QuotaManager implements Quotas {
     }
 
     private final LongSupplier nanoClock;
+    /** Where quota changes are reported. */
+    private final AuditLog audit;
     private final LongFunction<Optional<String>> tenantOf;
     private final ConcurrentHashMap<Long, Limits> streams = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Limits> tenants = new ConcurrentHashMap<>();
@@ -56,7 +61,8 @@ public final class QuotaManager implements Quotas {
      * @param nanoClock the time buckets refill by ({@code System::nanoTime} in a store)
      * @param tenantOf a stream's tenant (from its metadata), empty for none or an unknown stream
      */
-    public QuotaManager(LongSupplier nanoClock, LongFunction<Optional<String>> tenantOf) {
+    public QuotaManager(LongSupplier nanoClock, LongFunction<Optional<String>> tenantOf, AuditLog audit) {
+        this.audit = audit;
         this.nanoClock = nanoClock;
         this.tenantOf = tenantOf;
     }
@@ -72,6 +78,7 @@ public final class QuotaManager implements Quotas {
             streams.put(streamId, Limits.of(quota, nanoClock.getAsLong()));
         }
         active = !streams.isEmpty() || !tenants.isEmpty();
+        emitChange("stream", streamId, tenantOf.apply(streamId), quota);
     }
 
     @Override
@@ -86,6 +93,17 @@ public final class QuotaManager implements Quotas {
             tenants.put(tenant, Limits.of(quota, nanoClock.getAsLong()));
         }
         active = !streams.isEmpty() || !tenants.isEmpty();
+        emitChange("tenant", -1, Optional.of(tenant), quota);
+    }
+
+    private void emitChange(String scope, long streamId, Optional<String> tenant, Quota quota) {
+        audit.emit(AuditEvent.Type.QUOTA_CHANGED, streamId, tenant, AuditActor.current(), java.util.Map.of("scope", scope,
+                "appendBytesPerSecond", rate(quota.appendBytesPerSecond()),
+                "catchUpReadBytesPerSecond", rate(quota.catchUpReadBytesPerSecond())));
+    }
+
+    private static String rate(long bytesPerSecond) {
+        return bytesPerSecond == Quota.UNLIMITED ? "unlimited" : Long.toString(bytesPerSecond);
     }
 
     @Override

@@ -18,7 +18,7 @@ class QuotaManagerTest {
     private long now = 1_000 * SECOND;
     /** Streams 1 and 2 belong to acme, 3 to globex, 4 to nobody. */
     private final QuotaManager quotas = new QuotaManager(() -> now,
-            id -> Optional.ofNullable(Map.of(1L, "acme", 2L, "acme", 3L, "globex").get(id)));
+            id -> Optional.ofNullable(Map.of(1L, "acme", 2L, "acme", 3L, "globex").get(id)), dev.strata.core.audit.AuditLog.NONE);
 
     @Test
     void withoutQuotasEverythingIsAdmittedAtOnceAndNothingIsCounted() {
