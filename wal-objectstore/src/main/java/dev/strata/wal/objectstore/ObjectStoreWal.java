@@ -180,6 +180,9 @@ public final class ObjectStoreWal implements AutoCloseable {
     private boolean draining;
     @GuardedBy("lock")
     private RecoveryReport report;
+    /** Deletes of trimmed objects not yet finished (close waits for them). */
+    @GuardedBy("lock")
+    private CompletableFuture<Void> deletes = CompletableFuture.completedFuture(null);
 
     private ObjectStoreWal(ObjectStorage storage, ObjectWalOptions options, FlushScheduler scheduler,
             ScheduledExecutorService ownedScheduler, ByteBufAllocator allocator, long writerId, LogFinder.Found found,
@@ -705,6 +708,7 @@ public final class ObjectStoreWal implements AutoCloseable {
     private void onDurable(Sealed s) {
         List<Sealed> toStart;
         List<String> toDelete = new ArrayList<>();
+        CompletableFuture<Void> deleted = null;
         lock.lock();
         try {
             putsInFlight--;
@@ -741,17 +745,23 @@ public final class ObjectStoreWal implements AutoCloseable {
                 x.release();
             }
             toStart = takeSlotsLocked();
+            if (!toDelete.isEmpty()) {
+                deleted = new CompletableFuture<>();
+                deletes = CompletableFuture.allOf(deletes, deleted); // registered before close can look
+            }
         } finally {
             lock.unlock();
         }
         drain();
         startPuts(toStart);
-        if (!toDelete.isEmpty()) {
+        if (deleted != null) {
+            CompletableFuture<Void> done = deleted;
             storage.delete(toDelete).whenComplete((v, e) -> {
                 if (e != null) {
                     LOG.warn("object-store WAL: trimmed objects not deleted (deleted at the next open): prefix={} "
                             + "count={}", options.prefix(), toDelete.size(), Await.unwrap(e));
                 }
+                done.complete(null);
             });
         }
     }
@@ -780,6 +790,9 @@ public final class ObjectStoreWal implements AutoCloseable {
         for (Sealed x : unacked) {
             for (CompletableFuture<WalAppendResult> f : x.futures) {
                 completions.add(() -> f.completeExceptionally(cause));
+            }
+            if (x.durable) {
+                x.release(); // durable behind a failed one: no PUT holds it any more
             }
         }
         unacked.clear();
@@ -824,6 +837,7 @@ public final class ObjectStoreWal implements AutoCloseable {
                 r = completions.poll();
                 if (r == null) {
                     draining = false;
+                    changed.signalAll(); // close waits for the completions to have run
                     return;
                 }
             } finally {
@@ -974,7 +988,7 @@ public final class ObjectStoreWal implements AutoCloseable {
 
     /**
      * Stops accepting appends, seals the records waiting, waits until every sealed object is durable
-     * (or failed), and stops the timer thread if this WAL made it. Does not close the object
+     * (or failed), its future completed, and the deletes of trimmed objects finished, and stops the timer thread if this WAL made it. Does not close the object
      * storage. Appends after close fail with a non-retriable {@code StorageException}. Idempotent.
      */
     @Override
@@ -996,7 +1010,7 @@ public final class ObjectStoreWal implements AutoCloseable {
         boolean interrupted = false;
         lock.lock();
         try {
-            while (putsInFlight > 0 || (failure == null && !unacked.isEmpty())) {
+            while (putsInFlight > 0 || (failure == null && !unacked.isEmpty()) || draining || !completions.isEmpty()) {
                 try {
                     changed.await();
                 } catch (InterruptedException e) {
@@ -1010,11 +1024,32 @@ public final class ObjectStoreWal implements AutoCloseable {
         } finally {
             lock.unlock();
         }
+        CompletableFuture<Void> pendingDeletes;
+        lock.lock();
+        try {
+            pendingDeletes = deletes;
+        } finally {
+            lock.unlock();
+        }
+        pendingDeletes.join(); // never fails: failures were logged
         if (ownedScheduler != null) {
             ownedScheduler.shutdownNow();
         }
         if (interrupted) {
             Thread.currentThread().interrupt();
+        }
+    }
+
+    /** The write state, for diagnostics. */
+    String debugState() {
+        lock.lock();
+        try {
+            return "prefix=" + options.prefix() + " epoch=" + epoch + " closed=" + closed + " failure=" + failure
+                    + " putsInFlight=" + putsInFlight + " unacked=" + unacked.size() + " waiting=" + waiting.size()
+                    + " batch=" + (batch != null) + " nextSequence=" + nextSequence + " writePosition=" + writePosition
+                    + " ackedEnd=" + ackedEnd + " durableTrim=" + durableTrim + " requestedTrim=" + requestedTrim;
+        } finally {
+            lock.unlock();
         }
     }
 
