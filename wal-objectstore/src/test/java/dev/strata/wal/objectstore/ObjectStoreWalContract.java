@@ -477,6 +477,27 @@ abstract class ObjectStoreWalContract {
     }
 
     @Test
+    void anOlderEpochObjectAboveAFenceEndsTheChainAndIsReplacedByTheNextFence() {
+        ObjectStoreWal old = open();
+        WalAppendResult a = await(appendAndFlushIfLast(old, "a", true));
+        long s = old.nextSequence();
+        CompletableFuture<Void> release = storage.hold(key(s));
+        CompletableFuture<WalAppendResult> x = appendAndFlushIfLast(old, "x", true); // s, held
+        CompletableFuture<WalAppendResult> y = appendAndFlushIfLast(old, "y", true); // s + 1, lands
+        await(storage.landed(key(s + 1)));
+        storage.hideFromListing(key(s + 1));
+        ObjectStoreWal taker = open(); // fence at s; does not see s + 1
+        release.complete(null);
+        assertThat(failure(x)).isInstanceOf(StreamFencedException.class);
+        assertThat(failure(y)).isInstanceOf(StreamFencedException.class);
+        // A third opener probes s + 1 (epoch 1 above the taker's epoch-2 fence): not part of the chain.
+        ObjectStoreWal third = open();
+        assertThat(third.fenceSequence()).isEqualTo(s + 1);
+        assertThat(recovered(third)).containsExactly(entry(a, "a"));
+        assertThat(third.nodeEpoch()).isGreaterThan(taker.nodeEpoch());
+    }
+
+    @Test
     void closeWaitsForSealedObjectsAndFlushesWaitingRecords() {
         ObjectStoreWal wal = open();
         CompletableFuture<WalAppendResult> f = wal.append(record("at-close"));
