@@ -50,8 +50,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Thread-safety: every method may be called from any thread. Futures complete in append order,
  * on the thread that learned of the PUT's outcome (the object storage's completion thread or the
- * scheduler's), never while this WAL holds its lock and never on an appending thread. Callbacks
- * must be short, must not block and must not call {@link #close}; they may append and trim.
+ * scheduler's), never while this WAL holds its lock; on an appending or flushing thread only if
+ * the object storage completes a PUT before returning it (an in-memory store). Callbacks must be
+ * short, must not block and must not call {@link #close}; they may append and trim.
  *
  * <p>Failure: futures fail with {@link BackpressureException} (capacity or buffered bytes full;
  * nothing was written, retry after {@link #awaitRoom}), {@link RecordTooLargeException},
