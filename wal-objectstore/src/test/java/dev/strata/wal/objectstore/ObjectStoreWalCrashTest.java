@@ -24,10 +24,77 @@ class ObjectStoreWalCrashTest {
     @TempDir
     Path dir;
 
+    /**
+     * Takeover of a live writer: the child is paused (SIGSTOP), another WAL opens the prefix and
+     * reads its records, the child continues (SIGCONT). Every record the child ever acknowledges
+     * must be among those the taker recovered, at the same position, and the child must fail with
+     * {@code StreamFencedException}.
+     */
+    @Test
+    void aPausedWriterThatContinuesAfterATakeoverAcknowledgesNothingTheTakerMissed() throws Exception {
+        TreeMap<Long, long[]> acked = new TreeMap<>();
+        String failure = null;
+        TreeMap<Long, long[]> taken = new TreeMap<>();
+        ScheduledExecutorService timer = Executors.newSingleThreadScheduledExecutor();
+        try (ChildJvm child = ChildJvm.of(ObjectWalCrashChild.class).jvmArgs("-Xmx256m").args(dir.toString())
+                .watchdog(java.time.Duration.ofMinutes(2))
+                .stderrTo(dir.resolve("child.err")).start();
+             LocalObjectStorage storage = LocalObjectStorage.open(dir)) {
+            while (acked.size() < 1000) {
+                String line = child.readLine();
+                assertThat(line).as("child output ended early").isNotNull();
+                parseAck(line, acked);
+            }
+            signal("STOP", child.pid());
+            ObjectStoreWal taker = ObjectStoreWal.open(storage, ObjectWalOptions.defaults("node-a"),
+                    FlushScheduler.of(timer), PooledByteBufAllocator.DEFAULT);
+            try (ObjectWalRecovery r = taker.recover()) {
+                while (r.hasNext()) {
+                    WalRecord rec = r.next();
+                    try {
+                        taken.put(rec.body().getLong(rec.body().readerIndex()),
+                                new long[] {rec.position(), rec.nextPosition()});
+                    } finally {
+                        rec.body().release();
+                    }
+                }
+            }
+            signal("CONT", child.pid());
+            for (String line; failure == null && (line = child.readLine()) != null; ) {
+                parseAck(line, acked);
+                if (line.startsWith("FAIL ")) {
+                    failure = line;
+                }
+            }
+            child.kill();
+            taker.close();
+        } finally {
+            timer.shutdownNow();
+        }
+        assertThat(failure).as("the paused writer is fenced once it continues").endsWith("StreamFencedException");
+        for (var e : acked.entrySet()) {
+            assertThat(taken).as("acknowledged record " + e.getKey()).containsKey(e.getKey());
+            assertThat(taken.get(e.getKey())).containsExactly(e.getValue());
+        }
+    }
+
+    private static void parseAck(String line, TreeMap<Long, long[]> acked) {
+        if (line.startsWith("ACK ")) {
+            String[] p = line.split(" ");
+            acked.put(Long.parseLong(p[1]), new long[] {Long.parseLong(p[2]), Long.parseLong(p[3])});
+        }
+    }
+
+    private static void signal(String signal, long pid) throws Exception {
+        Process kill = new ProcessBuilder("kill", "-" + signal, Long.toString(pid)).inheritIO().start();
+        assertThat(kill.waitFor()).as("kill -" + signal).isZero();
+    }
+
     @Test
     void everyRecordAcknowledgedBeforeASigkillIsRecovered() throws Exception {
         TreeMap<Long, long[]> acked = new TreeMap<>(); // record number -> {position, nextPosition}
         try (ChildJvm child = ChildJvm.of(ObjectWalCrashChild.class).jvmArgs("-Xmx256m").args(dir.toString())
+                .watchdog(java.time.Duration.ofMinutes(2))
                 .stderrTo(dir.resolve("child.err")).start()) {
             child.readLinesKillingWhen(line -> {
                 if (line.startsWith("ACK ")) {

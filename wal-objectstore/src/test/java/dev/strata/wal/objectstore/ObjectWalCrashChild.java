@@ -10,7 +10,8 @@ import java.util.concurrent.TimeUnit;
 /**
  * Child of {@link ObjectStoreWalCrashTest}: appends records {@code 0, 1, 2, ...} (64 in flight) to
  * an object-store WAL on a local directory and prints {@code ACK n position nextPosition} for each
- * acknowledgement, until it is killed.
+ * acknowledgement ({@code FAIL n ExceptionClass} for a failed append), until it is killed. Once
+ * its WAL failed it stops appending.
  */
 public final class ObjectWalCrashChild {
     private ObjectWalCrashChild() {
@@ -23,7 +24,7 @@ public final class ObjectWalCrashChild {
         System.out.println("OPEN " + wal.writePosition());
         System.out.flush();
         Semaphore window = new Semaphore(64);
-        for (long n = 0; n < 10_000_000; n++) {
+        for (long n = 0; n < 10_000_000 && wal.failure() == null; n++) {
             window.acquire();
             ByteBuf body = PooledByteBufAllocator.DEFAULT.directBuffer(100).writeLong(n).writeZero(92);
             long id = n;
@@ -31,8 +32,11 @@ public final class ObjectWalCrashChild {
                 window.release();
                 if (e == null) {
                     System.out.println("ACK " + id + " " + r.position() + " " + r.nextPosition());
-                    System.out.flush();
+                } else {
+                    Throwable cause = e instanceof java.util.concurrent.CompletionException ? e.getCause() : e;
+                    System.out.println("FAIL " + id + " " + cause.getClass().getSimpleName());
                 }
+                System.out.flush();
             });
         }
     }
