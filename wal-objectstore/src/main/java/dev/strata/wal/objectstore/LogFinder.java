@@ -1,6 +1,7 @@
 package dev.strata.wal.objectstore;
 
 import dev.strata.api.CorruptDataException;
+import dev.strata.api.StorageException;
 import dev.strata.objectstore.ByteRange;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectNotFoundException;
@@ -25,12 +26,17 @@ import java.util.concurrent.CompletionException;
  * {@code c} exists and each object continues the one before it (same or higher epoch, its base
  * position equal to the previous end position). The walk starts at the highest object found (the
  * listing's highest, then HEAD-probed upwards until one is absent, because a listing may lag) and
- * goes down past every break; the first valid candidate is the chain. An object above the chain
+ * goes down past every break; the first valid candidate is the chain. At the first missing object
+ * of a walk the prefix is listed again: objects above the highest one known mean a live writer
+ * moved on (and may have deleted what was missing below its new trim point), so the walk starts
+ * over. An object above the chain
  * (after a gap, or with a lower epoch than the one before it) was never acknowledged.
  */
 final class LogFinder {
     /** Headers fetched at once while checking a candidate chain. */
     private static final int HEADER_READS_IN_FLIGHT = 32;
+    /** Listings before giving up on a log that keeps changing (a live writer racing the opener). */
+    private static final int MAX_LISTINGS = 100;
 
     private final ObjectStorage storage;
     private final WalObjectKeys keys;
@@ -51,6 +57,22 @@ final class LogFinder {
     }
 
     Found find() {
+        for (int listing = 1; ; listing++) {
+            Found f = walk();
+            if (f != null) {
+                return f;
+            }
+            if (listing >= MAX_LISTINGS) {
+                throw new StorageException("object-store WAL: the log kept changing while it was being found: prefix="
+                        + keys.listPrefix() + " listings=" + listing + " detail=" + detail, true);
+            }
+        }
+    }
+
+    /** One listing and walk; null if an object was missing and a new listing shows the log moved on. */
+    private Found walk() {
+        listed.clear();
+        headers.entrySet().removeIf(e -> e.getValue().isEmpty()); // absences are read again
         for (ObjectInfo info : Await.join(storage.list(keys.listPrefix()))) {
             OptionalLong seq = keys.sequenceOf(info.key());
             if (seq.isPresent()) {
@@ -62,28 +84,41 @@ final class LogFinder {
             return fresh(0);
         }
         long c = probeUp(listed.last());
+        long highestTop = c;
+        boolean relisted = false;
         while (true) {
             long top = c;
-            WalObjectHeader topHeader = header(top).orElseThrow(); // exists: listed or probed
-            long t = topHeader.trimSequence();
-            fetchHeaders(t, top);
+            Optional<WalObjectHeader> found = header(top);
             long breakAt = -1; // the highest sequence that does not continue the chain below it
+            boolean gap = false;
             String why = null;
-            for (long s = top; s > t; s--) {
-                Optional<WalObjectHeader> below = header(s - 1);
-                WalObjectHeader h = header(s).orElseThrow();
-                if (below.isEmpty()) {
-                    breakAt = s;
-                    why = "sequence " + (s - 1) + " absent below " + s;
-                    break;
-                }
-                WalObjectHeader b = below.get();
-                if (b.nodeEpoch() > h.nodeEpoch() || b.endPosition() != h.basePosition()) {
-                    breakAt = s;
-                    why = "sequence " + s + " (epoch " + h.nodeEpoch() + ", base " + h.basePosition()
-                            + ") does not continue " + (s - 1) + " (epoch " + b.nodeEpoch() + ", end "
-                            + b.endPosition() + ")";
-                    break;
+            WalObjectHeader topHeader = null;
+            long t = top;
+            if (found.isEmpty()) { // listed, then deleted (a live writer's trim, or an opener's cleanup)
+                breakAt = top + 1;
+                gap = true;
+                why = "sequence " + top + " listed but gone";
+            } else {
+                topHeader = found.get();
+                t = topHeader.trimSequence();
+                fetchHeaders(t, top);
+                for (long s = top; s > t; s--) {
+                    Optional<WalObjectHeader> below = header(s - 1);
+                    WalObjectHeader h = header(s).orElseThrow(); // seen present in the step before
+                    if (below.isEmpty()) {
+                        breakAt = s;
+                        gap = true;
+                        why = "sequence " + (s - 1) + " absent below " + s;
+                        break;
+                    }
+                    WalObjectHeader b = below.get();
+                    if (b.nodeEpoch() > h.nodeEpoch() || b.endPosition() != h.basePosition()) {
+                        breakAt = s;
+                        why = "sequence " + s + " (epoch " + h.nodeEpoch() + ", base " + h.basePosition()
+                                + ") does not continue " + (s - 1) + " (epoch " + b.nodeEpoch() + ", end "
+                                + b.endPosition() + ")";
+                        break;
+                    }
                 }
             }
             if (breakAt < 0) {
@@ -97,15 +132,32 @@ final class LogFinder {
                         topHeader.nodeEpoch(), maxEpochSeen, List.copyOf(listed), detail.toString());
             }
             detail.append("candidate ").append(top).append(" rejected: ").append(why).append("; ");
-            // Next candidate: the highest object below the break, found by listing or probing up.
-            Long lower = listed.lower(breakAt);
-            if (header(breakAt - 1).isPresent()) {
+            // A live writer may have written above the highest object, then deleted objects below its
+            // new trim point: the gap is then no end of the log. A new listing tells (once per walk).
+            if (gap && !relisted) {
+                relisted = true;
+                long before = highestTop;
+                List<ObjectInfo> again = Await.join(storage.list(keys.listPrefix()));
+                for (ObjectInfo info : again) {
+                    OptionalLong seq = keys.sequenceOf(info.key());
+                    if (seq.isPresent() && seq.getAsLong() > before) {
+                        detail.append("objects above ").append(before).append(" appeared: listing again; ");
+                        return null;
+                    }
+                }
+            }
+            // Next candidate: below an epoch or position break, the object under it; below a missing
+            // object, the highest one under it, found by listing, then probing up to the gap.
+            if (!gap) {
                 c = breakAt - 1;
-            } else if (lower == null) {
-                return fresh(listed.last() + 1);
             } else {
+                long missing = breakAt - 1;
+                Long lower = listed.lower(missing);
+                if (lower == null) {
+                    return fresh(listed.last() + 1);
+                }
                 c = lower;
-                while (c + 1 < breakAt && header(c + 1).isPresent()) {
+                while (c + 1 < missing && header(c + 1).isPresent()) {
                     c++;
                 }
             }

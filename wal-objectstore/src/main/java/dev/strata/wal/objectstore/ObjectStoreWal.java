@@ -100,7 +100,9 @@ public final class ObjectStoreWal implements AutoCloseable {
      * higher trim point is acknowledged. The listing may miss objects (a lagging S3-compatible
      * store): the objects above the highest listed one are found by HEAD-like probes (GET of the
      * header) until one is absent, and every sequence of a candidate chain is read, listed or not.
-     * What recovery needs from the listing is one object of the current chain. An object after a
+     * What recovery needs from the listing is one object of the current chain. A live writer can
+     * move on and delete objects below its new trim point while the opener reads: at the first
+     * missing object the opener lists again and starts over if newer objects appeared. An object after a
      * gap, or of a lower epoch than its predecessor, was never acknowledged (its writer's earlier
      * PUT failed or collided) and is not returned.
      *

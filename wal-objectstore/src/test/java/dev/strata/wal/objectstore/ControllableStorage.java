@@ -1,6 +1,8 @@
 package dev.strata.wal.objectstore;
 
+import dev.strata.objectstore.ByteRange;
 import dev.strata.objectstore.ForwardingObjectStorage;
+import dev.strata.objectstore.ObjectData;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectStorage;
 import dev.strata.objectstore.ObjectStorageException;
@@ -28,6 +30,7 @@ final class ControllableStorage extends ForwardingObjectStorage {
     private final Set<String> loseResponse = new HashSet<>();
     private final Set<String> hidden = new HashSet<>();
     private final Map<String, Consumer<String>> beforePut = new HashMap<>();
+    private final Map<String, Consumer<String>> beforeGet = new HashMap<>();
     private final Map<String, CompletableFuture<Void>> landed = new HashMap<>();
     final List<String> putKeys = new CopyOnWriteArrayList<>();
 
@@ -71,6 +74,23 @@ final class ControllableStorage extends ForwardingObjectStorage {
 
     synchronized void beforePut(String key, Consumer<String> hook) {
         beforePut.put(key, hook);
+    }
+
+    /** Runs {@code hook} before the next GET of {@code key}. */
+    synchronized void beforeGet(String key, Consumer<String> hook) {
+        beforeGet.put(key, hook);
+    }
+
+    @Override
+    public CompletableFuture<ObjectData> get(String key, ByteRange range) {
+        Consumer<String> hook;
+        synchronized (this) {
+            hook = beforeGet.remove(key);
+        }
+        if (hook != null) {
+            hook.accept(key);
+        }
+        return delegate.get(key, range);
     }
 
     @Override

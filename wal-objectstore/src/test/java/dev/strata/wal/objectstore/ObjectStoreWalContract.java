@@ -498,6 +498,26 @@ abstract class ObjectStoreWalContract {
     }
 
     @Test
+    void aLiveWriterThatTrimsAndDeletesWhileATakerLooksForTheLogLosesNothing() {
+        ObjectStoreWal old = open();
+        WalAppendResult a = await(appendAndFlushIfLast(old, "a", true));
+        WalAppendResult b = await(appendAndFlushIfLast(old, "b", true));
+        long top = old.nextSequence() - 1;
+        WalAppendResult[] x = new WalAppendResult[1];
+        // When the taker reads the newest object's header, the old writer moves on: a new object,
+        // then a trim whose deletes remove objects the taker is about to read.
+        storage.beforeGet(key(top), k -> {
+            x[0] = await(appendAndFlushIfLast(old, "x", true));
+            CompletableFuture<Void> trimmed = old.trim(a.nextPosition());
+            scheduler.runAll();
+            await(trimmed);
+            old.close(); // waits for the deletes
+        });
+        ObjectStoreWal taker = open();
+        assertThat(recovered(taker)).containsExactly(entry(b, "b"), entry(x[0], "x"));
+    }
+
+    @Test
     void closeWaitsForSealedObjectsAndFlushesWaitingRecords() {
         ObjectStoreWal wal = open();
         CompletableFuture<WalAppendResult> f = wal.append(record("at-close"));
