@@ -878,14 +878,16 @@ public final class ObjectStoreWal implements AutoCloseable {
         }
         long start = from;
         return new ObjectWalRecovery(storage, keys, objects, from, options.recoveryReadAhead(), r -> {
+            RecoveryReport made = new RecoveryReport(start, openEndPosition, r.records(), r.bodyBytes(), 0, 0,
+                    RecoveryReport.StopReason.END_OF_LOG, found.detail(), fenceSequence, epoch,
+                    RecoveryReport.StopReason.END_OF_LOG, List.of());
             lock.lock();
             try {
-                report = new RecoveryReport(start, openEndPosition, r.records(), r.bodyBytes(), 0, 0,
-                        RecoveryReport.StopReason.END_OF_LOG, found.detail(), fenceSequence, epoch,
-                        RecoveryReport.StopReason.END_OF_LOG, List.of());
+                report = made;
             } finally {
                 lock.unlock();
             }
+            return made;
         });
     }
 

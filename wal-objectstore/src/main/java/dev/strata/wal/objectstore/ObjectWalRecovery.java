@@ -13,7 +13,7 @@ import java.util.Iterator;
 import java.util.List;
 import java.util.NoSuchElementException;
 import java.util.concurrent.CompletableFuture;
-import java.util.function.Consumer;
+import java.util.function.Function;
 
 /**
  * Iterator over the records of an {@link ObjectStoreWal}'s chain after its trim point, in order.
@@ -41,7 +41,8 @@ public final class ObjectWalRecovery implements Iterator<WalRecord>, AutoCloseab
     private final List<WalObjectHeader> objects;
     private final long fromPosition;
     private final int readAhead;
-    private final Consumer<Counts> onEnd;
+    private final Function<Counts, RecoveryReport> onEnd;
+    private RecoveryReport report;
     private final ArrayDeque<CompletableFuture<ObjectData>> fetching = new ArrayDeque<>();
     private int requested;
     private int consumed;
@@ -57,13 +58,27 @@ public final class ObjectWalRecovery implements Iterator<WalRecord>, AutoCloseab
     private boolean ended;
 
     ObjectWalRecovery(ObjectStorage storage, WalObjectKeys keys, List<WalObjectHeader> objects, long fromPosition,
-            int readAhead, Consumer<Counts> onEnd) {
+            int readAhead, Function<Counts, RecoveryReport> onEnd) {
         this.storage = storage;
         this.keys = keys;
         this.objects = List.copyOf(objects);
         this.fromPosition = fromPosition;
         this.readAhead = readAhead;
         this.onEnd = onEnd;
+    }
+
+    /**
+     * What this iteration found (records, bytes, where the log ends and why); available once
+     * {@link #hasNext()} returned false.
+     *
+     * @throws IllegalStateException if this iterator is still iterating (or was closed early)
+     */
+    public RecoveryReport report() {
+        if (report == null) {
+            throw new IllegalStateException("recovery report available once iteration ended: objectsRead="
+                    + consumed + " of " + objects.size());
+        }
+        return report;
     }
 
     /**
@@ -97,7 +112,7 @@ public final class ObjectWalRecovery implements Iterator<WalRecord>, AutoCloseab
                     done = true;
                     if (!ended) {
                         ended = true;
-                        onEnd.accept(new Counts(records, bodyBytes));
+                        report = onEnd.apply(new Counts(records, bodyBytes));
                     }
                     return false;
                 }

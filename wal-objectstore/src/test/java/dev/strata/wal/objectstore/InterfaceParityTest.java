@@ -39,5 +39,7 @@ class InterfaceParityTest {
         }
         assertThat(missing).isEmpty();
         assertThat(ObjectWalRecovery.class.getMethod("lostRegionsSoFar").getReturnType()).isEqualTo(List.class);
+        assertThat(ObjectWalRecovery.class.getMethod("report").getReturnType())
+                .isEqualTo(dev.strata.wal.RecoveryReport.class);
     }
 }
