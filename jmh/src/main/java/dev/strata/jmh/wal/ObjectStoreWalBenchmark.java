@@ -6,7 +6,7 @@ import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectStorage;
 import dev.strata.objectstore.PutCondition;
-import dev.strata.wal.WalAppendResult;
+import dev.strata.wal.api.WalAppendResult;
 import dev.strata.wal.objectstore.ObjectStoreWal;
 import dev.strata.wal.objectstore.ObjectWalOptions;
 import io.netty.buffer.ByteBuf;

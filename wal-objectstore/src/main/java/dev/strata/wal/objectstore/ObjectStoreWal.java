@@ -13,8 +13,9 @@ import dev.strata.objectstore.ObjectNotFoundException;
 import dev.strata.objectstore.ObjectStorage;
 import dev.strata.objectstore.PreconditionFailedException;
 import dev.strata.objectstore.PutCondition;
-import dev.strata.wal.RecoveryReport;
-import dev.strata.wal.WalAppendResult;
+import dev.strata.wal.api.RecoveryReport;
+import dev.strata.wal.api.WalAppendResult;
+import dev.strata.wal.api.WriteAheadLog;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.ByteBufUtil;
@@ -60,7 +61,7 @@ import org.slf4j.LoggerFactory;
  * failed) or {@link StorageException} (a PUT failed for good, or the WAL is closed). After a
  * failure every pending and later append fails and nothing not durable is reported durable.
  */
-public final class ObjectStoreWal implements AutoCloseable {
+public final class ObjectStoreWal implements WriteAheadLog {
     /*
      * Design.
      *
@@ -137,6 +138,11 @@ public final class ObjectStoreWal implements AutoCloseable {
     private final LogFinder.Found found;
     private final List<WalObjectHeader> recoveredChain;
     private final long openEndPosition;
+
+    /** Whether the WAL was recovered, appended to or trimmed (then no node epoch may be assigned). */
+    private volatile boolean used;
+    /** The store's node epoch, once assigned; -1 before. */
+    private volatile long assignedNodeEpoch = -1;
 
     private final ReentrantLock lock = new ReentrantLock();
     private final Condition changed = lock.newCondition();
@@ -349,7 +355,9 @@ public final class ObjectStoreWal implements AutoCloseable {
      * @return completes, in append order, once the record's object and every earlier object are
      *     durable, with its position and the position where the next record starts
      */
+    @Override
     public CompletableFuture<WalAppendResult> append(ByteBuf body) {
+        used = true;
         List<Sealed> toStart = List.of();
         CompletableFuture<WalAppendResult> future = new CompletableFuture<>();
         try {
@@ -473,7 +481,9 @@ public final class ObjectStoreWal implements AutoCloseable {
      *     deleted and its bytes no longer count in {@link #used()}
      * @throws IllegalArgumentException if {@code position} is beyond the acknowledged end
      */
+    @Override
     public CompletableFuture<Void> trim(long position) {
+        used = true;
         lock.lock();
         try {
             if (position > ackedEnd) {
@@ -862,7 +872,9 @@ public final class ObjectStoreWal implements AutoCloseable {
      * May be called at any time and more than once; each call reads the objects again. The caller
      * owns each returned record's body and must release it.
      */
+    @Override
     public ObjectWalRecovery recover() {
+        used = true;
         long from;
         lock.lock();
         try {
@@ -878,9 +890,9 @@ public final class ObjectStoreWal implements AutoCloseable {
         }
         long start = from;
         return new ObjectWalRecovery(storage, keys, objects, from, options.recoveryReadAhead(), r -> {
-            RecoveryReport made = new RecoveryReport(start, openEndPosition, r.records(), r.bodyBytes(), 0, 0,
-                    RecoveryReport.StopReason.END_OF_LOG, found.detail(), fenceSequence, epoch,
-                    RecoveryReport.StopReason.END_OF_LOG, List.of());
+            RecoveryReport made = new RecoveryReport(start, openEndPosition, r.records(), r.bodyBytes(), 0,
+                    RecoveryReport.StopReason.END_OF_LOG, RecoveryReport.StopReason.END_OF_LOG,
+                    found.detail() + " fenceSequence=" + fenceSequence + " walEpoch=" + epoch, found.topEpoch(), List.of());
             lock.lock();
             try {
                 report = made;
@@ -964,6 +976,30 @@ public final class ObjectStoreWal implements AutoCloseable {
     /** The node epoch this WAL writes with: above every epoch found at open. */
     public long nodeEpoch() {
         return epoch;
+    }
+
+    /**
+     * Records the store's node epoch (from its metadata registration), logged beside this WAL's own
+     * epoch. This WAL does not need it to fence: it fenced every earlier writer of its prefix at open,
+     * with an epoch above every one it found there, so a takeover is effective from the open on,
+     * before the store registers with its metadata.
+     *
+     * @throws IllegalStateException if called twice, or after the WAL was recovered, appended to or trimmed
+     */
+    @Override
+    public void assignNodeEpoch(long nodeEpoch) {
+        if (used || assignedNodeEpoch >= 0) {
+            throw new IllegalStateException("the node epoch is assigned once, before the WAL is used: prefix="
+                    + options.prefix() + " assigned=" + assignedNodeEpoch + " used=" + used);
+        }
+        assignedNodeEpoch = nodeEpoch;
+        LOG.info("object-store WAL {}: store node epoch {} (WAL epoch {})", options.prefix(), nodeEpoch, epoch);
+    }
+
+    /** The largest record body {@link #append} accepts ({@link ObjectWalOptions#maxRecordBytes()}). */
+    @Override
+    public int maxRecordBytes() {
+        return (int) options.maxRecordBytes(); // below Integer.MAX_VALUE by construction
     }
 
     /** Sequence of the fence object this WAL wrote at open; its records start at the next one. */

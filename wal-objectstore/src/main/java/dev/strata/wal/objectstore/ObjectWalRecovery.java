@@ -5,8 +5,9 @@ import dev.strata.api.StorageException;
 import dev.strata.objectstore.ByteRange;
 import dev.strata.objectstore.ObjectData;
 import dev.strata.objectstore.ObjectStorage;
-import dev.strata.wal.RecoveryReport;
-import dev.strata.wal.WalRecord;
+import dev.strata.wal.api.RecoveryReport;
+import dev.strata.wal.api.WalRecord;
+import dev.strata.wal.api.WalRecovery;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayDeque;
 import java.util.Iterator;
@@ -30,7 +31,7 @@ import java.util.function.Function;
  * <p>Has the methods of {@code dev.strata.wal.WalRecovery} (see {@link ObjectStoreWal} on why it
  * does not extend it yet).
  */
-public final class ObjectWalRecovery implements Iterator<WalRecord>, AutoCloseable {
+public final class ObjectWalRecovery implements WalRecovery {
 
     /** What the iteration returned, given to the WAL when it ends. */
     record Counts(long records, long bodyBytes) {

@@ -4,7 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.testkit.ChildJvm;
-import dev.strata.wal.WalRecord;
+import dev.strata.wal.api.WalRecord;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.nio.file.Path;
 import java.util.ArrayList;
