@@ -35,6 +35,7 @@ import java.util.concurrent.Executors;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -75,11 +76,12 @@ final class StoreOpener {
      * given: the caller's factory or the block-device default; the store owns the WAL it opens.
      */
     record Given(ObjectStorage objectStorage, MetadataStore metadataStore, WalFactory wal,
-            Executor callbackExecutor, Executor readExecutor, MetricsFactory metrics, Clock clock, AuditListener audit) {
+            Function<ObjectStorage, WalFactory> walOnStorage, Executor callbackExecutor, Executor readExecutor,
+            MetricsFactory metrics, Clock clock, AuditListener audit) {
         Given {
-            if (wal == null || clock == null || audit == null) {
-                throw new IllegalArgumentException("wal, clock and audit must be given: wal=" + wal + " clock=" + clock
-                        + " audit=" + audit);
+            if ((wal == null) == (walOnStorage == null) || clock == null || audit == null) {
+                throw new IllegalArgumentException("one of wal and walOnStorage, clock and audit must be given: wal=" + wal
+                        + " walOnStorage=" + walOnStorage + " clock=" + clock + " audit=" + audit);
             }
         }
     }
@@ -113,8 +115,15 @@ final class StoreOpener {
         long startNanos = System.nanoTime();
         try {
             lockDataDir();
-            WriteAheadLog wal = openWal();
-            OpenDeadlineStorage storage = openObjectStore();
+            WriteAheadLog wal;
+            OpenDeadlineStorage storage;
+            if (given.walOnStorage() != null) { // the WAL lives in the object store: open that first
+                storage = openObjectStore();
+                wal = openWal(given.walOnStorage().apply(storage));
+            } else {
+                wal = openWal(given.wal());
+                storage = openObjectStore();
+            }
             MetadataStore metadata = openMetadata(storage);
             long nodeEpoch = registerNode(metadata);
             audit = new dev.strata.core.audit.AuditLog(given.audit(), given.clock(), metadata::nodeEpoch);
@@ -146,16 +155,16 @@ final class StoreOpener {
      * Step 2, still before the metadata: a WAL this store cannot use (the factory's own checks; a
      * largest record below the largest batch) fails the open before the node registration fences anyone.
      */
-    private WriteAheadLog openWal() {
-        WriteAheadLog wal = given.wal().open(new WalSizes(sizes.walCapacityBytes(), sizes.maxRecordBytes(),
+    private WriteAheadLog openWal(WalFactory factory) {
+        WriteAheadLog wal = factory.open(new WalSizes(sizes.walCapacityBytes(), sizes.maxRecordBytes(),
                 sizes.walWriteBufferBytes()));
         if (wal == null) {
-            throw new IllegalStateException("the WAL factory returned null: " + given.wal());
+            throw new IllegalStateException("the WAL factory returned null: " + factory);
         }
         owned.add(wal);
         if (sizes.maxRecordBytes() > wal.maxRecordBytes()) {
             throw new StorageException("maxBatchBytes (" + sizes.maxBatchBytes() + ") does not fit in one record of"
-                    + " the WAL (" + wal.backend() + ", from " + given.wal() + "): it allows batches up to "
+                    + " the WAL (" + wal.backend() + ", from " + factory + "): it allows batches up to "
                     + (wal.maxRecordBytes() - StreamBatchCodec.headerSize()) + " bytes", false);
         }
         return wal;

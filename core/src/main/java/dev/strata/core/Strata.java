@@ -139,6 +139,7 @@ public final class Strata {
         private boolean openDespiteLostWalData;
         private java.util.function.Function<WalOptions, BlockDeviceWal> walOpener; // null: BlockDeviceWal::open
         private WalFactory walFactory; // null: the block-device WAL
+        private dev.strata.wal.objectstore.ObjectWalOptions objectWal; // non-null: the WAL in the object store
         private java.util.concurrent.Executor callbackExecutor;
         private io.micrometer.core.instrument.MeterRegistry meterRegistry;
         private java.util.concurrent.Executor readExecutor;
@@ -311,6 +312,22 @@ public final class Strata {
         public Builder wal(WalFactory factory) {
             SettingChecks.notNull("wal", factory);
             this.walFactory = factory;
+            return this;
+        }
+
+        /**
+         * The WAL in the store's own object store ({@link #objectStore} or {@link #objectStorage})
+         * instead of on a local disk: {@link dev.strata.wal.objectstore.ObjectStoreWal}, one object per
+         * flush at {@code <options.prefix()>/wal/<sequence>} (an empty prefix: {@code wal/} under the
+         * store's root), acknowledged once the object is stored. No local directory is needed at all, and
+         * another process can take the store over from the bucket alone: opening it fences the previous
+         * writer (its next PUT collides), replays its WAL objects and serves every stream
+         * (docs/operations.md, "Taking over without the machine"). Not with {@link #wal} or the
+         * block-device WAL's settings.
+         */
+        public Builder walOnObjectStore(dev.strata.wal.objectstore.ObjectWalOptions options) {
+            SettingChecks.notNull("walOnObjectStore", options);
+            this.objectWal = options;
             return this;
         }
 
@@ -525,12 +542,19 @@ public final class Strata {
          *     factory ({@link #wal}) is set with a block-device WAL setting
          */
         StoreSettings settings() {
+            if (walFactory != null && objectWal != null) {
+                throw InvalidSettingException.conflict("walOnObjectStore", "wal", "both choose the WAL: set one of them");
+            }
+            if (objectWal != null && walOpener != null) {
+                throw InvalidSettingException.conflict("walOpener", "walOnObjectStore", "walOpener opens the block-device"
+                        + " WAL; walOnObjectStore puts the WAL in the object store: set one of them");
+            }
             if (walFactory != null && walOpener != null) {
                 throw InvalidSettingException.conflict("walOpener", "wal", "walOpener opens the block-device WAL;"
                         + " a WAL given by wal(factory) is opened by its factory: set one of them");
             }
             LocationSettings location = new LocationSettings(Optional.ofNullable(dataDir), Optional.ofNullable(walPath),
-                    Optional.ofNullable(objectStoreUri), objectStorage != null, walFactory != null);
+                    Optional.ofNullable(objectStoreUri), objectStorage != null, walFactory != null || objectWal != null);
             return new StoreSettings(location, walSettings(), cacheSettings(), appendSettings(), uploadSettings(),
                     compactionSettings(), objectStoreOpenTimeout, openDespiteLostWalData);
         }
@@ -563,7 +587,10 @@ public final class Strata {
 
         /** The components the caller gave (null where the store makes its own), and the WAL's factory. */
         private StoreOpener.Given given(StoreSettings settings) {
-            WalFactory walOpening = walFactory != null ? walFactory
+            dev.strata.wal.objectstore.ObjectWalOptions walInStore = objectWal;
+            java.util.function.Function<ObjectStorage, WalFactory> walOnStorage = walInStore == null ? null
+                    : storage -> sizes -> dev.strata.wal.objectstore.ObjectStoreWal.open(storage, walInStore);
+            WalFactory walOpening = walFactory != null ? walFactory : walInStore != null ? null
                     : new BlockDeviceWalFactory(settings.location().walFile().orElseThrow(), settings.wal(),
                             walOpener != null ? walOpener : BlockDeviceWal::open);
             io.micrometer.core.instrument.MeterRegistry registry = meterRegistry;
@@ -573,8 +600,8 @@ public final class Strata {
                         MicrometerStoreMetrics.registerStorageGauges(registry, summary);
                         return micrometer;
                     };
-            return new StoreOpener.Given(objectStorage, metadataStore, walOpening, callbackExecutor, readExecutor, metrics,
-                    clock, auditListener);
+            return new StoreOpener.Given(objectStorage, metadataStore, walOpening, walOnStorage, callbackExecutor,
+                    readExecutor, metrics, clock, auditListener);
         }
 
         /**

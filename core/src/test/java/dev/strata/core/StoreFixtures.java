@@ -67,6 +67,25 @@ public final class StoreFixtures {
                 .objectBlockBytes(32 * 1024);
     }
 
+    /**
+     * A store with no local disk at all: objects and WAL in {@code objects} (a directory standing in
+     * for a bucket), the WAL flushed every 5 ms, uploads only by size (16 MiB) or after an hour, so what
+     * a test appends stays in the WAL objects until a takeover replays it.
+     */
+    public static Strata.Builder diskless(Path objects) {
+        return Strata.builder()
+                .objectStore(objects.toUri())
+                .walOnObjectStore(dev.strata.wal.objectstore.ObjectWalOptions.builder("")
+                        .flushIntervalNanos(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(5))
+                        .capacityBytes(64L << 20).maxBufferedBytes(16L << 20).build())
+                .walCapacity(64L << 20)
+                .logCacheBytes(32L << 20)
+                .uploadThresholdBytes(16L << 20)
+                .uploadInterval(Duration.ofHours(1))
+                .maxBatchBytes(64 * 1024)
+                .objectBlockBytes(32 * 1024);
+    }
+
     /** {@code CrashWithReadersChild} and its verifier: compaction every 100 ms, throttled so a kill lands inside it. */
     public static Strata.Builder crashWithReaders(Path dir) {
         return campaign(dir).walCapacity(32L << 20).logCacheBytes(8L << 20).uploadThresholdBytes(1L << 20)

@@ -95,6 +95,17 @@ public final class ObjectStoreWal implements WriteAheadLog {
      * higher; an older-epoch object that does not continue the chain is an orphan (deleted); a
      * same-or-newer epoch means a concurrent opener won (fenced).
      *
+     * Fence objects are kept: a fence object is never deleted, not even once trimmed. A writer
+     * paused (or cut off) while its PUT of sequence f was in flight may complete that PUT at any later
+     * time, and If-None-Match: * refuses it only while the key f exists. The opener that took over
+     * put its fence exactly there (the first sequence missing from the chain it found), so as long as
+     * the fence stays, the late PUT collides and the stale writer is fenced; were the fence deleted by
+     * a trim, the late PUT would succeed and the stale writer would acknowledge records no one
+     * recovered (core's DisklessTakeoverTest caught exactly that). A stale writer's later sequences
+     * may land in deleted keys, but it never acknowledges them (acknowledgements are in order, and f
+     * failed); a later opener or PUT deletes them as orphans. Each takeover leaves one 80-byte object
+     * for good.
+     *
      * Recovery: the chain is [trimSequence, top] (LogFinder's rule). Every acknowledged object is
      * in it: an acknowledged object's predecessors are all durable (acks are in order), and the
      * objects below it down to its trim sequence are deleted only after a later object carrying a
@@ -110,8 +121,9 @@ public final class ObjectStoreWal implements WriteAheadLog {
      * Trim: trim(p) records p as the requested trim point; the next sealed object carries it (an
      * empty object is sealed at the next interval if no record is waiting). Once that object is
      * acknowledged the trim point is durable: the future completes, used() drops, and objects
-     * wholly below it and below that object are deleted (best effort; a leftover is deleted at the
-     * next open). The newest object is never deleted, so the epoch and trim point survive.
+     * wholly below it and below that object are deleted, fence objects excepted (best effort; a
+     * leftover is deleted at the next open). The newest object is never deleted, so the epoch and
+     * trim point survive.
      *
      * Backpressure: an append is refused when the log bytes between the durable trim point and the
      * write position would exceed capacityBytes, or the bytes held in memory (open batch plus
@@ -217,9 +229,9 @@ public final class ObjectStoreWal implements WriteAheadLog {
             this.sealedTrim = trimPosition;
             this.durableTrim = trimPosition;
             for (WalObjectHeader h : chain) {
-                live.add(new long[] {h.sequence(), h.basePosition(), h.endPosition()});
+                live.add(new long[] {h.sequence(), h.basePosition(), h.endPosition(), h.fence() ? 1 : 0});
             }
-            live.add(new long[] {fenceSequence, endPosition, endPosition});
+            live.add(new long[] {fenceSequence, endPosition, endPosition, 1});
         } finally {
             lock.unlock();
         }
@@ -328,11 +340,31 @@ public final class ObjectStoreWal implements WriteAheadLog {
         return wal;
     }
 
-    /** Deletes objects listed at open that are below the trim sequence or above the fence: never needed. */
+    /** Whether the object of sequence {@code s} is a fence object (its header read); false if it cannot be read. */
+    private boolean isFence(long s) {
+        String key = keys.key(s);
+        try {
+            ObjectData data = Await.join(storage.get(key, ByteRange.of(0, WalObjectDescriptor.HEADER_BYTES)));
+            try {
+                return WalObjectDescriptor.readHeader(data.content(), key).fence();
+            } finally {
+                data.release();
+            }
+        } catch (StrataException e) {
+            return false; // gone or unreadable: not a fence that guards anything
+        }
+    }
+
+    /**
+     * Deletes objects listed at open that are below the trim sequence or above the fence: never needed
+     * for recovery. Fence objects below the trim sequence are kept (see the class comment, "Fence objects are kept"); telling
+     * them apart costs a header read per object below the trim sequence, which is only the fences of
+     * earlier takeovers and leftovers of deletes that failed.
+     */
     private void deleteGarbage(long trimSequence) {
         List<String> garbage = new ArrayList<>();
         for (long s : found.listed()) {
-            if (s < trimSequence || s > fenceSequence) {
+            if (s > fenceSequence || s < trimSequence && !isFence(s)) {
                 garbage.add(keys.key(s));
             }
         }
@@ -735,7 +767,7 @@ public final class ObjectStoreWal implements WriteAheadLog {
                 Sealed x = unacked.poll();
                 ackedEnd = x.end;
                 bufferedBytes -= x.buf.writerIndex();
-                live.add(new long[] {x.seq, x.base, x.end});
+                live.add(new long[] {x.seq, x.base, x.end, 0});
                 for (int i = 0; i < x.futures.size(); i++) {
                     CompletableFuture<WalAppendResult> f = x.futures.get(i);
                     WalAppendResult r = new WalAppendResult(x.positions.get(2 * i), x.positions.get(2 * i + 1));
@@ -752,7 +784,10 @@ public final class ObjectStoreWal implements WriteAheadLog {
                         }
                     }
                     while (live.size() > 1 && live.peekFirst()[0] < x.seq && live.peekFirst()[2] <= durableTrim) {
-                        toDelete.add(keys.key(live.poll()[0]));
+                        long[] trimmed = live.poll();
+                        if (trimmed[3] == 0) { // a fence object is kept for ever (class comment)
+                            toDelete.add(keys.key(trimmed[0]));
+                        }
                     }
                 }
                 x.release();

@@ -277,9 +277,13 @@ abstract class ObjectStoreWalContract {
         assertThat(wal.used()).isEqualTo(wal.writePosition() - b.nextPosition());
         assertThat(wal.trim(a.nextPosition())).as("at or below the trim point: ignored").isDone();
         wal.close(); // waits for the deletes
-        assertThat(walKeys()).containsExactly(key(fence + 3), key(fence + 4));
+        assertThat(walKeys()).as("the data objects below the trim point are deleted; the fence object stays for good")
+                .containsExactly(key(fence), key(fence + 3), key(fence + 4));
         ObjectStoreWal reopened = open();
         assertThat(recovered(reopened)).containsExactly(entry(c, "c"));
+        long secondFence = reopened.fenceSequence();
+        reopened.close();
+        assertThat(walKeys()).as("the next open deletes no fence either").contains(key(fence), key(secondFence));
     }
 
     @Test
