@@ -29,9 +29,9 @@ import software.amazon.awssdk.services.s3.model.UploadPartRequest;
  * </pre>
  *
  * <p>Writes are PutObject and CreateMultipartUpload. SSE-C also goes on every UploadPart (S3
- * refuses a part without the key of its upload) and on CompleteMultipartUpload (S3 needs it there
- * only for uploads with checksums; sending it always is harmless and what AWS's own transfer
- * manager does). S3 answers 400 to a GET or HEAD that carries the SSE-S3/KMS headers, so reads
+ * refuses a part without the key of its upload) and on CompleteMultipartUpload (AWS documents it
+ * there as needed for uploads with checksums; AWS's own transfer manager always sends it, and
+ * S3-compatible servers such as S3Proxy refuse the complete without it). S3 answers 400 to a GET or HEAD that carries the SSE-S3/KMS headers, so reads
  * carry only SSE-C's. DeleteObjects, ListObjectsV2, ListMultipartUploads and AbortMultipartUpload
  * take no encryption headers.
  *
@@ -220,7 +220,7 @@ public final class ServerSideEncryption {
 
     @Override
     public int hashCode() {
-        return Objects.hash(mode, kmsKeyId, bucketKeyEnabled, customerKeyMd5Base64);
+        return Objects.hash(mode, kmsKeyId, bucketKeyEnabled, customerKeyBase64);
     }
 
     /** The mode and KMS settings; for SSE-C the key is masked. */
