@@ -2,6 +2,7 @@ package dev.strata.objectstore;
 
 import dev.strata.objectstore.s3.S3ObjectStorage;
 import dev.strata.objectstore.s3.S3Options;
+import dev.strata.objectstore.s3.ServerSideEncryption;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.net.URLDecoder;
@@ -23,15 +24,20 @@ import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
  *       us-east-1), {@code endpoint} (for S3-compatible servers), {@code pathStyle} (true/false),
  *       {@code accessKey} and {@code secretKey} (static credentials; both or neither; without them
  *       the SDK's default provider chain is used), {@code partSizeBytes}, {@code maxPartsInFlight},
- *       {@code maxConcurrentRequests}. Unknown parameters are rejected, so a typo cannot silently
- *       fall back to a default.</li>
+ *       {@code maxConcurrentRequests}; server-side encryption: {@code sse} ({@code none}, the
+ *       default; {@code AES256} or {@code SSE-S3}; {@code aws:kms} or {@code SSE-KMS}; {@code SSE-C}),
+ *       {@code sseKmsKeyId} and {@code sseBucketKey} (true/false; both only with aws:kms),
+ *       {@code sseCustomerKey} (only with SSE-C, and required by it: 32 bytes in base64, with '+',
+ *       '/' and '=' percent-encoded, or URL-safe base64; a secret, masked in every message).
+ *       Unknown parameters are rejected, so a typo cannot silently fall back to a default.</li>
  * </ul>
  * The caller owns and closes the result. Stateless and thread-safe. Messages show the URI only
  * through {@link UriRedaction#redact}: never the user info or a secret parameter's value.
  */
 public final class ObjectStorages {
     private static final Set<String> S3_PARAMS = Set.of("region", "endpoint", "pathStyle", "accessKey", "secretKey",
-            "partSizeBytes", "maxPartsInFlight", "maxConcurrentRequests");
+            "partSizeBytes", "maxPartsInFlight", "maxConcurrentRequests", "sse", "sseKmsKeyId", "sseBucketKey",
+            "sseCustomerKey");
 
     private ObjectStorages() {
     }
@@ -100,7 +106,42 @@ public final class ObjectStorages {
         if (params.containsKey("maxConcurrentRequests")) {
             b.maxConcurrentRequests(parseInt("maxConcurrentRequests", params.get("maxConcurrentRequests")));
         }
+        b.serverSideEncryption(serverSideEncryption(params));
         return b.build();
+    }
+
+    /**
+     * The {@code sse*} parameters. Messages name the parameter and, except for the customer key,
+     * the value.
+     */
+    private static ServerSideEncryption serverSideEncryption(Map<String, String> params) {
+        String sse = params.getOrDefault("sse", "none");
+        String kmsKeyId = params.get("sseKmsKeyId");
+        String bucketKey = params.get("sseBucketKey");
+        String customerKey = params.get("sseCustomerKey");
+        boolean kms = sse.equals("aws:kms") || sse.equals("SSE-KMS");
+        boolean sseC = sse.equals("SSE-C");
+        if (!kms && !sseC && !sse.equals("none") && !sse.equals("AES256") && !sse.equals("SSE-S3")) {
+            throw new IllegalArgumentException("sse must be one of none, AES256 (SSE-S3), aws:kms (SSE-KMS), SSE-C; got "
+                    + sse);
+        }
+        if (!kms && (kmsKeyId != null || bucketKey != null)) {
+            throw new IllegalArgumentException((kmsKeyId != null ? "sseKmsKeyId" : "sseBucketKey")
+                    + " requires sse=aws:kms, got sse=" + sse);
+        }
+        if (!sseC && customerKey != null) {
+            throw new IllegalArgumentException("sseCustomerKey requires sse=SSE-C, got sse=" + sse);
+        }
+        if (sseC) {
+            if (customerKey == null) {
+                throw new IllegalArgumentException("sse=SSE-C requires sseCustomerKey (32 bytes, base64)");
+            }
+            return ServerSideEncryption.customerKey(customerKey);
+        }
+        if (kms) {
+            return ServerSideEncryption.kms(kmsKeyId, bucketKey == null ? null : parseBoolean("sseBucketKey", bucketKey));
+        }
+        return sse.equals("none") ? ServerSideEncryption.none() : ServerSideEncryption.s3Managed();
     }
 
     private static Map<String, String> query(URI uri) {

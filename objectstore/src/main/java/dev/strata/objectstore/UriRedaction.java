@@ -9,12 +9,15 @@ import java.util.Locale;
  *
  * <p>Redacted: the user info ({@code user:password@}), and in the query the value of every
  * parameter that is not known to be harmless. Values are shown only for the parameters in
- * {@link #SHOWN_PARAMETERS} (region, endpoint, path style, part and concurrency settings), and an
+ * {@link #SHOWN_PARAMETERS} (region, endpoint, path style, part and concurrency settings, the
+ * server-side encryption mode and bucket-key flag), and an
  * endpoint's value is itself shown redacted. Every other value is masked, whatever the name: a
  * misspelt {@code secertKey=} or an unknown {@code pwd=} may hold a secret. A query pair that is not
  * {@code name=value} is masked whole (it could be a secret pasted without its name). The scheme,
  * bucket or host, path and parameter names stay, so a message still says which store and which
- * setting is meant. An opaque URI ({@code s3:bucket...}, no "//") keeps only its scheme; a fragment
+ * setting is meant. Masked among the known parameters: {@code accessKey}, {@code secretKey},
+ * {@code sseCustomerKey} (an SSE-C key) and {@code sseKmsKeyId} (not a secret, but it names an
+ * account's key). An opaque URI ({@code s3:bucket...}, no "//") keeps only its scheme; a fragment
  * is dropped.
  *
  * <p>Stateless and thread-safe.
@@ -25,7 +28,7 @@ public final class UriRedaction {
 
     /** Parameters whose values are shown in messages (none of them can hold a secret). */
     public static final java.util.Set<String> SHOWN_PARAMETERS = java.util.Set.of("region", "endpoint", "pathStyle",
-            "partSizeBytes", "maxPartsInFlight", "maxConcurrentRequests");
+            "partSizeBytes", "maxPartsInFlight", "maxConcurrentRequests", "sse", "sseBucketKey");
 
     private UriRedaction() {
     }

@@ -47,6 +47,10 @@ class SecretRedactionTest {
                 "s3://bucket/p?partSizeBytes=1&" + creds,
                 "s3://bucket/p?maxPartsInFlight=0&" + creds,
                 "s3://bucket/p?maxConcurrentRequests=-1&" + creds,
+                "s3://bucket/p?sse=SSE-C&sseCustomerKey=" + SECRET + "&" + creds, // an SSE-C key that is not base64
+                "s3://bucket/p?sse=AES256&sseCustomerKey=" + SECRET, // an SSE-C key without SSE-C
+                "s3://bucket/p?sse=bogus&sseCustomerKey=" + SECRET, // an unknown mode
+                "s3://bucket/p?sseCustomerKey=" + SECRET + "&sseKmsKeyId=k", // a KMS key without aws:kms
                 "s3://bucket/p?secretKey=" + SECRET, // without its accessKey
                 "s3://bucket/p?" + creds + "&secretKey=" + SECRET, // given twice
                 "s3://bucket/p?accessKey=a&" + SECRET, // a secret pasted without its name

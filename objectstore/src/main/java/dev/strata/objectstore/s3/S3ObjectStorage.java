@@ -36,6 +36,7 @@ import software.amazon.awssdk.awscore.retry.AwsRetryStrategy;
 import software.amazon.awssdk.core.async.AsyncRequestBody;
 import software.amazon.awssdk.core.checksums.RequestChecksumCalculation;
 import software.amazon.awssdk.core.checksums.ResponseChecksumValidation;
+import software.amazon.awssdk.core.interceptor.ExecutionInterceptor;
 import software.amazon.awssdk.http.nio.netty.NettyNioAsyncHttpClient;
 import software.amazon.awssdk.regions.Region;
 import software.amazon.awssdk.services.s3.S3AsyncClient;
@@ -61,6 +62,12 @@ import software.amazon.awssdk.services.s3.model.S3Object;
  *   SDK default provider chain; request checksums and response validation only WHEN_REQUIRED
  *   (the defaults since SDK 2.30 send aws-chunked CRC trailers that many S3-compatible servers
  *   reject); the SDK's own retries OFF (doNotRetry) because this class retries, see below.
+ *
+ * Server-side encryption (S3Options.serverSideEncryption, see ServerSideEncryption):
+ *   PutObject and CreateMultipartUpload carry the mode's headers; with SSE-C, UploadPart,
+ *   CompleteMultipartUpload, GetObject and HeadObject carry the customer key too. A server that
+ *   does not implement the requested mode answers 501 NotImplemented (or 400): a PERMANENT
+ *   failure naming the operation, never retried.
  *
  * Retries:
  *   Every request runs under a Retrier (exponential backoff with jitter, bounded by attempts and
@@ -110,6 +117,14 @@ public final class S3ObjectStorage implements ObjectStorage {
 
     /** A storage with its own client and retry thread, both closed by {@link #close()}. */
     public static S3ObjectStorage create(S3Options options) {
+        return create(options, List.of());
+    }
+
+    /**
+     * As {@link #create(S3Options)}, with SDK interceptors added to the client; for tests that
+     * observe the HTTP requests sent (headers), not for production use.
+     */
+    static S3ObjectStorage create(S3Options options, List<ExecutionInterceptor> interceptors) {
         ScheduledExecutorService scheduler = Executors.newSingleThreadScheduledExecutor(r -> {
             Thread t = new Thread(r, "strata-objectstore-retry");
             t.setDaemon(true);
@@ -118,7 +133,7 @@ public final class S3ObjectStorage implements ObjectStorage {
         Retrier retrier = new Retrier(options.retryPolicy(),
                 (task, delayNanos) -> scheduler.schedule(task, delayNanos, TimeUnit.NANOSECONDS),
                 System::nanoTime, new SplittableRandom());
-        return new S3ObjectStorage(buildClient(options), true, options, retrier, scheduler,
+        return new S3ObjectStorage(buildClient(options, interceptors), true, options, retrier, scheduler,
                 PooledByteBufAllocator.DEFAULT);
     }
 
@@ -132,6 +147,11 @@ public final class S3ObjectStorage implements ObjectStorage {
 
     /** The client {@link #create(S3Options)} builds: see the class comment for the settings. */
     public static S3AsyncClient buildClient(S3Options options) {
+        return buildClient(options, List.of());
+    }
+
+    /** As {@link #buildClient(S3Options)}, with SDK interceptors (tests observe the requests through them). */
+    static S3AsyncClient buildClient(S3Options options, List<ExecutionInterceptor> interceptors) {
         S3AsyncClientBuilder b = S3AsyncClient.builder()
                 .region(Region.of(options.region()))
                 .credentialsProvider(options.credentials() != null ? options.credentials()
@@ -145,7 +165,8 @@ public final class S3ObjectStorage implements ObjectStorage {
                         .connectionTimeout(options.connectTimeout()))
                 .overrideConfiguration(o -> o
                         .retryStrategy(AwsRetryStrategy.doNotRetry())
-                        .apiCallAttemptTimeout(options.attemptTimeout()));
+                        .apiCallAttemptTimeout(options.attemptTimeout())
+                        .executionInterceptors(List.copyOf(interceptors)));
         if (options.endpoint() != null) {
             b.endpointOverride(options.endpoint());
         }
@@ -228,6 +249,7 @@ public final class S3ObjectStorage implements ObjectStorage {
         } else if (condition.matchEtag() != null) {
             req.ifMatch(condition.matchEtag());
         }
+        options.serverSideEncryption().applyTo(req);
         PutObjectRequest request = req.build();
         // A fresh body per attempt: nioBuffers() returns new views, so a retry re-reads from the start.
         return Retrier.unwrapped(call(Operation.PUT, key, condition.isNone(), size,
@@ -251,7 +273,8 @@ public final class S3ObjectStorage implements ObjectStorage {
                     op, key, 0, "storage is closed", null));
         }
         return Retrier.unwrapped(retrier.run(op, key, true, () -> attempt(op, key, -1,
-                () -> client.getObject(b -> b.bucket(options.bucket()).key(s3Key).range(header),
+                () -> client.getObject(b -> options.serverSideEncryption().applyTo(b.bucket(options.bucket()).key(s3Key)
+                                .range(header)),
                         new ByteBufResponseTransformer(allocator)),
                 r -> r.content().readableBytes()))
                 .thenApply(r -> {
@@ -282,7 +305,7 @@ public final class S3ObjectStorage implements ObjectStorage {
     public CompletableFuture<ObjectInfo> head(String key) {
         String s3Key = s3Key(key);
         return Retrier.unwrapped(call(Operation.HEAD, key, true, 0,
-                () -> client.headObject(b -> b.bucket(options.bucket()).key(s3Key)))
+                () -> client.headObject(b -> options.serverSideEncryption().applyTo(b.bucket(options.bucket()).key(s3Key))))
                 .thenApply(r -> new ObjectInfo(key, r.contentLength(), r.eTag())));
     }
 

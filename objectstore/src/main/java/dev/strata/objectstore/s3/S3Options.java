@@ -9,6 +9,14 @@ import software.amazon.awssdk.auth.credentials.AwsCredentialsProvider;
 /**
  * Settings of an {@link S3ObjectStorage}. Immutable; built by {@link #builder(String)}, whose
  * setters validate their value and name it in the message.
+ *
+ * <p>Server-side encryption ({@link Builder#serverSideEncryption}, default none): SSE-S3, SSE-KMS
+ * with an optional key id and bucket-key flag, or SSE-C with a customer key; see
+ * {@link ServerSideEncryption} for the headers each request carries. In an {@code s3://} URI
+ * ({@link dev.strata.objectstore.ObjectStorages#s3Options}): {@code sse=AES256} (or {@code SSE-S3}),
+ * {@code sse=aws:kms} (or {@code SSE-KMS}) with optional {@code sseKmsKeyId=} and
+ * {@code sseBucketKey=true|false}, {@code sse=SSE-C&sseCustomerKey=<32 bytes, base64>}. The customer
+ * key never appears in {@link #toString()} or a message.
  */
 public final class S3Options {
 
@@ -40,6 +48,7 @@ public final class S3Options {
     private final Duration connectTimeout;
     private final Duration attemptTimeout;
     private final RetryPolicy retryPolicy;
+    private final ServerSideEncryption serverSideEncryption;
 
     private S3Options(Builder b) {
         this.bucket = b.bucket;
@@ -55,6 +64,7 @@ public final class S3Options {
         this.connectTimeout = b.connectTimeout;
         this.attemptTimeout = b.attemptTimeout;
         this.retryPolicy = b.retryPolicy;
+        this.serverSideEncryption = b.serverSideEncryption;
     }
 
     /** @throws IllegalArgumentException if {@code bucket} is empty */
@@ -117,13 +127,19 @@ public final class S3Options {
         return retryPolicy;
     }
 
+    /** Server-side encryption of the objects written; {@link ServerSideEncryption#none()} by default. */
+    public ServerSideEncryption serverSideEncryption() {
+        return serverSideEncryption;
+    }
+
     @Override
     public String toString() {
         return "S3Options[bucket=" + bucket + ", prefix=" + prefix + ", region=" + region + ", endpoint="
                 + (endpoint == null ? null : UriRedaction.redact(endpoint))
                 + ", pathStyle=" + pathStyle + ", credentials=" + (credentials == null ? "default-chain" : "static")
                 + ", partSizeBytes=" + partSizeBytes + ", maxPartsInFlight=" + maxPartsInFlight
-                + ", maxConcurrentRequests=" + maxConcurrentRequests + ", " + retryPolicy + "]";
+                + ", maxConcurrentRequests=" + maxConcurrentRequests + ", sse=" + serverSideEncryption
+                + ", " + retryPolicy + "]";
     }
 
     /** Validating builder. */
@@ -141,6 +157,7 @@ public final class S3Options {
         private Duration connectTimeout = DEFAULT_CONNECT_TIMEOUT;
         private Duration attemptTimeout = DEFAULT_ATTEMPT_TIMEOUT;
         private RetryPolicy retryPolicy = RetryPolicy.defaults();
+        private ServerSideEncryption serverSideEncryption = ServerSideEncryption.none();
 
         private Builder(String bucket) {
             if (bucket == null || bucket.isEmpty()) {
@@ -230,6 +247,20 @@ public final class S3Options {
                 throw new IllegalArgumentException("retryPolicy must not be null");
             }
             this.retryPolicy = policy;
+            return this;
+        }
+
+        /**
+         * Server-side encryption for every object written (and, for SSE-C, the key sent with every
+         * read).
+         *
+         * @throws IllegalArgumentException if null (use {@link ServerSideEncryption#none()})
+         */
+        public Builder serverSideEncryption(ServerSideEncryption sse) {
+            if (sse == null) {
+                throw new IllegalArgumentException("serverSideEncryption must not be null (use ServerSideEncryption.none())");
+            }
+            this.serverSideEncryption = sse;
             return this;
         }
 

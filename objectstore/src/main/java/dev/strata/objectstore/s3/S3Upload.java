@@ -31,6 +31,8 @@ import software.amazon.awssdk.services.s3.model.CompletedPart;
  *   are in flight; write()'s future completes only when fewer are, which is the backpressure.
  *   complete() sends the rest as the last part (which may be smaller than 5 MiB), waits for all parts
  *   and issues CompleteMultipartUpload carrying the condition (If-None-Match / If-Match).
+ * Encryption: CreateMultipartUpload carries the server-side encryption headers; with SSE-C every
+ *   UploadPart and the CompleteMultipartUpload carry the customer key as well (ServerSideEncryption).
  * Failure: the first failed part, or a failed complete, aborts the multipart upload; later calls
  *   fail with that error. Parts are retried (idempotent); a conditional complete only when throttled.
  *
@@ -124,7 +126,8 @@ final class S3Upload implements ObjectUpload {
         int partNumber = parts.size() + 1;
         if (uploadId == null) {
             uploadId = storage.call(Operation.MULTIPART_CREATE, key, true, 0,
-                    () -> storage.client().createMultipartUpload(b -> b.bucket(storage.options().bucket()).key(s3Key)))
+                    () -> storage.client().createMultipartUpload(b -> storage.options().serverSideEncryption()
+                            .applyTo(b.bucket(storage.options().bucket()).key(s3Key))))
                     .thenApply(r -> {
                         storage.uploadStarted(r.uploadId()); // until complete or abort: not an abandoned upload
                         return r.uploadId();
@@ -134,8 +137,9 @@ final class S3Upload implements ObjectUpload {
         long size = part.readableBytes();
         CompletableFuture<CompletedPart> f = uploadId.thenCompose(id -> storage.call(Operation.MULTIPART_UPLOAD_PART,
                 key, true, size,
-                () -> storage.client().uploadPart(b -> b.bucket(storage.options().bucket()).key(s3Key).uploadId(id)
-                                .partNumber(partNumber).contentLength(size),
+                () -> storage.client().uploadPart(b -> storage.options().serverSideEncryption()
+                                .applyTo(b.bucket(storage.options().bucket()).key(s3Key).uploadId(id)
+                                .partNumber(partNumber).contentLength(size)),
                         AsyncRequestBody.fromRemainingByteBuffersUnsafe(part.nioBuffers()))))
                 .thenApply(r -> CompletedPart.builder().partNumber(partNumber).eTag(r.eTag()).build());
         parts.add(f);
@@ -211,6 +215,7 @@ final class S3Upload implements ObjectUpload {
                     } else if (condition.matchEtag() != null) {
                         req.ifMatch(condition.matchEtag());
                     }
+                    storage.options().serverSideEncryption().applyTo(req);
                     CompleteMultipartUploadRequest request = req.build();
                     return storage.call(Operation.MULTIPART_COMPLETE, key, condition.isNone(), 0,
                             () -> storage.client().completeMultipartUpload(request));
