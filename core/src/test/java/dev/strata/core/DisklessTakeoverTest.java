@@ -6,12 +6,12 @@ import dev.strata.api.FetchResult;
 import dev.strata.api.FetchedBatch;
 import dev.strata.api.RecordBatch;
 import dev.strata.api.Stream;
+import dev.strata.api.StreamOptions;
 import dev.strata.testkit.AckLedger;
 import dev.strata.testkit.ChildJvm;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
@@ -24,8 +24,9 @@ import org.junit.jupiter.api.io.TempDir;
 
 /**
  * Replacing a machine without its disk (issue 24): process A ({@link DisklessChild}) runs a store whose
- * WAL and objects are all in the object store (a directory standing in for the bucket; A has no local
- * data directory), appends, and is killed (SIGKILL) or paused (SIGSTOP) mid-stream. Process B, this
+ * WAL and objects are all in its prefix of the object store ({@code node-a/} of a directory standing
+ * in for the bucket; A has no local data directory), appends, and is killed (SIGKILL) or paused
+ * (SIGSTOP) mid-stream. Process B, this
  * JVM, opens the same bucket with no access to anything else of A's: it fences A, replays A's WAL
  * objects and serves every batch A acknowledged, at its offset. A paused A that wakes up
  * (SIGCONT) acknowledges nothing more, and nothing it writes afterwards becomes visible.
@@ -44,7 +45,7 @@ class DisklessTakeoverTest {
 
     private ChildJvm startA() throws Exception {
         return ChildJvm.of(DisklessChild.class).jvmArgs("-Xmx256m")
-                .args(bucket.resolve("objects").toString(), String.valueOf(STREAMS))
+                .args(bucket.resolve("node-a").toString(), String.valueOf(STREAMS))
                 .stderrTo(bucket.resolve("a.err")).start();
     }
 
@@ -68,26 +69,37 @@ class DisklessTakeoverTest {
         }
     }
 
+    /**
+     * Node A dies; node B, which serves its own prefix of the same bucket, adopts A's prefix as a
+     * second store in its JVM and serves A's streams beside its own.
+     */
     @Test
-    void afterASigkillAnotherProcessServesEveryAcknowledgedBatchFromTheBucketAlone() throws Exception {
-        try (ChildJvm a = startA()) {
-            readUntil(a, 400);
-            a.close(); // readLinesKillingWhen killed it (SIGKILL): no close, no upload
-        }
-        assertThat(errors).as("A's appends before its death").isEmpty();
-        assertThat(Files.exists(bucket.resolve("objects").resolve("wal"))).as("A's WAL is in the bucket").isTrue();
-
-        long verified;
-        try (DurableStreamStore b = StoreFixtures.diskless(bucket.resolve("objects")).build()) {
-            assertThat(b.recoveryReport().wal().records()).as("B replayed A's WAL objects").isPositive();
-            verified = verify(b, 1);
-            for (long id : ids) { // and B goes on appending after A's data
-                Stream s = b.openStream(id, 2).join();
-                long next = s.nextOffset();
-                assertThat(s.append(RecordBatch.of(1, ByteBuffer.wrap(new byte[] {7}))).join().baseOffset()).isEqualTo(next);
+    void afterASigkillAnotherNodeAdoptsThePrefixAsASecondStoreAndServesEveryAcknowledgedBatch() throws Exception {
+        try (DurableStreamStore own = StoreFixtures.diskless(bucket.resolve("node-b")).build()) {
+            Stream mine = own.createStream(StreamOptions.defaults()).join();
+            mine.append(RecordBatch.of(1, ByteBuffer.wrap(new byte[] {1}))).join();
+            try (ChildJvm a = startA()) {
+                readUntil(a, 400);
+                a.close(); // readLinesKillingWhen killed it (SIGKILL): no close, no upload
             }
+            assertThat(errors).as("A's appends before its death").isEmpty();
+            assertThat(Files.exists(bucket.resolve("node-a").resolve("wal"))).as("A's WAL is in the bucket").isTrue();
+
+            long verified;
+            try (DurableStreamStore adopted = StoreFixtures.diskless(bucket.resolve("node-a")).build()) {
+                assertThat(adopted.recoveryReport().wal().records()).as("A's WAL objects replayed").isPositive();
+                verified = verify(adopted, 1);
+                for (long id : ids) { // and the adopted streams go on after A's data
+                    Stream s = adopted.openStream(id, 2).join();
+                    long next = s.nextOffset();
+                    assertThat(s.append(RecordBatch.of(1, ByteBuffer.wrap(new byte[] {7}))).join().baseOffset())
+                            .isEqualTo(next);
+                }
+            }
+            assertThat(verified).isGreaterThanOrEqualTo(400);
+            assertThat(mine.append(RecordBatch.of(1, ByteBuffer.wrap(new byte[] {2}))).join().baseOffset())
+                    .as("B's own store was not disturbed").isEqualTo(1);
         }
-        assertThat(verified).isGreaterThanOrEqualTo(400);
     }
 
     @Test
@@ -114,7 +126,7 @@ class DisklessTakeoverTest {
             reader.start();
             assertThat(enough.await(2, TimeUnit.MINUTES)).as("A acknowledged 300 batches; stderr:%n%s", a.stderr()).isTrue();
             signal(a, "STOP");
-            try (DurableStreamStore b = StoreFixtures.diskless(bucket.resolve("objects")).build()) {
+            try (DurableStreamStore b = StoreFixtures.diskless(bucket.resolve("node-a")).build()) {
                 synchronized (ledger) {
                     assertThat(errors).as("A's appends before the pause").isEmpty();
                     verify(b, 1); // every batch A acknowledged so far (lines still in the pipe are checked at the end)
@@ -141,7 +153,7 @@ class DisklessTakeoverTest {
         assertThat(errors).as("A's appends after waking up fail: fenced, then refused by the failed stream")
                 .allSatisfy(e -> assertThat(e).containsAnyOf("StreamFencedException", "StreamClosedException"))
                 .anySatisfy(e -> assertThat(e).contains("StreamFencedException"));
-        try (DurableStreamStore c = StoreFixtures.diskless(bucket.resolve("objects")).build()) {
+        try (DurableStreamStore c = StoreFixtures.diskless(bucket.resolve("node-a")).build()) {
             verify(c, 3); // A's acknowledged batches (also those read after the pause) and B's
             for (long id : ids) {
                 Stream s = c.openStream(id, 4).join();
