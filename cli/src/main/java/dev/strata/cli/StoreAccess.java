@@ -75,19 +75,16 @@ final class StoreAccess implements AutoCloseable {
 
     /** The first {@code length} bytes of {@code key} (fewer if it is shorter), copied to the heap. */
     byte[] readPrefix(String key, int length) {
-        ObjectData data = await(storage.get(key, ByteRange.of(0, length)));
-        try {
-            byte[] out = new byte[data.content().readableBytes()];
-            data.content().getBytes(data.content().readerIndex(), out);
-            return out;
-        } finally {
-            data.release();
-        }
+        return read(key, ByteRange.of(0, length));
     }
 
     /** The last {@code length} bytes of {@code key} (fewer if it is shorter), copied to the heap. */
     byte[] readSuffix(String key, int length) {
-        ObjectData data = await(storage.get(key, ByteRange.suffix(length)));
+        return read(key, ByteRange.suffix(length));
+    }
+
+    private byte[] read(String key, ByteRange range) {
+        ObjectData data = await(storage.get(key, range));
         try {
             byte[] out = new byte[data.content().readableBytes()];
             data.content().getBytes(data.content().readerIndex(), out);

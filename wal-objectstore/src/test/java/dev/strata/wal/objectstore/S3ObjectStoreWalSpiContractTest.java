@@ -2,15 +2,12 @@ package dev.strata.wal.objectstore;
 
 import dev.strata.objectstore.ForwardingObjectStorage;
 import dev.strata.objectstore.ObjectStorage;
-import dev.strata.objectstore.s3.S3ObjectStorage;
-import dev.strata.objectstore.s3.S3Options;
+import dev.strata.objectstore.ObjectStorages;
 import dev.strata.objectstore.testing.S3ProxyServer;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 
 /**
  * wal-api's WAL contract on an {@link ObjectStoreWal} over the in-process S3 server (S3Proxy over real
@@ -20,19 +17,12 @@ class S3ObjectStoreWalSpiContractTest extends ObjectStoreWalSpiContract {
     @RegisterExtension
     static final S3ProxyServer S3 = S3ProxyServer.inMemory();
     private static final AtomicInteger PREFIXES = new AtomicInteger();
-    private static S3ObjectStorage shared;
+    private static ObjectStorage shared;
 
     @BeforeAll
     static void start() {
         S3.createBucket("walspi");
-        shared = S3ObjectStorage.create(S3Options.builder("walspi")
-                .prefix("cluster")
-                .endpoint(S3.endpoint())
-                .region(S3ProxyServer.REGION.id())
-                .pathStyle(true)
-                .credentials(StaticCredentialsProvider.create(
-                        AwsBasicCredentials.create(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)))
-                .build());
+        shared = ObjectStorages.fromUri(S3.objectStoreUri("walspi", "cluster"));
     }
 
     @AfterAll

@@ -2,15 +2,12 @@ package dev.strata.wal.objectstore;
 
 import dev.strata.objectstore.ForwardingObjectStorage;
 import dev.strata.objectstore.ObjectStorage;
-import dev.strata.objectstore.s3.S3ObjectStorage;
-import dev.strata.objectstore.s3.S3Options;
+import dev.strata.objectstore.ObjectStorages;
 import dev.strata.objectstore.testing.S3ProxyServer;
 import java.util.concurrent.atomic.AtomicInteger;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import software.amazon.awssdk.auth.credentials.AwsBasicCredentials;
-import software.amazon.awssdk.auth.credentials.StaticCredentialsProvider;
 
 /**
  * The WAL contract and fault injection on the in-process S3 server (S3Proxy over real HTTP, with
@@ -20,19 +17,12 @@ class S3ObjectStoreWalTest extends ObjectStoreWalContract {
     @RegisterExtension
     static final S3ProxyServer S3 = S3ProxyServer.inMemory();
     private static final AtomicInteger PREFIXES = new AtomicInteger();
-    private static S3ObjectStorage shared;
+    private static ObjectStorage shared;
 
     @BeforeAll
     static void start() {
         S3.createBucket("wal");
-        shared = S3ObjectStorage.create(S3Options.builder("wal")
-                .prefix("cluster")
-                .endpoint(S3.endpoint())
-                .region(S3ProxyServer.REGION.id())
-                .pathStyle(true)
-                .credentials(StaticCredentialsProvider.create(
-                        AwsBasicCredentials.create(S3ProxyServer.ACCESS_KEY, S3ProxyServer.SECRET_KEY)))
-                .build());
+        shared = ObjectStorages.fromUri(S3.objectStoreUri("wal", "cluster"));
     }
 
     @AfterAll
