@@ -20,8 +20,9 @@ import java.util.function.LongSupplier;
  * ({@link #admitAppend}) and the delay of catch-up reads ({@link #chargeCatchUpRead}), and the
  * counters behind {@link #streamStats}/{@link #tenantStats}. See {@link Quotas} for the rules.
  *
- * <p>Thread-safe: the maps are concurrent and each bucket has its own monitor. While no quota is set
- * ({@link #active} false) the append and read paths return at once.
+ * <p>Thread-safe: the maps are concurrent and each bucket has its own monitor; changes of quotas are
+ * serialized on this object, so {@link #active} always matches the maps once a change returns. While
+ * no quota is set ({@link #active} false) the append and read paths return at once.
  */
 public final class QuotaManager implements Quotas {
 
@@ -68,7 +69,7 @@ public final class QuotaManager implements Quotas {
     }
 
     @Override
-    public void setStreamQuota(long streamId, Quota quota) {
+    public synchronized void setStreamQuota(long streamId, Quota quota) {
         if (quota == null) {
             throw new IllegalArgumentException("quota must not be null (Quota.unlimited() removes it)");
         }
@@ -82,7 +83,7 @@ public final class QuotaManager implements Quotas {
     }
 
     @Override
-    public void setTenantQuota(String tenant, Quota quota) {
+    public synchronized void setTenantQuota(String tenant, Quota quota) {
         StreamLabels.checkTenant(tenant);
         if (quota == null) {
             throw new IllegalArgumentException("quota must not be null (Quota.unlimited() removes it)");
@@ -215,7 +216,7 @@ public final class QuotaManager implements Quotas {
     }
 
     /** Forgets a deleted stream's quota and counters. */
-    public void forgetStream(long streamId) {
+    public synchronized void forgetStream(long streamId) {
         streams.remove(streamId);
         streamCounters.remove(streamId);
         active = !streams.isEmpty() || !tenants.isEmpty();
