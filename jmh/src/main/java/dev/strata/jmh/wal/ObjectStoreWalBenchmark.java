@@ -1,6 +1,5 @@
 package dev.strata.jmh.wal;
 
-import dev.strata.api.BackpressureException;
 import dev.strata.objectstore.ForwardingObjectStorage;
 import dev.strata.objectstore.LocalObjectStorage;
 import dev.strata.objectstore.ObjectInfo;
@@ -15,11 +14,9 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.Comparator;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.Executors;
 import java.util.concurrent.ScheduledExecutorService;
@@ -144,50 +141,12 @@ public class ObjectStoreWalBenchmark {
         }
     }
 
-    /** The appender's window of appends in flight. */
-    @State(Scope.Thread)
-    public static class Appender {
-        final ArrayDeque<CompletableFuture<WalAppendResult>> inFlight = new ArrayDeque<>();
-
-        @TearDown(Level.Iteration)
-        public void drain() {
-            while (!inFlight.isEmpty()) {
-                inFlight.poll().join();
-            }
-        }
-    }
-
     @Benchmark
-    public WalAppendResult append(Appender appender) {
-        WalAppendResult done = null;
-        if (appender.inFlight.size() >= window) {
-            done = appender.inFlight.poll().join();
-        }
-        appender.inFlight.add(submit());
-        return done;
-    }
-
-    private CompletableFuture<WalAppendResult> submit() {
-        while (true) {
-            long start = System.nanoTime();
-            CompletableFuture<WalAppendResult> f = wal.append(template.retainedDuplicate());
-            if (f.isCompletedExceptionally()) {
-                Throwable e = f.handle((r, t) -> t instanceof CompletionException c ? c.getCause() : t).join();
-                if (e instanceof BackpressureException) {
-                    Thread.onSpinWait();
-                    continue;
-                }
-                f.join();
-            }
-            return f.thenApply(r -> {
-                latencyNanos.recordValue(System.nanoTime() - start);
-                appendedBytes.addAndGet(recordBytes);
-                long next = durableNext.accumulateAndGet(r.nextPosition(), Math::max);
-                if (wal.used() > wal.capacity() / 2) {
-                    wal.trim(next);
-                }
-                return r;
-            });
-        }
+    public WalAppendResult append(AppendWindow appender) {
+        return appender.next(window, () -> AppendWindow.append(wal, template, latencyNanos, durableNext, () -> { })
+                .thenApply(r -> {
+                    appendedBytes.addAndGet(recordBytes);
+                    return r;
+                }));
     }
 }

@@ -1,6 +1,5 @@
 package dev.strata.jmh.wal;
 
-import dev.strata.api.BackpressureException;
 import dev.strata.wal.BlockDeviceWal;
 import dev.strata.wal.UnsupportedWalFormatException;
 import dev.strata.wal.WalOptions;
@@ -8,10 +7,7 @@ import dev.strata.wal.api.WalAppendResult;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.PooledByteBufAllocator;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
 import java.util.SplittableRandom;
-import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CompletionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.HdrHistogram.ConcurrentHistogram;
@@ -139,50 +135,9 @@ public class WalAppendBenchmark {
         template.release();
     }
 
-    /** Per-appender window of appends in flight. */
-    @State(Scope.Thread)
-    public static class Appender {
-        final ArrayDeque<CompletableFuture<WalAppendResult>> inFlight = new ArrayDeque<>();
-
-        @TearDown(Level.Iteration)
-        public void drain() {
-            while (!inFlight.isEmpty()) {
-                inFlight.poll().join();
-            }
-        }
-    }
-
     @Benchmark
-    public WalAppendResult append(Appender appender) {
-        WalAppendResult done = null;
-        if (appender.inFlight.size() >= window) {
-            done = appender.inFlight.poll().join();
-        }
-        appender.inFlight.add(submit());
-        return done;
-    }
-
-    private CompletableFuture<WalAppendResult> submit() {
-        while (true) {
-            long start = System.nanoTime();
-            CompletableFuture<WalAppendResult> f = wal.append(template.retainedDuplicate());
-            if (f.isCompletedExceptionally()) {
-                Throwable e = f.handle((r, t) -> t instanceof CompletionException c ? c.getCause() : t).join();
-                if (e instanceof BackpressureException) {
-                    backpressureRetries.incrementAndGet();
-                    Thread.onSpinWait();
-                    continue;
-                }
-                f.join();
-            }
-            return f.thenApply(r -> {
-                latencyNanos.recordValue(System.nanoTime() - start);
-                long next = durableNext.accumulateAndGet(r.nextPosition(), Math::max);
-                if (wal.used() > wal.capacity() / 2) {
-                    wal.trim(next);
-                }
-                return r;
-            });
-        }
+    public WalAppendResult append(AppendWindow appender) {
+        return appender.next(window,
+                () -> AppendWindow.append(wal, template, latencyNanos, durableNext, backpressureRetries::incrementAndGet));
     }
 }
