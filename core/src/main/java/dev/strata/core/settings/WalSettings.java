@@ -27,14 +27,14 @@ public record WalSettings(OptionalLong capacityBytes, WalOptions.Backend backend
         SettingChecks.notNull("walBackend", backend);
     }
 
-    /** Settings with {@code callerWritesWhenIdle} on (the default). */
+    /** Settings with {@code callerWritesWhenIdle} off (the default). */
     public WalSettings(OptionalLong capacityBytes, WalOptions.Backend backend, boolean unsafeSkipSync) {
-        this(capacityBytes, backend, unsafeSkipSync, true);
+        this(capacityBytes, backend, unsafeSkipSync, false);
     }
 
-    /** The defaults: capacity derived, backend AUTO, syncing, idle appends written by their caller. */
+    /** The defaults: capacity derived, backend AUTO, syncing, every write on the WAL's own threads. */
     public static WalSettings defaults() {
-        return new WalSettings(OptionalLong.empty(), WalOptions.Backend.AUTO, false, true);
+        return new WalSettings(OptionalLong.empty(), WalOptions.Backend.AUTO, false, false);
     }
 
     /** Checks a {@code walCapacity}: a multiple of 4096, at least {@link #MIN_CAPACITY_BYTES}. */

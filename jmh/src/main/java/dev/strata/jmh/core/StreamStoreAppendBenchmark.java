@@ -92,8 +92,8 @@ public class StreamStoreAppendBenchmark {
     @Param({"false"})
     public boolean offDiskObjects;
 
-    /** The store's {@code walCallerWritesWhenIdle} (its default: true). */
-    @Param({"true"})
+    /** The store's {@code walCallerWritesWhenIdle} (its default: false). */
+    @Param({"false"})
     public boolean callerWrites;
 
     Path dir;
