@@ -10,6 +10,7 @@ import dev.strata.api.StreamClosedException;
 import dev.strata.cache.BlockCache;
 import dev.strata.cache.BlockLoader;
 import dev.strata.cache.BlockRef;
+import dev.strata.core.crypto.TenantKeyring;
 import dev.strata.core.metadata.MetadataStore;
 import dev.strata.core.metadata.ObjectMetadata;
 import dev.strata.core.metadata.StreamRange;
@@ -61,6 +62,8 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
     private static final int MAX_CACHED_READERS = 4096;
 
     private final ObjectStorage storage;
+    /** Decrypts encrypted batches; never lets ciphertext out as data. */
+    private final TenantKeyring keyring;
     private final MetadataStore metadata;
     private final BlockCache blockCache;
     private final Executor readExecutor;
@@ -87,8 +90,13 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
         }
     };
 
+    /**
+     * @param keyring turns stored batches into the appended bytes (decrypts encrypted ones); a fetch
+     *     of data whose key is unavailable fails with {@link dev.strata.api.KeyUnavailableException}
+     */
     public ObjectReadPath(ObjectStorage storage, MetadataStore metadata, long blockCacheBytes, long maxInFlightReadBytes,
-            Executor readExecutor) {
+            Executor readExecutor, TenantKeyring keyring) {
+        this.keyring = keyring;
         this.storage = storage;
         this.metadata = metadata;
         this.readExecutor = readExecutor;
@@ -246,7 +254,7 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
                             done = true;
                             break;
                         }
-                        out.add(new FetchedBatch(b.baseOffset(), b.count(), b.baseTimestamp(), b.payload().nioBuffer()));
+                        out.add(new FetchedBatch(b.baseOffset(), b.count(), b.baseTimestamp(), keyring.plaintext(b, where)));
                         bytes += b.payloadLength();
                         cursor = b.nextOffset();
                         used = true;
