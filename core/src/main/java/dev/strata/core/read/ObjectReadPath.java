@@ -244,20 +244,27 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
                     boolean used = false;
                     ByteBuf view = content.duplicate();
                     String where = "object=" + object.key() + " block=" + block;
-                    while (view.isReadable()) {
-                        int at = view.readerIndex();
-                        StreamBatch b = StreamBatchCodec.read(view, where, at);
-                        if (b.nextOffset() <= cursor) {
-                            continue;
+                    try {
+                        while (view.isReadable()) {
+                            int at = view.readerIndex();
+                            StreamBatch b = StreamBatchCodec.read(view, where, at);
+                            if (b.nextOffset() <= cursor) {
+                                continue;
+                            }
+                            if (b.baseOffset() >= end || (!out.isEmpty() && bytes + b.payloadLength() > maxBytes)) {
+                                done = true;
+                                break;
+                            }
+                            // decrypted (a heap copy) when encrypted; a failure (key destroyed, tampered) fails the fetch
+                            out.add(new FetchedBatch(b.baseOffset(), b.count(), b.baseTimestamp(),
+                                    keyring.plaintext(b, where)));
+                            bytes += b.payloadLength();
+                            cursor = b.nextOffset();
+                            used = true;
                         }
-                        if (b.baseOffset() >= end || (!out.isEmpty() && bytes + b.payloadLength() > maxBytes)) {
-                            done = true;
-                            break;
-                        }
-                        out.add(new FetchedBatch(b.baseOffset(), b.count(), b.baseTimestamp(), keyring.plaintext(b, where)));
-                        bytes += b.payloadLength();
-                        cursor = b.nextOffset();
-                        used = true;
+                    } catch (RuntimeException | Error failure) {
+                        content.release(); // not yet in held: release it here (regression: leaked on a decryption failure)
+                        throw failure;
                     }
                     if (used) {
                         held.add(content);
