@@ -435,7 +435,7 @@ public final class Strata {
         /**
          * Who receives the store's {@link AuditEvent}s: stream creations, epoch changes and fencing,
          * trims, deletions, node registration, compaction's replacements, garbage deletions, quota
-         * changes, each once durable (default {@link Slf4jAuditListener}: JSON lines at INFO on the
+         * changes, destroyed tenant keys, each once durable (default {@link Slf4jAuditListener}: JSON lines at INFO on the
          * logger {@code dev.strata.audit}).
          */
         public Builder auditListener(AuditListener listener) {

@@ -65,6 +65,8 @@ public class EncryptionBenchmark {
         Path dir;
         DurableStreamStore store;
         Stream stream;
+        /** One provider for the trial: a reopened store needs the same master keys. */
+        final InMemoryKeyProvider provider = new InMemoryKeyProvider();
 
         Strata.Builder builder() {
             Strata.Builder b = Strata.builder().dataDir(dir).walCapacity(256L << 20).logCacheBytes(128L << 20)
@@ -72,7 +74,7 @@ public class EncryptionBenchmark {
                     .compactionInterval(Duration.ZERO);
             // the same tenant either way: only the predicate differs, so the comparison isolates the crypto
             boolean on = encrypted();
-            return b.encryption(new InMemoryKeyProvider(), tenant -> on);
+            return b.encryption(provider, tenant -> on);
         }
 
         void closeStore() {
