@@ -152,11 +152,16 @@ public final class TenantKeyring {
             }
             DataKey made = makeKey(tenant);
             synchronized (lock) {
-                checkNotDestroyed(tenant); // destroyed while making it: the record is already gone or about to be
-                current.put(tenant, made);
-                cache.put(made.id(), made);
+                if (!destroyed.contains(tenant)) {
+                    current.put(tenant, made);
+                    cache.put(made.id(), made);
+                    return made;
+                }
             }
-            return made;
+            // Destroyed while it was being made: its record may have been written after destroy listed
+            // the tenant's records; delete it (best effort: it is wrapped under a destroyed master key).
+            storage.delete(List.of(KeyRecordDescriptor.recordKey(tenant, made.id())));
+            throw destroyedException(tenant);
         }
     }
 
