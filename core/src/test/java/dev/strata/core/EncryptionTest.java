@@ -379,9 +379,60 @@ class EncryptionTest {
         }
     }
 
+
+    @Test
+    void aDataKeyIsDurableBeforeTheFirstBatchUnderItAndProviderFailuresAreTyped() throws Exception {
+        UploadGate storage = storage();
+        java.util.concurrent.atomic.AtomicReference<RuntimeException> providerFailure = new java.util.concurrent.atomic.AtomicReference<>();
+        dev.strata.core.crypto.KeyProvider flaky = new dev.strata.core.crypto.KeyProvider() {
+            @Override
+            public dev.strata.core.crypto.WrappedKey wrap(String tenant, byte[] dataKey) {
+                RuntimeException e = providerFailure.get();
+                if (e != null) {
+                    throw e;
+                }
+                return provider.wrap(tenant, dataKey);
+            }
+
+            @Override
+            public byte[] unwrap(String tenant, dev.strata.core.crypto.WrappedKey wrapped) {
+                return provider.unwrap(tenant, wrapped);
+            }
+
+            @Override
+            public void destroy(String tenant) {
+                provider.destroy(tenant);
+            }
+        };
+        try (DurableStreamStore store = builder(storage).encryption(flaky).build()) {
+            Stream acme = store.createStream(StreamOptions.defaults().withTenant("acme")).join();
+            RecordBatch batch = RecordBatch.of(2, ByteBuffer.wrap(text("first")));
+
+            // the key record cannot be written: the append fails before the WAL, taking no offset
+            storage.refuseKeyRecords = true;
+            assertThatThrownBy(() -> acme.append(batch).join()).hasCauseInstanceOf(StorageException.class);
+            assertThat(acme.nextOffset()).isZero();
+            storage.refuseKeyRecords = false;
+
+            // a KMS outage: a retriable StorageException passes through; anything else is a KeyUnavailableException
+            providerFailure.set(new StorageException("KMS throttled", true));
+            assertThatThrownBy(() -> acme.append(batch).join()).hasCauseInstanceOf(StorageException.class)
+                    .satisfies(e -> assertThat(((StorageException) e.getCause()).isRetriable()).isTrue());
+            providerFailure.set(new IllegalStateException("KMS client bug"));
+            assertKeyUnavailable(acme.append(batch), "acme");
+            assertThat(storage.list("keys/").join()).isEmpty();
+            providerFailure.set(null);
+
+            assertThat(acme.append(batch).join().baseOffset()).isZero();
+            assertThat(storage.list("keys/tenant=acme/").join()).hasSize(1);
+            assertReadsBack(acme, Map.of(0L, text("first")));
+        }
+    }
+
     /** Passes everything through, but while {@link #refuseUploads} fails every data-object upload (retriable). */
     static final class UploadGate extends ForwardingObjectStorage {
         volatile boolean refuseUploads;
+        volatile boolean refuseKeyRecords;
 
         UploadGate(ObjectStorage delegate) {
             super(delegate);
@@ -393,7 +444,8 @@ class EncryptionTest {
 
         @Override
         public CompletableFuture<ObjectInfo> put(String key, ByteBuf data, PutCondition condition) {
-            if (refuseUploads && dev.strata.objectstore.ObjectKeys.parseObjectId(key) >= 0) {
+            if ((refuseUploads && dev.strata.objectstore.ObjectKeys.parseObjectId(key) >= 0)
+                    || (refuseKeyRecords && key.startsWith("keys/"))) {
                 data.release();
                 return CompletableFuture.failedFuture(refused(key));
             }
