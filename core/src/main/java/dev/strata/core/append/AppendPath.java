@@ -32,7 +32,10 @@ import org.slf4j.LoggerFactory;
  * <h2>Concurrency</h2>
  * Each stream's {@link StreamState} monitor guards offset assignment and the WAL hand-off, so the
  * WAL receives a stream's batches in offset order. The batch is encoded (buffer allocated, payload
- * copied) before the monitor is taken; under it only the offset and the CRC are filled in. The WAL
+ * copied) before the monitor is taken; under it only the offset and the CRC are filled in (and,
+ * for a stream of an encrypting tenant, the AES-GCM encryption of the payload into the envelope
+ * between the two: the envelope's authenticated data binds the base offset, so it cannot run
+ * earlier; its data key and nonce are taken before the monitor, see {@code dev.strata.core.crypto}). The WAL
  * completes appends in order, on the thread that reported the write (its I/O completion thread:
  * {@code BlockDeviceWal} runs with inline callbacks, never while holding its lock, never on an
  * appending thread); there, under the {@link IngestLedger}'s lock, the batch enters the LogCache and
