@@ -2,6 +2,7 @@ package dev.strata.cache;
 
 import dev.strata.api.BackpressureException;
 import io.netty.buffer.ByteBuf;
+import io.netty.buffer.ByteBufAllocator;
 import java.util.ArrayDeque;
 import java.util.ArrayList;
 import java.util.List;
@@ -129,14 +130,41 @@ public final class LogCache implements AutoCloseable {
     // written under the write lock
     private long evictedBytes;
 
+    /** Free slabs kept ready ahead of appends: about half a second of a fast ingest of small batches. */
+    private static final int SLAB_RESERVE = 8;
+
+    /** Where {@link #allocate} carves insert buffers (inserts of those keep a slab position, not the buffer), or null. */
+    private final AppendSlabs slabs;
+
     private LogCache(Builder b) {
         this.capacityBytes = b.capacityBytes;
         this.blockSizeBytes = b.blockSizeBytes;
+        this.slabs = b.slabAllocator == null ? null
+                : new AppendSlabs(b.slabAllocator, AppendSlabs.slabsFor(b.capacityBytes), SLAB_RESERVE);
     }
 
     /** A builder with the defaults {@link #DEFAULT_CAPACITY_BYTES} and {@link #DEFAULT_BLOCK_SIZE_BYTES}. */
     public static Builder builder() {
         return new Builder();
+    }
+
+    /**
+     * A direct buffer of exactly {@code bytes} capacity (writer index 0) for a batch to insert later:
+     * carved from a slab when the cache has a {@linkplain Builder#slabAllocator slab allocator}, so
+     * that the cached batch costs no heap object of its own. The caller owns it (one reference), and
+     * hands it to {@link #insert} or releases it. Thread-safe; after {@link #close()} buffers come
+     * from the pool directly.
+     *
+     * @throws IllegalArgumentException if {@code bytes < 0}
+     */
+    public ByteBuf allocate(int bytes) {
+        if (slabs == null) {
+            if (bytes < 0) {
+                throw new IllegalArgumentException("bytes must be >= 0, got " + bytes);
+            }
+            return io.netty.buffer.PooledByteBufAllocator.DEFAULT.directBuffer(bytes, bytes);
+        }
+        return slabs.allocate(bytes);
     }
 
     /**
@@ -179,13 +207,13 @@ public final class LogCache implements AutoCloseable {
         if (data == null) {
             throw new IllegalArgumentException("data must not be null");
         }
-        boolean owned = true;
+        boolean owned = true; // whether data is still ours to release (a slab row keeps a slab hold instead)
         try {
             if (baseOffset < 0 || count < 1 || sizeBytes < 0) {
                 throw new IllegalArgumentException("invalid LogCache insert: stream=" + streamId
                         + " baseOffset=" + baseOffset + " count=" + count + " sizeBytes=" + sizeBytes);
             }
-            CachedBatch batch = new CachedBatch(streamId, baseOffset, count, sizeBytes, data);
+            int length = data.readableBytes();
             long used;
             lock.readLock().lock();
             try {
@@ -195,15 +223,25 @@ public final class LogCache implements AutoCloseable {
                 StreamIndex index = streams.computeIfAbsent(streamId, StreamIndex::new);
                 index.lock.writeLock().lock();
                 try {
-                    index.append(batch); // validates contiguity before the block takes the buffer
-                    owned = false;
-                    addToOpenBlock(batch); // under the stream's lock: its batches enter blocks in order
+                    index.checkContiguous(baseOffset); // before the block takes the bytes
+                    Object mem;
+                    int memIndex;
+                    if (slabs != null && data instanceof AppendSlabs.CarvedBuffer carved && carved.carvedBy(slabs)) {
+                        AppendSlabs.Slab slab = carved.slab();
+                        slab.hold(); // the row's hold; the buffer object is dropped below
+                        mem = slab;
+                        memIndex = carved.slabIndex() + data.readerIndex();
+                    } else {
+                        mem = data; // the row owns the buffer's reference
+                        memIndex = 0;
+                        owned = false;
+                    }
+                    addToOpenBlock(index, baseOffset, count, sizeBytes, mem, memIndex, length); // under the stream's lock: its batches enter blocks in order
                 } finally {
                     index.lock.writeLock().unlock();
                 }
-                long size = batch.memoryBytes();
-                unuploadedBytes.addAndGet(size);
-                used = usedBytes.addAndGet(size);
+                unuploadedBytes.addAndGet(length);
+                used = usedBytes.addAndGet(length);
             } finally {
                 lock.readLock().unlock();
             }
@@ -227,23 +265,25 @@ public final class LogCache implements AutoCloseable {
     }
 
     /**
-     * Adds an inserted batch to the open block, creating it if needed, and seals the block when this
-     * batch fills it. Caller holds the read lock and the batch's stream's write lock.
+     * Adds an inserted batch to the open block (and its stream's index), creating the block if
+     * needed, and seals the block when this batch fills it. Caller holds the read lock and the
+     * stream's write lock.
      */
-    private void addToOpenBlock(CachedBatch batch) {
+    private void addToOpenBlock(StreamIndex index, long baseOffset, int count, int sizeBytes, Object mem,
+            int memIndex, int length) {
         LogCacheBlock block = open;
         if (block == null) {
             synchronized (rollover) {
                 block = open;
                 if (block == null) {
-                    block = new LogCacheBlock(nextBlockId++);
+                    block = new LogCacheBlock(nextBlockId++, slabs);
                     blocks.addLast(block);
                     open = block;
                 }
             }
         }
-        long after = block.add(batch);
-        if (after >= blockSizeBytes && after - batch.memoryBytes() < blockSizeBytes) { // this batch filled it
+        long after = block.add(index, baseOffset, count, sizeBytes, mem, memIndex, length);
+        if (after >= blockSizeBytes && after - length < blockSizeBytes) { // this batch filled it
             synchronized (rollover) {
                 if (open == block) {
                     sealOpenBlock();
@@ -380,7 +420,7 @@ public final class LogCache implements AutoCloseable {
                 return LogCacheFetch.miss();
             }
             List<CachedBatch> out = new ArrayList<>();
-            long next = index.collect(pos, endOffset, maxBytes, out);
+            long next = index.collect(pos, endOffset, maxBytes, out, slabs);
             hits.increment();
             return LogCacheFetch.hit(out, out.isEmpty() ? startOffset : next);
         } finally {
@@ -438,7 +478,7 @@ public final class LogCache implements AutoCloseable {
             if (closed) {
                 throw new IllegalStateException("LogCache is closed");
             }
-            if (open != null && !open.batches.isEmpty()) {
+            if (open != null && !open.isEmpty()) {
                 sealOpenBlock();
             }
             // O(blocks) under the lock, which stops every insert: no work per batch here
@@ -583,6 +623,9 @@ public final class LogCache implements AutoCloseable {
         } finally {
             lock.writeLock().unlock();
         }
+        if (slabs != null) {
+            slabs.close(); // slabs still held by open results go back to the pool as those are closed
+        }
     }
 
     // under the write lock, or under rollover with the read lock
@@ -620,17 +663,7 @@ public final class LogCache implements AutoCloseable {
                 evicted = new ArrayList<>();
             }
             evicted.add(block);
-            for (CachedBatch b : block.batches) {
-                StreamIndex index = streams.get(b.streamId());
-                if (index != null) {
-                    index.lock.writeLock().lock();
-                    try {
-                        index.evict(b);
-                    } finally {
-                        index.lock.writeLock().unlock();
-                    }
-                }
-            }
+            block.evictFrom(streams);
             long bytes = block.memoryBytes();
             usedBytes.addAndGet(-bytes);
             evictedBlocks++;
@@ -655,8 +688,26 @@ public final class LogCache implements AutoCloseable {
     public static final class Builder {
         private long capacityBytes = DEFAULT_CAPACITY_BYTES;
         private long blockSizeBytes = DEFAULT_BLOCK_SIZE_BYTES;
+        private ByteBufAllocator slabAllocator;
 
         private Builder() {
+        }
+
+        /**
+         * Lets {@link LogCache#allocate} carve insert buffers out of 1 MiB slabs of
+         * {@code allocator}: the cache then keeps a batch inserted in such a buffer as a position in
+         * its slab, with no heap object per cached batch, and hands readers views of it (see
+         * {@link AppendSlabs}). Default: none ({@code allocate} takes buffers from the default pool,
+         * and inserted buffers are kept as they are).
+         *
+         * @throws IllegalArgumentException if {@code allocator} is null
+         */
+        public Builder slabAllocator(ByteBufAllocator allocator) {
+            if (allocator == null) {
+                throw new IllegalArgumentException("allocator must not be null");
+            }
+            this.slabAllocator = allocator;
+            return this;
         }
 
         /**

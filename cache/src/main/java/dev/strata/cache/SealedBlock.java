@@ -9,11 +9,11 @@ import java.util.List;
  * {@link LogCache#markUploaded(long)} with {@link #id()} once the object is committed (or
  * {@link LogCache#abortUpload(long)} if the upload failed), and {@link #close()}s this.
  *
- * <p><b>Buffers:</b> the batches are the cache's own, shared with it (taking a block does no work
- * per batch, so sealing does not hold the cache's lock for long). This object keeps them alive,
- * also after the cache evicted the block or was closed, until {@link #close()}. Readers must not
- * change a batch buffer's content or indices: read with absolute gets, or take a
- * {@code duplicate()} / {@code retainedDuplicate()}.
+ * <p><b>Buffers:</b> the batches share their bytes with the cache (taking a block does no work per
+ * batch, so sealing does not hold the cache's lock for long; {@link #batches()} makes the views, off
+ * the cache's locks). This object keeps them alive, also after the cache evicted the block or was
+ * closed, until {@link #close()}. Readers must not change a batch buffer's content or indices: read
+ * with absolute gets, or take a {@code duplicate()} / {@code retainedDuplicate()}.
  *
  * <p>{@code close()} is idempotent; not thread-safe for concurrent close.
  */
@@ -36,7 +36,7 @@ public final class SealedBlock implements AutoCloseable {
     /** The batches in append order. */
     public synchronized List<CachedBatch> batches() {
         if (batches == null) {
-            batches = List.copyOf(block.batches); // a taken block receives no more batches
+            batches = block.retainedBatches(); // a taken block receives no more batches
         }
         return batches;
     }
@@ -53,11 +53,21 @@ public final class SealedBlock implements AutoCloseable {
             return;
         }
         closed = true;
+        List<CachedBatch> views;
+        synchronized (this) {
+            views = batches;
+            batches = List.of();
+        }
+        if (views != null) {
+            for (CachedBatch b : views) {
+                b.data().release();
+            }
+        }
         block.releaseBuffers();
     }
 
     @Override
     public String toString() {
-        return "SealedBlock[id=" + block.id + " batches=" + block.batches.size() + " memoryBytes=" + block.memoryBytes() + "]";
+        return "SealedBlock[id=" + block.id + " batches=" + block.batchCount() + " memoryBytes=" + block.memoryBytes() + "]";
     }
 }

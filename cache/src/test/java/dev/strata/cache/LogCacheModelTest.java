@@ -2,6 +2,7 @@ package dev.strata.cache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -56,7 +57,7 @@ class LogCacheModelTest {
     }
 
     @Property(tries = 300)
-    void lookupsMatchModel(@ForAll("ops") List<Op> ops) {
+    void lookupsMatchModel(@ForAll("ops") List<Op> ops, @ForAll boolean slabs) {
         Map<Long, List<Batch>> model = new HashMap<>();
         Map<Long, Long> trimmed = new HashMap<>();
         Set<Batch> uploaded = new HashSet<>();
@@ -64,7 +65,11 @@ class LogCacheModelTest {
         Map<Long, List<Batch>> takenBatches = new HashMap<>();
         long modelUsed = 0;
         long modelUnuploaded = 0;
-        try (LogCache cache = LogCache.builder().capacityBytes(2000).blockSizeBytes(500).build()) {
+        LogCache.Builder builder = LogCache.builder().capacityBytes(2000).blockSizeBytes(500);
+        if (slabs) { // batches kept as slab positions, read through views
+            builder.slabAllocator(TestBuffers.ALLOC);
+        }
+        try (LogCache cache = builder.build()) {
             for (Op op : ops) {
                 long stream = op.stream();
                 List<Batch> batches = model.computeIfAbsent(stream, s -> new ArrayList<>());
@@ -75,7 +80,9 @@ class LogCacheModelTest {
                         int size = Long.BYTES + op.b() % 200;
                         Batch b = new Batch(stream, end, count, size);
                         batches.add(b);
-                        cache.insert(stream, end, count, size, TestBuffers.tagged(tag(b), size));
+                        ByteBuf data = cache.allocate(size);
+                        data.writeLong(tag(b)).writeZero(size - Long.BYTES);
+                        cache.insert(stream, end, count, size, data);
                         modelUnuploaded += size;
                     }
                     case FETCH -> {

@@ -260,10 +260,13 @@ class LogCacheTest {
 
     @Test
     void cacheEvictionReleasesBuffersOfClosedSealedBlock() {
-        insert(1, 0, 1, 100);
+        ByteBuf data = TestBuffers.tagged(1_000_000L, 100);
+        cache.insert(1, 0, 1, 100, data);
         List<SealedBlock> sealed = cache.sealForUpload();
-        ByteBuf data = sealed.get(0).batches().get(0).data();
+        ByteBuf view = sealed.get(0).batches().get(0).data();
+        assertThat(TestBuffers.tag(view)).isEqualTo(1_000_000L);
         sealed.get(0).close();
+        assertThat(view.refCnt()).isZero(); // the sealed block's view
         assertThat(data.refCnt()).isEqualTo(1); // the cache's own reference
         cache.markUploaded(sealed.get(0).id());
         assertThat(cache.hasRoomFor(1000)).isTrue();

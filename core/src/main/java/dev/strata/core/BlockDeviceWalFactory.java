@@ -54,6 +54,7 @@ final class BlockDeviceWalFactory implements WalFactory {
                     .writeBufferBytes(sizes.writeBufferBytes())
                     .backend(settings.backend())
                     .unsafeSkipSync(settings.unsafeSkipSync())
+                    .callerWritesWhenIdle(settings.callerWritesWhenIdle())
                     .ownershipLock(lock)
                     .build());
         } catch (RuntimeException | Error e) {

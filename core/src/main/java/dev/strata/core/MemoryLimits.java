@@ -18,8 +18,9 @@ package dev.strata.core;
  *
  * @param logCacheBytes recent appends, uploaded or not, and the appends in flight towards the WAL
  *     (admission reserves their room in the cache, so both share this limit); small appends are
- *     encoded into 1 MiB slabs, whose unused ends, the open slab and the free slabs kept for reuse
- *     (as many as one cache block holds, plus two) the pool allowance covers
+ *     encoded into 1 MiB slabs, kept for reuse while those in use and free together fit this limit
+ *     (plus two: the open slab and one shared by the head block); the pool allowance covers those two
+ *     and the slabs' unused ends
  * @param walBytes the WAL's write buffers, and its recovery read buffers
  *     ({@link dev.strata.wal.api.WriteAheadLog#directMemoryBytes()})
  * @param blockCacheBytes object blocks cached for catch-up reads

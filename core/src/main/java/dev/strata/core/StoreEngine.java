@@ -6,7 +6,6 @@ import dev.strata.cache.LogCache;
 import dev.strata.core.append.AppendPath;
 import dev.strata.core.quota.QuotaManager;
 import dev.strata.core.append.AppendSettings;
-import dev.strata.core.append.AppendSlabs;
 import dev.strata.core.append.IngestLedger;
 import dev.strata.core.append.StreamRegistry;
 import dev.strata.core.append.StreamTable;
@@ -116,7 +115,7 @@ final class StoreEngine {
                 }, readPath, state, metrics, storage, metadata, keys, clock, audit);
         this.appends = new AppendPath(new AppendSettings(config.maxBatchBytes(), config.uploadThresholdBytes(),
                 config.appendBackpressureWait()), wal, logCache, ledger,
-                new AppendSlabs(allocator, AppendSlabs.sparesToCover(logCache.blockSizeBytes())), state,
+                state,
                 uploader::wakeUp, metrics, quotas, keyring);
         this.streams = new StreamRegistry(table, metadata, callbackExecutor, state, ledger, appends, audit,
                 new FetchPath(logCache, readPath, metrics, quotas, keyring), id -> {

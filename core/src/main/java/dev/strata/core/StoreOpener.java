@@ -202,7 +202,7 @@ final class StoreOpener {
     /** Step 5: the LogCache, the executors and the engine, with its memory limits and metrics. */
     private Assembled assemble(WriteAheadLog wal, MetadataStore metadata, ObjectStorage storage) {
         LogCache logCache = LogCache.builder().capacityBytes(sizes.logCacheBytes()).blockSizeBytes(sizes.cacheBlockBytes())
-                .build();
+                .slabAllocator(PooledByteBufAllocator.DEFAULT).build();
         owned.add(logCache);
         // The WAL after the cache in the list: the cache is closed after the WAL (reverse order), so
         // WAL completions at close still find it open.

@@ -116,6 +116,7 @@ public final class Strata {
         private Long walCapacityBytes; // null: not set, derived at build (see resolve)
         private WalOptions.Backend walBackend = WalOptions.Backend.AUTO;
         private boolean unsafeSkipWalSync;
+        private boolean walCallerWritesWhenIdle = true;
         private URI objectStoreUri;
         private ObjectStorage objectStorage;
         private MetadataStore metadataStore;
@@ -194,6 +195,19 @@ public final class Strata {
          */
         public Builder unsafeSkipWalSync(boolean skip) {
             this.unsafeSkipWalSync = skip;
+            return this;
+        }
+
+        /**
+         * Whether an append that finds the block-device WAL idle (no write in flight) writes its group
+         * itself, synchronously on the appending thread, instead of handing it to the WAL's I/O
+         * completion thread: a lone appender waiting for each append then pays no thread wake-up
+         * between its append and the acknowledgement (the user's future still completes on the
+         * callback executor). Under load a write is nearly always in flight, so this changes nothing
+         * there. Takes effect with the io_uring backend and no WAL rate limit; default true.
+         */
+        public Builder walCallerWritesWhenIdle(boolean callerWrites) {
+            this.walCallerWritesWhenIdle = callerWrites;
             return this;
         }
 
@@ -606,7 +620,7 @@ public final class Strata {
 
         private WalSettings walSettings() {
             return new WalSettings(walCapacityBytes != null ? OptionalLong.of(walCapacityBytes) : OptionalLong.empty(),
-                    walBackend, unsafeSkipWalSync);
+                    walBackend, unsafeSkipWalSync, walCallerWritesWhenIdle);
         }
 
         private CacheSettings cacheSettings() {

@@ -75,8 +75,6 @@ public final class AppendPath {
     /** Asks the uploader for an upload soon (size trigger, or a limit refused an append). */
     private final Runnable wakeUploader;
     private final StoreMetrics metrics;
-    /** Where appends are encoded: slabs of the store's buffer allocator. */
-    private final AppendSlabs slabs;
     /** Appends handed to the WAL whose completion has not been queued yet; close waits for them (on {@link #drained}). */
     private final AtomicLong appendsInFlight = new AtomicLong();
     private final WaitSignal drained = new WaitSignal();
@@ -87,7 +85,7 @@ public final class AppendPath {
     private final TenantKeyring keyring;
 
     public AppendPath(AppendSettings settings, WriteAheadLog wal, LogCache logCache, IngestLedger ledger,
-            AppendSlabs slabs, StoreState store, Runnable wakeUploader, StoreMetrics metrics,
+            StoreState store, Runnable wakeUploader, StoreMetrics metrics,
             dev.strata.core.quota.QuotaManager quotas, TenantKeyring keyring) {
         this.quotas = quotas;
         this.keyring = keyring;
@@ -95,7 +93,6 @@ public final class AppendPath {
         this.wal = wal;
         this.logCache = logCache;
         this.ledger = ledger;
-        this.slabs = slabs;
         this.store = store;
         this.wakeUploader = wakeUploader;
         this.metrics = metrics;
@@ -254,7 +251,7 @@ public final class AppendPath {
         CompletableFuture<AppendResult> result = new CompletableFuture<>();
         // Allocate and copy before taking the stream's lock: an allocation can wait for the pool's
         // lock, and nothing that can wait may hold up the stream's other appenders.
-        ByteBuf encoded = slabs.allocate((int) encodedSize);
+        ByteBuf encoded = logCache.allocate((int) encodedSize); // carved from the cache's slabs; the envelope's size when encrypted
         boolean keep = false; // whether the encoded buffer went to the WAL and the completion
         try {
             if (key == null) {
@@ -433,14 +430,12 @@ public final class AppendPath {
 
     /**
      * Waits (bounded by {@code maxNanos}) until every append handed to the WAL has had its completion
-     * queued, then frees the encoding slabs (the open slab lives on while the LogCache holds its
-     * buffers). Called by close, after the store is marked closed.
+     * queued. Called by close, after the store is marked closed.
      */
     public void close(long maxNanos) {
         if (!drained.await(() -> appendsInFlight.get() == 0, maxNanos)) {
             LOG.warn("closing with {} appends still in flight after {} ms; they fail as the WAL closes",
                     appendsInFlight.get(), TimeUnit.NANOSECONDS.toMillis(maxNanos));
         }
-        slabs.close();
     }
 }

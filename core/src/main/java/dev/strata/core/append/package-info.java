@@ -2,7 +2,7 @@
  * Internal: not API, may change (public only so that the engine in {@code dev.strata.core} can wire it).
  *
  * <p>Owns: the write side of a stream's life. {@link dev.strata.core.append.AppendPath} assigns
- * offsets, hands encoded batches (from {@link dev.strata.core.append.AppendSlabs}) to the WAL,
+ * offsets, hands encoded batches (carved by {@link dev.strata.cache.LogCache#allocate}) to the WAL,
  * waits out backpressure and completes appends in offset order (one
  * {@link dev.strata.core.append.SerialExecutor} lane per stream);
  * {@link dev.strata.core.append.IngestLedger} owns the hand-off from the WAL to the LogCache and

@@ -12,8 +12,11 @@ import java.util.OptionalLong;
  *     {@link #MIN_CAPACITY_BYTES}); empty: derived by {@link StoreSizing}
  * @param backend the I/O backend
  * @param unsafeSkipSync benchmarks only: acknowledge without syncing
+ * @param callerWritesWhenIdle an append that finds the WAL idle writes itself on the appending thread
+ *     ({@link WalOptions.Builder#callerWritesWhenIdle})
  */
-public record WalSettings(OptionalLong capacityBytes, WalOptions.Backend backend, boolean unsafeSkipSync) {
+public record WalSettings(OptionalLong capacityBytes, WalOptions.Backend backend, boolean unsafeSkipSync,
+        boolean callerWritesWhenIdle) {
     /** Default WAL size: 1 GiB holds minutes of data at typical rates until it reaches objects. */
     public static final long DEFAULT_CAPACITY_BYTES = 1L << 30;
     /** Smallest WAL: room for four of the smallest WAL writes (256 KiB). */
@@ -24,9 +27,14 @@ public record WalSettings(OptionalLong capacityBytes, WalOptions.Backend backend
         SettingChecks.notNull("walBackend", backend);
     }
 
-    /** The defaults: capacity derived, backend AUTO, syncing. */
+    /** Settings with {@code callerWritesWhenIdle} on (the default). */
+    public WalSettings(OptionalLong capacityBytes, WalOptions.Backend backend, boolean unsafeSkipSync) {
+        this(capacityBytes, backend, unsafeSkipSync, true);
+    }
+
+    /** The defaults: capacity derived, backend AUTO, syncing, idle appends written by their caller. */
     public static WalSettings defaults() {
-        return new WalSettings(OptionalLong.empty(), WalOptions.Backend.AUTO, false);
+        return new WalSettings(OptionalLong.empty(), WalOptions.Backend.AUTO, false, true);
     }
 
     /** Checks a {@code walCapacity}: a multiple of 4096, at least {@link #MIN_CAPACITY_BYTES}. */

@@ -92,6 +92,10 @@ public class StreamStoreAppendBenchmark {
     @Param({"false"})
     public boolean offDiskObjects;
 
+    /** The store's {@code walCallerWritesWhenIdle} (its default: true). */
+    @Param({"true"})
+    public boolean callerWrites;
+
     Path dir;
     Path objects;
     DurableStreamStore store;
@@ -128,6 +132,7 @@ public class StreamStoreAppendBenchmark {
                 .uploadInterval(Duration.ofSeconds(5))
                 .maxBatchBytes(Math.max(1 << 20, batchBytes))
                 .unsafeSkipWalSync(unsafeSkipSync)
+                .walCallerWritesWhenIdle(callerWrites)
                 .build();
         for (int i = 0; i < 64; i++) {
             streams.add(store.createStream(StreamOptions.defaults()).join());

@@ -50,7 +50,9 @@ public final class WorkloadRunner {
                 for (Scenario.Kind kind : options.scenarios()) {
                     err.printf("strata-bench: %s (%s)...%n", kind.label(), options.duration());
                     try {
+                        WakeupProbe probe = new WakeupProbe().start(); // the machine's floor, beside the run
                         ScenarioResult r = kind.create().run(context);
+                        probe.stopInto(r);
                         r.add("verification", "passed", "");
                         results.add(r);
                     } catch (Exception | AssertionError e) {

@@ -39,7 +39,8 @@ class WorkloadRunnerTest {
     void aRunPrintsTheTableAndWritesTheJsonReport() throws Exception {
         Path json = dir.resolve("out.json");
         assertThat(run(TinyRuns.args(dir, "ingest", "--json", json.toString()))).isZero();
-        assertThat(out.toString(StandardCharsets.UTF_8)).contains("conditions: cores=", "scenario", "ingest", "records verified", "passed");
+        assertThat(out.toString(StandardCharsets.UTF_8)).contains("conditions: cores=", "scenario", "ingest", "records verified",
+                "passed", "platform: thread wake-up lateness p99", "platform: time in wake-up stalls >= 5 ms");
         String report = Files.readString(json);
         assertThat(report).contains("\"name\": \"ingest\"", "\"append latency\"", "\"verification\": \"passed\"");
     }

@@ -1,4 +1,4 @@
-package dev.strata.core.append;
+package dev.strata.cache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -22,7 +22,7 @@ class AppendSlabsTest {
     private static final int PER_SLAB = AppendSlabs.SLAB_BYTES / BATCH;
 
     /** An allocator that remembers the buffers it made, to check their reference counts. */
-    private static final class RecordingAllocator extends AbstractByteBufAllocator {
+    private static class RecordingAllocator extends AbstractByteBufAllocator {
         final List<ByteBuf> made = new CopyOnWriteArrayList<>();
 
         RecordingAllocator() {
@@ -102,14 +102,17 @@ class AppendSlabsTest {
     }
 
     @Test
-    void atMostMaxSparesFreeSlabsAreKeptTheRestGoBackToThePool() {
+    void atMostMaxSlabsAreKeptFreedOnesBeyondGoBackToThePool() {
         RecordingAllocator pool = new RecordingAllocator();
         AppendSlabs slabs = new AppendSlabs(pool, 4);
         List<ByteBuf> sixSlabs = carve(slabs, 6 * PER_SLAB);
         ByteBuf seventh = slabs.allocate(BATCH);
         assertThat(pool.made).hasSize(7);
         sixSlabs.forEach(ByteBuf::release);
-        assertThat(pool.live()).as("four spares and the open slab").isEqualTo(5);
+        assertThat(pool.live()).as("three spares and the open slab: four slabs in all").isEqualTo(4);
+        List<ByteBuf> again = carve(slabs, 3 * PER_SLAB); // fills the open slab, then the spares
+        assertThat(pool.made).as("spares reused, nothing new from the pool").hasSize(7);
+        again.forEach(ByteBuf::release);
 
         slabs.close(); // frees the spares; the open slab waits for its buffer
         assertThat(pool.live()).isEqualTo(1);
@@ -118,10 +121,41 @@ class AppendSlabsTest {
     }
 
     @Test
-    void sparesCoverTheSlabsOneEvictionFrees() {
-        assertThat(AppendSlabs.sparesToCover(8L << 20)).isEqualTo(10);
-        assertThat(AppendSlabs.sparesToCover(64L << 10)).isEqualTo(2);
-        assertThat(AppendSlabs.sparesToCover(1L << 40)).isEqualTo(AppendSlabs.MAX_SPARE_SLABS);
+    void aCacheKeepsTheSlabsItsCapacityFillsPlusTwo() {
+        assertThat(AppendSlabs.slabsFor(256L << 20)).isEqualTo(258);
+        assertThat(AppendSlabs.slabsFor(64L << 10)).isEqualTo(2);
+    }
+
+    @Test
+    void aRefillThreadTakesSlabsAheadSoAppendsDoNotWaitForThePool() throws Exception {
+        CountDownLatch reserveReady = new CountDownLatch(4);
+        List<String> takers = new CopyOnWriteArrayList<>();
+        RecordingAllocator pool = new RecordingAllocator() {
+            @Override
+            protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
+                takers.add(Thread.currentThread().getName());
+                ByteBuf b = super.newDirectBuffer(initialCapacity, maxCapacity);
+                if (Thread.currentThread().getName().equals("strata-slab-refill")) {
+                    reserveReady.countDown();
+                }
+                return b;
+            }
+        };
+        AppendSlabs slabs = new AppendSlabs(pool, 16, 4);
+        List<ByteBuf> buffers = carve(slabs, 1); // the first slab: no spare yet, the appender takes it
+        assertThat(reserveReady.await(10, TimeUnit.SECONDS)).as("four spares taken ahead").isTrue();
+        int before = takers.size();
+        // The open slab's rest, then three spares: the latch opens as the fourth is taken, so at least
+        // three are in place.
+        buffers.addAll(carve(slabs, 3 * PER_SLAB));
+        List<String> seen = List.copyOf(takers);
+        assertThat(seen.subList(before, seen.size())).as("slabs the appender did not take itself")
+                .allMatch("strata-slab-refill"::equals);
+        assertThat(takers.get(0)).isNotEqualTo("strata-slab-refill");
+        buffers.forEach(ByteBuf::release);
+        slabs.close();
+        assertThat(pool.live()).isZero();
+        assertThat(pool.made.size()).as("never more than the limit").isLessThanOrEqualTo(16);
     }
 
     private static List<ByteBuf> carve(AppendSlabs slabs, int count) {
