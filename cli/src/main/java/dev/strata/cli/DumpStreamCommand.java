@@ -106,14 +106,18 @@ final class DumpStreamCommand extends BaseCommand {
                     m.put("payloadBytes", b.payloadLength());
                     m.put("object", o.key());
                     m.put("block", i);
-                    String shown = payload == null ? null : render(b.payload());
+                    if (b.isEncrypted()) {
+                        m.put("encrypted", true); // client-side encryption: the payload is an envelope, never shown as data
+                    }
+                    String shown = payload == null ? null : b.isEncrypted() ? "<encrypted>" : render(b.payload());
                     if (shown != null) {
                         m.put(payload.hex ? "hex" : "text", shown);
                     }
                     batches.add(m);
                     text("offsets=[" + b.baseOffset() + "," + b.nextOffset() + ") count=" + b.count() + " epoch="
                             + b.epoch() + " timestamp=" + b.baseTimestamp() + " bytes=" + b.payloadLength()
-                            + " object=" + o.key() + " block=" + i + (shown == null ? "" : " " + shown));
+                            + " object=" + o.key() + " block=" + i + (b.isEncrypted() ? " encrypted" : "")
+                            + (shown == null ? "" : " " + shown));
                 }
             } finally {
                 block.release();

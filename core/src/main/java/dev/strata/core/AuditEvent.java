@@ -38,7 +38,13 @@ public record AuditEvent(Type type, long timeMillis, long nodeEpoch, long stream
         /** Garbage collection deleted objects from the object store ({@code deleted}: count; {@code keys}). */
         GARBAGE_DELETED,
         /** A quota was set or removed ({@code scope}: stream or tenant; {@code appendBytesPerSecond}, {@code catchUpReadBytesPerSecond}). */
-        QUOTA_CHANGED
+        QUOTA_CHANGED,
+        /**
+         * A tenant's key was destroyed (crypto-shredding; {@code keyRecordsDeleted}: count): emitted
+         * after the tombstone is written, the provider destroyed the master key and the tenant's key
+         * records are deleted.
+         */
+        KEY_DESTROYED
     }
 
     public AuditEvent {

@@ -81,6 +81,22 @@ final class DefaultStreamStore implements DurableStreamStore {
     }
 
     @Override
+    public void destroyTenantKey(String tenant) {
+        dev.strata.api.StreamLabels.checkTenant(tenant);
+        if (engine.state.isClosed()) {
+            throw new StreamClosedException("store closed");
+        }
+        if (!engine.keyring.enabled()) {
+            throw new IllegalStateException("the store was built without encryption (Strata.builder().encryption(..)):"
+                    + " tenant " + tenant + " has no keys to destroy");
+        }
+        java.util.Optional<String> actor = AuditActor.current();
+        int deleted = engine.keyring.destroy(tenant);
+        engine.audit.emit(AuditEvent.Type.KEY_DESTROYED, -1, java.util.Optional.of(tenant), actor,
+                java.util.Map.of("keyRecordsDeleted", Integer.toString(deleted)));
+    }
+
+    @Override
     public CompletableFuture<Stream> createStream(StreamOptions options) {
         return engine.streams.createStream(options);
     }

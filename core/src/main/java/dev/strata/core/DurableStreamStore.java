@@ -55,4 +55,26 @@ public interface DurableStreamStore extends StreamStore {
      * {@code -XX:MaxDirectMemorySize} from it. Thread-safe; no I/O.
      */
     MemoryLimits memoryLimits();
+
+    /**
+     * Crypto-shreds {@code tenant}: makes every byte of its encrypted data unreadable, everywhere (the
+     * WAL, the LogCache, stream-set and stream objects, in this store and any store or backup of its
+     * bucket), by destroying its keys. In order: this store stops encrypting and decrypting for the
+     * tenant and drops its cached data keys; a tombstone key record is written (a reopened store
+     * refuses the tenant even if the provider would not); the {@link dev.strata.core.crypto.KeyProvider}
+     * destroys the tenant's master key; every key record (wrapped data key) of the tenant is deleted;
+     * then {@link AuditEvent.Type#KEY_DESTROYED} goes to the audit listener with the actor of
+     * {@link AuditActor#current()}. Afterwards fetches of the tenant's data and appends to its
+     * streams fail with {@link dev.strata.api.KeyUnavailableException}; other tenants are not affected.
+     * The streams themselves stay (delete them to reclaim their storage).
+     *
+     * <p>Irreversible. Blocks the calling thread for the object-store requests and the provider's
+     * destroy. Idempotent: if it fails part way ({@link dev.strata.api.StorageException}), call it
+     * again. Thread-safe.
+     *
+     * @throws IllegalArgumentException if {@code tenant} is not a valid tenant name
+     * @throws IllegalStateException if the store was built without {@link Strata.Builder#encryption}
+     * @throws dev.strata.api.StreamClosedException if the store is closed
+     */
+    void destroyTenantKey(String tenant);
 }

@@ -1,5 +1,7 @@
 package dev.strata.core;
 
+import dev.strata.core.crypto.TenantKeyring;
+
 import dev.strata.cache.LogCache;
 import dev.strata.core.append.AppendPath;
 import dev.strata.core.quota.QuotaManager;
@@ -63,6 +65,9 @@ final class StoreEngine {
     /** Byte-rate quotas per stream and tenant, set at run time ({@link DurableStreamStore#quotas()}). */
     final QuotaManager quotas;
     private final List<AutoCloseable> owned;
+    /** Tenants' data keys: encrypts appends, decrypts fetches, crypto-shreds ({@link DurableStreamStore#destroyTenantKey}). */
+    final TenantKeyring keyring;
+    final dev.strata.core.audit.AuditLog audit;
     /** Longest wait at close for the final upload. */
     private final long closeUploadNanos;
 
@@ -74,8 +79,12 @@ final class StoreEngine {
             LogCache logCache, long blockCacheBytes, long maxInFlightReadBytes, ByteBufAllocator allocator,
             Executor callbackExecutor, Executor readExecutor, List<AutoCloseable> owned, CompactionConfig compaction,
             Clock clock, Duration closeUploadTimeout, StoreOpener.MetricsFactory metricsFactory, MemoryLimits memoryLimits,
-            dev.strata.core.audit.AuditLog audit) {
+            dev.strata.core.audit.AuditLog audit, EncryptionConfig encryption) {
         this.wal = wal;
+        this.audit = audit;
+        this.keyring = new TenantKeyring(encryption == null ? null : encryption.provider(),
+                encryption == null ? t -> false : encryption.tenants(), storage, clock, metadata::nodeEpoch,
+                id -> metadata.stream(id).flatMap(m -> m.labels().tenant()));
         this.owned = owned;
         this.closeUploadNanos = closeUploadTimeout.toNanos();
         // the storage summary comes from the compactor, built below; the metrics read it only once serving
@@ -84,7 +93,7 @@ final class StoreEngine {
         this.ledger = new IngestLedger(logCache);
         this.quotas = new QuotaManager(System::nanoTime, id -> metadata.stream(id).flatMap(m -> m.labels().tenant()), audit);
         StreamTable table = new StreamTable();
-        this.readPath = new ObjectReadPath(storage, metadata, blockCacheBytes, maxInFlightReadBytes, readExecutor);
+        this.readPath = new ObjectReadPath(storage, metadata, blockCacheBytes, maxInFlightReadBytes, readExecutor, keyring);
         ObjectKeyAllocator keys = new ObjectKeyAllocator(metadata::nodeEpoch);
         this.uploader = new Uploader(ledger, table::isLive, readPath, state, metrics, storage, metadata, logCache, wal,
                 new UploadSettings(config.uploadInterval(), config.uploadRetryBackoff(), config.objectBlockBytes(),
@@ -107,9 +116,9 @@ final class StoreEngine {
         this.appends = new AppendPath(new AppendSettings(config.maxBatchBytes(), config.uploadThresholdBytes(),
                 config.appendBackpressureWait()), wal, logCache, ledger,
                 state,
-                uploader::wakeUp, metrics, quotas);
+                uploader::wakeUp, metrics, quotas, keyring);
         this.streams = new StreamRegistry(table, metadata, callbackExecutor, state, ledger, appends, audit,
-                new FetchPath(logCache, readPath, metrics, quotas), id -> {
+                new FetchPath(logCache, readPath, metrics, quotas, keyring), id -> {
                     readPath.forgetStream(id);
                     quotas.forgetStream(id);
                 });

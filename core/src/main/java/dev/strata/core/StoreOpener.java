@@ -77,7 +77,7 @@ final class StoreOpener {
      */
     record Given(ObjectStorage objectStorage, MetadataStore metadataStore, WalFactory wal,
             Function<ObjectStorage, WalFactory> walOnStorage, Executor callbackExecutor, Executor readExecutor,
-            MetricsFactory metrics, Clock clock, AuditListener audit) {
+            MetricsFactory metrics, Clock clock, AuditListener audit, EncryptionConfig encryption) {
         Given {
             if ((wal == null) == (walOnStorage == null) || clock == null || audit == null) {
                 throw new IllegalArgumentException("one of wal and walOnStorage, clock and audit must be given: wal=" + wal
@@ -217,7 +217,7 @@ final class StoreOpener {
         StoreEngine engine = new StoreEngine(EngineConfig.of(settings, sizes), wal, metadata, storage, logCache,
                 sizes.blockCacheBytes(), sizes.maxInFlightReadBytes(), allocator, callbacks, reads, owned,
                 CompactionConfig.of(settings.compaction(), sizes.compaction()), given.clock(),
-                settings.upload().closeTimeout(), given.metrics(), memoryLimits, audit);
+                settings.upload().closeTimeout(), given.metrics(), memoryLimits, audit, given.encryption());
         return new Assembled(engine, logCache, memoryLimits);
     }
 

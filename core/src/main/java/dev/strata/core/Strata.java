@@ -1,5 +1,8 @@
 package dev.strata.core;
 
+import dev.strata.core.crypto.KeyProvider;
+import java.util.function.Predicate;
+
 import dev.strata.api.StorageException;
 import dev.strata.api.StorageInUseException;
 import dev.strata.core.metadata.MetadataStore;
@@ -137,6 +140,7 @@ public final class Strata {
         private Duration objectStoreOpenTimeout = DEFAULT_OBJECT_STORE_OPEN_TIMEOUT;
         private java.time.Clock clock = java.time.Clock.systemUTC();
         private AuditListener auditListener = new Slf4jAuditListener();
+        private EncryptionConfig encryption;
         private boolean openDespiteLostWalData;
         private java.util.function.Function<WalOptions, BlockDeviceWal> walOpener; // null: BlockDeviceWal::open
         private WalFactory walFactory; // null: the block-device WAL
@@ -449,12 +453,53 @@ public final class Strata {
         /**
          * Who receives the store's {@link AuditEvent}s: stream creations, epoch changes and fencing,
          * trims, deletions, node registration, compaction's replacements, garbage deletions, quota
-         * changes, each once durable (default {@link Slf4jAuditListener}: JSON lines at INFO on the
+         * changes, destroyed tenant keys, each once durable (default {@link Slf4jAuditListener}: JSON lines at INFO on the
          * logger {@code dev.strata.audit}).
          */
         public Builder auditListener(AuditListener listener) {
             SettingChecks.notNull("auditListener", listener);
             this.auditListener = listener;
+            return this;
+        }
+
+        /**
+         * Encrypts the data of every stream that has a tenant, client side, under per-tenant data
+         * keys wrapped by {@code provider}: {@link #encryption(KeyProvider, Predicate)} for all
+         * tenants. Streams without a tenant stay in plain.
+         *
+         * @throws IllegalArgumentException if {@code provider} is null
+         * @throws IllegalStateException if encryption was already set
+         */
+        public Builder encryption(KeyProvider provider) {
+            return encryption(provider, tenant -> true);
+        }
+
+        /**
+         * Encrypts the data of the streams whose tenant {@code tenants} accepts, client side (see
+         * README, "Encryption at rest"): each batch is encrypted with AES-256-GCM at append, before
+         * the WAL, under a data key of its tenant, so the WAL, the LogCache, every object and the
+         * block cache hold only ciphertext for it; fetches decrypt. Data keys are made by the store,
+         * wrapped by {@code provider} under the tenant's master key and kept as key records in the
+         * object store ({@code keys/}). Streams without a tenant, or whose tenant {@code tenants}
+         * refuses, stay in plain at no cost. {@code tenants} is asked at every append (it must be
+         * fast and thread-safe); what is stored says for itself whether it is encrypted, so changing
+         * the predicate never makes stored data unreadable. {@link DurableStreamStore#destroyTenantKey}
+         * crypto-shreds a tenant.
+         *
+         * <p>An encrypted stream's largest payload is {@code maxBatchBytes} less 40 bytes (the
+         * envelope). A store with encrypted data needs a provider to read it: opened without one, its
+         * encrypted data fails to fetch with {@link dev.strata.api.KeyUnavailableException}.
+         *
+         * @throws IllegalArgumentException if an argument is null
+         * @throws IllegalStateException if encryption was already set (the message names the earlier provider)
+         */
+        public Builder encryption(KeyProvider provider, Predicate<String> tenants) {
+            SettingChecks.notNull("encryption provider", provider);
+            SettingChecks.notNull("encryption tenants", tenants);
+            if (encryption != null) {
+                throw new IllegalStateException("encryption was already set to " + encryption.provider());
+            }
+            this.encryption = new EncryptionConfig(provider, tenants);
             return this;
         }
 
@@ -619,7 +664,7 @@ public final class Strata {
                         return micrometer;
                     };
             return new StoreOpener.Given(objectStorage, metadataStore, walOpening, walOnStorage, callbackExecutor,
-                    readExecutor, metrics, clock, auditListener);
+                    readExecutor, metrics, clock, auditListener, encryption);
         }
 
         /**

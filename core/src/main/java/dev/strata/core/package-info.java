@@ -18,6 +18,8 @@
  *   <li>{@code dev.strata.core.compaction}: planning and running compaction, and garbage collection
  *       of replaced and orphaned objects;</li>
  *   <li>{@code dev.strata.core.recovery}: WAL replay at open;</li>
+ *   <li>{@link dev.strata.core.crypto}: client-side encryption per tenant (its {@code KeyProvider}
+ *       SPI and {@code InMemoryKeyProvider} are public), data keys and crypto-shredding;</li>
  *   <li>{@link dev.strata.core.metadata}: what the store knows about streams and objects (its
  *       {@code MetadataStore} SPI is public);</li>
  *   <li>{@code dev.strata.core.metrics} and {@code dev.strata.core.support}: what the parts report, and

@@ -8,6 +8,10 @@ import dev.strata.api.StrataException;
 import dev.strata.api.StreamClosedException;
 import dev.strata.api.StreamNotFoundException;
 import dev.strata.cache.LogCache;
+import dev.strata.core.crypto.BatchCipher;
+import dev.strata.core.crypto.DataKey;
+import dev.strata.core.crypto.EnvelopeDescriptor;
+import dev.strata.core.crypto.TenantKeyring;
 import dev.strata.core.metrics.StoreMetrics;
 import dev.strata.core.support.Futures;
 import dev.strata.core.support.StoreState;
@@ -28,7 +32,10 @@ import org.slf4j.LoggerFactory;
  * <h2>Concurrency</h2>
  * Each stream's {@link StreamState} monitor guards offset assignment and the WAL hand-off, so the
  * WAL receives a stream's batches in offset order. The batch is encoded (buffer allocated, payload
- * copied) before the monitor is taken; under it only the offset and the CRC are filled in. The WAL
+ * copied) before the monitor is taken; under it only the offset and the CRC are filled in (and,
+ * for a stream of an encrypting tenant, the AES-GCM encryption of the payload into the envelope
+ * between the two: the envelope's authenticated data binds the base offset, so it cannot run
+ * earlier; its data key and nonce are taken before the monitor, see {@code dev.strata.core.crypto}). The WAL
  * completes appends in order, on the thread that reported the write (its I/O completion thread:
  * {@code BlockDeviceWal} runs with inline callbacks, never while holding its lock, never on an
  * appending thread); there, under the {@link IngestLedger}'s lock, the batch enters the LogCache and
@@ -74,11 +81,14 @@ public final class AppendPath {
 
     /** Byte-rate quotas of streams and tenants, asked before an append goes to the WAL. */
     private final dev.strata.core.quota.QuotaManager quotas;
+    /** Which tenants' appends are encrypted, and their data keys. */
+    private final TenantKeyring keyring;
 
     public AppendPath(AppendSettings settings, WriteAheadLog wal, LogCache logCache, IngestLedger ledger,
             StoreState store, Runnable wakeUploader, StoreMetrics metrics,
-            dev.strata.core.quota.QuotaManager quotas) {
+            dev.strata.core.quota.QuotaManager quotas, TenantKeyring keyring) {
         this.quotas = quotas;
+        this.keyring = keyring;
         this.settings = settings;
         this.wal = wal;
         this.logCache = logCache;
@@ -93,6 +103,16 @@ public final class AppendPath {
     }
 
     /**
+     * The largest payload a stream may append: {@link #maxBatchBytes()}, less the envelope's
+     * {@link EnvelopeDescriptor#OVERHEAD} when the stream's appends are encrypted (the WAL record of
+     * the largest batch must still fit).
+     */
+    int maxPayloadBytes(StreamState state) {
+        return keyring.encrypts(state.tenant) ? settings.maxBatchBytes() - EnvelopeDescriptor.OVERHEAD
+                : settings.maxBatchBytes();
+    }
+
+    /**
      * Appends {@code batch}: tries, and while a limit refuses it (see Backpressure), waits for that
      * limit and tries again, until {@code appendBackpressureWait} has passed since the call began.
      * An interrupted thread stops waiting: the append then fails with {@link BackpressureException}
@@ -100,15 +120,26 @@ public final class AppendPath {
      */
     CompletableFuture<AppendResult> append(DefaultStream handle, RecordBatch batch) {
         long startNanos = System.nanoTime();
-        long encodedSize = reservedBytes(batch.sizeBytes());
         long waitNanos = WaitSignal.nanos(settings.backpressureWait());
         CompletableFuture<AppendResult> quotaRefusal = waitForQuota(handle.state().id, batch.sizeBytes(), waitNanos);
         if (quotaRefusal != null) {
             return quotaRefusal;
         }
+        DataKey key = null; // null: stored in plain
+        String tenant = handle.state().tenant;
+        if (keyring.encrypts(tenant)) {
+            try {
+                key = keyring.currentKey(tenant); // blocks only to make a new DEK (first append after open, rotation)
+            } catch (RuntimeException e) {
+                metrics.appendFailed(e);
+                return CompletableFuture.failedFuture(e);
+            }
+        }
+        long encodedSize = key == null ? reservedBytes(batch.sizeBytes())
+                : reservedBytes(EnvelopeDescriptor.envelopeSize(batch.sizeBytes()));
         CompletableFuture<AppendResult> result;
         while (true) {
-            result = assignAndWrite(handle, batch, encodedSize, startNanos);
+            result = assignAndWrite(handle, batch, encodedSize, startNanos, key);
             if (!(result instanceof Refused refused)) {
                 break;
             }
@@ -215,18 +246,26 @@ public final class AppendPath {
      * order, which for one stream is offset order.
      */
     private CompletableFuture<AppendResult> assignAndWrite(DefaultStream handle, RecordBatch batch, long encodedSize,
-            long startNanos) {
+            long startNanos, DataKey key) {
         StreamState state = handle.state();
         CompletableFuture<AppendResult> result = new CompletableFuture<>();
         // Allocate and copy before taking the stream's lock: an allocation can wait for the pool's
         // lock, and nothing that can wait may hold up the stream's other appenders.
-        ByteBuf encoded = logCache.allocate(StreamBatchCodec.encodedSize(batch)); // carved from the cache's slabs
+        ByteBuf encoded = logCache.allocate((int) encodedSize); // carved from the cache's slabs; the envelope's size when encrypted
         boolean keep = false; // whether the encoded buffer went to the WAL and the completion
         try {
-            StreamBatchCodec.encodeUnassigned(encoded, state.id, handle.epoch(), batch);
+            if (key == null) {
+                StreamBatchCodec.encodeUnassigned(encoded, state.id, handle.epoch(), batch);
+            } else {
+                // The envelope's header and nonce now; the ciphertext under the lock, once the base
+                // offset (part of the authenticated data) is known.
+                StreamBatchCodec.encodeUnassignedEncrypted(encoded, state.id, handle.epoch(), batch.count(),
+                        batch.baseTimestamp(), EnvelopeDescriptor.envelopeSize(batch.sizeBytes()));
+                BatchCipher.writeHeader(encoded, key);
+            }
             synchronized (state) {
                 CompletableFuture<AppendResult> refusedOrWritten = assignAndWriteLocked(handle, state, batch, encoded,
-                        encodedSize, startNanos, result);
+                        encodedSize, startNanos, result, key);
                 keep = refusedOrWritten == result;
                 return refusedOrWritten;
             }
@@ -244,7 +283,7 @@ public final class AppendPath {
      */
     private CompletableFuture<AppendResult> assignAndWriteLocked(DefaultStream handle, StreamState state,
             RecordBatch batch, ByteBuf encoded, long encodedSize, long startNanos,
-            CompletableFuture<AppendResult> result) {
+            CompletableFuture<AppendResult> result, DataKey key) {
         RuntimeException refused = handle.refusal(true);
         if (refused != null) {
             return CompletableFuture.failedFuture(refused);
@@ -256,7 +295,15 @@ public final class AppendPath {
         }
         long base = state.assignedEnd;
         try {
-            StreamBatchCodec.assignBaseOffset(encoded, base);
+            if (key == null) {
+                StreamBatchCodec.assignBaseOffset(encoded, base);
+            } else {
+                // Encrypted under the stream's lock, like the CRC: the AAD binds the base offset.
+                // AES-GCM runs at GB/s with AES-NI, of the order of the CRC that is computed here anyway.
+                StreamBatchCodec.setBaseOffset(encoded, base);
+                BatchCipher.seal(encoded, key, batch.payload());
+                StreamBatchCodec.finishChecksum(encoded);
+            }
         } catch (RuntimeException | Error e) {
             cancelReservation(encodedSize);
             throw e;
@@ -294,7 +341,8 @@ public final class AppendPath {
             // stream's callbacks always run in offset order.
             durable.whenComplete((walResult, error) -> {
                 try {
-                    onDurable(state, base, count, payloadBytes, encoded, walResult, error, result, startNanos);
+                    onDurable(state, base, count, payloadBytes, encoded, encodedSize, walResult, error, result,
+                            startNanos);
                 } finally {
                     if (appendsInFlight.decrementAndGet() == 0 && store.isClosed()) {
                         drained.signalAll();
@@ -312,7 +360,7 @@ public final class AppendPath {
      * time, in offset order, without the stream's lock. Always completes {@code result}.
      */
     private void onDurable(StreamState state, long base, int count, int payloadBytes, ByteBuf encoded,
-            WalAppendResult walResult, Throwable error, CompletableFuture<AppendResult> result, long startNanos) {
+            long encodedSize, WalAppendResult walResult, Throwable error, CompletableFuture<AppendResult> result, long startNanos) {
         Throwable failure = null;
         long unsealedWalBytes = 0; // WAL bytes written since the last seal, for the upload trigger
         boolean handedOff = false; // LogCache.insert owns the buffer from the call on, even if it throws
@@ -330,7 +378,7 @@ public final class AppendPath {
             } else {
                 handedOff = true;
                 unsealedWalBytes = ledger.insertAcknowledged(state, base, count, payloadBytes, encoded,
-                        reservedBytes(payloadBytes), walResult.nextPosition());
+                        encodedSize, walResult.nextPosition());
                 if (unsealedWalBytes < 0) { // the stream was deleted: nothing inserted
                     handedOff = false;
                     failure = new StreamNotFoundException(state.id);
@@ -347,7 +395,7 @@ public final class AppendPath {
                     + base, false, t);
         } finally {
             if (!handedOff) {
-                cancelReservation(reservedBytes(payloadBytes));
+                cancelReservation(encodedSize);
                 encoded.release();
             }
             state.inFlight.decrementAndGet(); // last: a re-open that sees no append in flight sees all of the above

@@ -100,8 +100,9 @@ final class DefaultStream implements Stream {
         if (batch == null) {
             throw new IllegalArgumentException("batch must not be null");
         }
-        if (batch.sizeBytes() > appends.maxBatchBytes()) {
-            return CompletableFuture.failedFuture(new RecordTooLargeException(batch.sizeBytes(), appends.maxBatchBytes()));
+        int max = appends.maxPayloadBytes(state);
+        if (batch.sizeBytes() > max) {
+            return CompletableFuture.failedFuture(new RecordTooLargeException(batch.sizeBytes(), max));
         }
         return appends.append(this, batch);
     }

@@ -76,7 +76,8 @@ public final class StreamRegistry {
                     old.assignedEnd = next;
                     return old;
                 }
-                return new StreamState(id, meta.epoch(), meta.startOffset(), next, new SerialExecutor(callbackExecutor));
+                return new StreamState(id, meta.epoch(), meta.startOffset(), next, new SerialExecutor(callbackExecutor),
+                        meta.labels().tenant().orElse(null));
             });
         }
     }
@@ -93,7 +94,8 @@ public final class StreamRegistry {
         return Futures.unwrapping(metadata.createStream(options.epoch(), options.labels()).thenApply(meta -> {
             audit.emit(AuditEvent.Type.STREAM_CREATED, meta.streamId(), meta.labels().tenant(), actor,
                     Map.of("epoch", Long.toString(meta.epoch())));
-            StreamState state = new StreamState(meta.streamId(), meta.epoch(), 0, 0, new SerialExecutor(callbackExecutor));
+            StreamState state = new StreamState(meta.streamId(), meta.epoch(), 0, 0, new SerialExecutor(callbackExecutor),
+                    meta.labels().tenant().orElse(null));
             DefaultStream handle = handle(state, meta.epoch());
             state.holder = handle;
             streams.put(state);
@@ -172,7 +174,8 @@ public final class StreamRegistry {
                         Map.of("fencedEpoch", Long.toString(fenced), "epoch", Long.toString(epoch)));
             }
             StreamState state = streams.computeIfAbsent(streamId, id -> new StreamState(id, meta.epoch(),
-                    meta.startOffset(), meta.committedEndOffset(), new SerialExecutor(callbackExecutor)));
+                    meta.startOffset(), meta.committedEndOffset(), new SerialExecutor(callbackExecutor),
+                    meta.labels().tenant().orElse(null)));
             synchronized (state) {
                 if (state.holder != null && !state.holder.isClosed() && state.epoch == epoch) {
                     throw new StreamFencedException("stream already open at this epoch: streamId=" + streamId

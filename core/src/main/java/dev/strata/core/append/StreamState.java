@@ -18,6 +18,8 @@ import java.util.concurrent.atomic.AtomicInteger;
 final class StreamState {
     final long id;
     final SerialExecutor completions;
+    /** The stream's tenant (set at creation, never changed), or null; decides whether its appends are encrypted. */
+    final String tenant;
 
     // guarded by: this
     long epoch;
@@ -40,8 +42,9 @@ final class StreamState {
     final AtomicInteger inFlight = new AtomicInteger();
     volatile boolean deleted;
 
-    StreamState(long id, long epoch, long startOffset, long nextOffset, SerialExecutor completions) {
+    StreamState(long id, long epoch, long startOffset, long nextOffset, SerialExecutor completions, String tenant) {
         this.id = id;
+        this.tenant = tenant;
         this.epoch = epoch;
         this.startOffset = startOffset;
         this.assignedEnd = nextOffset;

@@ -1,5 +1,6 @@
 package dev.strata.core.read;
 
+import dev.strata.core.crypto.TenantKeyring;
 import dev.strata.core.metrics.StoreMetrics;
 import dev.strata.api.FetchResult;
 import dev.strata.api.FetchedBatch;
@@ -22,8 +23,12 @@ public final class FetchPath {
     private final ObjectReadPath objects;
     private final StoreMetrics metrics;
     private final dev.strata.core.quota.QuotaManager quotas;
+    /** Decrypts encrypted batches (tail reads; the object path has its own reference). */
+    private final TenantKeyring keyring;
 
-    public FetchPath(LogCache logCache, ObjectReadPath objects, StoreMetrics metrics, dev.strata.core.quota.QuotaManager quotas) {
+    public FetchPath(LogCache logCache, ObjectReadPath objects, StoreMetrics metrics, dev.strata.core.quota.QuotaManager quotas,
+            TenantKeyring keyring) {
+        this.keyring = keyring;
         this.logCache = logCache;
         this.objects = objects;
         this.metrics = metrics;
@@ -35,7 +40,11 @@ public final class FetchPath {
         LogCacheFetch cached = logCache.fetch(streamId, start, end, maxBytes);
         metrics.fetched(cached.isHit());
         if (cached.isHit()) {
-            return CompletableFuture.completedFuture(toFetchResult(cached));
+            try {
+                return CompletableFuture.completedFuture(toFetchResult(cached));
+            } catch (RuntimeException e) {
+                return CompletableFuture.failedFuture(e);
+            }
         }
         cached.close();
         CompletableFuture<FetchResult> read = objects.fetch(streamId, start, end, maxBytes);
@@ -56,12 +65,22 @@ public final class FetchPath {
                 CompletableFuture.delayedExecutor(delayNanos, java.util.concurrent.TimeUnit.NANOSECONDS));
     }
 
-    private static FetchResult toFetchResult(LogCacheFetch cached) {
-        List<FetchedBatch> batches = new ArrayList<>(cached.batches().size());
-        for (CachedBatch b : cached.batches()) {
-            StreamBatch sb = StreamBatchCodec.wrap(b.data());
-            batches.add(new FetchedBatch(sb.baseOffset(), sb.count(), sb.baseTimestamp(), sb.payload().nioBuffer()));
+    /**
+     * The fetch result over the LogCache's buffers: payloads are views of them, or, for encrypted
+     * batches, decrypted heap copies. Closes {@code cached} if decryption fails (the fetch fails).
+     */
+    private FetchResult toFetchResult(LogCacheFetch cached) {
+        try {
+            List<FetchedBatch> batches = new ArrayList<>(cached.batches().size());
+            for (CachedBatch b : cached.batches()) {
+                StreamBatch sb = StreamBatchCodec.wrap(b.data());
+                batches.add(new FetchedBatch(sb.baseOffset(), sb.count(), sb.baseTimestamp(),
+                        keyring.plaintext(sb, "logcache")));
+            }
+            return new PooledFetchResult(batches, cached);
+        } catch (RuntimeException | Error e) {
+            cached.close();
+            throw e;
         }
-        return new PooledFetchResult(batches, cached);
     }
 }

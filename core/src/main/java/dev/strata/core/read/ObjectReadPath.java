@@ -10,6 +10,7 @@ import dev.strata.api.StreamClosedException;
 import dev.strata.cache.BlockCache;
 import dev.strata.cache.BlockLoader;
 import dev.strata.cache.BlockRef;
+import dev.strata.core.crypto.TenantKeyring;
 import dev.strata.core.metadata.MetadataStore;
 import dev.strata.core.metadata.ObjectMetadata;
 import dev.strata.core.metadata.StreamRange;
@@ -61,6 +62,8 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
     private static final int MAX_CACHED_READERS = 4096;
 
     private final ObjectStorage storage;
+    /** Decrypts encrypted batches; never lets ciphertext out as data. */
+    private final TenantKeyring keyring;
     private final MetadataStore metadata;
     private final BlockCache blockCache;
     private final Executor readExecutor;
@@ -87,8 +90,13 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
         }
     };
 
+    /**
+     * @param keyring turns stored batches into the appended bytes (decrypts encrypted ones); a fetch
+     *     of data whose key is unavailable fails with {@link dev.strata.api.KeyUnavailableException}
+     */
     public ObjectReadPath(ObjectStorage storage, MetadataStore metadata, long blockCacheBytes, long maxInFlightReadBytes,
-            Executor readExecutor) {
+            Executor readExecutor, TenantKeyring keyring) {
+        this.keyring = keyring;
         this.storage = storage;
         this.metadata = metadata;
         this.readExecutor = readExecutor;
@@ -236,20 +244,27 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
                     boolean used = false;
                     ByteBuf view = content.duplicate();
                     String where = "object=" + object.key() + " block=" + block;
-                    while (view.isReadable()) {
-                        int at = view.readerIndex();
-                        StreamBatch b = StreamBatchCodec.read(view, where, at);
-                        if (b.nextOffset() <= cursor) {
-                            continue;
+                    try {
+                        while (view.isReadable()) {
+                            int at = view.readerIndex();
+                            StreamBatch b = StreamBatchCodec.read(view, where, at);
+                            if (b.nextOffset() <= cursor) {
+                                continue;
+                            }
+                            if (b.baseOffset() >= end || (!out.isEmpty() && bytes + b.payloadLength() > maxBytes)) {
+                                done = true;
+                                break;
+                            }
+                            // decrypted (a heap copy) when encrypted; a failure (key destroyed, tampered) fails the fetch
+                            out.add(new FetchedBatch(b.baseOffset(), b.count(), b.baseTimestamp(),
+                                    keyring.plaintext(b, where)));
+                            bytes += b.payloadLength();
+                            cursor = b.nextOffset();
+                            used = true;
                         }
-                        if (b.baseOffset() >= end || (!out.isEmpty() && bytes + b.payloadLength() > maxBytes)) {
-                            done = true;
-                            break;
-                        }
-                        out.add(new FetchedBatch(b.baseOffset(), b.count(), b.baseTimestamp(), b.payload().nioBuffer()));
-                        bytes += b.payloadLength();
-                        cursor = b.nextOffset();
-                        used = true;
+                    } catch (RuntimeException | Error failure) {
+                        content.release(); // not yet in held: release it here (regression: leaked on a decryption failure)
+                        throw failure;
                     }
                     if (used) {
                         held.add(content);

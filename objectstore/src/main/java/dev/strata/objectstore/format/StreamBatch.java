@@ -60,7 +60,23 @@ public final class StreamBatch {
         return buf.getInt(LENGTH_OFFSET);
     }
 
-    /** The payload: an unretained slice. */
+    /** The attributes byte (see {@link StreamBatchDescriptor#ATTR_ENCRYPTED}). */
+    public byte attributes() {
+        return buf.getByte(StreamBatchDescriptor.ATTRIBUTES_OFFSET);
+    }
+
+    /**
+     * Whether the payload is an encryption envelope: then {@link #payload()} is ciphertext, and a
+     * read path must decrypt it (core's {@code BatchCipher}) before handing it to anyone as data.
+     */
+    public boolean isEncrypted() {
+        return (attributes() & StreamBatchDescriptor.ATTR_ENCRYPTED) != 0;
+    }
+
+    /**
+     * The stored payload: an unretained slice. For an {@linkplain #isEncrypted() encrypted} batch
+     * these are the envelope's bytes (ciphertext), not the appended data.
+     */
     public ByteBuf payload() {
         return buf.slice(HEADER_SIZE, payloadLength());
     }
@@ -102,6 +118,7 @@ public final class StreamBatch {
     @Override
     public String toString() {
         return "StreamBatch[streamId=" + streamId() + ", epoch=" + epoch() + ", offsets=[" + baseOffset() + ","
-                + nextOffset() + "), baseTimestamp=" + baseTimestamp() + ", payloadLength=" + payloadLength() + "]";
+                + nextOffset() + "), baseTimestamp=" + baseTimestamp() + ", payloadLength=" + payloadLength()
+                + (isEncrypted() ? ", encrypted" : "") + "]";
     }
 }

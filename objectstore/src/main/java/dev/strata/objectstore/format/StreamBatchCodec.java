@@ -99,6 +99,39 @@ public final class StreamBatchCodec {
      * @throws IllegalArgumentException if {@code baseOffset < 0} or the batch's offsets would overflow
      */
     public static void assignBaseOffset(ByteBuf encoded, long baseOffset) {
+        setBaseOffset(encoded, baseOffset);
+        finishCrc(encoded, encoded.readerIndex());
+    }
+
+    /**
+     * Writes the header of an encrypted batch whose payload is an envelope of {@code envelopeLength}
+     * bytes (attributes {@link StreamBatchDescriptor#ATTR_ENCRYPTED}, base offset 0, no CRC) at
+     * {@code out}'s writer index, and reserves the envelope's bytes after it (the writer index moves
+     * past them; their content is the caller's to fill). The caller then sets the offset
+     * ({@link #setBaseOffset}), fills the envelope (whose authentication covers the header) and
+     * finishes with {@link #finishChecksum}.
+     *
+     * @throws IllegalArgumentException if {@code count < 1} or {@code envelopeLength < 0}
+     */
+    public static void encodeUnassignedEncrypted(ByteBuf out, long streamId, long epoch, int count, long baseTimestamp,
+                                                 int envelopeLength) {
+        if (envelopeLength < 0) {
+            throw new IllegalArgumentException("envelopeLength must be >= 0, got " + envelopeLength);
+        }
+        int start = out.writerIndex();
+        writeHeader(out, streamId, epoch, 0, count, baseTimestamp, envelopeLength);
+        out.setByte(start + StreamBatchDescriptor.ATTRIBUTES_OFFSET, StreamBatchDescriptor.ATTR_ENCRYPTED);
+        out.ensureWritable(envelopeLength);
+        out.writerIndex(out.writerIndex() + envelopeLength);
+    }
+
+    /**
+     * Sets the base offset of the batch at {@code encoded}'s reader index, without the CRC (see
+     * {@link #encodeUnassignedEncrypted}); indexes unchanged.
+     *
+     * @throws IllegalArgumentException if {@code baseOffset < 0} or the batch's offsets would overflow
+     */
+    public static void setBaseOffset(ByteBuf encoded, long baseOffset) {
         int start = encoded.readerIndex();
         int count = encoded.getInt(start + StreamBatchDescriptor.COUNT_OFFSET);
         if (baseOffset < 0 || baseOffset > Long.MAX_VALUE - count) {
@@ -106,7 +139,11 @@ public final class StreamBatchCodec {
                     + count + " baseOffset=" + baseOffset);
         }
         encoded.setLong(start + StreamBatchDescriptor.BASE_OFFSET_OFFSET, baseOffset);
-        finishCrc(encoded, start);
+    }
+
+    /** Computes and stores the CRC of the batch at {@code encoded}'s reader index, up to its writer index. */
+    public static void finishChecksum(ByteBuf encoded) {
+        finishCrc(encoded, encoded.readerIndex());
     }
 
     /** Appends one encoded batch to {@code out} at its writer index. */

@@ -16,7 +16,12 @@ import io.netty.buffer.ByteBuf;
  *  crc      i32  CRC32C of bytes [4, 48 + length): everything after the crc field, payload included
  *  length   i32  payload length in bytes, >= 0
  *  mg       i8   magic = format version of the batch, currently 1; a reader rejects others
- *  at       i8   attributes, 0 (reserved; a reader rejects other values until they mean something)
+ *  at       i8   attributes: 0 (plain), or {@link #ATTR_ENCRYPTED} (bit 0: the payload is an encryption
+ *                envelope, see core's {@code dev.strata.core.crypto.EnvelopeDescriptor}); a reader rejects
+ *                every other bit. Only a stream of an encrypting tenant ever has a batch with bit 0 set,
+ *                so a store without encryption writes exactly the bytes it always wrote, and a release
+ *                that predates bit 0 refuses such a batch ("unknown attributes",
+ *                {@code CorruptDataException}) instead of returning the envelope as data.
  *  rsv      i16  0
  *  count    i32  number of records (offsets) the batch takes, >= 1
  *  streamId i64  the stream
@@ -55,6 +60,14 @@ public final class StreamBatchDescriptor {
     /** First byte the CRC covers. */
     public static final int CRC_COVERED_FROM = LENGTH_OFFSET;
 
+    /**
+     * Attribute bit 0: the payload is an encryption envelope (version, data-key id, nonce, AES-GCM
+     * ciphertext and tag), not the appended bytes; only a reader that decrypts may hand it out.
+     */
+    public static final byte ATTR_ENCRYPTED = 1;
+    /** Every attribute bit this build knows. */
+    public static final byte KNOWN_ATTRIBUTES = ATTR_ENCRYPTED;
+
     /** The only batch format version this code reads and writes. */
     public static final byte MAGIC_V1 = 1;
 
@@ -86,7 +99,7 @@ public final class StreamBatchDescriptor {
         }
         byte attributes = buf.getByte(index + ATTRIBUTES_OFFSET);
         short reserved = buf.getShort(index + RESERVED_OFFSET);
-        if (attributes != 0 || reserved != 0) {
+        if ((attributes & ~KNOWN_ATTRIBUTES) != 0 || reserved != 0) {
             throw new CorruptDataException("stream batch has unknown attributes: " + where + " position=" + position
                     + " attributes=" + attributes + " reserved=" + reserved);
         }
