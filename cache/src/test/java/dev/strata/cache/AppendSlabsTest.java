@@ -151,7 +151,8 @@ class AppendSlabsTest {
         List<String> seen = List.copyOf(takers);
         assertThat(seen.subList(before, seen.size())).as("slabs the appender did not take itself")
                 .allMatch("strata-slab-refill"::equals);
-        assertThat(takers.get(0)).isNotEqualTo("strata-slab-refill");
+        assertThat(seen.stream().filter(t -> !t.equals("strata-slab-refill")).count())
+                .as("the appender took at most the first slab itself").isLessThanOrEqualTo(1);
         buffers.forEach(ByteBuf::release);
         slabs.close();
         assertThat(pool.live()).isZero();
