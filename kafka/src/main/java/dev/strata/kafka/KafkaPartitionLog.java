@@ -147,8 +147,20 @@ public final class KafkaPartitionLog implements AutoCloseable {
      *     if the meta stream cannot be created)
      */
     public static CompletableFuture<KafkaPartitionLog> create(StreamStore store, long epoch, PartitionLogConfig config) {
+        return create(store, StreamOptions.defaults().withEpoch(epoch), config);
+    }
+
+    /**
+     * As {@link #create(StreamStore, long, PartitionLogConfig)}, with every stream of the log (data,
+     * meta and time index) created with {@code options}: its epoch, and its tenant and tags
+     * ({@link dev.strata.api.StreamLabels}), so that all three count against the tenant's quotas,
+     * are encrypted under its key and are listed with it.
+     */
+    public static CompletableFuture<KafkaPartitionLog> create(StreamStore store, StreamOptions options,
+                                                              PartitionLogConfig config) {
         requireArgs(store, config);
-        StreamOptions options = StreamOptions.defaults().withEpoch(epoch);
+        java.util.Objects.requireNonNull(options, "options");
+        long epoch = options.epoch();
         return store.createStream(options)
                 .handle((data, error) -> {
                     if (error != null) {

@@ -1,6 +1,10 @@
 package dev.strata.kafka.broker;
 
+import dev.strata.api.StreamLabels;
+import dev.strata.core.Quota;
 import dev.strata.kafka.PartitionLogConfig;
+import java.util.LinkedHashMap;
+import java.util.Map;
 import java.util.Objects;
 
 /**
@@ -13,9 +17,13 @@ import java.util.Objects;
  * @param maxRequestBytes largest request accepted (Kafka's {@code socket.request.max.bytes}); a larger
  *     size prefix closes the connection
  * @param logConfig settings of every partition log
+ * @param tenantRules which tenant a new topic's streams belong to ({@link TenantRules#none()}: none)
+ * @param tenantQuotas quotas set on the store for these tenants when the broker starts
+ *     ({@code DurableStreamStore.quotas().setTenantQuota}); needs a {@code DurableStreamStore}
+ *     if not empty. Kept in iteration order.
  */
 public record BrokerConfig(String host, int port, int defaultPartitions, int maxRequestBytes,
-                           PartitionLogConfig logConfig) {
+                           PartitionLogConfig logConfig, TenantRules tenantRules, Map<String, Quota> tenantQuotas) {
 
     /** Kafka's default port. */
     public static final int DEFAULT_PORT = 9092;
@@ -30,6 +38,13 @@ public record BrokerConfig(String host, int port, int defaultPartitions, int max
     public BrokerConfig {
         Objects.requireNonNull(host, "host");
         Objects.requireNonNull(logConfig, "logConfig");
+        Objects.requireNonNull(tenantRules, "tenantRules");
+        Objects.requireNonNull(tenantQuotas, "tenantQuotas");
+        tenantQuotas.forEach((tenant, quota) -> {
+            StreamLabels.checkTenant(tenant);
+            Objects.requireNonNull(quota, "quota of tenant " + tenant);
+        });
+        tenantQuotas = java.util.Collections.unmodifiableMap(new LinkedHashMap<>(tenantQuotas));
         if (port < 0 || port > 65535) {
             throw new IllegalArgumentException("port must be in [0, 65535], got " + port);
         }
@@ -45,11 +60,28 @@ public record BrokerConfig(String host, int port, int defaultPartitions, int max
     /** {@code host}, {@code port} and {@code defaultPartitions}; Kafka's request limit, Strata's batch limit. */
     public static BrokerConfig of(String host, int port, int defaultPartitions) {
         return new BrokerConfig(host, port, defaultPartitions, DEFAULT_MAX_REQUEST_BYTES,
-                PartitionLogConfig.builder().maxMessageBytes(DEFAULT_MAX_MESSAGE_BYTES).build());
+                PartitionLogConfig.builder().maxMessageBytes(DEFAULT_MAX_MESSAGE_BYTES).build(), TenantRules.none(), Map.of());
     }
 
     /** The same settings with {@code maxRequestBytes}. */
     public BrokerConfig withMaxRequestBytes(int bytes) {
-        return new BrokerConfig(host, port, defaultPartitions, bytes, logConfig);
+        return new BrokerConfig(host, port, defaultPartitions, bytes, logConfig, tenantRules, tenantQuotas);
+    }
+
+    /** The same settings with {@code rules} deciding the tenant of new topics. */
+    public BrokerConfig withTenantRules(TenantRules rules) {
+        return new BrokerConfig(host, port, defaultPartitions, maxRequestBytes, logConfig, rules, tenantQuotas);
+    }
+
+    /**
+     * The same settings with {@code quota} for {@code tenant} (replacing an earlier one), set on the
+     * store when the broker starts.
+     *
+     * @throws IllegalArgumentException if {@code tenant} is not a valid tenant name
+     */
+    public BrokerConfig withTenantQuota(String tenant, Quota quota) {
+        Map<String, Quota> quotas = new LinkedHashMap<>(tenantQuotas);
+        quotas.put(StreamLabels.checkTenant(tenant), Objects.requireNonNull(quota, "quota"));
+        return new BrokerConfig(host, port, defaultPartitions, maxRequestBytes, logConfig, tenantRules, quotas);
     }
 }

@@ -1,13 +1,20 @@
 package dev.strata.kafka.broker;
 
+import dev.strata.api.StreamLabels;
 import dev.strata.core.DurableStreamStore;
+import dev.strata.core.Quota;
 import dev.strata.core.Strata;
 import java.net.URI;
 import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 
 /**
  * {@code java -jar strata-kafka-broker.jar --data-dir PATH [--port 9092] [--host 127.0.0.1]
- * [--object-store URI] [--wal-path PATH] [--partitions 1]}: builds a durable Strata store with
+ * [--object-store URI] [--wal-path PATH] [--partitions 1] [--tenant-rule RULE]...
+ * [--tenant-catchup-quota TENANT=BYTES_PER_SEC]... [--tenant-append-quota TENANT=BYTES_PER_SEC]...}: builds a durable Strata store with
  * {@link Strata#builder()}, starts a {@link KafkaBroker} on it, prints one line once it accepts
  * connections, and closes both on SIGTERM (a shutdown hook). Exit status 2 for bad arguments, 1 if
  * the store or the broker cannot start.
@@ -21,13 +28,31 @@ public final class BrokerMain {
               --host HOST           address to listen on (default 127.0.0.1)
               --object-store URI    objects in file:///dir or s3://bucket/prefix?region=... instead
               --wal-path PATH       the WAL on this block device or file instead
-              --partitions N        partitions of auto-created topics (default 1)""";
+              --partitions N        partitions of auto-created topics (default 1)
+              --tenant-rule RULE    tenant of new topics: prefix:<prefix>=<tenant> or regex:<pattern>
+                                    (group 1 = tenant); repeatable, the first match wins (default: none)
+              --tenant-catchup-quota TENANT=BYTES_PER_SEC
+                                    the tenant's catch-up read quota, set at start; repeatable
+              --tenant-append-quota TENANT=BYTES_PER_SEC
+                                    the tenant's append quota, set at start; repeatable""";
 
     private BrokerMain() {
     }
 
     /** Parsed command line. */
-    record Options(Path dataDir, Path walPath, URI objectStore, String host, int port, int partitions) {
+    record Options(Path dataDir, Path walPath, URI objectStore, String host, int port, int partitions,
+                   List<String> tenantRules, Map<String, Quota> tenantQuotas) {
+        Options(Path dataDir, Path walPath, URI objectStore, String host, int port, int partitions) {
+            this(dataDir, walPath, objectStore, host, port, partitions, List.of(), Map.of());
+        }
+
+        BrokerConfig brokerConfig() {
+            BrokerConfig config = BrokerConfig.of(host, port, partitions).withTenantRules(TenantRules.parse(tenantRules));
+            for (Map.Entry<String, Quota> e : tenantQuotas.entrySet()) {
+                config = config.withTenantQuota(e.getKey(), e.getValue());
+            }
+            return config;
+        }
     }
 
     public static void main(String[] args) {
@@ -55,7 +80,7 @@ public final class BrokerMain {
             }
             store = builder.build();
             try {
-                broker = KafkaBroker.start(store, BrokerConfig.of(options.host(), options.port(), options.partitions()));
+                broker = KafkaBroker.start(store, options.brokerConfig());
             } catch (RuntimeException e) {
                 store.close();
                 throw e;
@@ -84,6 +109,8 @@ public final class BrokerMain {
         String host = "127.0.0.1";
         int port = BrokerConfig.DEFAULT_PORT;
         int partitions = 1;
+        List<String> tenantRules = new ArrayList<>();
+        Map<String, Quota> tenantQuotas = new LinkedHashMap<>();
         for (int i = 0; i < args.length; i += 2) {
             String name = args[i];
             if (i + 1 >= args.length) {
@@ -97,13 +124,45 @@ public final class BrokerMain {
                 case "--host" -> host = value;
                 case "--port" -> port = number(name, value, 0, 65535);
                 case "--partitions" -> partitions = number(name, value, 1, Topics.MAX_PARTITIONS);
+                case "--tenant-rule" -> {
+                    TenantRules.parse(List.of(value)); // reports a bad rule here, naming it
+                    tenantRules.add(value);
+                }
+                case "--tenant-catchup-quota" -> tenantQuota(name, value, tenantQuotas, false);
+                case "--tenant-append-quota" -> tenantQuota(name, value, tenantQuotas, true);
                 default -> throw new IllegalArgumentException("unknown option " + name);
             }
         }
         if (dataDir == null && (walPath == null || objectStore == null)) {
             throw new IllegalArgumentException("--data-dir is required (or both --wal-path and --object-store)");
         }
-        return new Options(dataDir, walPath, objectStore, host, port, partitions);
+        return new Options(dataDir, walPath, objectStore, host, port, partitions, List.copyOf(tenantRules),
+                java.util.Collections.unmodifiableMap(tenantQuotas));
+    }
+
+    /** Parses {@code TENANT=BYTES_PER_SEC} into {@code quotas}, keeping the tenant's other rate. */
+    private static void tenantQuota(String name, String value, Map<String, Quota> quotas, boolean append) {
+        int eq = value.lastIndexOf('=');
+        if (eq <= 0) {
+            throw new IllegalArgumentException(name + " must be TENANT=BYTES_PER_SEC, got " + value);
+        }
+        String tenant = value.substring(0, eq);
+        try {
+            StreamLabels.checkTenant(tenant);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(name + ": " + e.getMessage(), e);
+        }
+        long rate;
+        try {
+            rate = Long.parseLong(value.substring(eq + 1));
+        } catch (NumberFormatException e) {
+            rate = -1;
+        }
+        if (rate <= 0) {
+            throw new IllegalArgumentException(name + " must be TENANT=BYTES_PER_SEC with a rate > 0, got " + value);
+        }
+        Quota quota = quotas.getOrDefault(tenant, Quota.unlimited());
+        quotas.put(tenant, append ? quota.withAppendBytesPerSecond(rate) : quota.withCatchUpReadBytesPerSecond(rate));
     }
 
     private static int number(String name, String value, int min, int max) {

@@ -9,6 +9,8 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.LongUnaryOperator;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicIdPartition;
 import org.apache.kafka.common.Uuid;
@@ -34,14 +36,31 @@ import org.apache.kafka.common.requests.FetchResponse;
  * fetch buffers, not copies. The response is a {@link HeldFetchResponse}: {@link RequestHandler}
  * sends those buffers as they are and closes it, releasing the reads, once the write to the socket
  * has completed (or failed). Reads that a waiting fetch replaces are closed by {@link DelayedFetch}.
+ *
+ * <h2>Quotas</h2>
+ * Strata delays a catch-up read (from objects) of a stream whose tenant or own quota is exceeded: the
+ * read's future completes later, on the store's delay timer, and the fetch simply composes on it, so
+ * no broker thread waits. The response's {@code throttle_time_ms} reports the time this request's
+ * reads were delayed that way (Kafka's field for quota delays; the Java client shows it as the
+ * consumer metrics {@code fetch-throttle-time-avg/max}). Each read's delay is the growth of its data
+ * stream's {@code QuotaStats.catchUpReadThrottleNanos} while the read ran, capped at the read's wall
+ * time (so another fetch of the same partition delayed meanwhile cannot add more than this read
+ * waited); the delays of a request's reads, which run one after the other, are summed. The fetch
+ * is never failed for a quota.
  */
 final class FetchHandler {
     private final Topics topics;
     private final ScheduledExecutorService scheduler;
+    private final LongUnaryOperator readThrottleNanos;
 
-    FetchHandler(Topics topics, ScheduledExecutorService scheduler) {
+    /**
+     * @param readThrottleNanos a stream's cumulative catch-up read throttle time (its
+     *     {@code QuotaStats.catchUpReadThrottleNanos}), 0 where there are no quotas
+     */
+    FetchHandler(Topics topics, ScheduledExecutorService scheduler, LongUnaryOperator readThrottleNanos) {
         this.topics = topics;
         this.scheduler = scheduler;
+        this.readThrottleNanos = readThrottleNanos;
     }
 
     /** One read of every partition of the request, and the log reads it holds. Filled by one read at a time. */
@@ -84,12 +103,13 @@ final class FetchHandler {
                 served.add(p);
             }
         });
-        return DelayedFetch.run(() -> readAll(wanted, request.maxBytes(), isolation), request.minBytes(),
+        AtomicLong throttledNanos = new AtomicLong(); // over every read of this request
+        return DelayedFetch.run(() -> readAll(wanted, request.maxBytes(), isolation, throttledNanos), request.minBytes(),
                         request.maxWait(), served, scheduler)
                 .thenApply(outcome -> {
                     try {
-                        return new HeldFetchResponse(FetchResponse.of(Errors.NONE, 0, FetchMetadata.INVALID_SESSION_ID,
-                                outcome.partitions, List.of()).data(), outcome);
+                        return new HeldFetchResponse(FetchResponse.of(Errors.NONE, throttleTimeMs(throttledNanos.get()),
+                                FetchMetadata.INVALID_SESSION_ID, outcome.partitions, List.of()).data(), outcome);
                     } catch (RuntimeException e) {
                         outcome.close();
                         throw e;
@@ -117,6 +137,11 @@ final class FetchHandler {
         }
     }
 
+    /** {@code nanos} in whole milliseconds, rounded up (a delay of 0.3 ms is reported, as 1 ms). */
+    static int throttleTimeMs(long nanos) {
+        return nanos <= 0 ? 0 : (int) Math.min(Integer.MAX_VALUE, (nanos + 999_999) / 1_000_000);
+    }
+
     /** The partition {@code tip} names (by topic id when it has one), or null. */
     private Partition partition(TopicIdPartition tip) {
         Topic topic = Uuid.ZERO_UUID.equals(tip.topicId()) ? topics.byName(tip.topic()) : topics.byId(tip.topicId());
@@ -125,17 +150,17 @@ final class FetchHandler {
     }
 
     private CompletableFuture<Outcome> readAll(Map<TopicIdPartition, FetchRequest.PartitionData> wanted, int maxBytes,
-                                               Isolation isolation) {
+                                               Isolation isolation, AtomicLong throttledNanos) {
         Outcome outcome = new Outcome();
         CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
         for (Map.Entry<TopicIdPartition, FetchRequest.PartitionData> e : wanted.entrySet()) {
-            chain = chain.thenCompose(v -> readOne(e.getKey(), e.getValue(), maxBytes, isolation, outcome));
+            chain = chain.thenCompose(v -> readOne(e.getKey(), e.getValue(), maxBytes, isolation, outcome, throttledNanos));
         }
         return chain.thenApply(v -> outcome);
     }
 
     private CompletableFuture<Void> readOne(TopicIdPartition tip, FetchRequest.PartitionData data, int maxBytes,
-                                            Isolation isolation, Outcome outcome) {
+                                            Isolation isolation, Outcome outcome, AtomicLong throttledNanos) {
         Partition partition = partition(tip);
         if (partition == null) {
             boolean byId = !Uuid.ZERO_UUID.equals(tip.topicId());
@@ -152,12 +177,19 @@ final class FetchHandler {
         }
         int limit = Math.max(0, Math.min(data.maxBytes, maxBytes - outcome.bytes));
         CompletableFuture<ReadResult> read;
+        long streamId = partition.log().streamId();
+        long throttledBefore = readThrottleNanos.applyAsLong(streamId);
+        long startNanos = System.nanoTime();
         try {
             read = partition.log().read(data.fetchOffset, limit, isolation, outcome.bytes == 0);
         } catch (RuntimeException e) {
             read = CompletableFuture.failedFuture(e);
         }
         return read.handle((r, error) -> {
+            long throttled = readThrottleNanos.applyAsLong(streamId) - throttledBefore;
+            if (throttled > 0) {
+                throttledNanos.addAndGet(Math.min(throttled, System.nanoTime() - startNanos));
+            }
             if (error != null) {
                 outcome.partitions.put(tip, failed(BrokerErrors.of(error)));
                 outcome.error = true;

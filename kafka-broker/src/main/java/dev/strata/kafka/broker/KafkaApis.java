@@ -68,10 +68,10 @@ final class KafkaApis {
     private final DeleteRecordsHandler deleteRecords;
 
     KafkaApis(Topics topics, ProducerIds producerIds, ScheduledExecutorService scheduler, int defaultPartitions,
-              GroupHandler groups) {
+              GroupHandler groups, java.util.function.LongUnaryOperator readThrottleNanos) {
         this.groups = groups;
         this.produce = new ProduceHandler(topics);
-        this.fetch = new FetchHandler(topics, scheduler);
+        this.fetch = new FetchHandler(topics, scheduler, readThrottleNanos);
         this.metadata = new MetadataHandler(topics, defaultPartitions);
         this.listOffsets = new ListOffsetsHandler(topics);
         this.topicAdmin = new TopicAdminHandler(topics, defaultPartitions);

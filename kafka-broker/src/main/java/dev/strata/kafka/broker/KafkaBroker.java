@@ -1,6 +1,9 @@
 package dev.strata.kafka.broker;
 
 import dev.strata.api.StreamStore;
+import dev.strata.core.DurableStreamStore;
+import dev.strata.core.Quotas;
+import java.util.function.LongUnaryOperator;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -93,8 +96,9 @@ public final class KafkaBroker implements AutoCloseable {
         EventLoopGroup acceptGroup = null;
         EventLoopGroup ioGroup = null;
         try {
+            LongUnaryOperator readThrottleNanos = applyTenantQuotas(store, config);
             catalog = join(TopicCatalog.open(store));
-            topics = join(Topics.open(store, config.logConfig(), catalog, scheduler));
+            topics = join(Topics.open(store, config.logConfig(), config.tenantRules(), catalog, scheduler));
             Topics served = topics;
             scheduler.scheduleWithFixedDelay(() -> removeExpiredProducers(served), PRODUCER_EXPIRATION_CHECK_MS,
                     PRODUCER_EXPIRATION_CHECK_MS, TimeUnit.MILLISECONDS);
@@ -103,7 +107,8 @@ public final class KafkaBroker implements AutoCloseable {
             GroupConfig groupConfig = GroupConfig.defaults();
             GroupHandler groups = new GroupHandler(new GroupCoordinator(groupConfig, groupScheduler), groupOffsets, topics,
                     groupScheduler, groupConfig);
-            KafkaApis apis = new KafkaApis(topics, new ProducerIds(catalog), scheduler, config.defaultPartitions(), groups);
+            KafkaApis apis = new KafkaApis(topics, new ProducerIds(catalog), scheduler, config.defaultPartitions(), groups,
+                    readThrottleNanos);
             acceptGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("strata-kafka-broker-accept"));
             ioGroup = new NioEventLoopGroup(0, new DefaultThreadFactory("strata-kafka-broker-io"));
             int maxFrame = config.maxRequestBytes() + Integer.BYTES;
@@ -135,6 +140,36 @@ public final class KafkaBroker implements AutoCloseable {
             closeAll(acceptGroup, ioGroup, scheduler, topics, groupOffsets, catalog);
             throw e;
         }
+    }
+
+    /**
+     * Sets {@code config}'s tenant quotas on the store, and returns how the fetch path learns the
+     * catch-up read throttling of a stream: the store's cumulative
+     * {@link dev.strata.core.QuotaStats#catchUpReadThrottleNanos()} of a stream (0 for a store
+     * without quotas).
+     *
+     * @throws IllegalArgumentException if {@code config} has tenant quotas and the store has no quotas
+     *     (it is not a {@link DurableStreamStore})
+     */
+    private static LongUnaryOperator applyTenantQuotas(StreamStore store, BrokerConfig config) {
+        if (!(store instanceof DurableStreamStore durable)) {
+            if (!config.tenantQuotas().isEmpty()) {
+                throw new IllegalArgumentException("tenant quotas need a DurableStreamStore, got "
+                        + store.getClass().getName() + ": tenantQuotas=" + config.tenantQuotas().keySet());
+            }
+            return streamId -> 0;
+        }
+        Quotas quotas = durable.quotas();
+        config.tenantQuotas().forEach((tenant, quota) -> {
+            quotas.setTenantQuota(tenant, quota);
+            LOG.info("tenant {}: quota append={} B/s catch-up read={} B/s", tenant, rate(quota.appendBytesPerSecond()),
+                    rate(quota.catchUpReadBytesPerSecond()));
+        });
+        return streamId -> quotas.streamStats(streamId).catchUpReadThrottleNanos();
+    }
+
+    private static String rate(long bytesPerSecond) {
+        return bytesPerSecond == dev.strata.core.Quota.UNLIMITED ? "unlimited" : Long.toString(bytesPerSecond);
     }
 
     /** The port the broker listens on (the one picked when configured with 0). */

@@ -50,6 +50,7 @@ final class Topics implements AutoCloseable {
 
     private final StreamStore store;
     private final PartitionLogConfig logConfig;
+    private final TenantRules tenantRules;
     private final TopicCatalog catalog;
     private final Executor background;
     private final Map<String, Topic> byName = new ConcurrentHashMap<>();
@@ -58,9 +59,11 @@ final class Topics implements AutoCloseable {
     private final Object laneLock = new Object();
     private CompletableFuture<?> lane = CompletableFuture.completedFuture(null); // guarded by: laneLock
 
-    private Topics(StreamStore store, PartitionLogConfig logConfig, TopicCatalog catalog, Executor background) {
+    private Topics(StreamStore store, PartitionLogConfig logConfig, TenantRules tenantRules, TopicCatalog catalog,
+                   Executor background) {
         this.store = store;
         this.logConfig = logConfig;
+        this.tenantRules = tenantRules;
         this.catalog = catalog;
         this.background = background;
     }
@@ -68,11 +71,13 @@ final class Topics implements AutoCloseable {
     /**
      * Opens every partition log {@code catalog} lists.
      *
+     * @param tenantRules the tenant and tags of the streams of topics created from now on (those
+     *     of existing topics were set when they were created and stay as they are)
      * @param background runs the closing of deleted topics' logs (which waits for their last snapshot)
      */
-    static CompletableFuture<Topics> open(StreamStore store, PartitionLogConfig logConfig, TopicCatalog catalog,
-                                          Executor background) {
-        Topics topics = new Topics(store, logConfig, catalog, background);
+    static CompletableFuture<Topics> open(StreamStore store, PartitionLogConfig logConfig, TenantRules tenantRules,
+                                          TopicCatalog catalog, Executor background) {
+        Topics topics = new Topics(store, logConfig, tenantRules, catalog, background);
         List<CompletableFuture<Topic>> opened = new ArrayList<>();
         for (TopicEntry entry : catalog.topics()) {
             List<CompletableFuture<KafkaPartitionLog>> logs = new ArrayList<>();
@@ -158,10 +163,13 @@ final class Topics implements AutoCloseable {
         });
     }
 
+    /** Creates the topic's partitions, each on streams labelled by {@link TenantRules#streamOptions}. */
     private CompletableFuture<Topic> createNow(String name, int partitions) {
+        tenantRules.tenantOf(name); // a topic whose tenant is invalid is refused before any stream exists
         List<CompletableFuture<KafkaPartitionLog>> logs = new ArrayList<>();
         for (int i = 0; i < partitions; i++) {
-            logs.add(KafkaPartitionLog.create(store, TopicCatalog.STREAM_EPOCH, logConfig));
+            logs.add(KafkaPartitionLog.create(store, tenantRules.streamOptions(name, i, TopicCatalog.STREAM_EPOCH),
+                    logConfig));
         }
         return CompletableFuture.allOf(logs.toArray(CompletableFuture[]::new)).handle((v, error) -> {
             List<PartitionStreams> streams = new ArrayList<>();

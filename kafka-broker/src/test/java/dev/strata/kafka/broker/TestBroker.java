@@ -41,6 +41,11 @@ final class TestBroker implements AutoCloseable {
         start();
     }
 
+    /** The store under the broker (replaced by {@link #restart()}). */
+    DurableStreamStore store() {
+        return store;
+    }
+
     String bootstrap() {
         return "127.0.0.1:" + broker.port();
     }
