@@ -36,4 +36,39 @@ class BrokerMainTest {
         assertThatThrownBy(() -> BrokerMain.parse(new String[] {"--data-dir", "d", "--verbose", "1"}))
                 .hasMessageContaining("unknown option --verbose");
     }
+
+    @Test
+    void tenantRulesAndQuotasAreRepeatableAndReachTheBrokerConfig() {
+        BrokerMain.Options o = BrokerMain.parse(new String[] {"--data-dir", "d",
+                "--tenant-rule", "prefix:acme.=acme", "--tenant-rule", "regex:([a-z]+)-.*",
+                "--tenant-catchup-quota", "acme=1048576", "--tenant-append-quota", "acme=2097152",
+                "--tenant-catchup-quota", "globex=65536"});
+        assertThat(o.tenantRules()).containsExactly("prefix:acme.=acme", "regex:([a-z]+)-.*");
+        BrokerConfig config = o.brokerConfig();
+        assertThat(config.tenantRules().tenantOf("acme.orders")).contains("acme");
+        assertThat(config.tenantRules().tenantOf("globex-events")).contains("globex");
+        assertThat(config.tenantRules().tenantOf("plain")).isEmpty();
+        assertThat(config.tenantQuotas()).containsOnlyKeys("acme", "globex");
+        assertThat(config.tenantQuotas().get("acme").catchUpReadBytesPerSecond()).isEqualTo(1048576);
+        assertThat(config.tenantQuotas().get("acme").appendBytesPerSecond()).isEqualTo(2097152);
+        assertThat(config.tenantQuotas().get("globex").appendBytesPerSecond()).isEqualTo(dev.strata.core.Quota.UNLIMITED);
+    }
+
+    @Test
+    void badTenantRulesAndQuotasNameTheOption() {
+        assertThatThrownBy(() -> BrokerMain.parse(new String[] {"--data-dir", "d", "--tenant-rule", "suffix:x=y"}))
+                .hasMessageContaining("prefix: or regex:");
+        assertThatThrownBy(() -> BrokerMain.parse(new String[] {"--data-dir", "d", "--tenant-rule", "prefix:=acme"}))
+                .hasMessageContaining("non-empty prefix");
+        assertThatThrownBy(() -> BrokerMain.parse(new String[] {"--data-dir", "d", "--tenant-rule", "prefix:a.=bad tenant"}))
+                .hasMessageContaining("tenant must be");
+        assertThatThrownBy(() -> BrokerMain.parse(new String[] {"--data-dir", "d", "--tenant-rule", "regex:[a-z]+"}))
+                .hasMessageContaining("capture group");
+        assertThatThrownBy(() -> BrokerMain.parse(new String[] {"--data-dir", "d", "--tenant-rule", "regex:(["}))
+                .hasMessageContaining("does not compile");
+        assertThatThrownBy(() -> BrokerMain.parse(new String[] {"--data-dir", "d", "--tenant-catchup-quota", "acme"}))
+                .hasMessageContaining("--tenant-catchup-quota must be TENANT=BYTES_PER_SEC");
+        assertThatThrownBy(() -> BrokerMain.parse(new String[] {"--data-dir", "d", "--tenant-append-quota", "acme=0"}))
+                .hasMessageContaining("rate > 0");
+    }
 }
