@@ -67,7 +67,7 @@ final class TopicAdminHandler {
                     "manual replica assignments are not supported"));
         }
         try {
-            Topics.validate(name, partitions);
+            topics.validateNew(name, partitions);
         } catch (RuntimeException e) {
             return CompletableFuture.completedFuture(createError(name, BrokerErrors.of(e), e.getMessage()));
         }

@@ -131,6 +131,17 @@ final class Topics implements AutoCloseable {
     }
 
     /**
+     * {@link #validate}, and that the tenant rules give the topic a valid tenant or none (for
+     * CreateTopics' {@code validateOnly}).
+     *
+     * @throws org.apache.kafka.common.errors.InvalidTopicException also for a rule that captures an invalid tenant
+     */
+    void validateNew(String name, int partitions) {
+        validate(name, partitions);
+        tenantRules.tenantOf(name);
+    }
+
+    /**
      * Creates a topic with {@code partitions} empty partitions and a new topic id; completes once it
      * is durable and served.
      *
