@@ -53,6 +53,11 @@ final class RawConnection implements AutoCloseable {
         out.flush();
     }
 
+    /** Bytes of answers received and not yet read (without blocking). */
+    int available() throws IOException {
+        return in.available();
+    }
+
     /** Whether the broker closed the connection: the next read sees end of stream (or a reset). */
     boolean closedByBroker() throws IOException {
         try {

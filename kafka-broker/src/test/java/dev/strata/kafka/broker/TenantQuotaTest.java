@@ -10,6 +10,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
@@ -26,7 +27,15 @@ import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.InvalidTopicException;
+import org.apache.kafka.common.message.FetchResponseData;
+import org.apache.kafka.common.protocol.ApiKeys;
+import org.apache.kafka.common.requests.ApiVersionsRequest;
+import org.apache.kafka.common.requests.ApiVersionsResponse;
+import org.apache.kafka.common.requests.FetchRequest;
+import org.apache.kafka.common.requests.FetchResponse;
+import org.apache.kafka.common.requests.RequestHeader;
 import org.apache.kafka.common.serialization.StringDeserializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.junit.jupiter.api.Test;
@@ -110,20 +119,61 @@ class TenantQuotaTest {
         }
     }
 
-    /** Sends {@link #RECORDS} values of about 1 KiB to partition 0 of {@code topic}; returns them in offset order. */
+    @Test
+    void aFetchDelayedByTheQuotaHoldsNoBrokerThreadAndCarriesTheDelayOnTheWire() throws Exception {
+        BrokerConfig config = BrokerConfig.of("127.0.0.1", 0, 1).withTenantRules(RULES)
+                .withTenantQuota("acme", Quota.unlimited().withCatchUpReadBytesPerSecond(8 * 1024));
+        try (TestBroker broker = new TestBroker(dir, config)) {
+            produce(broker.bootstrap(), "acme.slow", 64); // 64 KiB at 8 KiB/s: the read from objects waits about 7 s
+            broker.restart();
+            Uuid topicId;
+            try (Admin admin = Admin.create(Map.of(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, broker.bootstrap()))) {
+                topicId = admin.describeTopics(List.of("acme.slow")).allTopicNames().get().get("acme.slow").topicId();
+            }
+            try (RawConnection slow = new RawConnection(broker.port())) {
+                RequestHeader header = slow.sendOnly(FetchRequest.Builder.forConsumer(ApiKeys.FETCH.latestVersion(false), 500, 1,
+                                Map.of(new TopicPartition("acme.slow", 0),
+                                        new FetchRequest.PartitionData(topicId, 0, -1, 1 << 20, Optional.empty())))
+                        .build(ApiKeys.FETCH.latestVersion(false)));
+                // while it is delayed, every I/O thread answers: more connections than I/O threads (Netty's
+                // default, 2 per core), assigned round-robin, so some share the slow connection's thread
+                int connections = 4 * Runtime.getRuntime().availableProcessors() + 1;
+                for (int i = 0; i < connections; i++) {
+                    try (RawConnection other = new RawConnection(broker.port())) {
+                        ApiVersionsResponse answer = (ApiVersionsResponse) other.send(
+                                new ApiVersionsRequest.Builder().build(ApiKeys.API_VERSIONS.latestVersion(false)));
+                        assertThat(answer.data().errorCode()).isZero();
+                    }
+                }
+                assertThat(slow.available()).as("the delayed fetch is not answered yet").isZero();
+
+                FetchResponse response = (FetchResponse) slow.receive(header);
+                assertThat(response.throttleTimeMs()).as("throttle_time_ms on the wire").isGreaterThanOrEqualTo(1000);
+                FetchResponseData.PartitionData partition = response.data().responses().get(0).partitions().get(0);
+                assertThat(partition.errorCode()).isZero();
+                assertThat(partition.records().sizeInBytes()).as("the records, not an error").isGreaterThan(64 * 1000);
+            }
+        }
+    }
+
     private static List<String> produce(String bootstrap, String topic) throws Exception {
+        return produce(bootstrap, topic, RECORDS);
+    }
+
+    /** Sends {@code records} values of about 1 KiB to partition 0 of {@code topic}; returns them in offset order. */
+    private static List<String> produce(String bootstrap, String topic, int records) throws Exception {
         Properties p = new Properties();
         p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(ProducerConfig.LINGER_MS_CONFIG, 5);
         List<String> sent = new ArrayList<>();
         try (KafkaProducer<String, String> producer = new KafkaProducer<>(p, new StringSerializer(), new StringSerializer())) {
             List<Future<RecordMetadata>> acks = new ArrayList<>();
-            for (int i = 0; i < RECORDS; i++) {
+            for (int i = 0; i < records; i++) {
                 String value = topic + "-" + i + "-" + Integer.toString(i % 10).repeat(1000);
                 sent.add(value);
                 acks.add(producer.send(new ProducerRecord<>(topic, 0, null, value)));
             }
-            for (int i = 0; i < RECORDS; i++) {
+            for (int i = 0; i < records; i++) {
                 assertThat(acks.get(i).get().offset()).isEqualTo(i);
             }
         }
