@@ -107,6 +107,11 @@ final class DefaultStreamStore implements DurableStreamStore {
     }
 
     @Override
+    public ReadStats readStats() {
+        return engine.readStats();
+    }
+
+    @Override
     public CompletableFuture<java.util.List<dev.strata.api.StreamInfo>> listStreams(dev.strata.api.StreamFilter filter) {
         return engine.streams.listStreams(filter);
     }

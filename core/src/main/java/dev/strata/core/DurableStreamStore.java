@@ -51,6 +51,12 @@ public interface DurableStreamStore extends StreamStore {
     Quotas quotas();
 
     /**
+     * Catch-up read counters since the store opened: fetches answered from objects, the bytes they
+     * returned, and the bytes loaded from objects for them (read amplification). Thread-safe; no I/O.
+     */
+    ReadStats readStats();
+
+    /**
      * The most direct (off-heap) memory this store holds, by component, from its configuration. Size
      * {@code -XX:MaxDirectMemorySize} from it. Thread-safe; no I/O.
      */

@@ -124,6 +124,11 @@ final class StoreEngine {
                 });
     }
 
+    /** Catch-up read counters (see {@link DurableStreamStore#readStats()}). */
+    ReadStats readStats() {
+        return readPath.stats();
+    }
+
     /** What the last compaction cycle found in the store (the storage gauges read it). */
     private StorageSummary storageSummary() {
         return compactor.lastSummary();

@@ -66,6 +66,9 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
     private final TenantKeyring keyring;
     private final MetadataStore metadata;
     private final BlockCache blockCache;
+    /** Catch-up fetches completed with a result, and the payload bytes they returned. */
+    private final java.util.concurrent.atomic.LongAdder fetchesReturned = new java.util.concurrent.atomic.LongAdder();
+    private final java.util.concurrent.atomic.LongAdder bytesReturned = new java.util.concurrent.atomic.LongAdder();
     private final Executor readExecutor;
     /** Runs the BlockCache's completions and read-ahead; never blocked by fetches. */
     private final java.util.concurrent.ExecutorService cacheExecutor;
@@ -161,6 +164,7 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
     private void finish(CompletableFuture<FetchResult> result, FetchResult out, Throwable failure) {
         try {
             if (out != null) {
+                countReturned(out);
                 if (!result.complete(out)) {
                     out.close(); // failed by close meanwhile: nobody will read it
                 }
@@ -171,6 +175,23 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
             pending.remove(result);
             fetchDone();
         }
+    }
+
+    /** Counts a catch-up fetch and the payload bytes it returns. */
+    private void countReturned(FetchResult out) {
+        long bytes = 0;
+        for (dev.strata.api.FetchedBatch b : out.batches()) {
+            bytes += b.payload().remaining();
+        }
+        fetchesReturned.increment();
+        bytesReturned.add(bytes);
+    }
+
+    /** Catch-up read counters since the store opened (see {@link dev.strata.core.ReadStats}). Thread-safe. */
+    public dev.strata.core.ReadStats stats() {
+        dev.strata.cache.BlockCacheStats cache = blockCache.stats();
+        return new dev.strata.core.ReadStats(fetchesReturned.sum(), bytesReturned.sum(), cache.loadedBytes(),
+                cache.hits(), cache.misses());
     }
 
     private static StreamClosedException closedException(long streamId, long offset, Throwable cause) {

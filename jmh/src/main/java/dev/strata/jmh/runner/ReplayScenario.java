@@ -4,6 +4,7 @@ import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
 import dev.strata.core.Quota;
 import dev.strata.core.QuotaStats;
+import dev.strata.core.ReadStats;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -83,6 +84,7 @@ final class ReplayScenario implements Scenario {
                 t.setDaemon(true);
                 return t;
             });
+            ReadStats readsBefore = store.readStats();
             long replayStart = System.nanoTime();
             List<CompletableFuture<Void>> replays = new ArrayList<>();
             try {
@@ -112,6 +114,9 @@ final class ReplayScenario implements Scenario {
                     result.add("replay throughput", replayed.get() * 1e9 / replayNanos, "records/s");
                     result.add("replay throughput MiB", replayed.get() * (double) o.recordBytes() / (1 << 20) * 1e9
                             / replayNanos, "MiB/s");
+                    ReadStats reads = store.readStats().minus(readsBefore);
+                    result.add("replay bytes loaded from objects MiB", reads.objectBytesLoaded() / (double) (1 << 20), "MiB");
+                    result.add("replay read amplification (loaded / returned)", reads.readAmplification(), "x");
                     if (o.replayQuota() > 0) {
                         QuotaStats q = store.quotas().tenantStats(TENANT);
                         result.add("replay quota MiB", o.replayQuota() / (double) (1 << 20), "MiB/s");

@@ -49,6 +49,8 @@ class ScenarioTest {
     void replayReadsTheWholeHistoryFromObjectsWhileIngestContinues() throws Exception {
         ScenarioResult r = run(new ReplayScenario(), "replay");
         assertThat(r.number("replayed records")).isEqualTo(r.number("history appends")).isPositive();
+        assertThat(r.number("replay read amplification (loaded / returned)")).as("framing makes it above 1")
+                .isGreaterThan(1.0).isLessThan(10.0);
         assertThat(r.number("records verified")).isEqualTo(r.number("history appends")
                 + r.number("without replay: appends") + r.number("during replay: appends"));
     }
