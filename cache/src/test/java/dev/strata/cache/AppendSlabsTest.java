@@ -2,9 +2,7 @@ package dev.strata.cache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
@@ -20,36 +18,6 @@ class AppendSlabsTest {
     /** 4 KiB appends as the engine encodes them: header plus payload. */
     private static final int BATCH = 4144;
     private static final int PER_SLAB = AppendSlabs.SLAB_BYTES / BATCH;
-
-    /** An allocator that remembers the buffers it made, to check their reference counts. */
-    private static class RecordingAllocator extends AbstractByteBufAllocator {
-        final List<ByteBuf> made = new CopyOnWriteArrayList<>();
-
-        RecordingAllocator() {
-            super(true);
-        }
-
-        @Override
-        protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
-            throw new UnsupportedOperationException("append buffers are direct");
-        }
-
-        @Override
-        protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
-            ByteBuf b = Unpooled.directBuffer(initialCapacity, maxCapacity);
-            made.add(b);
-            return b;
-        }
-
-        @Override
-        public boolean isDirectBufferPooled() {
-            return false;
-        }
-
-        long live() {
-            return made.stream().filter(b -> b.refCnt() > 0).count();
-        }
-    }
 
     @Test
     void buffersHaveTheAskedCapacityAndDoNotOverlap() {

@@ -2,12 +2,9 @@ package dev.strata.cache;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.netty.buffer.AbstractByteBufAllocator;
 import io.netty.buffer.ByteBuf;
-import io.netty.buffer.Unpooled;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -17,36 +14,6 @@ import org.junit.jupiter.api.Test;
  */
 class LogCacheSlabsTest {
     private static final int BATCH = 4144;
-
-    /** Remembers the slabs it made, to check that each is released. */
-    private static final class RecordingAllocator extends AbstractByteBufAllocator {
-        final List<ByteBuf> made = new CopyOnWriteArrayList<>();
-
-        RecordingAllocator() {
-            super(true);
-        }
-
-        @Override
-        protected ByteBuf newHeapBuffer(int initialCapacity, int maxCapacity) {
-            throw new UnsupportedOperationException("slabs are direct");
-        }
-
-        @Override
-        protected ByteBuf newDirectBuffer(int initialCapacity, int maxCapacity) {
-            ByteBuf b = Unpooled.directBuffer(initialCapacity, maxCapacity);
-            made.add(b);
-            return b;
-        }
-
-        @Override
-        public boolean isDirectBufferPooled() {
-            return false;
-        }
-
-        long live() {
-            return made.stream().filter(b -> b.refCnt() > 0).count();
-        }
-    }
 
     private static ByteBuf filled(LogCache cache, long tag, int size) {
         ByteBuf b = cache.allocate(size);
