@@ -78,7 +78,8 @@ class IncompleteUploadsTest {
         ScheduledExecutorService retries = Executors.newSingleThreadScheduledExecutor();
         try (S3AsyncClient client = S3.newClient();
                 S3ObjectStorage storage = S3ObjectStorage.create(client,
-                        ObjectStorages.s3Options(URI.create(S3.objectStoreUri("incomplete", "store/") + "&partSizeBytes=" + S3Options.MIN_PART_SIZE_BYTES)),
+                        ObjectStorages.s3Options(URI.create(S3.objectStoreUri("incomplete", "store/") + "&partSizeBytes="
+                                + S3Options.MIN_PART_SIZE_BYTES + "&maxPartsInFlight=1")),
                         new Retrier(RetryPolicy.defaults(), (task, delay) -> retries.schedule(task, delay, TimeUnit.NANOSECONDS),
                                 System::nanoTime, new SplittableRandom(3)))) {
             // a process killed mid-upload: created, one part sent, never completed nor aborted
@@ -88,7 +89,8 @@ class IncompleteUploadsTest {
                     AsyncRequestBody.fromBytes(new byte[1024])).join();
             // another prefix (another store in the same bucket): not ours
             String foreignId = client.createMultipartUpload(b -> b.bucket("incomplete").key("other/x")).join().uploadId();
-            // an upload of this instance in progress: one part sent, not completed
+            // an upload of this instance in progress: one part sent, not completed (one part in flight at
+            // most, so the write returns once the part is stored and the upload exists on the server)
             ObjectUpload inProgress = storage.startUpload("data/in-progress", PutCondition.none());
             inProgress.write(Unpooled.wrappedBuffer(new byte[storage.options().partSizeBytes()])).join();
             assertThat(rawUploads(client)).hasSize(3);
