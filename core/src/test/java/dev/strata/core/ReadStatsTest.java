@@ -22,7 +22,7 @@ class ReadStatsTest {
         while (offset < s.nextOffset()) {
             try (FetchResult r = await(s.fetch(offset, Long.MAX_VALUE, 64 * 1024))) {
                 for (FetchedBatch b : r.batches()) {
-                    bytes += b.payload().remaining();
+                    bytes += b.sizeBytes();
                     offset = b.nextOffset();
                 }
             }

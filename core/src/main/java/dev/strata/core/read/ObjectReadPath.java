@@ -181,7 +181,7 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
     private void countReturned(FetchResult out) {
         long bytes = 0;
         for (dev.strata.api.FetchedBatch b : out.batches()) {
-            bytes += b.payload().remaining();
+            bytes += b.sizeBytes(); // not payload(): that makes a view per batch
         }
         fetchesReturned.increment();
         bytesReturned.add(bytes);
