@@ -44,7 +44,18 @@ public record AuditEvent(Type type, long timeMillis, long nodeEpoch, long stream
          * after the tombstone is written, the provider destroyed the master key and the tenant's key
          * records are deleted.
          */
-        KEY_DESTROYED
+        KEY_DESTROYED,
+        /**
+         * Garbage collection deleted a tenant's key records whose data keys protect no live data any
+         * more (all batches under them trimmed, deleted or compacted away; {@code deleted}: count;
+         * {@code dataKeyIds}: hex ids).
+         */
+        KEY_RECORDS_DELETED,
+        /**
+         * A tenant's data keys were re-wrapped under the key provider's current master key
+         * ({@code rewrapped}: count of key records replaced).
+         */
+        KEY_REWRAPPED
     }
 
     public AuditEvent {

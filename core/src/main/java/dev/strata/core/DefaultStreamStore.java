@@ -97,6 +97,23 @@ final class DefaultStreamStore implements DurableStreamStore {
     }
 
     @Override
+    public int rewrapTenantKeys(String tenant) {
+        dev.strata.api.StreamLabels.checkTenant(tenant);
+        if (engine.state.isClosed()) {
+            throw new StreamClosedException("store closed");
+        }
+        if (!engine.keyring.enabled()) {
+            throw new IllegalStateException("the store was built without encryption (Strata.builder().encryption(..)):"
+                    + " tenant " + tenant + " has no keys to re-wrap");
+        }
+        java.util.Optional<String> actor = AuditActor.current();
+        int rewrapped = engine.keyring.rewrap(tenant);
+        engine.audit.emit(AuditEvent.Type.KEY_REWRAPPED, -1, java.util.Optional.of(tenant), actor,
+                java.util.Map.of("rewrapped", Integer.toString(rewrapped)));
+        return rewrapped;
+    }
+
+    @Override
     public CompletableFuture<Stream> createStream(StreamOptions options) {
         return engine.streams.createStream(options);
     }

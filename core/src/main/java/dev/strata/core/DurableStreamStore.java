@@ -83,4 +83,25 @@ public interface DurableStreamStore extends StreamStore {
      * @throws dev.strata.api.StreamClosedException if the store is closed
      */
     void destroyTenantKey(String tenant);
+
+    /**
+     * Re-wraps every data key of {@code tenant} under the key provider's current master key
+     * ({@link dev.strata.core.crypto.KeyProvider#rewrap}), after the master key was rotated in the KMS,
+     * so that its older versions can be retired: each key record ({@code keys/tenant=<t>/<id>}) is
+     * replaced whole, in one conditional PUT, by one holding the new wrapped key (a record changed
+     * meanwhile is re-read and re-wrapped). The data keys themselves, and so the data, do not change:
+     * nothing else is rewritten. Then {@link AuditEvent.Type#KEY_REWRAPPED} goes to the audit listener
+     * with the actor of {@link AuditActor#current()}.
+     *
+     * <p>Blocks the calling thread: one LIST, then per key record a GET, the provider's call and a
+     * PUT. Idempotent: if it fails part way, call it again. Thread-safe.
+     *
+     * @return the number of key records replaced
+     * @throws IllegalArgumentException if {@code tenant} is not a valid tenant name
+     * @throws IllegalStateException if the store was built without {@link Strata.Builder#encryption}
+     * @throws dev.strata.api.KeyUnavailableException if the tenant's key was destroyed or the provider refuses
+     * @throws dev.strata.api.StorageException if the object store fails
+     * @throws dev.strata.api.StreamClosedException if the store is closed
+     */
+    int rewrapTenantKeys(String tenant);
 }

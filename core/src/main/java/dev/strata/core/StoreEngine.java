@@ -84,20 +84,25 @@ final class StoreEngine {
         this.audit = audit;
         this.keyring = new TenantKeyring(encryption == null ? null : encryption.provider(),
                 encryption == null ? t -> false : encryption.tenants(), storage, clock, metadata::nodeEpoch,
-                id -> metadata.stream(id).flatMap(m -> m.labels().tenant()));
+                id -> metadata.stream(id).flatMap(m -> m.labels().tenant()),
+                id -> metadata.stream(id).map(dev.strata.core.metadata.StreamMetadata::encryptedFromOffset).orElse(-1L));
         this.owned = owned;
         this.closeUploadNanos = closeUploadTimeout.toNanos();
         // the storage summary comes from the compactor, built below; the metrics read it only once serving
         StoreMetrics metrics = metricsFactory == null ? StoreMetrics.NONE
                 : metricsFactory.create(wal, logCache, this::storageSummary, memoryLimits);
         this.ledger = new IngestLedger(logCache);
-        this.quotas = new QuotaManager(System::nanoTime, id -> metadata.stream(id).flatMap(m -> m.labels().tenant()), audit);
+        this.quotas = new QuotaManager(System::nanoTime, id -> metadata.stream(id).flatMap(m -> m.labels().tenant()), audit,
+                (id, offset) -> {
+                    long first = logCache.firstCachedOffset(id); // the log cache serves [first, its end]
+                    return first >= 0 && offset >= first;
+                });
         StreamTable table = new StreamTable();
         this.readPath = new ObjectReadPath(storage, metadata, blockCacheBytes, maxInFlightReadBytes, readExecutor, keyring);
         ObjectKeyAllocator keys = new ObjectKeyAllocator(metadata::nodeEpoch);
         this.uploader = new Uploader(ledger, table::isLive, readPath, state, metrics, storage, metadata, logCache, wal,
                 new UploadSettings(config.uploadInterval(), config.uploadRetryBackoff(), config.objectBlockBytes(),
-                        config.streamObjectThresholdBytes()), keys, clock);
+                        config.streamObjectThresholdBytes()), keys, clock, keyring.enabled());
         Uploader upload = uploader;
         ObjectReadPath reads = readPath;
         this.compactor = new Compactor(new CompactionSettings(compaction.interval(), compaction.planner(),
@@ -112,7 +117,7 @@ final class StoreEngine {
                     public boolean awaitNoCatchUpReads(long maxNanos) {
                         return reads.awaitNoFetches(maxNanos);
                     }
-                }, readPath, state, metrics, storage, metadata, keys, clock, audit);
+                }, readPath, state, metrics, storage, metadata, keys, clock, audit, keyring);
         this.appends = new AppendPath(new AppendSettings(config.maxBatchBytes(), config.uploadThresholdBytes(),
                 config.appendBackpressureWait()), wal, logCache, ledger,
                 state,

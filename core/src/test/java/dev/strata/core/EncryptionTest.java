@@ -16,10 +16,14 @@ import dev.strata.core.crypto.EnvelopeDescriptor;
 import dev.strata.core.crypto.InMemoryKeyProvider;
 import dev.strata.objectstore.ForwardingObjectStorage;
 import dev.strata.objectstore.LocalObjectStorage;
+import dev.strata.objectstore.ObjectData;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectStorage;
 import dev.strata.objectstore.ObjectUpload;
 import dev.strata.objectstore.PutCondition;
+import dev.strata.objectstore.format.DataBlockDescriptor;
+import dev.strata.objectstore.format.StreamBatchCodec;
+import dev.strata.objectstore.format.StreamBatchDescriptor;
 import io.netty.buffer.ByteBuf;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -349,6 +353,198 @@ class EncryptionTest {
             Stream acme = store.openStream(acmeId, 1).join();
             assertThatThrownBy(() -> acme.fetch(0, Long.MAX_VALUE, 1 << 20).join())
                     .hasCauseInstanceOf(CorruptDataException.class);
+        }
+    }
+
+    /** The data objects (no key records, no manifest) under {@code dir/objects}. */
+    private List<Path> dataObjects() throws IOException {
+        try (java.util.stream.Stream<Path> walk = Files.walk(dir.resolve("objects"))) {
+            return walk.filter(Files::isRegularFile)
+                    .filter(p -> dev.strata.objectstore.ObjectKeys.parseObjectId(
+                            dir.resolve("objects").relativize(p).toString().replace('\\', '/')) >= 0)
+                    .sorted().toList();
+        }
+    }
+
+    /**
+     * What someone who can rewrite stored bytes can do: clears the encrypted bit (attribute bit 0) of
+     * the first encrypted batch in the data objects and recomputes the batch's CRC and its block's,
+     * so that nothing but the stream's metadata tells the batch was encrypted. Returns its base offset.
+     */
+    private long clearEncryptedBitOfFirstEncryptedBatch() throws IOException {
+        for (Path object : dataObjects()) {
+            byte[] bytes = Files.readAllBytes(object);
+            ByteBuf buf = io.netty.buffer.Unpooled.wrappedBuffer(bytes);
+            int block = 0;
+            while (block + DataBlockDescriptor.HEADER_SIZE <= bytes.length && buf.getInt(block) == DataBlockDescriptor.MAGIC) {
+                int stored = buf.getInt(block + DataBlockDescriptor.STORED_LENGTH_OFFSET);
+                int data = block + DataBlockDescriptor.HEADER_SIZE;
+                if (buf.getByte(block + DataBlockDescriptor.CODEC_OFFSET) == 0) { // ciphertext does not compress
+                    for (int batch = data; batch < data + stored; ) {
+                        int size = StreamBatchDescriptor.HEADER_SIZE + buf.getInt(batch + StreamBatchDescriptor.LENGTH_OFFSET);
+                        byte attributes = buf.getByte(batch + StreamBatchDescriptor.ATTRIBUTES_OFFSET);
+                        if ((attributes & StreamBatchDescriptor.ATTR_ENCRYPTED) != 0) {
+                            buf.setByte(batch + StreamBatchDescriptor.ATTRIBUTES_OFFSET, attributes & ~StreamBatchDescriptor.ATTR_ENCRYPTED);
+                            StreamBatchCodec.finishChecksum(buf.slice(batch, size));
+                            java.util.zip.CRC32C crc = new java.util.zip.CRC32C();
+                            crc.update(bytes, block, DataBlockDescriptor.CRC_OFFSET);
+                            crc.update(bytes, data, stored);
+                            buf.setInt(block + DataBlockDescriptor.CRC_OFFSET, (int) crc.getValue());
+                            Files.write(object, bytes);
+                            return buf.getLong(batch + StreamBatchDescriptor.BASE_OFFSET_OFFSET);
+                        }
+                        batch += size;
+                    }
+                }
+                block = data + stored;
+            }
+        }
+        throw new AssertionError("no encrypted batch in an uncompressed block of " + dataObjects());
+    }
+
+    private static void assertRefusedAsPlainWhereEncrypted(Stream s, long offset) {
+        assertThatThrownBy(() -> s.fetch(offset, Long.MAX_VALUE, 1 << 20).join())
+                .hasCauseInstanceOf(CorruptDataException.class)
+                .hasMessageContaining("unencrypted batch where its stream is encrypted");
+    }
+
+    @Test
+    void aBatchWhoseEncryptedBitWasClearedIsRefusedAsCorruptNeverReturnedAsData() throws Exception {
+        UploadGate storage = storage();
+        long acmeId;
+        try (DurableStreamStore store = encrypted(storage).build()) {
+            Stream acme = store.createStream(StreamOptions.defaults().withTenant("acme")).join();
+            acmeId = acme.id();
+            append(acme, payloads("ACME-BIT", 5));
+            store.flush().join();
+        }
+        assertThat(clearEncryptedBitOfFirstEncryptedBatch()).isZero();
+        try (DurableStreamStore store = encrypted(storage).build()) {
+            assertRefusedAsPlainWhereEncrypted(store.openStream(acmeId, 1).join(), 0);
+        }
+        // a store without a key provider refuses it too: the stream's metadata says it is encrypted
+        try (DurableStreamStore store = builder(storage).build()) {
+            Stream acme = store.openStream(acmeId, 2).join();
+            assertRefusedAsPlainWhereEncrypted(acme, 0);
+            assertKeyUnavailable(acme.append(RecordBatch.of(1, ByteBuffer.wrap(text("plain?")))), "acme");
+        }
+    }
+
+    @Test
+    void aStreamCreatedBeforeEncryptionIsEncryptedFromWhereAnEncryptingStoreFirstOpenedIt() throws Exception {
+        UploadGate storage = storage();
+        long id;
+        long encryptedFrom;
+        Map<Long, byte[]> all = new TreeMap<>();
+        try (DurableStreamStore store = builder(storage).build()) { // before encryption was enabled
+            Stream legacy = store.createStream(StreamOptions.defaults().withTenant("acme")).join();
+            id = legacy.id();
+            all.putAll(append(legacy, payloads("LEGACY", 3)));
+            encryptedFrom = legacy.nextOffset();
+        }
+        int legacyBatches = all.size();
+        try (DurableStreamStore store = encrypted(storage).build()) {
+            Stream s = store.openStream(id, 1).join();
+            all.putAll(append(s, payloads("NEWER", 3)));
+            assertReadsBack(s, all); // the plain batches below stay readable
+            store.flush().join();
+        }
+        try (DurableStreamStore store = encrypted(storage).build()) {
+            assertReadsBack(store.openStream(id, 2).join(), all);
+        }
+        assertThat(clearEncryptedBitOfFirstEncryptedBatch()).isEqualTo(encryptedFrom);
+        try (DurableStreamStore store = encrypted(storage).build()) {
+            Stream s = store.openStream(id, 3).join();
+            try (FetchResult plain = s.fetch(0, encryptedFrom, 1 << 20).join()) {
+                assertThat(plain.batches()).as("the legacy batches").hasSize(legacyBatches);
+            }
+            assertRefusedAsPlainWhereEncrypted(s, encryptedFrom);
+        }
+    }
+
+    /** The DEK ids of {@code tenant}'s key records in the object store (no tombstone). */
+    private static List<String> keyRecords(ObjectStorage storage, String tenant) {
+        return storage.list("keys/tenant=" + tenant + "/").join().stream().map(ObjectInfo::key)
+                .filter(k -> !k.endsWith("/destroyed")).sorted().toList();
+    }
+
+    @Test
+    void keyRecordsWhoseDataWasAllTrimmedAwayAreDeletedByGarbageCollectionWithAnAuditEvent() throws Exception {
+        UploadGate storage = storage();
+        long id;
+        long firstEnd;
+        try (DurableStreamStore store = encrypted(storage).garbageGracePeriod(Duration.ZERO).build()) {
+            Stream s = store.createStream(StreamOptions.defaults().withTenant("acme")).join();
+            id = s.id();
+            append(s, payloads("FIRST", 3));
+            firstEnd = s.nextOffset();
+            store.flush().join();
+        }
+        List<String> first = keyRecords(storage, "acme");
+        assertThat(first).as("the first process's data key").hasSize(1);
+        Map<Long, byte[]> second;
+        try (DurableStreamStore store = encrypted(storage).garbageGracePeriod(Duration.ZERO).build()) {
+            Stream s = store.openStream(id, 1).join();
+            second = append(s, payloads("SECOND", 3));
+            store.flush().join();
+            assertThat(keyRecords(storage, "acme")).hasSize(2).containsAll(first);
+
+            s.trim(firstEnd).join(); // every batch under the first data key is gone
+            events.clear();
+            store.compact().join(); // drops the object of trimmed data, deletes it (no grace), then the key record
+            List<String> left = keyRecords(storage, "acme");
+            assertThat(left).as("only the second data key, which protects live data").hasSize(1).doesNotContainAnyElementsOf(first);
+            assertThat(events).filteredOn(e -> e.type() == AuditEvent.Type.KEY_RECORDS_DELETED).singleElement()
+                    .satisfies(e -> {
+                        assertThat(e.tenant()).contains("acme");
+                        assertThat(e.details()).containsEntry("deleted", "1");
+                        assertThat(first.get(0)).endsWith(e.details().get("dataKeyIds"));
+                    });
+            assertReadsBack(s, second);
+        }
+        try (DurableStreamStore store = encrypted(storage).garbageGracePeriod(Duration.ZERO).build()) {
+            Stream s = store.openStream(id, 2).join();
+            store.compact().join(); // a process that did not make the second key keeps it: an object names it
+            assertThat(keyRecords(storage, "acme")).hasSize(1);
+            assertReadsBack(s, second);
+        }
+    }
+
+    @Test
+    void rewrappingATenantsKeysUnderARotatedMasterKeyLetsTheOldVersionBeRetired() throws Exception {
+        UploadGate storage = storage();
+        long id;
+        Map<Long, byte[]> data;
+        try (DurableStreamStore store = encrypted(storage).build()) {
+            Stream s = store.createStream(StreamOptions.defaults().withTenant("acme")).join();
+            id = s.id();
+            data = append(s, payloads("ROTATE", 4));
+            store.flush().join();
+        }
+        assertThat(provider.rotateMasterKey("acme")).isEqualTo(2);
+        try (DurableStreamStore store = encrypted(storage).build()) {
+            events.clear();
+            int rewrapped = AuditActor.call("ops:alice", () -> store.rewrapTenantKeys("acme"));
+            assertThat(rewrapped).isEqualTo(keyRecords(storage, "acme").size()).isPositive();
+            assertThat(events).filteredOn(e -> e.type() == AuditEvent.Type.KEY_REWRAPPED).singleElement()
+                    .satisfies(e -> {
+                        assertThat(e.actor()).contains("ops:alice");
+                        assertThat(e.details()).containsEntry("rewrapped", Integer.toString(rewrapped));
+                    });
+            assertThat(store.rewrapTenantKeys("globex")).as("no records, nothing to do").isZero();
+        }
+        for (String key : keyRecords(storage, "acme")) {
+            ObjectData record = storage.get(key, dev.strata.objectstore.ByteRange.all()).join();
+            try {
+                assertThat(dev.strata.core.crypto.KeyRecordDescriptor.decode(record.content(), key).wrapped().masterKeyId())
+                        .isEqualTo("inmemory:acme:2");
+            } finally {
+                record.release();
+            }
+        }
+        provider.retireOlderVersions("acme"); // version 1 is gone: only the re-wrapped records unwrap
+        try (DurableStreamStore store = encrypted(storage).build()) { // a new store: no data key cached
+            assertReadsBack(store.openStream(id, 1).join(), data);
         }
     }
 

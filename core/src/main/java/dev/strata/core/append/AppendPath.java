@@ -102,13 +102,23 @@ public final class AppendPath {
         return settings.maxBatchBytes();
     }
 
+    /** Whether this store encrypts the appends of {@code tenant}'s streams (null: none). */
+    boolean encrypts(String tenant) {
+        return keyring.encrypts(tenant);
+    }
+
+    /** Whether appends to {@code state}'s stream are encrypted: its tenant's, or it is encrypted in the metadata. */
+    private boolean encrypted(StreamState state) {
+        return state.encrypted || keyring.encrypts(state.tenant);
+    }
+
     /**
      * The largest payload a stream may append: {@link #maxBatchBytes()}, less the envelope's
      * {@link EnvelopeDescriptor#OVERHEAD} when the stream's appends are encrypted (the WAL record of
      * the largest batch must still fit).
      */
     int maxPayloadBytes(StreamState state) {
-        return keyring.encrypts(state.tenant) ? settings.maxBatchBytes() - EnvelopeDescriptor.OVERHEAD
+        return encrypted(state) ? settings.maxBatchBytes() - EnvelopeDescriptor.OVERHEAD
                 : settings.maxBatchBytes();
     }
 
@@ -127,8 +137,13 @@ public final class AppendPath {
         }
         DataKey key = null; // null: stored in plain
         String tenant = handle.state().tenant;
-        if (keyring.encrypts(tenant)) {
+        if (encrypted(handle.state())) {
             try {
+                if (!keyring.enabled() || tenant == null) {
+                    throw new dev.strata.api.KeyUnavailableException(tenant == null ? "" : tenant,
+                            "the stream is encrypted but the store has no key provider (Strata.builder().encryption(..)):"
+                                    + " streamId=" + handle.state().id + " tenant=" + tenant);
+                }
                 key = keyring.currentKey(tenant); // blocks only to make a new DEK (first append after open, rotation)
             } catch (RuntimeException e) {
                 metrics.appendFailed(e);

@@ -74,10 +74,13 @@ public final class StreamRegistry {
                 if (old != null) {
                     old.ackedEnd = next;
                     old.assignedEnd = next;
+                    old.encrypted = meta.isEncrypted();
                     return old;
                 }
-                return new StreamState(id, meta.epoch(), meta.startOffset(), next, new SerialExecutor(callbackExecutor),
-                        meta.labels().tenant().orElse(null));
+                StreamState recovered = new StreamState(id, meta.epoch(), meta.startOffset(), next,
+                        new SerialExecutor(callbackExecutor), meta.labels().tenant().orElse(null));
+                recovered.encrypted = meta.isEncrypted();
+                return recovered;
             });
         }
     }
@@ -91,11 +94,15 @@ public final class StreamRegistry {
             return CompletableFuture.failedFuture(new StreamClosedException("store closed"));
         }
         Optional<String> actor = AuditActor.current();
-        return Futures.unwrapping(metadata.createStream(options.epoch(), options.labels()).thenApply(meta -> {
+        // a stream of an encrypting tenant is encrypted from offset 0, in its metadata (readers then
+        // refuse a batch of it whose encrypted bit was cleared)
+        boolean encrypted = appends.encrypts(options.labels().tenant().orElse(null));
+        return Futures.unwrapping(metadata.createStream(options.epoch(), options.labels(), encrypted).thenApply(meta -> {
             audit.emit(AuditEvent.Type.STREAM_CREATED, meta.streamId(), meta.labels().tenant(), actor,
                     Map.of("epoch", Long.toString(meta.epoch())));
             StreamState state = new StreamState(meta.streamId(), meta.epoch(), 0, 0, new SerialExecutor(callbackExecutor),
                     meta.labels().tenant().orElse(null));
+            state.encrypted = meta.isEncrypted();
             DefaultStream handle = handle(state, meta.epoch());
             state.holder = handle;
             streams.put(state);
@@ -141,8 +148,10 @@ public final class StreamRegistry {
         Optional<String> actor = AuditActor.current();
         long previousEpoch = metadata.stream(streamId).map(StreamMetadata::epoch).orElse(-1L);
         long fencedEpoch = -1; // a live holder here that this open fences
+        long existingEnd = 0; // where this process appends next (0: the committed end, as far as it knows)
         if (existing != null) {
             synchronized (existing) {
+                existingEnd = existing.assignedEnd;
                 if (existing.holder != null && !existing.holder.isClosed() && existing.epoch == epoch) {
                     return CompletableFuture.failedFuture(new StreamFencedException(
                             "stream already open at this epoch: streamId=" + streamId + " epoch=" + epoch));
@@ -163,7 +172,13 @@ public final class StreamRegistry {
             }
         }
         long fenced = fencedEpoch;
-        return Futures.unwrapping(metadata.openStream(streamId, epoch, epochStart).thenApply(meta -> {
+        // A store that encrypts the stream's tenant opening a stream not yet encrypted (created before
+        // encryption was enabled): from where it appends on, the stream is encrypted (the metadata keeps
+        // the offset; the plain batches below it stay readable).
+        Optional<StreamMetadata> known = metadata.stream(streamId);
+        long encryptFrom = known.isPresent() && !known.get().isEncrypted()
+                && appends.encrypts(known.get().labels().tenant().orElse(null)) ? existingEnd : StreamMetadata.NOT_ENCRYPTED;
+        return Futures.unwrapping(metadata.openStream(streamId, epoch, epochStart, encryptFrom).thenApply(meta -> {
             if (previousEpoch >= 0 && epoch > previousEpoch) {
                 audit.emit(AuditEvent.Type.STREAM_EPOCH_RAISED, streamId, meta.labels().tenant(), actor,
                         Map.of("epoch", Long.toString(epoch), "previousEpoch", Long.toString(previousEpoch),
@@ -192,6 +207,7 @@ public final class StreamRegistry {
                     state.failure = null; // a re-open clears a failed append's refusal...
                     state.assignedEnd = state.ackedEnd; // ...and reuses the offsets no append kept
                 }
+                state.encrypted = meta.isEncrypted();
                 DefaultStream handle = handle(state, epoch);
                 state.epoch = epoch;
                 state.holder = handle; // fences the previous holder; its appends already handed to the WAL complete

@@ -41,6 +41,11 @@ final class StreamState {
      */
     final AtomicInteger inFlight = new AtomicInteger();
     volatile boolean deleted;
+    /**
+     * Whether the metadata says the stream is encrypted (from some offset on): every append to it is
+     * then encrypted, whatever the store's tenant predicate says now, or refused without a key provider.
+     */
+    volatile boolean encrypted;
 
     StreamState(long id, long epoch, long startOffset, long nextOffset, SerialExecutor completions, String tenant) {
         this.id = id;

@@ -95,6 +95,8 @@ public final class Compactor implements AutoCloseable {
     private final CompactionPlanner planner;
     private final ObjectWriterOptions writerOptions;
     private final ByteRateLimiter limiter;
+    /** Whether compacted objects record their encrypted batches' data keys (a store with encryption). */
+    private final boolean recordDataKeys;
     private final ScheduledExecutorService executor;
 
     // confined to the compaction thread
@@ -114,13 +116,25 @@ public final class Compactor implements AutoCloseable {
     public Compactor(CompactionSettings config, Foreground foreground, ObjectCatalog catalog, StoreState state,
             StoreMetrics metrics, ObjectStorage storage, MetadataStore metadata, ObjectKeyAllocator keys, Clock clock,
             dev.strata.core.audit.AuditLog audit) {
+        this(config, foreground, catalog, state, metrics, storage, metadata, keys, clock, audit, null);
+    }
+
+    /**
+     * @param keyring the store's data keys: with encryption enabled, compacted objects record their
+     *     batches' data keys and garbage collection deletes the key records no live object needs;
+     *     null or disabled: neither
+     */
+    public Compactor(CompactionSettings config, Foreground foreground, ObjectCatalog catalog, StoreState state,
+            StoreMetrics metrics, ObjectStorage storage, MetadataStore metadata, ObjectKeyAllocator keys, Clock clock,
+            dev.strata.core.audit.AuditLog audit, dev.strata.core.crypto.TenantKeyring keyring) {
+        this.recordDataKeys = keyring != null && keyring.enabled();
         this.audit = audit;
         this.foreground = foreground;
         this.catalog = catalog;
         this.state = state;
         this.metrics = metrics;
         this.gc = new GarbageCollector(storage, metadata, keys, config.gracePeriod(), config.orphanTtl(), clock, catalog,
-                state, metrics, audit);
+                state, metrics, audit, recordDataKeys ? keyring : null);
         this.storage = storage;
         this.metadata = metadata;
         this.keys = keys;
@@ -222,6 +236,7 @@ public final class Compactor implements AutoCloseable {
         }
         int deleted = gc.collect();
         int orphans = gc.sweepOrphans();
+        gc.collectKeyRecords();
         gc.abortIncompleteUploads();
         lastSummary = summary();
         return new CompactionReport(run, failed, replaced, written, bytes[0], bytes[1], deleted + orphans, orphans,
@@ -235,8 +250,9 @@ public final class Compactor implements AutoCloseable {
         Map<String, ObjectReader> readers = new HashMap<>();
         try {
             for (CompactionPlanner.PlannedObject planned : task.outputs()) {
-                WrittenObject w = write(planned, readers, bytes);
-                outputs.add(Uploader.describe(w, planned.type(), planned.dataTimeMillis()));
+                java.util.Set<Long> dataKeyIds = new java.util.TreeSet<>();
+                WrittenObject w = write(planned, readers, bytes, dataKeyIds);
+                outputs.add(Uploader.describe(w, planned.type(), planned.dataTimeMillis(), recordDataKeys ? dataKeyIds : null));
                 indexes.add(w.index());
                 bytes[1] += w.size();
                 bytesRewritten.addAndGet(w.size());
@@ -260,13 +276,14 @@ public final class Compactor implements AutoCloseable {
     }
 
     /** Writes one planned object: each piece's batches, in stream then offset order. */
-    private WrittenObject write(CompactionPlanner.PlannedObject planned, Map<String, ObjectReader> readers, long[] bytes) {
+    private WrittenObject write(CompactionPlanner.PlannedObject planned, Map<String, ObjectReader> readers, long[] bytes,
+            java.util.Set<Long> dataKeyIds) {
         String key = keys.allocate(planned.type());
         ObjectWriter writer = new ObjectWriter(storage.startUpload(key, PutCondition.none()), writerOptions);
         try {
             for (CompactionPlanner.Piece piece : planned.pieces()) {
                 for (ObjectMetadata source : piece.sources()) {
-                    copy(piece, source, readers, writer, bytes);
+                    copy(piece, source, readers, writer, bytes, dataKeyIds);
                 }
             }
             return writer.finish().join();
@@ -277,9 +294,9 @@ public final class Compactor implements AutoCloseable {
         }
     }
 
-    /** Appends the batches of {@code piece} held by {@code source} to {@code writer}. */
+    /** Appends the batches of {@code piece} held by {@code source} to {@code writer}; adds their data keys to {@code dataKeyIds}. */
     private void copy(CompactionPlanner.Piece piece, ObjectMetadata source, Map<String, ObjectReader> readers,
-            ObjectWriter writer, long[] bytes) {
+            ObjectWriter writer, long[] bytes, java.util.Set<Long> dataKeyIds) {
         ObjectReader reader = readers.get(source.key());
         if (reader == null) {
             reader = ObjectReader.open(storage, source.key(), source.sizeBytes()).join();
@@ -323,6 +340,7 @@ public final class Compactor implements AutoCloseable {
                         if (batch.baseOffset() >= piece.endOffset()) {
                             break;
                         }
+                        dev.strata.core.crypto.BatchCipher.collectDataKeyId(batch.encoded(), dataKeyIds);
                         writer.append(batch.encoded().retainedSlice()).join(); // bounds what the upload holds
                     }
                 }

@@ -47,11 +47,13 @@ public final class GarbageCollector {
     private static final Logger LOG = LoggerFactory.getLogger(GarbageCollector.class);
 
     /** A replaced object and when it was replaced. */
-    private record Garbage(String key, long sizeBytes, long replacedAtMillis) {
+    private record Garbage(String key, long sizeBytes, long replacedAtMillis, ObjectMetadata object) {
     }
 
     /** Where deletions are reported. */
     private final dev.strata.core.audit.AuditLog audit;
+    /** The store's data keys, whose unneeded key records are deleted; null without encryption. */
+    private final dev.strata.core.crypto.TenantKeyring keyring;
     private final ObjectStorage storage;
     private final MetadataStore metadata;
     private final ObjectKeyAllocator keys;
@@ -78,6 +80,15 @@ public final class GarbageCollector {
     public GarbageCollector(ObjectStorage storage, MetadataStore metadata, ObjectKeyAllocator keys,
             java.time.Duration gracePeriod, java.time.Duration orphanTtl, Clock clock, ObjectCatalog catalog,
             StoreState state, StoreMetrics metrics, dev.strata.core.audit.AuditLog audit) {
+        this(storage, metadata, keys, gracePeriod, orphanTtl, clock, catalog, state, metrics, audit, null);
+    }
+
+    /** @param keyring whose key records no live object needs are deleted ({@link #collectKeyRecords}); null: none */
+    public GarbageCollector(ObjectStorage storage, MetadataStore metadata, ObjectKeyAllocator keys,
+            java.time.Duration gracePeriod, java.time.Duration orphanTtl, Clock clock, ObjectCatalog catalog,
+            StoreState state, StoreMetrics metrics, dev.strata.core.audit.AuditLog audit,
+            dev.strata.core.crypto.TenantKeyring keyring) {
+        this.keyring = keyring;
         this.audit = audit;
         this.storage = storage;
         this.metadata = metadata;
@@ -93,7 +104,7 @@ public final class GarbageCollector {
     /** Queues objects a committed replace took out of the metadata; deleted once their grace period ended. */
     void replaced(List<ObjectMetadata> objects, long nowMillis) {
         for (ObjectMetadata o : objects) {
-            garbage.add(new Garbage(o.key(), o.sizeBytes(), nowMillis));
+            garbage.add(new Garbage(o.key(), o.sizeBytes(), nowMillis, o));
         }
         updateGarbageTotals();
     }
@@ -135,6 +146,76 @@ public final class GarbageCollector {
         metrics.objectsDeleted(dueKeys.size(), false);
         emitDeleted(dueKeys, "replaced");
         return dueKeys.size();
+    }
+
+    /**
+     * Deletes the key records (client-side encryption) whose data key protects no live data any more:
+     * no committed object, and no replaced object still in its grace period, names it
+     * ({@link ObjectMetadata#dataKeyIds()}), and this process did not make it (its WAL and log cache
+     * may hold batches under it that no object holds yet; data replayed from an earlier process's WAL
+     * is committed before compaction starts). A tenant is left alone while an object whose data keys
+     * are unknown (written by a store without encryption, or before objects recorded them) holds one
+     * of its live streams. Emits {@link dev.strata.core.AuditEvent.Type#KEY_RECORDS_DELETED} per
+     * tenant. A failure is logged and retried next cycle. Returns how many records were deleted.
+     */
+    int collectKeyRecords() {
+        if (keyring == null) {
+            return 0;
+        }
+        // the objects before the records: a record made after this listing belongs to this process
+        List<ObjectMetadata> objects = new ArrayList<>(metadata.objects());
+        for (Garbage g : garbage) {
+            objects.add(g.object());
+        }
+        Map<Long, dev.strata.core.metadata.StreamMetadata> streams = new HashMap<>();
+        for (dev.strata.core.metadata.StreamMetadata s : metadata.streams()) {
+            streams.put(s.streamId(), s);
+        }
+        Set<Long> live = new HashSet<>();
+        Set<String> unknown = new HashSet<>();
+        for (ObjectMetadata o : objects) {
+            if (o.dataKeyIds() != null) {
+                live.addAll(o.dataKeyIds());
+                continue;
+            }
+            for (dev.strata.core.metadata.StreamRange r : o.ranges()) {
+                dev.strata.core.metadata.StreamMetadata s = streams.get(r.streamId());
+                if (s != null) {
+                    s.labels().tenant().ifPresent(unknown::add);
+                }
+            }
+        }
+        int deleted = 0;
+        try {
+            for (Map.Entry<String, List<Long>> tenant : keyring.listRecords().entrySet()) {
+                if (unknown.contains(tenant.getKey())) {
+                    continue;
+                }
+                List<Long> dead = new ArrayList<>();
+                for (long id : tenant.getValue()) {
+                    if (!live.contains(id) && !keyring.madeHere(id)) {
+                        dead.add(id);
+                    }
+                }
+                if (dead.isEmpty()) {
+                    continue;
+                }
+                List<Long> gone = keyring.deleteRecords(tenant.getKey(), dead);
+                deleted += gone.size();
+                List<String> hex = new ArrayList<>();
+                for (long id : gone) {
+                    hex.add(String.format("%016x", id));
+                }
+                audit.emit(dev.strata.core.AuditEvent.Type.KEY_RECORDS_DELETED, -1, java.util.Optional.of(tenant.getKey()),
+                        java.util.Optional.empty(), Map.of("deleted", Integer.toString(gone.size()),
+                                "dataKeyIds", String.join(",", hex)));
+                LOG.info("deleted {} key records of tenant {} whose data keys protect no live data", gone.size(),
+                        tenant.getKey());
+            }
+        } catch (RuntimeException e) {
+            LOG.warn("deleting unneeded key records failed (retried next cycle): {}", Futures.unwrap(e).toString());
+        }
+        return deleted;
     }
 
     /** Deletes objects no one references for longer than the orphan TTL; returns how many. */

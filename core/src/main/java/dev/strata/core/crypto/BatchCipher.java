@@ -84,6 +84,19 @@ public final class BatchCipher {
         }
     }
 
+    /**
+     * Adds the DEK id of the encoded batch at {@code encoded}'s reader index to {@code ids} if the
+     * batch is encrypted (attribute bit 0); a plain batch adds nothing. For recording which data keys
+     * an object's batches need (key-record garbage collection); the envelope is checked at read.
+     */
+    public static void collectDataKeyId(ByteBuf encoded, java.util.Set<Long> ids) {
+        int at = encoded.readerIndex();
+        if ((encoded.getByte(at + StreamBatchDescriptor.ATTRIBUTES_OFFSET) & StreamBatchDescriptor.ATTR_ENCRYPTED) != 0
+                && encoded.readableBytes() >= StreamBatchDescriptor.HEADER_SIZE + EnvelopeDescriptor.DEK_ID_OFFSET + Long.BYTES) {
+            ids.add(encoded.getLong(at + StreamBatchDescriptor.HEADER_SIZE + EnvelopeDescriptor.DEK_ID_OFFSET));
+        }
+    }
+
     /** The DEK id of an encrypted batch, after checking its envelope header. */
     public static long dataKeyId(StreamBatch batch, String where) {
         ByteBuf all = batch.encoded();

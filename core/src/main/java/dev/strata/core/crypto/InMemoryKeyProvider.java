@@ -29,6 +29,10 @@ import javax.crypto.spec.SecretKeySpec;
  * destroyed: from then on {@link #wrap} and {@link #unwrap} throw {@link KeyUnavailableException}
  * (a destroyed tenant never gets a new master key from this instance).
  *
+ * <p>Master keys have versions ({@link #rotateMasterKey}, {@link #retireOlderVersions}), as a KMS key
+ * does: the master key id of a wrapped key names the version ({@code inmemory:<tenant>:<version>}),
+ * so keys wrapped under an older version still unwrap until it is retired.
+ *
  * <p>Thread-safe: every method synchronizes on this instance (wrapping is microseconds).
  */
 public final class InMemoryKeyProvider implements KeyProvider {
@@ -37,7 +41,9 @@ public final class InMemoryKeyProvider implements KeyProvider {
     private static final int TAG_BITS = 128;
 
     private final SecureRandom random;
-    // guarded by: this
+    // guarded by: this; the current master key version per tenant, and every version not retired
+    private final Map<String, Integer> currentVersion = new HashMap<>();
+    // guarded by: this; key "tenant:version"
     private final Map<String, byte[]> masterKeys = new HashMap<>();
     // guarded by: this
     private final Set<String> destroyed = new HashSet<>();
@@ -61,7 +67,13 @@ public final class InMemoryKeyProvider implements KeyProvider {
             throw new IllegalArgumentException("dataKey must be " + KEY_BYTES + " bytes, got "
                     + (dataKey == null ? "null" : dataKey.length));
         }
-        byte[] master = masterKey(tenant, true);
+        checkUsable(tenant);
+        int version = currentVersion.computeIfAbsent(tenant, t -> 1);
+        byte[] master = masterKeys.computeIfAbsent(versionKey(tenant, version), k -> {
+            byte[] fresh = new byte[KEY_BYTES];
+            random.nextBytes(fresh);
+            return fresh;
+        });
         byte[] nonce = new byte[NONCE_BYTES];
         random.nextBytes(nonce);
         try {
@@ -69,7 +81,7 @@ public final class InMemoryKeyProvider implements KeyProvider {
             ByteBuffer out = ByteBuffer.allocate(NONCE_BYTES + KEY_BYTES + TAG_BITS / 8);
             out.put(nonce);
             cipher.doFinal(ByteBuffer.wrap(dataKey), out);
-            return new WrappedKey(masterKeyId(tenant), out.array());
+            return new WrappedKey(masterKeyId(tenant, version), out.array());
         } catch (GeneralSecurityException e) {
             throw new IllegalStateException("AES-GCM wrap failed: tenant=" + tenant, e);
         }
@@ -80,10 +92,19 @@ public final class InMemoryKeyProvider implements KeyProvider {
         if (wrapped == null) {
             throw new IllegalArgumentException("wrapped must not be null");
         }
-        byte[] master = masterKey(tenant, false);
-        if (master == null || !wrapped.masterKeyId().equals(masterKeyId(tenant))) {
-            throw new KeyUnavailableException(tenant, "no master key for this wrapped key in this provider: tenant="
-                    + tenant + " masterKeyId=" + wrapped.masterKeyId());
+        checkUsable(tenant);
+        String prefix = "inmemory:" + tenant + ":";
+        byte[] master = null;
+        if (wrapped.masterKeyId().startsWith(prefix)) {
+            try {
+                master = masterKeys.get(versionKey(tenant, Integer.parseInt(wrapped.masterKeyId().substring(prefix.length()))));
+            } catch (NumberFormatException e) {
+                master = null;
+            }
+        }
+        if (master == null) {
+            throw new KeyUnavailableException(tenant, "no master key for this wrapped key in this provider (or its version"
+                    + " was retired): tenant=" + tenant + " masterKeyId=" + wrapped.masterKeyId());
         }
         byte[] blob = wrapped.ciphertext();
         if (blob.length != NONCE_BYTES + KEY_BYTES + TAG_BITS / 8) {
@@ -103,9 +124,12 @@ public final class InMemoryKeyProvider implements KeyProvider {
 
     @Override
     public synchronized void destroy(String tenant) {
-        byte[] master = masterKeys.remove(tenant);
-        if (master != null) {
-            Arrays.fill(master, (byte) 0);
+        Integer current = currentVersion.remove(tenant);
+        for (int v = 1; current != null && v <= current; v++) {
+            byte[] master = masterKeys.remove(versionKey(tenant, v));
+            if (master != null) {
+                Arrays.fill(master, (byte) 0);
+            }
         }
         destroyed.add(tenant);
     }
@@ -115,25 +139,50 @@ public final class InMemoryKeyProvider implements KeyProvider {
         return destroyed.contains(tenant);
     }
 
-    /** The tenant's master key; created if {@code create} and absent. Caller holds this monitor. */
-    private byte[] masterKey(String tenant, boolean create) {
+    /**
+     * Rotates {@code tenant}'s master key: a new version wraps from now on; the older versions still
+     * unwrap until {@link #retireOlderVersions}. Returns the new version (the first is 1).
+     */
+    public synchronized int rotateMasterKey(String tenant) {
+        checkUsable(tenant);
+        int next = currentVersion.getOrDefault(tenant, 0) + 1;
+        byte[] fresh = new byte[KEY_BYTES];
+        random.nextBytes(fresh);
+        masterKeys.put(versionKey(tenant, next), fresh);
+        currentVersion.put(tenant, next);
+        return next;
+    }
+
+    /**
+     * Destroys every master key version of {@code tenant} but the current one (after the tenant's
+     * data keys were re-wrapped): keys wrapped under them no longer unwrap.
+     */
+    public synchronized void retireOlderVersions(String tenant) {
+        Integer current = currentVersion.get(tenant);
+        for (int v = 1; current != null && v < current; v++) {
+            byte[] master = masterKeys.remove(versionKey(tenant, v));
+            if (master != null) {
+                Arrays.fill(master, (byte) 0);
+            }
+        }
+    }
+
+    /** Caller holds this monitor. */
+    private void checkUsable(String tenant) {
         if (tenant == null || tenant.isEmpty()) {
             throw new IllegalArgumentException("tenant must not be empty, got " + (tenant == null ? "null" : "\"\""));
         }
         if (destroyed.contains(tenant)) {
             throw new KeyUnavailableException(tenant, "tenant's master key was destroyed: tenant=" + tenant);
         }
-        byte[] master = masterKeys.get(tenant);
-        if (master == null && create) {
-            master = new byte[KEY_BYTES];
-            random.nextBytes(master);
-            masterKeys.put(tenant, master);
-        }
-        return master;
     }
 
-    private static String masterKeyId(String tenant) {
-        return "inmemory:" + tenant + ":1";
+    private static String versionKey(String tenant, int version) {
+        return tenant + ":" + version;
+    }
+
+    private static String masterKeyId(String tenant, int version) {
+        return "inmemory:" + tenant + ":" + version;
     }
 
     private static Cipher cipher(int mode, byte[] master, byte[] nonce, String tenant) throws GeneralSecurityException {

@@ -57,6 +57,25 @@ public interface KeyProvider {
     byte[] unwrap(String tenant, WrappedKey wrapped);
 
     /**
+     * Re-wraps a key {@link #wrap} made for {@code tenant} under the tenant's <em>current</em> master
+     * key (after a rotation of the master key: {@code DurableStreamStore.rewrapTenantKeys}), so that
+     * older master key versions can be retired. The default unwraps and wraps again (the DEK passes
+     * through this JVM, zeroed afterwards); a KMS provider may override it with the KMS's own
+     * re-encryption (AWS KMS {@code ReEncrypt}, Vault transit {@code rewrap}), which never reveals the DEK.
+     *
+     * @throws dev.strata.api.KeyUnavailableException if the tenant's master key was destroyed, or the
+     *     key was not wrapped for this tenant
+     */
+    default WrappedKey rewrap(String tenant, WrappedKey wrapped) {
+        byte[] raw = unwrap(tenant, wrapped);
+        try {
+            return wrap(tenant, raw);
+        } finally {
+            java.util.Arrays.fill(raw, (byte) 0);
+        }
+    }
+
+    /**
      * Destroys {@code tenant}'s master key, irreversibly: afterwards {@link #wrap} and
      * {@link #unwrap} for the tenant throw {@link dev.strata.api.KeyUnavailableException}. Idempotent.
      * Returns once the destruction is final (for a KMS: the key is scheduled for deletion and

@@ -82,6 +82,35 @@ public final class KeyRecordDescriptor {
         return tenantPrefix(tenant) + "destroyed";
     }
 
+    /** What a key record's object key names: a tenant and a DEK id, or the tenant's tombstone. */
+    public record RecordKey(String tenant, long dekId, boolean isTombstone) {
+    }
+
+    /** Parses a key record's object key; null if {@code key} is not one. */
+    public static RecordKey parseKey(String key) {
+        String prefix = PREFIX + "tenant=";
+        if (key == null || !key.startsWith(prefix)) {
+            return null;
+        }
+        int slash = key.indexOf('/', prefix.length());
+        if (slash < 0 || slash == prefix.length()) {
+            return null;
+        }
+        String tenant = key.substring(prefix.length(), slash);
+        String name = key.substring(slash + 1);
+        if (name.equals("destroyed")) {
+            return new RecordKey(tenant, -1, true);
+        }
+        if (name.length() != 16) {
+            return null;
+        }
+        try {
+            return new RecordKey(tenant, Long.parseUnsignedLong(name, 16), false);
+        } catch (NumberFormatException e) {
+            return null;
+        }
+    }
+
     /** Encodes a record into a new heap buffer the caller owns. */
     public static ByteBuf encode(KeyRecord record) {
         byte[] tenant = record.tenant().getBytes(StandardCharsets.UTF_8);

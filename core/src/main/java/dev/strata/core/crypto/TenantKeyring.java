@@ -67,7 +67,7 @@ public final class TenantKeyring {
 
     /** A keyring that encrypts nothing and refuses to decrypt (a store without a key provider). */
     public static TenantKeyring disabled() {
-        return new TenantKeyring(null, t -> false, null, Clock.systemUTC(), () -> -1, id -> Optional.empty());
+        return new TenantKeyring(null, t -> false, null, Clock.systemUTC(), () -> -1, id -> Optional.empty(), id -> -1);
     }
 
     private final KeyProvider provider;
@@ -76,6 +76,7 @@ public final class TenantKeyring {
     private final Clock clock;
     private final LongSupplier nodeEpoch;
     private final LongFunction<Optional<String>> tenantOfStream;
+    private final java.util.function.LongUnaryOperator encryptedFromOfStream;
     private final SecureRandom random = new SecureRandom();
 
     private final Object lock = new Object();
@@ -90,6 +91,8 @@ public final class TenantKeyring {
     private final Map<String, DataKey> current = new HashMap<>();
     // guarded by: lock
     private final java.util.Set<String> destroyed = new java.util.HashSet<>();
+    /** DEKs this process made (its WAL, log cache and uploads in progress may hold batches under them). */
+    private final java.util.Set<Long> madeHere = java.util.concurrent.ConcurrentHashMap.newKeySet();
     /** One monitor per tenant, for making its DEK. */
     private final java.util.concurrent.ConcurrentHashMap<String, Object> making = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -98,9 +101,13 @@ public final class TenantKeyring {
      * @param encryptedTenants which tenants' streams are encrypted (asked at each append)
      * @param storage where key records live (the store's object store)
      * @param tenantOfStream the tenant of a stream, from the metadata
+     * @param encryptedFromOfStream the offset from which a stream is encrypted, from the metadata
+     *     (-1: not encrypted, or unknown)
      */
     public TenantKeyring(KeyProvider provider, Predicate<String> encryptedTenants, ObjectStorage storage, Clock clock,
-            LongSupplier nodeEpoch, LongFunction<Optional<String>> tenantOfStream) {
+            LongSupplier nodeEpoch, LongFunction<Optional<String>> tenantOfStream,
+            java.util.function.LongUnaryOperator encryptedFromOfStream) {
+        this.encryptedFromOfStream = encryptedFromOfStream;
         this.provider = provider;
         this.encryptedTenants = encryptedTenants;
         this.storage = storage;
@@ -173,6 +180,7 @@ public final class TenantKeyring {
             while (true) {
                 long id = random.nextLong();
                 KeyRecord record = new KeyRecord(id, clock.millis(), nodeEpoch.getAsLong(), tenant, wrapped);
+                madeHere.add(id); // before the record exists: key-record GC never sees it unprotected
                 try {
                     await(storage.put(KeyRecordDescriptor.recordKey(tenant, id), KeyRecordDescriptor.encode(record),
                             PutCondition.ifAbsent()));
@@ -187,15 +195,32 @@ public final class TenantKeyring {
     }
 
     /**
+     * The offset from which {@code streamId}'s batches are all encrypted (its metadata), or -1: pass
+     * it to {@link #plaintext}. Looked up once per fetch, not per batch.
+     */
+    public long encryptedFrom(long streamId) {
+        return encryptedFromOfStream.applyAsLong(streamId);
+    }
+
+    /**
      * The appended bytes of a stored batch: a view of its payload if it is plain, else the decrypted
-     * payload in a new heap buffer. Never returns ciphertext.
+     * payload in a new heap buffer. Never returns ciphertext: a plain batch (encrypted bit clear) of
+     * a stream that is encrypted at its offsets is refused, for the bit is not authenticated by the
+     * envelope (someone who rewrote stored bytes and their CRC cleared it).
      *
+     * @param encryptedFrom {@link #encryptedFrom} of the batch's stream
      * @throws KeyUnavailableException if the batch's DEK is unavailable (destroyed, record missing,
      *     no provider)
-     * @throws CorruptDataException if the envelope fails authentication or is malformed
+     * @throws CorruptDataException if the envelope fails authentication or is malformed, or the batch
+     *     is plain where its stream is encrypted
      */
-    public ByteBuffer plaintext(StreamBatch batch, String where) {
+    public ByteBuffer plaintext(StreamBatch batch, String where, long encryptedFrom) {
         if (!batch.isEncrypted()) {
+            if (encryptedFrom >= 0 && batch.nextOffset() > encryptedFrom) {
+                throw new CorruptDataException("unencrypted batch where its stream is encrypted (from offset "
+                        + encryptedFrom + "; the encrypted bit was cleared?): " + where + " streamId=" + batch.streamId()
+                        + " baseOffset=" + batch.baseOffset() + " count=" + batch.count());
+            }
             return batch.payload().nioBuffer();
         }
         long dekId = BatchCipher.dataKeyId(batch, where);
@@ -279,6 +304,121 @@ public final class TenantKeyring {
         } catch (ObjectNotFoundException e) {
             return false;
         }
+    }
+
+    /** Whether this process made DEK {@code dekId} (it may protect data not yet in any object). */
+    public boolean madeHere(long dekId) {
+        return madeHere.contains(dekId);
+    }
+
+    /**
+     * The DEK ids of every key record in the store, by tenant (tombstones and destroyed tenants left
+     * out). Blocking: one LIST of the key records.
+     */
+    public Map<String, List<Long>> listRecords() {
+        Map<String, List<Long>> out = new java.util.TreeMap<>();
+        for (ObjectInfo info : await(storage.list(KeyRecordDescriptor.PREFIX))) {
+            KeyRecordDescriptor.RecordKey parsed = KeyRecordDescriptor.parseKey(info.key());
+            if (parsed == null || parsed.isTombstone()) {
+                continue;
+            }
+            synchronized (lock) {
+                if (destroyed.contains(parsed.tenant())) {
+                    continue;
+                }
+            }
+            out.computeIfAbsent(parsed.tenant(), t -> new ArrayList<>()).add(parsed.dekId());
+        }
+        return out;
+    }
+
+    /**
+     * Deletes {@code tenant}'s key records of {@code dekIds}, whose DEKs protect no live data any more
+     * (key-record garbage collection), and drops them from the cache. DEKs this process made are
+     * never deleted. Blocking.
+     *
+     * @return the ids deleted
+     */
+    public List<Long> deleteRecords(String tenant, java.util.Collection<Long> dekIds) {
+        List<Long> ids = new ArrayList<>();
+        for (long id : dekIds) {
+            if (!madeHere.contains(id)) {
+                ids.add(id);
+            }
+        }
+        List<String> keys = new ArrayList<>();
+        for (long id : ids) {
+            keys.add(KeyRecordDescriptor.recordKey(tenant, id));
+        }
+        for (int i = 0; i < keys.size(); i += ObjectStorage.MAX_KEYS_PER_DELETE) {
+            await(storage.delete(keys.subList(i, Math.min(keys.size(), i + ObjectStorage.MAX_KEYS_PER_DELETE))));
+        }
+        synchronized (lock) {
+            ids.forEach(cache::remove);
+        }
+        return ids;
+    }
+
+    /**
+     * Re-wraps every DEK of {@code tenant} under the provider's current master key
+     * ({@link KeyProvider#rewrap}) and replaces each key record by one holding the new wrapped key,
+     * in one conditional PUT per record ({@code If-Match} its ETag: a record changed meanwhile is read
+     * and re-wrapped again). A record already wrapped under the current master key is rewritten all
+     * the same (the provider decides what "current" is). DEKs themselves do not change, so no data is
+     * rewritten. Blocking: one LIST, and per record a GET, the provider's call and a PUT.
+     *
+     * @return the number of records replaced
+     * @throws KeyUnavailableException if the tenant's key was destroyed or the provider refuses
+     * @throws StorageException if the object store fails (call again: each record is replaced whole or not at all)
+     */
+    public int rewrap(String tenant) {
+        if (provider == null) {
+            throw new IllegalStateException("the store has no key provider: nothing to re-wrap for tenant " + tenant);
+        }
+        synchronized (lock) {
+            checkNotDestroyed(tenant);
+        }
+        if (tombstoned(tenant)) {
+            throw destroyedException(tenant);
+        }
+        int replaced = 0;
+        for (ObjectInfo info : await(storage.list(KeyRecordDescriptor.tenantPrefix(tenant)))) {
+            KeyRecordDescriptor.RecordKey parsed = KeyRecordDescriptor.parseKey(info.key());
+            if (parsed == null || parsed.isTombstone()) {
+                continue;
+            }
+            String etag = info.etag();
+            while (true) {
+                KeyRecord record;
+                ObjectData data;
+                try {
+                    data = await(storage.get(info.key(), ByteRange.all()));
+                } catch (ObjectNotFoundException e) {
+                    break; // deleted meanwhile (key-record garbage collection): nothing to re-wrap
+                }
+                try {
+                    record = KeyRecordDescriptor.decode(data.content(), "key=" + info.key());
+                } finally {
+                    data.release();
+                }
+                if (record.isTombstone() || record.dekId() != parsed.dekId() || !record.tenant().equals(tenant)) {
+                    throw new CorruptDataException("key record does not match its key: key=" + info.key());
+                }
+                WrappedKey rewrapped = callProvider(tenant, () -> provider.rewrap(tenant, record.wrapped()));
+                KeyRecord replacement = new KeyRecord(record.dekId(), clock.millis(), nodeEpoch.getAsLong(), tenant, rewrapped);
+                try {
+                    await(storage.put(info.key(), KeyRecordDescriptor.encode(replacement),
+                            etag == null ? PutCondition.none() : PutCondition.ifMatch(etag)));
+                    replaced++;
+                    break;
+                } catch (PreconditionFailedException e) {
+                    etag = await(storage.head(info.key())).etag(); // changed since listed: again, from what it is now
+                } catch (ObjectNotFoundException e) {
+                    break;
+                }
+            }
+        }
+        return replaced;
     }
 
     /**

@@ -332,14 +332,27 @@ public abstract class AbstractMetadataStore implements MetadataStore {
 
     @Override
     public CompletableFuture<StreamMetadata> createStream(long epoch, dev.strata.api.StreamLabels labels) {
+        return createStream(epoch, labels, false);
+    }
+
+    @Override
+    public CompletableFuture<StreamMetadata> createStream(long epoch, dev.strata.api.StreamLabels labels,
+            boolean encrypted) {
         long node = registeredEpoch();
-        return change(b -> new MetadataChange.CreateStream(node, b.nextStreamId(), epoch, labels));
+        return change(b -> new MetadataChange.CreateStream(node, b.nextStreamId(), epoch, labels, encrypted));
     }
 
     @Override
     public CompletableFuture<StreamMetadata> openStream(long streamId, long epoch, long epochStartOffset) {
+        return openStream(streamId, epoch, epochStartOffset, StreamMetadata.NOT_ENCRYPTED);
+    }
+
+    @Override
+    public CompletableFuture<StreamMetadata> openStream(long streamId, long epoch, long epochStartOffset,
+            long encryptFrom) {
         long node = registeredEpoch();
-        MetadataChange.OpenStream open = new MetadataChange.OpenStream(node, streamId, epoch, epochStartOffset);
+        MetadataChange.OpenStream open = new MetadataChange.OpenStream(node, streamId, epoch, epochStartOffset,
+                encryptFrom);
         return change(b -> open);
     }
 

@@ -31,20 +31,38 @@ final class ManifestCodec {
         w.putLong(writerSequence);
         w.putInt(changes.size());
         boolean labeled = false;
+        boolean encryption = false;
         for (MetadataChange change : changes) {
-            putChange(w, change);
             labeled |= change instanceof MetadataChange.CreateStream c && !c.labels().isEmpty();
+            encryption |= change instanceof MetadataChange.CreateStream c && c.encrypted()
+                    || change instanceof MetadataChange.OpenStream o && o.encryptFrom() >= 0
+                    || change instanceof MetadataChange.CommitObjects c && namesDataKeys(c.objects())
+                    || change instanceof MetadataChange.ReplaceObjects r && namesDataKeys(r.added());
         }
-        return frame(ManifestDescriptor.KIND_LOG, version, w.toArray(),
-                labeled ? ManifestDescriptor.FORMAT_LABELS : ManifestDescriptor.FORMAT_VERSION);
+        for (MetadataChange change : changes) {
+            putChange(w, change, encryption);
+        }
+        return frame(ManifestDescriptor.KIND_LOG, version, w.toArray(), encryption ? ManifestDescriptor.FORMAT_ENCRYPTION
+                : labeled ? ManifestDescriptor.FORMAT_LABELS : ManifestDescriptor.FORMAT_VERSION);
     }
 
-    private static void putChange(Writer w, MetadataChange change) {
+    private static boolean namesDataKeys(List<ObjectMetadata> objects) {
+        for (ObjectMetadata o : objects) {
+            if (o.dataKeyIds() != null) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /** {@code format5}: objects carry their data key ids. */
+    private static void putChange(Writer w, MetadataChange change, boolean format5) {
         if (change instanceof MetadataChange.RegisterNode r) {
             w.putByte(ManifestDescriptor.CHANGE_REGISTER_NODE);
             w.putLong(r.nodeEpoch());
         } else if (change instanceof MetadataChange.CreateStream c) {
-            w.putByte(c.labels().isEmpty() ? ManifestDescriptor.CHANGE_CREATE_STREAM
+            w.putByte(c.encrypted() ? ManifestDescriptor.CHANGE_CREATE_ENCRYPTED_STREAM
+                    : c.labels().isEmpty() ? ManifestDescriptor.CHANGE_CREATE_STREAM
                     : ManifestDescriptor.CHANGE_CREATE_LABELED_STREAM);
             w.putLong(c.nodeEpoch());
             w.putLong(c.streamId());
@@ -53,11 +71,15 @@ final class ManifestCodec {
                 putLabels(w, c.labels());
             }
         } else if (change instanceof MetadataChange.OpenStream o) {
-            w.putByte(ManifestDescriptor.CHANGE_OPEN_STREAM);
+            w.putByte(o.encryptFrom() >= 0 ? ManifestDescriptor.CHANGE_OPEN_ENCRYPTING_STREAM
+                    : ManifestDescriptor.CHANGE_OPEN_STREAM);
             w.putLong(o.nodeEpoch());
             w.putLong(o.streamId());
             w.putLong(o.epoch());
             w.putLong(o.epochStartOffset());
+            if (o.encryptFrom() >= 0) {
+                w.putLong(o.encryptFrom());
+            }
         } else if (change instanceof MetadataChange.TrimStream t) {
             w.putByte(ManifestDescriptor.CHANGE_TRIM_STREAM);
             w.putLong(t.nodeEpoch());
@@ -75,7 +97,7 @@ final class ManifestCodec {
             w.putLong(c.walTrimPosition());
             w.putInt(c.objects().size());
             for (ObjectMetadata o : c.objects()) {
-                putObject(w, o);
+                putObject(w, o, format5);
             }
         } else if (change instanceof MetadataChange.ReplaceObjects r) {
             w.putByte(ManifestDescriptor.CHANGE_REPLACE_OBJECTS);
@@ -86,7 +108,7 @@ final class ManifestCodec {
             }
             w.putInt(r.added().size());
             for (ObjectMetadata o : r.added()) {
-                putObject(w, o);
+                putObject(w, o, format5);
             }
         } else if (change instanceof MetadataChange.DeleteOrphans d) {
             w.putByte(ManifestDescriptor.CHANGE_DELETE_ORPHANS);
@@ -106,7 +128,9 @@ final class ManifestCodec {
         w.putLong(state.nextStreamId());
         w.putLong(state.walTrimPosition());
         w.putInt(state.streams().size());
-        boolean labeled = state.streams().stream().anyMatch(s -> !s.labels().isEmpty());
+        boolean encryption = state.streams().stream().anyMatch(StreamMetadata::isEncrypted)
+                || namesDataKeys(new ArrayList<>(state.objects()));
+        boolean labeled = encryption || state.streams().stream().anyMatch(s -> !s.labels().isEmpty());
         for (StreamMetadata s : state.streams()) {
             w.putLong(s.streamId());
             w.putLong(s.epoch());
@@ -116,13 +140,16 @@ final class ManifestCodec {
             if (labeled) {
                 putLabels(w, s.labels());
             }
+            if (encryption) {
+                w.putLong(s.encryptedFromOffset());
+            }
         }
         w.putInt(state.objects().size());
         for (ObjectMetadata o : state.objects()) {
-            putObject(w, o);
+            putObject(w, o, encryption);
         }
-        return frame(ManifestDescriptor.KIND_SNAPSHOT, state.version(), w.toArray(),
-                labeled ? ManifestDescriptor.FORMAT_LABELS : ManifestDescriptor.FORMAT_VERSION);
+        return frame(ManifestDescriptor.KIND_SNAPSHOT, state.version(), w.toArray(), encryption
+                ? ManifestDescriptor.FORMAT_ENCRYPTION : labeled ? ManifestDescriptor.FORMAT_LABELS : ManifestDescriptor.FORMAT_VERSION);
     }
 
     static LogEntry decodeLog(String key, long expectedVersion, ByteBuffer file) {
@@ -134,8 +161,9 @@ final class ManifestCodec {
             int count = formatOf(file) == ManifestDescriptor.FORMAT_SINGLE_CHANGE_LOG ? 1 : count(key, body, body.getInt());
             check(count > 0, key, "empty log entry");
             List<MetadataChange> changes = new ArrayList<>(count);
+            boolean format5 = formatOf(file) == ManifestDescriptor.FORMAT_ENCRYPTION;
             for (int i = 0; i < count; i++) {
-                changes.add(getChange(key, body));
+                changes.add(getChange(key, body, format5));
             }
             check(!body.hasRemaining(), key, "trailing bytes=" + body.remaining());
             return new LogEntry(expectedVersion, writerId, writerSequence, List.copyOf(changes));
@@ -144,7 +172,7 @@ final class ManifestCodec {
         }
     }
 
-    private static MetadataChange getChange(String key, ByteBuffer body) {
+    private static MetadataChange getChange(String key, ByteBuffer body, boolean format5) {
         byte type = body.get();
         return switch (type) {
             case ManifestDescriptor.CHANGE_REGISTER_NODE -> new MetadataChange.RegisterNode(body.getLong());
@@ -152,8 +180,16 @@ final class ManifestCodec {
                     new MetadataChange.CreateStream(body.getLong(), body.getLong(), body.getLong());
             case ManifestDescriptor.CHANGE_CREATE_LABELED_STREAM ->
                     new MetadataChange.CreateStream(body.getLong(), body.getLong(), body.getLong(), getLabels(key, body));
+            case ManifestDescriptor.CHANGE_CREATE_ENCRYPTED_STREAM ->
+                    new MetadataChange.CreateStream(body.getLong(), body.getLong(), body.getLong(), getLabels(key, body), true);
             case ManifestDescriptor.CHANGE_OPEN_STREAM ->
                     new MetadataChange.OpenStream(body.getLong(), body.getLong(), body.getLong(), body.getLong());
+            case ManifestDescriptor.CHANGE_OPEN_ENCRYPTING_STREAM -> {
+                MetadataChange.OpenStream open = new MetadataChange.OpenStream(body.getLong(), body.getLong(), body.getLong(),
+                        body.getLong(), body.getLong());
+                check(open.encryptFrom() >= 0, key, "encryptFrom=" + open.encryptFrom());
+                yield open;
+            }
             case ManifestDescriptor.CHANGE_TRIM_STREAM ->
                     new MetadataChange.TrimStream(body.getLong(), body.getLong(), body.getLong(), body.getLong());
             case ManifestDescriptor.CHANGE_DELETE_STREAM ->
@@ -164,7 +200,7 @@ final class ManifestCodec {
                 int count = count(key, body, body.getInt());
                 List<ObjectMetadata> objects = new ArrayList<>(count);
                 for (int i = 0; i < count; i++) {
-                    objects.add(getObject(key, body));
+                    objects.add(getObject(key, body, format5));
                 }
                 yield new MetadataChange.CommitObjects(nodeEpoch, objects, walTrim);
             }
@@ -178,7 +214,7 @@ final class ManifestCodec {
                 int addedCount = count(key, body, body.getInt());
                 List<ObjectMetadata> added = new ArrayList<>(addedCount);
                 for (int i = 0; i < addedCount; i++) {
-                    added.add(getObject(key, body));
+                    added.add(getObject(key, body, format5));
                 }
                 yield new MetadataChange.ReplaceObjects(nodeEpoch, removed, added);
             }
@@ -207,16 +243,25 @@ final class ManifestCodec {
             long nextStreamId = body.getLong();
             long walTrim = body.getLong();
             int streamCount = count(key, body, body.getInt());
-            boolean labeledSnapshot = formatOf(file) == ManifestDescriptor.FORMAT_LABELS;
+            short format = formatOf(file);
+            boolean encryptionSnapshot = format == ManifestDescriptor.FORMAT_ENCRYPTION;
+            boolean labeledSnapshot = encryptionSnapshot || format == ManifestDescriptor.FORMAT_LABELS;
             List<StreamMetadata> streams = new ArrayList<>(streamCount);
             for (int i = 0; i < streamCount; i++) {
-                streams.add(new StreamMetadata(body.getLong(), body.getLong(), body.getLong(), body.getLong(), body.getLong(),
-                        labeledSnapshot ? getLabels(key, body) : StreamLabels.NONE));
+                long id = body.getLong();
+                long epoch = body.getLong();
+                long start = body.getLong();
+                long committedEnd = body.getLong();
+                long epochStart = body.getLong();
+                StreamLabels labels = labeledSnapshot ? getLabels(key, body) : StreamLabels.NONE;
+                long encryptedFrom = encryptionSnapshot ? body.getLong() : StreamMetadata.NOT_ENCRYPTED;
+                check(encryptedFrom >= StreamMetadata.NOT_ENCRYPTED, key, "encryptedFrom=" + encryptedFrom);
+                streams.add(new StreamMetadata(id, epoch, start, committedEnd, epochStart, labels, encryptedFrom));
             }
             int objectCount = count(key, body, body.getInt());
             List<ObjectMetadata> objects = new ArrayList<>(objectCount);
             for (int i = 0; i < objectCount; i++) {
-                objects.add(getObject(key, body));
+                objects.add(getObject(key, body, encryptionSnapshot));
             }
             check(!body.hasRemaining(), key, "trailing bytes=" + body.remaining());
             return MetadataState.restore(expectedVersion, nodeEpoch, nextStreamId, walTrim, streams, objects);
@@ -241,7 +286,7 @@ final class ManifestCodec {
         return new String(key, StandardCharsets.UTF_8);
     }
 
-    private static void putObject(Writer w, ObjectMetadata o) {
+    private static void putObject(Writer w, ObjectMetadata o, boolean format5) {
         putKey(w, o.key());
         w.putLong(o.sizeBytes());
         w.putByte((byte) o.type().ordinal());
@@ -253,9 +298,16 @@ final class ManifestCodec {
             w.putLong(r.endOffset());
             w.putLong(r.sizeBytes());
         }
+        if (format5) {
+            java.util.Set<Long> ids = o.dataKeyIds();
+            w.putInt(ids == null ? -1 : ids.size()); // -1: unknown
+            for (long id : ids == null ? java.util.Set.<Long>of() : ids) {
+                w.putLong(id);
+            }
+        }
     }
 
-    private static ObjectMetadata getObject(String fileKey, ByteBuffer body) {
+    private static ObjectMetadata getObject(String fileKey, ByteBuffer body, boolean format5) {
         String key = getKey(body);
         long size = body.getLong();
         int type = body.get();
@@ -266,7 +318,18 @@ final class ManifestCodec {
         for (int i = 0; i < rangeCount; i++) {
             ranges.add(new StreamRange(body.getLong(), body.getLong(), body.getLong(), body.getLong()));
         }
-        return new ObjectMetadata(key, size, ObjectType.values()[type], ranges, dataTime);
+        java.util.Set<Long> dataKeyIds = null;
+        if (format5) {
+            int stored = body.getInt();
+            if (stored != -1) {
+                int idCount = count(fileKey, body, stored);
+                dataKeyIds = new java.util.TreeSet<>();
+                for (int i = 0; i < idCount; i++) {
+                    dataKeyIds.add(body.getLong());
+                }
+            }
+        }
+        return new ObjectMetadata(key, size, ObjectType.values()[type], ranges, dataTime, dataKeyIds);
     }
 
     /** A count read from the file, checked against what the remaining bytes could hold (no huge allocations). */
@@ -325,9 +388,9 @@ final class ManifestCodec {
         check(h.getInt(ManifestDescriptor.MAGIC_OFFSET) == ManifestDescriptor.MAGIC, key, "bad magic");
         short format = h.getShort(ManifestDescriptor.FORMAT_OFFSET);
         if (format != ManifestDescriptor.FORMAT_VERSION && format != ManifestDescriptor.FORMAT_SINGLE_CHANGE_LOG
-                && format != ManifestDescriptor.FORMAT_LABELS) {
+                && format != ManifestDescriptor.FORMAT_LABELS && format != ManifestDescriptor.FORMAT_ENCRYPTION) {
             throw new UnsupportedFormatVersionException("manifest", "key=" + key, format,
-                    ManifestDescriptor.FORMAT_SINGLE_CHANGE_LOG + "-" + ManifestDescriptor.FORMAT_LABELS);
+                    ManifestDescriptor.FORMAT_SINGLE_CHANGE_LOG + "-" + ManifestDescriptor.FORMAT_ENCRYPTION);
         }
         check(h.get(ManifestDescriptor.KIND_OFFSET) == kind, key, "kind=" + h.get(ManifestDescriptor.KIND_OFFSET)
                 + " expected=" + kind);

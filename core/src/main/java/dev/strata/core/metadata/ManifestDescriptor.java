@@ -33,7 +33,16 @@ import dev.strata.api.CorruptDataException;
  * fields, then the labels), a snapshot in which some stream has labels (each stream's five i64 are
  * then followed by its labels). Labels: tenant (u16 length + UTF-8, length 0 = none), tag count
  * (u8), tags (key, value: u16 length + UTF-8 each). A store whose streams carry no labels keeps
- * writing format 3, so a build that reads only 3 can still open it (rollback). Format 3 added the change count (group commit); format 2 files (one
+ * writing format 3, so a build that reads only 3 can still open it (rollback). Format 5 adds the
+ * offset from which a stream is encrypted (client-side encryption) and is likewise written <b>only
+ * for a file that holds some</b>: a log entry with a {@link #CHANGE_CREATE_ENCRYPTED_STREAM} (the
+ * labeled create's fields; the stream is encrypted from offset 0) or a
+ * {@link #CHANGE_OPEN_ENCRYPTING_STREAM} (open's fields, then the offset from which the opener
+ * encrypts, i64), a snapshot in which some stream is encrypted (each stream's five i64 are then
+ * followed by its labels and its encrypted-from offset, i64, -1 for none); it is also written for a
+ * log entry that commits or adds objects naming data keys (their encrypted batches' DEK ids) and
+ * for a snapshot with such an object. In a format 5 file every object's ranges are followed by its
+ * data key ids: count (i32, 0 = none, -1 = unknown), ids (i64 each, ascending). Format 3 added the change count (group commit); format 2 files (one
  * change per log entry, no count; the same snapshot body) are still read. Format 2 added the data
  * time, range sizes and the replace/orphan changes; format 1 files are refused.
  */
@@ -43,6 +52,8 @@ final class ManifestDescriptor {
     static final short FORMAT_VERSION = 3;
     /** The format of files that hold stream labels (tenant, tags); written only for those. */
     static final short FORMAT_LABELS = 4;
+    /** The format of files that hold encrypted streams' encrypted-from offsets; written only for those. */
+    static final short FORMAT_ENCRYPTION = 5;
     /** The previous format, still read: a log entry holds exactly one change and no count. */
     static final short FORMAT_SINGLE_CHANGE_LOG = 2;
     static final byte KIND_LOG = 1;
@@ -72,6 +83,10 @@ final class ManifestDescriptor {
     static final byte CHANGE_DELETE_ORPHANS = 8;
     /** A create with labels (format 4 only). */
     static final byte CHANGE_CREATE_LABELED_STREAM = 9;
+    /** A create of an encrypted stream: the labeled create's fields (format 5 only). */
+    static final byte CHANGE_CREATE_ENCRYPTED_STREAM = 10;
+    /** An open by a store that encrypts the stream: open's fields, then the encrypt-from offset (format 5 only). */
+    static final byte CHANGE_OPEN_ENCRYPTING_STREAM = 11;
 
     private ManifestDescriptor() {
     }

@@ -19,13 +19,23 @@ public sealed interface MetadataChange {
 
     /**
      * Creates stream {@code streamId} (which must be the next unused id) at {@code epoch}, with its
-     * tenant and tags.
+     * tenant and tags; {@code encrypted}: every batch of it is encrypted (its encrypted-from offset
+     * is 0; it then has a tenant).
      */
-    record CreateStream(long nodeEpoch, long streamId, long epoch, StreamLabels labels) implements MetadataChange {
+    record CreateStream(long nodeEpoch, long streamId, long epoch, StreamLabels labels, boolean encrypted)
+            implements MetadataChange {
         public CreateStream {
             if (labels == null) {
                 throw new IllegalArgumentException("labels must not be null (use StreamLabels.NONE)");
             }
+            if (encrypted && labels.tenant().isEmpty()) {
+                throw new IllegalArgumentException("an encrypted stream has a tenant: labels=" + labels);
+            }
+        }
+
+        /** A stream that is not encrypted. */
+        public CreateStream(long nodeEpoch, long streamId, long epoch, StreamLabels labels) {
+            this(nodeEpoch, streamId, epoch, labels, false);
         }
 
         /** A stream without tenant or tags. */
@@ -38,9 +48,16 @@ public sealed interface MetadataChange {
      * Opens {@code streamId} at {@code epoch}, which must not be lower than the stored epoch. When the
      * epoch rises, the new epoch owns the stream from {@code epochStartOffset} (the opener's view of
      * the end: what older holders wrote below it stays, anything of theirs at or above it is fenced);
-     * -1 means the committed end offset.
+     * -1 means the committed end offset. {@code encryptFrom} &gt;= 0: the opener encrypts the stream,
+     * which, if not encrypted yet, is encrypted from there on (at least from its committed end offset);
+     * -1: no change.
      */
-    record OpenStream(long nodeEpoch, long streamId, long epoch, long epochStartOffset) implements MetadataChange {
+    record OpenStream(long nodeEpoch, long streamId, long epoch, long epochStartOffset, long encryptFrom)
+            implements MetadataChange {
+        /** An open that changes nothing about encryption. */
+        public OpenStream(long nodeEpoch, long streamId, long epoch, long epochStartOffset) {
+            this(nodeEpoch, streamId, epoch, epochStartOffset, StreamMetadata.NOT_ENCRYPTED);
+        }
     }
 
     /** Moves the start offset of {@code streamId} forward to {@code newStartOffset}. */

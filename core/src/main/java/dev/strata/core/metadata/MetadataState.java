@@ -300,7 +300,8 @@ public final class MetadataState {
                 throw new IllegalStateException("stream id must be the next unused id: expected=" + nextStreamId
                         + " got=" + c.streamId());
             }
-            return new StreamMetadata(c.streamId(), c.epoch(), 0, 0, 0, c.labels());
+            return new StreamMetadata(c.streamId(), c.epoch(), 0, 0, 0, c.labels(),
+                    c.encrypted() ? 0 : StreamMetadata.NOT_ENCRYPTED);
         }
         long id = streamIdOf(change);
         if (current == null) {
@@ -310,8 +311,10 @@ public final class MetadataState {
             checkStreamEpoch(current, o.epoch(), "open");
             long fence = o.epoch() == current.epoch() ? current.epochStartOffset()
                     : Math.max(current.committedEndOffset(), o.epochStartOffset());
+            long encryptedFrom = current.isEncrypted() || o.encryptFrom() < 0 ? current.encryptedFromOffset()
+                    : Math.max(current.committedEndOffset(), o.encryptFrom()); // set once, never moved
             return new StreamMetadata(id, o.epoch(), current.startOffset(), current.committedEndOffset(), fence,
-                    current.labels());
+                    current.labels(), encryptedFrom);
         } else if (change instanceof MetadataChange.TrimStream t) {
             checkStreamEpoch(current, t.epoch(), "trim");
             return current.withOffsets(Math.max(current.startOffset(), t.newStartOffset()), current.committedEndOffset());

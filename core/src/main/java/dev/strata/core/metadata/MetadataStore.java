@@ -40,6 +40,20 @@ public interface MetadataStore extends AutoCloseable {
     /** Creates a stream with the next unused id at {@code epoch}, with its tenant and tags. */
     CompletableFuture<StreamMetadata> createStream(long epoch, dev.strata.api.StreamLabels labels);
 
+    /**
+     * Creates a stream with the next unused id at {@code epoch}, with its tenant and tags;
+     * {@code encrypted}: every batch of it will be encrypted ({@link StreamMetadata#encryptedFromOffset()} 0).
+     * The default supports only {@code encrypted = false}; {@link AbstractMetadataStore} supports both.
+     */
+    default CompletableFuture<StreamMetadata> createStream(long epoch, dev.strata.api.StreamLabels labels,
+            boolean encrypted) {
+        if (encrypted) {
+            throw new UnsupportedOperationException("this metadata store cannot record encrypted streams: "
+                    + getClass().getName());
+        }
+        return createStream(epoch, labels);
+    }
+
     /** {@link #createStream(long, dev.strata.api.StreamLabels)} without tenant or tags. */
     default CompletableFuture<StreamMetadata> createStream(long epoch) {
         return createStream(epoch, dev.strata.api.StreamLabels.NONE);
@@ -51,6 +65,21 @@ public interface MetadataStore extends AutoCloseable {
      * end); older holders' data at or above it is fenced and never becomes visible.
      */
     CompletableFuture<StreamMetadata> openStream(long streamId, long epoch, long epochStartOffset);
+
+    /**
+     * {@link #openStream(long, long, long)}, and, with {@code encryptFrom >= 0}, records that the
+     * opener encrypts the stream: one not encrypted yet is encrypted from {@code encryptFrom} (at least
+     * its committed end) on ({@link StreamMetadata#encryptedFromOffset()}). The default supports only
+     * {@code encryptFrom = -1}; {@link AbstractMetadataStore} supports both.
+     */
+    default CompletableFuture<StreamMetadata> openStream(long streamId, long epoch, long epochStartOffset,
+            long encryptFrom) {
+        if (encryptFrom >= 0) {
+            throw new UnsupportedOperationException("this metadata store cannot record encrypted streams: "
+                    + getClass().getName());
+        }
+        return openStream(streamId, epoch, epochStartOffset);
+    }
 
     /** {@link #openStream(long, long, long)} from the committed end offset. */
     default CompletableFuture<StreamMetadata> openStream(long streamId, long epoch) {

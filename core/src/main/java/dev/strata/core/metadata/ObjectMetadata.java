@@ -13,10 +13,22 @@ import java.util.List;
  * @param dataTimeMillis when the oldest data in the object was uploaded (epoch milliseconds): the
  *     upload time for an uploaded object, the oldest input's for a compacted one. Compaction uses it
  *     to split old data out of stream-set objects.
+ * @param dataKeyIds the ids of the data keys (client-side encryption) its encrypted batches are
+ *     sealed under (empty: none), recorded by stores with encryption; null if unknown (written by a
+ *     store without encryption, or before objects recorded them, manifest format 5). Key-record
+ *     garbage collection keeps every key a live object names, and every key of a tenant one of whose
+ *     streams is held by an object with unknown keys.
  */
 public record ObjectMetadata(String key, long sizeBytes, ObjectType type, List<StreamRange> ranges,
-        long dataTimeMillis) {
+        long dataTimeMillis, java.util.Set<Long> dataKeyIds) {
+
+    /** An object whose data keys are unknown (a store without encryption). */
+    public ObjectMetadata(String key, long sizeBytes, ObjectType type, List<StreamRange> ranges, long dataTimeMillis) {
+        this(key, sizeBytes, type, ranges, dataTimeMillis, null);
+    }
+
     public ObjectMetadata {
+        dataKeyIds = dataKeyIds == null ? null : java.util.Collections.unmodifiableSet(new java.util.TreeSet<>(dataKeyIds));
         if (key == null || key.isEmpty()) {
             throw new IllegalArgumentException("object key must not be empty");
         }

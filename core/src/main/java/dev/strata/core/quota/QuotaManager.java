@@ -8,6 +8,7 @@ import dev.strata.core.Quota;
 import dev.strata.core.audit.AuditLog;
 import dev.strata.core.QuotaStats;
 import dev.strata.core.Quotas;
+import dev.strata.core.ReadAllowance;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
@@ -56,16 +57,92 @@ public final class QuotaManager implements Quotas {
     private final ConcurrentHashMap<String, Limits> tenants = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<Long, Counters> streamCounters = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<String, Counters> tenantCounters = new ConcurrentHashMap<>();
+    /** Streams whose throttling the caller does ({@link #setCallerThrottled}). */
+    private final java.util.Set<Long> callerThrottled = ConcurrentHashMap.newKeySet();
+    private final TailReads tailReads;
     private volatile boolean active;
 
+    /** Whether a fetch of a stream from an offset would be served by the log cache (a tail read). */
+    @FunctionalInterface
+    public interface TailReads {
+        boolean isTailRead(long streamId, long offset);
+    }
+
     /**
+     * A manager that takes every read for a catch-up read in {@link #catchUpReadAllowance}.
+     *
      * @param nanoClock the time buckets refill by ({@code System::nanoTime} in a store)
      * @param tenantOf a stream's tenant (from its metadata), empty for none or an unknown stream
      */
     public QuotaManager(LongSupplier nanoClock, LongFunction<Optional<String>> tenantOf, AuditLog audit) {
+        this(nanoClock, tenantOf, audit, (streamId, offset) -> false);
+    }
+
+    /**
+     * @param nanoClock the time buckets refill by ({@code System::nanoTime} in a store)
+     * @param tenantOf a stream's tenant (from its metadata), empty for none or an unknown stream
+     * @param tailReads which fetches the log cache serves (the store's log cache)
+     */
+    public QuotaManager(LongSupplier nanoClock, LongFunction<Optional<String>> tenantOf, AuditLog audit,
+            TailReads tailReads) {
         this.audit = audit;
         this.nanoClock = nanoClock;
         this.tenantOf = tenantOf;
+        this.tailReads = tailReads;
+    }
+
+    @Override
+    public void setCallerThrottled(long streamId, boolean throttledByCaller) {
+        if (throttledByCaller) {
+            callerThrottled.add(streamId);
+        } else {
+            callerThrottled.remove(streamId);
+        }
+    }
+
+    @Override
+    public boolean isCallerThrottled(long streamId) {
+        return callerThrottled.contains(streamId);
+    }
+
+    @Override
+    public long appendWaitNanos(long streamId) {
+        if (!active) {
+            return 0;
+        }
+        TokenBucket s = bucket(streams.get(streamId), false);
+        TokenBucket t = tenants.isEmpty() ? null : bucket(tenantLimits(streamId), false);
+        if (s == null && t == null) {
+            return 0;
+        }
+        long now = nanoClock.getAsLong();
+        return Math.max(s == null ? 0 : s.waitNanos(now), t == null ? 0 : t.waitNanos(now));
+    }
+
+    @Override
+    public ReadAllowance catchUpReadAllowance(long streamId, long offset) {
+        if (!active) {
+            return ReadAllowance.UNLIMITED;
+        }
+        TokenBucket s = bucket(streams.get(streamId), true);
+        TokenBucket t = tenants.isEmpty() ? null : bucket(tenantLimits(streamId), true);
+        if ((s == null && t == null) || tailReads.isTailRead(streamId, offset)) {
+            return ReadAllowance.UNLIMITED;
+        }
+        long now = nanoClock.getAsLong();
+        long wait = Math.max(s == null ? 0 : s.waitNanos(now), t == null ? 0 : t.waitNanos(now));
+        long bytes = Math.min(s == null ? Long.MAX_VALUE : s.availableBytes(now),
+                t == null ? Long.MAX_VALUE : t.availableBytes(now));
+        return new ReadAllowance(wait, bytes);
+    }
+
+    private Limits tenantLimits(long streamId) {
+        String tenant = tenantOf.apply(streamId).orElse(null);
+        return tenant == null ? null : tenants.get(tenant);
+    }
+
+    private static TokenBucket bucket(Limits limits, boolean read) {
+        return limits == null ? null : read ? limits.read() : limits.append();
     }
 
     @Override
@@ -139,7 +216,8 @@ public final class QuotaManager implements Quotas {
     /**
      * Admits an append of {@code bytes} to {@code streamId}: returns how long the caller must wait
      * before handing it to the WAL (0: now), and charges its bytes to the stream's and the tenant's
-     * append quotas.
+     * append quotas. For a stream the caller throttles ({@link #setCallerThrottled}): charges and
+     * returns 0, never refuses.
      *
      * @throws BackpressureException naming the quota, if that wait exceeds {@code maxWaitNanos}
      *     (nothing is charged)
@@ -157,6 +235,13 @@ public final class QuotaManager implements Quotas {
             return 0;
         }
         long now = nanoClock.getAsLong();
+        if (callerThrottled.contains(streamId)) { // charged, never waits nor refused: the caller throttles its client
+            long owed = Math.max(s == null ? 0 : s.charge(bytes, now), t == null ? 0 : t.charge(bytes, now));
+            if (owed > 0) {
+                counters(streamId, tenant, c -> c.appendThrottleNanos.add(owed));
+            }
+            return 0;
+        }
         long streamWait = s == null ? 0 : s.waitNanos(now);
         long tenantWait = t == null ? 0 : t.waitNanos(now);
         long wait = Math.max(streamWait, tenantWait);
@@ -183,8 +268,10 @@ public final class QuotaManager implements Quotas {
 
     /**
      * Charges a catch-up read that returned {@code bytes} of {@code streamId} to the stream's and the
-     * tenant's read quotas; returns how long to delay its result (0: not at all).
+     * tenant's read quotas; returns how long to delay its result (0: not at all). The store's fetch
+     * path calls it for streams it throttles, the caller for those it throttles.
      */
+    @Override
     public long chargeCatchUpRead(long streamId, long bytes) {
         if (!active) {
             return 0;
@@ -219,6 +306,7 @@ public final class QuotaManager implements Quotas {
     public synchronized void forgetStream(long streamId) {
         streams.remove(streamId);
         streamCounters.remove(streamId);
+        callerThrottled.remove(streamId);
         active = !streams.isEmpty() || !tenants.isEmpty();
     }
 }

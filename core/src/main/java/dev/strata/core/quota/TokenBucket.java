@@ -41,6 +41,12 @@ final class TokenBucket {
         return debtNanos();
     }
 
+    /** Whole bytes the bucket holds now (0 while it is in debt). */
+    synchronized long availableBytes(long nowNanos) {
+        refill(nowNanos);
+        return tokens <= 0 ? 0 : (long) tokens;
+    }
+
     /** Takes {@code bytes} (possibly into debt); returns the nanoseconds until the debt is paid. */
     synchronized long charge(long bytes, long nowNanos) {
         refill(nowNanos);

@@ -41,14 +41,15 @@ public final class FetchPath {
         metrics.fetched(cached.isHit());
         if (cached.isHit()) {
             try {
-                return CompletableFuture.completedFuture(toFetchResult(cached));
+                return CompletableFuture.completedFuture(toFetchResult(streamId, cached));
             } catch (RuntimeException e) {
                 return CompletableFuture.failedFuture(e);
             }
         }
         cached.close();
         CompletableFuture<FetchResult> read = objects.fetch(streamId, start, end, maxBytes);
-        return quotas.active() ? read.thenCompose(r -> throttled(streamId, r)) : read;
+        // a stream whose caller throttles is charged by the caller, with what it returns (Quotas)
+        return quotas.active() && !quotas.isCallerThrottled(streamId) ? read.thenCompose(r -> throttled(streamId, r)) : read;
     }
 
     /** {@code result}, delayed as the stream's and its tenant's catch-up read quotas require (never failed). */
@@ -69,13 +70,14 @@ public final class FetchPath {
      * The fetch result over the LogCache's buffers: payloads are views of them, or, for encrypted
      * batches, decrypted heap copies. Closes {@code cached} if decryption fails (the fetch fails).
      */
-    private FetchResult toFetchResult(LogCacheFetch cached) {
+    private FetchResult toFetchResult(long streamId, LogCacheFetch cached) {
         try {
             List<FetchedBatch> batches = new ArrayList<>(cached.batches().size());
+            long encryptedFrom = cached.batches().isEmpty() ? -1 : keyring.encryptedFrom(streamId);
             for (CachedBatch b : cached.batches()) {
                 StreamBatch sb = StreamBatchCodec.wrap(b.data());
                 batches.add(new FetchedBatch(sb.baseOffset(), sb.count(), sb.baseTimestamp(),
-                        keyring.plaintext(sb, "logcache")));
+                        keyring.plaintext(sb, "logcache", encryptedFrom)));
             }
             return new PooledFetchResult(batches, cached);
         } catch (RuntimeException | Error e) {

@@ -244,6 +244,7 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
         }
         List<ByteBuf> held = new ArrayList<>();
         List<FetchedBatch> out = new ArrayList<>();
+        long encryptedFrom = keyring.encryptedFrom(streamId);
         boolean done = false;
         try {
             long cursor = start;
@@ -278,7 +279,7 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
                             }
                             // decrypted (a heap copy) when encrypted; a failure (key destroyed, tampered) fails the fetch
                             out.add(new FetchedBatch(b.baseOffset(), b.count(), b.baseTimestamp(),
-                                    keyring.plaintext(b, where)));
+                                    keyring.plaintext(b, where, encryptedFrom)));
                             bytes += b.payloadLength();
                             cursor = b.nextOffset();
                             used = true;

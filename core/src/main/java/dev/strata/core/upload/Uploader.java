@@ -85,6 +85,8 @@ public final class Uploader implements AutoCloseable {
     private record PendingCommit(List<WrittenPart> objects, long walEnd) {
     }
 
+    /** Whether objects record their encrypted batches' data keys (a store with encryption). */
+    private final boolean recordDataKeys;
     private final UploadSource source;
     /** Whether a stream exists (not deleted): data of deleted streams is left out of objects. */
     private final LongPredicate live;
@@ -128,6 +130,17 @@ public final class Uploader implements AutoCloseable {
     public Uploader(UploadSource source, LongPredicate live, ObjectCatalog catalog, StoreState state,
             StoreMetrics metrics, ObjectStorage storage, MetadataStore metadata, LogCache logCache, WriteAheadLog wal,
             UploadSettings settings, ObjectKeyAllocator keys, java.time.Clock clock) {
+        this(source, live, catalog, state, metrics, storage, metadata, logCache, wal, settings, keys, clock, false);
+    }
+
+    /**
+     * @param recordDataKeys whether objects record the data keys of their encrypted batches
+     *     ({@link ObjectMetadata#dataKeyIds()}; a store with encryption), else they are unknown (null)
+     */
+    public Uploader(UploadSource source, LongPredicate live, ObjectCatalog catalog, StoreState state,
+            StoreMetrics metrics, ObjectStorage storage, MetadataStore metadata, LogCache logCache, WriteAheadLog wal,
+            UploadSettings settings, ObjectKeyAllocator keys, java.time.Clock clock, boolean recordDataKeys) {
+        this.recordDataKeys = recordDataKeys;
         this.source = source;
         this.live = live;
         this.catalog = catalog;
@@ -428,9 +441,11 @@ public final class Uploader implements AutoCloseable {
     private WrittenPart writeOne(String key, ObjectType type, List<Long> streamIds,
             Map<Long, List<CachedBatch>> byStream, long dataTimeMillis) {
         ObjectWriter writer = new ObjectWriter(storage.startUpload(key, PutCondition.none()), writerOptions);
+        java.util.Set<Long> dataKeyIds = new java.util.TreeSet<>(); // of the encrypted batches: key-record GC keeps them
         try {
             for (long streamId : streamIds) {
                 for (CachedBatch batch : byStream.get(streamId)) {
+                    dev.strata.core.crypto.BatchCipher.collectDataKeyId(batch.data(), dataKeyIds);
                     // Waiting bounds memory to the writer's open block plus what the upload has in flight,
                     // and surfaces a failed part write here (a done-but-failed future too), so an object
                     // with a missing part is never finished and committed.
@@ -438,7 +453,8 @@ public final class Uploader implements AutoCloseable {
                 }
             }
             WrittenObject written = await(writer.finish());
-            return new WrittenPart(describe(written, type, dataTimeMillis), written.index());
+            return new WrittenPart(describe(written, type, dataTimeMillis, recordDataKeys ? dataKeyIds : null),
+                    written.index());
         } catch (Throwable t) {
             writer.abort();
             keys.settle(key); // never written whole: nothing to commit
@@ -446,8 +462,12 @@ public final class Uploader implements AutoCloseable {
         }
     }
 
-    /** The metadata of a written object: its stream ranges with the bytes of their blocks. */
-    public static ObjectMetadata describe(WrittenObject written, ObjectType type, long dataTimeMillis) {
+    /**
+     * The metadata of a written object: its stream ranges with the bytes of their blocks, and the
+     * data keys its encrypted batches are sealed under.
+     */
+    public static ObjectMetadata describe(WrittenObject written, ObjectType type, long dataTimeMillis,
+            java.util.Set<Long> dataKeyIds) {
         Map<Long, Long> bytes = new HashMap<>();
         for (dev.strata.objectstore.format.IndexEntry e : written.index().entries()) {
             bytes.merge(e.streamId(), (long) e.size(), Long::sum);
@@ -457,7 +477,7 @@ public final class Uploader implements AutoCloseable {
             ranges.add(new StreamRange(r.streamId(), r.startOffset(), r.endOffset(), bytes.getOrDefault(r.streamId(), 0L)));
         }
         ranges.sort((a, b) -> Long.compare(a.streamId(), b.streamId()));
-        return new ObjectMetadata(written.key(), written.size(), type, ranges, dataTimeMillis);
+        return new ObjectMetadata(written.key(), written.size(), type, ranges, dataTimeMillis, dataKeyIds);
     }
 
     /** Uploads what is left (bounded wait), then stops the thread and releases held blocks. */

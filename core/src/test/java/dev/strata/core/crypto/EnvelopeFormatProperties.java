@@ -106,18 +106,32 @@ class EnvelopeFormatProperties {
     }
 
     /**
-     * Clearing the encrypted bit makes the batch look plain, and no authentication covers a batch
-     * read as plain: only the CRC notices. A documented limit (docs/formats.md): someone who can
-     * rewrite stored bytes and their CRCs can make the envelope (ciphertext, never plaintext) be
-     * returned as data, as they could replace any plain stream's data. Checked here so that the
-     * property above says exactly what it covers.
+     * Clearing the encrypted bit makes the batch look plain, which the envelope's authentication
+     * cannot see (only the CRC, which whoever rewrites the bytes recomputes). The stream's metadata
+     * can: a stream encrypted from some offset on ({@code StreamMetadata.encryptedFromOffset}) has no
+     * plain batch there, and the keyring refuses one as corrupt instead of returning the envelope as
+     * data (end to end through the store: {@code EncryptionTest}). Below that offset (a stream
+     * created before encryption was enabled) a plain batch is data.
      */
     @Example
-    void clearingTheEncryptedBitIsTheOneChangeOnlyTheCrcGuards() {
-        ByteBuf encoded = seal(key(1), 1, 0, 0, 1, 0, new byte[] {1, 2, 3});
+    void aBatchWhoseEncryptedBitWasClearedIsRefusedWhereItsStreamIsEncrypted() {
+        ByteBuf encoded = seal(key(1), 1, 0, 10, 1, 0, new byte[] {1, 2, 3});
         encoded.setByte(StreamBatchDescriptor.ATTRIBUTES_OFFSET, 0);
         assertThatThrownBy(() -> StreamBatchCodec.read(encoded.duplicate(), "test", 0))
                 .isInstanceOf(CorruptDataException.class).hasMessageContaining("CRC mismatch");
+        StreamBatchCodec.finishChecksum(encoded);
+        StreamBatch plain = StreamBatchCodec.read(encoded.duplicate(), "test", 0);
+        assertThat(plain.isEncrypted()).as("only the metadata can tell").isFalse();
+        TenantKeyring keyring = TenantKeyring.disabled();
+        for (long encryptedFrom : new long[] {0, 10}) {
+            assertThatThrownBy(() -> keyring.plaintext(plain, "test", encryptedFrom))
+                    .isInstanceOf(CorruptDataException.class)
+                    .hasMessageContaining("unencrypted batch where its stream is encrypted");
+        }
+        assertThat(keyring.plaintext(plain, "test", 11).remaining()).as("below the stream's encrypted-from offset")
+                .isEqualTo(3 + EnvelopeDescriptor.OVERHEAD);
+        assertThat(keyring.plaintext(plain, "test", -1).remaining()).as("a stream that is not encrypted")
+                .isEqualTo(3 + EnvelopeDescriptor.OVERHEAD);
     }
 
     @Provide

@@ -60,10 +60,10 @@ class ManifestCodecTest {
     @Test
     void unknownFormatIsRefused() {
         byte[] b = ByteBuffer.allocate(17).putLong(1).putLong(1).put((byte) 1).array();
-        assertThatThrownBy(() -> ManifestCodec.decodeLog(KEY, 7, ByteBuffer.wrap(framed(5, b))))
+        assertThatThrownBy(() -> ManifestCodec.decodeLog(KEY, 7, ByteBuffer.wrap(framed(6, b))))
                 .isInstanceOf(dev.strata.api.UnsupportedFormatVersionException.class)
-                .hasMessageContaining("manifest format version not supported").hasMessageContaining("version=5")
-                .hasMessageContaining("supported=2-4");
+                .hasMessageContaining("manifest format version not supported").hasMessageContaining("version=6")
+                .hasMessageContaining("supported=2-5");
     }
 
     /** Labels make the file format 4, with the documented layout; without labels it stays 3 (rollback). */
@@ -105,6 +105,68 @@ class ManifestCodecTest {
         assertThat(back.stream(2).orElseThrow().labels().tenant()).contains("globex");
         assertThat(back.stream(2).orElseThrow().epoch()).isEqualTo(6);
         assertThat(back.stream(1).orElseThrow().labels()).isEqualTo(StreamLabels.NONE);
+    }
+
+    /**
+     * An encrypted stream's create and an encrypting open make the file format 5, with the documented
+     * layout; a snapshot with an encrypted stream too; without them the format stays what it was.
+     */
+    @Test
+    void encryptedStreamsAreFormatFiveWithTheDocumentedLayoutAndRoundTrip() {
+        StreamLabels acme = new StreamLabels(java.util.Optional.of("acme"), java.util.Map.of());
+        MetadataChange.CreateStream create = new MetadataChange.CreateStream(2, 43, 6, acme, true);
+        MetadataChange.OpenStream open = new MetadataChange.OpenStream(2, 44, 1, -1, 1000);
+        byte[] actual = ManifestCodec.encodeLog(7, 5, 3, List.of(create, open));
+
+        ByteBuffer body = ByteBuffer.allocate(1024);
+        body.putLong(5).putLong(3).putInt(2);
+        body.put((byte) 10).putLong(2).putLong(43).putLong(6).putShort((short) 4)
+                .put("acme".getBytes(StandardCharsets.UTF_8)).put((byte) 0);
+        body.put((byte) 11).putLong(2).putLong(44).putLong(1).putLong(-1).putLong(1000);
+        byte[] expected = Arrays.copyOf(body.array(), body.position());
+        assertThat(HexFormat.of().formatHex(actual)).isEqualTo(HexFormat.of().formatHex(framed(5, expected)));
+        assertThat(ManifestCodec.decodeLog(KEY, 7, ByteBuffer.wrap(actual)).changes()).containsExactly(create, open);
+        byte[] plainOpen = ManifestCodec.encodeLog(7, 5, 3, List.of(new MetadataChange.OpenStream(2, 44, 1, -1)));
+        assertThat(ByteBuffer.wrap(plainOpen).getShort(4)).as("an open that encrypts nothing: format 3").isEqualTo((short) 3);
+
+        MetadataState s = new MetadataState();
+        s.apply(new MetadataChange.RegisterNode(1));
+        s.apply(new MetadataChange.CreateStream(1, 1, 0, acme, true));
+        s.apply(new MetadataChange.CreateStream(1, 2, 0, acme));
+        s.apply(new MetadataChange.CreateStream(1, 3, 0));
+        s.apply(new MetadataChange.CommitObjects(1, List.of(new ObjectMetadata("k1", 10, ObjectType.STREAM_SET,
+                List.of(new StreamRange(2, 0, 40, 100)), 0)), 512));
+        assertThat(ByteBuffer.wrap(ManifestCodec.encodeSnapshot(s)).getShort(4)).isEqualTo((short) 5);
+        s.apply(new MetadataChange.OpenStream(1, 2, 1, -1, 7)); // below the committed end: encrypted from there
+        s.apply(new MetadataChange.OpenStream(1, 2, 2, -1, 100)); // set once: an open never moves it
+        s.apply(new MetadataChange.OpenStream(1, 1, 1, -1)); // nor clears it
+        s.apply(new MetadataChange.TrimStream(1, 2, 2, 5));
+        assertThat(s.stream(1).orElseThrow().encryptedFromOffset()).isZero();
+        assertThat(s.stream(2).orElseThrow().encryptedFromOffset()).isEqualTo(40);
+        assertThat(s.stream(3).orElseThrow().isEncrypted()).isFalse();
+        MetadataState back = ManifestCodec.decodeSnapshot("snap", s.version(), ByteBuffer.wrap(ManifestCodec.encodeSnapshot(s)));
+        assertThat(back.streams()).containsExactlyElementsOf(s.streams());
+        assertThat(back.stream(3).orElseThrow().encryptedFromOffset()).isEqualTo(StreamMetadata.NOT_ENCRYPTED);
+        assertThatThrownBy(() -> new MetadataChange.CreateStream(1, 4, 0, StreamLabels.NONE, true))
+                .as("an encrypted stream has a tenant").isInstanceOf(IllegalArgumentException.class);
+
+        // objects that name data keys (a store with encryption): format 5; unknown (null) and none (empty) stay apart
+        ObjectMetadata named = new ObjectMetadata("k2", 10, ObjectType.STREAM, List.of(new StreamRange(1, 0, 4, 10)), 0,
+                java.util.Set.of(-5L, 7L));
+        ObjectMetadata none = new ObjectMetadata("k3", 10, ObjectType.STREAM, List.of(new StreamRange(3, 0, 4, 10)), 0,
+                java.util.Set.of());
+        ObjectMetadata unknown = new ObjectMetadata("k4", 10, ObjectType.STREAM, List.of(new StreamRange(2, 40, 44, 10)), 0);
+        MetadataChange.CommitObjects commit = new MetadataChange.CommitObjects(1, List.of(named, none, unknown), 600);
+        byte[] log = ManifestCodec.encodeLog(7, 5, 3, List.of(commit));
+        assertThat(ByteBuffer.wrap(log).getShort(4)).isEqualTo((short) 5);
+        assertThat(ManifestCodec.decodeLog(KEY, 7, ByteBuffer.wrap(log)).changes()).containsExactly(commit);
+        byte[] unknownOnly = ManifestCodec.encodeLog(7, 5, 3, List.of(new MetadataChange.CommitObjects(1, List.of(unknown), 600)));
+        assertThat(ByteBuffer.wrap(unknownOnly).getShort(4)).as("a store without encryption: unchanged").isEqualTo((short) 3);
+        s.apply(commit);
+        MetadataState withObjects = ManifestCodec.decodeSnapshot("snap", s.version(), ByteBuffer.wrap(ManifestCodec.encodeSnapshot(s)));
+        assertThat(withObjects.objects()).containsExactlyInAnyOrderElementsOf(s.objects());
+        assertThat(withObjects.objects()).filteredOn(o -> o.key().equals("k4")).singleElement()
+                .satisfies(o -> assertThat(o.dataKeyIds()).as("unknown stays unknown").isNull());
     }
 
     /** A log file at version 7 in the documented frame around {@code body}. */
@@ -203,6 +265,10 @@ class ManifestCodecTest {
                 ids.map(MetadataChange.RegisterNode::new),
                 Combinators.combine(ids, ids, ids).as(MetadataChange.CreateStream::new),
                 Combinators.combine(ids, ids, ids, labels()).as(MetadataChange.CreateStream::new),
+                Combinators.combine(ids, ids, ids, Arbitraries.strings().withCharRange('a', 'z').ofMinLength(1).ofMaxLength(8))
+                        .as((n, id, e, t) -> new MetadataChange.CreateStream(n, id, e,
+                                new StreamLabels(java.util.Optional.of(t), java.util.Map.of()), true)),
+                Combinators.combine(ids, ids, ids, ids).as((n, id, e, from) -> new MetadataChange.OpenStream(n, id, e, -1, from)),
                 Combinators.combine(ids, ids, ids, ids).as(MetadataChange.TrimStream::new),
                 Combinators.combine(ids, object.list().ofMaxSize(5), ids).as(MetadataChange.CommitObjects::new),
                 Combinators.combine(ids, keys.list().ofMaxSize(5), object.list().ofMaxSize(3)).as(MetadataChange.ReplaceObjects::new),

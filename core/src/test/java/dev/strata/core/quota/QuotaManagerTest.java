@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import dev.strata.api.BackpressureException;
 import dev.strata.core.Quota;
 import dev.strata.core.QuotaStats;
+import dev.strata.core.ReadAllowance;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.TimeUnit;
@@ -102,5 +103,49 @@ class QuotaManagerTest {
         assertThatThrownBy(() -> quotas.setTenantQuota("not a tenant", Quota.unlimited()))
                 .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("tenant");
         assertThatThrownBy(() -> quotas.setStreamQuota(1, null)).isInstanceOf(IllegalArgumentException.class);
+    }
+
+    @Test
+    void aCallerThrottledStreamIsChargedButNeverDelayedNorRefusedAndTheCallerLearnsTheWait() {
+        quotas.setTenantQuota("acme", new Quota(1_000, 1_000));
+        quotas.setCallerThrottled(1, true);
+        assertThat(quotas.isCallerThrottled(1)).isTrue();
+        assertThat(quotas.isCallerThrottled(2)).isFalse();
+        assertThat(quotas.catchUpReadAllowance(1, 0)).as("a full bucket").isEqualTo(new ReadAllowance(0, 1_000));
+
+        assertThat(quotas.admitAppend(1, 3_000, 0)).as("charged, not delayed").isZero();
+        assertThat(quotas.admitAppend(1, 1_000, 0)).as("in debt, still not delayed nor refused").isZero();
+        assertThat(quotas.appendWaitNanos(1)).as("3,000 bytes owed at 1,000 bytes/s").isEqualTo(3 * SECOND);
+        assertThat(quotas.appendWaitNanos(2)).as("the tenant's bucket is shared").isEqualTo(3 * SECOND);
+        assertThat(quotas.appendWaitNanos(3)).as("globex has no quota").isZero();
+        assertThatThrownBy(() -> quotas.admitAppend(2, 1, SECOND)).as("stream 2 is throttled by the store")
+                .isInstanceOf(BackpressureException.class);
+        assertThat(quotas.tenantStats("acme").appendThrottleNanos()).as("the waits asked of the caller: 2 s + 3 s")
+                .isEqualTo(5 * SECOND);
+
+        assertThat(quotas.chargeCatchUpRead(1, 1_500)).as("the wait the caller's client owes").isEqualTo(SECOND / 2);
+        assertThat(quotas.catchUpReadAllowance(1, 0)).isEqualTo(new ReadAllowance(SECOND / 2, 0));
+        assertThat(quotas.chargeCatchUpRead(2, 500)).as("shared with stream 2").isEqualTo(SECOND);
+        assertThat(quotas.tenantStats("acme").catchUpReadThrottleNanos()).isEqualTo(SECOND / 2 + SECOND);
+        now += SECOND;
+        assertThat(quotas.catchUpReadAllowance(1, 0)).isEqualTo(new ReadAllowance(0, 0));
+        now += SECOND / 2;
+        assertThat(quotas.catchUpReadAllowance(1, 0)).isEqualTo(new ReadAllowance(0, 500));
+        assertThat(quotas.catchUpReadAllowance(4, 0)).as("no quota for stream 4").isEqualTo(ReadAllowance.UNLIMITED);
+
+        quotas.forgetStream(1);
+        assertThat(quotas.isCallerThrottled(1)).as("forgotten with the stream").isFalse();
+    }
+
+    @Test
+    void aTailReadIsAllowedWhateverTheQuotaOwes() {
+        QuotaManager withCache = new QuotaManager(() -> now, id -> Optional.of("acme"), dev.strata.core.audit.AuditLog.NONE,
+                (streamId, offset) -> offset >= 100); // the log cache holds offsets from 100
+        withCache.setTenantQuota("acme", Quota.unlimited().withCatchUpReadBytesPerSecond(1_000));
+        withCache.setCallerThrottled(1, true);
+        withCache.chargeCatchUpRead(1, 5_000);
+        assertThat(withCache.catchUpReadAllowance(1, 99)).isEqualTo(new ReadAllowance(4 * SECOND, 0));
+        assertThat(withCache.catchUpReadAllowance(1, 100)).isEqualTo(ReadAllowance.UNLIMITED);
+        assertThat(withCache.appendWaitNanos(1)).as("no append quota").isZero();
     }
 }

@@ -11,7 +11,7 @@ import java.util.function.Supplier;
  * A Fetch that waits for data: Kafka's {@code max.wait.ms} / {@code min.bytes} long poll, without
  * polling. It reads once; if that returns fewer than {@code minBytes} (and no error), it waits until
  * an append to one of its partitions wakes it (then it reads again) or {@code maxWaitMs} pass (then
- * it answers with what the last read found).
+ * it answers with what the last read found). A read that a quota throttles is answered at once.
  *
  * <h2>Concurrency</h2>
  * {@code this} guards {@code reading}, {@code woken}, {@code expired} and {@code last}. At most one
@@ -35,6 +35,14 @@ final class DelayedFetch<R extends DelayedFetch.ReadOutcome> implements Partitio
 
         /** Whether a partition answered with an error (the fetch is then answered at once, as Kafka's). */
         boolean hasError();
+
+        /**
+         * Whether a quota asks the client to wait ({@code throttle_time_ms} &gt; 0): the fetch is then
+         * answered at once, with what it read, and the client waits before fetching again.
+         */
+        default boolean throttled() {
+            return false;
+        }
 
         /** Releases the buffers behind the records read; idempotent, never throws. */
         @Override
@@ -102,7 +110,7 @@ final class DelayedFetch<R extends DelayedFetch.ReadOutcome> implements Partitio
                 result.completeExceptionally(error);
             } else if (result.isDone()) {
                 late = outcome;
-            } else if (outcome.bytes() >= minBytes || outcome.hasError() || expired) {
+            } else if (outcome.bytes() >= minBytes || outcome.hasError() || outcome.throttled() || expired) {
                 if (!result.complete(outcome)) {
                     outcome.close();
                 }

@@ -9,8 +9,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledExecutorService;
-import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.LongUnaryOperator;
+import dev.strata.core.ReadAllowance;
 import org.apache.kafka.common.IsolationLevel;
 import org.apache.kafka.common.TopicIdPartition;
 import org.apache.kafka.common.Uuid;
@@ -38,29 +37,27 @@ import org.apache.kafka.common.requests.FetchResponse;
  * has completed (or failed). Reads that a waiting fetch replaces are closed by {@link DelayedFetch}.
  *
  * <h2>Quotas</h2>
- * Strata delays a catch-up read (from objects) of a stream whose tenant or own quota is exceeded: the
- * read's future completes later, on the store's delay timer, and the fetch simply composes on it, so
- * no broker thread waits. The response's {@code throttle_time_ms} reports the time this request's
- * reads were delayed that way (Kafka's field for quota delays; the Java client shows it as the
- * consumer metrics {@code fetch-throttle-time-avg/max}). Each read's delay is the growth of its data
- * stream's {@code QuotaStats.catchUpReadThrottleNanos} while the read ran, capped at the read's wall
- * time (so another fetch of the same partition delayed meanwhile cannot add more than this read
- * waited); the delays of a request's reads, which run one after the other, are summed. The fetch
- * is never failed for a quota.
+ * As Kafka's brokers do (KIP-219), a fetch over its tenant's (or stream's) catch-up read quota is
+ * answered at once, never held: each partition whose quota is in debt answers no records (its
+ * offsets only); the others read at most the bytes their quota holds (at least one batch for the
+ * first partition that returns records, Kafka's {@code minOneMessage}, which may put the quota into
+ * debt). The bytes returned are charged to the quotas (not what the log loaded to return them); the
+ * response's {@code throttle_time_ms} is the longest time until a quota of the request's partitions
+ * is out of debt after the reads ({@link BrokerQuotas#chargeCatchUpRead}); the client waits
+ * that long, and {@link RequestHandler} stops reading the connection meanwhile (or, for a Fetch
+ * older than v8, delays the response by it). A fetch with a throttle time is answered without
+ * waiting for {@code minBytes}. Tail reads (from the log cache) are never counted nor limited. The
+ * fetch is never failed for a quota.
  */
 final class FetchHandler {
     private final Topics topics;
     private final ScheduledExecutorService scheduler;
-    private final LongUnaryOperator readThrottleNanos;
+    private final BrokerQuotas quotas;
 
-    /**
-     * @param readThrottleNanos a stream's cumulative catch-up read throttle time (its
-     *     {@code QuotaStats.catchUpReadThrottleNanos}), 0 where there are no quotas
-     */
-    FetchHandler(Topics topics, ScheduledExecutorService scheduler, LongUnaryOperator readThrottleNanos) {
+    FetchHandler(Topics topics, ScheduledExecutorService scheduler, BrokerQuotas quotas) {
         this.topics = topics;
         this.scheduler = scheduler;
-        this.readThrottleNanos = readThrottleNanos;
+        this.quotas = quotas;
     }
 
     /** One read of every partition of the request, and the log reads it holds. Filled by one read at a time. */
@@ -69,6 +66,16 @@ final class FetchHandler {
         final List<ReadResult> held = new ArrayList<>(); // closed once, by close()
         int bytes;
         boolean error;
+        long throttleNanos; // the longest wait a quota of the read partitions asks for
+
+        void throttle(long nanos) {
+            throttleNanos = Math.max(throttleNanos, nanos);
+        }
+
+        @Override
+        public boolean throttled() {
+            return throttleNanos > 0;
+        }
 
         @Override
         public synchronized void close() {
@@ -103,12 +110,12 @@ final class FetchHandler {
                 served.add(p);
             }
         });
-        AtomicLong throttledNanos = new AtomicLong(); // over every read of this request
-        return DelayedFetch.run(() -> readAll(wanted, request.maxBytes(), isolation, throttledNanos), request.minBytes(),
+        return DelayedFetch.run(() -> readAll(wanted, request.maxBytes(), isolation), request.minBytes(),
                         request.maxWait(), served, scheduler)
                 .thenApply(outcome -> {
                     try {
-                        return new HeldFetchResponse(FetchResponse.of(Errors.NONE, throttleTimeMs(throttledNanos.get()),
+                        return new HeldFetchResponse(FetchResponse.of(Errors.NONE,
+                                BrokerQuotas.throttleTimeMs(outcome.throttleNanos),
                                 FetchMetadata.INVALID_SESSION_ID, outcome.partitions, List.of()).data(), outcome);
                     } catch (RuntimeException e) {
                         outcome.close();
@@ -137,11 +144,6 @@ final class FetchHandler {
         }
     }
 
-    /** {@code nanos} in whole milliseconds, rounded up (a delay of 0.3 ms is reported, as 1 ms). */
-    static int throttleTimeMs(long nanos) {
-        return nanos <= 0 ? 0 : (int) Math.min(Integer.MAX_VALUE, (nanos + 999_999) / 1_000_000);
-    }
-
     /** The partition {@code tip} names (by topic id when it has one), or null. */
     private Partition partition(TopicIdPartition tip) {
         Topic topic = Uuid.ZERO_UUID.equals(tip.topicId()) ? topics.byName(tip.topic()) : topics.byId(tip.topicId());
@@ -150,17 +152,17 @@ final class FetchHandler {
     }
 
     private CompletableFuture<Outcome> readAll(Map<TopicIdPartition, FetchRequest.PartitionData> wanted, int maxBytes,
-                                               Isolation isolation, AtomicLong throttledNanos) {
+                                               Isolation isolation) {
         Outcome outcome = new Outcome();
         CompletableFuture<Void> chain = CompletableFuture.completedFuture(null);
         for (Map.Entry<TopicIdPartition, FetchRequest.PartitionData> e : wanted.entrySet()) {
-            chain = chain.thenCompose(v -> readOne(e.getKey(), e.getValue(), maxBytes, isolation, outcome, throttledNanos));
+            chain = chain.thenCompose(v -> readOne(e.getKey(), e.getValue(), maxBytes, isolation, outcome));
         }
         return chain.thenApply(v -> outcome);
     }
 
     private CompletableFuture<Void> readOne(TopicIdPartition tip, FetchRequest.PartitionData data, int maxBytes,
-                                            Isolation isolation, Outcome outcome, AtomicLong throttledNanos) {
+                                            Isolation isolation, Outcome outcome) {
         Partition partition = partition(tip);
         if (partition == null) {
             boolean byId = !Uuid.ZERO_UUID.equals(tip.topicId());
@@ -176,19 +178,26 @@ final class FetchHandler {
             return CompletableFuture.completedFuture(null);
         }
         int limit = Math.max(0, Math.min(data.maxBytes, maxBytes - outcome.bytes));
-        CompletableFuture<ReadResult> read;
+        boolean minOneMessage = outcome.bytes == 0;
         long streamId = partition.log().streamId();
-        long throttledBefore = readThrottleNanos.applyAsLong(streamId);
-        long startNanos = System.nanoTime();
+        ReadAllowance allowance = quotas.readAllowance(streamId, data.fetchOffset);
+        if (allowance.waitNanos() > 0) { // the quota is in debt: no records now, only the offsets
+            outcome.throttle(allowance.waitNanos());
+            limit = 0;
+            minOneMessage = false;
+        } else if (allowance.bytes() < limit) {
+            limit = (int) allowance.bytes();
+        }
+        CompletableFuture<ReadResult> read;
         try {
-            read = partition.log().read(data.fetchOffset, limit, isolation, outcome.bytes == 0);
+            read = partition.log().read(data.fetchOffset, limit, isolation, minOneMessage);
         } catch (RuntimeException e) {
             read = CompletableFuture.failedFuture(e);
         }
+        boolean counted = !allowance.isUnlimited() && allowance.waitNanos() == 0; // a catch-up read under a quota
         return read.handle((r, error) -> {
-            long throttled = readThrottleNanos.applyAsLong(streamId) - throttledBefore;
-            if (throttled > 0) {
-                throttledNanos.addAndGet(Math.min(throttled, System.nanoTime() - startNanos));
+            if (counted && error == null) { // what is returned counts; it owes at most one batch beyond the quota
+                outcome.throttle(quotas.chargeCatchUpRead(streamId, r.sizeInBytes()));
             }
             if (error != null) {
                 outcome.partitions.put(tip, failed(BrokerErrors.of(error)));

@@ -68,10 +68,10 @@ final class KafkaApis {
     private final DeleteRecordsHandler deleteRecords;
 
     KafkaApis(Topics topics, ProducerIds producerIds, ScheduledExecutorService scheduler, int defaultPartitions,
-              GroupHandler groups, java.util.function.LongUnaryOperator readThrottleNanos) {
+              GroupHandler groups, BrokerQuotas quotas) {
         this.groups = groups;
-        this.produce = new ProduceHandler(topics);
-        this.fetch = new FetchHandler(topics, scheduler, readThrottleNanos);
+        this.produce = new ProduceHandler(topics, quotas);
+        this.fetch = new FetchHandler(topics, scheduler, quotas);
         this.metadata = new MetadataHandler(topics, defaultPartitions);
         this.listOffsets = new ListOffsetsHandler(topics);
         this.topicAdmin = new TopicAdminHandler(topics, defaultPartitions);
@@ -115,18 +115,14 @@ final class KafkaApis {
      * Handles one request of a served API and version.
      *
      * @param local the address the client connected to (Metadata advertises it)
-     * @return the response body, or a future of null for a request that gets no response
-     *     ({@code acks=0} Produce)
+     * @return the response body (for an {@code acks=0} Produce too, which {@link RequestHandler} does
+     *     not send: it only applies its throttle time)
      */
     CompletableFuture<ApiMessage> handle(AbstractRequest request, InetSocketAddress local) {
         return switch (request.apiKey()) {
             case API_VERSIONS -> CompletableFuture.completedFuture(apiVersions(Errors.NONE));
             case METADATA -> widen(metadata.handle((MetadataRequest) request, local));
-            case PRODUCE -> {
-                ProduceRequest p = (ProduceRequest) request;
-                CompletableFuture<ApiMessage> answer = widen(produce.handle(p));
-                yield p.acks() == 0 ? answer.thenApply(r -> null) : answer;
-            }
+            case PRODUCE -> widen(produce.handle((ProduceRequest) request)); // acks=0: RequestHandler sends nothing
             case FETCH -> widen(fetch.handle((FetchRequest) request));
             case LIST_OFFSETS -> widen(listOffsets.handle((ListOffsetsRequest) request));
             case INIT_PRODUCER_ID -> initProducerId((InitProducerIdRequest) request);

@@ -3,7 +3,6 @@ package dev.strata.kafka.broker;
 import dev.strata.api.StreamStore;
 import dev.strata.core.DurableStreamStore;
 import dev.strata.core.Quotas;
-import java.util.function.LongUnaryOperator;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelInitializer;
@@ -96,9 +95,9 @@ public final class KafkaBroker implements AutoCloseable {
         EventLoopGroup acceptGroup = null;
         EventLoopGroup ioGroup = null;
         try {
-            LongUnaryOperator readThrottleNanos = applyTenantQuotas(store, config);
+            BrokerQuotas quotas = applyTenantQuotas(store, config);
             catalog = join(TopicCatalog.open(store));
-            topics = join(Topics.open(store, config.logConfig(), config.tenantRules(), catalog, scheduler));
+            topics = join(Topics.open(store, config.logConfig(), config.tenantRules(), catalog, scheduler, quotas));
             Topics served = topics;
             scheduler.scheduleWithFixedDelay(() -> removeExpiredProducers(served), PRODUCER_EXPIRATION_CHECK_MS,
                     PRODUCER_EXPIRATION_CHECK_MS, TimeUnit.MILLISECONDS);
@@ -108,7 +107,7 @@ public final class KafkaBroker implements AutoCloseable {
             GroupHandler groups = new GroupHandler(new GroupCoordinator(groupConfig, groupScheduler), groupOffsets, topics,
                     groupScheduler, groupConfig);
             KafkaApis apis = new KafkaApis(topics, new ProducerIds(catalog), scheduler, config.defaultPartitions(), groups,
-                    readThrottleNanos);
+                    quotas);
             acceptGroup = new NioEventLoopGroup(1, new DefaultThreadFactory("strata-kafka-broker-accept"));
             ioGroup = new NioEventLoopGroup(0, new DefaultThreadFactory("strata-kafka-broker-io"));
             int maxFrame = config.maxRequestBytes() + Integer.BYTES;
@@ -143,21 +142,19 @@ public final class KafkaBroker implements AutoCloseable {
     }
 
     /**
-     * Sets {@code config}'s tenant quotas on the store, and returns how the fetch path learns the
-     * catch-up read throttling of a stream: the store's cumulative
-     * {@link dev.strata.core.QuotaStats#catchUpReadThrottleNanos()} of a stream (0 for a store
-     * without quotas).
+     * Sets {@code config}'s tenant quotas on the store, and returns the store's quotas as the broker
+     * applies them ({@link BrokerQuotas#NONE} for a store without quotas).
      *
      * @throws IllegalArgumentException if {@code config} has tenant quotas and the store has no quotas
      *     (it is not a {@link DurableStreamStore})
      */
-    private static LongUnaryOperator applyTenantQuotas(StreamStore store, BrokerConfig config) {
+    private static BrokerQuotas applyTenantQuotas(StreamStore store, BrokerConfig config) {
         if (!(store instanceof DurableStreamStore durable)) {
             if (!config.tenantQuotas().isEmpty()) {
                 throw new IllegalArgumentException("tenant quotas need a DurableStreamStore, got "
                         + store.getClass().getName() + ": tenantQuotas=" + config.tenantQuotas().keySet());
             }
-            return streamId -> 0;
+            return BrokerQuotas.NONE;
         }
         Quotas quotas = durable.quotas();
         config.tenantQuotas().forEach((tenant, quota) -> {
@@ -165,7 +162,7 @@ public final class KafkaBroker implements AutoCloseable {
             LOG.info("tenant {}: quota append={} B/s catch-up read={} B/s", tenant, rate(quota.appendBytesPerSecond()),
                     rate(quota.catchUpReadBytesPerSecond()));
         });
-        return streamId -> quotas.streamStats(streamId).catchUpReadThrottleNanos();
+        return new BrokerQuotas(quotas);
     }
 
     private static String rate(long bytesPerSecond) {

@@ -25,6 +25,13 @@ import org.apache.kafka.common.requests.ProduceResponse.RecordError;
  * the whole "ISR"); {@code acks=0} gets no response. The request's {@code timeoutMs} is not used: the
  * store bounds an append's wait itself (backpressure answers REQUEST_TIMED_OUT).
  *
+ * <p>Append quotas (the tenant's, a stream's) never delay nor refuse a Produce here: the broker
+ * throttles ({@link BrokerQuotas}), so the store charges the batches and appends them at once; the
+ * response's {@code throttle_time_ms} is the longest time the append quotas of the request's
+ * partitions are in debt once its batches are durable, and {@link RequestHandler} stops reading the
+ * connection for that long (for a Produce older than v6, delays the response instead; for
+ * {@code acks=0}, which gets no response, only stops reading), as Kafka's brokers do.
+ *
  * <p>Appends are started on the calling thread in request order, so a connection's pipelined
  * requests reach each partition log in the order sent (idempotent producers rely on it). A topic that
  * does not exist answers UNKNOWN_TOPIC_OR_PARTITION (retriable): the producer then asks Metadata,
@@ -32,9 +39,11 @@ import org.apache.kafka.common.requests.ProduceResponse.RecordError;
  */
 final class ProduceHandler {
     private final Topics topics;
+    private final BrokerQuotas quotas;
 
-    ProduceHandler(Topics topics) {
+    ProduceHandler(Topics topics, BrokerQuotas quotas) {
         this.topics = topics;
+        this.quotas = quotas;
     }
 
     CompletableFuture<ProduceResponseData> handle(ProduceRequest request) {
@@ -45,6 +54,7 @@ final class ProduceHandler {
         }
         ProduceResponseData response = new ProduceResponseData();
         List<CompletableFuture<?>> appends = new ArrayList<>();
+        List<Long> appendedStreams = new ArrayList<>();
         for (ProduceRequestData.TopicProduceData topicData : data.topicData()) {
             boolean byId = !Uuid.ZERO_UUID.equals(topicData.topicId()); // v13+ address topics by id
             Topic topic = byId ? topics.byId(topicData.topicId()) : topics.byName(topicData.name());
@@ -64,6 +74,7 @@ final class ProduceHandler {
                     continue;
                 }
                 Partition partition = topic.partitions().get(partitionData.index());
+                appendedStreams.add(partition.log().streamId());
                 CompletableFuture<AppendInfo> append;
                 try {
                     append = partition.log().appendAsLeader(records, Topics.LEADER_EPOCH);
@@ -82,7 +93,13 @@ final class ProduceHandler {
                 }));
             }
         }
-        return CompletableFuture.allOf(appends.toArray(CompletableFuture[]::new)).thenApply(v -> response);
+        return CompletableFuture.allOf(appends.toArray(CompletableFuture[]::new)).thenApply(v -> {
+            long owed = 0; // the append quotas the request put into debt: the client waits them out
+            for (long streamId : appendedStreams) {
+                owed = Math.max(owed, quotas.appendWaitNanos(streamId));
+            }
+            return response.setThrottleTimeMs(BrokerQuotas.throttleTimeMs(owed));
+        });
     }
 
     private static void fail(PartitionProduceResponse out, Throwable error) {

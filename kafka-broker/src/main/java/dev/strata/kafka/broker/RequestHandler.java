@@ -8,6 +8,10 @@ import java.net.InetSocketAddress;
 import java.nio.ByteBuffer;
 import java.util.ArrayDeque;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.common.message.FetchResponseData;
+import org.apache.kafka.common.message.ProduceResponseData;
 import org.apache.kafka.common.errors.InvalidRequestException;
 import org.apache.kafka.common.protocol.ApiKeys;
 import org.apache.kafka.common.protocol.ApiMessage;
@@ -15,6 +19,7 @@ import org.apache.kafka.common.protocol.ByteBufferAccessor;
 import org.apache.kafka.common.protocol.Errors;
 import org.apache.kafka.common.protocol.SendBuilder;
 import org.apache.kafka.common.requests.AbstractRequest;
+import org.apache.kafka.common.requests.ProduceRequest;
 import org.apache.kafka.common.requests.RequestHeader;
 import org.apache.kafka.common.requests.ResponseHeader;
 import org.slf4j.Logger;
@@ -27,10 +32,20 @@ import org.slf4j.LoggerFactory;
  * although they may complete out of order.
  *
  * <h2>Concurrency</h2>
- * One instance per connection; {@code inFlight} is touched only on the connection's event loop
+ * One instance per connection; its state is touched only on the connection's event loop
  * (completions hop back to it). At most {@link #MAX_IN_FLIGHT} requests are in flight per
  * connection: beyond that the connection stops reading until responses are written (backpressure
  * on a client that pipelines without bound).
+ *
+ * <h2>Throttling (KIP-219)</h2>
+ * A Fetch or Produce response with a {@code throttle_time_ms} (a tenant's quota, {@link BrokerQuotas})
+ * is written at once if the request's version lets the client wait out the throttle time itself
+ * (Fetch v8+, Produce v6+: kafka-clients' {@code shouldClientThrottle}), and the connection is then
+ * <b>muted</b> for that time, as Kafka's socket server does: no further request is read from it
+ * (frames already received are kept, unparsed, and served in order afterwards), so a client that does
+ * not wait gets nothing sooner. An older version's response is instead written only once the throttle
+ * time has passed since it completed (the responses behind it wait with it, in order). An
+ * {@code acks=0} Produce, which gets no response, mutes the connection.
  *
  * <h2>Failure</h2>
  * A frame whose header cannot be parsed, an API or version this broker does not serve (other than
@@ -53,12 +68,36 @@ final class RequestHandler extends SimpleChannelInboundHandler<ByteBuf> {
     static final int MAX_IN_FLIGHT = 100;
 
     /** A request awaiting its response; {@code version} is the response's (0 for an unsupported ApiVersions). */
-    private record InFlight(RequestHeader header, AbstractRequest request, short version,
-                            CompletableFuture<ApiMessage> response) {
+    private static final class InFlight {
+        final RequestHeader header;
+        final AbstractRequest request;
+        final short version;
+        final CompletableFuture<ApiMessage> response;
+        /** When {@code response} completed ({@link System#nanoTime()}); set by the completing thread. */
+        volatile long completedAtNanos;
+        // event loop only:
+        boolean resolved;
+        ApiMessage body;
+
+        InFlight(RequestHeader header, AbstractRequest request, short version, CompletableFuture<ApiMessage> response) {
+            this.header = header;
+            this.request = request;
+            this.version = version;
+            this.response = response;
+        }
     }
 
     private final KafkaApis apis;
-    private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>(); // event loop only
+    // event loop only:
+    private final ArrayDeque<InFlight> inFlight = new ArrayDeque<>();
+    /** Frames read while the connection is muted, served in order once it is not. */
+    private final ArrayDeque<ByteBuffer> deferred = new ArrayDeque<>();
+    /** Until when the connection is muted for a throttle time ({@link System#nanoTime()}); 0: not muted. */
+    private long mutedUntilNanos;
+    private ScheduledFuture<?> unmute;
+    private ScheduledFuture<?> delayedWrite;
+    private boolean inactive;
+    private boolean servingDeferred;
 
     RequestHandler(KafkaApis apis) {
         this.apis = apis;
@@ -69,6 +108,16 @@ final class RequestHandler extends SimpleChannelInboundHandler<ByteBuf> {
         ByteBuffer buffer = ByteBuffer.allocate(frame.readableBytes());
         frame.readBytes(buffer);
         buffer.flip();
+        if (muted(System.nanoTime()) || !deferred.isEmpty()) {
+            deferred.add(buffer); // Kafka's muted channel: read no further request until the throttle time passed
+            updateAutoRead(ctx);
+            return;
+        }
+        serve(ctx, buffer);
+    }
+
+    /** Parses one request and starts it. */
+    private void serve(ChannelHandlerContext ctx, ByteBuffer buffer) {
         RequestHeader header;
         AbstractRequest request;
         try {
@@ -76,8 +125,10 @@ final class RequestHandler extends SimpleChannelInboundHandler<ByteBuf> {
             ApiKeys api = header.apiKey();
             if (!KafkaApis.supports(api, header.apiVersion())) {
                 if (api == ApiKeys.API_VERSIONS) { // Kafka's answer: v0, UNSUPPORTED_VERSION, the served versions
-                    inFlight.add(new InFlight(header, null, (short) 0,
-                            CompletableFuture.completedFuture(KafkaApis.apiVersions(Errors.UNSUPPORTED_VERSION))));
+                    InFlight answer = new InFlight(header, null, (short) 0,
+                            CompletableFuture.completedFuture(KafkaApis.apiVersions(Errors.UNSUPPORTED_VERSION)));
+                    answer.completedAtNanos = System.nanoTime();
+                    inFlight.add(answer);
                     writeCompleted(ctx);
                     return;
                 }
@@ -96,37 +147,147 @@ final class RequestHandler extends SimpleChannelInboundHandler<ByteBuf> {
         } catch (RuntimeException e) {
             response = CompletableFuture.failedFuture(e);
         }
-        inFlight.add(new InFlight(header, request, header.apiVersion(), response));
-        if (inFlight.size() >= MAX_IN_FLIGHT) {
-            ctx.channel().config().setAutoRead(false);
-        }
-        response.whenComplete((r, e) -> ctx.executor().execute(() -> writeCompleted(ctx)));
+        InFlight started = new InFlight(header, request, header.apiVersion(), response);
+        inFlight.add(started);
+        updateAutoRead(ctx);
+        response.whenComplete((r, e) -> {
+            started.completedAtNanos = System.nanoTime();
+            ctx.executor().execute(() -> writeCompleted(ctx));
+        });
     }
 
-    /** Writes the responses at the head of the queue that are complete, in request order. */
+    /**
+     * Writes the responses at the head of the queue that are complete, in request order, and applies
+     * their throttle times: a response the client throttles itself for (KIP-219) is written at once
+     * and mutes the connection; an older version's is written once its throttle time has passed
+     * since it completed (the responses behind it wait, in order).
+     */
     private void writeCompleted(ChannelHandlerContext ctx) {
         boolean wrote = false;
-        while (!inFlight.isEmpty() && inFlight.peek().response().isDone()) {
-            InFlight done = inFlight.poll();
-            ApiMessage body;
-            try {
-                body = done.response().join();
-            } catch (RuntimeException e) {
-                Throwable cause = BrokerErrors.unwrap(e);
-                LOG.warn("request {} failed unexpectedly", done.header(), cause);
-                body = done.request().getErrorResponse(0, cause).data();
+        long now = System.nanoTime();
+        while (!inFlight.isEmpty() && inFlight.peek().response.isDone()) {
+            InFlight done = inFlight.peek();
+            if (done.completedAtNanos == 0) { // done, but its whenComplete has not run yet
+                done.completedAtNanos = now;
             }
-            if (body != null) {
-                write(ctx, done.header(), done.version(), body);
+            ApiMessage body = resolve(done);
+            int throttleMs = throttleTimeMs(body);
+            boolean answered = body != null && !(done.request instanceof ProduceRequest p && p.acks() == 0);
+            boolean clientThrottles = BrokerQuotas.clientThrottles(done.header.apiKey(), done.version);
+            if (throttleMs > 0 && answered && !clientThrottles && !inactive) {
+                long due = done.completedAtNanos + TimeUnit.MILLISECONDS.toNanos(throttleMs);
+                if (now - due < 0) { // an old client: its response is delayed by the throttle time
+                    scheduleWrite(ctx, due - now);
+                    break;
+                }
+            }
+            inFlight.poll();
+            if (answered) {
+                write(ctx, done.header, done.version, body);
                 wrote = true;
+            }
+            if (throttleMs > 0 && (clientThrottles || !answered)) {
+                mute(ctx, now + TimeUnit.MILLISECONDS.toNanos(throttleMs));
             }
         }
         if (wrote) {
             ctx.flush();
         }
-        if (inFlight.size() < MAX_IN_FLIGHT && !ctx.channel().config().isAutoRead()) {
-            ctx.channel().config().setAutoRead(true);
+        serveDeferred(ctx);
+    }
+
+    /** The response body of a completed request: the handler's, or its request's error response if it failed. */
+    private static ApiMessage resolve(InFlight done) {
+        if (!done.resolved) {
+            done.resolved = true;
+            try {
+                done.body = done.response.join();
+            } catch (RuntimeException e) {
+                Throwable cause = BrokerErrors.unwrap(e);
+                LOG.warn("request {} failed unexpectedly", done.header, cause);
+                done.body = done.request.getErrorResponse(0, cause).data();
+            }
         }
+        return done.body;
+    }
+
+    /** The {@code throttle_time_ms} of a Fetch or Produce response; 0 for others. */
+    private static int throttleTimeMs(ApiMessage body) {
+        if (body instanceof FetchResponseData fetch) {
+            return fetch.throttleTimeMs();
+        }
+        if (body instanceof ProduceResponseData produce) {
+            return produce.throttleTimeMs();
+        }
+        return 0;
+    }
+
+    private void scheduleWrite(ChannelHandlerContext ctx, long delayNanos) {
+        if (delayedWrite == null) {
+            delayedWrite = ctx.executor().schedule(() -> {
+                delayedWrite = null;
+                writeCompleted(ctx);
+            }, delayNanos, TimeUnit.NANOSECONDS);
+        }
+    }
+
+    private boolean muted(long now) {
+        return mutedUntilNanos != 0 && now - mutedUntilNanos < 0;
+    }
+
+    /** Reads no further request from the connection until {@code untilNanos} (Kafka's muted channel). */
+    private void mute(ChannelHandlerContext ctx, long untilNanos) {
+        if (muted(untilNanos - 1) && unmute != null) {
+            return; // muted at least that long already
+        }
+        mutedUntilNanos = untilNanos;
+        if (unmute != null) {
+            unmute.cancel(false);
+        }
+        unmute = ctx.executor().schedule(() -> {
+            unmute = null;
+            serveDeferred(ctx);
+        }, untilNanos - System.nanoTime(), TimeUnit.NANOSECONDS);
+        updateAutoRead(ctx);
+    }
+
+    /** Serves the frames read while muted, in order, while the connection is neither muted nor full. */
+    private void serveDeferred(ChannelHandlerContext ctx) {
+        if (servingDeferred) {
+            return; // a request served below wrote its answer at once: the loop below goes on
+        }
+        servingDeferred = true;
+        try {
+            while (!deferred.isEmpty() && !muted(System.nanoTime()) && inFlight.size() < MAX_IN_FLIGHT && !inactive) {
+                serve(ctx, deferred.poll());
+            }
+        } finally {
+            servingDeferred = false;
+        }
+        updateAutoRead(ctx);
+    }
+
+    /** Reads from the socket only while not muted, nothing is deferred and fewer than {@link #MAX_IN_FLIGHT} are in flight. */
+    private void updateAutoRead(ChannelHandlerContext ctx) {
+        boolean read = !muted(System.nanoTime()) && deferred.isEmpty() && inFlight.size() < MAX_IN_FLIGHT;
+        if (ctx.channel().config().isAutoRead() != read) {
+            ctx.channel().config().setAutoRead(read);
+        }
+    }
+
+    @Override
+    public void channelInactive(ChannelHandlerContext ctx) throws Exception {
+        inactive = true; // nothing is delayed any more: the writes fail at once and release what they hold
+        deferred.clear();
+        if (unmute != null) {
+            unmute.cancel(false);
+        }
+        if (delayedWrite != null) {
+            delayedWrite.cancel(false);
+            delayedWrite = null;
+        }
+        writeCompleted(ctx);
+        super.channelInactive(ctx);
     }
 
     /**

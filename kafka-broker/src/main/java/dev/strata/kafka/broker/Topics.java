@@ -53,6 +53,7 @@ final class Topics implements AutoCloseable {
     private final TenantRules tenantRules;
     private final TopicCatalog catalog;
     private final Executor background;
+    private final BrokerQuotas quotas;
     private final Map<String, Topic> byName = new ConcurrentHashMap<>();
     private final Map<Uuid, Topic> byId = new ConcurrentHashMap<>();
     private final Map<Uuid, String> names = new ConcurrentHashMap<>();
@@ -60,8 +61,9 @@ final class Topics implements AutoCloseable {
     private CompletableFuture<?> lane = CompletableFuture.completedFuture(null); // guarded by: laneLock
 
     private Topics(StreamStore store, PartitionLogConfig logConfig, TenantRules tenantRules, TopicCatalog catalog,
-                   Executor background) {
+                   Executor background, BrokerQuotas quotas) {
         this.store = store;
+        this.quotas = quotas;
         this.logConfig = logConfig;
         this.tenantRules = tenantRules;
         this.catalog = catalog;
@@ -74,14 +76,16 @@ final class Topics implements AutoCloseable {
      * @param tenantRules the tenant and tags of the streams of topics created from now on (those
      *     of existing topics were set when they were created and stay as they are)
      * @param background runs the closing of deleted topics' logs (which waits for their last snapshot)
+     * @param quotas takes over the throttling of every served partition's streams ({@link BrokerQuotas#serve})
      */
     static CompletableFuture<Topics> open(StreamStore store, PartitionLogConfig logConfig, TenantRules tenantRules,
-                                          TopicCatalog catalog, Executor background) {
-        Topics topics = new Topics(store, logConfig, tenantRules, catalog, background);
+                                          TopicCatalog catalog, Executor background, BrokerQuotas quotas) {
+        Topics topics = new Topics(store, logConfig, tenantRules, catalog, background, quotas);
         List<CompletableFuture<Topic>> opened = new ArrayList<>();
         for (TopicEntry entry : catalog.topics()) {
             List<CompletableFuture<KafkaPartitionLog>> logs = new ArrayList<>();
             for (PartitionStreams p : entry.partitions()) {
+                quotas.serve(p.dataStreamId(), p.metaStreamId());
                 logs.add(KafkaPartitionLog.open(store, p.dataStreamId(), p.metaStreamId(), TopicCatalog.STREAM_EPOCH, logConfig));
             }
             opened.add(topics.serve(entry, logs));
@@ -238,6 +242,7 @@ final class Topics implements AutoCloseable {
         return CompletableFuture.allOf(logs.toArray(CompletableFuture[]::new)).thenApply(v -> {
             List<Partition> partitions = new ArrayList<>();
             for (int i = 0; i < logs.size(); i++) {
+                quotas.serve(logs.get(i).join());
                 partitions.add(new Partition(new TopicPartition(entry.name(), i), logs.get(i).join()));
             }
             return new Topic(entry.name(), entry.id(), List.copyOf(partitions));
