@@ -76,7 +76,7 @@ final class InfoCommand extends BaseCommand {
             text("object store:   " + store.redactedUri());
             text("manifest:       version " + m.get("version") + ", format "
                     + (m.get("formatVersion") == null ? "none (no manifest written yet)" : m.get("formatVersion")) + " (this build "
-                    + "writes 3, or 4 for streams with a tenant or tags; reads 2-4), node epoch " + summary.nodeEpoch() + ", next stream id "
+                    + "writes 3, 4 for streams with a tenant or tags, 5 with client-side encryption; reads 2-5), node epoch " + summary.nodeEpoch() + ", next stream id "
                     + summary.nextStreamId() + ", WAL trim position " + summary.walTrimPosition());
             text("streams:        " + streams.size());
             text("objects:        " + (streamSet + streamObjects) + " (" + streamSet + " stream-set, " + streamObjects

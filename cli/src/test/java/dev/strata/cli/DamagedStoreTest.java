@@ -127,6 +127,6 @@ class DamagedStoreTest {
         CliTestSupport.Result info = run("info", "--data-dir", dir);
         assertThat(info.exitCode()).as(info.toString()).isEqualTo(ExitCodes.USAGE_OR_ACCESS);
         assertThat(info.err()).contains("unsupported format version: manifest format version not supported")
-                .contains("version=9 supported=2-4");
+                .contains("version=9 supported=2-5");
     }
 }

@@ -548,6 +548,102 @@ class EncryptionTest {
         }
     }
 
+    /**
+     * The store with its WAL in the object store as well (no local disk): WAL objects under
+     * {@code wal/}, flushed every 5 ms, uploads only when asked. The data-object uploads of
+     * {@code storage} can be refused, which leaves appended data in the WAL objects only.
+     */
+    private Strata.Builder disklessEncrypted(ObjectStorage storage) {
+        return Strata.builder().objectStorage(storage)
+                .walOnObjectStore(dev.strata.wal.objectstore.ObjectWalOptions.builder("")
+                        .flushIntervalNanos(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(5))
+                        .capacityBytes(64L << 20).maxBufferedBytes(16L << 20).build())
+                .walCapacity(64L << 20).logCacheBytes(32L << 20).uploadThresholdBytes(16L << 20)
+                .uploadInterval(Duration.ofHours(1)).maxBatchBytes(64 * 1024).objectBlockBytes(32 * 1024)
+                .compactionInterval(Duration.ZERO).closeUploadTimeout(Duration.ofMillis(300)).auditListener(events::add)
+                .encryption(provider, tenant -> !tenant.equals("globex"));
+    }
+
+    /** Every file under {@code dir} (no local WAL file here), and the WAL objects' alone: [all, wal]. */
+    private byte[][] scanObjects() throws IOException {
+        List<Path> files;
+        try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
+            files = walk.filter(Files::isRegularFile).sorted().toList();
+        }
+        assertThat(files).as("no local WAL file: the WAL is in the object store").noneMatch(f -> f.toString().endsWith("strata.wal"));
+        ByteArrayOutputStream all = new ByteArrayOutputStream();
+        ByteArrayOutputStream wal = new ByteArrayOutputStream();
+        for (Path f : files) {
+            byte[] bytes = Files.readAllBytes(f);
+            all.write(bytes);
+            all.write(0); // no needle spans two files
+            if (dir.resolve("objects").relativize(f).toString().replace('\\', '/').startsWith("wal/")) {
+                wal.write(bytes);
+                wal.write(0);
+            }
+        }
+        return new byte[][] {all.toByteArray(), wal.toByteArray()};
+    }
+
+    @SafeVarargs
+    private static void assertNoPlaintext(byte[] stored, List<byte[]>... payloads) {
+        for (List<byte[]> list : payloads) {
+            for (byte[] needle : needles(list)) {
+                assertThat(contains(stored, needle)).as("acme plaintext in a file: %s",
+                        new String(needle, StandardCharsets.US_ASCII)).isFalse();
+            }
+        }
+    }
+
+    @Test
+    void withTheWalInTheObjectStoreADestroyedTenantLeavesNoPlaintextInAnyObjectWalIncluded() throws Exception {
+        UploadGate storage = storage();
+        List<byte[]> acmeUploaded = payloads("ACME-OBJWAL-UPLOADED", 20);
+        List<byte[]> acmeWalOnly = payloads("ACME-OBJWAL-WALONLY", 20);
+        List<byte[]> globexWalOnly = payloads("GLOBEX-KEEP-OWAL-TAIL", 20);
+        long acmeId;
+        long globexId;
+        Map<Long, byte[]> globexData;
+        Map<Long, byte[]> acmeData;
+        try (DurableStreamStore store = disklessEncrypted(storage).build()) {
+            Stream acme = store.createStream(StreamOptions.defaults().withTenant("acme")).join();
+            Stream globex = store.createStream(StreamOptions.defaults().withTenant("globex")).join();
+            acmeId = acme.id();
+            globexId = globex.id();
+            acmeData = append(acme, acmeUploaded);
+            globexData = append(globex, payloads("GLOBEX-KEEP-OWAL-HEAD", 5));
+            store.flush().join();
+            storage.refuseUploads = true; // from here on the WAL objects are the only durable copy
+            acmeData.putAll(append(acme, acmeWalOnly));
+            globexData.putAll(append(globex, globexWalOnly));
+            assertReadsBack(acme, acmeData);
+        } // close: the final upload is refused, so the last batches stay in the WAL objects
+
+        // every byte stored, WAL objects included: none of acme's plaintext, whole or in pieces, while
+        // the plain tenant's last batches are found in the WAL objects (so the scan reads them)
+        byte[][] scanned = scanObjects();
+        assertNoPlaintext(scanned[0], acmeUploaded, acmeWalOnly);
+        assertThat(scanned[1].length).as("WAL objects exist").isPositive();
+        assertThat(contains(scanned[1], globexWalOnly.get(3))).as("the plain tenant's bytes in the WAL objects").isTrue();
+
+        storage.refuseUploads = false;
+        try (DurableStreamStore store = disklessEncrypted(storage).build()) { // a takeover replays the WAL objects
+            assertThat(store.recoveryReport().recordsReplayed()).isGreaterThanOrEqualTo(acmeWalOnly.size() + globexWalOnly.size());
+            assertReadsBack(store.openStream(acmeId, 1).join(), acmeData);
+            store.destroyTenantKey("acme");
+            assertKeyUnavailable(store.openStream(acmeId, 2).join().fetch(0, Long.MAX_VALUE, 1 << 20), "acme");
+            assertReadsBack(store.openStream(globexId, 1).join(), globexData);
+        }
+        assertNoPlaintext(scanObjects()[0], acmeUploaded, acmeWalOnly);
+        assertThat(storage.list("keys/tenant=acme/").join()).extracting(ObjectInfo::key)
+                .containsExactly("keys/tenant=acme/destroyed");
+
+        try (DurableStreamStore store = disklessEncrypted(storage).build()) {
+            assertKeyUnavailable(store.openStream(acmeId, 3).join().fetch(0, Long.MAX_VALUE, 1 << 20), "acme");
+            assertReadsBack(store.openStream(globexId, 2).join(), globexData);
+        }
+    }
+
     @Test
     void concurrentEncryptedAppendersReadBackEveryBatch() throws Exception {
         UploadGate storage = storage();

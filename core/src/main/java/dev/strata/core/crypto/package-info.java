@@ -6,7 +6,8 @@
  * application's plug-in); {@link dev.strata.core.crypto.WrappedKey}, what it returns; and
  * {@link dev.strata.core.crypto.InMemoryKeyProvider}, master keys in this JVM for tests and embedding.
  * Enabled with {@code Strata.builder().encryption(provider[, tenants])}; a tenant is shredded with
- * {@code DurableStreamStore.destroyTenantKey}.
+ * {@code DurableStreamStore.destroyTenantKey}; its data keys are re-wrapped under a rotated master
+ * key with {@code DurableStreamStore.rewrapTenantKeys} ({@link dev.strata.core.crypto.KeyProvider#rewrap}).
  *
  * <p>Internal (public only so that the engine's packages can use them; not API, may change):
  * {@link dev.strata.core.crypto.TenantKeyring} (makes, persists, caches and forgets data keys;
@@ -17,7 +18,9 @@
  * tombstones under {@code keys/} in the object store).
  *
  * <p>Owns: which batches are encrypted (an encrypting tenant's, decided at append), the envelope, the
- * nonce scheme, data keys and their records, shredding. Does not own: the stream batch around the
+ * nonce scheme, data keys and their records (made here; deleted by {@code core.compaction}'s garbage
+ * collection once no object names them, re-wrapped here), shredding, and the refusal of a plain
+ * batch where its stream's metadata says it is encrypted. Does not own: the stream batch around the
  * envelope (objectstore's {@code StreamBatchDescriptor}: attribute bit 0 marks an envelope), when an
  * append happens ({@code core.append}: it calls {@link dev.strata.core.crypto.BatchCipher} under the
  * stream's lock) or where fetches read ({@code core.read}: both read paths go through
