@@ -1,6 +1,7 @@
 package dev.strata.cache;
 
 import com.google.errorprone.annotations.concurrent.GuardedBy;
+import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
@@ -82,6 +83,21 @@ final class LogCacheBlock {
                 }
             }
         }
+    }
+
+    /** Stream of row {@code i} (insertion order). */
+    synchronized long streamIdAt(int i) {
+        return rows.streamId(i);
+    }
+
+    /** Encoded bytes of row {@code i}. */
+    synchronized int lengthAt(int i) {
+        return rows.length(i);
+    }
+
+    /** Row {@code i}'s bytes as a new buffer with its own reference (the caller releases it). */
+    synchronized ByteBuf retainedViewAt(int i) {
+        return rows.retainedView(i, slabs);
     }
 
     /** The batches in insertion order, each a view with its own reference (the caller releases them). */

@@ -259,6 +259,31 @@ class LogCacheTest {
     }
 
     @Test
+    void sealedBlockRowsGiveEachBatchOnDemandAndTheViewOutlivesTheBlock() {
+        insert(1, 0, 1, 100);
+        insert(2, 0, 2, 150);
+        insert(1, 1, 1, 120);
+        List<SealedBlock> sealed = cache.sealForUpload();
+        assertThat(sealed).hasSize(1);
+        SealedBlock block = sealed.get(0);
+        assertThat(block.size()).isEqualTo(3);
+        assertThat(List.of(block.streamId(0), block.streamId(1), block.streamId(2))).containsExactly(1L, 2L, 1L);
+        assertThat(List.of(block.encodedBytes(0), block.encodedBytes(1), block.encodedBytes(2))).containsExactly(100, 150, 120);
+        ByteBuf second = block.retainedData(1);
+        assertThat(second.readableBytes()).isEqualTo(150);
+        assertThat(TestBuffers.tag(second)).isEqualTo(TestBuffers.tag(block.batches().get(1).data()));
+        assertThatThrownBy(() -> block.streamId(3)).isInstanceOf(IndexOutOfBoundsException.class);
+        assertThatThrownBy(() -> block.retainedData(-1)).isInstanceOf(IndexOutOfBoundsException.class);
+        cache.markUploaded(block.id());
+        block.close();
+        assertThat(cache.hasRoomFor(1000)).isTrue(); // evicts the block: only the view holds its bytes now
+        assertThat(second.refCnt()).isEqualTo(1);
+        assertThat(second.readableBytes()).isEqualTo(150);
+        assertThatThrownBy(() -> block.retainedData(0)).isInstanceOf(IllegalStateException.class).hasMessageContaining("closed");
+        second.release();
+    }
+
+    @Test
     void cacheEvictionReleasesBuffersOfClosedSealedBlock() {
         ByteBuf data = TestBuffers.tagged(1_000_000L, 100);
         cache.insert(1, 0, 1, 100, data);

@@ -74,12 +74,13 @@ final class StoreEngine {
     /**
      * @param owned what the store closes after its parts, last first
      * @param metricsFactory makes the store's metrics once the parts they watch exist, or null for none
+     * @param appendStages receives each append's stage timestamps, or null for none
      */
     StoreEngine(EngineConfig config, WriteAheadLog wal, MetadataStore metadata, ObjectStorage storage,
             LogCache logCache, long blockCacheBytes, long maxInFlightReadBytes, ByteBufAllocator allocator,
             Executor callbackExecutor, Executor readExecutor, List<AutoCloseable> owned, CompactionConfig compaction,
             Clock clock, Duration closeUploadTimeout, StoreOpener.MetricsFactory metricsFactory, MemoryLimits memoryLimits,
-            dev.strata.core.audit.AuditLog audit, EncryptionConfig encryption) {
+            dev.strata.core.audit.AuditLog audit, EncryptionConfig encryption, AppendStageListener appendStages) {
         this.wal = wal;
         this.audit = audit;
         this.keyring = new TenantKeyring(encryption == null ? null : encryption.provider(),
@@ -121,7 +122,7 @@ final class StoreEngine {
         this.appends = new AppendPath(new AppendSettings(config.maxBatchBytes(), config.uploadThresholdBytes(),
                 config.appendBackpressureWait()), wal, logCache, ledger,
                 state,
-                uploader::wakeUp, metrics, quotas, keyring);
+                uploader::wakeUp, metrics, quotas, keyring, appendStages);
         this.streams = new StreamRegistry(table, metadata, callbackExecutor, state, ledger, appends, audit,
                 new FetchPath(logCache, readPath, metrics, quotas, keyring), id -> {
                     readPath.forgetStream(id);

@@ -77,7 +77,8 @@ final class StoreOpener {
      */
     record Given(ObjectStorage objectStorage, MetadataStore metadataStore, WalFactory wal,
             Function<ObjectStorage, WalFactory> walOnStorage, Executor callbackExecutor, Executor readExecutor,
-            MetricsFactory metrics, Clock clock, AuditListener audit, EncryptionConfig encryption) {
+            MetricsFactory metrics, Clock clock, AuditListener audit, EncryptionConfig encryption,
+            AppendStageListener appendStages) {
         Given {
             if ((wal == null) == (walOnStorage == null) || clock == null || audit == null) {
                 throw new IllegalArgumentException("one of wal and walOnStorage, clock and audit must be given: wal=" + wal
@@ -217,7 +218,8 @@ final class StoreOpener {
         StoreEngine engine = new StoreEngine(EngineConfig.of(settings, sizes), wal, metadata, storage, logCache,
                 sizes.blockCacheBytes(), sizes.maxInFlightReadBytes(), allocator, callbacks, reads, owned,
                 CompactionConfig.of(settings.compaction(), sizes.compaction()), given.clock(),
-                settings.upload().closeTimeout(), given.metrics(), memoryLimits, audit, given.encryption());
+                settings.upload().closeTimeout(), given.metrics(), memoryLimits, audit, given.encryption(),
+                given.appendStages());
         return new Assembled(engine, logCache, memoryLimits);
     }
 

@@ -148,6 +148,7 @@ public final class Strata {
         private java.util.concurrent.Executor callbackExecutor;
         private io.micrometer.core.instrument.MeterRegistry meterRegistry;
         private java.util.concurrent.Executor readExecutor;
+        private AppendStageListener appendStageListener; // null: no per-stage timestamps
 
         private Builder() {
         }
@@ -393,6 +394,19 @@ public final class Strata {
         public Builder meterRegistry(io.micrometer.core.instrument.MeterRegistry registry) {
             SettingChecks.notNull("meterRegistry", registry);
             this.meterRegistry = registry;
+            return this;
+        }
+
+        /**
+         * Reports where each acknowledged append's time went: the {@code System.nanoTime()} at which it
+         * was called, handed to the WAL, durable, visible to tail readers, and completed (see
+         * {@link AppendStageListener}). Optional, for benchmarks and diagnosis: without it (the
+         * default) the append path takes no timestamps for it; with it, four more
+         * {@code System.nanoTime()} calls and one listener call per append.
+         */
+        public Builder appendStageListener(AppendStageListener listener) {
+            SettingChecks.notNull("appendStageListener", listener);
+            this.appendStageListener = listener;
             return this;
         }
 
@@ -664,7 +678,7 @@ public final class Strata {
                         return micrometer;
                     };
             return new StoreOpener.Given(objectStorage, metadataStore, walOpening, walOnStorage, callbackExecutor,
-                    readExecutor, metrics, clock, auditListener, encryption);
+                    readExecutor, metrics, clock, auditListener, encryption, appendStageListener);
         }
 
         /**

@@ -8,6 +8,7 @@ import dev.strata.api.StrataException;
 import dev.strata.api.StreamClosedException;
 import dev.strata.api.StreamNotFoundException;
 import dev.strata.cache.LogCache;
+import dev.strata.core.AppendStageListener;
 import dev.strata.core.crypto.BatchCipher;
 import dev.strata.core.crypto.DataKey;
 import dev.strata.core.crypto.EnvelopeDescriptor;
@@ -83,10 +84,17 @@ public final class AppendPath {
     private final dev.strata.core.quota.QuotaManager quotas;
     /** Which tenants' appends are encrypted, and their data keys. */
     private final TenantKeyring keyring;
+    /** Receives each acknowledged append's stage timestamps; null (the default): none are taken. */
+    private final AppendStageListener stages;
 
+    /**
+     * @param stages receives each acknowledged append's stage timestamps, or null: then no timestamp
+     *     is taken for it (one null check per stage)
+     */
     public AppendPath(AppendSettings settings, WriteAheadLog wal, LogCache logCache, IngestLedger ledger,
             StoreState store, Runnable wakeUploader, StoreMetrics metrics,
-            dev.strata.core.quota.QuotaManager quotas, TenantKeyring keyring) {
+            dev.strata.core.quota.QuotaManager quotas, TenantKeyring keyring, AppendStageListener stages) {
+        this.stages = stages;
         this.quotas = quotas;
         this.keyring = keyring;
         this.settings = settings;
@@ -330,6 +338,8 @@ public final class AppendPath {
                 return CompletableFuture.failedFuture(new StreamClosedException("store closed"));
             }
             CompletableFuture<WalAppendResult> durable;
+            // before the call: a WAL that writes on the caller's thread (walCallerWritesWhenIdle) is durable on return
+            long handedNanos = stages == null ? 0 : System.nanoTime();
             try {
                 durable = wal.append(encoded.retain()); // WAL owns one reference, also when it throws
             } catch (RuntimeException e) {
@@ -357,7 +367,7 @@ public final class AppendPath {
             durable.whenComplete((walResult, error) -> {
                 try {
                     onDurable(state, base, count, payloadBytes, encoded, encodedSize, walResult, error, result,
-                            startNanos);
+                            startNanos, handedNanos);
                 } finally {
                     if (appendsInFlight.decrementAndGet() == 0 && store.isClosed()) {
                         drained.signalAll();
@@ -373,9 +383,13 @@ public final class AppendPath {
     /**
      * Runs where the WAL completes its futures (see Concurrency): a stream's completions one at a
      * time, in offset order, without the stream's lock. Always completes {@code result}.
+     * {@code handedNanos}: when the WAL took the batch, if {@link #stages} is set (else 0).
      */
     private void onDurable(StreamState state, long base, int count, int payloadBytes, ByteBuf encoded,
-            long encodedSize, WalAppendResult walResult, Throwable error, CompletableFuture<AppendResult> result, long startNanos) {
+            long encodedSize, WalAppendResult walResult, Throwable error, CompletableFuture<AppendResult> result, long startNanos,
+            long handedNanos) {
+        long durableNanos = stages == null ? 0 : System.nanoTime();
+        long visibleNanos = 0;
         Throwable failure = null;
         long unsealedWalBytes = 0; // WAL bytes written since the last seal, for the upload trigger
         boolean handedOff = false; // LogCache.insert owns the buffer from the call on, even if it throws
@@ -399,6 +413,9 @@ public final class AppendPath {
                     failure = new StreamNotFoundException(state.id);
                 } else {
                     state.ackedEnd = base + count;
+                    if (stages != null) {
+                        visibleNanos = System.nanoTime();
+                    }
                 }
             }
         } catch (Throwable t) {
@@ -430,13 +447,28 @@ public final class AppendPath {
             metrics.appendFailed(failure);
         }
         Throwable f = failure;
+        long visible = visibleNanos;
         state.completions.execute(() -> {
             if (f == null) {
+                long completingNanos = stages == null ? 0 : System.nanoTime();
                 result.complete(new AppendResult(base));
+                if (stages != null) {
+                    reportStages(state.id, base, startNanos, handedNanos, durableNanos, visible, completingNanos);
+                }
             } else {
                 result.completeExceptionally(f);
             }
         });
+    }
+
+    /** Hands one append's stage timestamps to {@link #stages}; what it throws is logged and ignored. */
+    private void reportStages(long streamId, long base, long called, long handed, long durable, long visible,
+            long completing) {
+        try {
+            stages.onAppend(streamId, base, called, handed, durable, visible, completing);
+        } catch (RuntimeException e) {
+            LOG.warn("appendStageListener threw; ignored: streamId={} baseOffset={}", streamId, base, e);
+        }
     }
 
     private static Throwable storageFailure(Throwable t) {

@@ -1,7 +1,6 @@
 package dev.strata.core.upload;
 
 import dev.strata.api.StreamFencedException;
-import dev.strata.cache.CachedBatch;
 import dev.strata.cache.LogCache;
 import dev.strata.cache.SealedBlock;
 import dev.strata.core.metadata.MetadataStore;
@@ -355,17 +354,20 @@ public final class Uploader implements AutoCloseable {
      * stream-set object. The objects are written in parallel on the writer threads; each stream is
      * in exactly one of them, so they can be committed together in any order.
      */
-    private PendingCommit writeObjects(List<SealedBlock> blocks, LongPredicate live, long walEnd) {
-        Map<Long, List<CachedBatch>> byStream = new LinkedHashMap<>();
+    private PendingCommit writeObjects(List<SealedBlock> takenBlocks, LongPredicate live, long walEnd) {
+        List<SealedBlock> blocks = List.copyOf(takenBlocks); // the writers index into it; taken changes later
+        Map<Long, StreamRows> byStream = new LinkedHashMap<>();
         Map<Long, Long> bytes = new HashMap<>();
-        for (SealedBlock block : blocks) {
-            for (CachedBatch batch : block.batches()) {
-                if (live.test(batch.streamId())) {
-                    byStream.computeIfAbsent(batch.streamId(), id -> new ArrayList<>()).add(batch);
-                    bytes.merge(batch.streamId(), (long) batch.data().readableBytes(), Long::sum);
+        for (int b = 0; b < blocks.size(); b++) {
+            SealedBlock block = blocks.get(b);
+            for (int row = 0, rows = block.size(); row < rows; row++) {
+                long streamId = block.streamId(row);
+                if (live.test(streamId)) {
+                    byStream.computeIfAbsent(streamId, id -> new StreamRows(blocks)).add(b, row, block.encodedBytes(row));
                 }
             }
         }
+        byStream.forEach((id, rows) -> bytes.put(id, rows.bytes()));
         List<Long> shared = new ArrayList<>();
         List<CompletableFuture<WrittenPart>> writes = new ArrayList<>();
         List<Long> streamIds = new ArrayList<>(byStream.keySet());
@@ -431,7 +433,7 @@ public final class Uploader implements AutoCloseable {
     }
 
     private CompletableFuture<WrittenPart> startWrite(ObjectType type, List<Long> streamIds,
-            Map<Long, List<CachedBatch>> byStream) {
+            Map<Long, StreamRows> byStream) {
         String key = keys.allocate(type);
         long dataTime = clock.millis();
         return CompletableFuture.supplyAsync(() -> writeOne(key, type, streamIds, byStream, dataTime), writers);
@@ -439,17 +441,19 @@ public final class Uploader implements AutoCloseable {
 
     /** Writes one object with {@code streamIds}' batches, in stream then offset order; runs on a writer thread. */
     private WrittenPart writeOne(String key, ObjectType type, List<Long> streamIds,
-            Map<Long, List<CachedBatch>> byStream, long dataTimeMillis) {
+            Map<Long, StreamRows> byStream, long dataTimeMillis) {
         ObjectWriter writer = new ObjectWriter(storage.startUpload(key, PutCondition.none()), writerOptions);
         java.util.Set<Long> dataKeyIds = new java.util.TreeSet<>(); // of the encrypted batches: key-record GC keeps them
         try {
             for (long streamId : streamIds) {
-                for (CachedBatch batch : byStream.get(streamId)) {
-                    dev.strata.core.crypto.BatchCipher.collectDataKeyId(batch.data(), dataKeyIds);
+                StreamRows rows = byStream.get(streamId);
+                for (int i = 0; i < rows.size(); i++) {
                     // Waiting bounds memory to the writer's open block plus what the upload has in flight,
                     // and surfaces a failed part write here (a done-but-failed future too), so an object
-                    // with a missing part is never finished and committed.
-                    await(writer.append(batch.data().retainedDuplicate()));
+                    // with a missing part is never finished and committed. The writer owns the view.
+                    io.netty.buffer.ByteBuf data = rows.retainedData(i);
+                    dev.strata.core.crypto.BatchCipher.collectDataKeyId(data, dataKeyIds);
+                    await(writer.append(data));
                 }
             }
             WrittenObject written = await(writer.finish());

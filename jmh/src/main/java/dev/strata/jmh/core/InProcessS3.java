@@ -13,9 +13,10 @@ import org.gaul.s3proxy.nio2blob.FilesystemNio2BlobStore;
  * heap, so that heap measurements of the engine beside it do not count the stored objects). Bucket
  * {@value #BUCKET} exists from the start. Credentials are fixed and passed in the URI, so the SDK's
  * default provider chain is never consulted. The same set-up as the tests' {@code S3ProxyServer}.
+ * Public for the workload runner's {@code --object-store s3-in-process}.
  */
-final class InProcessS3 implements AutoCloseable {
-    static final String BUCKET = "bench";
+public final class InProcessS3 implements AutoCloseable {
+    public static final String BUCKET = "bench";
     private static final String ACCESS_KEY = "strata-access";
     private static final String SECRET_KEY = "strata-secret";
 
@@ -28,7 +29,7 @@ final class InProcessS3 implements AutoCloseable {
     }
 
     /** Starts a server whose buckets are directories under {@code directory}. */
-    static InProcessS3 start(Path directory) throws Exception {
+    public static InProcessS3 start(Path directory) throws Exception {
         BlobStore store = new FilesystemNio2BlobStore(directory.toString());
         S3Proxy proxy = S3Proxy.builder()
                 .blobStore(store)
@@ -45,7 +46,7 @@ final class InProcessS3 implements AutoCloseable {
     }
 
     /** {@code s3://bench/<prefix>?...} with this server's endpoint and credentials. */
-    URI objectStoreUri(String prefix) {
+    public URI objectStoreUri(String prefix) {
         return URI.create("s3://" + BUCKET + "/" + prefix + "?region=us-east-1&endpoint=" + endpoint
                 + "&pathStyle=true&accessKey=" + ACCESS_KEY + "&secretKey=" + SECRET_KEY);
     }

@@ -32,7 +32,8 @@ final class BurstScenario implements Scenario {
         int stormStreams = o.streams() * STORM_FACTOR;
         long steadyRate = o.rate() > 0 ? o.rate() : STEADY_RATE_PER_STREAM * o.streams();
         long backlog = Math.max(1, o.cacheBytes() / 2 / o.recordBytes() / stormStreams);
-        try (DurableStreamStore store = context.freshStore("burst").open()) {
+        StoreSettings settings = context.freshStore("burst");
+        try (DurableStreamStore store = settings.open()) {
             List<StreamSlot> steadySlots = StreamSlot.create(store, o.streams());
             List<StreamSlot> stormSlots = StreamSlot.create(store, stormStreams);
             long origin = System.nanoTime();
@@ -79,6 +80,8 @@ final class BurstScenario implements Scenario {
             result.addLatency("steady latency during storm", during);
             result.addLatency("steady latency after storm", after);
             result.addLatency("storm append latency", storm.serviceLatency);
+            StageRecorder.addTo(result, "steady and storm: ", settings.stages(), null,
+                    steady.appended.get() + storm.appended.get());
             List<StreamSlot> all = new ArrayList<>(steadySlots);
             all.addAll(stormSlots);
             result.add("records verified", Verifier.verifyAll(all, o.recordBytes()), "");

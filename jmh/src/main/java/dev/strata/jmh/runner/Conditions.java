@@ -13,11 +13,16 @@ final class Conditions {
         return "conditions: cores=" + Runtime.getRuntime().availableProcessors() + " java=" + System.getProperty("java.version")
                 + " dir=" + o.dir().toAbsolutePath() + " objects=" + objectStore(o) + " duration=" + o.duration().toMillis()
                 + "ms streams=" + o.streams() + " recordBytes=" + o.recordBytes() + " rate=" + (o.rate() == 0 ? "max" : o.rate())
-                + " walBytes=" + o.walBytes() + " cacheBytes=" + o.cacheBytes();
+                + " walBytes=" + o.walBytes() + " cacheBytes=" + o.cacheBytes()
+                + (o.replayBatchBytes() != o.recordBytes() ? " replayBatchBytes=" + o.replayBatchBytes() : "")
+                + (o.stages() ? " stages=on" : "");
     }
 
     /** "local directory", or the object store URI without its query. */
     static String objectStore(RunnerOptions o) {
+        if (o.s3InProcess()) {
+            return "s3-in-process (S3Proxy on loopback in the runner's JVM, objects as files under dir)";
+        }
         if (o.objectStore() == null) {
             return "local directory";
         }

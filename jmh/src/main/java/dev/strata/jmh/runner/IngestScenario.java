@@ -14,7 +14,8 @@ final class IngestScenario implements Scenario {
     public ScenarioResult run(RunContext context) throws Exception {
         RunnerOptions o = context.options;
         ScenarioResult result = new ScenarioResult("ingest");
-        try (DurableStreamStore store = context.freshStore("ingest").open()) {
+        StoreSettings settings = context.freshStore("ingest");
+        try (DurableStreamStore store = settings.open()) {
             List<StreamSlot> slots = StreamSlot.create(store, o.streams());
             LoadDriver driver = new LoadDriver(slots, o.recordBytes(), o.rate(), Long.MAX_VALUE, null)
                     .start(context.durationNanos());
@@ -24,6 +25,7 @@ final class IngestScenario implements Scenario {
             driver.rethrowFailure();
             result.add("streams", o.streams(), "").add("record size", o.recordBytes(), "bytes");
             IngestFigures.add(result, "", driver, o.rate(), o.recordBytes());
+            StageRecorder.addTo(result, "", settings.stages(), null, driver.appended.get());
             result.add("records verified", Verifier.verifyAll(slots, o.recordBytes()), "");
         }
         return result;

@@ -45,7 +45,9 @@ final class JsonReport {
                 .append(", \"rate\": ").append(o.rate())
                 .append(", \"objectStore\": ").append(quote(Conditions.objectStore(o)))
                 .append(", \"walBytes\": ").append(o.walBytes())
-                .append(", \"cacheBytes\": ").append(o.cacheBytes()).append("},\n");
+                .append(", \"cacheBytes\": ").append(o.cacheBytes())
+                .append(", \"replayBatchBytes\": ").append(o.replayBatchBytes())
+                .append(", \"stages\": ").append(o.stages()).append("},\n");
         sb.append("  \"scenarios\": [");
         for (int i = 0; i < results.size(); i++) {
             ScenarioResult r = results.get(i);

@@ -49,6 +49,8 @@ final class LoadDriver {
     private final List<Thread> running = new ArrayList<>();
     private long startNanos;
     private long endNanos;
+    /** When the last driver thread saw its last append complete (System.nanoTime), 0 before. */
+    private final AtomicLong finishedNanos = new AtomicLong();
 
     /**
      * @param rate target appends per second over all slots, 0 for max
@@ -91,11 +93,15 @@ final class LoadDriver {
         for (Thread t : running) {
             t.join();
         }
-        endNanos = System.nanoTime();
+        long finished = finishedNanos.get();
+        endNanos = finished != 0 ? finished : System.nanoTime(); // not the time of this call: it may come late
         return this;
     }
 
-    /** Run time from start to the last acknowledgement, in nanoseconds. */
+    /**
+     * Run time from start to the last acknowledgement, in nanoseconds (to when the last driver
+     * thread saw its appends complete, even if {@link #await()} was called later).
+     */
     long elapsedNanos() {
         return endNanos - startNanos;
     }
@@ -149,6 +155,8 @@ final class LoadDriver {
                 }
             }
             permits.acquire(window); // every append of this driver completed
+            long now = System.nanoTime();
+            finishedNanos.accumulateAndGet(now, (a, b) -> a == 0 ? b : Math.max(a, b));
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             failure.compareAndSet(null, e);

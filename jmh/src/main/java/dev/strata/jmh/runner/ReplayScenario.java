@@ -5,19 +5,28 @@ import dev.strata.core.DurableStreamStore;
 import dev.strata.core.Quota;
 import dev.strata.core.QuotaStats;
 import dev.strata.core.ReadStats;
+import dev.strata.objectstore.ObjectInfo;
+import dev.strata.objectstore.ObjectStorage;
+import dev.strata.objectstore.ObjectStorages;
+import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Replay: a historical catch-up read from object storage with a cold cache while live ingest
  * continues. Four phases on one store directory:
  * <ol>
- *   <li>history: ingest for 40% of the duration, flush everything to objects, close the store;</li>
- *   <li>reopen (both caches empty, nothing left in the WAL to replay);</li>
+ *   <li>history: ingest batches of {@code --replay-batch-bytes} (default {@code --record-bytes})
+ *       for 40% of the duration, flush everything to objects, close the store;</li>
+ *   <li>reopen (both caches empty, nothing left in the WAL to replay); when the objects are files
+ *       on this machine (the local object directory, a {@code file:} store, the in-process S3
+ *       server) they are dropped from the kernel's page cache ({@link PageCache}), so the replay reads
+ *       them from the disk, like fio's {@code seqread-1m-qd1};</li>
  *   <li>ingest alone at the live rate for 30% of the duration: the p99 without replay;</li>
  *   <li>the same ingest for 30% of the duration while readers replay the whole history of every
  *       stream from offset 0 (read from objects, bytes verified): replay throughput and ingest p99
@@ -28,6 +37,12 @@ import java.util.concurrent.atomic.AtomicLong;
  * one tenant ({@link #TENANT}) whose catch-up read quota is set to it before the replay (tail reads
  * and appends are not limited), and the replay's rate is reported against it. Everything is verified
  * at the end.
+ *
+ * <p>Then the reference for the replay's speed: the history's objects (listed after phase 1) read
+ * again with plain ranged GETs ({@link RawRangedGets}, page cache dropped again first), with the
+ * store closed; the replay's speed is reported as a share of theirs (time to GET the objects / time
+ * to replay them), and, after {@code --baseline}, as a share of fio's {@code seqread-1m-qd1}.
+ * With {@code --stages}, the engine's stage breakdown of the live appends without and during replay.
  */
 final class ReplayScenario implements Scenario {
     /**
@@ -50,21 +65,36 @@ final class ReplayScenario implements Scenario {
         ScenarioResult result = new ScenarioResult("replay");
         StoreSettings settings = context.freshStore("replay");
         long d = context.durationNanos();
+        int historyBytes = o.replayBatchBytes();
+        StageRecorder stages = settings.stages();
         List<Long> ids;
         LoadDriver history;
         try (DurableStreamStore store = settings.open()) {
             List<StreamSlot> slots = StreamSlot.create(store, o.streams(), StreamOptions.defaults().withTenant(TENANT));
-            history = new LoadDriver(slots, o.recordBytes(), o.rate(), Long.MAX_VALUE, null).start(d * 4 / 10);
+            history = new LoadDriver(slots, historyBytes, o.rate(), Long.MAX_VALUE, null).start(d * 4 / 10);
             context.progress.phase("replay: writing history", () -> IngestFigures.status(history));
             history.await();
             history.rethrowFailure();
             store.flush().join();
             ids = StreamSlot.ids(slots);
         }
+        List<ObjectInfo> historyObjects;
+        try (ObjectStorage storage = ObjectStorages.fromUri(settings.objectsUri())) {
+            historyObjects = RawRangedGets.dataObjects(storage.list("").join());
+        }
         long liveRate = o.rate() > 0 ? o.rate() : Math.max(1, (long) (history.appendsPerSecond() * LIVE_SHARE_OF_MAX));
+        double historyMib = history.appended.get() * (double) historyBytes / (1 << 20);
         result.add("streams", o.streams(), "").add("record size", o.recordBytes(), "bytes");
+        result.add("history batch size", historyBytes, "bytes");
         result.add("history appends", history.appended.get(), "");
-        result.add("history MiB", history.appended.get() * (double) o.recordBytes() / (1 << 20), "MiB");
+        result.add("history MiB", historyMib, "MiB");
+        result.add("history objects", historyObjects.size(), "");
+        result.add("history objects MiB", historyObjects.stream().mapToLong(ObjectInfo::size).sum() / (double) (1 << 20),
+                "MiB");
+        Path localObjects = context.localObjectFiles(settings);
+        StageRecorder.Snapshot stagesMark = stages == null ? null : stages.snapshotAfter(history.appended.get(),
+                TimeUnit.SECONDS.toNanos(2));
+        long replayNanos = 0;
         try (DurableStreamStore store = settings.open()) {
             List<StreamSlot> slots = StreamSlot.reopen(store, ids, 0);
             long[] historyEnd = slots.stream().mapToLong(s -> s.next).toArray();
@@ -73,6 +103,12 @@ final class ReplayScenario implements Scenario {
             context.progress.phase("replay: ingest without replay", () -> IngestFigures.status(alone));
             alone.await();
             alone.rethrowFailure();
+            stagesMark = StageRecorder.addTo(result, "without replay: ", stages, stagesMark,
+                    history.appended.get() + alone.appended.get());
+            if (localObjects != null) {
+                context.progress.phase("replay: dropping object files from the page cache", () -> "");
+                PageCache.evict(localObjects).addTo(result, "before replay: ");
+            }
 
             if (o.replayQuota() > 0) {
                 store.quotas().setTenantQuota(TENANT, Quota.unlimited().withCatchUpReadBytesPerSecond(o.replayQuota()));
@@ -93,7 +129,7 @@ final class ReplayScenario implements Scenario {
                     StreamSlot slot = slots.get(i);
                     long end = historyEnd[i];
                     replays.add(CompletableFuture.runAsync(
-                            () -> replayed.addAndGet(Verifier.verifyRange(slot, 0, end, o.recordBytes())), readers));
+                            () -> replayed.addAndGet(Verifier.verifyRange(slot, 0, end, historyBytes)), readers));
                 }
                 context.progress.phase("replay: ingest with replay", () -> IngestFigures.status(during)
                         + ", " + replayed.get() + " streams' records replayed");
@@ -106,14 +142,19 @@ final class ReplayScenario implements Scenario {
                 try {
                     all.join();
                 } finally {
-                    long replayNanos = System.nanoTime() - replayStart;
+                    replayNanos = System.nanoTime() - replayStart;
                     during.await();
                     context.progress.end();
                     result.add("replayed records", replayed.get(), "");
                     result.add("replay time", replayNanos / 1e9, "s");
                     result.add("replay throughput", replayed.get() * 1e9 / replayNanos, "records/s");
-                    result.add("replay throughput MiB", replayed.get() * (double) o.recordBytes() / (1 << 20) * 1e9
+                    result.add("replay throughput MiB", replayed.get() * (double) historyBytes / (1 << 20) * 1e9
                             / replayNanos, "MiB/s");
+                    double fio = fioSeqRead(context.baseline());
+                    if (!Double.isNaN(fio)) {
+                        result.add("replay throughput / fio seqread-1m-qd1", replayed.get() * (double) historyBytes
+                                / (1 << 20) * 1e9 / replayNanos / fio, "x");
+                    }
                     ReadStats reads = store.readStats().minus(readsBefore);
                     result.add("replay bytes loaded from objects MiB", reads.objectBytesLoaded() / (double) (1 << 20), "MiB");
                     result.add("replay read amplification (loaded / returned)", reads.readAmplification(), "x");
@@ -136,8 +177,63 @@ final class ReplayScenario implements Scenario {
             String p99 = liveRate > 0 ? "append latency (CO-corrected) p99" : "append latency p99";
             result.add("ingest p99 ratio during/without replay",
                     result.number("during replay: " + p99) / result.number("without replay: " + p99), "x");
-            result.add("records verified", Verifier.verifyAll(slots, o.recordBytes()), "");
+            StageRecorder.addTo(result, "during replay: ", stages, stagesMark,
+                    history.appended.get() + alone.appended.get() + during.appended.get());
+            long verified = 0;
+            for (int i = 0; i < slots.size(); i++) {
+                StreamSlot slot = slots.get(i);
+                long end = slot.stream.nextOffset();
+                if (end < slot.acked) {
+                    throw new VerificationException("stream lost acknowledged records: stream=" + slot.id()
+                            + " acknowledgedEnd=" + slot.acked + " nextOffset=" + end);
+                }
+                verified += Verifier.verifyRange(slot, 0, historyEnd[i], historyBytes)
+                        + Verifier.verifyRange(slot, historyEnd[i], end, o.recordBytes());
+            }
+            result.add("records verified", verified, "");
         }
+        rawGets(context, result, settings, historyObjects, localObjects, replayNanos);
         return result;
+    }
+
+    /** GETs in flight of the raw reference reads: one (as fio's qd1), and as many as the replay's read-ahead may have. */
+    static final int[] RAW_IN_FLIGHT = {1, 4};
+
+    /**
+     * Reads the history's objects with plain ranged GETs (store closed, page cache dropped first when
+     * the files are local) and reports their rate and the replay's speed as a share of it: the time
+     * the GETs took over the time the replay took, for the same objects.
+     */
+    private static void rawGets(RunContext context, ScenarioResult result, StoreSettings settings,
+            List<ObjectInfo> objects, Path localObjects, long replayNanos) throws Exception {
+        if (objects.isEmpty()) {
+            return;
+        }
+        try (ObjectStorage storage = ObjectStorages.fromUri(settings.objectsUri())) {
+            for (int inFlight : RAW_IN_FLIGHT) {
+                if (localObjects != null) {
+                    PageCache.evict(localObjects);
+                }
+                context.progress.phase("replay: raw ranged GETs of the history's objects, " + inFlight + " in flight",
+                        () -> "");
+                RawRangedGets.Result raw = RawRangedGets.read(storage, objects, inFlight);
+                String name = "raw ranged GETs of the history's objects (" + RawRangedGets.RANGE_BYTES / (1 << 20)
+                        + " MiB, " + inFlight + " in flight)";
+                result.add(name, raw.mibPerSecond(), "MiB/s");
+                result.add("replay speed / " + name, raw.nanos() / (double) Math.max(1, replayNanos), "x");
+            }
+            context.progress.end();
+        }
+    }
+
+    /** fio's {@code seqread-1m-qd1} MiB/s among the disk baseline's rows, or NaN. */
+    static double fioSeqRead(List<String> baseline) {
+        for (String row : baseline) {
+            java.util.regex.Matcher m = java.util.regex.Pattern.compile("^seqread-1m-qd1\\s+([0-9.]+) MiB/s").matcher(row.trim());
+            if (m.find()) {
+                return Double.parseDouble(m.group(1));
+            }
+        }
+        return Double.NaN;
     }
 }

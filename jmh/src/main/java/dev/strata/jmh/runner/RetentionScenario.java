@@ -95,6 +95,7 @@ final class RetentionScenario implements Scenario {
                 verified += Verifier.verifyRange(slot, slot.stream.startOffset(), slot.stream.nextOffset(), o.recordBytes());
             }
             result.add("appends", appended, "");
+            StageRecorder.addTo(result, "", settings.stages(), null, appended);
             result.add("records verified", verified, "");
         }
         return result;

@@ -16,7 +16,7 @@ import java.util.Locale;
  * @param recordBytes payload bytes of each record (one record per append)
  * @param rate target appends per second over all streams; 0 means as fast as the store allows
  * @param dir base directory for data (a fresh temp directory per scenario inside it)
- * @param objectStore object store URI, or null for a directory beside the WAL
+ * @param objectStore object store URI, or null for a directory beside the WAL (or for {@code s3InProcess})
  * @param json where the JSON report goes, or null for none
  * @param plot where the HTML latency chart goes, or null for none
  * @param baseline whether to run the disk baseline script first
@@ -25,10 +25,16 @@ import java.util.Locale;
  * @param help whether only the usage was asked for
  * @param replayQuota the replay scenario's catch-up read quota in bytes per second over all its
  *     streams (a tenant quota, {@code DurableStreamStore.quotas()}), or 0 for none
+ * @param s3InProcess objects in an S3-compatible server (S3Proxy) the runner starts in its own JVM on
+ *     loopback, storing them as files under the run's directory ({@code --object-store s3-in-process})
+ * @param stages whether scenarios report the engine's stage breakdown of appends (and, for tail
+ *     reads, from visible to delivered), through {@code Strata.builder().appendStageListener}
+ * @param replayBatchBytes payload bytes of each batch of the replay scenario's history (one record
+ *     per batch); the live ingest appends {@code recordBytes}
  */
 public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, int streams, int recordBytes,
         long rate, Path dir, URI objectStore, Path json, Path plot, boolean baseline, long walBytes,
-        long cacheBytes, boolean help, long replayQuota) {
+        long cacheBytes, boolean help, long replayQuota, boolean s3InProcess, boolean stages, int replayBatchBytes) {
 
     /** Scenario length of the default run: six scenarios in a little over a minute. */
     public static final Duration DEFAULT_DURATION = Duration.ofSeconds(8);
@@ -61,12 +67,21 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
                   --record-bytes N     payload bytes per record, one record per append (default 1024)
                   --rate N             target appends/s over all streams; 0 = as fast as possible (default 0)
                   --dir PATH           base directory for data (default: the temp directory)
-                  --object-store URI   s3://bucket/prefix?region=..&endpoint=..&pathStyle=true (default: a
-                                       directory beside the WAL)
+                  --object-store URI   s3://bucket/prefix?region=..&endpoint=..&pathStyle=true, file:///dir,
+                                       or s3-in-process: an S3 server (S3Proxy) started in this JVM on
+                                       loopback, objects as files under --dir (default: a directory
+                                       beside the WAL)
                   --wal-bytes N        WAL size, with k/m/g suffix (default 512m)
                   --cache-bytes N      LogCache and BlockCache size each (default 256m)
                   --replay-quota N     replay scenario: catch-up read quota of its streams' tenant, bytes/s
                                        with k/m/g suffix (default 0: none)
+                  --replay-batch-bytes N  replay scenario: payload bytes of each batch of the history that
+                                       is replayed, e.g. 1k or 16k (default: --record-bytes); the live
+                                       ingest beside the replay appends --record-bytes
+                  --stages             print the engine's stage breakdown of appends per scenario (and
+                                       replay phase): call -> WAL hand-off -> durable -> visible ->
+                                       future completing, p50/p99/p99.9/max each; tail: visible ->
+                                       delivered to the tail reader
                   --json FILE          JSON report of all figures (default strata-bench-<UTC time>.json;
                                        'none' for none)
                   --plot FILE          self-contained HTML latency-percentile chart
@@ -95,6 +110,9 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
         long cacheBytes = DEFAULT_CACHE_BYTES;
         boolean help = false;
         long replayQuota = 0;
+        boolean s3InProcess = false;
+        boolean stages = false;
+        int replayBatchBytes = 0; // 0: recordBytes
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             String name = arg;
@@ -107,6 +125,7 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
             switch (name) {
                 case "--help", "-h" -> help = true;
                 case "--baseline" -> baseline = true;
+                case "--stages" -> stages = true;
                 default -> {
                     if (value == null) {
                         if (i + 1 >= args.length) {
@@ -121,20 +140,35 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
                         case "--record-bytes" -> recordBytes = (int) parseLong(name, value, 1, 1 << 20);
                         case "--rate" -> rate = parseLong(name, value, 0, Long.MAX_VALUE);
                         case "--dir" -> dir = Path.of(value);
-                        case "--object-store" -> objectStore = parseUri(value);
+                        case "--object-store" -> {
+                            s3InProcess = S3_IN_PROCESS.equals(value);
+                            objectStore = s3InProcess ? null : parseUri(value);
+                        }
                         case "--wal-bytes" -> walBytes = parseBytes(name, value, 16L << 20);
                         case "--cache-bytes" -> cacheBytes = parseBytes(name, value, 4L << 20);
                         case "--json" -> json = "none".equals(value) ? null : Path.of(value);
                         case "--plot" -> plot = Path.of(value);
                         case "--replay-quota" -> replayQuota = "0".equals(value) ? 0 : parseBytes(name, value, 1);
+                        case "--replay-batch-bytes" -> {
+                            long bytes = parseBytes(name, value, 1);
+                            if (bytes > StoreSettings.MAX_BATCH_BYTES) {
+                                throw new IllegalArgumentException(name + " must be at most 1m (the runner's largest"
+                                        + " batch), got '" + value + "'");
+                            }
+                            replayBatchBytes = (int) bytes;
+                        }
                         default -> throw new IllegalArgumentException("unknown option: " + arg);
                     }
                 }
             }
         }
         return new RunnerOptions(scenarios, duration, streams, recordBytes, rate, dir, objectStore, json, plot,
-                baseline, walBytes, cacheBytes, help, replayQuota);
+                baseline, walBytes, cacheBytes, help, replayQuota, s3InProcess, stages,
+                replayBatchBytes == 0 ? recordBytes : replayBatchBytes);
     }
+
+    /** The value {@code --object-store} takes for the in-process S3 server. */
+    static final String S3_IN_PROCESS = "s3-in-process";
 
     static List<Scenario.Kind> parseScenarios(String value) {
         if ("all".equalsIgnoreCase(value)) {
@@ -217,7 +251,8 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
             throw new IllegalArgumentException("--object-store is not a URI: '" + value + "'");
         }
         if (!"s3".equals(uri.getScheme()) && !"file".equals(uri.getScheme())) {
-            throw new IllegalArgumentException("--object-store must be s3://... or file:///..., got '" + value + "'");
+            throw new IllegalArgumentException("--object-store must be s3://..., file:///... or " + S3_IN_PROCESS
+                    + ", got '" + value + "'");
         }
         return uri;
     }

@@ -17,8 +17,11 @@ import java.time.Duration;
  * @param cacheBytes LogCache and BlockCache size each
  * @param deferUploads true to keep data in the WAL (recovery scenario: upload only when half the
  *     cache or WAL is used, or after ten minutes)
+ * @param stages receives every append's stage timestamps ({@code --stages}), or null; not passed to
+ *     another process by {@link #toArgs}
  */
-record StoreSettings(Path dataDir, URI objectStore, long walBytes, long cacheBytes, boolean deferUploads) {
+record StoreSettings(Path dataDir, URI objectStore, long walBytes, long cacheBytes, boolean deferUploads,
+        StageRecorder stages) {
 
     /** Largest batch the runner appends; bounds the WAL write buffer, so small WALs work. */
     static final int MAX_BATCH_BYTES = 1 << 20;
@@ -33,7 +36,13 @@ record StoreSettings(Path dataDir, URI objectStore, long walBytes, long cacheByt
 
     /** The same settings with uploads deferred (see {@link #deferUploads}). */
     StoreSettings withDeferredUploads() {
-        return new StoreSettings(dataDir, objectStore, walBytes, cacheBytes, true);
+        return new StoreSettings(dataDir, objectStore, walBytes, cacheBytes, true, stages);
+    }
+
+    /** The store's objects as a URI: the object store, or the directory beside the WAL. */
+    URI objectsUri() {
+        return objectStore != null ? objectStore
+                : dataDir.resolve(dev.strata.core.settings.LocationSettings.DEFAULT_OBJECT_DIR).toUri();
     }
 
     DurableStreamStore open() {
@@ -54,6 +63,9 @@ record StoreSettings(Path dataDir, URI objectStore, long walBytes, long cacheByt
                 .objectBlockBytes((int) Math.max(64 << 10, Math.min(1 << 20, cacheBytes / 16)));
         if (objectStore != null) {
             b.objectStore(objectStore);
+        }
+        if (stages != null) {
+            b.appendStageListener(stages);
         }
         return customize.apply(b).build();
     }
@@ -77,6 +89,6 @@ record StoreSettings(Path dataDir, URI objectStore, long walBytes, long cacheByt
 
     static StoreSettings fromArgs(String[] args, int from) {
         return new StoreSettings(Path.of(args[from]), "-".equals(args[from + 1]) ? null : URI.create(args[from + 1]),
-                Long.parseLong(args[from + 2]), Long.parseLong(args[from + 3]), Boolean.parseBoolean(args[from + 4]));
+                Long.parseLong(args[from + 2]), Long.parseLong(args[from + 3]), Boolean.parseBoolean(args[from + 4]), null);
     }
 }

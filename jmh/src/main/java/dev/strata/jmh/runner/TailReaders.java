@@ -28,8 +28,12 @@ final class TailReaders {
     private final AtomicReference<Throwable> failure = new AtomicReference<>();
     private volatile boolean finishing;
     private final Thread thread;
+    /** Receives each delivery for the tail's stage breakdown, or null. */
+    private final StageRecorder stages;
 
-    TailReaders(List<StreamSlot> slots, int recordBytes) {
+    /** @param stages pairs each batch's delivery with its append's visible moment ({@code --stages}), or null */
+    TailReaders(List<StreamSlot> slots, int recordBytes, StageRecorder stages) {
+        this.stages = stages == null ? null : stages.trackDelivery();
         this.slots = List.copyOf(slots);
         this.recordBytes = recordBytes;
         this.positions = new long[slots.size()];
@@ -90,6 +94,9 @@ final class TailReaders {
             for (FetchedBatch b : r.batches()) {
                 Payloads.verify(slot.id(), positions[i], recordBytes, b);
                 latency.recordValue(Math.max(0, Math.min(LoadDriver.MAX_TRACKED_NANOS, now - b.baseTimestamp())));
+                if (stages != null) {
+                    stages.delivered(slot.id(), b.baseOffset(), now);
+                }
                 positions[i] = b.nextOffset();
                 recordsRead.incrementAndGet();
             }

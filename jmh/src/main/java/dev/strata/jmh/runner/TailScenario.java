@@ -13,9 +13,10 @@ final class TailScenario implements Scenario {
     public ScenarioResult run(RunContext context) throws Exception {
         RunnerOptions o = context.options;
         ScenarioResult result = new ScenarioResult("tail");
-        try (DurableStreamStore store = context.freshStore("tail").open()) {
+        StoreSettings settings = context.freshStore("tail");
+        try (DurableStreamStore store = settings.open()) {
             List<StreamSlot> slots = StreamSlot.create(store, o.streams());
-            TailReaders readers = new TailReaders(slots, o.recordBytes()).start();
+            TailReaders readers = new TailReaders(slots, o.recordBytes(), settings.stages()).start();
             LoadDriver driver = new LoadDriver(slots, o.recordBytes(), o.rate(), Long.MAX_VALUE, null)
                     .start(context.durationNanos());
             context.progress.phase("tail", () -> IngestFigures.status(driver) + ", " + readers.recordsRead.get() + " read");
@@ -27,6 +28,7 @@ final class TailScenario implements Scenario {
             IngestFigures.add(result, "", driver, o.rate(), o.recordBytes());
             result.add("records tailed", readers.recordsRead.get(), "");
             result.addLatency("end-to-end latency", readers.latency);
+            StageRecorder.addTo(result, "", settings.stages(), null, driver.appended.get());
             result.add("records verified", Verifier.verifyAll(slots, o.recordBytes()), "");
         }
         return result;

@@ -46,6 +46,7 @@ public final class WorkloadRunner {
         int failed = 0;
         try (Progress progress = new Progress(err)) {
             RunContext context = new RunContext(options, progress);
+            context.baseline(baseline);
             try {
                 for (Scenario.Kind kind : options.scenarios()) {
                     err.printf("strata-bench: %s (%s)...%n", kind.label(), options.duration());

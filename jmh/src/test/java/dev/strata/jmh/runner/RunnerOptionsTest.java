@@ -31,7 +31,7 @@ class RunnerOptionsTest {
         RunnerOptions o = RunnerOptions.parse("--scenario", "tail,ingest", "--duration=1.5s", "--streams", "3",
                 "--record-bytes=100", "--rate", "2000", "--dir", "/tmp/x", "--object-store",
                 "s3://bucket/p?region=us-east-1", "--json", "out.json", "--plot=chart.html", "--baseline",
-                "--wal-bytes", "16m", "--cache-bytes=4M", "--replay-quota", "20m");
+                "--wal-bytes", "16m", "--cache-bytes=4M", "--replay-quota", "20m", "--stages", "--replay-batch-bytes=16k");
         assertThat(o.scenarios()).containsExactly(Scenario.Kind.TAIL, Scenario.Kind.INGEST);
         assertThat(o.duration()).isEqualTo(Duration.ofMillis(1500));
         assertThat(o.streams()).isEqualTo(3);
@@ -46,6 +46,24 @@ class RunnerOptionsTest {
         assertThat(o.cacheBytes()).isEqualTo(4L << 20);
         assertThat(o.replayQuota()).isEqualTo(20L << 20);
         assertThat(RunnerOptions.parse().replayQuota()).as("none by default").isZero();
+        assertThat(o.stages()).isTrue();
+        assertThat(o.replayBatchBytes()).isEqualTo(16384);
+        assertThat(o.s3InProcess()).isFalse();
+    }
+
+    @Test
+    void stagesAreOffAndTheHistoryUsesTheRecordSizeByDefault() {
+        RunnerOptions o = RunnerOptions.parse("--record-bytes", "300");
+        assertThat(o.stages()).isFalse();
+        assertThat(o.replayBatchBytes()).isEqualTo(300);
+    }
+
+    @Test
+    void theInProcessS3ServerIsAnObjectStoreChoice() {
+        RunnerOptions o = RunnerOptions.parse("--object-store", "s3-in-process");
+        assertThat(o.s3InProcess()).isTrue();
+        assertThat(o.objectStore()).isNull();
+        assertThat(Conditions.objectStore(o)).startsWith("s3-in-process");
     }
 
     @Test
@@ -73,6 +91,8 @@ class RunnerOptionsTest {
         assertThatThrownBy(() -> RunnerOptions.parse("--scenario", "ingest,nope")).hasMessageContaining("nope");
         assertThatThrownBy(() -> RunnerOptions.parse("--object-store", "http://x")).hasMessageContaining("--object-store");
         assertThatThrownBy(() -> RunnerOptions.parse("--wal-bytes", "1m")).hasMessageContaining("--wal-bytes");
-        assertThat(List.of(RunnerOptions.usage())).allMatch(u -> u.contains("--object-store") && u.contains("--plot"));
+        assertThatThrownBy(() -> RunnerOptions.parse("--replay-batch-bytes", "2m")).hasMessageContaining("--replay-batch-bytes");
+        assertThat(List.of(RunnerOptions.usage())).allMatch(u -> u.contains("--object-store") && u.contains("--plot")
+                && u.contains("--stages") && u.contains("--replay-batch-bytes") && u.contains("s3-in-process"));
     }
 }
