@@ -125,6 +125,11 @@ class DisklessS3FaultTest {
                         System::nanoTime, new SplittableRandom(7)));
     }
 
+    /** The WAL's {@link ObjectWalOptions#earlyFlush()}: the default here, on in {@link DisklessS3FaultEarlyFlushTest}. */
+    protected boolean earlyFlush() {
+        return ObjectWalOptions.DEFAULT_EARLY_FLUSH;
+    }
+
     /**
      * A store on {@code storage} with no local directory, as {@link StoreFixtures#diskless}: the WAL
      * flushed every 5 ms and retried after 1 ms, nothing uploaded during a test, so a takeover replays
@@ -134,6 +139,7 @@ class DisklessS3FaultTest {
         DurableStreamStore store = Strata.builder()
                 .objectStorage(storage)
                 .walOnObjectStore(ObjectWalOptions.builder("")
+                        .earlyFlush(earlyFlush())
                         .flushIntervalNanos(TimeUnit.MILLISECONDS.toNanos(5))
                         .retryBackoffNanos(TimeUnit.MILLISECONDS.toNanos(1))
                         .capacityBytes(64L << 20).maxBufferedBytes(16L << 20).build())
