@@ -7,8 +7,10 @@ import dev.strata.api.Stream;
 import dev.strata.api.StreamOptions;
 import dev.strata.core.DurableStreamStore;
 import dev.strata.core.Strata;
+import dev.strata.objectstore.ObjectInfo;
+import dev.strata.objectstore.ObjectStorage;
+import dev.strata.objectstore.ObjectStorages;
 import dev.strata.wal.objectstore.ObjectWalOptions;
-import java.io.IOException;
 import java.nio.ByteBuffer;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -19,6 +21,7 @@ import java.util.Locale;
 import java.util.SplittableRandom;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Supplier;
 
 /**
  * How long a takeover of a store whose WAL is in the object store takes (issue 24): store A
@@ -31,9 +34,16 @@ import java.util.concurrent.TimeUnit;
  *
  * <p>Usage, after {@code mvn -q -pl jmh -am package -DskipTests}:
  * <pre>
- * java -Xmx2g -XX:MaxDirectMemorySize=4g -cp jmh/target/benchmarks.jar dev.strata.jmh.core.TakeoverTime [--mib 256] [--dir DIR]
+ * java -Xmx2g -XX:MaxDirectMemorySize=4g -cp jmh/target/benchmarks.jar dev.strata.jmh.core.TakeoverTime [--mib 256] [--dir DIR] [--s3] [--latency-ms N]
  * </pre>
- * The bucket is a directory (default under {@code java.io.tmpdir}), deleted at the end.
+ * The bucket is a directory (default under {@code java.io.tmpdir}), deleted at the end; with
+ * {@code --s3}, the in-process S3 server ({@link InProcessS3}, over HTTP on loopback) keeps its
+ * objects there, and each store talks to it through its own S3 client, made as the store starts (B's
+ * is inside the measured time). {@code --latency-ms N} delays the acknowledgement of every GET,
+ * HEAD, LIST, PUT, DELETE and upload completion by N ms ({@link PutLatencyStorage#everyRequest}; an
+ * upload's parts keep the local server's latency), for both stores: what a remote bucket's round trip
+ * adds to the listing, the header and object reads of the replay, the fence, the manifest and the
+ * upload's completion. B's requests until it serves are printed (counts and the local latencies).
  */
 public final class TakeoverTime {
     private static final int STREAMS = 16;
@@ -43,35 +53,43 @@ public final class TakeoverTime {
     }
 
     /** What one run measured. */
-    record Result(long walBytes, long walObjects, long takeoverNanos, long replayedRecords, long verifiedBatches) {
+    record Result(long walBytes, long walObjects, long takeoverNanos, long replayedRecords, long verifiedBatches,
+            String requestsUntilServing) {
     }
 
     public static void main(String[] args) throws Exception {
         int mib = 256;
         Path dir = Path.of(System.getProperty("java.io.tmpdir"));
+        boolean s3 = false;
+        long latencyMillis = 0;
         for (int i = 0; i < args.length; i++) {
             switch (args[i]) {
                 case "--mib" -> mib = Integer.parseInt(args[++i]);
                 case "--dir" -> dir = Path.of(args[++i]);
-                default -> throw new IllegalArgumentException("unknown option: " + args[i] + " (--mib N, --dir DIR)");
+                case "--s3" -> s3 = true;
+                case "--latency-ms" -> latencyMillis = Long.parseLong(args[++i]);
+                default -> throw new IllegalArgumentException("unknown option: " + args[i]
+                        + " (--mib N, --dir DIR, --s3, --latency-ms N)");
             }
         }
         Path bucket = Files.createTempDirectory(Files.createDirectories(dir), "strata-takeover");
         try {
-            Result r = run(bucket, mib);
-            System.out.printf(Locale.ROOT, "TAKEOVER walMiB=%.1f walObjects=%d takeoverMs=%.0f replayedRecords=%d"
-                            + " verifiedBatches=%d MiB/s=%.1f%n", r.walBytes() / 1048576.0, r.walObjects(),
-                    r.takeoverNanos() / 1e6, r.replayedRecords(), r.verifiedBatches(),
-                    r.walBytes() / 1048576.0 / (r.takeoverNanos() / 1e9));
+            Result r = run(bucket, mib, s3, latencyMillis);
+            System.out.printf(Locale.ROOT, "TAKEOVER bucket=%s latencyMs=%d walMiB=%.1f walObjects=%d takeoverMs=%.0f"
+                            + " replayedRecords=%d verifiedBatches=%d MiB/s=%.1f%n", s3 ? "s3-in-process" : "directory",
+                    latencyMillis, r.walBytes() / 1048576.0, r.walObjects(), r.takeoverNanos() / 1e6,
+                    r.replayedRecords(), r.verifiedBatches(), r.walBytes() / 1048576.0 / (r.takeoverNanos() / 1e9));
+            System.out.println("TAKEOVER B's requests until serving (latencies without the added one): "
+                    + r.requestsUntilServing());
         } finally {
             BenchDirs.delete(bucket);
         }
     }
 
-    static Strata.Builder store(Path bucket, long walBytes) {
+    static Strata.Builder store(ObjectStorage storage, long walBytes) {
         long room = Math.max(64L << 20, walBytes * 2);
         return Strata.builder()
-                .objectStore(bucket.toUri())
+                .objectStorage(storage)
                 .walOnObjectStore(ObjectWalOptions.builder("").capacityBytes(2 * room).maxBufferedBytes(64L << 20).build())
                 .walCapacity(2 * room)
                 .logCacheBytes(2 * room)
@@ -80,11 +98,31 @@ public final class TakeoverTime {
                 .maxBatchBytes(BATCH_BYTES);
     }
 
-    /** Writes {@code mib} MiB through store A, takes the prefix over with store B, verifies. */
-    static Result run(Path bucket, int mib) throws IOException {
+    /** {@link #run(Path, int, boolean, long)} on a directory as bucket, without added latency. */
+    static Result run(Path bucket, int mib) throws Exception {
+        return run(bucket, mib, false, 0);
+    }
+
+    /**
+     * Writes {@code mib} MiB through store A, takes the prefix over with store B, verifies; the bucket
+     * is the directory {@code dir} or, with {@code s3}, the in-process S3 server keeping its objects
+     * there; {@code latencyMillis > 0} delays every request's acknowledgement by that much.
+     */
+    static Result run(Path dir, int mib, boolean s3, long latencyMillis) throws Exception {
+        try (InProcessS3 server = s3 ? InProcessS3.start(dir) : null) {
+            Supplier<ObjectStorage> storages = () -> {
+                ObjectStorage st = ObjectStorages.fromUri(server != null ? server.objectStoreUri("takeover") : dir.toUri());
+                return latencyMillis > 0 ? PutLatencyStorage.everyRequest(st, latencyMillis) : st;
+            };
+            return run(storages, mib);
+        }
+    }
+
+    private static Result run(Supplier<ObjectStorage> storages, int mib) {
         long total = (long) mib << 20;
         int batches = (int) Math.max(STREAMS, total / BATCH_BYTES);
-        DurableStreamStore a = store(bucket, total).build(); // stops serving unclosed, as a paused process, until B took over
+        ObjectStorage aStorage = storages.get();
+        DurableStreamStore a = store(aStorage, total).build(); // stops serving unclosed, as a paused process, until B took over
         List<Stream> streams = new ArrayList<>();
         for (int i = 0; i < STREAMS; i++) {
             streams.add(a.createStream(StreamOptions.defaults()).join());
@@ -101,15 +139,16 @@ public final class TakeoverTime {
         inFlight.forEach(CompletableFuture::join);
         long walBytes = 0;
         long walObjects = 0;
-        try (var files = Files.list(bucket.resolve("wal"))) {
-            for (Path f : files.toList()) {
-                walBytes += Files.size(f);
-                walObjects++;
-            }
+        for (ObjectInfo o : aStorage.list("wal/").join()) {
+            walBytes += o.size();
+            walObjects++;
         }
         long start = System.nanoTime();
-        try (a; DurableStreamStore b = store(bucket, total).build()) { // A's close after B's: fenced, it uploads nothing
+        ObjectStorage bStorage = storages.get(); // B's client, made as B starts
+        // A's close after B's: fenced, it uploads nothing; each storage closed after its store
+        try (aStorage; a; bStorage; DurableStreamStore b = store(bStorage, total).build()) {
             long took = System.nanoTime() - start;
+            String requests = bStorage.metrics().toString();
             long verified = 0;
             for (Stream old : streams) {
                 Stream s = b.openStream(old.id(), 1).join();
@@ -130,7 +169,7 @@ public final class TakeoverTime {
             if (verified != batches) {
                 throw new IllegalStateException("B read " + verified + " batches, A acknowledged " + batches);
             }
-            return new Result(walBytes, walObjects, took, b.recoveryReport().wal().records(), verified);
+            return new Result(walBytes, walObjects, took, b.recoveryReport().wal().records(), verified, requests);
         }
     }
 

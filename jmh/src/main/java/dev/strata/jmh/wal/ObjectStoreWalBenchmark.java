@@ -69,6 +69,10 @@ public class ObjectStoreWalBenchmark {
     @Param({"50"})
     public int flushIntervalMs;
 
+    /** {@code ObjectWalOptions.earlyFlush}: seal at once when no PUT is in flight (the default: the option's). */
+    @Param({"false"})
+    public boolean earlyFlush;
+
     Path dir;
     ObjectStorage local;
     ScheduledExecutorService delays;
@@ -96,6 +100,7 @@ public class ObjectStoreWalBenchmark {
         };
         wal = ObjectStoreWal.open(slow, ObjectWalOptions.builder("bench")
                 .flushIntervalNanos(TimeUnit.MILLISECONDS.toNanos(flushIntervalMs))
+                .earlyFlush(earlyFlush)
                 .maxPutsInFlight(64)
                 .maxBufferedBytes(512L << 20)
                 .capacityBytes(1L << 30)
@@ -117,9 +122,9 @@ public class ObjectStoreWalBenchmark {
     public void print() {
         double seconds = (System.nanoTime() - iterationStart) / 1e9;
         double gib = appendedBytes.get() / (double) (1L << 30);
-        System.out.printf("%nOBJWAL recordBytes=%d window=%d putLatencyMs=%d flushIntervalMs=%d appends=%d "
+        System.out.printf("%nOBJWAL recordBytes=%d window=%d putLatencyMs=%d flushIntervalMs=%d earlyFlush=%b appends=%d "
                         + "MiBps=%.1f p50=%.1fms p99=%.1fms puts/s=%.1f puts/GiB=%.0f%n",
-                recordBytes, window, putLatencyMs, flushIntervalMs, latencyNanos.getTotalCount(),
+                recordBytes, window, putLatencyMs, flushIntervalMs, earlyFlush, latencyNanos.getTotalCount(),
                 appendedBytes.get() / (double) (1 << 20) / seconds, latencyNanos.getValueAtPercentile(50) / 1e6,
                 latencyNanos.getValueAtPercentile(99) / 1e6, puts.get() / seconds, gib == 0 ? 0 : puts.get() / gib);
     }

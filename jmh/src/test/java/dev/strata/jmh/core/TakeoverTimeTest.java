@@ -19,4 +19,13 @@ class TakeoverTimeTest {
         assertThat(r.walBytes()).isGreaterThan(4L << 20);
         assertThat(r.walObjects()).isPositive();
     }
+
+    @Test
+    void aTakeoverFromTheInProcessS3ServerWithLatencyOnEveryRequestVerifiesEveryBatch() throws Exception {
+        TakeoverTime.Result r = TakeoverTime.run(bucket, 4, true, 5);
+        assertThat(r.verifiedBatches()).isEqualTo(64);
+        assertThat(r.replayedRecords()).isEqualTo(64);
+        assertThat(r.walBytes()).isGreaterThan(4L << 20);
+        assertThat(r.takeoverNanos()).as("at least one round trip: the listing").isGreaterThan(5_000_000L);
+    }
 }

@@ -77,6 +77,15 @@ public final class ObjectStoreWal implements WriteAheadLog {
      * popped. Several PUTs may be in flight (maxPutsInFlight); sealed objects beyond wait in
      * "waiting". A PUT is If-None-Match: *, so it never overwrites.
      *
+     * Sealing: the open batch becomes an object when its records reach flushBytes, when the interval
+     * timer (armed by the batch's first record, or by a trim) fires, on flush() and at close; and,
+     * with earlyFlush, as soon as no PUT is in flight: the append that finds putsInFlight == 0
+     * seals at once, and so does the completion that brings it to 0 with records waiting (both
+     * under the lock, so there is no window where records wait with nothing in flight; a PUT waiting
+     * out a retry backoff or reading back a collision is in flight). A PUT that
+     * starts while another is in flight was therefore sealed by size or by the timer; the PUT rate
+     * this allows is worked out in ObjectWalOptions.DEFAULT_EARLY_FLUSH.
+     *
      * Failure: a retriable PUT failure is retried (maxPutAttempts, doubling backoff on the
      * scheduler). A 412 means the key exists: the object is read back; if its bytes are ours, an
      * earlier attempt landed and its response was lost: durable. If it was written by an older
@@ -421,15 +430,16 @@ public final class ObjectStoreWal implements WriteAheadLog {
                             + WalObjectDescriptor.HEADER_BYTES), writePosition);
                     batch.buf.writerIndex(WalObjectDescriptor.HEADER_BYTES);
                     bufferedBytes += WalObjectDescriptor.HEADER_BYTES;
-                    armTimerLocked();
                 }
                 batch.buf.writeInt(length).writeInt(crc).writeBytes(body, body.readerIndex(), length);
                 long position = writePosition;
                 writePosition += frame;
                 bufferedBytes += frame;
                 batch.add(future, position, writePosition);
-                if (batch.bodyBytes() >= options.flushBytes()) {
+                if (batch.bodyBytes() >= options.flushBytes() || earlyFlushLocked()) {
                     toStart = sealLocked();
+                } else {
+                    armTimerLocked(); // no-op if armed: the interval counts from the batch's first record
                 }
             } finally {
                 lock.unlock();
@@ -559,6 +569,15 @@ public final class ObjectStoreWal implements WriteAheadLog {
             lock.unlock();
         }
         startPuts(toStart);
+    }
+
+    /**
+     * Whether the open batch is to be sealed now because no PUT is in flight ({@link ObjectWalOptions#earlyFlush()};
+     * its Javadoc has the PUT rate this allows). With a PUT in flight, the batch waits for size or the interval.
+     */
+    @GuardedBy("lock")
+    private boolean earlyFlushLocked() {
+        return options.earlyFlush() && putsInFlight == 0 && batch != null;
     }
 
     @GuardedBy("lock")
@@ -793,6 +812,9 @@ public final class ObjectStoreWal implements WriteAheadLog {
                 x.release();
             }
             toStart = takeSlotsLocked();
+            if (toStart.isEmpty() && earlyFlushLocked()) {
+                toStart = sealLocked(); // the pipeline went idle with records waiting: send them now
+            }
             if (!toDelete.isEmpty()) {
                 deleted = new CompletableFuture<>();
                 deletes = CompletableFuture.allOf(deletes, deleted); // registered before close can look

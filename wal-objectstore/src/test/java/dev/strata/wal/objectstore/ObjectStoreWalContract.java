@@ -76,9 +76,14 @@ abstract class ObjectStoreWalContract {
         storage.inner().close();
     }
 
+    /** Whether the WALs of the tests seal at once when no PUT is in flight, unless a test says otherwise. */
+    protected boolean earlyFlush() {
+        return ObjectWalOptions.DEFAULT_EARLY_FLUSH;
+    }
+
     ObjectWalOptions.Builder options() {
         return ObjectWalOptions.builder(prefix).flushBytes(4096).maxBufferedBytes(1 << 20).capacityBytes(1 << 20)
-                .maxPutAttempts(3).retryBackoffNanos(0);
+                .maxPutAttempts(3).retryBackoffNanos(0).earlyFlush(earlyFlush());
     }
 
     ObjectStoreWal open(ObjectWalOptions options) {
@@ -188,7 +193,7 @@ abstract class ObjectStoreWalContract {
 
     @Test
     void aRecordIsNotAcknowledgedBeforeTheIntervalFlushMakesItDurable() {
-        ObjectStoreWal wal = open();
+        ObjectStoreWal wal = open(options().earlyFlush(false).build());
         int objectsBefore = walKeys().size();
         CompletableFuture<WalAppendResult> f = wal.append(record("lonely"));
         assertThat(f).isNotDone();
@@ -355,6 +360,77 @@ abstract class ObjectStoreWalContract {
         WalAppendResult b = await(appendAndFlushIfLast(second, "b", true));
         ObjectStoreWal third = open();
         assertThat(recovered(third)).containsExactly(entry(a, "a"), entry(b, "b"));
+    }
+
+    // ------------------------------------------------------------------ early flush (the scheduler is the clock)
+
+    @Test
+    void withEarlyFlushARecordThatFindsNoPutInFlightIsSentAtOnce() {
+        ObjectStoreWal wal = open(options().earlyFlush(true).build());
+        long s = wal.nextSequence();
+        CompletableFuture<WalAppendResult> f = wal.append(record("alone"));
+        assertThat(storage.putKeys).as("sent before any time passed").contains(key(s));
+        WalAppendResult r = await(f); // the scheduler never ran
+        assertThat(scheduler.pending()).as("no interval timer left armed").isZero();
+        ObjectStoreWal reopened = open();
+        assertThat(recovered(reopened)).containsExactly(entry(r, "alone"));
+    }
+
+    @Test
+    void withEarlyFlushRecordsGatherWhileAPutIsInFlightUntilTheInterval() {
+        ObjectStoreWal wal = open(options().earlyFlush(true).build());
+        long s = wal.nextSequence();
+        CompletableFuture<Void> release = storage.hold(key(s));
+        CompletableFuture<WalAppendResult> first = wal.append(record("first")); // nothing in flight: sent at once, held
+        assertThat(storage.putKeys).contains(key(s));
+        CompletableFuture<WalAppendResult> second = wal.append(record("second")); // a PUT in flight: waits
+        CompletableFuture<WalAppendResult> third = wal.append(record("third"));
+        assertThat(storage.putKeys).as("no PUT started while one is in flight").doesNotContain(key(s + 1));
+        assertThat(scheduler.pending()).as("the interval timer of the waiting records").isEqualTo(1);
+        scheduler.runAll(); // the interval passes: the timer seals them beside the held PUT
+        await(storage.landed(key(s + 1)));
+        assertThat(second).as("acknowledged only once the earlier object is durable").isNotDone();
+        assertThat(third).isNotDone();
+        release.complete(null);
+        WalAppendResult a = await(first);
+        WalAppendResult b = await(second);
+        WalAppendResult c = await(third);
+        assertThat(b.position()).isEqualTo(a.nextPosition());
+        assertThat(c.position()).isEqualTo(b.nextPosition());
+        assertThat(wal.nextSequence()).as("one object for the first, one for the two that waited").isEqualTo(s + 2);
+        ObjectStoreWal reopened = open();
+        assertThat(recovered(reopened)).containsExactly(entry(a, "first"), entry(b, "second"), entry(c, "third"));
+    }
+
+    @Test
+    void withEarlyFlushThePutThatLeavesNoneInFlightSendsWhatWaitedWithoutTheInterval() {
+        ObjectStoreWal wal = open(options().earlyFlush(true).build());
+        long s = wal.nextSequence();
+        CompletableFuture<Void> release = storage.hold(key(s));
+        CompletableFuture<WalAppendResult> first = wal.append(record("first"));
+        CompletableFuture<WalAppendResult> second = wal.append(record("second"));
+        CompletableFuture<WalAppendResult> third = wal.append(record("third"));
+        assertThat(storage.putKeys).doesNotContain(key(s + 1));
+        release.complete(null); // s completes with nothing else in flight: the waiting records go at once
+        WalAppendResult c = await(third); // the scheduler never ran
+        assertThat(storage.putKeys).contains(key(s + 1));
+        assertThat(scheduler.pending()).as("the interval timer was cancelled").isZero();
+        assertThat(wal.nextSequence()).isEqualTo(s + 2);
+        ObjectStoreWal reopened = open();
+        assertThat(recovered(reopened)).containsExactly(entry(await(first), "first"), entry(await(second), "second"),
+                entry(c, "third"));
+    }
+
+    @Test
+    void withoutEarlyFlushARecordWaitsForTheIntervalEvenWithNoPutInFlight() {
+        ObjectStoreWal wal = open(options().earlyFlush(false).build());
+        long s = wal.nextSequence();
+        CompletableFuture<WalAppendResult> f = wal.append(record("waits"));
+        assertThat(storage.putKeys).doesNotContain(key(s));
+        assertThat(f).isNotDone();
+        scheduler.runAll();
+        await(f);
+        assertThat(storage.putKeys).contains(key(s));
     }
 
     // ------------------------------------------------------------------ fault injection

@@ -43,11 +43,16 @@ abstract class ObjectStoreWalSpiContract extends WriteAheadLogContractTest {
         storage.close();
     }
 
+    /** Whether the WAL seals at once when no PUT is in flight ({@link ObjectWalOptions#earlyFlush()}). */
+    protected boolean earlyFlush() {
+        return ObjectWalOptions.DEFAULT_EARLY_FLUSH;
+    }
+
     @Override
     protected WriteAheadLog open() {
         ObjectWalOptions options = ObjectWalOptions.builder(prefix).flushBytes(64 * 1024)
                 .flushIntervalNanos(TimeUnit.MILLISECONDS.toNanos(2)).capacityBytes(4L << 20).maxBufferedBytes(1L << 20)
-                .build();
+                .earlyFlush(earlyFlush()).build();
         Cuttable view = new Cuttable(storage);
         WriteAheadLog wal = ObjectStoreWal.open(view, options);
         views.put(wal, view);

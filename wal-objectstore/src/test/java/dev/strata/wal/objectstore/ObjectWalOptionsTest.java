@@ -16,6 +16,8 @@ class ObjectWalOptionsTest {
                 .isBetween(TimeUnit.MILLISECONDS.toNanos(10), TimeUnit.MILLISECONDS.toNanos(250));
         assertThat(o.maxBufferedBytes()).isGreaterThanOrEqualTo(o.flushBytes());
         assertThat(o.maxRecordBytes()).isLessThan(o.maxBufferedBytes());
+        assertThat(o.earlyFlush()).isEqualTo(ObjectWalOptions.DEFAULT_EARLY_FLUSH);
+        assertThat(ObjectWalOptions.builder("p").earlyFlush(!o.earlyFlush()).build().earlyFlush()).isNotEqualTo(o.earlyFlush());
     }
 
     @Test
