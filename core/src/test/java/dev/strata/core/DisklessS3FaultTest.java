@@ -136,19 +136,11 @@ class DisklessS3FaultTest {
      * everything from the WAL objects.
      */
     private DurableStreamStore open(ObjectStorage storage) {
-        DurableStreamStore store = Strata.builder()
-                .objectStorage(storage)
-                .walOnObjectStore(ObjectWalOptions.builder("")
-                        .earlyFlush(earlyFlush())
-                        .flushIntervalNanos(TimeUnit.MILLISECONDS.toNanos(5))
-                        .retryBackoffNanos(TimeUnit.MILLISECONDS.toNanos(1))
-                        .capacityBytes(64L << 20).maxBufferedBytes(16L << 20).build())
-                .walCapacity(64L << 20)
-                .logCacheBytes(32L << 20)
-                .uploadThresholdBytes(16L << 20)
-                .uploadInterval(Duration.ofHours(1))
-                .maxBatchBytes(64 * 1024)
-                .objectBlockBytes(32 * 1024)
+        DurableStreamStore store = StoreFixtures.disklessSizes(Strata.builder().objectStorage(storage),
+                        StoreFixtures.disklessWal()
+                                .earlyFlush(earlyFlush())
+                                .retryBackoffNanos(TimeUnit.MILLISECONDS.toNanos(1))
+                                .build())
                 .closeUploadTimeout(Duration.ofSeconds(2))
                 .build();
         stores.add(store);

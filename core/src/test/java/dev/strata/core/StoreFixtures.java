@@ -73,11 +73,23 @@ public final class StoreFixtures {
      * a test appends stays in the WAL objects until a takeover replays it.
      */
     public static Strata.Builder diskless(Path objects) {
-        return Strata.builder()
-                .objectStore(objects.toUri())
-                .walOnObjectStore(dev.strata.wal.objectstore.ObjectWalOptions.builder("")
-                        .flushIntervalNanos(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(5))
-                        .capacityBytes(64L << 20).maxBufferedBytes(16L << 20).build())
+        return disklessSizes(Strata.builder().objectStore(objects.toUri()), disklessWal().build());
+    }
+
+    /** The WAL options of {@link #diskless}: flushed every 5 ms, 64 MiB, 16 MiB buffered. */
+    public static dev.strata.wal.objectstore.ObjectWalOptions.Builder disklessWal() {
+        return dev.strata.wal.objectstore.ObjectWalOptions.builder("")
+                .flushIntervalNanos(java.util.concurrent.TimeUnit.MILLISECONDS.toNanos(5))
+                .capacityBytes(64L << 20).maxBufferedBytes(16L << 20);
+    }
+
+    /**
+     * {@link #diskless}'s WAL ({@code wal}) and sizes on a builder that already names its object
+     * storage: small WAL, cache and objects, nothing uploaded for an hour.
+     */
+    public static Strata.Builder disklessSizes(Strata.Builder builder, dev.strata.wal.objectstore.ObjectWalOptions wal) {
+        return builder
+                .walOnObjectStore(wal)
                 .walCapacity(64L << 20)
                 .logCacheBytes(32L << 20)
                 .uploadThresholdBytes(16L << 20)
