@@ -6,7 +6,8 @@ import java.util.concurrent.TimeUnit;
 
 /**
  * Runs a task after a delay: the flush interval's timer and the backoff between PUT attempts of
- * {@link ObjectStoreWal}. Injected so that tests run the timer by hand (no sleeps). Implementations
+ * {@link ObjectStoreWal}, and the clock it measures the interval on. Injected so that tests run the
+ * timer and move the clock by hand (no sleeps). Implementations
  * are thread-safe; tasks are short and must not block.
  */
 @FunctionalInterface
@@ -18,6 +19,11 @@ public interface FlushScheduler {
      * @return cancels the task if it has not started (a started one runs to its end)
      */
     Cancellable schedule(Runnable task, long delayNanos);
+
+    /** The clock the delays are measured on, in nanoseconds ({@link System#nanoTime()} unless a test says otherwise). */
+    default long nanoTime() {
+        return System.nanoTime();
+    }
 
     /** Cancels a scheduled task. */
     @FunctionalInterface

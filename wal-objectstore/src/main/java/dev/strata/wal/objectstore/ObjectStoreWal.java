@@ -78,13 +78,20 @@ public final class ObjectStoreWal implements WriteAheadLog {
      * "waiting". A PUT is If-None-Match: *, so it never overwrites.
      *
      * Sealing: the open batch becomes an object when its records reach flushBytes, when the interval
-     * timer (armed by the batch's first record, or by a trim) fires, on flush() and at close; and,
+     * timer fires, on flush() and at close; and,
      * with earlyFlush, as soon as no PUT is in flight: the append that finds putsInFlight == 0
      * seals at once, and so does the completion that brings it to 0 with records waiting (both
      * under the lock, so there is no window where records wait with nothing in flight; a PUT waiting
      * out a retry backoff or reading back a collision is in flight). A PUT that
      * starts while another is in flight was therefore sealed by size or by the timer; the PUT rate
      * this allows is worked out in ObjectWalOptions.DEFAULT_EARLY_FLUSH.
+     *
+     * The interval timer is armed by the batch's first record (or by a trim) to fire one flush
+     * interval after the last seal of any kind (lastSealNanos; the fence object at open counts), not
+     * one interval after that record: if that moment has passed, the record (or trim) is sealed at
+     * once. Seals by the timer or at once are thus at least an interval apart, as before (at most one
+     * PUT per interval for a trickle), but a record after a quiet interval waits for no timer, and a
+     * closed loop's round is max(interval, PUT latency) instead of interval + PUT latency.
      *
      * Failure: a retriable PUT failure is retried (maxPutAttempts, doubling backoff on the
      * scheduler). A 412 means the key exists: the object is read back; if its bytes are ours, an
@@ -180,6 +187,9 @@ public final class ObjectStoreWal implements WriteAheadLog {
     private FlushScheduler.Cancellable timer;
     @GuardedBy("lock")
     private long timerToken;
+    /** {@link FlushScheduler#nanoTime()} of the last seal (at first: when the fence was written at open). */
+    @GuardedBy("lock")
+    private long lastSealNanos;
     @GuardedBy("lock")
     private final ArrayDeque<Sealed> unacked = new ArrayDeque<>();
     @GuardedBy("lock")
@@ -237,6 +247,7 @@ public final class ObjectStoreWal implements WriteAheadLog {
             this.requestedTrim = trimPosition;
             this.sealedTrim = trimPosition;
             this.durableTrim = trimPosition;
+            this.lastSealNanos = scheduler.nanoTime(); // the fence object counts as a seal
             for (WalObjectHeader h : chain) {
                 live.add(new long[] {h.sequence(), h.basePosition(), h.endPosition(), h.fence() ? 1 : 0});
             }
@@ -436,10 +447,8 @@ public final class ObjectStoreWal implements WriteAheadLog {
                 writePosition += frame;
                 bufferedBytes += frame;
                 batch.add(future, position, writePosition);
-                if (batch.bodyBytes() >= options.flushBytes() || earlyFlushLocked()) {
+                if (batch.bodyBytes() >= options.flushBytes() || earlyFlushLocked() || !armTimerLocked()) {
                     toStart = sealLocked();
-                } else {
-                    armTimerLocked(); // no-op if armed: the interval counts from the batch's first record
                 }
             } finally {
                 lock.unlock();
@@ -526,6 +535,7 @@ public final class ObjectStoreWal implements WriteAheadLog {
     @Override
     public CompletableFuture<Void> trim(long position) {
         used = true;
+        List<Sealed> toStart = List.of();
         lock.lock();
         try {
             if (position > ackedEnd) {
@@ -543,11 +553,14 @@ public final class ObjectStoreWal implements WriteAheadLog {
             trimWaiters.add(new TrimWaiter(position, f));
             if (position > requestedTrim) {
                 requestedTrim = position;
-                armTimerLocked();
+                if (!armTimerLocked()) {
+                    toStart = sealLocked();
+                }
             }
             return f;
         } finally {
             lock.unlock();
+            startPuts(toStart);
         }
     }
 
@@ -580,13 +593,24 @@ public final class ObjectStoreWal implements WriteAheadLog {
         return options.earlyFlush() && putsInFlight == 0 && batch != null;
     }
 
+    /**
+     * Arms the interval timer for what waits, unless it is armed: it fires one flush interval after
+     * the last seal, so timer seals are at least an interval apart (the PUT rate bound) while
+     * whatever arrives after a quiet interval goes at once. Returns false if that moment has passed:
+     * the caller seals now.
+     */
     @GuardedBy("lock")
-    private void armTimerLocked() {
+    private boolean armTimerLocked() {
         if (timer != null) {
-            return;
+            return true;
+        }
+        long delay = lastSealNanos + options.flushIntervalNanos() - scheduler.nanoTime();
+        if (delay <= 0) {
+            return false;
         }
         long token = ++timerToken;
-        timer = scheduler.schedule(() -> onTimer(token), options.flushIntervalNanos());
+        timer = scheduler.schedule(() -> onTimer(token), delay);
+        return true;
     }
 
     private void onTimer(long token) {
@@ -615,6 +639,7 @@ public final class ObjectStoreWal implements WriteAheadLog {
             timer = null;
             timerToken++;
         }
+        lastSealNanos = scheduler.nanoTime();
         Batch b = batch;
         batch = null;
         if (b == null) {

@@ -3,12 +3,33 @@ package dev.strata.wal.objectstore;
 import java.util.ArrayList;
 import java.util.List;
 
-/** A {@link FlushScheduler} whose tasks run only when the test says so: no time passes by itself. */
+/**
+ * A {@link FlushScheduler} whose tasks run only when the test says so, and whose clock moves only
+ * when the test moves it: no time passes by itself.
+ */
 final class ManualScheduler implements FlushScheduler {
     private final List<Runnable> tasks = new ArrayList<>();
+    private final List<Long> delays = new ArrayList<>();
+    private long now;
+
+    @Override
+    public synchronized long nanoTime() {
+        return now;
+    }
+
+    /** Moves the clock forward (no task runs). */
+    synchronized void advance(long nanos) {
+        now += nanos;
+    }
+
+    /** The delays of every task scheduled so far, in order. */
+    synchronized List<Long> delays() {
+        return List.copyOf(delays);
+    }
 
     @Override
     public synchronized Cancellable schedule(Runnable task, long delayNanos) {
+        delays.add(delayNanos);
         Runnable[] holder = {task};
         Runnable entry = () -> holder[0].run();
         tasks.add(entry);

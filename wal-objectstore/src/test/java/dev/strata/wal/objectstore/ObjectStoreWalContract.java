@@ -433,6 +433,62 @@ abstract class ObjectStoreWalContract {
         assertThat(storage.putKeys).contains(key(s));
     }
 
+    // ------------------------------------------------------------------ the interval counts from the last seal
+
+    @Test
+    void aRecordAfterAQuietIntervalIsSentAtOnce() {
+        ObjectWalOptions options = options().earlyFlush(false).build();
+        ObjectStoreWal wal = open(options);
+        long s = wal.nextSequence();
+        scheduler.advance(options.flushIntervalNanos()); // nothing sealed for a whole interval since the fence
+        CompletableFuture<WalAppendResult> f = wal.append(record("after a pause"));
+        assertThat(storage.putKeys).as("sent before any timer ran").contains(key(s));
+        WalAppendResult r = await(f);
+        assertThat(scheduler.pending()).as("no interval timer armed").isZero();
+        ObjectStoreWal reopened = open();
+        assertThat(recovered(reopened)).containsExactly(entry(r, "after a pause"));
+    }
+
+    @Test
+    void recordsSoonAfterASealWaitOnlyForTheRestOfTheInterval() {
+        ObjectWalOptions options = options().earlyFlush(false).build();
+        long interval = options.flushIntervalNanos();
+        ObjectStoreWal wal = open(options);
+        long s = wal.nextSequence();
+        scheduler.advance(interval);
+        WalAppendResult first = await(wal.append(record("first"))); // sealed at once
+        scheduler.advance(interval / 5);
+        CompletableFuture<WalAppendResult> second = wal.append(record("second"));
+        CompletableFuture<WalAppendResult> third = wal.append(record("third"));
+        assertThat(storage.putKeys).as("a seal was less than an interval ago: they gather").doesNotContain(key(s + 1));
+        assertThat(second).isNotDone();
+        assertThat(scheduler.pending()).isEqualTo(1);
+        assertThat(scheduler.delays()).as("the timer fires one interval after the last seal")
+                .last().isEqualTo(interval - interval / 5);
+        scheduler.runAll();
+        WalAppendResult b = await(second);
+        WalAppendResult c = await(third);
+        assertThat(wal.nextSequence()).as("one object for the first, one for the two that gathered").isEqualTo(s + 2);
+        ObjectStoreWal reopened = open();
+        assertThat(recovered(reopened)).containsExactly(entry(first, "first"), entry(b, "second"), entry(c, "third"));
+    }
+
+    @Test
+    void aTrimAfterAQuietIntervalIsWrittenAtOnce() {
+        ObjectWalOptions options = options().earlyFlush(false).build();
+        ObjectStoreWal wal = open(options);
+        WalAppendResult a = await(appendAndFlushIfLast(wal, "a", true));
+        WalAppendResult b = await(appendAndFlushIfLast(wal, "b", true));
+        long next = wal.nextSequence();
+        scheduler.advance(options.flushIntervalNanos());
+        CompletableFuture<Void> trimmed = wal.trim(a.nextPosition());
+        assertThat(storage.putKeys).as("the object carrying the trim point was sent at once").contains(key(next));
+        await(trimmed);
+        assertThat(wal.used()).isEqualTo(wal.writePosition() - a.nextPosition());
+        ObjectStoreWal reopened = open();
+        assertThat(recovered(reopened)).containsExactly(entry(b, "b"));
+    }
+
     // ------------------------------------------------------------------ fault injection
 
     @Test
