@@ -9,8 +9,10 @@ import java.util.concurrent.TimeUnit;
  * @param prefix the store's prefix in the object storage: WAL objects are {@code <prefix>/wal/<sequence>}
  *     (empty: {@code wal/<sequence>}); one writer at a time per prefix (a second opener fences the first)
  * @param flushBytes an object is sealed and PUT as soon as its records reach this many bytes
- * @param flushIntervalNanos an object is sealed and PUT at most this long after its first record
- *     (or after a {@link ObjectStoreWal#trim} when no record is waiting)
+ * @param flushIntervalNanos the interval timer seals what waits one interval after the previous seal
+ *     (so at most this long after an object's first record or a {@link ObjectStoreWal#trim}), or, if
+ *     nothing was sealed for an interval, a tenth of the interval after the first record; timer
+ *     seals are thus at least an interval apart
  * @param maxPutsInFlight most PUTs of WAL objects outstanding at once; sealed objects beyond wait
  * @param maxBufferedBytes most bytes held in memory: records not yet sealed plus sealed objects not
  *     yet durable; an append that would exceed it is refused with a {@code BackpressureException}
@@ -32,14 +34,17 @@ public record ObjectWalOptions(String prefix, int flushBytes, long flushInterval
     public static final int DEFAULT_FLUSH_BYTES = 8 << 20;
 
     /**
-     * 50 ms. An append waits at most the interval before its object is sent, then one PUT: at
-     * 20 ms PUT latency (S3 Express) a lone append is acknowledged within about 70 ms, and at 100 ms
-     * (S3 Standard) within about 150 ms, both inside the issue's target of 3 PUT latencies plus the
-     * interval. A busy writer that fills {@link #DEFAULT_FLUSH_BYTES} sooner flushes on size; a
-     * trickle pays at most 20 PUTs per second per store (about 52 million a month, 260 USD at
-     * 0.005 USD per 1,000 PUTs), against 100 per second at 10 ms and 4 per second at 250 ms, where
-     * a lone append would wait a quarter of a second. A first choice inside the 10-250 ms range,
-     * to be tuned by the benchmark ({@code ObjectStoreWalBenchmark}, not yet written).
+     * 50 ms. The interval timer fires one interval after the previous seal, or a tenth of an
+     * interval after the first record if nothing was sealed for an interval: at 20 ms PUT latency
+     * (S3 Express) a lone append after a pause waits the 5 ms gather and one PUT, a closed loop of
+     * appends goes round every 50 ms (measured), and at 100 ms (S3 Standard) every 105-108 ms; all inside the
+     * issue's target of 3 PUT latencies plus the interval. A busy writer that fills
+     * {@link #DEFAULT_FLUSH_BYTES} sooner flushes on size; a trickle pays at most 20 PUTs per second
+     * per store (about 52 million a month, 260 USD at 0.005 USD per 1,000 PUTs), against 100 per
+     * second at 10 ms and 4 per second at 250 ms. Measured with {@code ObjectStoreWalBenchmark}
+     * (wal-objectstore/README.md): writers with many small appends in flight gain most from an
+     * interval near the PUT latency (25 ms at 20 ms PUTs: twice the throughput at the same PUTs per
+     * GiB, for a trickle bound of 40 PUTs/s); below the PUT latency rounds split into more objects.
      */
     public static final long DEFAULT_FLUSH_INTERVAL_NANOS = TimeUnit.MILLISECONDS.toNanos(50);
 
@@ -79,13 +84,13 @@ public record ObjectWalOptions(String prefix, int flushBytes, long flushInterval
      * of 260 USD a month at 0.005 USD per 1,000 PUTs).
      *
      * <p>Measured at 20 ms PUTs and the 50 ms interval ({@code ObjectStoreWalBenchmark},
-     * wal-objectstore/README.md, "Early flush"): one append in flight is acknowledged in 22 ms
-     * instead of 73 (3.2 times the appends per second, the same PUTs per GiB); 256 appends of 4 KiB
-     * in flight go at 20-21 instead of 12-13 MiB/s with p50 44 instead of 74 ms, but at twice the
-     * PUTs per GiB (2,060 instead of 1,040): with one PUT in flight at a time, a closed loop's
-     * appends split into two objects per round, each holding what arrived while the other was in
-     * flight. Off by default for that cost, and for the trickle's bound above; a store that wants
-     * the latency (few appends in flight) turns it on.
+     * wal-objectstore/README.md, "Early flush"): one append in flight is acknowledged in 21 ms
+     * instead of 50 (2.3 times the appends per second, the same PUTs per GiB); 256 appends of 4 KiB
+     * in flight go at 22.6 instead of 19.7 MiB/s, but at twice the PUTs per GiB (2,060 instead of
+     * 1,034): with one PUT in flight at a time, a closed loop's appends split into two objects per
+     * round, each holding what arrived while the other was in flight. Off by default for that
+     * cost, and for the trickle's bound above; a store that wants the latency (few appends in
+     * flight) turns it on.
      */
     public static final boolean DEFAULT_EARLY_FLUSH = false;
 

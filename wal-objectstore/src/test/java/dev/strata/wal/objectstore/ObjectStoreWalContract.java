@@ -436,17 +436,23 @@ abstract class ObjectStoreWalContract {
     // ------------------------------------------------------------------ the interval counts from the last seal
 
     @Test
-    void aRecordAfterAQuietIntervalIsSentAtOnce() {
+    void recordsAfterAQuietIntervalWaitOnlyTheGatherAndShareOneObject() {
         ObjectWalOptions options = options().earlyFlush(false).build();
+        long interval = options.flushIntervalNanos();
         ObjectStoreWal wal = open(options);
         long s = wal.nextSequence();
-        scheduler.advance(options.flushIntervalNanos()); // nothing sealed for a whole interval since the fence
-        CompletableFuture<WalAppendResult> f = wal.append(record("after a pause"));
-        assertThat(storage.putKeys).as("sent before any timer ran").contains(key(s));
-        WalAppendResult r = await(f);
-        assertThat(scheduler.pending()).as("no interval timer armed").isZero();
+        scheduler.advance(interval); // nothing sealed for a whole interval since the fence
+        CompletableFuture<WalAppendResult> first = wal.append(record("after a pause"));
+        CompletableFuture<WalAppendResult> second = wal.append(record("right after it"));
+        assertThat(scheduler.delays()).as("a tenth of the interval, not the whole")
+                .containsExactly(interval / ObjectStoreWal.GATHER_FRACTION);
+        assertThat(storage.putKeys).doesNotContain(key(s));
+        scheduler.runAll();
+        WalAppendResult a = await(first);
+        WalAppendResult b = await(second);
+        assertThat(wal.nextSequence()).as("both in one object").isEqualTo(s + 1);
         ObjectStoreWal reopened = open();
-        assertThat(recovered(reopened)).containsExactly(entry(r, "after a pause"));
+        assertThat(recovered(reopened)).containsExactly(entry(a, "after a pause"), entry(b, "right after it"));
     }
 
     @Test
@@ -455,12 +461,10 @@ abstract class ObjectStoreWalContract {
         long interval = options.flushIntervalNanos();
         ObjectStoreWal wal = open(options);
         long s = wal.nextSequence();
-        scheduler.advance(interval);
-        WalAppendResult first = await(wal.append(record("first"))); // sealed at once
+        WalAppendResult first = await(appendAndFlushIfLast(wal, "first", true)); // sealed now, by flush()
         scheduler.advance(interval / 5);
         CompletableFuture<WalAppendResult> second = wal.append(record("second"));
         CompletableFuture<WalAppendResult> third = wal.append(record("third"));
-        assertThat(storage.putKeys).as("a seal was less than an interval ago: they gather").doesNotContain(key(s + 1));
         assertThat(second).isNotDone();
         assertThat(scheduler.pending()).isEqualTo(1);
         assertThat(scheduler.delays()).as("the timer fires one interval after the last seal")
@@ -474,15 +478,17 @@ abstract class ObjectStoreWalContract {
     }
 
     @Test
-    void aTrimAfterAQuietIntervalIsWrittenAtOnce() {
+    void aTrimAfterAQuietIntervalWaitsOnlyTheGather() {
         ObjectWalOptions options = options().earlyFlush(false).build();
+        long interval = options.flushIntervalNanos();
         ObjectStoreWal wal = open(options);
         WalAppendResult a = await(appendAndFlushIfLast(wal, "a", true));
         WalAppendResult b = await(appendAndFlushIfLast(wal, "b", true));
-        long next = wal.nextSequence();
-        scheduler.advance(options.flushIntervalNanos());
+        int before = scheduler.delays().size();
+        scheduler.advance(interval);
         CompletableFuture<Void> trimmed = wal.trim(a.nextPosition());
-        assertThat(storage.putKeys).as("the object carrying the trim point was sent at once").contains(key(next));
+        assertThat(scheduler.delays()).hasSize(before + 1).last().isEqualTo(interval / ObjectStoreWal.GATHER_FRACTION);
+        scheduler.runAll();
         await(trimmed);
         assertThat(wal.used()).isEqualTo(wal.writePosition() - a.nextPosition());
         ObjectStoreWal reopened = open();
