@@ -1,6 +1,7 @@
 package dev.strata.core;
 
 import dev.strata.objectstore.ByteRange;
+import dev.strata.objectstore.ForwardingObjectUpload;
 import dev.strata.objectstore.IncompleteUpload;
 import dev.strata.objectstore.ObjectData;
 import dev.strata.objectstore.ObjectInfo;
@@ -75,30 +76,15 @@ final class OpenDeadlineStorage implements ObjectStorage {
         if (disarmed) {
             return upload;
         }
-        return new ObjectUpload() {
-            @Override
-            public String key() {
-                return upload.key();
-            }
-
+        return new ForwardingObjectUpload(upload) {
             @Override
             public CompletableFuture<Void> write(ByteBuf data) {
                 return bound(Operation.PUT, key, upload.write(data), v -> { });
             }
 
             @Override
-            public long bytesWritten() {
-                return upload.bytesWritten();
-            }
-
-            @Override
             public CompletableFuture<ObjectInfo> complete() {
                 return bound(Operation.PUT, key, upload.complete(), v -> { });
-            }
-
-            @Override
-            public CompletableFuture<Void> abort() {
-                return upload.abort();
             }
         };
     }

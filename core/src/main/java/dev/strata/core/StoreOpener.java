@@ -3,11 +3,13 @@ package dev.strata.core;
 import dev.strata.api.CorruptDataException;
 import dev.strata.api.StorageException;
 import dev.strata.api.StrataException;
+import dev.strata.api.StreamClosedException;
 import dev.strata.cache.LogCache;
 import dev.strata.core.metadata.ManifestMetadataStore;
 import dev.strata.core.metadata.MetadataStore;
 import dev.strata.core.metrics.StoreMetrics;
 import dev.strata.core.recovery.WalReplay;
+import dev.strata.core.support.Futures;
 import dev.strata.core.settings.StoreSettings;
 import dev.strata.core.settings.StoreSizes;
 import dev.strata.objectstore.ObjectStorage;
@@ -233,7 +235,12 @@ final class StoreOpener {
         return sizes.memoryLimits(wal.directMemoryBytes(), arenas, chunk);
     }
 
-    /** Step 6: replay the WAL, upload what it held, serve. */
+    /**
+     * Step 6: replay the WAL, serve, and upload what it held in the background. The replayed data is
+     * durable in the WAL and readable from the cache, so the store serves without waiting for that
+     * upload (a takeover serves as soon as it has replayed); a long replay still uploads at every
+     * upload threshold as it goes, which bounds the cache.
+     */
     private DefaultStreamStore recoverAndStart(Assembled assembled, WriteAheadLog wal, MetadataStore metadata,
             OpenDeadlineStorage storage, long nodeEpoch, long startNanos) {
         StoreEngine engine = assembled.engine();
@@ -242,17 +249,18 @@ final class StoreOpener {
         if (report.wal().acknowledgedDataLost()) {
             LOG.error("opened despite lost WAL data (openDespiteLostWalData): {}", report.summary());
         }
-        try {
-            engine.uploader.flush().join();
-        } catch (RuntimeException e) {
-            // Serving is still safe: the replayed data is in the WAL and the cache, and
-            // background uploads retry. Recovery never crash-loops on object-store errors.
-            LOG.warn("uploading replayed data failed; background uploads will retry: {}", e.toString());
-        }
         report = report.withDuration(System.nanoTime() - startNanos);
         LOG.info("{} (nodeEpoch={}, walBackend={})", report.summary(), nodeEpoch, wal.backend());
         storage.disarm();
         engine.start();
+        if (report.recordsReplayed() > 0) {
+            // Failure is not the open's: the data stays in the WAL and the next upload retries it.
+            engine.uploader.flush().whenComplete((v, e) -> {
+                if (e != null && !(Futures.unwrap(e) instanceof StreamClosedException)) {
+                    LOG.warn("uploading replayed data failed; background uploads will retry: {}", e.toString());
+                }
+            });
+        }
         return new DefaultStreamStore(engine, report, assembled.memoryLimits());
     }
 

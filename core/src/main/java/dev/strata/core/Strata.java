@@ -554,8 +554,10 @@ public final class Strata {
 
         /**
          * How long {@link #build()} waits for any one object-store request while opening (loading the
-         * manifest, registering this process, uploading what the WAL replayed; the storage retries
-         * the request meanwhile) before it gives up on it (default 10 s). During an outage,
+         * manifest, registering this process, uploading at each upload threshold of a WAL replay
+         * longer than that; the storage retries the request meanwhile) before it gives up on it
+         * (default 10 s). What the replay holds below the threshold is uploaded in the background
+         * once the store serves: {@code build()} does not wait for it. During an outage,
          * {@code build()} therefore fails after about this long (plus the local work of opening) with
          * a retriable {@link StorageException} naming this setting, instead of after the storage's own
          * retry budget (S3: up to 60 s), and can be retried by the caller. An upload of replayed data

@@ -2,6 +2,7 @@ package dev.strata.core;
 
 import dev.strata.objectstore.ByteRange;
 import dev.strata.objectstore.ForwardingObjectStorage;
+import dev.strata.objectstore.ForwardingObjectUpload;
 import dev.strata.objectstore.IncompleteUpload;
 import dev.strata.objectstore.ObjectData;
 import dev.strata.objectstore.ObjectInfo;
@@ -226,20 +227,10 @@ final class WalFaultStorage extends ForwardingObjectStorage {
             return deadUpload(key);
         }
         ObjectUpload upload = delegate.startUpload(key, condition);
-        return new ObjectUpload() {
-            @Override
-            public String key() {
-                return upload.key();
-            }
-
+        return new ForwardingObjectUpload(upload) {
             @Override
             public CompletableFuture<Void> write(ByteBuf data) {
                 return alive(Operation.PUT, key, data, () -> upload.write(data));
-            }
-
-            @Override
-            public long bytesWritten() {
-                return upload.bytesWritten();
             }
 
             @Override

@@ -1,6 +1,7 @@
 package dev.strata.core.reliability;
 
 import dev.strata.objectstore.ByteRange;
+import dev.strata.objectstore.ForwardingObjectUpload;
 import dev.strata.objectstore.ObjectData;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectStorage;
@@ -69,20 +70,10 @@ final class PausableObjectStorage implements ObjectStorage {
     @Override
     public ObjectUpload startUpload(String key, PutCondition condition) {
         ObjectUpload upload = delegate.startUpload(key, condition);
-        return new ObjectUpload() {
-            @Override
-            public String key() {
-                return upload.key();
-            }
-
+        return new ForwardingObjectUpload(upload) {
             @Override
             public CompletableFuture<Void> write(io.netty.buffer.ByteBuf data) {
                 return gated(() -> upload.write(data));
-            }
-
-            @Override
-            public long bytesWritten() {
-                return upload.bytesWritten();
             }
 
             @Override

@@ -1,6 +1,7 @@
 package dev.strata.core.reliability;
 
 import dev.strata.objectstore.ForwardingObjectStorage;
+import dev.strata.objectstore.ForwardingObjectUpload;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectStorage;
 import dev.strata.objectstore.ObjectUpload;
@@ -25,7 +26,7 @@ final class UploadContractStorage extends ForwardingObjectStorage {
     @Override
     public ObjectUpload startUpload(String key, PutCondition condition) {
         ObjectUpload inner = delegate.startUpload(key, condition);
-        return new ObjectUpload() {
+        return new ForwardingObjectUpload(inner) {
             private volatile Throwable failure;
 
             private <T> CompletableFuture<T> track(CompletableFuture<T> f) {
@@ -35,11 +36,6 @@ final class UploadContractStorage extends ForwardingObjectStorage {
                         inner.abort();
                     }
                 });
-            }
-
-            @Override
-            public String key() {
-                return inner.key();
             }
 
             @Override
@@ -53,22 +49,12 @@ final class UploadContractStorage extends ForwardingObjectStorage {
             }
 
             @Override
-            public long bytesWritten() {
-                return inner.bytesWritten();
-            }
-
-            @Override
             public CompletableFuture<ObjectInfo> complete() {
                 Throwable f = failure;
                 if (f != null) {
                     return CompletableFuture.failedFuture(f);
                 }
                 return track(inner.complete());
-            }
-
-            @Override
-            public CompletableFuture<Void> abort() {
-                return inner.abort();
             }
         };
     }

@@ -2,6 +2,7 @@ package dev.strata.jmh.core;
 
 import dev.strata.objectstore.ByteRange;
 import dev.strata.objectstore.ForwardingObjectStorage;
+import dev.strata.objectstore.ForwardingObjectUpload;
 import dev.strata.objectstore.ObjectData;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectStorage;
@@ -107,30 +108,15 @@ public final class PutLatencyStorage extends ForwardingObjectStorage {
     @Override
     public ObjectUpload startUpload(String key, PutCondition condition) {
         ObjectUpload upload = delegate.startUpload(key, condition);
-        return new ObjectUpload() {
-            @Override
-            public String key() {
-                return upload.key();
-            }
-
+        return new ForwardingObjectUpload(upload) {
             @Override
             public CompletableFuture<Void> write(ByteBuf data) {
                 return upload.write(data);
             }
 
             @Override
-            public long bytesWritten() {
-                return upload.bytesWritten();
-            }
-
-            @Override
             public CompletableFuture<ObjectInfo> complete() {
                 return acknowledgedLater(upload.complete());
-            }
-
-            @Override
-            public CompletableFuture<Void> abort() {
-                return upload.abort();
             }
         };
     }
