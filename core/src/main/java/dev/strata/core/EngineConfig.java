@@ -17,14 +17,18 @@ import java.time.Duration;
  * @param objectBlockBytes target size of a data block in uploaded objects
  * @param streamObjectThresholdBytes a stream with at least this much data in one upload gets its own
  *     stream object instead of a share of the stream-set object
+ * @param completeOnAppendingThread whether an append the WAL made durable on the appending thread
+ *     ({@code walCallerWritesWhenIdle}) completes its future there when the stream has no completion
+ *     pending, instead of on the callback executor
  */
 record EngineConfig(int maxBatchBytes, long uploadThresholdBytes, Duration uploadInterval, Duration uploadRetryBackoff,
-        Duration appendBackpressureWait, int objectBlockBytes, long streamObjectThresholdBytes) {
+        Duration appendBackpressureWait, int objectBlockBytes, long streamObjectThresholdBytes,
+        boolean completeOnAppendingThread) {
 
     /** The tunables of a store with these settings and sizes. */
     static EngineConfig of(StoreSettings settings, StoreSizes sizes) {
         return new EngineConfig(sizes.maxBatchBytes(), sizes.uploadThresholdBytes(), settings.upload().interval(),
                 settings.upload().retryBackoff(), settings.append().backpressureWait(), settings.upload().objectBlockBytes(),
-                settings.upload().streamObjectThresholdBytes());
+                settings.upload().streamObjectThresholdBytes(), settings.wal().callerWritesWhenIdle());
     }
 }

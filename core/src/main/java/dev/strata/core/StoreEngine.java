@@ -120,7 +120,7 @@ final class StoreEngine {
                     }
                 }, readPath, state, metrics, storage, metadata, keys, clock, audit, keyring);
         this.appends = new AppendPath(new AppendSettings(config.maxBatchBytes(), config.uploadThresholdBytes(),
-                config.appendBackpressureWait()), wal, logCache, ledger,
+                config.appendBackpressureWait(), config.completeOnAppendingThread()), wal, logCache, ledger,
                 state,
                 uploader::wakeUp, metrics, quotas, keyring, appendStages);
         this.streams = new StreamRegistry(table, metadata, callbackExecutor, state, ledger, appends, audit,

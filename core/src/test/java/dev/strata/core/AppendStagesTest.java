@@ -117,6 +117,37 @@ class AppendStagesTest {
         }
     }
 
+    /**
+     * A lone appender whose WAL writes on its thread gets its acknowledgement on that thread too, with
+     * no hop to the completion lane: the append's future is complete when append returns, and the
+     * listener (run where the future is completed) runs on the appending thread. Before, every
+     * completion went through the lane, another thread. Needs the io_uring WAL backend (JDK 22+):
+     * run with {@code -Djvm=<JDK 25>/bin/java}; skipped on JDK 17.
+     */
+    @Test
+    void aLoneAppenderWhoseWalWritesOnItsThreadIsAcknowledgedOnItsThread() throws Exception {
+        List<Thread> completingThreads = java.util.Collections.synchronizedList(new ArrayList<>());
+        try (DurableStreamStore store = StoreFixtures.small(dir).walCallerWritesWhenIdle(true)
+                .appendStageListener((id, base, c, h, d, v, done) -> completingThreads.add(Thread.currentThread()))
+                .build()) {
+            org.junit.jupiter.api.Assumptions.assumeTrue(store.walBackend().equals("io_uring"),
+                    "walCallerWritesWhenIdle takes effect with the io_uring backend (JDK 22+), this WAL's is "
+                            + store.walBackend());
+            Stream s = await(store.createStream(StreamOptions.defaults()));
+            int doneOnReturn = 0;
+            for (int i = 0; i < 50; i++) { // one at a time: the WAL and the stream's completions are idle at each call
+                CompletableFuture<dev.strata.api.AppendResult> f = s.append(RecordBatch.of(1, 0, ByteBuffer.wrap(new byte[64])));
+                if (f.isDone()) {
+                    doneOnReturn++;
+                }
+                assertThat(await(f).baseOffset()).isEqualTo(i);
+            }
+            long onCaller = completingThreads.stream().filter(t -> t == Thread.currentThread()).count();
+            assertThat(onCaller).as("acknowledged on the appending thread, of 50").isGreaterThan(25);
+            assertThat(doneOnReturn).as("complete when append returned, of 50").isGreaterThan(25);
+        }
+    }
+
     @Test
     void aListenerThatThrowsDoesNotFailAppends() {
         try (DurableStreamStore store = StoreFixtures.small(dir).appendStageListener((id, base, c, h, d, v, done) -> {

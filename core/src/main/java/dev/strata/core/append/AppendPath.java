@@ -45,7 +45,9 @@ import org.slf4j.LoggerFactory;
  * stall every completion behind it. The stream's completions still run one at a time in offset
  * order (see {@link #assignAndWrite}), so they need no lock among themselves, and they publish
  * through volatile fields and {@link StreamState#inFlight}. The user's future is then completed on
- * the stream's {@link SerialExecutor} (never on a WAL thread).
+ * the stream's {@link SerialExecutor} (never on a WAL thread), or, with {@code walCallerWritesWhenIdle},
+ * when the WAL wrote on the appending thread and the stream's completions were idle, on that thread
+ * once it has released the stream's monitor: a lone appender then needs no thread hop.
  *
  * <h2>Failure</h2>
  * An append refused before reaching the WAL (no room, closed, fenced) fails alone and takes no
@@ -296,6 +298,9 @@ public final class AppendPath {
             if (!keep) {
                 encoded.release();
             }
+            // If the WAL wrote on this thread (walCallerWritesWhenIdle) and the stream's completions
+            // were idle, they run here, without the stream's lock, instead of waking the lane.
+            state.completions.runQueuedByCaller();
         }
     }
 
@@ -364,10 +369,12 @@ public final class AppendPath {
             // Registered under the stream's lock: if the WAL already completed this append, the
             // callback runs here, before the stream's next append can be handed to the WAL, so a
             // stream's callbacks always run in offset order.
+            // made durable on this thread (walCallerWritesWhenIdle): the callback runs here, now
+            boolean onCaller = settings.completeOnAppendingThread() && durable.isDone();
             durable.whenComplete((walResult, error) -> {
                 try {
                     onDurable(state, base, count, payloadBytes, encoded, encodedSize, walResult, error, result,
-                            startNanos, handedNanos);
+                            startNanos, handedNanos, onCaller);
                 } finally {
                     if (appendsInFlight.decrementAndGet() == 0 && store.isClosed()) {
                         drained.signalAll();
@@ -387,7 +394,7 @@ public final class AppendPath {
      */
     private void onDurable(StreamState state, long base, int count, int payloadBytes, ByteBuf encoded,
             long encodedSize, WalAppendResult walResult, Throwable error, CompletableFuture<AppendResult> result, long startNanos,
-            long handedNanos) {
+            long handedNanos, boolean onCaller) {
         long durableNanos = stages == null ? 0 : System.nanoTime();
         long visibleNanos = 0;
         Throwable failure = null;
@@ -448,7 +455,7 @@ public final class AppendPath {
         }
         Throwable f = failure;
         long visible = visibleNanos;
-        state.completions.execute(() -> {
+        Runnable complete = () -> {
             if (f == null) {
                 long completingNanos = stages == null ? 0 : System.nanoTime();
                 result.complete(new AppendResult(base));
@@ -458,7 +465,14 @@ public final class AppendPath {
             } else {
                 result.completeExceptionally(f);
             }
-        });
+        };
+        if (onCaller) {
+            // On the appending thread, under the stream's lock: assignAndWrite runs the queue once it
+            // has released the lock (user code never runs under it).
+            state.completions.executeByCaller(complete);
+        } else {
+            state.completions.execute(complete);
+        }
     }
 
     /** Hands one append's stage timestamps to {@link #stages}; what it throws is logged and ignored. */

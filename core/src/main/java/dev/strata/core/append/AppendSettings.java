@@ -10,6 +10,9 @@ import java.time.Duration;
  *     at which an acknowledged append wakes the uploader
  * @param backpressureWait how long an append waits for cache or WAL room before failing with
  *     {@code BackpressureException}
+ * @param completeOnAppendingThread whether an append the WAL made durable on the appending thread
+ *     completes its future there when the stream has no completion pending
  */
-public record AppendSettings(int maxBatchBytes, long uploadThresholdBytes, Duration backpressureWait) {
+public record AppendSettings(int maxBatchBytes, long uploadThresholdBytes, Duration backpressureWait,
+        boolean completeOnAppendingThread) {
 }

@@ -18,6 +18,9 @@ final class SerialExecutor implements Executor {
     private final ArrayDeque<Runnable> tasks = new ArrayDeque<>();
     @GuardedBy("this")
     private boolean running;
+    /** The thread that must drain (see {@link #executeByCaller}), or null. */
+    @GuardedBy("this")
+    private Thread callerDrains;
 
     SerialExecutor(Executor delegate) {
         this.delegate = delegate;
@@ -40,6 +43,34 @@ final class SerialExecutor implements Executor {
             // callers wait on, and dropping one would leave an append neither completed nor failed.
             drain();
         }
+    }
+
+    /**
+     * Queues {@code task} for the calling thread to run: if this executor is idle, the task (and any
+     * queued after it) runs when this thread calls {@link #runQueuedByCaller()}, which it must do
+     * once it has released its locks, saving the hop to the shared executor; if a drain is running,
+     * that drain runs the task in its turn.
+     */
+    void executeByCaller(Runnable task) {
+        synchronized (this) {
+            tasks.add(task);
+            if (running) {
+                return;
+            }
+            running = true;
+            callerDrains = Thread.currentThread();
+        }
+    }
+
+    /** Runs the queued tasks here if {@link #executeByCaller} left them to this thread; else nothing. */
+    void runQueuedByCaller() {
+        synchronized (this) {
+            if (callerDrains != Thread.currentThread()) {
+                return;
+            }
+            callerDrains = null;
+        }
+        drain();
     }
 
     private void drain() {
