@@ -85,7 +85,9 @@ public final class BlockCache implements AutoCloseable {
      * in Caffeine (loading, or prefetched and unread). Demand loads wait in a bounded FIFO, with a
      * bounded wait, then fail with BackpressureException; read-ahead only uses its share of the budget
      * and never waits, and while demand loads wait, unread read-ahead is dropped to make room (so a
-     * waiting load always starts once the loads in flight complete). Memory held is at most capacity + budget (Caffeine enforces the weight in its
+     * waiting load always starts once the loads in flight complete). Read-ahead refused for want of
+     * budget first drops the unread read-ahead of streams idle for idleStreamTime (readers that
+     * stopped), never that of streams still reading. Memory held is at most capacity + budget (Caffeine enforces the weight in its
      * maintenance, run on the executor right after a write), plus what readers still hold after
      * eviction, plus a block larger than the whole budget when it is the only load.
      *
@@ -116,6 +118,14 @@ public final class BlockCache implements AutoCloseable {
     public static final long DEFAULT_MAX_LOAD_BYTES = 8L << 20;
     /** Default time prefetched data stays unread before it expires: 30 s. */
     public static final Duration DEFAULT_PREFETCH_TTL = Duration.ofSeconds(30);
+    /**
+     * Default time a stream reads nothing before its unread read-ahead may go to streams that read:
+     * 200 ms. A catch-up reader that finished (or moved to another stream) otherwise held up to a
+     * whole window of read-ahead's budget until the prefetch TTL, and the next stream's read-ahead
+     * was refused (measured: 4,201 refused runs in one 16 KiB replay, one stream after another).
+     * Long enough that a reader between two fetches keeps its read-ahead.
+     */
+    public static final Duration DEFAULT_IDLE_STREAM_TIME = Duration.ofMillis(200);
     /** Default number of streams whose read pattern is tracked. */
     public static final long DEFAULT_MAX_TRACKED_STREAMS = 10_000;
     /** Reads of a block that vanished between its load and the reader attaching, before giving up. */
@@ -125,6 +135,8 @@ public final class BlockCache implements AutoCloseable {
     private final Executor executor;
     private final Ticker ticker;
     private final long prefetchTtlNanos;
+    /** A stream that read nothing for this long gives its unread read-ahead to streams that read. */
+    private final long idleStreamNanos;
     /** Largest coalesced run: maxLoadBytes, capped by read-ahead's share of the in-flight budget. */
     private final long maxLoadBytes;
     private final boolean readOnceSequential;
@@ -173,7 +185,8 @@ public final class BlockCache implements AutoCloseable {
         this.budget = new InFlightReadBudget(b.maxInFlightBytes, prefetchBudget, b.maxWaitingLoads,
                 b.maxWait.toNanos(), b.ticker);
         this.readAhead = new ReadAhead(b.locator, Math.min(b.initialWindowBytes, maxWindow), maxWindow,
-                b.sequentialThreshold, b.maxTrackedStreams, executor);
+                b.sequentialThreshold, b.maxTrackedStreams, executor, b.ticker);
+        this.idleStreamNanos = b.idleStreamTime.toNanos();
     }
 
     /**
@@ -383,6 +396,29 @@ public final class BlockCache implements AutoCloseable {
         return runs;
     }
 
+    /**
+     * Read-ahead of a stream that reads goes before unread read-ahead of streams that stopped: drops
+     * the unread read-ahead of every other stream idle for {@code idleStreamTime} (a reader that
+     * finished, or paused), which would otherwise hold read-ahead's share of the budget until it
+     * expires. Returns whether anything was dropped. Streams that are reading never lose theirs, so
+     * two readers cannot take each other's read-ahead in turn.
+     */
+    private boolean reclaimPrefetchedOfIdleStreams(long readingStream) {
+        if (prefetched.isEmpty()) {
+            return false;
+        }
+        long now = ticker.read();
+        boolean dropped = false;
+        for (var e : prefetched.entrySet()) {
+            long owner = e.getValue().streamId;
+            if (owner != readingStream && readAhead.isIdle(owner, idleStreamNanos, now)) {
+                dropPrefetched(e.getKey(), e.getValue(), true);
+                dropped = true;
+            }
+        }
+        return dropped;
+    }
+
     private void startDemand(List<PendingLoad> run) {
         long bytes = bytesOf(run);
         boolean now;
@@ -426,7 +462,8 @@ public final class BlockCache implements AutoCloseable {
     private void startPrefetches(long streamId, List<List<PendingLoad>> runs) {
         for (int i = 0; i < runs.size(); i++) {
             List<PendingLoad> run = runs.get(i);
-            if (budget.tryAcquirePrefetch(bytesOf(run))) {
+            if (budget.tryAcquirePrefetch(bytesOf(run))
+                    || reclaimPrefetchedOfIdleStreams(streamId) && budget.tryAcquirePrefetch(bytesOf(run))) {
                 load(run);
                 continue;
             }
@@ -627,6 +664,20 @@ public final class BlockCache implements AutoCloseable {
         }
     }
 
+    /**
+     * Continues a sequential stream's read-ahead up to its window without waiting for its next read:
+     * the {@link BlockLocator} calls it when it learnt where the stream's data continues (the next
+     * object's index arrived) after it could not say at the last read. Does nothing for a stream
+     * that is not reading sequentially, or after {@link #close()}. The loads it starts are read-ahead:
+     * they use read-ahead's share of the in-flight budget and never wait for it. Thread-safe; never
+     * throws for a failing locator (read-ahead is skipped).
+     */
+    public void resumeReadAhead(long streamId) {
+        if (!closed) {
+            prefetch(streamId, readAhead.resume(streamId));
+        }
+    }
+
     /** Forgets the read pattern of a stream (closed or deleted). */
     public void forgetStream(long streamId) {
         readAhead.forget(streamId);
@@ -720,6 +771,7 @@ public final class BlockCache implements AutoCloseable {
         private int sequentialThreshold = DEFAULT_SEQUENTIAL_THRESHOLD;
         private long maxLoadBytes = DEFAULT_MAX_LOAD_BYTES;
         private Duration prefetchTtl = DEFAULT_PREFETCH_TTL;
+        private Duration idleStreamTime = DEFAULT_IDLE_STREAM_TIME;
         private long maxTrackedStreams = DEFAULT_MAX_TRACKED_STREAMS;
         private boolean readOnceSequential;
         private Executor executor;
@@ -819,6 +871,20 @@ public final class BlockCache implements AutoCloseable {
                 throw new IllegalArgumentException("prefetchTtl must be positive, got " + ttl);
             }
             this.prefetchTtl = ttl;
+            return this;
+        }
+
+        /**
+         * How long a stream reads nothing before its unread read-ahead may be dropped to make room
+         * for read-ahead of a stream that reads (see {@link #DEFAULT_IDLE_STREAM_TIME}).
+         *
+         * @throws IllegalArgumentException if not positive
+         */
+        public Builder idleStreamTime(Duration time) {
+            if (time == null || time.isNegative() || time.isZero()) {
+                throw new IllegalArgumentException("idleStreamTime must be positive, got " + time);
+            }
+            this.idleStreamTime = time;
             return this;
         }
 

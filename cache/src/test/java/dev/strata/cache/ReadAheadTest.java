@@ -263,4 +263,162 @@ class ReadAheadTest {
         assertThat(once.stats().cachedBytes()).isLessThanOrEqualTo(2L * BLOCK + (2 << 20));
         assertThat(once.stats().cachedBytes()).isLessThan(normal.stats().cachedBytes());
     }
+
+    /**
+     * A locator that, like the engine's, sees into the next object only once that object's index is
+     * known; {@link #learn} makes it known.
+     */
+    private final class PartlyKnownLayout implements BlockLocator {
+        final java.util.Set<Long> known = java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+        @Override
+        public List<BlockRef> blocksAfter(long streamId, BlockRef block, long maxBytes) {
+            List<BlockRef> out = new ArrayList<>();
+            for (BlockRef r : layout.blocksAfter(streamId, block, maxBytes)) {
+                if (r.objectId() != block.objectId() && !known.contains(r.objectId())) {
+                    break; // the next object's index is still being fetched
+                }
+                out.add(r);
+            }
+            return out;
+        }
+    }
+
+    @Test
+    void aScanCrossingIntoAnObjectReadAheadCouldNotSeeStaysSequential() {
+        CountingLoader loader = new CountingLoader(alloc, false);
+        PartlyKnownLayout locator = new PartlyKnownLayout();
+        locator.known.add(100L);
+        BlockCache cache = build(builder(loader).locator(locator));
+        for (int i = 0; i < 16; i++) { // all of object 100; read-ahead stops at its end
+            readAndCheck(cache, 1, layout.block(1, i));
+        }
+        long window = cache.readAheadWindowBytes(1);
+        assertThat(window).isGreaterThan(256 << 10);
+        locator.known.add(101L); // the reader opened object 101 itself
+        readAndCheck(cache, 1, layout.block(1, 16));
+        // Not a new random read: the window is kept (no prefetch paid off, so the same) and the
+        // demand load of block 0 carries read-ahead of the blocks after it.
+        assertThat(cache.readAheadWindowBytes(1)).isEqualTo(window);
+        assertThat(loader.calls).anyMatch(c -> c.objectId() == 101 && c.blocks().size() > 1);
+    }
+
+    @Test
+    void aRandomReadInAnotherObjectStillResetsReadAhead() {
+        CountingLoader loader = new CountingLoader(alloc, false);
+        BlockCache cache = build(builder(loader));
+        for (int i = 0; i < 4; i++) {
+            readAndCheck(cache, 1, layout.block(1, i));
+        }
+        assertThat(cache.readAheadWindowBytes(1)).isPositive();
+        readAndCheck(cache, 1, layout.block(1, 40)); // object 102, not where the stream continues
+        assertThat(cache.readAheadWindowBytes(1)).isZero();
+    }
+
+    @Test
+    void resumedReadAheadCrossesIntoTheNextObjectWithoutAnotherRead() {
+        CountingLoader loader = new CountingLoader(alloc, false);
+        PartlyKnownLayout locator = new PartlyKnownLayout();
+        locator.known.add(100L);
+        BlockCache cache = build(builder(loader).locator(locator));
+        for (int i = 0; i < 14; i++) {
+            readAndCheck(cache, 1, layout.block(1, i));
+        }
+        assertThat(loader.calls).noneMatch(c -> c.objectId() == 101);
+        cache.resumeReadAhead(1); // nothing new to see: no loads
+        assertThat(loader.calls).noneMatch(c -> c.objectId() == 101);
+        int callsBefore = loader.calls.size();
+        locator.known.add(101L); // the index of object 101 arrived
+        cache.resumeReadAhead(1);
+        assertThat(loader.calls.size()).isGreaterThan(callsBefore);
+        assertThat(loader.calls.get(callsBefore).objectId()).isEqualTo(101);
+        assertThat(loader.calls.get(callsBefore).blocks().get(0).blockIndex()).isZero();
+        // The reader then finds object 101's blocks prefetched: no demand load for them.
+        int callsAfterResume = loader.calls.size();
+        for (int i = 14; i < 20; i++) {
+            readAndCheck(cache, 1, layout.block(1, i));
+        }
+        for (int i = callsAfterResume; i < loader.calls.size(); i++) {
+            assertThat(loader.calls.get(i).blocks()).doesNotContain(layout.block(1, 16), layout.block(1, 17));
+        }
+        assertThat(cache.stats().inFlightBytes()).isLessThanOrEqualTo((long) (0.75 * (64L << 20)));
+    }
+
+    @Test
+    void resumeDoesNothingForAStreamThatIsNotSequentialOrAfterClose() {
+        CountingLoader loader = new CountingLoader(alloc, false);
+        BlockCache cache = build(builder(loader));
+        cache.resumeReadAhead(7); // never read
+        readAndCheck(cache, 1, layout.block(1, 0)); // one read: not sequential yet
+        cache.resumeReadAhead(1);
+        assertThat(loader.calls).hasSize(1);
+        readAndCheck(cache, 1, layout.block(1, 1));
+        int calls = loader.calls.size();
+        cache.close();
+        cache.resumeReadAhead(1);
+        assertThat(loader.calls).hasSize(calls);
+    }
+
+    @Test
+    void resumedReadAheadNeverExceedsItsShareOfTheBudget() {
+        CountingLoader loader = new CountingLoader(alloc, true); // loads stay in flight
+        PartlyKnownLayout locator = new PartlyKnownLayout();
+        locator.known.add(100L);
+        long budget = 16L * BLOCK;
+        BlockCache cache = build(builder(loader).locator(locator).maxInFlightBytes(budget)
+                .initialWindowBytes(8L * BLOCK).maxWindowBytes(16L * BLOCK));
+        CompletableFuture<ByteBuf> r0 = cache.read(1, layout.block(1, 0));
+        loader.completeNext();
+        r0.join().release();
+        CompletableFuture<ByteBuf> r1 = cache.read(1, layout.block(1, 1));
+        for (long o = 101; o < 104; o++) {
+            locator.known.add(o);
+            cache.resumeReadAhead(1);
+            assertThat(cache.stats().inFlightBytes()).isLessThanOrEqualTo(budget);
+        }
+        while (loader.waitingCalls() > 0) {
+            loader.completeNext();
+        }
+        r1.join().release();
+        assertThat(cache.stats().inFlightBytes()).isLessThanOrEqualTo((long) (0.75 * budget));
+    }
+
+    @Test
+    void readAheadOfAStreamThatStoppedGoesToAStreamThatReads() {
+        CountingLoader loader = new CountingLoader(alloc, false);
+        BlockCache cache = build(builder(loader).maxInFlightBytes(4L << 20).prefetchTtl(Duration.ofMinutes(10)));
+        for (int i = 0; i < 8; i++) {
+            readAndCheck(cache, 1, layout.block(1, i)); // then stream 1's reader stops, read-ahead unread
+        }
+        long unreadOfStream1 = cache.stats().prefetchedUnreadBytes();
+        assertThat(unreadOfStream1).isGreaterThan(1L << 20);
+        ticker.advance(BlockCache.DEFAULT_IDLE_STREAM_TIME);
+        for (int i = 0; i < 8; i++) {
+            readAndCheck(cache, 2, layout.block(2, i));
+        }
+        BlockCacheStats s = cache.stats();
+        assertThat(s.skippedPrefetches()).isZero();
+        assertThat(s.prefetchedUnusedBytes()).isEqualTo(unreadOfStream1); // stream 1's were dropped, and counted
+        assertThat(s.inFlightBytes()).isLessThanOrEqualTo(3L << 20); // read-ahead's share of the budget
+        assertThat(loader.calls).anyMatch(c -> c.objectId() == 200 && c.blocks().get(0).blockIndex() >= 8);
+    }
+
+    @Test
+    void readAheadOfAStreamStillReadingIsNotTakenByAnother() {
+        CountingLoader loader = new CountingLoader(alloc, false);
+        BlockCache cache = build(builder(loader).maxInFlightBytes(4L << 20).prefetchTtl(Duration.ofMinutes(10)));
+        for (int i = 0; i < 8; i++) {
+            readAndCheck(cache, 1, layout.block(1, i));
+        }
+        long unreadOfStream1 = cache.stats().prefetchedUnreadBytes();
+        ticker.advance(BlockCache.DEFAULT_IDLE_STREAM_TIME.minusMillis(1)); // stream 1 is not idle yet
+        for (int i = 0; i < 8; i++) {
+            readAndCheck(cache, 2, layout.block(2, i));
+        }
+        BlockCacheStats s = cache.stats();
+        assertThat(s.prefetchedUnusedBytes()).isZero();
+        assertThat(s.skippedPrefetches()).isPositive(); // stream 2 had to do without
+        assertThat(s.prefetchedUnreadBytes()).isGreaterThanOrEqualTo(unreadOfStream1);
+        assertThat(s.inFlightBytes()).isLessThanOrEqualTo(3L << 20);
+    }
 }

@@ -406,7 +406,9 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
             }
             if (f == null || !f.isDone() || f.isCompletedExceptionally()) {
                 if (f == null && objects.containsKey(objectId)) {
-                    reader(objectId); // open it in the background for the next call
+                    resumeWhenOpen(streamId, reader(objectId)); // open it in the background
+                } else if (f != null && !f.isDone()) {
+                    resumeWhenOpen(streamId, f);
                 }
                 return out;
             }
@@ -438,10 +440,14 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
                 f = readers.get(objectId);
             }
             if (f == null) {
-                reader(objectId);
+                resumeWhenOpen(streamId, reader(objectId));
                 return out;
             }
-            if (!f.isDone() || f.isCompletedExceptionally()) {
+            if (!f.isDone()) {
+                resumeWhenOpen(streamId, f);
+                return out;
+            }
+            if (f.isCompletedExceptionally()) {
                 return out;
             }
             next = f.join().index().findBlock(streamId, lastEnd);
@@ -450,6 +456,21 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
             }
         }
         return out;
+    }
+
+    /**
+     * Once {@code opening} (the index of the object a stream continues in) is open, lets the block
+     * cache plan the stream's read-ahead on into that object (on the cache's threads, never the
+     * storage's), so read-ahead does not wait for the reader's next read to cross the boundary.
+     * Nothing happens if the open fails: the reader's own read reports it.
+     */
+    private void resumeWhenOpen(long streamId, CompletableFuture<ObjectReader> opening) {
+        try {
+            opening.thenRunAsync(() -> blockCache.resumeReadAhead(streamId), cacheExecutor)
+                    .exceptionally(e -> null); // a failed open, or the executor shut down at close: no read-ahead
+        } catch (java.util.concurrent.RejectedExecutionException closing) {
+            // already open and the cache's threads are gone (closing): nothing to read ahead for
+        }
     }
 
     /** Drops what is cached about a deleted object (its reader and index). */
