@@ -113,7 +113,7 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
             return t;
         });
         this.blockCache = BlockCache.builder(new Loader())
-                .locator(this::blocksAfter)
+                .locator(new Locator())
                 .capacityBytes(blockCacheBytes)
                 .maxInFlightBytes(maxInFlightReadBytes)
                 .executor(cacheExecutor)
@@ -389,6 +389,39 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
                 }
             });
             return out;
+        }
+    }
+
+    /** Where a stream's data continues, from the object indexes: the block cache's read-ahead asks. */
+    private final class Locator implements dev.strata.cache.BlockLocator {
+        @Override
+        public List<BlockRef> blocksAfter(long streamId, BlockRef block, long maxBytes) {
+            return ObjectReadPath.this.blocksAfter(streamId, block, maxBytes);
+        }
+
+        /**
+         * Whether {@code next} starts at the offset where {@code previous} ends, for the stream:
+         * from the two objects' indexes alone when both are open (no metadata lookup, and never
+         * opening another object, which a random reader would not use); false when either is not.
+         */
+        @Override
+        public boolean follows(long streamId, BlockRef previous, BlockRef next) {
+            IndexEntry before = openEntry(previous);
+            IndexEntry after = openEntry(next);
+            return before != null && after != null && before.streamId() == streamId && after.streamId() == streamId
+                    && after.startOffset() == before.endOffset();
+        }
+
+        private IndexEntry openEntry(BlockRef block) {
+            CompletableFuture<ObjectReader> f;
+            synchronized (readers) {
+                f = readers.get(block.objectId());
+            }
+            if (f == null || !f.isDone() || f.isCompletedExceptionally()) {
+                return null;
+            }
+            ObjectIndex index = f.join().index();
+            return block.blockIndex() < index.size() ? index.entry(block.blockIndex()) : null;
         }
     }
 
