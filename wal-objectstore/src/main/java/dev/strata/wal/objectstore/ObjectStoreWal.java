@@ -157,12 +157,12 @@ public final class ObjectStoreWal implements WriteAheadLog {
     static final int MAX_ORPHAN_DELETES = 3;
     /** CRC32C of no bytes. */
     private static final int EMPTY_BODY_CRC = 0;
+    /** A record after a quiet interval waits interval / GATHER_FRACTION for others to join its object. */
+    static final int GATHER_FRACTION = 10;
 
     private final ObjectStorage storage;
     private final ObjectWalOptions options;
     private final WalObjectKeys keys;
-    /** A record after a quiet interval waits interval / GATHER_FRACTION for others to join its object. */
-    static final int GATHER_FRACTION = 10;
     private final FlushScheduler scheduler;
     private final ScheduledExecutorService ownedScheduler; // null when injected
     private final ByteBufAllocator allocator;
