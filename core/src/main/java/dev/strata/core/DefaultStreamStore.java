@@ -82,14 +82,7 @@ final class DefaultStreamStore implements DurableStreamStore {
 
     @Override
     public void destroyTenantKey(String tenant) {
-        dev.strata.api.StreamLabels.checkTenant(tenant);
-        if (engine.state.isClosed()) {
-            throw new StreamClosedException("store closed");
-        }
-        if (!engine.keyring.enabled()) {
-            throw new IllegalStateException("the store was built without encryption (Strata.builder().encryption(..)):"
-                    + " tenant " + tenant + " has no keys to destroy");
-        }
+        checkTenantKeyOperation(tenant, "destroy");
         java.util.Optional<String> actor = AuditActor.current();
         int deleted = engine.keyring.destroy(tenant);
         engine.audit.emit(AuditEvent.Type.KEY_DESTROYED, -1, java.util.Optional.of(tenant), actor,
@@ -98,19 +91,24 @@ final class DefaultStreamStore implements DurableStreamStore {
 
     @Override
     public int rewrapTenantKeys(String tenant) {
+        checkTenantKeyOperation(tenant, "re-wrap");
+        java.util.Optional<String> actor = AuditActor.current();
+        int rewrapped = engine.keyring.rewrap(tenant);
+        engine.audit.emit(AuditEvent.Type.KEY_REWRAPPED, -1, java.util.Optional.of(tenant), actor,
+                java.util.Map.of("rewrapped", Integer.toString(rewrapped)));
+        return rewrapped;
+    }
+
+    /** What a tenant-key operation ({@code verb} its keys) needs: a valid tenant, an open store with encryption. */
+    private void checkTenantKeyOperation(String tenant, String verb) {
         dev.strata.api.StreamLabels.checkTenant(tenant);
         if (engine.state.isClosed()) {
             throw new StreamClosedException("store closed");
         }
         if (!engine.keyring.enabled()) {
             throw new IllegalStateException("the store was built without encryption (Strata.builder().encryption(..)):"
-                    + " tenant " + tenant + " has no keys to re-wrap");
+                    + " tenant " + tenant + " has no keys to " + verb);
         }
-        java.util.Optional<String> actor = AuditActor.current();
-        int rewrapped = engine.keyring.rewrap(tenant);
-        engine.audit.emit(AuditEvent.Type.KEY_REWRAPPED, -1, java.util.Optional.of(tenant), actor,
-                java.util.Map.of("rewrapped", Integer.toString(rewrapped)));
-        return rewrapped;
     }
 
     @Override
