@@ -24,6 +24,7 @@ import dev.strata.objectstore.PutCondition;
 import dev.strata.objectstore.format.DataBlockDescriptor;
 import dev.strata.objectstore.format.StreamBatchCodec;
 import dev.strata.objectstore.format.StreamBatchDescriptor;
+import dev.strata.objectstore.testing.RefusedObjectUpload;
 import io.netty.buffer.ByteBuf;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -749,33 +750,7 @@ class EncryptionTest {
             if (!refuseUploads) {
                 return super.startUpload(key, condition);
             }
-            return new ObjectUpload() {
-                @Override
-                public String key() {
-                    return key;
-                }
-
-                @Override
-                public CompletableFuture<Void> write(ByteBuf data) {
-                    data.release();
-                    return CompletableFuture.failedFuture(refused(key));
-                }
-
-                @Override
-                public long bytesWritten() {
-                    return 0;
-                }
-
-                @Override
-                public CompletableFuture<ObjectInfo> complete() {
-                    return CompletableFuture.failedFuture(refused(key));
-                }
-
-                @Override
-                public CompletableFuture<Void> abort() {
-                    return CompletableFuture.completedFuture(null);
-                }
-            };
+            return new RefusedObjectUpload(key, () -> refused(key));
         }
     }
 }

@@ -12,6 +12,7 @@ import dev.strata.objectstore.ObjectStorageException.Kind;
 import dev.strata.objectstore.ObjectUpload;
 import dev.strata.objectstore.Operation;
 import dev.strata.objectstore.PutCondition;
+import dev.strata.objectstore.testing.RefusedObjectUpload;
 import io.netty.buffer.ByteBuf;
 import java.util.ArrayList;
 import java.util.Collection;
@@ -246,33 +247,7 @@ final class WalFaultStorage extends ForwardingObjectStorage {
     }
 
     private ObjectUpload deadUpload(String key) {
-        return new ObjectUpload() {
-            @Override
-            public String key() {
-                return key;
-            }
-
-            @Override
-            public CompletableFuture<Void> write(ByteBuf data) {
-                data.release();
-                return CompletableFuture.failedFuture(dead(Operation.PUT, key));
-            }
-
-            @Override
-            public long bytesWritten() {
-                return 0;
-            }
-
-            @Override
-            public CompletableFuture<ObjectInfo> complete() {
-                return CompletableFuture.failedFuture(dead(Operation.PUT, key));
-            }
-
-            @Override
-            public CompletableFuture<Void> abort() {
-                return CompletableFuture.completedFuture(null);
-            }
-        };
+        return new RefusedObjectUpload(key, () -> dead(Operation.PUT, key));
     }
 
     @Override

@@ -1,6 +1,7 @@
 package dev.strata.objectstore.testing;
 
 import dev.strata.objectstore.ByteRange;
+import dev.strata.objectstore.ForwardingObjectUpload;
 import dev.strata.objectstore.ObjectData;
 import dev.strata.objectstore.ObjectInfo;
 import dev.strata.objectstore.ObjectStorage;
@@ -212,15 +213,10 @@ public final class FaultInjectingObjectStorage implements ObjectStorage {
     @Override
     public ObjectUpload startUpload(String key, PutCondition condition) {
         ObjectUpload inner = delegate.startUpload(key, condition);
-        return new ObjectUpload() {
+        return new ForwardingObjectUpload(inner) {
             private long written;
             /** The first injected write failure: the upload contract says every later call fails. */
             private volatile Throwable failed;
-
-            @Override
-            public String key() {
-                return key;
-            }
 
             @Override
             public CompletableFuture<Void> write(ByteBuf data) {
@@ -250,11 +246,6 @@ public final class FaultInjectingObjectStorage implements ObjectStorage {
             }
 
             @Override
-            public long bytesWritten() {
-                return inner.bytesWritten();
-            }
-
-            @Override
             public CompletableFuture<ObjectInfo> complete() {
                 Throwable earlier = failed;
                 if (earlier != null) {
@@ -269,11 +260,6 @@ public final class FaultInjectingObjectStorage implements ObjectStorage {
                 return rule == null ? delayed(f) : f.handle((v, e) -> {
                     throw fault(rule.kind, Operation.MULTIPART_COMPLETE, key);
                 });
-            }
-
-            @Override
-            public CompletableFuture<Void> abort() {
-                return inner.abort();
             }
         };
     }
