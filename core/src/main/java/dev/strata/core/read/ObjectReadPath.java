@@ -326,6 +326,18 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
         }
     }
 
+    /** The reader of {@code objectId} if one was opened or is opening (done or not), else null; opens nothing. */
+    private CompletableFuture<ObjectReader> knownReader(long objectId) {
+        synchronized (readers) {
+            return readers.get(objectId);
+        }
+    }
+
+    /** The index of a reader that has opened, or null if {@code reader} is null, still opening, or failed. */
+    private static ObjectIndex indexIfOpen(CompletableFuture<ObjectReader> reader) {
+        return reader == null || !reader.isDone() || reader.isCompletedExceptionally() ? null : reader.join().index();
+    }
+
     /** Seeds the reader cache with an index the uploader already has (saves the tail GET). */
     @Override
     public void register(ObjectMetadata object, ObjectIndex index) {
@@ -413,15 +425,8 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
         }
 
         private IndexEntry openEntry(BlockRef block) {
-            CompletableFuture<ObjectReader> f;
-            synchronized (readers) {
-                f = readers.get(block.objectId());
-            }
-            if (f == null || !f.isDone() || f.isCompletedExceptionally()) {
-                return null;
-            }
-            ObjectIndex index = f.join().index();
-            return block.blockIndex() < index.size() ? index.entry(block.blockIndex()) : null;
+            ObjectIndex index = indexIfOpen(knownReader(block.objectId()));
+            return index != null && block.blockIndex() < index.size() ? index.entry(block.blockIndex()) : null;
         }
     }
 
@@ -433,11 +438,9 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
         int next = block.blockIndex() + 1;
         long lastEnd = -1;
         for (int hops = 0; hops < 4 && bytes < maxBytes; hops++) {
-            CompletableFuture<ObjectReader> f;
-            synchronized (readers) {
-                f = readers.get(objectId);
-            }
-            if (f == null || !f.isDone() || f.isCompletedExceptionally()) {
+            CompletableFuture<ObjectReader> f = knownReader(objectId);
+            ObjectIndex index = indexIfOpen(f);
+            if (index == null) {
                 if (f == null && objects.containsKey(objectId)) {
                     resumeWhenOpen(streamId, reader(objectId)); // open it in the background
                 } else if (f != null && !f.isDone()) {
@@ -445,7 +448,6 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
                 }
                 return out;
             }
-            ObjectIndex index = f.join().index();
             if (hops == 0 && next - 1 < index.size()) {
                 lastEnd = index.entry(next - 1).endOffset(); // end of the block just read
             }
@@ -469,9 +471,7 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
             ObjectMetadata nextObject = following.get(0).getValue();
             objectId = ObjectKeys.parseObjectId(nextObject.key());
             objects.putIfAbsent(objectId, nextObject);
-            synchronized (readers) {
-                f = readers.get(objectId);
-            }
+            f = knownReader(objectId);
             if (f == null) {
                 resumeWhenOpen(streamId, reader(objectId));
                 return out;
