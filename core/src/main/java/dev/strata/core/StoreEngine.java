@@ -19,6 +19,7 @@ import dev.strata.core.read.ObjectCatalog;
 import dev.strata.core.read.ObjectReadPath;
 import dev.strata.core.recovery.ReplayTarget;
 import dev.strata.core.support.StoreState;
+import dev.strata.core.support.ThreadScheduling;
 import dev.strata.core.upload.ObjectKeyAllocator;
 import dev.strata.core.upload.UploadSettings;
 import dev.strata.core.upload.UploadSource;
@@ -75,12 +76,14 @@ final class StoreEngine {
      * @param owned what the store closes after its parts, last first
      * @param metricsFactory makes the store's metrics once the parts they watch exist, or null for none
      * @param appendStages receives each append's stage timestamps, or null for none
+     * @param backgroundCpuPriority the priority of the block cache's and compaction's threads
      */
     StoreEngine(EngineConfig config, WriteAheadLog wal, MetadataStore metadata, ObjectStorage storage,
             LogCache logCache, long blockCacheBytes, long maxInFlightReadBytes, ByteBufAllocator allocator,
             Executor callbackExecutor, Executor readExecutor, List<AutoCloseable> owned, CompactionConfig compaction,
             Clock clock, Duration closeUploadTimeout, StoreOpener.MetricsFactory metricsFactory, MemoryLimits memoryLimits,
-            dev.strata.core.audit.AuditLog audit, EncryptionConfig encryption, AppendStageListener appendStages) {
+            dev.strata.core.audit.AuditLog audit, EncryptionConfig encryption, AppendStageListener appendStages,
+            CpuPriority backgroundCpuPriority) {
         this.wal = wal;
         this.audit = audit;
         this.keyring = new TenantKeyring(encryption == null ? null : encryption.provider(),
@@ -99,7 +102,8 @@ final class StoreEngine {
                     return first >= 0 && offset >= first;
                 });
         StreamTable table = new StreamTable();
-        this.readPath = new ObjectReadPath(storage, metadata, blockCacheBytes, maxInFlightReadBytes, readExecutor, keyring);
+        this.readPath = new ObjectReadPath(storage, metadata, blockCacheBytes, maxInFlightReadBytes, readExecutor, keyring,
+                ThreadScheduling.daemonThreads("strata-blockcache", backgroundCpuPriority));
         ObjectKeyAllocator keys = new ObjectKeyAllocator(metadata::nodeEpoch);
         this.uploader = new Uploader(ledger, table::isLive, readPath, state, metrics, storage, metadata, logCache, wal,
                 new UploadSettings(config.uploadInterval(), config.uploadRetryBackoff(), config.objectBlockBytes(),
@@ -108,7 +112,7 @@ final class StoreEngine {
         ObjectReadPath reads = readPath;
         this.compactor = new Compactor(new CompactionSettings(compaction.interval(), compaction.planner(),
                 compaction.gracePeriod(), compaction.orphanTtl(), compaction.bytesPerSecond(), compaction.readChunkBytes(),
-                config.objectBlockBytes()), new Foreground() {
+                config.objectBlockBytes(), backgroundCpuPriority), new Foreground() {
                     @Override
                     public boolean awaitUploadIdle(long maxNanos) {
                         return upload.awaitIdle(maxNanos);

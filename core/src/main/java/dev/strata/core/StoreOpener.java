@@ -12,6 +12,7 @@ import dev.strata.core.recovery.WalReplay;
 import dev.strata.core.settings.StoreSettings;
 import dev.strata.core.settings.StoreSizes;
 import dev.strata.core.support.Futures;
+import dev.strata.core.support.ThreadScheduling;
 import dev.strata.objectstore.ObjectStorage;
 import dev.strata.objectstore.ObjectStorages;
 import dev.strata.objectstore.format.StreamBatchCodec;
@@ -34,9 +35,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
-import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
-import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
@@ -80,11 +79,13 @@ final class StoreOpener {
     record Given(ObjectStorage objectStorage, MetadataStore metadataStore, WalFactory wal,
             Function<ObjectStorage, WalFactory> walOnStorage, Executor callbackExecutor, Executor readExecutor,
             MetricsFactory metrics, Clock clock, AuditListener audit, EncryptionConfig encryption,
-            AppendStageListener appendStages) {
+            AppendStageListener appendStages, CpuPriority backgroundCpuPriority) {
         Given {
-            if ((wal == null) == (walOnStorage == null) || clock == null || audit == null) {
-                throw new IllegalArgumentException("one of wal and walOnStorage, clock and audit must be given: wal=" + wal
-                        + " walOnStorage=" + walOnStorage + " clock=" + clock + " audit=" + audit);
+            if ((wal == null) == (walOnStorage == null) || clock == null || audit == null
+                    || backgroundCpuPriority == null) {
+                throw new IllegalArgumentException("one of wal and walOnStorage, clock, audit and backgroundCpuPriority"
+                        + " must be given: wal=" + wal + " walOnStorage=" + walOnStorage + " clock=" + clock + " audit="
+                        + audit + " backgroundCpuPriority=" + backgroundCpuPriority);
             }
         }
     }
@@ -212,8 +213,9 @@ final class StoreOpener {
         owned.remove(wal);
         owned.add(wal);
         Executor callbacks = given.callbackExecutor() != null ? given.callbackExecutor()
-                : ownedPool(CALLBACK_THREADS, "strata-callback"); // closed last: completions of appends in flight at close run on it
-        Executor reads = given.readExecutor() != null ? given.readExecutor() : ownedPool(READ_THREADS, "strata-read");
+                : ownedPool(CALLBACK_THREADS, "strata-callback", CpuPriority.NORMAL); // closed last: completions of appends in flight at close run on it
+        Executor reads = given.readExecutor() != null ? given.readExecutor()
+                : ownedPool(READ_THREADS, "strata-read", given.backgroundCpuPriority());
 
         ByteBufAllocator allocator = PooledByteBufAllocator.DEFAULT;
         MemoryLimits memoryLimits = memoryLimits(wal, allocator);
@@ -221,7 +223,7 @@ final class StoreOpener {
                 sizes.blockCacheBytes(), sizes.maxInFlightReadBytes(), allocator, callbacks, reads, owned,
                 CompactionConfig.of(settings.compaction(), sizes.compaction()), given.clock(),
                 settings.upload().closeTimeout(), given.metrics(), memoryLimits, audit, given.encryption(),
-                given.appendStages());
+                given.appendStages(), given.backgroundCpuPriority());
         return new Assembled(engine, logCache, memoryLimits);
     }
 
@@ -265,8 +267,8 @@ final class StoreOpener {
     }
 
     /** A pool the store owns, shut down after everything else (first in the list, closed last). */
-    private ExecutorService ownedPool(int threads, String name) {
-        ExecutorService pool = Executors.newFixedThreadPool(threads, named(name));
+    private ExecutorService ownedPool(int threads, String name, CpuPriority priority) {
+        ExecutorService pool = Executors.newFixedThreadPool(threads, ThreadScheduling.daemonThreads(name, priority));
         owned.add(0, () -> shutdown(pool));
         return pool;
     }
@@ -322,14 +324,6 @@ final class StoreOpener {
         }
     }
 
-    private static ThreadFactory named(String prefix) {
-        AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Thread t = new Thread(r, prefix + "-" + n.getAndIncrement());
-            t.setDaemon(true);
-            return t;
-        };
-    }
 
     private static void shutdown(ExecutorService executor) throws InterruptedException {
         executor.shutdown();

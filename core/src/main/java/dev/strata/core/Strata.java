@@ -148,6 +148,7 @@ public final class Strata {
         private java.util.concurrent.Executor callbackExecutor;
         private io.micrometer.core.instrument.MeterRegistry meterRegistry;
         private java.util.concurrent.Executor readExecutor;
+        private CpuPriority backgroundCpuPriority = CpuPriority.NORMAL;
         private AppendStageListener appendStageListener; // null: no per-stage timestamps
 
         private Builder() {
@@ -386,6 +387,24 @@ public final class Strata {
         public Builder readExecutor(java.util.concurrent.Executor executor) {
             SettingChecks.notNull("readExecutor", executor);
             this.readExecutor = executor;
+            return this;
+        }
+
+        /**
+         * The CPU priority of the store's threads whose work no append waits for: catch-up reads
+         * (the "strata-read" threads, unless {@link #readExecutor} is given, and the block cache's
+         * loads and read-ahead on "strata-blockcache"), compaction and garbage collection
+         * ("strata-compaction"). Default {@link CpuPriority#NORMAL}. With {@link CpuPriority#LOW} or
+         * {@link CpuPriority#IDLE} a replay cannot take the cores from the threads that acknowledge
+         * appends, at the cost of going slower while they are busy (with {@code IDLE}, not at all
+         * while normal threads keep every core busy). Uploads, whose progress frees WAL space, the
+         * WAL's and the object store's threads and the callback threads keep their priority. Each
+         * thread applies it once, when it starts; where it cannot ({@link CpuPriority}: JDK 22+,
+         * native access, Linux) the threads keep their priority and the store logs why, once.
+         */
+        public Builder backgroundCpuPriority(CpuPriority priority) {
+            SettingChecks.notNull("backgroundCpuPriority", priority);
+            this.backgroundCpuPriority = priority;
             return this;
         }
 
@@ -683,7 +702,7 @@ public final class Strata {
                         return micrometer;
                     };
             return new StoreOpener.Given(objectStorage, metadataStore, walOpening, walOnStorage, callbackExecutor,
-                    readExecutor, metrics, clock, auditListener, encryption, appendStageListener);
+                    readExecutor, metrics, clock, auditListener, encryption, appendStageListener, backgroundCpuPriority);
         }
 
         /**

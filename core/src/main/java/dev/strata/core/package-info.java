@@ -23,7 +23,9 @@
  *   <li>{@link dev.strata.core.metadata}: what the store knows about streams and objects (its
  *       {@code MetadataStore} SPI is public);</li>
  *   <li>{@code dev.strata.core.metrics} and {@code dev.strata.core.support}: what the parts report, and
- *       what they share (the store's closed/fenced/room signals, bounded waits).</li>
+ *       what they share (the store's closed/fenced/room signals, bounded waits, thread priorities);</li>
+ *   <li>{@code dev.strata.core.os} (compiled for JDK 22, loaded only there): the operating-system
+ *       calls that set a thread's CPU priority ({@link dev.strata.core.CpuPriority}).</li>
  * </ul>
  * No part gets the store itself: each gets narrow interfaces at construction.
  * Does not own: on-disk and in-object formats (wal-blockdevice, objectstore) or cache policy (cache).
@@ -34,8 +36,9 @@
  * callback executor) completes user futures, one serial lane per stream; "strata-upload" seals,
  * commits and trims, with "strata-upload-writer-N" writing objects; "strata-read-N" (or the
  * injected read executor) serves catch-up reads, "strata-blockcache-N" the block cache's loads;
- * "strata-compaction" (low priority) compacts and deletes garbage; "strata-metadata" writes the
- * manifest. No user callback runs on a WAL, upload, compaction or I/O thread.
+ * "strata-compaction" compacts and deletes garbage; "strata-metadata" writes the manifest. The
+ * read, block-cache and compaction threads run at {@code Strata.builder().backgroundCpuPriority}
+ * (default normal). No user callback runs on a WAL, upload, compaction or I/O thread.
  *
  * <p>Buffers: an append's payload is copied once into a pooled buffer (the encoded batch) that the
  * WAL, the LogCache and the uploader share by reference count; a {@link dev.strata.api.FetchResult}

@@ -122,7 +122,8 @@ class AppendStagesTest {
      * no hop to the completion lane: the append's future is complete when append returns, and the
      * listener (run where the future is completed) runs on the appending thread. Before, every
      * completion went through the lane, another thread. Needs the io_uring WAL backend (JDK 22+):
-     * run with {@code -Djvm=<JDK 25>/bin/java}; skipped on JDK 17.
+     * skipped on JDK 17; the build runs this class a second time on its toolchain JDK (core's pom,
+     * execution {@code test-toolchain-jdk}).
      */
     @Test
     void aLoneAppenderWhoseWalWritesOnItsThreadIsAcknowledgedOnItsThread() throws Exception {

@@ -17,7 +17,9 @@ import java.time.Duration;
  * @param readChunkBytes most bytes of adjacent blocks one compaction read fetches (a single block
  *     larger than this is read alone)
  * @param objectBlockBytes target size of a data block in the objects compaction writes
+ * @param cpuPriority the priority of the compaction thread (which also collects garbage)
  */
 public record CompactionSettings(Duration interval, CompactionPlanner.Settings planner, Duration gracePeriod,
-        Duration orphanTtl, long bytesPerSecond, long readChunkBytes, int objectBlockBytes) {
+        Duration orphanTtl, long bytesPerSecond, long readChunkBytes, int objectBlockBytes,
+        dev.strata.core.CpuPriority cpuPriority) {
 }

@@ -8,6 +8,7 @@ import dev.strata.core.upload.Uploader;
 import dev.strata.core.read.ObjectCatalog;
 import dev.strata.core.support.StoreState;
 import dev.strata.core.support.Futures;
+import dev.strata.core.support.ThreadScheduling;
 import dev.strata.api.CorruptDataException;
 import dev.strata.api.StreamFencedException;
 import dev.strata.core.metadata.MetadataStore;
@@ -143,12 +144,8 @@ public final class Compactor implements AutoCloseable {
         this.planner = new CompactionPlanner(config.planner());
         this.writerOptions = ObjectWriterOptions.builder().blockSizeBytes(config.objectBlockBytes()).build();
         this.limiter = config.bytesPerSecond() > 0 ? new ByteRateLimiter(config.bytesPerSecond(), System::nanoTime) : null;
-        this.executor = Executors.newSingleThreadScheduledExecutor(r -> {
-            Thread t = new Thread(r, "strata-compaction");
-            t.setDaemon(true);
-            t.setPriority(Thread.MIN_PRIORITY);
-            return t;
-        });
+        this.executor = Executors.newSingleThreadScheduledExecutor(
+                ThreadScheduling.daemonThread("strata-compaction", config.cpuPriority()));
     }
 
     /** Starts the scheduled cycles (none if the interval is zero). */

@@ -31,6 +31,7 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.Executor;
+import java.util.concurrent.ThreadFactory;
 
 /**
  * Catch-up reads: data below what the LogCache holds, read from committed objects through the
@@ -96,9 +97,10 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
     /**
      * @param keyring turns stored batches into the appended bytes (decrypts encrypted ones); a fetch
      *     of data whose key is unavailable fails with {@link dev.strata.api.KeyUnavailableException}
+     * @param cacheThreads makes the block cache's two threads (load completions, read-ahead)
      */
     public ObjectReadPath(ObjectStorage storage, MetadataStore metadata, long blockCacheBytes, long maxInFlightReadBytes,
-            Executor readExecutor, TenantKeyring keyring) {
+            Executor readExecutor, TenantKeyring keyring, ThreadFactory cacheThreads) {
         this.keyring = keyring;
         this.storage = storage;
         this.metadata = metadata;
@@ -106,12 +108,7 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
         // The cache's own work (load completions, read-ahead) gets its own threads: fetches block the
         // read executor's threads on cache reads, so sharing them would deadlock once every read
         // thread waits for a load that needs a read thread to complete (found by MemoryUnderLoadTest).
-        java.util.concurrent.atomic.AtomicInteger ids = new java.util.concurrent.atomic.AtomicInteger();
-        this.cacheExecutor = java.util.concurrent.Executors.newFixedThreadPool(2, r -> {
-            Thread t = new Thread(r, "strata-blockcache-" + ids.getAndIncrement());
-            t.setDaemon(true);
-            return t;
-        });
+        this.cacheExecutor = java.util.concurrent.Executors.newFixedThreadPool(2, cacheThreads);
         this.blockCache = BlockCache.builder(new Loader())
                 .locator(new Locator())
                 .capacityBytes(blockCacheBytes)

@@ -15,7 +15,10 @@ final class Conditions {
                 + "ms streams=" + o.streams() + " recordBytes=" + o.recordBytes() + " rate=" + (o.rate() == 0 ? "max" : o.rate())
                 + " walBytes=" + o.walBytes() + " cacheBytes=" + o.cacheBytes()
                 + (o.replayBatchBytes() != o.recordBytes() ? " replayBatchBytes=" + o.replayBatchBytes() : "")
-                + (o.stages() ? " stages=on" : "");
+                + (o.stages() ? " stages=on" : "")
+                + (o.replayPriority() != dev.strata.core.CpuPriority.NORMAL
+                        ? " replayPriority=" + o.replayPriority().name().toLowerCase(java.util.Locale.ROOT)
+                        + (dev.strata.core.CpuPriority.available() ? "" : "(unavailable)") : "");
     }
 
     /** "local directory", or the object store URI without its query. */

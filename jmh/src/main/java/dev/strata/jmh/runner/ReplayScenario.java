@@ -95,7 +95,7 @@ final class ReplayScenario implements Scenario {
         StageRecorder.Snapshot stagesMark = stages == null ? null : stages.snapshotAfter(history.appended.get(),
                 TimeUnit.SECONDS.toNanos(2));
         long replayNanos = 0;
-        try (DurableStreamStore store = settings.open()) {
+        try (DurableStreamStore store = settings.open(b -> b.backgroundCpuPriority(o.replayPriority()))) {
             List<StreamSlot> slots = StreamSlot.reopen(store, ids, 0);
             long[] historyEnd = slots.stream().mapToLong(s -> s.next).toArray();
 
@@ -116,7 +116,12 @@ final class ReplayScenario implements Scenario {
             AtomicLong replayed = new AtomicLong();
             LoadDriver during = new LoadDriver(slots, o.recordBytes(), liveRate, Long.MAX_VALUE, null);
             ExecutorService readers = Executors.newFixedThreadPool(REPLAY_THREADS, r -> {
-                Thread t = new Thread(r, "strata-bench-replay");
+                Thread t = new Thread(() -> {
+                    if (o.replayPriority() != dev.strata.core.CpuPriority.NORMAL) {
+                        o.replayPriority().applyToCurrentThread(); // the application's replay, like the store's
+                    }
+                    r.run();
+                }, "strata-bench-replay");
                 t.setDaemon(true);
                 return t;
             });

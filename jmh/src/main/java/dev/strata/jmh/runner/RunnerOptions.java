@@ -31,10 +31,13 @@ import java.util.Locale;
  *     reads, from visible to delivered), through {@code Strata.builder().appendStageListener}
  * @param replayBatchBytes payload bytes of each batch of the replay scenario's history (one record
  *     per batch); the live ingest appends {@code recordBytes}
+ * @param replayPriority the CPU priority of the replay: the store's background threads
+ *     ({@code Strata.builder().backgroundCpuPriority}) and the runner's replay reader threads
  */
 public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, int streams, int recordBytes,
         long rate, Path dir, URI objectStore, Path json, Path plot, boolean baseline, long walBytes,
-        long cacheBytes, boolean help, long replayQuota, boolean s3InProcess, boolean stages, int replayBatchBytes) {
+        long cacheBytes, boolean help, long replayQuota, boolean s3InProcess, boolean stages, int replayBatchBytes,
+        dev.strata.core.CpuPriority replayPriority) {
 
     /** Scenario length of the default run: six scenarios in a little over a minute. */
     public static final Duration DEFAULT_DURATION = Duration.ofSeconds(8);
@@ -78,6 +81,9 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
                   --replay-batch-bytes N  replay scenario: payload bytes of each batch of the history that
                                        is replayed, e.g. 1k or 16k (default: --record-bytes); the live
                                        ingest beside the replay appends --record-bytes
+                  --replay-priority P  replay scenario: normal, low or idle: the CPU priority of the
+                                       store's catch-up read and compaction threads and of the
+                                       runner's replay readers (JDK 22+; default normal)
                   --stages             print the engine's stage breakdown of appends per scenario (and
                                        replay phase): call -> WAL hand-off -> durable -> visible ->
                                        future completing, p50/p99/p99.9/max each; tail: visible ->
@@ -113,6 +119,7 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
         boolean s3InProcess = false;
         boolean stages = false;
         int replayBatchBytes = 0; // 0: recordBytes
+        dev.strata.core.CpuPriority replayPriority = dev.strata.core.CpuPriority.NORMAL;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             String name = arg;
@@ -157,6 +164,7 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
                             }
                             replayBatchBytes = (int) bytes;
                         }
+                        case "--replay-priority" -> replayPriority = parsePriority(name, value);
                         default -> throw new IllegalArgumentException("unknown option: " + arg);
                     }
                 }
@@ -164,7 +172,16 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
         }
         return new RunnerOptions(scenarios, duration, streams, recordBytes, rate, dir, objectStore, json, plot,
                 baseline, walBytes, cacheBytes, help, replayQuota, s3InProcess, stages,
-                replayBatchBytes == 0 ? recordBytes : replayBatchBytes);
+                replayBatchBytes == 0 ? recordBytes : replayBatchBytes, replayPriority);
+    }
+
+    private static dev.strata.core.CpuPriority parsePriority(String name, String value) {
+        for (dev.strata.core.CpuPriority p : dev.strata.core.CpuPriority.values()) {
+            if (p.name().equalsIgnoreCase(value)) {
+                return p;
+            }
+        }
+        throw new IllegalArgumentException(name + " must be normal, low or idle, got '" + value + "'");
     }
 
     /** The value {@code --object-store} takes for the in-process S3 server. */
