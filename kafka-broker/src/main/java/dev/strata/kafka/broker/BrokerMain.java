@@ -1,6 +1,7 @@
 package dev.strata.kafka.broker;
 
 import dev.strata.api.StreamLabels;
+import dev.strata.core.CpuPriority;
 import dev.strata.core.DurableStreamStore;
 import dev.strata.core.Quota;
 import dev.strata.core.Strata;
@@ -34,16 +35,20 @@ public final class BrokerMain {
               --tenant-catchup-quota TENANT=BYTES_PER_SEC
                                     the tenant's catch-up read quota, set at start; repeatable
               --tenant-append-quota TENANT=BYTES_PER_SEC
-                                    the tenant's append quota, set at start; repeatable""";
+                                    the tenant's append quota, set at start; repeatable
+              --background-cpu-priority normal|low|idle
+                                    CPU priority of the store's catch-up read and compaction
+                                    threads, so replays cannot take the cores from produce
+                                    (JDK 22+ on Linux; default normal)""";
 
     private BrokerMain() {
     }
 
     /** Parsed command line. */
     record Options(Path dataDir, Path walPath, URI objectStore, String host, int port, int partitions,
-                   List<String> tenantRules, Map<String, Quota> tenantQuotas) {
+                   List<String> tenantRules, Map<String, Quota> tenantQuotas, CpuPriority backgroundCpuPriority) {
         Options(Path dataDir, Path walPath, URI objectStore, String host, int port, int partitions) {
-            this(dataDir, walPath, objectStore, host, port, partitions, List.of(), Map.of());
+            this(dataDir, walPath, objectStore, host, port, partitions, List.of(), Map.of(), CpuPriority.NORMAL);
         }
 
         BrokerConfig brokerConfig() {
@@ -68,7 +73,7 @@ public final class BrokerMain {
         DurableStreamStore store;
         KafkaBroker broker;
         try {
-            Strata.Builder builder = Strata.builder();
+            Strata.Builder builder = Strata.builder().backgroundCpuPriority(options.backgroundCpuPriority());
             if (options.dataDir() != null) {
                 builder.dataDir(options.dataDir());
             }
@@ -101,6 +106,15 @@ public final class BrokerMain {
         // the broker's I/O threads keep the JVM running until SIGTERM runs the hook
     }
 
+    private static CpuPriority priority(String name, String value) {
+        for (CpuPriority p : CpuPriority.values()) {
+            if (p.name().equalsIgnoreCase(value)) {
+                return p;
+            }
+        }
+        throw new IllegalArgumentException(name + " must be normal, low or idle, got " + value);
+    }
+
     /** @throws IllegalArgumentException naming the option that is unknown, lacks a value or has a bad one */
     static Options parse(String[] args) {
         Path dataDir = null;
@@ -111,6 +125,7 @@ public final class BrokerMain {
         int partitions = 1;
         List<String> tenantRules = new ArrayList<>();
         Map<String, Quota> tenantQuotas = new LinkedHashMap<>();
+        CpuPriority backgroundCpuPriority = CpuPriority.NORMAL;
         for (int i = 0; i < args.length; i += 2) {
             String name = args[i];
             if (i + 1 >= args.length) {
@@ -130,6 +145,7 @@ public final class BrokerMain {
                 }
                 case "--tenant-catchup-quota" -> tenantQuota(name, value, tenantQuotas, false);
                 case "--tenant-append-quota" -> tenantQuota(name, value, tenantQuotas, true);
+                case "--background-cpu-priority" -> backgroundCpuPriority = priority(name, value);
                 default -> throw new IllegalArgumentException("unknown option " + name);
             }
         }
@@ -137,7 +153,7 @@ public final class BrokerMain {
             throw new IllegalArgumentException("--data-dir is required (or both --wal-path and --object-store)");
         }
         return new Options(dataDir, walPath, objectStore, host, port, partitions, List.copyOf(tenantRules),
-                java.util.Collections.unmodifiableMap(tenantQuotas));
+                java.util.Collections.unmodifiableMap(tenantQuotas), backgroundCpuPriority);
     }
 
     /** Parses {@code TENANT=BYTES_PER_SEC} into {@code quotas}, keeping the tenant's other rate. */

@@ -35,6 +35,18 @@ class BrokerMainTest {
         assertThatThrownBy(() -> BrokerMain.parse(new String[] {"--data-dir"})).hasMessageContaining("--data-dir needs a value");
         assertThatThrownBy(() -> BrokerMain.parse(new String[] {"--data-dir", "d", "--verbose", "1"}))
                 .hasMessageContaining("unknown option --verbose");
+        assertThatThrownBy(() -> BrokerMain.parse(new String[] {"--data-dir", "d", "--background-cpu-priority", "lowest"}))
+                .hasMessageContaining("--background-cpu-priority must be normal, low or idle, got lowest");
+    }
+
+    @Test
+    void backgroundCpuPriorityIsParsedCaseInsensitively() {
+        assertThat(BrokerMain.parse(new String[] {"--data-dir", "d", "--background-cpu-priority", "IDLE"})
+                .backgroundCpuPriority()).isEqualTo(dev.strata.core.CpuPriority.IDLE);
+        assertThat(BrokerMain.parse(new String[] {"--data-dir", "d", "--background-cpu-priority", "low"})
+                .backgroundCpuPriority()).isEqualTo(dev.strata.core.CpuPriority.LOW);
+        assertThat(BrokerMain.parse(new String[] {"--data-dir", "d"}).backgroundCpuPriority())
+                .isEqualTo(dev.strata.core.CpuPriority.NORMAL);
     }
 
     @Test
