@@ -40,29 +40,50 @@ final class PageCache {
         }
     }
 
-    /** Drops every regular file under {@code dir} from the page cache. */
+    /**
+     * Drops every regular file under {@code dir} from the page cache. The store may be open and
+     * writing (its manifest is written to a temporary file that is then renamed, and compaction
+     * deletes objects): a file that is gone by the time it is sized, synced or dropped is skipped,
+     * since a file that no longer exists has no pages to drop.
+     */
     static Eviction evict(Path dir) throws IOException, InterruptedException {
         List<Path> files = new ArrayList<>();
         long bytes = 0;
         if (Files.isDirectory(dir)) {
             try (java.util.stream.Stream<Path> walk = Files.walk(dir)) {
                 for (Path p : (Iterable<Path>) walk.filter(Files::isRegularFile)::iterator) {
-                    files.add(p);
-                    bytes += Files.size(p);
+                    try {
+                        bytes += Files.size(p);
+                        files.add(p);
+                    } catch (java.nio.file.NoSuchFileException gone) {
+                        // renamed or deleted since the walk listed it
+                    }
                 }
             }
         }
         long before = resident(files);
         String problem = null;
         for (int i = 0; i < files.size() && problem == null; i += 100) {
-            List<String> sync = new ArrayList<>(List.of("sync"));
-            files.subList(i, Math.min(files.size(), i + 100)).forEach(f -> sync.add(f.toString()));
-            problem = run(sync);
+            List<Path> batch = files.subList(i, Math.min(files.size(), i + 100));
+            problem = run(command(List.of("sync"), batch));
+            if (problem != null) { // retry once without the files that went away meanwhile
+                problem = run(command(List.of("sync"), batch.stream().filter(Files::exists).toList()));
+            }
         }
         for (int i = 0; i < files.size() && problem == null; i++) {
             problem = run(List.of("dd", "if=" + files.get(i), "iflag=nocache", "count=0", "status=none"));
+            if (problem != null && !Files.exists(files.get(i))) {
+                problem = null;
+            }
         }
-        return new Eviction(files.size(), bytes, before, resident(files), problem);
+        return new Eviction(files.size(), bytes, before, resident(files.stream().filter(Files::exists).toList()),
+                problem);
+    }
+
+    private static List<String> command(List<String> head, List<Path> files) {
+        List<String> cmd = new ArrayList<>(head);
+        files.forEach(f -> cmd.add(f.toString()));
+        return cmd;
     }
 
     /** Bytes of {@code files} in the page cache ({@code fincore}), or -1 when unknown. */

@@ -27,10 +27,12 @@ import java.util.concurrent.atomic.AtomicLong;
  *       on this machine (the local object directory, a {@code file:} store, the in-process S3
  *       server) they are dropped from the kernel's page cache ({@link PageCache}), so the replay reads
  *       them from the disk, like fio's {@code seqread-1m-qd1};</li>
- *   <li>ingest alone at the live rate for 30% of the duration: the p99 without replay;</li>
+ *   <li>ingest alone at the live rate for 30% of the duration, a tailing reader
+ *       ({@link TailReaders}) reading the live records as they are acknowledged: the ingest p99 and
+ *       the tail end-to-end p99 without replay;</li>
  *   <li>the same ingest for 30% of the duration while readers replay the whole history of every
- *       stream from offset 0 (read from objects, bytes verified): replay throughput and ingest p99
- *       during replay. The replay runs to its end even if that takes longer than the phase.</li>
+ *       stream from offset 0 (read from objects, bytes verified): replay throughput, and ingest
+ *       and tail end-to-end p99 during replay. The replay runs to its end even if that takes longer than the phase.</li>
  * </ol>
  * The live rate is {@code --rate}, or a quarter of the throughput the history phase reached when that is 0,
  * so the two p99 figures compare like with like. With {@code --replay-quota}, the streams belong to
@@ -99,9 +101,11 @@ final class ReplayScenario implements Scenario {
             List<StreamSlot> slots = StreamSlot.reopen(store, ids, 0);
             long[] historyEnd = slots.stream().mapToLong(s -> s.next).toArray();
 
+            TailReaders tailAlone = new TailReaders(slots, o.recordBytes(), null).start();
             LoadDriver alone = new LoadDriver(slots, o.recordBytes(), liveRate, Long.MAX_VALUE, null).start(d * 3 / 10);
             context.progress.phase("replay: ingest without replay", () -> IngestFigures.status(alone));
             alone.await();
+            tailAlone.finishAndAwait();
             alone.rethrowFailure();
             stagesMark = StageRecorder.addTo(result, "without replay: ", stages, stagesMark,
                     history.appended.get() + alone.appended.get());
@@ -115,6 +119,7 @@ final class ReplayScenario implements Scenario {
             }
             AtomicLong replayed = new AtomicLong();
             LoadDriver during = new LoadDriver(slots, o.recordBytes(), liveRate, Long.MAX_VALUE, null);
+            TailReaders tailDuring = new TailReaders(slots, o.recordBytes(), null);
             ExecutorService readers = Executors.newFixedThreadPool(REPLAY_THREADS, r -> {
                 Thread t = new Thread(() -> {
                     if (o.replayPriority() != dev.strata.core.CpuPriority.NORMAL) {
@@ -129,6 +134,7 @@ final class ReplayScenario implements Scenario {
             long replayStart = System.nanoTime();
             List<CompletableFuture<Void>> replays = new ArrayList<>();
             try {
+                tailDuring.start();
                 during.start(d * 3 / 10);
                 for (int i = 0; i < slots.size(); i++) {
                     StreamSlot slot = slots.get(i);
@@ -149,6 +155,7 @@ final class ReplayScenario implements Scenario {
                 } finally {
                     replayNanos = System.nanoTime() - replayStart;
                     during.await();
+                    tailDuring.finishAndAwait();
                     context.progress.end();
                     result.add("replayed records", replayed.get(), "");
                     result.add("replay time", replayNanos / 1e9, "s");
@@ -182,6 +189,11 @@ final class ReplayScenario implements Scenario {
             String p99 = liveRate > 0 ? "append latency (CO-corrected) p99" : "append latency p99";
             result.add("ingest p99 ratio during/without replay",
                     result.number("during replay: " + p99) / result.number("without replay: " + p99), "x");
+            result.addLatency("without replay: tail end-to-end latency", tailAlone.latency);
+            result.addLatency("during replay: tail end-to-end latency", tailDuring.latency);
+            result.add("tail end-to-end p99 ratio during/without replay",
+                    tailDuring.latency.getValueAtPercentile(99) / (double) Math.max(1, tailAlone.latency.getValueAtPercentile(99)),
+                    "x");
             StageRecorder.addTo(result, "during replay: ", stages, stagesMark,
                     history.appended.get() + alone.appended.get() + during.appended.get());
             long verified = 0;

@@ -31,7 +31,8 @@ class RunnerOptionsTest {
         RunnerOptions o = RunnerOptions.parse("--scenario", "tail,ingest", "--duration=1.5s", "--streams", "3",
                 "--record-bytes=100", "--rate", "2000", "--dir", "/tmp/x", "--object-store",
                 "s3://bucket/p?region=us-east-1", "--json", "out.json", "--plot=chart.html", "--baseline",
-                "--wal-bytes", "16m", "--cache-bytes=4M", "--replay-quota", "20m", "--stages", "--replay-batch-bytes=16k");
+                "--wal-bytes", "16m", "--cache-bytes=4M", "--replay-quota", "20m", "--stages", "--replay-batch-bytes=16k",
+                "--replay-priority", "IDLE");
         assertThat(o.scenarios()).containsExactly(Scenario.Kind.TAIL, Scenario.Kind.INGEST);
         assertThat(o.duration()).isEqualTo(Duration.ofMillis(1500));
         assertThat(o.streams()).isEqualTo(3);
@@ -49,6 +50,10 @@ class RunnerOptionsTest {
         assertThat(o.stages()).isTrue();
         assertThat(o.replayBatchBytes()).isEqualTo(16384);
         assertThat(o.s3InProcess()).isFalse();
+        assertThat(o.replayPriority()).isEqualTo(dev.strata.core.CpuPriority.IDLE);
+        assertThat(RunnerOptions.parse().replayPriority()).as("normal by default").isEqualTo(dev.strata.core.CpuPriority.NORMAL);
+        assertThatThrownBy(() -> RunnerOptions.parse("--replay-priority", "nice"))
+                .hasMessageContaining("--replay-priority must be normal, low or idle, got 'nice'");
     }
 
     @Test

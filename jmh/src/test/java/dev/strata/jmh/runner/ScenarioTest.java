@@ -53,6 +53,10 @@ class ScenarioTest {
                 .isGreaterThan(1.0).isLessThan(10.0);
         assertThat(r.number("records verified")).isEqualTo(r.number("history appends")
                 + r.number("without replay: appends") + r.number("during replay: appends"));
+        for (String phase : new String[] {"without replay: ", "during replay: "}) {
+            assertThat(r.number(phase + "tail end-to-end latency p99")).as(phase + "live records tailed").isPositive();
+        }
+        assertThat(r.number("tail end-to-end p99 ratio during/without replay")).isPositive();
     }
 
     /** With a replay quota the replay still reads everything; the tenant's counters show it was counted. */
