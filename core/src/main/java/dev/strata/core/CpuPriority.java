@@ -35,6 +35,21 @@ public enum CpuPriority {
     IDLE;
 
     /**
+     * The priority named {@code name}, in any case ({@code "idle"}, {@code "LOW"}): for command
+     * lines and configuration files.
+     *
+     * @throws IllegalArgumentException naming the three choices if {@code name} is none of them
+     */
+    public static CpuPriority parse(String name) {
+        for (CpuPriority p : values()) {
+            if (p.name().equalsIgnoreCase(name)) {
+                return p;
+            }
+        }
+        throw new IllegalArgumentException("must be normal, low or idle, got '" + name + "'");
+    }
+
+    /**
      * Whether this JVM can set threads' CPU priorities (JDK 22+, native access, Linux); when not,
      * {@link #applyToCurrentThread()} returns false and the store's threads keep their priority.
      */

@@ -1,6 +1,7 @@
 package dev.strata.core;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import dev.strata.core.support.ThreadScheduling;
@@ -73,6 +74,15 @@ class CpuPriorityTest {
         });
         assertThat(after.policy()).isEqualTo(before.policy());
         assertThat(after.nice()).isEqualTo(before.nice());
+    }
+
+    @Test
+    void parseTakesAnyCaseAndNamesTheChoicesWhenWrong() {
+        assertThat(CpuPriority.parse("Idle")).isEqualTo(CpuPriority.IDLE);
+        assertThat(CpuPriority.parse("low")).isEqualTo(CpuPriority.LOW);
+        assertThat(CpuPriority.parse("NORMAL")).isEqualTo(CpuPriority.NORMAL);
+        assertThatThrownBy(() -> CpuPriority.parse("nice")).isInstanceOf(IllegalArgumentException.class)
+                .hasMessage("must be normal, low or idle, got 'nice'");
     }
 
     private static <T> T onNewThread(Supplier<T> body) throws Exception {

@@ -176,12 +176,11 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
     }
 
     private static dev.strata.core.CpuPriority parsePriority(String name, String value) {
-        for (dev.strata.core.CpuPriority p : dev.strata.core.CpuPriority.values()) {
-            if (p.name().equalsIgnoreCase(value)) {
-                return p;
-            }
+        try {
+            return dev.strata.core.CpuPriority.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(name + " " + e.getMessage(), e);
         }
-        throw new IllegalArgumentException(name + " must be normal, low or idle, got '" + value + "'");
     }
 
     /** The value {@code --object-store} takes for the in-process S3 server. */

@@ -107,12 +107,11 @@ public final class BrokerMain {
     }
 
     private static CpuPriority priority(String name, String value) {
-        for (CpuPriority p : CpuPriority.values()) {
-            if (p.name().equalsIgnoreCase(value)) {
-                return p;
-            }
+        try {
+            return CpuPriority.parse(value);
+        } catch (IllegalArgumentException e) {
+            throw new IllegalArgumentException(name + " " + e.getMessage(), e);
         }
-        throw new IllegalArgumentException(name + " must be normal, low or idle, got " + value);
     }
 
     /** @throws IllegalArgumentException naming the option that is unknown, lacks a value or has a bad one */

@@ -36,7 +36,7 @@ class BrokerMainTest {
         assertThatThrownBy(() -> BrokerMain.parse(new String[] {"--data-dir", "d", "--verbose", "1"}))
                 .hasMessageContaining("unknown option --verbose");
         assertThatThrownBy(() -> BrokerMain.parse(new String[] {"--data-dir", "d", "--background-cpu-priority", "lowest"}))
-                .hasMessageContaining("--background-cpu-priority must be normal, low or idle, got lowest");
+                .hasMessageContaining("--background-cpu-priority must be normal, low or idle, got 'lowest'");
     }
 
     @Test
