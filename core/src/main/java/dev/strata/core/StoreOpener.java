@@ -324,7 +324,6 @@ final class StoreOpener {
         }
     }
 
-
     private static void shutdown(ExecutorService executor) throws InterruptedException {
         executor.shutdown();
         if (!executor.awaitTermination(10, TimeUnit.SECONDS)) {
