@@ -59,25 +59,22 @@ public final class ThreadScheduling {
      */
     public static ThreadFactory daemonThreads(String prefix, CpuPriority priority) {
         AtomicInteger n = new AtomicInteger();
-        return r -> {
-            Runnable body = priority == CpuPriority.NORMAL ? r : () -> {
-                applyToCurrentThread(priority);
-                r.run();
-            };
-            Thread t = new Thread(body, prefix + "-" + n.getAndIncrement());
-            t.setDaemon(true);
-            return t;
-        };
+        return r -> daemon(prefix + "-" + n.getAndIncrement(), priority, r);
     }
 
     /** A factory of one daemon thread named exactly {@code name} (see {@link #daemonThreads}). */
     public static ThreadFactory daemonThread(String name, CpuPriority priority) {
-        ThreadFactory numbered = daemonThreads(name, priority);
-        return r -> {
-            Thread t = numbered.newThread(r);
-            t.setName(name);
-            return t;
+        return r -> daemon(name, priority, r);
+    }
+
+    private static Thread daemon(String name, CpuPriority priority, Runnable r) {
+        Runnable body = priority == CpuPriority.NORMAL ? r : () -> {
+            applyToCurrentThread(priority);
+            r.run();
         };
+        Thread t = new Thread(body, name);
+        t.setDaemon(true);
+        return t;
     }
 
     private static void warnOnce(CpuPriority priority, String why) {
