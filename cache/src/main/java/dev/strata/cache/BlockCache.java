@@ -48,7 +48,8 @@ public final class BlockCache implements AutoCloseable {
      * Structure: three places a block can be, each holding one claim on its CachedBlock (see there
      * for why claims exist on top of Netty's count):
      *   inflight   - BlockKey -> PendingLoad: being loaded; readers wait on its future.
-     *   prefetched - BlockKey -> CachedBlock: loaded by read-ahead and not read yet.
+     *   prefetched - BlockKey -> CachedBlock: loaded by read-ahead and not read yet, or read and
+     *                its stream still reading in it (see `reading`).
      *   cache      - Caffeine Cache<BlockKey, CachedBlock>, maximumWeight = capacity, weigher = bytes;
      *                the removal listener (eviction, invalidation, replacement) drops its claim.
      * Readers take their own Netty reference through CachedBlock.retainedDuplicate, which refuses a
@@ -60,11 +61,17 @@ public final class BlockCache implements AutoCloseable {
      * 1% of the capacity. Blocks nobody has read yet are the least popular entries there are, so in a
      * full cache read-ahead would be evicted before the reader arrives (measured: more than half of
      * the prefetched bytes went unused in CatchUpScanBenchmark). Read-ahead blocks therefore wait in
-     * `prefetched` and enter Caffeine on their first read (not at all with readOnceSequential). They
-     * keep their in-flight budget bytes until then, so unread read-ahead is bounded by read-ahead's
-     * share of the budget, and they expire after prefetchTtl on the injected ticker (checked when
-     * read-ahead inserts and in cleanUp); expired bytes are counted as prefetched-unused and shrink
-     * that stream's window.
+     * `prefetched` and enter Caffeine when the stream that read them moves on to another block (not
+     * at all with readOnceSequential): a reader's fetches rarely end at a block's end, so its next
+     * fetch reads the rest of the block it is in, and a block put in Caffeine at its first read was
+     * often rejected by the admission at once (measured: a 16 KiB replay loaded a quarter of its
+     * blocks twice, each time as a demand load the reader waited for). `reading` holds, per stream,
+     * the one read block it is in. Blocks in `prefetched` keep their in-flight budget bytes until
+     * they leave it, so read-ahead (unread, or being read) is bounded by read-ahead's share of the
+     * budget; unread blocks expire after prefetchTtl on the injected ticker (checked when read-ahead
+     * inserts and in cleanUp); expired unread bytes are counted as prefetched-unused and shrink that
+     * stream's window. A read block that leaves `prefetched` (its stream moved on, went idle, or its
+     * budget is wanted) moves into Caffeine.
      *
      * Single flight: a miss joins the PendingLoad of its block if there is one, otherwise registers
      * its own (putIfAbsent decides races; after winning, the reader re-checks cache and prefetched,
@@ -82,7 +89,7 @@ public final class BlockCache implements AutoCloseable {
      * adjacent blocks of one object, each run one loader call of at most maxLoadBytes.
      *
      * Backpressure and memory: InFlightReadBudget counts bytes requested from the loader and not yet
-     * in Caffeine (loading, or prefetched and unread). Demand loads wait in a bounded FIFO, with a
+     * in Caffeine (loading, prefetched and unread, or read and its stream still in it). Demand loads wait in a bounded FIFO, with a
      * bounded wait, then fail with BackpressureException; read-ahead only uses its share of the budget
      * and never waits, and while demand loads wait, unread read-ahead is dropped to make room (so a
      * waiting load always starts once the loads in flight complete). Read-ahead refused for want of
@@ -143,6 +150,11 @@ public final class BlockCache implements AutoCloseable {
     private final Cache<BlockKey, CachedBlock> cache;
     private final ConcurrentHashMap<BlockKey, PendingLoad> inflight = new ConcurrentHashMap<>();
     private final ConcurrentHashMap<BlockKey, CachedBlock> prefetched = new ConcurrentHashMap<>();
+    /**
+     * Per stream, the read-ahead block it read last, kept in {@link #prefetched} until the stream
+     * reads another block; at most one entry per block in {@code prefetched}, so bounded by the budget.
+     */
+    private final ConcurrentHashMap<Long, BlockKey> reading = new ConcurrentHashMap<>();
     private final InFlightReadBudget budget;
     private final ReadAhead readAhead;
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
@@ -159,6 +171,7 @@ public final class BlockCache implements AutoCloseable {
     private final LongAdder prefetchedBytes = new LongAdder();
     private final LongAdder prefetchedUnusedBytes = new LongAdder();
     private final LongAdder prefetchedUnreadBytes = new LongAdder();
+    private final LongAdder readingBytes = new LongAdder();
     private final LongAdder rejectedReads = new LongAdder();
     private final LongAdder skippedPrefetches = new LongAdder();
 
@@ -326,23 +339,63 @@ public final class BlockCache implements AutoCloseable {
     }
 
     /**
-     * After a reader got its buffer: a prefetched block moves into Caffeine (its first read) and
-     * gives back its budget; with read-once, a sequential reader's block leaves the cache.
+     * After a reader got its buffer. A prefetched block stays in {@code prefetched} as the block the
+     * stream reads in (its first read makes it read); the block the stream read before, if another,
+     * moves into Caffeine and gives back its budget. With read-once, a sequential reader's blocks
+     * leave the cache instead of entering Caffeine.
      */
     private void afterRead(long streamId, BlockKey key, CachedBlock block) {
-        boolean once = readOnceSequential && readAhead.isSequential(streamId);
-        if (block.prefetched && prefetched.containsKey(key)) {
-            if (!once && block.tryRetain()) {
+        BlockKey before;
+        if (block.prefetched && prefetched.get(key) == block) {
+            if (block.markRead()) {
+                prefetchedUnreadBytes.add(-block.sizeBytes);
+                readingBytes.add(block.sizeBytes);
+            }
+            before = reading.put(streamId, key);
+        } else {
+            before = reading.remove(streamId);
+            if (readOnceSequential && readAhead.isSequential(streamId)) {
+                cache.asMap().remove(key, block);
+            }
+        }
+        if (before != null && !before.equals(key)) {
+            CachedBlock previous = prefetched.get(before);
+            if (previous != null && previous.isRead()) {
+                boolean keep = !(readOnceSequential && readAhead.isSequential(streamId));
+                removePrefetched(before, previous, keep);
+            }
+        }
+    }
+
+    /**
+     * Removes a block from {@code prefetched} and gives back its budget; does nothing if it already
+     * left. A read block moves into Caffeine when {@code keepIfRead} (it was used, and may be read
+     * again); an unread one is counted as unused read-ahead and shrinks its stream's window.
+     */
+    private void removePrefetched(BlockKey key, CachedBlock block, boolean keepIfRead) {
+        if (prefetched.remove(key, block)) {
+            reading.remove(block.streamId, key);
+            left(key, block, keepIfRead);
+        }
+    }
+
+    /** Accounts for a block that left {@code prefetched} (see {@link #removePrefetched}) and drops its claim. */
+    private void left(BlockKey key, CachedBlock block, boolean keepIfRead) {
+        int was = block.leave();
+        if (was == CachedBlock.READ) {
+            readingBytes.add(-block.sizeBytes);
+            if (keepIfRead && block.tryRetain()) {
                 publishToCache(key, block);
             }
-            if (prefetched.remove(key, block)) {
-                prefetchedUnreadBytes.add(-block.sizeBytes);
-                block.release();
-                budget.release(block.budgetBytes);
-            }
-        } else if (once) {
-            cache.asMap().remove(key, block);
+        } else if (was == CachedBlock.UNREAD) {
+            prefetchedUnreadBytes.add(-block.sizeBytes);
+            prefetchedUnusedBytes.add(block.sizeBytes);
+            readAhead.unusedPrefetch(block.streamId);
+        } else {
+            return; // already accounted for (cannot happen: removal from the map is exclusive)
         }
+        block.release();
+        budget.release(block.budgetBytes);
     }
 
     /** Puts a block in Caffeine with a claim the caller already took for it. */
@@ -412,7 +465,7 @@ public final class BlockCache implements AutoCloseable {
         for (var e : prefetched.entrySet()) {
             long owner = e.getValue().streamId;
             if (owner != readingStream && readAhead.isIdle(owner, idleStreamNanos, now)) {
-                dropPrefetched(e.getKey(), e.getValue(), true);
+                removePrefetched(e.getKey(), e.getValue(), true);
                 dropped = true;
             }
         }
@@ -455,7 +508,7 @@ public final class BlockCache implements AutoCloseable {
             if (budget.waitingLoads() == 0) {
                 return;
             }
-            dropPrefetched(e.getKey(), e.getValue(), true);
+            removePrefetched(e.getKey(), e.getValue(), true);
         }
     }
 
@@ -595,7 +648,7 @@ public final class BlockCache implements AutoCloseable {
                 holdsBudget = true;
                 prefetchedUnreadBytes.add(block.sizeBytes);
                 if (previous != null) { // cannot happen under single flight; stay balanced anyway
-                    dropPrefetched(key, previous, false);
+                    left(key, previous, false);
                 }
             } else {
                 cache.put(key, block);
@@ -612,28 +665,23 @@ public final class BlockCache implements AutoCloseable {
         return holdsBudget;
     }
 
-    /** Drops read-ahead blocks unread for longer than the prefetch TTL. */
+    /**
+     * Drops read-ahead blocks loaded longer than the prefetch TTL ago (unread ones count as unused;
+     * read ones move into Caffeine) and forgets streams' reading blocks that already left.
+     */
     private void expirePrefetched() {
+        if (!reading.isEmpty()) {
+            reading.values().removeIf(key -> !prefetched.containsKey(key));
+        }
         if (prefetched.isEmpty()) {
             return;
         }
         long now = ticker.read();
         for (var e : prefetched.entrySet()) {
             if (now - e.getValue().loadedAtNanos > prefetchTtlNanos) {
-                dropPrefetched(e.getKey(), e.getValue(), true);
+                removePrefetched(e.getKey(), e.getValue(), true);
             }
         }
-    }
-
-    private void dropPrefetched(BlockKey key, CachedBlock block, boolean removeFromMap) {
-        if (removeFromMap && !prefetched.remove(key, block)) {
-            return; // read or dropped meanwhile
-        }
-        prefetchedUnreadBytes.add(-block.sizeBytes);
-        prefetchedUnusedBytes.add(block.sizeBytes);
-        readAhead.unusedPrefetch(block.streamId);
-        block.release();
-        budget.release(block.budgetBytes);
     }
 
     private void fail(List<PendingLoad> run, Throwable cause) {
@@ -659,7 +707,7 @@ public final class BlockCache implements AutoCloseable {
         cache.asMap().keySet().removeIf(k -> k.objectId() == objectId);
         for (var e : prefetched.entrySet()) {
             if (e.getKey().objectId() == objectId) {
-                dropPrefetched(e.getKey(), e.getValue(), true);
+                removePrefetched(e.getKey(), e.getValue(), false); // the object is gone: not into Caffeine
             }
         }
     }
@@ -703,7 +751,7 @@ public final class BlockCache implements AutoCloseable {
         long weighted = cache.policy().eviction().map(e -> e.weightedSize().orElse(0)).orElse(0L);
         return new BlockCacheStats(hits.sum(), misses.sum(), weighted, cache.estimatedSize(), evictions.sum(),
                 evictedBytes.sum(), loads.sum(), loadedBlocks.sum(), loadedBytes.sum(), prefetchedBytes.sum(),
-                prefetchedUnusedBytes.sum(), prefetchedUnreadBytes.sum(), budget.inFlightBytes(), rejectedReads.sum(),
+                prefetchedUnusedBytes.sum(), prefetchedUnreadBytes.sum(), readingBytes.sum(), budget.inFlightBytes(), rejectedReads.sum(),
                 skippedPrefetches.sum());
     }
 
@@ -726,11 +774,14 @@ public final class BlockCache implements AutoCloseable {
         cache.cleanUp();
         for (var e : prefetched.entrySet()) {
             if (prefetched.remove(e.getKey(), e.getValue())) {
-                prefetchedUnreadBytes.add(-e.getValue().sizeBytes);
+                int was = e.getValue().leave();
+                prefetchedUnreadBytes.add(was == CachedBlock.UNREAD ? -e.getValue().sizeBytes : 0);
+                readingBytes.add(was == CachedBlock.READ ? -e.getValue().sizeBytes : 0);
                 e.getValue().release();
                 budget.release(e.getValue().budgetBytes);
             }
         }
+        reading.clear();
     }
 
     private static long bytesOf(List<PendingLoad> run) {

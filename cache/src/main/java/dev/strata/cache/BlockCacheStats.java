@@ -17,14 +17,18 @@ package dev.strata.cache;
  *     reclaimed for waiting demand loads)
  * @param prefetchedUnreadBytes bytes loaded by read-ahead and waiting for their first read now (held
  *     outside {@code cachedBytes}, inside the in-flight budget)
- * @param inFlightBytes bytes charged to the in-flight budget now: being loaded, or prefetched and unread
+ * @param readingBytes bytes loaded by read-ahead, read, and held outside {@code cachedBytes} while their
+ *     stream still reads in them (one block per reading stream; it moves into the cache when the
+ *     stream reads another block), inside the in-flight budget
+ * @param inFlightBytes bytes charged to the in-flight budget now: being loaded, prefetched and unread, or
+ *     {@code readingBytes}
  * @param rejectedReads loads failed with {@code BackpressureException}: the in-flight budget's wait queue
  *     was full, or the load waited longer than {@code maxWait}
  * @param skippedPrefetches read-ahead runs not loaded because the budget was full
  */
 public record BlockCacheStats(long hits, long misses, long cachedBytes, long cachedBlocks, long evictions,
         long evictedBytes, long loads, long loadedBlocks, long loadedBytes, long prefetchedBytes,
-        long prefetchedUnusedBytes, long prefetchedUnreadBytes, long inFlightBytes, long rejectedReads, long skippedPrefetches) {
+        long prefetchedUnusedBytes, long prefetchedUnreadBytes, long readingBytes, long inFlightBytes, long rejectedReads, long skippedPrefetches) {
 
     /** hits / (hits + misses), or 0 when nothing was read. */
     public double hitRatio() {

@@ -28,6 +28,14 @@ final class CachedBlock {
     /** Ticker time of the load, for the prefetch time to live. */
     final long loadedAtNanos;
     private final AtomicInteger claims = new AtomicInteger(1);
+    /** For a block in the cache's prefetched map: {@link #UNREAD}, {@link #READ} or {@link #LEFT}. */
+    private final AtomicInteger prefetchState = new AtomicInteger(UNREAD);
+    /** Prefetched and not read yet. */
+    static final int UNREAD = 0;
+    /** Prefetched and read, still in the prefetched map (its stream reads in it). */
+    static final int READ = 1;
+    /** Removed from the prefetched map (or never in it). */
+    static final int LEFT = 2;
 
     CachedBlock(ByteBuf buf, long budgetBytes, boolean prefetched, long streamId, long loadedAtNanos) {
         this.buf = buf;
@@ -56,6 +64,25 @@ final class CachedBlock {
         if (claims.decrementAndGet() == 0) {
             buf.release();
         }
+    }
+
+    /** Unread to read; true only for the call that made the change (not after it left). */
+    boolean markRead() {
+        return prefetchState.compareAndSet(UNREAD, READ);
+    }
+
+    /** Whether the block was read while prefetched and has not left the prefetched map. */
+    boolean isRead() {
+        return prefetchState.get() == READ;
+    }
+
+    /**
+     * Marks the block as removed from the prefetched map; returns its state before ({@link #UNREAD}
+     * or {@link #READ}, or {@link #LEFT} if it had already left), so that exactly one removal
+     * accounts for it.
+     */
+    int leave() {
+        return prefetchState.getAndSet(LEFT);
     }
 
     /** A duplicate with its own Netty reference for a reader, or null when the block was already released. */

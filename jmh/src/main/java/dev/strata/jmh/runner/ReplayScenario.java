@@ -170,6 +170,9 @@ final class ReplayScenario implements Scenario {
                     ReadStats reads = store.readStats().minus(readsBefore);
                     result.add("replay bytes loaded from objects MiB", reads.objectBytesLoaded() / (double) (1 << 20), "MiB");
                     result.add("replay read amplification (loaded / returned)", reads.readAmplification(), "x");
+                    result.add("replay fetches", reads.catchUpFetches(), "");
+                    result.add("replay block reads that waited for a load", reads.blockCacheMisses(), "");
+                    result.add("replay block reads from the block cache", reads.blockCacheHits(), "");
                     if (o.replayQuota() > 0) {
                         QuotaStats q = store.quotas().tenantStats(TENANT);
                         result.add("replay quota MiB", o.replayQuota() / (double) (1 << 20), "MiB/s");
