@@ -101,11 +101,13 @@ final class ReplayScenario implements Scenario {
             List<StreamSlot> slots = StreamSlot.reopen(store, ids, 0);
             long[] historyEnd = slots.stream().mapToLong(s -> s.next).toArray();
 
+            ProcessCpu cpuAlone = ProcessCpu.start();
             TailReaders tailAlone = new TailReaders(slots, o.recordBytes(), null).start();
             LoadDriver alone = new LoadDriver(slots, o.recordBytes(), liveRate, Long.MAX_VALUE, null).start(d * 3 / 10);
             context.progress.phase("replay: ingest without replay", () -> IngestFigures.status(alone));
             alone.await();
             tailAlone.finishAndAwait();
+            double coresAlone = cpuAlone.cores();
             alone.rethrowFailure();
             stagesMark = StageRecorder.addTo(result, "without replay: ", stages, stagesMark,
                     history.appended.get() + alone.appended.get());
@@ -132,6 +134,7 @@ final class ReplayScenario implements Scenario {
             });
             ReadStats readsBefore = store.readStats();
             long replayStart = System.nanoTime();
+            ProcessCpu cpuReplay = ProcessCpu.start();
             List<CompletableFuture<Void>> replays = new ArrayList<>();
             try {
                 tailDuring.start();
@@ -154,6 +157,7 @@ final class ReplayScenario implements Scenario {
                     all.join();
                 } finally {
                     replayNanos = System.nanoTime() - replayStart;
+                    long replayCpuNanos = cpuReplay.cpuNanos();
                     during.await();
                     tailDuring.finishAndAwait();
                     context.progress.end();
@@ -170,6 +174,13 @@ final class ReplayScenario implements Scenario {
                     ReadStats reads = store.readStats().minus(readsBefore);
                     result.add("replay bytes loaded from objects MiB", reads.objectBytesLoaded() / (double) (1 << 20), "MiB");
                     result.add("replay read amplification (loaded / returned)", reads.readAmplification(), "x");
+                    // The replay's own CPU: the process's during the replay minus what live ingest and the
+                    // tail reader used at the same rate without it (the readers' checks of every byte included).
+                    double replayMib = replayed.get() * (double) historyBytes / (1 << 20);
+                    result.add("without replay: process CPU", coresAlone, "cores");
+                    result.add("during replay: process CPU", replayCpuNanos / (double) replayNanos, "cores");
+                    result.add("replay CPU per MiB replayed (above live ingest)",
+                            (replayCpuNanos - coresAlone * replayNanos) / 1e6 / replayMib, "ms/MiB");
                     result.add("replay fetches", reads.catchUpFetches(), "");
                     result.add("replay block reads that waited for a load", reads.blockCacheMisses(), "");
                     result.add("replay block reads from the block cache", reads.blockCacheHits(), "");

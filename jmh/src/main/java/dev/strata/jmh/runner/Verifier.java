@@ -3,6 +3,7 @@ package dev.strata.jmh.runner;
 import dev.strata.api.FetchResult;
 import dev.strata.api.FetchedBatch;
 import java.util.List;
+import java.util.concurrent.CompletableFuture;
 
 /**
  * Reads every stream from offset 0 to its end and checks that each record is there, once, at its
@@ -35,18 +36,38 @@ final class Verifier {
         return verified;
     }
 
-    /** Verifies offsets {@code [from, to)} of one stream; returns the records read. */
+    /**
+     * Verifies offsets {@code [from, to)} of one stream; returns the records read. Keeps one fetch
+     * ahead: the next fetch is asked for before this one's records are checked, as a consumer that
+     * processes one batch of records while the next is fetched does, so checking and fetching use
+     * both cores.
+     */
     static long verifyRange(StreamSlot slot, long from, long to, int recordBytes) {
         long offset = from;
-        while (offset < to) {
-            try (FetchResult r = slot.stream.fetch(offset, to, FETCH_BYTES).join()) {
-                if (r.isEmpty()) {
-                    throw new VerificationException("records missing: stream=" + slot.id() + " from=" + offset + " to=" + to);
+        CompletableFuture<FetchResult> next = from < to ? slot.stream.fetch(from, to, FETCH_BYTES) : null;
+        try {
+            while (offset < to) {
+                FetchResult r = next.join();
+                next = null;
+                try (r) {
+                    if (r.isEmpty()) {
+                        throw new VerificationException("records missing: stream=" + slot.id() + " from=" + offset
+                                + " to=" + to);
+                    }
+                    List<FetchedBatch> batches = r.batches();
+                    long after = batches.get(batches.size() - 1).nextOffset();
+                    if (after < to) {
+                        next = slot.stream.fetch(after, to, FETCH_BYTES);
+                    }
+                    for (FetchedBatch b : batches) {
+                        Payloads.verify(slot.id(), offset, recordBytes, b);
+                        offset = b.nextOffset();
+                    }
                 }
-                for (FetchedBatch b : r.batches()) {
-                    Payloads.verify(slot.id(), offset, recordBytes, b);
-                    offset = b.nextOffset();
-                }
+            }
+        } finally {
+            if (next != null) {
+                next.thenAccept(FetchResult::close); // a check failed: release the fetch ahead when it arrives
             }
         }
         return to - from;
