@@ -1,5 +1,6 @@
 package dev.strata.objectstore;
 
+import com.sun.nio.file.ExtendedOpenOption;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.ByteBufAllocator;
 import io.netty.buffer.PooledByteBufAllocator;
@@ -62,15 +63,22 @@ import org.slf4j.LoggerFactory;
  *   measured a much lower p99 append latency with it, at the same throughput: the 2026-12-06
  *   engine-and-WAL record under docs/measurements/).
  *
- * Direct uploads:
+ * Direct I/O:
  *   Where the file system takes O_DIRECT (probed once at open: ext4, xfs; not where it refuses it),
  *   uploads bypass the page cache: each write task copies its bytes into an aligned 1 MiB staging
  *   buffer (at most one per I/O thread kept for reuse) and writes whole blocks; the last partial
  *   block is written zero-padded and the file truncated to its length before the fsync. Objects are
  *   written once and read through the engine's BlockCache, so page-cache copies of them were a
  *   second cache, and filling fresh page-cache pages cost more CPU than the copy into a reused
- *   staging buffer (see the README's performance notes). Reads stay buffered. The periodic flush
- *   above applies to buffered uploads only: direct writes leave no dirty pages behind.
+ *   staging buffer (see the README's performance notes). GETs of {@link #DIRECT_READ_MIN_BYTES}
+ *   (256 KiB) or more read with O_DIRECT too, the enclosing aligned range into a pooled buffer (at
+ *   most two blocks plus one block of alignment more than asked; the body is a slice of exactly the
+ *   range): catch-up reads of data blocks are of that size, and reading them through the page
+ *   cache cost the kernel more CPU than the bytes themselves (measured in the replay scenario: the
+ *   object store's threads spent about half a core in the kernel; with O_DIRECT the replay's CPU
+ *   per MiB fell by a quarter and it ran 1.5x faster; the 2026-12-07d replay record under
+ *   docs/measurements/). Smaller GETs (footers, indexes, manifests) stay buffered. The periodic
+ *   flush above applies to buffered uploads only: direct writes leave no dirty pages behind.
  *
  * Conditional writes:
  *   ifAbsent uses link(2), which fails atomically if the target exists, so it holds even against
@@ -236,7 +244,7 @@ public final class LocalObjectStorage implements ObjectStorage {
         }
     }
 
-    /** Whether uploads use O_DIRECT (see {@link #directWriteAlignment}). */
+    /** Whether uploads, and GETs of 256 KiB or more, use O_DIRECT (see {@link #directWriteAlignment}). */
     public boolean directWrites() {
         return staging != null;
     }
@@ -289,6 +297,10 @@ public final class LocalObjectStorage implements ObjectStorage {
                 }
                 if (len > Integer.MAX_VALUE - 8) {
                     throw new IllegalArgumentException("range too large for one buffer: key=" + key + " length=" + len);
+                }
+                if (staging != null && len >= DIRECT_READ_MIN_BYTES && len <= Integer.MAX_VALUE - 4L * staging.align()) {
+                    return new Result<>(new ObjectData(key, readDirect(path, pos, len, staging.align()), pos, size,
+                            etags.get(key)), len);
                 }
                 ByteBuf buf = allocator.directBuffer((int) len);
                 try {
@@ -686,6 +698,49 @@ public final class LocalObjectStorage implements ObjectStorage {
 
     /** Largest pooled buffer a write of heap bytes goes through. */
     private static final int STAGING_BYTES = 256 << 10;
+
+    /** GETs of at least this many bytes read with O_DIRECT where uploads use it (see "Direct I/O" above). */
+    static final int DIRECT_READ_MIN_BYTES = 256 << 10;
+
+    /**
+     * Reads {@code [pos, pos + len)} of {@code path} (which holds all of it) with O_DIRECT: the
+     * enclosing range of whole {@code align}-byte blocks into an aligned part of one pooled buffer,
+     * returned as a slice of exactly the bytes asked for (the slice holds the buffer). A short read
+     * that leaves an unaligned position (not seen on ext4 or xfs short of the file's end) is finished
+     * with buffered reads.
+     */
+    private ByteBuf readDirect(Path path, long pos, long len, int align) throws IOException {
+        long from = pos & -align;
+        long need = pos + len - from; // bytes from the aligned start through the last byte asked for
+        int window = (int) ((need + align - 1) & -align);
+        ByteBuf buf = allocator.directBuffer(window + align);
+        try {
+            ByteBuffer whole = buf.nioBuffer(0, buf.capacity());
+            int shift = (align - whole.alignmentOffset(0, align)) % align;
+            ByteBuffer target = whole.position(shift).limit(shift + window).slice();
+            try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ, ExtendedOpenOption.DIRECT)) {
+                while (target.position() < need && target.position() % align == 0) {
+                    if (ch.read(target, from + target.position()) <= 0) {
+                        break;
+                    }
+                }
+            }
+            if (target.position() < need) {
+                try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
+                    target.limit((int) need);
+                    while (target.hasRemaining()) {
+                        if (ch.read(target, from + target.position()) <= 0) {
+                            throw new IOException("file shrank while reading: path=" + path + " position="
+                                    + (from + target.position()));
+                        }
+                    }
+                }
+            }
+            return buf.retainedSlice(shift + (int) (pos - from), (int) len);
+        } finally {
+            buf.release();
+        }
+    }
 
     /** Aligned staging buffer of an O_DIRECT upload write (one per concurrent write task). */
     static final int DIRECT_STAGING_BYTES = 1 << 20;

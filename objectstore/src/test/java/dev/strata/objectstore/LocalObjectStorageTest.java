@@ -71,6 +71,51 @@ class LocalObjectStorageTest extends ObjectStorageContractTest {
         }
     }
 
+    /**
+     * GETs of 256 KiB or more read with O_DIRECT (where uploads do) the enclosing aligned range and
+     * return a slice: every range, at any offset and length, up to and past the end of the file, and
+     * as a suffix, reads exactly its bytes; smaller GETs (buffered) too.
+     */
+    @Test
+    void getsOfAnyRangeOfALargeObjectReadExactlyItsBytes() {
+        byte[] content = new byte[(3 << 20) + 1234];
+        java.util.Random random = new java.util.Random(23);
+        random.nextBytes(content);
+        storage.put("direct/large", io.netty.buffer.Unpooled.wrappedBuffer(content)).join();
+        int size = content.length;
+        java.util.List<long[]> ranges = new java.util.ArrayList<>();
+        ranges.add(new long[] {0, size});
+        ranges.add(new long[] {0, LocalObjectStorage.DIRECT_READ_MIN_BYTES});
+        ranges.add(new long[] {1, LocalObjectStorage.DIRECT_READ_MIN_BYTES});
+        ranges.add(new long[] {4095, (1 << 20) + 2});
+        ranges.add(new long[] {size - (300 << 10), 300 << 10}); // to the end
+        ranges.add(new long[] {size - (300 << 10) + 1, 1 << 20}); // past the end: clipped
+        ranges.add(new long[] {size - 10, 10});
+        for (int i = 0; i < 40; i++) {
+            long pos = random.nextInt(size);
+            long len = 1 + (i % 2 == 0 ? random.nextInt(2 << 20) : random.nextInt(LocalObjectStorage.DIRECT_READ_MIN_BYTES));
+            ranges.add(new long[] {pos, len});
+        }
+        for (long[] r : ranges) {
+            ObjectData data = storage.get("direct/large", ByteRange.of(r[0], r[1])).join();
+            try {
+                int expectedLength = (int) Math.min(r[1], size - r[0]);
+                assertThat(data.content().readableBytes()).as("range %d+%d", r[0], r[1]).isEqualTo(expectedLength);
+                assertThat(io.netty.buffer.ByteBufUtil.getBytes(data.content())).as("range %d+%d", r[0], r[1])
+                        .isEqualTo(java.util.Arrays.copyOfRange(content, (int) r[0], (int) r[0] + expectedLength));
+            } finally {
+                data.release();
+            }
+        }
+        ObjectData suffix = storage.get("direct/large", ByteRange.suffix((1 << 20) + 3)).join();
+        try {
+            assertThat(io.netty.buffer.ByteBufUtil.getBytes(suffix.content()))
+                    .isEqualTo(java.util.Arrays.copyOfRange(content, size - (1 << 20) - 3, size));
+        } finally {
+            suffix.release();
+        }
+    }
+
     @Test
     void streamedUploadOfUnevenPiecesHasTheEtagOfItsFile() {
         java.util.Random random = new java.util.Random(11);
