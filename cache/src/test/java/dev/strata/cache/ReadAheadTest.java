@@ -72,6 +72,18 @@ class ReadAheadTest {
         assertThat(loader.calls).anyMatch(c -> c.blocks().size() > 1);
     }
 
+    /** A cache of 16 blocks filled with 16 blocks of stream 9, each read five times (popular, not sequential). */
+    private BlockCache fullOfPopularBlocks(CountingLoader loader) {
+        BlockCache cache = build(builder(loader).capacityBytes(16L * BLOCK));
+        for (int round = 0; round < 5; round++) {
+            for (int i = 0; i < 16; i++) {
+                readAndCheck(cache, 9, new BlockRef(9_999, i * 2, BLOCK));
+            }
+        }
+        cache.cleanUp();
+        return cache;
+    }
+
     /**
      * Regression: read-ahead blocks used to go straight into Caffeine, whose TinyLFU admission
      * evicted them (never read, so least popular) before the reader arrived whenever the cache was
@@ -80,13 +92,7 @@ class ReadAheadTest {
     @Test
     void readAheadIsNotEvictedByAFullCacheOfPopularBlocks() {
         CountingLoader loader = new CountingLoader(alloc, false);
-        BlockCache cache = build(builder(loader).capacityBytes(16L * BLOCK));
-        for (int round = 0; round < 5; round++) {
-            for (int i = 0; i < 16; i++) {
-                readAndCheck(cache, 9, new BlockRef(9_999, i * 2, BLOCK)); // popular, not sequential
-            }
-        }
-        cache.cleanUp();
+        BlockCache cache = fullOfPopularBlocks(loader);
         int callsBefore = loader.calls.size();
         int n = layout.totalBlocks();
         for (int i = 0; i < n; i++) {
@@ -107,13 +113,7 @@ class ReadAheadTest {
     @Test
     void aBlockReadInTwoPartsIsLoadedOnceEvenWhenTheCacheIsFullOfPopularBlocks() {
         CountingLoader loader = new CountingLoader(alloc, false);
-        BlockCache cache = build(builder(loader).capacityBytes(16L * BLOCK));
-        for (int round = 0; round < 5; round++) {
-            for (int i = 0; i < 16; i++) {
-                readAndCheck(cache, 9, new BlockRef(9_999, i * 2, BLOCK)); // popular, not sequential
-            }
-        }
-        cache.cleanUp();
+        BlockCache cache = fullOfPopularBlocks(loader);
         long loadedBefore = loader.blocksLoaded();
         long missesBefore = cache.stats().misses();
         int n = layout.totalBlocks();
