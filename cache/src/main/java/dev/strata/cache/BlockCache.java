@@ -345,6 +345,7 @@ public final class BlockCache implements AutoCloseable {
      * leave the cache instead of entering Caffeine.
      */
     private void afterRead(long streamId, BlockKey key, CachedBlock block) {
+        boolean once = readOnceSequential && readAhead.isSequential(streamId);
         BlockKey before;
         if (block.prefetched && prefetched.get(key) == block) {
             if (block.markRead()) {
@@ -354,15 +355,14 @@ public final class BlockCache implements AutoCloseable {
             before = reading.put(streamId, key);
         } else {
             before = reading.remove(streamId);
-            if (readOnceSequential && readAhead.isSequential(streamId)) {
+            if (once) {
                 cache.asMap().remove(key, block);
             }
         }
         if (before != null && !before.equals(key)) {
             CachedBlock previous = prefetched.get(before);
             if (previous != null && previous.isRead()) {
-                boolean keep = !(readOnceSequential && readAhead.isSequential(streamId));
-                removePrefetched(before, previous, keep);
+                removePrefetched(before, previous, !once);
             }
         }
     }

@@ -298,26 +298,31 @@ public final class LocalObjectStorage implements ObjectStorage {
                 if (len > Integer.MAX_VALUE - 8) {
                     throw new IllegalArgumentException("range too large for one buffer: key=" + key + " length=" + len);
                 }
-                if (staging != null && len >= DIRECT_READ_MIN_BYTES && len <= Integer.MAX_VALUE - 4L * staging.align()) {
-                    return new Result<>(new ObjectData(key, readDirect(path, pos, len, staging.align()), pos, size,
-                            etags.get(key)), len);
-                }
-                ByteBuf buf = allocator.directBuffer((int) len);
-                try {
-                    while (buf.writableBytes() > 0) {
-                        int n = buf.writeBytes(ch, pos + buf.writerIndex(), buf.writableBytes());
-                        if (n < 0) {
-                            throw new IOException("file shrank while reading: key=" + key + " position="
-                                    + (pos + buf.writerIndex()));
-                        }
-                    }
-                    return new Result<>(new ObjectData(key, buf, pos, size, etags.get(key)), len);
-                } catch (IOException | RuntimeException e) {
-                    buf.release();
-                    throw e;
-                }
+                ByteBuf buf = staging != null && len >= DIRECT_READ_MIN_BYTES
+                        && len <= Integer.MAX_VALUE - 4L * staging.align()
+                        ? readDirect(path, pos, len, staging.align())
+                        : readBuffered(ch, key, pos, (int) len);
+                return new Result<>(new ObjectData(key, buf, pos, size, etags.get(key)), len);
             }
         });
+    }
+
+    /** Reads {@code [pos, pos + len)} through {@code ch} (the page cache) into a pooled buffer. */
+    private ByteBuf readBuffered(FileChannel ch, String key, long pos, int len) throws IOException {
+        ByteBuf buf = allocator.directBuffer(len);
+        try {
+            while (buf.writableBytes() > 0) {
+                int n = buf.writeBytes(ch, pos + buf.writerIndex(), buf.writableBytes());
+                if (n < 0) {
+                    throw new IOException("file shrank while reading: key=" + key + " position="
+                            + (pos + buf.writerIndex()));
+                }
+            }
+            return buf;
+        } catch (IOException | RuntimeException e) {
+            buf.release();
+            throw e;
+        }
     }
 
     @Override
