@@ -40,10 +40,10 @@ final class Payloads {
                     + " baseOffset=" + batch.baseOffset() + " count=" + batch.count());
         }
         ByteBuffer actual = batch.payload().duplicate().order(ByteOrder.LITTLE_ENDIAN);
-        if (actual.remaining() != size || firstDifference(streamId, expectedOffset, actual) >= 0) {
+        int differs = actual.remaining() == size ? firstDifference(streamId, expectedOffset, actual) : -1;
+        if (actual.remaining() != size || differs >= 0) {
             throw new VerificationException("payload differs: stream=" + streamId + " offset=" + expectedOffset
-                    + " expectedBytes=" + size + " actualBytes=" + actual.remaining() + " firstDifferentByte="
-                    + (actual.remaining() == size ? firstDifference(streamId, expectedOffset, actual) : -1));
+                    + " expectedBytes=" + size + " actualBytes=" + actual.remaining() + " firstDifferentByte=" + differs);
         }
     }
 

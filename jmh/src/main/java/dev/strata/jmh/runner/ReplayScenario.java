@@ -67,6 +67,7 @@ final class ReplayScenario implements Scenario {
         ScenarioResult result = new ScenarioResult("replay");
         StoreSettings settings = context.freshStore("replay");
         long d = context.durationNanos();
+        long livePhaseNanos = d * 3 / 10; // each live-ingest phase: without replay, then beside it
         int historyBytes = o.replayBatchBytes();
         StageRecorder stages = settings.stages();
         List<Long> ids;
@@ -103,7 +104,7 @@ final class ReplayScenario implements Scenario {
 
             ProcessCpu cpuAlone = ProcessCpu.start();
             TailReaders tailAlone = new TailReaders(slots, o.recordBytes(), null).start();
-            LoadDriver alone = new LoadDriver(slots, o.recordBytes(), liveRate, Long.MAX_VALUE, null).start(d * 3 / 10);
+            LoadDriver alone = new LoadDriver(slots, o.recordBytes(), liveRate, Long.MAX_VALUE, null).start(livePhaseNanos);
             context.progress.phase("replay: ingest without replay", () -> IngestFigures.status(alone));
             alone.await();
             tailAlone.finishAndAwait();
@@ -138,7 +139,7 @@ final class ReplayScenario implements Scenario {
             List<CompletableFuture<Void>> replays = new ArrayList<>();
             try {
                 tailDuring.start();
-                during.start(d * 3 / 10);
+                during.start(livePhaseNanos);
                 for (int i = 0; i < slots.size(); i++) {
                     StreamSlot slot = slots.get(i);
                     long end = historyEnd[i];
@@ -182,7 +183,7 @@ final class ReplayScenario implements Scenario {
                     result.add("without replay: process CPU", coresAlone, "cores");
                     result.add("during replay: process CPU", replayCpuNanos / (double) replayNanos, "cores");
                     result.add("replay CPU per MiB replayed (above live ingest)",
-                            (replayCpuNanos - coresAlone * Math.min(replayNanos, d * 3 / 10)) / 1e6 / replayMib, "ms/MiB");
+                            (replayCpuNanos - coresAlone * Math.min(replayNanos, livePhaseNanos)) / 1e6 / replayMib, "ms/MiB");
                     result.add("replay fetches", reads.catchUpFetches(), "");
                     result.add("replay block reads that waited for a load", reads.blockCacheMisses(), "");
                     result.add("replay block reads from the block cache", reads.blockCacheHits(), "");
