@@ -266,7 +266,10 @@ public final class ObjectReadPath implements ObjectCatalog, AutoCloseable {
                     try {
                         while (view.isReadable()) {
                             int at = view.readerIndex();
-                            StreamBatch b = StreamBatchCodec.read(view, where, at);
+                            // the header is checked; the CRC is not: the cache holds only blocks whose
+                            // block CRC (covering every batch) was checked at load (DataBlock.decode)
+                            StreamBatch b = StreamBatchCodec.wrap(view, where, at);
+                            view.skipBytes(b.sizeBytes());
                             if (b.nextOffset() <= cursor) {
                                 continue;
                             }
