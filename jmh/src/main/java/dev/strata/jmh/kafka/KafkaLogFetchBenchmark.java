@@ -51,8 +51,10 @@ import org.openjdk.jmh.annotations.Warmup;
  *   <li>{@code kafka}: Kafka's {@code UnifiedLog} (default config) reads its segments; the slice is
  *       copied to the heap (see {@link KafkaReads}).</li>
  * </ul>
- * Both read through the OS page cache: the objects and segments were just written and nothing here
- * drops the page cache (the machine is shared), so this measures each log's read path, not the disk.
+ * Kafka reads through the OS page cache (its segments were just written and nothing here drops the
+ * page cache). Strata does not: the local object store reads ranges of 256 KiB or more with
+ * {@code O_DIRECT} where the file system allows it, so its reads come from the disk (and its block
+ * cache), as they would from a bucket.
  *
  * <p>Score: reads/s (JMH); MiB/s of complete batches returned is printed per iteration as a
  * {@code KAFKA-FETCH} line, with the share of those bytes Strata's reads copied ({@code copied}: 0,
