@@ -300,7 +300,7 @@ public final class LocalObjectStorage implements ObjectStorage {
                 }
                 ByteBuf buf = staging != null && len >= DIRECT_READ_MIN_BYTES
                         && len <= Integer.MAX_VALUE - 4L * staging.align()
-                        ? readDirect(path, pos, len, staging.align())
+                        ? readDirect(ch, path, pos, len, staging.align())
                         : readBuffered(ch, key, pos, (int) len);
                 return new Result<>(new ObjectData(key, buf, pos, size, etags.get(key)), len);
             }
@@ -712,9 +712,9 @@ public final class LocalObjectStorage implements ObjectStorage {
      * enclosing range of whole {@code align}-byte blocks into an aligned part of one pooled buffer,
      * returned as a slice of exactly the bytes asked for (the slice holds the buffer). A short read
      * that leaves an unaligned position (not seen on ext4 or xfs short of the file's end) is finished
-     * with buffered reads.
+     * with buffered reads through {@code buffered}, the GET's own channel on the same file.
      */
-    private ByteBuf readDirect(Path path, long pos, long len, int align) throws IOException {
+    private ByteBuf readDirect(FileChannel buffered, Path path, long pos, long len, int align) throws IOException {
         long from = pos & -align;
         long need = pos + len - from; // bytes from the aligned start through the last byte asked for
         int window = (int) ((need + align - 1) & -align);
@@ -731,13 +731,11 @@ public final class LocalObjectStorage implements ObjectStorage {
                 }
             }
             if (target.position() < need) {
-                try (FileChannel ch = FileChannel.open(path, StandardOpenOption.READ)) {
-                    target.limit((int) need);
-                    while (target.hasRemaining()) {
-                        if (ch.read(target, from + target.position()) <= 0) {
-                            throw new IOException("file shrank while reading: path=" + path + " position="
-                                    + (from + target.position()));
-                        }
+                target.limit((int) need);
+                while (target.hasRemaining()) {
+                    if (buffered.read(target, from + target.position()) <= 0) {
+                        throw new IOException("file shrank while reading: path=" + path + " position="
+                                + (from + target.position()));
                     }
                 }
             }
