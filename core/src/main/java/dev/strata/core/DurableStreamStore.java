@@ -13,7 +13,7 @@ public interface DurableStreamStore extends StreamStore {
     StoreRecoveryReport recoveryReport();
 
     /**
-     * The WAL's I/O backend: {@code io_uring}, {@code filechannel-direct} or
+     * The WAL's I/O backend: {@code pwritev2}, {@code io_uring}, {@code filechannel-direct} or
      * {@code filechannel-buffered} (also logged once at open). Thread-safe.
      */
     String walBackend();

@@ -184,7 +184,7 @@ public final class Strata {
             return this;
         }
 
-        /** The WAL's I/O backend; default AUTO (io_uring where possible, else O_DIRECT, else buffered). */
+        /** The WAL's I/O backend; default AUTO (io_uring where possible, else O_DIRECT, else buffered); PWRITE: synchronous pwritev2 on writer threads. */
         public Builder walBackend(WalOptions.Backend backend) {
             SettingChecks.notNull("walBackend", backend);
             this.walBackend = backend;
@@ -211,7 +211,7 @@ public final class Strata {
          * write, 0.1-2 ms here), so a thread that appends to many streams without waiting (a
          * broker's request thread, the workload runner's drivers) keeps fewer appends in flight
          * (measured: 4 KiB appends from two threads over 16 streams at 34,597 appends/s with it,
-         * against 62,270 without). Takes effect with the io_uring backend and no WAL rate limit;
+         * against 62,270 without). Takes effect with the pwritev2 and io_uring backends and no WAL rate limit;
          * default false.
          */
         public Builder walCallerWritesWhenIdle(boolean callerWrites) {

@@ -121,7 +121,7 @@ class AppendStagesTest {
      * A lone appender whose WAL writes on its thread gets its acknowledgement on that thread too, with
      * no hop to the completion lane: the append's future is complete when append returns, and the
      * listener (run where the future is completed) runs on the appending thread. Before, every
-     * completion went through the lane, another thread. Needs the io_uring WAL backend (JDK 22+):
+     * completion went through the lane, another thread. Needs the io_uring (AUTO) or pwritev2 WAL backend (JDK 22+):
      * skipped on JDK 17; the build runs this class a second time on its toolchain JDK (core's pom,
      * execution {@code test-toolchain-jdk}).
      */
@@ -131,8 +131,8 @@ class AppendStagesTest {
         try (DurableStreamStore store = StoreFixtures.small(dir).walCallerWritesWhenIdle(true)
                 .appendStageListener((id, base, c, h, d, v, done) -> completingThreads.add(Thread.currentThread()))
                 .build()) {
-            org.junit.jupiter.api.Assumptions.assumeTrue(store.walBackend().equals("io_uring"),
-                    "walCallerWritesWhenIdle takes effect with the io_uring backend (JDK 22+), this WAL's is "
+            org.junit.jupiter.api.Assumptions.assumeTrue(List.of("pwritev2", "io_uring").contains(store.walBackend()),
+                    "walCallerWritesWhenIdle takes effect with the pwritev2 and io_uring backends (JDK 22+), this WAL's is "
                             + store.walBackend());
             Stream s = await(store.createStream(StreamOptions.defaults()));
             int doneOnReturn = 0;

@@ -26,7 +26,7 @@ import org.slf4j.LoggerFactory;
 /**
  * {@link WriteAheadLog} on a block device or a preallocated file: a ring of records (see
  * {@link WalRecordDescriptor}) after two alternating header slots (see {@link WalHeaderDescriptor}),
- * written with O_DIRECT through io_uring or a {@code FileChannel}, with group commit.
+ * written with O_DIRECT through pwritev2, io_uring or a {@code FileChannel}, with group commit.
  *
  * <p>Thread-safety: thread-safe. Futures complete in append order, on the thread that learned of
  * the write's outcome (see {@link WriteAheadLog}): an I/O completion thread or the WAL's writer
@@ -150,6 +150,11 @@ public final class BlockDeviceWal implements WriteAheadLog {
     /** Why the io_uring backend cannot run in this JVM, or empty if it can. */
     static Optional<String> uringUnavailableReason() {
         return WalOpener.uringUnavailableReason();
+    }
+
+    /** Why the pwritev2 backend cannot run in this JVM, or empty if it can. */
+    static Optional<String> pwriteUnavailableReason() {
+        return WalOpener.pwriteUnavailableReason();
     }
 
     // ---------------------------------------------------------------- initialization
@@ -304,7 +309,7 @@ public final class BlockDeviceWal implements WriteAheadLog {
 
     /**
      * Whether appends write themselves when the WAL is idle: callerWritesWhenIdle asked for, and the
-     * backend can (io_uring, with a libc that has pwritev2). For tests and diagnostics.
+     * backend can (pwritev2, or io_uring with a libc that has pwritev2). For tests and diagnostics.
      */
     boolean callerWritesEnabled() {
         return dispatch.callerWrites();

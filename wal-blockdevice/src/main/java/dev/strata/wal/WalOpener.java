@@ -22,8 +22,9 @@ import org.slf4j.LoggerFactory;
  * <p>Backend choice ({@link WalOptions.Backend}): {@code AUTO} takes io_uring where the JVM can run
  * it (JDK 22+, native access, a kernel with io_uring; see the package documentation for why our own
  * FFM binding), else {@code FileChannel} with O_DIRECT, else (a filesystem that rejects O_DIRECT)
- * buffered {@code FileChannel} with fdatasync. An explicit choice that cannot be honoured fails the
- * open instead of falling back.
+ * buffered {@code FileChannel} with fdatasync. {@code PWRITE} (synchronous {@code pwritev2} on
+ * writer threads) is an explicit choice. An explicit choice that cannot be honoured fails the open
+ * instead of falling back.
  *
  * <p>Failure: every resource acquired before a failure (ownership lock, file, backend) is released
  * before the exception leaves {@link #open}.
@@ -36,6 +37,7 @@ final class WalOpener {
     static final String FILECHANNEL_DIRECT = "filechannel-direct";
     static final String FILECHANNEL_BUFFERED = "filechannel-buffered";
     static final String IO_URING = "io_uring";
+    static final String PWRITEV2 = "pwritev2";
 
     private WalOpener() {
     }
@@ -44,25 +46,21 @@ final class WalOpener {
     static BlockDeviceWal open(WalOptions options, UnaryOperator<WriteBackend> wrapBackend) {
         Path path = options.path();
         WalOptions.Backend choice = options.backend();
-        WriteBackendFactory uring = null;
-        if (choice == WalOptions.Backend.AUTO || choice == WalOptions.Backend.IO_URING) {
-            Optional<String> why = Optional.empty();
-            uring = findUring();
-            if (uring == null) {
-                why = Optional.of("needs JDK 22+ (running " + Runtime.version().feature() + ")");
-            } else {
-                why = uring.unavailableReason();
-                if (why.isPresent()) {
-                    uring = null;
-                }
-            }
-            if (uring == null) {
-                if (choice == WalOptions.Backend.IO_URING) {
-                    throw new StorageException("io_uring backend unavailable: file=" + path + " reason=" + why.get(),
+        // The backends that need JDK 22+ (FFM) come from service providers; the FileChannel ones are built in.
+        String wanted = choice == WalOptions.Backend.AUTO || choice == WalOptions.Backend.IO_URING ? IO_URING
+                : choice == WalOptions.Backend.PWRITE ? PWRITEV2 : null;
+        WriteBackendFactory ffm = null;
+        if (wanted != null) {
+            ffm = findProvider(wanted);
+            Optional<String> why = ffm == null ? Optional.of(needsJdk22()) : ffm.unavailableReason();
+            if (why.isPresent()) {
+                ffm = null;
+                if (choice != WalOptions.Backend.AUTO) {
+                    throw new StorageException(wanted + " backend unavailable: file=" + path + " reason=" + why.get(),
                             false);
                 }
                 if (FALLBACK_LOGGED.compareAndSet(false, true)) {
-                    LOG.info("WAL io_uring backend unavailable, using FileChannel: reason={}", why.get());
+                    LOG.info("WAL {} backend unavailable, using FileChannel: reason={}", wanted, why.get());
                 }
             }
         }
@@ -80,7 +78,7 @@ final class WalOpener {
                     }
                     LOG.warn("WAL O_DIRECT unsupported, using buffered I/O + fdatasync: file={} error={}", path,
                             e.getMessage());
-                    uring = null;
+                    ffm = null;
                     file = WalFile.open(path, false, options.capacityBytes(), lock);
                 }
             }
@@ -95,7 +93,7 @@ final class WalOpener {
             throw e;
         }
         try {
-            return openOn(options, file, uring, wrapBackend);
+            return openOn(options, file, ffm, wrapBackend);
         } catch (RuntimeException e) {
             closeQuietly(file);
             throw e;
@@ -104,24 +102,36 @@ final class WalOpener {
 
     /** Why the io_uring backend cannot run in this JVM, or empty if it can. */
     static Optional<String> uringUnavailableReason() {
-        WriteBackendFactory f = findUring();
-        return f == null ? Optional.of("needs JDK 22+ (running " + Runtime.version().feature() + ")")
-                : f.unavailableReason();
+        return unavailableReason(IO_URING);
     }
 
-    private static WriteBackendFactory findUring() {
+    /** Why the pwritev2 backend cannot run in this JVM, or empty if it can. */
+    static Optional<String> pwriteUnavailableReason() {
+        return unavailableReason(PWRITEV2);
+    }
+
+    private static Optional<String> unavailableReason(String name) {
+        WriteBackendFactory f = findProvider(name);
+        return f == null ? Optional.of(needsJdk22()) : f.unavailableReason();
+    }
+
+    private static String needsJdk22() {
+        return "needs JDK 22+ (running " + Runtime.version().feature() + ")";
+    }
+
+    private static WriteBackendFactory findProvider(String name) {
         if (Runtime.version().feature() < 22) {
-            return null; // the provider class is compiled for 22 and must not even be loaded
+            return null; // the provider classes are compiled for 22 and must not even be loaded
         }
         for (WriteBackendFactory f : ServiceLoader.load(WriteBackendFactory.class, WalOpener.class.getClassLoader())) {
-            if (IO_URING.equals(f.name())) {
+            if (name.equals(f.name())) {
                 return f;
             }
         }
         return null;
     }
 
-    private static BlockDeviceWal openOn(WalOptions options, WalFile file, WriteBackendFactory uring,
+    private static BlockDeviceWal openOn(WalOptions options, WalFile file, WriteBackendFactory ffm,
             UnaryOperator<WriteBackend> wrapBackend) {
         Path path = file.path();
         WriteBackend backend = null;
@@ -134,8 +144,8 @@ final class WalOpener {
             RecordScanner.Params params = new RecordScanner.Params(bs, h.capacity(), dataOffset, h.trimPosition(),
                     h.generation(), h.generationStart(), h.closedEnd());
             boolean durable = !options.unsafeSkipSync();
-            if (uring != null) {
-                backend = uring.open(path, options.maxInFlightWrites(), durable);
+            if (ffm != null) {
+                backend = ffm.open(path, options.maxInFlightWrites(), durable);
             } else {
                 backend = new ChannelWriteBackend(file.channel(), file.direct() ? FILECHANNEL_DIRECT
                         : FILECHANNEL_BUFFERED, durable, options.maxInFlightWrites());

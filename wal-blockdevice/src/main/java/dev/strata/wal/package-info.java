@@ -31,7 +31,7 @@
  *
  * <p>Backends, chosen at open and reported by {@link dev.strata.wal.api.WriteAheadLog#backend()}:
  * <ol>
- *   <li>{@code io_uring}: our own thin binding through the FFM API ({@code dev.strata.wal.uring},
+ *   <li>{@code io_uring} (AUTO's choice): our own thin binding through the FFM API ({@code dev.strata.wal.uring},
  *       JDK 22+), one {@code IORING_OP_WRITE} with {@code RWF_DSYNC} per group, several in flight.
  *       Chosen by evidence in the I/O measurements (docs/measurements/2026-11-21-io-uring-and-o-direct.md): no maintained Java library does O_DIRECT file writes with a
  *       sync (Netty's io_uring is a network transport; jasyncfio hung with O_DIRECT, and is
@@ -39,6 +39,14 @@
  *       binding is about 300 lines of plain Java. {@code RWF_DSYNC} rather than a linked
  *       {@code WRITE -> FSYNC}: the linked fsync is punted to an io-wq worker, which measured slower
  *       per 4 KiB commit (I/O measurements §6b).</li>
+ *   <li>{@code pwritev2} (explicit choice, {@code Backend.PWRITE}, JDK 22+ with native access): one
+ *       synchronous {@code pwritev2} with {@code RWF_DSYNC} per group on one writer thread per write
+ *       in flight, through the same FFM binding. On ext4 over a device without FUA, io_uring's
+ *       asynchronous {@code RWF_DSYNC} write is finished by the kernel's per-CPU {@code dio}
+ *       workqueue on the CPU that took the device's interrupt, so a busy thread on that CPU delays
+ *       every acknowledgement; a synchronous write flushes from its own thread. Measured on a 2-vCPU
+ *       VM: lower append p50, similar p99, 6-8% less peak throughput (thread hand-offs), so not
+ *       AUTO's choice (docs/measurements/2026-12-08-wal-completion-latency.md).</li>
  *   <li>{@code filechannel-direct}: {@code FileChannel} with {@code ExtendedOpenOption.DIRECT} and
  *       {@code force(false)} (fdatasync) per write, one thread per write in flight: JDK 17-21, or
  *       where io_uring is unavailable (native access not enabled, kernel without io_uring).</li>
@@ -59,12 +67,13 @@
  *
  * <p>Threads: an appending thread, or the backend thread reporting a completion, seals and
  * submits the next group when an in-flight slot is free; {@code strata-wal-N} writes headers
- * (trim), drains at close and submits under rate limits; {@code strata-wal-io-N-K} (FileChannel)
- * or {@code strata-wal-uring-N} (io_uring) run the I/O and report completions. The thread
+ * (trim), drains at close and submits under rate limits; {@code strata-wal-write-N-K} (pwritev2),
+ * {@code strata-wal-io-N-K} (FileChannel) or {@code strata-wal-uring-N} (io_uring) run the I/O and
+ * report completions. The thread
  * reporting a completion completes the futures itself, after releasing the WAL's lock (there is
  * no callback thread: callbacks must be short); with {@code callerWritesWhenIdle}, an
  * append finding no write in flight writes on its own thread (one {@code pwritev2} with
- * {@code RWF_DSYNC}, io_uring backend only) and is acknowledged before {@code append} returns:
+ * {@code RWF_DSYNC}, pwritev2 and io_uring backends) and is acknowledged before {@code append} returns:
  * the single-appender latency path has no thread wake-up at all.
  *
  * <p>Buffers: {@link dev.strata.wal.api.WriteAheadLog#append} takes ownership of the body and releases

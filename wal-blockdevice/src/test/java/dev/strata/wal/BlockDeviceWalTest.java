@@ -42,7 +42,7 @@ class BlockDeviceWalTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "BUFFERED", "IO_URING"})
+    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "BUFFERED", "IO_URING", "PWRITE"})
     void appendedRecordsAreRecoveredInOrderAfterReopen(WalOptions.Backend backend) {
         assumeAvailable(backend);
         List<Rec> written = new ArrayList<>();
@@ -50,6 +50,7 @@ class BlockDeviceWalTest {
             assertThat(wal.backend()).isEqualTo(switch (backend) {
                 case DIRECT -> "filechannel-direct";
                 case BUFFERED -> "filechannel-buffered";
+                case PWRITE -> "pwritev2";
                 default -> "io_uring";
             });
             assertThat(wal.recoveryReport().records()).isZero();
@@ -69,7 +70,7 @@ class BlockDeviceWalTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "BUFFERED", "IO_URING"})
+    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "BUFFERED", "IO_URING", "PWRITE"})
     void concurrentAppendsCompleteInAppendOrderWithContiguousPositions(WalOptions.Backend backend) throws Exception {
         assumeAvailable(backend);
         ConcurrentLinkedQueue<Long> completionOrder = new ConcurrentLinkedQueue<>();
@@ -98,7 +99,7 @@ class BlockDeviceWalTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "BUFFERED", "IO_URING"})
+    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "BUFFERED", "IO_URING", "PWRITE"})
     void trimmedRecordsAreNotRecoveredAndSpaceIsReusedAcrossManyLaps(WalOptions.Backend backend) {
         assumeAvailable(backend);
         List<Rec> live = new ArrayList<>();
@@ -122,7 +123,7 @@ class BlockDeviceWalTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "BUFFERED", "IO_URING"})
+    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "BUFFERED", "IO_URING", "PWRITE"})
     void fullWalFailsFastWithBackpressureAndAcceptsAgainAfterTrim(WalOptions.Backend backend) {
         assumeAvailable(backend);
         try (BlockDeviceWal wal = BlockDeviceWal.open(options(file(), backend).capacityBytes(128 << 10).build())) {
@@ -154,7 +155,7 @@ class BlockDeviceWalTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "IO_URING"})
+    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "IO_URING", "PWRITE"})
     void recordLargerThanTheWalCanHoldFailsWithRecordTooLarge(WalOptions.Backend backend) {
         assumeAvailable(backend);
         try (BlockDeviceWal wal = BlockDeviceWal.open(options(file(), backend).build())) {
@@ -169,7 +170,7 @@ class BlockDeviceWalTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "IO_URING"})
+    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "IO_URING", "PWRITE"})
     void appendAfterCloseFailsWithStorageException(WalOptions.Backend backend) {
         assumeAvailable(backend);
         BlockDeviceWal wal = BlockDeviceWal.open(options(file(), backend).build());
@@ -183,7 +184,7 @@ class BlockDeviceWalTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "IO_URING"})
+    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "IO_URING", "PWRITE"})
     void reopenWithoutWritesKeepsRecordsAndNewRecordsContinueTheChain(WalOptions.Backend backend) {
         assumeAvailable(backend);
         List<Rec> all = new ArrayList<>();
@@ -229,7 +230,7 @@ class BlockDeviceWalTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "IO_URING"})
+    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "IO_URING", "PWRITE"})
     void rateLimitedWalSubmitsFromTheWriterThreadAndKeepsOrder(WalOptions.Backend backend) {
         assumeAvailable(backend);
         List<Rec> written = new ArrayList<>();
@@ -252,7 +253,7 @@ class BlockDeviceWalTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "IO_URING"})
+    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "IO_URING", "PWRITE"})
     void recoveryIteratedFirstIsTheOnlyScanAndAppendsContinueWhereItEnded(WalOptions.Backend backend) {
         assumeAvailable(backend);
         List<Rec> written = new ArrayList<>();
@@ -283,7 +284,7 @@ class BlockDeviceWalTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "IO_URING"})
+    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "IO_URING", "PWRITE"})
     void appendDuringAnUnfinishedRecoveryDoesNotLeakIntoIt(WalOptions.Backend backend) {
         assumeAvailable(backend);
         List<Rec> written = new ArrayList<>();

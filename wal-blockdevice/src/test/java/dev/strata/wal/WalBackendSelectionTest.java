@@ -38,12 +38,14 @@ class WalBackendSelectionTest {
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
         assertThat(p.waitFor()).as(out).isZero();
         assertThat(out).contains("REASON native access not enabled");
+        assertThat(out).contains("PWRITE native access not enabled");
     }
 
     /** Child: prints why io_uring is unavailable. */
     public static final class UringReasonMain {
         public static void main(String[] args) {
             System.out.println("REASON " + BlockDeviceWal.uringUnavailableReason().orElse("available"));
+            System.out.println("PWRITE " + BlockDeviceWal.pwriteUnavailableReason().orElse("available"));
         }
     }
 }

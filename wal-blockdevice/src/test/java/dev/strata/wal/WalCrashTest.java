@@ -28,7 +28,7 @@ class WalCrashTest {
     Path dir;
 
     @ParameterizedTest(name = "{0} callerWrites={1}")
-    @CsvSource({"DIRECT,false", "BUFFERED,false", "IO_URING,false", "IO_URING,true"})
+    @CsvSource({"DIRECT,false", "BUFFERED,false", "IO_URING,false", "IO_URING,true", "PWRITE,false", "PWRITE,true"})
     void everyAcknowledgedRecordSurvivesSigkill(WalOptions.Backend backend, boolean callerWrites) throws Exception {
         assumeAvailable(backend);
         // callerWrites: one STUCK round in three early 20-round campaigns (2026-12-06), before the child

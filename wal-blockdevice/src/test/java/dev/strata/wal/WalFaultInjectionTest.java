@@ -33,13 +33,18 @@ class WalFaultInjectionTest {
     @EnumSource(Fault.class)
     void faultyWriteFailsItsAppendAndEveryLaterOneAndRecoveryKeepsTheAcknowledgedOnes(Fault fault) {
         for (WalOptions.Backend backend : List.of(WalOptions.Backend.DIRECT, WalOptions.Backend.BUFFERED,
-                WalOptions.Backend.IO_URING)) {
+                WalOptions.Backend.IO_URING, WalOptions.Backend.PWRITE)) {
             if (backend != WalOptions.Backend.IO_URING || BlockDeviceWal.uringUnavailableReason().isEmpty()) {
-                faultyWrite(fault, backend, false);
+                if (backend != WalOptions.Backend.PWRITE || BlockDeviceWal.pwriteUnavailableReason().isEmpty()) {
+                    faultyWrite(fault, backend, false);
+                }
             }
         }
         if (BlockDeviceWal.uringUnavailableReason().isEmpty()) {
             faultyWrite(fault, WalOptions.Backend.IO_URING, true); // every write on the appending thread
+        }
+        if (BlockDeviceWal.pwriteUnavailableReason().isEmpty()) {
+            faultyWrite(fault, WalOptions.Backend.PWRITE, true);
         }
     }
 
@@ -53,7 +58,7 @@ class WalFaultInjectionTest {
                 WalTesting.assumeCallerWrites(wal);
             }
             assertThat(wal.backend()).isEqualTo(backend == WalOptions.Backend.IO_URING ? "io_uring"
-                    : backend == WalOptions.Backend.DIRECT ? "filechannel-direct" : "filechannel-buffered");
+                    : backend == WalOptions.Backend.PWRITE ? "pwritev2" : backend == WalOptions.Backend.DIRECT ? "filechannel-direct" : "filechannel-buffered");
             for (int i = 0; i < 3; i++) {
                 acked.add(append(wal, bytes(i, 9000)));
             }
@@ -76,7 +81,7 @@ class WalFaultInjectionTest {
     }
 
     @ParameterizedTest
-    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "BUFFERED", "IO_URING"})
+    @EnumSource(value = WalOptions.Backend.class, names = {"DIRECT", "BUFFERED", "IO_URING", "PWRITE"})
     void randomTornWritesWithSeveralInFlightNeverLoseAnAcknowledgedRecord(WalOptions.Backend backend) {
         assumeAvailable(backend);
         long injected = 0;

@@ -45,7 +45,7 @@ class WalInlineCallbacksTest {
     Path dir;
 
     @ParameterizedTest(name = "{0} callerWrites={1}")
-    @CsvSource({"DIRECT,false", "BUFFERED,false", "IO_URING,false", "IO_URING,true"})
+    @CsvSource({"DIRECT,false", "BUFFERED,false", "IO_URING,false", "IO_URING,true", "PWRITE,false", "PWRITE,true"})
     void concurrentAppendersCompleteInAppendOrderAndRecoverExactly(WalOptions.Backend backend, boolean callerWrites)
             throws Exception {
         assumeAvailable(backend);
@@ -172,7 +172,7 @@ class WalInlineCallbacksTest {
     }
 
     @ParameterizedTest(name = "{0} callerWrites={1}")
-    @CsvSource({"DIRECT,false", "IO_URING,false", "IO_URING,true"})
+    @CsvSource({"DIRECT,false", "IO_URING,false", "IO_URING,true", "PWRITE,false", "PWRITE,true"})
     void aCallbackMayAppendAndTrim(WalOptions.Backend backend, boolean callerWrites) {
         assumeAvailable(backend);
         try (BlockDeviceWal wal = BlockDeviceWal.open(options(dir.resolve("reentrant.dat"), backend)

@@ -90,6 +90,10 @@ final class WalTesting {
             Optional<String> why = BlockDeviceWal.uringUnavailableReason();
             Assumptions.assumeTrue(why.isEmpty(), () -> "io_uring backend unavailable here: " + why.orElse(""));
         }
+        if (backend == WalOptions.Backend.PWRITE) {
+            Optional<String> why = BlockDeviceWal.pwriteUnavailableReason();
+            Assumptions.assumeTrue(why.isEmpty(), () -> "pwritev2 backend unavailable here: " + why.orElse(""));
+        }
     }
 
     static void assertSameRecords(List<Rec> actual, List<Rec> expected) {

@@ -16,6 +16,8 @@ final class Conditions {
                 + " walBytes=" + o.walBytes() + " cacheBytes=" + o.cacheBytes()
                 + (o.replayBatchBytes() != o.recordBytes() ? " replayBatchBytes=" + o.replayBatchBytes() : "")
                 + (o.stages() ? " stages=on" : "")
+                + (o.walBackend() != dev.strata.wal.WalOptions.Backend.AUTO
+                        ? " walBackend=" + o.walBackend().name().toLowerCase(java.util.Locale.ROOT) : "")
                 + (o.replayPriority() != dev.strata.core.CpuPriority.NORMAL
                         ? " replayPriority=" + o.replayPriority().name().toLowerCase(java.util.Locale.ROOT)
                         + (dev.strata.core.CpuPriority.available() ? "" : "(unavailable)") : "");

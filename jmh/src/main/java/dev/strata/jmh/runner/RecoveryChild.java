@@ -23,9 +23,9 @@ public final class RecoveryChild {
 
     public static void main(String[] args) {
         StoreSettings settings = StoreSettings.fromArgs(args, 0);
-        int streams = Integer.parseInt(args[5]);
-        int recordBytes = Integer.parseInt(args[6]);
-        long rate = Long.parseLong(args[7]);
+        int streams = Integer.parseInt(args[StoreSettings.ARG_COUNT]);
+        int recordBytes = Integer.parseInt(args[StoreSettings.ARG_COUNT + 1]);
+        long rate = Long.parseLong(args[StoreSettings.ARG_COUNT + 2]);
         PrintStream out = System.out;
         DurableStreamStore store = settings.open(); // never closed: the parent kills this process
         List<StreamSlot> slots = StreamSlot.create(store, streams);

@@ -53,7 +53,7 @@ final class RunContext {
         var objects = base == null ? null
                 : StoreSettings.withPrefix(base, "strata-bench-" + scenario + "-" + UUID.randomUUID());
         return new StoreSettings(dir, objects, options.walBytes(), options.cacheBytes(), false,
-                options.stages() ? new StageRecorder() : null);
+                options.stages() ? new StageRecorder() : null, options.walBackend());
     }
 
     /** The in-process S3 server, started on first use. */

@@ -1,5 +1,6 @@
 package dev.strata.jmh.runner;
 
+import dev.strata.wal.WalOptions;
 import java.net.URI;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -33,11 +34,12 @@ import java.util.Locale;
  *     per batch); the live ingest appends {@code recordBytes}
  * @param replayPriority the CPU priority of the replay: the store's background threads
  *     ({@code Strata.builder().backgroundCpuPriority}) and the runner's replay reader threads
+ * @param walBackend the block-device WAL's I/O backend ({@code Strata.builder().walBackend})
  */
 public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, int streams, int recordBytes,
         long rate, Path dir, URI objectStore, Path json, Path plot, boolean baseline, long walBytes,
         long cacheBytes, boolean help, long replayQuota, boolean s3InProcess, boolean stages, int replayBatchBytes,
-        dev.strata.core.CpuPriority replayPriority) {
+        dev.strata.core.CpuPriority replayPriority, WalOptions.Backend walBackend) {
 
     /** Scenario length of the default run: six scenarios in a little over a minute. */
     public static final Duration DEFAULT_DURATION = Duration.ofSeconds(8);
@@ -84,6 +86,9 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
                   --replay-priority P  replay scenario: normal, low or idle: the CPU priority of the
                                        store's catch-up read and compaction threads and of the
                                        runner's replay readers (JDK 22+; default normal)
+                  --wal-backend B      the WAL's I/O backend: auto (default: io_uring on JDK 22+ with
+                                       native access, else direct), io_uring, pwrite (synchronous
+                                       pwritev2 on writer threads) or direct (FileChannel O_DIRECT)
                   --stages             print the engine's stage breakdown of appends per scenario (and
                                        replay phase): call -> WAL hand-off -> durable -> visible ->
                                        future completing, p50/p99/p99.9/max each; tail: visible ->
@@ -120,6 +125,7 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
         boolean stages = false;
         int replayBatchBytes = 0; // 0: recordBytes
         dev.strata.core.CpuPriority replayPriority = dev.strata.core.CpuPriority.NORMAL;
+        WalOptions.Backend walBackend = WalOptions.Backend.AUTO;
         for (int i = 0; i < args.length; i++) {
             String arg = args[i];
             String name = arg;
@@ -165,6 +171,7 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
                             replayBatchBytes = (int) bytes;
                         }
                         case "--replay-priority" -> replayPriority = parsePriority(name, value);
+                        case "--wal-backend" -> walBackend = parseWalBackend(name, value);
                         default -> throw new IllegalArgumentException("unknown option: " + arg);
                     }
                 }
@@ -172,7 +179,18 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
         }
         return new RunnerOptions(scenarios, duration, streams, recordBytes, rate, dir, objectStore, json, plot,
                 baseline, walBytes, cacheBytes, help, replayQuota, s3InProcess, stages,
-                replayBatchBytes == 0 ? recordBytes : replayBatchBytes, replayPriority);
+                replayBatchBytes == 0 ? recordBytes : replayBatchBytes, replayPriority, walBackend);
+    }
+
+    private static WalOptions.Backend parseWalBackend(String name, String value) {
+        return switch (value.toLowerCase(java.util.Locale.ROOT)) {
+            case "auto" -> WalOptions.Backend.AUTO;
+            case "io_uring" -> WalOptions.Backend.IO_URING;
+            case "pwrite" -> WalOptions.Backend.PWRITE;
+            case "direct" -> WalOptions.Backend.DIRECT;
+            default -> throw new IllegalArgumentException(name + " must be auto, io_uring, pwrite or direct, got '"
+                    + value + "'");
+        };
     }
 
     private static dev.strata.core.CpuPriority parsePriority(String name, String value) {

@@ -2,6 +2,7 @@ package dev.strata.jmh.runner;
 
 import dev.strata.core.DurableStreamStore;
 import dev.strata.core.Strata;
+import dev.strata.wal.WalOptions;
 import java.net.URI;
 import java.net.URISyntaxException;
 import java.nio.file.Path;
@@ -19,9 +20,13 @@ import java.time.Duration;
  *     cache or WAL is used, or after ten minutes)
  * @param stages receives every append's stage timestamps ({@code --stages}), or null; not passed to
  *     another process by {@link #toArgs}
+ * @param walBackend the WAL's I/O backend ({@code --wal-backend})
  */
 record StoreSettings(Path dataDir, URI objectStore, long walBytes, long cacheBytes, boolean deferUploads,
-        StageRecorder stages) {
+        StageRecorder stages, WalOptions.Backend walBackend) {
+
+    /** How many arguments {@link #toArgs} gives (a child process's own arguments follow them). */
+    static final int ARG_COUNT = 6;
 
     /** Largest batch the runner appends; bounds the WAL write buffer, so small WALs work. */
     static final int MAX_BATCH_BYTES = 1 << 20;
@@ -36,7 +41,7 @@ record StoreSettings(Path dataDir, URI objectStore, long walBytes, long cacheByt
 
     /** The same settings with uploads deferred (see {@link #deferUploads}). */
     StoreSettings withDeferredUploads() {
-        return new StoreSettings(dataDir, objectStore, walBytes, cacheBytes, true, stages);
+        return new StoreSettings(dataDir, objectStore, walBytes, cacheBytes, true, stages, walBackend);
     }
 
     /** The store's objects as a URI: the object store, or the directory beside the WAL. */
@@ -54,6 +59,7 @@ record StoreSettings(Path dataDir, URI objectStore, long walBytes, long cacheByt
         Strata.Builder b = Strata.builder()
                 .dataDir(dataDir)
                 .walCapacity(walBytes)
+                .walBackend(walBackend)
                 .logCacheBytes(cacheBytes)
                 .blockCacheBytes(cacheBytes)
                 .maxInFlightReadBytes(Math.max(1L << 20, Math.min(64L << 20, cacheBytes / 4)))
@@ -84,11 +90,12 @@ record StoreSettings(Path dataDir, URI objectStore, long walBytes, long cacheByt
     /** Arguments that rebuild these settings in another process ({@link #fromArgs}). */
     String[] toArgs() {
         return new String[] {dataDir.toString(), objectStore == null ? "-" : objectStore.toString(),
-                Long.toString(walBytes), Long.toString(cacheBytes), Boolean.toString(deferUploads)};
+                Long.toString(walBytes), Long.toString(cacheBytes), Boolean.toString(deferUploads), walBackend.name()};
     }
 
     static StoreSettings fromArgs(String[] args, int from) {
         return new StoreSettings(Path.of(args[from]), "-".equals(args[from + 1]) ? null : URI.create(args[from + 1]),
-                Long.parseLong(args[from + 2]), Long.parseLong(args[from + 3]), Boolean.parseBoolean(args[from + 4]), null);
+                Long.parseLong(args[from + 2]), Long.parseLong(args[from + 3]), Boolean.parseBoolean(args[from + 4]), null,
+                WalOptions.Backend.valueOf(args[from + 5]));
     }
 }

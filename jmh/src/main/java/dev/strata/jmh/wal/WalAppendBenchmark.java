@@ -37,7 +37,7 @@ import org.openjdk.jmh.annotations.Warmup;
  * {@code -Dstrata.bench.dir} (default: the temp directory), is preallocated once and reused by
  * later runs; the benchmark trims behind itself so the ring never fills.
  *
- * <p>Needs JDK 22+ for the io_uring backend; the fork adds {@code --enable-native-access=ALL-UNNAMED}.
+ * <p>Needs JDK 22+ for the pwritev2 and io_uring backends; the fork adds {@code --enable-native-access=ALL-UNNAMED}.
  */
 @State(Scope.Benchmark)
 @BenchmarkMode(Mode.Throughput)
@@ -50,7 +50,7 @@ public class WalAppendBenchmark {
     @Param({"4096"})
     public int recordBytes;
 
-    @Param({"IO_URING", "DIRECT"})
+    @Param({"PWRITE", "IO_URING", "DIRECT"})
     public String backend;
 
     /** Appends each appender keeps in flight. */
@@ -63,7 +63,7 @@ public class WalAppendBenchmark {
 
     /**
      * An append finding no write in flight writes on its own thread
-     * ({@code WalOptions.Builder.callerWritesWhenIdle}, io_uring backend only).
+     * ({@code WalOptions.Builder.callerWritesWhenIdle}; pwritev2 and io_uring backends).
      */
     @Param({"false"})
     public boolean callerWrites;
@@ -94,7 +94,12 @@ public class WalAppendBenchmark {
             deleteQuietly(dir.resolve("strata-wal-bench.dat"));
             wal = BlockDeviceWal.open(options.build());
         }
-        if (!wal.backend().equals(backend.equals("IO_URING") ? "io_uring" : "filechannel-direct")) {
+        String expected = switch (backend) {
+            case "PWRITE" -> "pwritev2";
+            case "IO_URING" -> "io_uring";
+            default -> "filechannel-direct";
+        };
+        if (!wal.backend().equals(expected)) {
             throw new IllegalStateException("unexpected backend: " + wal.backend());
         }
         // everything the previous run left is no longer needed

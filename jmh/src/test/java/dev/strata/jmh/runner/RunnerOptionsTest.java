@@ -32,7 +32,7 @@ class RunnerOptionsTest {
                 "--record-bytes=100", "--rate", "2000", "--dir", "/tmp/x", "--object-store",
                 "s3://bucket/p?region=us-east-1", "--json", "out.json", "--plot=chart.html", "--baseline",
                 "--wal-bytes", "16m", "--cache-bytes=4M", "--replay-quota", "20m", "--stages", "--replay-batch-bytes=16k",
-                "--replay-priority", "IDLE");
+                "--replay-priority", "IDLE", "--wal-backend=pwrite");
         assertThat(o.scenarios()).containsExactly(Scenario.Kind.TAIL, Scenario.Kind.INGEST);
         assertThat(o.duration()).isEqualTo(Duration.ofMillis(1500));
         assertThat(o.streams()).isEqualTo(3);
@@ -54,6 +54,11 @@ class RunnerOptionsTest {
         assertThat(RunnerOptions.parse().replayPriority()).as("normal by default").isEqualTo(dev.strata.core.CpuPriority.NORMAL);
         assertThatThrownBy(() -> RunnerOptions.parse("--replay-priority", "nice"))
                 .hasMessageContaining("--replay-priority must be normal, low or idle, got 'nice'");
+        assertThat(o.walBackend()).isEqualTo(dev.strata.wal.WalOptions.Backend.PWRITE);
+        assertThat(RunnerOptions.parse().walBackend()).as("auto by default").isEqualTo(dev.strata.wal.WalOptions.Backend.AUTO);
+        assertThat(RunnerOptions.parse("--wal-backend", "IO_URING").walBackend()).isEqualTo(dev.strata.wal.WalOptions.Backend.IO_URING);
+        assertThatThrownBy(() -> RunnerOptions.parse("--wal-backend", "aio"))
+                .hasMessageContaining("--wal-backend must be auto, io_uring, pwrite or direct, got 'aio'");
     }
 
     @Test

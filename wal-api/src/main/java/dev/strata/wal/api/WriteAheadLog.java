@@ -142,7 +142,8 @@ public interface WriteAheadLog extends AutoCloseable {
 
     /**
      * Which implementation and I/O path carry the writes, for logs and metrics: the block-device
-     * WAL's {@code "io_uring"}, {@code "filechannel-direct"} or {@code "filechannel-buffered"}, or
+     * WAL's {@code "pwritev2"}, {@code "io_uring"}, {@code "filechannel-direct"} or
+     * {@code "filechannel-buffered"}, or
      * another implementation's own short name.
      */
     String backend();

@@ -1,6 +1,8 @@
 /**
- * The io_uring write backend: a thin, pure-Java binding of io_uring through the FFM API (JDK 22+),
- * used by the WAL's append path when the JDK, native access and the kernel allow.
+ * The write backends that need the FFM API (JDK 22+): io_uring, a thin, pure-Java binding used by
+ * the WAL's append path when the JDK, native access and the kernel allow (AUTO), and synchronous
+ * {@code pwritev2} on writer threads ({@link dev.strata.wal.uring.PwriteWriteBackend}, an explicit
+ * choice).
  *
  * <p>Owns: ring setup and teardown ({@code io_uring_setup}, mmap of the SQ/CQ rings and SQEs,
  * munmap), SQE preparation, submission, completion reaping and errno reporting, and the O_DIRECT
@@ -20,7 +22,8 @@
  * multi-release override) and loaded only through {@link java.util.ServiceLoader} on JDK 22+.
  *
  * <p>Threads: {@code strata-wal-uring-N} waits in {@code io_uring_enter(GETEVENTS)} and runs the
- * completions; submissions come from the WAL writer thread.
+ * completions; submissions come from appending threads or the completion thread.
+ * {@code strata-wal-write-N-K} (pwritev2) each run one write at a time and report its completion.
  *
  * <p>Buffers: the kernel reads a submitted buffer until its completion; the backend keeps a
  * reference to it until then and the WAL does not reuse it before the completion runs.
