@@ -8,6 +8,7 @@ import java.nio.ByteBuffer;
 import java.nio.file.Path;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 
@@ -85,20 +86,28 @@ final class PwriteWriteBackend implements WriteBackend {
         }
         long address = MemorySegment.ofBuffer(src).address();
         int length = src.remaining();
-        threads.execute(() -> {
-            long written = 0;
-            IOException error = null;
-            try {
-                written = writeFully(offset, address, length);
-            } catch (IOException e) {
-                error = e;
-            } catch (RuntimeException e) {
-                error = new IOException("pwritev2 failed: offset=" + offset + " length=" + length + " error=" + e, e);
-            }
-            // The running count drops before the completion: it may submit the next write at once.
+        try {
+            threads.execute(() -> write(offset, address, length, completion));
+        } catch (RejectedExecutionException e) { // not expected: the pool stops only once nothing runs
             release();
-            completion.completed(written, error);
-        });
+            completion.completed(0, new IOException("pwritev2 backend refused the write: offset=" + offset, e));
+        }
+    }
+
+    /** Runs on a writer thread: the write, then its completion. */
+    private void write(long offset, long address, int length, Completion completion) {
+        long written = 0;
+        IOException error = null;
+        try {
+            written = writeFully(offset, address, length);
+        } catch (IOException e) {
+            error = e;
+        } catch (RuntimeException e) {
+            error = new IOException("pwritev2 failed: offset=" + offset + " length=" + length + " error=" + e, e);
+        }
+        // The running count drops before the completion: it may submit the next write at once.
+        release();
+        completion.completed(written, error);
     }
 
     @Override
