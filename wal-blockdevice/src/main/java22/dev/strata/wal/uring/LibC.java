@@ -4,6 +4,7 @@ import static java.lang.foreign.ValueLayout.ADDRESS;
 import static java.lang.foreign.ValueLayout.JAVA_INT;
 import static java.lang.foreign.ValueLayout.JAVA_LONG;
 
+import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.FunctionDescriptor;
 import java.lang.foreign.Linker;
@@ -139,6 +140,32 @@ final class LibC {
         } catch (Throwable t) {
             throw rethrow(t);
         }
+    }
+
+    /**
+     * {@link #pwritev2} until all {@code length} bytes at {@code address} are written at {@code offset}
+     * (retrying EINTR and EAGAIN, continuing after a partial write) or a call writes nothing (the
+     * device gave up: the caller sees a short count). Returns the bytes written.
+     *
+     * @throws IOException on an errno, naming it, the range and what was written
+     */
+    static long pwriteFully(int fd, long address, int length, long offset, int flags) throws IOException {
+        long written = 0;
+        while (written < length) {
+            long res = pwritev2(fd, address + written, length - written, offset + written, flags);
+            if (res == -EINTR || res == -EAGAIN) {
+                continue;
+            }
+            if (res < 0) {
+                throw new IOException("pwritev2 failed: offset=" + offset + " length=" + length + " written=" + written
+                        + " errno=" + -res + " " + strerror((int) -res));
+            }
+            if (res == 0) {
+                break;
+            }
+            written += res;
+        }
+        return written;
     }
 
     static void close(int fd) {

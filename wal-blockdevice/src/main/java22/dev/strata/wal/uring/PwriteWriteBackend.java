@@ -99,7 +99,7 @@ final class PwriteWriteBackend implements WriteBackend {
         long written = 0;
         IOException error = null;
         try {
-            written = writeFully(offset, address, length);
+            written = LibC.pwriteFully(fd, address, length, offset, rwFlags);
         } catch (IOException e) {
             error = e;
         } catch (RuntimeException e) {
@@ -122,7 +122,7 @@ final class PwriteWriteBackend implements WriteBackend {
             throw refused;
         }
         try {
-            return writeFully(offset, MemorySegment.ofBuffer(src).address(), src.remaining());
+            return LibC.pwriteFully(fd, MemorySegment.ofBuffer(src).address(), src.remaining(), offset, rwFlags);
         } finally {
             release();
         }
@@ -143,26 +143,6 @@ final class PwriteWriteBackend implements WriteBackend {
     private synchronized void release() {
         running--;
         notifyAll();
-    }
-
-    /** pwritev2 until all {@code length} bytes are written or the device writes nothing; returns the bytes written. */
-    private long writeFully(long offset, long address, int length) throws IOException {
-        long written = 0;
-        while (written < length) {
-            long res = LibC.pwritev2(fd, address + written, length - written, offset + written, rwFlags);
-            if (res == -LibC.EINTR || res == -LibC.EAGAIN) {
-                continue;
-            }
-            if (res < 0) {
-                throw new IOException("pwritev2 failed: offset=" + offset + " length=" + length + " written=" + written
-                        + " errno=" + -res + " " + LibC.strerror((int) -res));
-            }
-            if (res == 0) {
-                break; // the device gave up: a short write
-            }
-            written += res;
-        }
-        return written;
     }
 
     /** Waits for the writes running (submitted or on a caller), stops the threads, closes the descriptor. Idempotent. */

@@ -159,24 +159,7 @@ final class UringWriteBackend implements WriteBackend {
             id = free;
         }
         try {
-            long address = MemorySegment.ofBuffer(src).address();
-            int length = src.remaining();
-            long written = 0;
-            while (written < length) {
-                long res = LibC.pwritev2(fd, address + written, length - written, offset + written, rwFlags);
-                if (res == -LibC.EINTR || res == -LibC.EAGAIN) {
-                    continue;
-                }
-                if (res < 0) {
-                    throw new IOException("pwritev2 failed: offset=" + offset + " length=" + length + " written="
-                            + written + " errno=" + -res + " " + LibC.strerror((int) -res));
-                }
-                if (res == 0) {
-                    break; // the device gave up: a short write
-                }
-                written += res;
-            }
-            return written;
+            return LibC.pwriteFully(fd, MemorySegment.ofBuffer(src).address(), src.remaining(), offset, rwFlags);
         } finally {
             synchronized (this) {
                 release(id);
