@@ -35,9 +35,9 @@ public final class WalOptions {
          * {@code pwritev2} with {@code RWF_DSYNC} on an O_DIRECT descriptor through FFM (JDK 22+,
          * native access), one writer thread per write in flight; opening fails if unavailable. The
          * device flush runs in the writing thread rather than in the kernel's workqueue on the
-         * interrupt CPU (io_uring's asynchronous path), which measured a lower append p50 and a
-         * similar p99 at low and half load, and 6-8% less peak throughput (WAL measurements of
-         * 2026-12-08).
+         * interrupt CPU (io_uring's asynchronous path). Measured on 2 vCPUs (WAL measurements of
+         * 2026-12-08): lower append p50 at every load, p99 about half at light load, similar at half
+         * load, worse with the CPUs saturated, and 6-8% less peak throughput.
          */
         PWRITE,
         /** FileChannel with O_DIRECT, one {@code force(false)} per write. */

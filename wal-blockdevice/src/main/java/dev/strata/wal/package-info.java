@@ -45,8 +45,8 @@
  *       asynchronous {@code RWF_DSYNC} write is finished by the kernel's per-CPU {@code dio}
  *       workqueue on the CPU that took the device's interrupt, so a busy thread on that CPU delays
  *       every acknowledgement; a synchronous write flushes from its own thread. Measured on a 2-vCPU
- *       VM: lower append p50, similar p99, 6-8% less peak throughput (thread hand-offs), so not
- *       AUTO's choice (docs/measurements/2026-12-08-wal-completion-latency.md).</li>
+ *       VM: lower append p50, p99 about half at light load but worse with the CPUs saturated, and
+ *       6-8% less peak throughput (thread hand-offs), so not AUTO's choice (docs/measurements/2026-12-08-wal-completion-latency.md).</li>
  *   <li>{@code filechannel-direct}: {@code FileChannel} with {@code ExtendedOpenOption.DIRECT} and
  *       {@code force(false)} (fdatasync) per write, one thread per write in flight: JDK 17-21, or
  *       where io_uring is unavailable (native access not enabled, kernel without io_uring).</li>

@@ -25,7 +25,9 @@ import java.util.concurrent.atomic.AtomicInteger;
  * {@code RWF_DSYNC} writes fell from 4,000/s to 251/s, p50 3.9 ms, with one busy thread on the
  * interrupt CPU, while {@code pwrite} with O_DSYNC kept 4,000/s at p99 0.31 ms). A synchronous
  * write issues the flush from the writing thread itself. Its cost is a thread hand-off per write:
- * 6-8% less peak throughput than io_uring in the same measurements, so it is not AUTO's choice. See
+ * 6-8% less peak throughput than io_uring in the same measurements, and a worse p99 when the CPUs
+ * are saturated (a write then waits for its thread to be scheduled twice), so it is not AUTO's
+ * choice. See
  * docs/measurements/2026-12-08-wal-completion-latency.md.
  *
  * <p>Thread-safety: thread-safe. {@code this} guards the count of writes running and the closed
