@@ -47,6 +47,7 @@ final class JsonReport {
                 .append(", \"walBytes\": ").append(o.walBytes())
                 .append(", \"cacheBytes\": ").append(o.cacheBytes())
                 .append(", \"replayBatchBytes\": ").append(o.replayBatchBytes())
+                .append(", \"walBackend\": ").append(quote(o.walBackend().name().toLowerCase(java.util.Locale.ROOT)))
                 .append(", \"stages\": ").append(o.stages()).append("},\n");
         sb.append("  \"scenarios\": [");
         for (int i = 0; i < results.size(); i++) {

@@ -183,7 +183,7 @@ public record RunnerOptions(List<Scenario.Kind> scenarios, Duration duration, in
     }
 
     private static WalOptions.Backend parseWalBackend(String name, String value) {
-        return switch (value.toLowerCase(java.util.Locale.ROOT)) {
+        return switch (value.toLowerCase(Locale.ROOT)) {
             case "auto" -> WalOptions.Backend.AUTO;
             case "io_uring" -> WalOptions.Backend.IO_URING;
             case "pwrite" -> WalOptions.Backend.PWRITE;

@@ -42,6 +42,7 @@ class WorkloadRunnerTest {
         assertThat(out.toString(StandardCharsets.UTF_8)).contains("conditions: cores=", "scenario", "ingest", "records verified",
                 "passed", "platform: thread wake-up lateness p99", "platform: time in wake-up stalls >= 5 ms");
         String report = Files.readString(json);
-        assertThat(report).contains("\"name\": \"ingest\"", "\"append latency\"", "\"verification\": \"passed\"");
+        assertThat(report).contains("\"name\": \"ingest\"", "\"append latency\"", "\"verification\": \"passed\"",
+                "\"walBackend\": \"auto\"");
     }
 }
