@@ -112,6 +112,19 @@ final class LibC {
         }
     }
 
+    /**
+     * Opens {@code file} for O_DIRECT reads and writes (close-on-exec); returns the descriptor.
+     *
+     * @throws IOException naming the file and the errno if open(2) fails
+     */
+    static int openDirect(java.nio.file.Path file) throws IOException {
+        int fd = open(file.toString(), O_RDWR | O_DIRECT | O_CLOEXEC);
+        if (fd < 0) {
+            throw new IOException("open O_DIRECT failed: file=" + file + " errno=" + -fd + " " + strerror(-fd));
+        }
+        return fd;
+    }
+
     /** open(2); returns the descriptor or {@code -errno}. */
     static int open(String path, int flags) {
         MemorySegment cap = CAPTURED.get();

@@ -53,10 +53,7 @@ final class PwriteWriteBackend implements WriteBackend {
         if (!LibC.hasPwritev2()) {
             throw new IOException("pwritev2 not in this libc (glibc 2.26+ has it)");
         }
-        int fd = LibC.open(file.toString(), LibC.O_RDWR | LibC.O_DIRECT | LibC.O_CLOEXEC);
-        if (fd < 0) {
-            throw new IOException("open O_DIRECT failed: file=" + file + " errno=" + -fd + " " + LibC.strerror(-fd));
-        }
+        int fd = LibC.openDirect(file);
         this.fd = fd;
         this.rwFlags = durable ? IoUring.RWF_DSYNC : 0;
         this.maxInFlight = maxInFlight;

@@ -24,12 +24,9 @@ public final class PwriteWriteBackendFactory implements WriteBackendFactory {
 
     @Override
     public Optional<String> unavailableReason() {
-        if (!PwriteWriteBackendFactory.class.getModule().isNativeAccessEnabled()) {
-            return Optional.of("native access not enabled: run with --enable-native-access=ALL-UNNAMED"
-                    + " (or Enable-Native-Access: ALL-UNNAMED in an executable jar's manifest)");
-        }
-        if (!System.getProperty("os.name", "").startsWith("Linux")) {
-            return Optional.of("not Linux: os.name=" + System.getProperty("os.name"));
+        Optional<String> platform = NativePlatform.unavailableReason();
+        if (platform.isPresent()) {
+            return platform;
         }
         try {
             return LibC.hasPwritev2() ? Optional.empty() : Optional.of("pwritev2 not in this libc (glibc 2.26+ has it)");

@@ -54,10 +54,7 @@ final class UringWriteBackend implements WriteBackend {
     }
 
     UringWriteBackend(Path file, int queueDepth, boolean durable) throws IOException {
-        int fd = LibC.open(file.toString(), LibC.O_RDWR | LibC.O_DIRECT | LibC.O_CLOEXEC);
-        if (fd < 0) {
-            throw new IOException("open O_DIRECT failed: file=" + file + " errno=" + -fd + " " + LibC.strerror(-fd));
-        }
+        int fd = LibC.openDirect(file);
         this.fd = fd;
         try {
             // room for every write plus a resubmitted remainder of each, and the wake-up no-op

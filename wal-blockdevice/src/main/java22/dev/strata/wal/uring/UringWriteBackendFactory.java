@@ -36,12 +36,9 @@ public final class UringWriteBackendFactory implements WriteBackendFactory {
     }
 
     private static Optional<String> probe() {
-        if (!UringWriteBackendFactory.class.getModule().isNativeAccessEnabled()) {
-            return Optional.of("native access not enabled: run with --enable-native-access=ALL-UNNAMED"
-                    + " (or Enable-Native-Access: ALL-UNNAMED in an executable jar's manifest)");
-        }
-        if (!System.getProperty("os.name", "").startsWith("Linux")) {
-            return Optional.of("not Linux: os.name=" + System.getProperty("os.name"));
+        Optional<String> platform = NativePlatform.unavailableReason();
+        if (platform.isPresent()) {
+            return platform;
         }
         Path disabled = Path.of("/proc/sys/kernel/io_uring_disabled");
         try {
